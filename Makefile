@@ -1,0 +1,138 @@
+# Audio Audit — build, test, benchmark, install.
+#
+#   make            build build/aa-train and build/aa-infer (installs missing Debian packages first)
+#   make check      run every test (Check); SUITE=name runs one suite, CASE=name one test case
+#   make asan       the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      benchmarks, beside the PyTorch/torchaudio peers when they are installed
+#   make demo       generate the demo corpus, train, evaluate and classify (the README's first command)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Sources are found by wildcard: a new file in a module directory is built without editing this file.
+# Each module (dsp, nn, datasets, model, eval) becomes part of one static library, build/libaudioaudit.a,
+# that both binaries link.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= gcc
+
+PKGS       := openblas sndfile fftw3f samplerate libmicrohttpd
+TEST_PKGS  := check
+MODULES    := dsp nn datasets model eval
+
+# pkg-config is evaluated lazily (=) so that `make` on a fresh machine can install it first.
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS))
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
+TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+# -fno-math-errno only: exactness tests and NaN checks rule out -ffast-math/-Ofast.
+ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(WARN) -fopenmp -fno-math-errno -I. \
+             $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -fopenmp -lm -lpthread
+
+LIB_SRC   := $(sort $(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
+TRAIN_SRC := $(sort $(wildcard train/*.c))
+INFER_SRC := $(sort $(wildcard infer/*.c))
+TEST_SRC  := $(sort $(wildcard tests/test_*.c)) tests/check_main.c $(sort $(wildcard tests/util/*.c))
+WEB_SRC   := $(sort $(wildcard infer/web/*))
+
+OBJ       = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB       := $(BUILD)/libaudioaudit.a
+TRAIN_BIN := $(BUILD)/aa-train
+INFER_BIN := $(BUILD)/aa-infer
+TEST_BIN  := $(BUILD)/aa-tests
+WEB_GEN   := $(BUILD)/gen/web_assets.c
+SUITES    := $(BUILD)/gen/suites.inc
+DEPS_OK   := $(BUILD)/.deps-ok
+
+.PHONY: all deps check check-asan asan bench bench-bins demo install uninstall clean fuzz
+.DELETE_ON_ERROR:
+
+all: $(TRAIN_BIN) $(INFER_BIN)
+
+# Installs missing packages once per build directory; delete build/ (make clean) to check again.
+$(DEPS_OK): scripts/install-deps.sh
+	@bash scripts/install-deps.sh build
+	@mkdir -p $(@D) && touch $@
+deps: $(DEPS_OK)
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.c $(SUITES) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Wno-missing-prototypes -I$(BUILD)/gen -MMD -MP -c $< -o $@
+
+$(LIB): $(call OBJ,$(LIB_SRC))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# Web assets are ordinary files in infer/web/, embedded as byte arrays so the binary serves them alone.
+$(WEB_GEN): $(WEB_SRC) scripts/embed.sh | $(DEPS_OK)
+	@mkdir -p $(@D)
+	bash scripts/embed.sh $@ $(WEB_SRC)
+
+$(BUILD)/obj/gen/web_assets.o: $(WEB_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(TRAIN_BIN): $(call OBJ,$(TRAIN_SRC)) $(LIB)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+$(INFER_BIN): $(call OBJ,$(INFER_SRC)) $(BUILD)/obj/gen/web_assets.o $(LIB)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+# Test suites register themselves: every `Suite *NAME_suite(void)` in tests/test_*.c is run.
+$(SUITES): $(sort $(wildcard tests/test_*.c)) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	@sed -n 's/^Suite \*\([a-z0-9_]*\)_suite(void).*/AA_SUITE(\1)/p' $(sort $(wildcard tests/test_*.c)) > $@.tmp
+	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
+
+$(TEST_BIN): $(call OBJ,$(TEST_SRC)) $(LIB)
+	$(CC) -o $@ $^ $(TEST_LIBS) $(LDLIBS_ALL)
+
+check: all $(TEST_BIN)
+	AA_BUILD=$(BUILD) AA_FIXTURES=tests/fixtures $(TEST_BIN)
+
+# A separate build tree, so sanitized and plain objects never mix.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan:
+	$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="$(ASAN_FLAGS)" \
+	    LDLIBS_EXTRA="-fsanitize=address,undefined" check-asan
+
+check-asan: LDLIBS_ALL += $(LDLIBS_EXTRA)
+check-asan: all $(TEST_BIN)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    AA_SANITIZED=1 CK_TIMEOUT_MULTIPLIER=8 AA_BUILD=$(BUILD) AA_FIXTURES=tests/fixtures $(TEST_BIN)
+
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+bench-bins: all $(BENCH_BIN)
+
+bench: bench-bins
+	AA_BUILD=$(BUILD) bash scripts/bench.sh
+
+demo: all
+	bash scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(TRAIN_BIN) $(INFER_BIN) $(DESTDIR)$(PREFIX)/bin/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/aa-train $(DESTDIR)$(PREFIX)/bin/aa-infer
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

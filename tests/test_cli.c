@@ -1,0 +1,58 @@
+/* The binaries' command-line contract: --help, --version, exit codes for usage errors. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tests/util/testutil.h"
+
+static int run_bin(const char *bin, const char *args, char *out, size_t on, char *err, size_t en)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/%s %s", tu_build_dir(), bin, args);
+    return tu_run(cmd, out, on, err, en);
+}
+
+START_TEST(help_exits_zero_and_disclaims)
+{
+    const char *bins[] = {"aa-train", "aa-infer"};
+    char out[8192], err[4096];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(run_bin(bins[i], "--help", out, sizeof out, err, sizeof err), 0);
+        ck_assert_msg(strstr(out, "Usage:") != NULL, "%s --help: no usage line", bins[i]);
+        ck_assert_msg(strstr(out, "not a medical device") != NULL, "%s --help: no disclaimer", bins[i]);
+        ck_assert_msg(strstr(out, "Exit status") != NULL, "%s --help: exit codes undocumented", bins[i]);
+    }
+}
+END_TEST
+
+START_TEST(unknown_option_is_usage_error)
+{
+    const char *bins[] = {"aa-train", "aa-infer"};
+    char out[4096], err[4096];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(run_bin(bins[i], "--no-such-option", out, sizeof out, err, sizeof err), 2);
+        ck_assert_msg(strstr(err, "--no-such-option") != NULL, "%s: error does not name the option", bins[i]);
+        ck_assert_int_eq(tu_count_lines(err), 1);
+    }
+}
+END_TEST
+
+START_TEST(version_prints)
+{
+    char out[256];
+    ck_assert_int_eq(run_bin("aa-infer", "--version", out, sizeof out, NULL, 0), 0);
+    ck_assert_msg(strncmp(out, "aa-infer ", 9) == 0, "got '%s'", out);
+}
+END_TEST
+
+Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("contract");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, help_exits_zero_and_disclaims);
+    tcase_add_test(tc, unknown_option_is_usage_error);
+    tcase_add_test(tc, version_prints);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,39 @@
+#ifndef AA_TESTUTIL_H
+#define AA_TESTUTIL_H
+
+/* Helpers shared by the tests: where things are, temporary folders, running the binaries, making audio. */
+
+#include <stddef.h>
+
+/* Directory of the build (binaries), from $AA_BUILD; default "build". */
+const char *tu_build_dir(void);
+/* Directory of the fixtures, from $AA_FIXTURES; default "tests/fixtures". */
+const char *tu_fixtures_dir(void);
+/* Non-zero when running under the sanitizers (make asan): tests may shrink their workloads. */
+int tu_sanitized(void);
+
+/* Joins into a static-free caller buffer: snprintf(out, n, "%s/%s", a, b); returns out. */
+char *tu_path(char *out, size_t n, const char *dir, const char *name);
+
+/* Makes a fresh temporary directory (mkdtemp) into out; fails the test on error. */
+void tu_mkdtemp(char *out, size_t n);
+/* Removes a directory tree (best effort). */
+void tu_rmtree(const char *dir);
+
+/* Reads a whole file; returns a malloc'd buffer (NUL-terminated) and its size, or NULL. Caller frees. */
+void *tu_read_file(const char *path, size_t *size);
+/* Writes bytes to a file; fails the test on error. */
+void tu_write_file(const char *path, const void *data, size_t size);
+int tu_exists(const char *path);
+
+/* Runs a shell command line, capturing stdout and stderr (each up to cap-1 bytes, NUL-terminated; either
+ * may be NULL). Returns the exit status (0..255), 128+signal if killed, or -1 if it could not run. */
+int tu_run(const char *cmdline, char *out, size_t out_cap, char *err, size_t err_cap);
+
+/* Writes a WAV (float or PCM per subtype, a libsndfile SF_FORMAT_* subtype) from interleaved samples. */
+void tu_write_wav(const char *path, const float *samples, size_t frames, int channels, int rate, int subtype);
+
+/* Counts lines of text. */
+int tu_count_lines(const char *s);
+
+#endif

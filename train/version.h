@@ -1,0 +1,4 @@
+#ifndef AA_VERSION_H
+#define AA_VERSION_H
+#define AA_VERSION "0.1.0"
+#endif
