@@ -9,7 +9,7 @@
 #   make clean
 #
 # Sources are found by wildcard: a new file in a module directory is built without editing this file.
-# Each module (dsp, nn, datasets, model, eval) becomes part of one static library, build/libaudioaudit.a,
+# Each module (util, dsp, nn, datasets, model, eval) becomes part of one static library, build/libaudioaudit.a,
 # that both binaries link.
 
 PREFIX  ?= /usr/local
@@ -19,7 +19,7 @@ CC      ?= gcc
 
 PKGS       := openblas sndfile fftw3f samplerate libmicrohttpd
 TEST_PKGS  := check
-MODULES    := dsp nn datasets model eval
+MODULES    := util dsp nn datasets model eval
 
 # pkg-config is evaluated lazily (=) so that `make` on a fresh machine can install it first.
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))

@@ -1,0 +1,91 @@
+#ifndef AA_UTIL_H
+#define AA_UTIL_H
+
+/* Small pieces every module needs: an error carrier, a seeded RNG of our own, CRC32, atomic file writes.
+ * Nothing here holds global state. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- errors ------------------------------------------------------------------------------------------- */
+
+/* Library functions report failure by returning non-zero and filling an aa_error: a module-specific code
+ * and a message ready to print, naming the file and the reason ("clip.wav: empty file (0 samples)").
+ * A NULL aa_error pointer is allowed everywhere and means "caller does not want the message". */
+#define AA_ERROR_MSG_MAX 512
+typedef struct {
+    int code;                    /* 0: no error; otherwise the module's own enum value */
+    char msg[AA_ERROR_MSG_MAX];
+} aa_error;
+
+/* Sets code and a printf-style message; returns code so that `return aa_error_set(err, X, ...)` reads well. */
+int aa_error_set(aa_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void aa_error_clear(aa_error *err);
+
+/* ---- random numbers ----------------------------------------------------------------------------------- */
+
+/* xoshiro256** seeded through splitmix64: the same seed gives the same stream on every machine and
+ * compiler, which the C library's rand() does not promise. The state is plain data, so a checkpoint can
+ * store it and resume the exact stream. */
+typedef struct {
+    uint64_t s[4];
+} aa_rng;
+
+void aa_rng_seed(aa_rng *r, uint64_t seed);
+/* Seeds an independent stream from (seed, stream, index), e.g. (run seed, epoch, sample index), so that
+ * work split across threads draws the same numbers whatever the thread count. */
+void aa_rng_seed3(aa_rng *r, uint64_t seed, uint64_t stream, uint64_t index);
+uint64_t aa_rng_u64(aa_rng *r);
+/* Uniform in [0, 1) with 24 random bits (exactly representable as float). */
+float aa_rng_uniform(aa_rng *r);
+/* Uniform in [0, 1) with 53 random bits. */
+double aa_rng_uniform_d(aa_rng *r);
+/* Uniform integer in [0, n), without modulo bias; n > 0. */
+uint64_t aa_rng_below(aa_rng *r, uint64_t n);
+/* Standard normal (Box-Muller on doubles, one value per call; deterministic). */
+double aa_rng_normal(aa_rng *r);
+/* Fisher-Yates shuffle of idx[0..n). */
+void aa_rng_shuffle(aa_rng *r, size_t *idx, size_t n);
+
+/* ---- checksums ---------------------------------------------------------------------------------------- */
+
+/* CRC-32 (IEEE 802.3, as zlib's crc32): start with crc = 0, feed chunks in order. */
+uint32_t aa_crc32(uint32_t crc, const void *data, size_t n);
+
+/* ---- atomic file writes ------------------------------------------------------------------------------- */
+
+/* A file written under a temporary name (PATH.tmp.PID in the same directory) and renamed over PATH only on
+ * commit, after fsync: a reader sees the old file or the whole new one, never a half-written file, even if
+ * the process is killed. Abort (or a failed commit) removes the temporary file. */
+typedef struct aa_afile aa_afile;
+
+enum { AA_ERR_IO = 1, AA_ERR_NOMEM = 2 };
+
+/* Returns NULL on failure (err says why). The caller writes through aa_afile_stream(). */
+aa_afile *aa_afile_open(const char *path, aa_error *err);
+FILE *aa_afile_stream(aa_afile *f);
+/* Flushes, fsyncs, closes and renames; frees f whatever happens. Non-zero on failure (temp file removed). */
+int aa_afile_commit(aa_afile *f, aa_error *err);
+/* Closes and removes the temporary file; frees f. NULL is allowed. */
+void aa_afile_abort(aa_afile *f);
+
+/* Writes a whole buffer atomically: aa_afile_open + fwrite + commit. */
+int aa_write_file_atomic(const char *path, const void *data, size_t size, aa_error *err);
+
+/* ---- little-endian serialisation ------------------------------------------------------------------------ */
+
+/* Files are little-endian whatever the host; these read and write fixed-width values at p. */
+void aa_put_u32(unsigned char *p, uint32_t v);
+void aa_put_u64(unsigned char *p, uint64_t v);
+void aa_put_f32(unsigned char *p, float v);
+uint32_t aa_get_u32(const unsigned char *p);
+uint64_t aa_get_u64(const unsigned char *p);
+float aa_get_f32(const unsigned char *p);
+
+/* ---- time --------------------------------------------------------------------------------------------- */
+
+/* Monotonic seconds, for progress lines and benchmarks. */
+double aa_now(void);
+
+#endif
