@@ -36,8 +36,9 @@ ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(WARN) -fopenmp -fn
 LDLIBS_ALL = $(PKG_LIBS) -fopenmp -lm -lpthread
 
 LIB_SRC   := $(sort $(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
-TRAIN_SRC := $(sort $(wildcard train/*.c))
-INFER_SRC := $(sort $(wildcard infer/*.c))
+# Each binary's main.c is its entry point only; the rest of train/ and infer/ is also linked into the tests.
+TRAIN_SRC := $(filter-out train/main.c,$(sort $(wildcard train/*.c)))
+INFER_SRC := $(filter-out infer/main.c,$(sort $(wildcard infer/*.c)))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c)) tests/check_main.c $(sort $(wildcard tests/util/*.c))
 WEB_SRC   := $(sort $(wildcard infer/web/*))
 
@@ -82,10 +83,10 @@ $(BUILD)/obj/gen/web_assets.o: $(WEB_GEN)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(TRAIN_BIN): $(call OBJ,$(TRAIN_SRC)) $(LIB)
+$(TRAIN_BIN): $(call OBJ,train/main.c $(TRAIN_SRC)) $(LIB)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-$(INFER_BIN): $(call OBJ,$(INFER_SRC)) $(BUILD)/obj/gen/web_assets.o $(LIB)
+$(INFER_BIN): $(call OBJ,infer/main.c $(INFER_SRC)) $(BUILD)/obj/gen/web_assets.o $(LIB)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
 # Test suites register themselves: every `Suite *NAME_suite(void)` in tests/test_*.c is run.
@@ -94,7 +95,7 @@ $(SUITES): $(sort $(wildcard tests/test_*.c)) | $(DEPS_OK)
 	@sed -n 's/^Suite \*\([a-z0-9_]*\)_suite(void).*/AA_SUITE(\1)/p' $(sort $(wildcard tests/test_*.c)) > $@.tmp
 	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
 
-$(TEST_BIN): $(call OBJ,$(TEST_SRC)) $(LIB)
+$(TEST_BIN): $(call OBJ,$(TEST_SRC) $(TRAIN_SRC) $(INFER_SRC)) $(BUILD)/obj/gen/web_assets.o $(LIB)
 	$(CC) -o $@ $^ $(TEST_LIBS) $(LDLIBS_ALL)
 
 check: all $(TEST_BIN)
