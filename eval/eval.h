@@ -1,0 +1,373 @@
+#ifndef EV_EVAL_H
+#define EV_EVAL_H
+
+/* eval/: how good a classifier's predictions are, from arrays alone (it never sees audio or networks).
+ *
+ * One implementation of every figure, shared by the trainer's test report and `aa-infer --eval`, so the
+ * two agree on the same clips. Inputs are
+ *   labels  [N]     true class of each item, 0 <= label < K
+ *   probs   [N][K]  class probabilities of each item, already temperature-scaled (rows need not sum to
+ *                   exactly 1: a mean of float rows drifts; each value must be finite and in [0, 1 + 1e-4])
+ *   logits  [N][K]  raw network outputs, for fitting the temperature only
+ * An "item" is whatever the caller evaluates: a 4 s window, a clip, or a whole recording after
+ * ev_recordings_aggregate(). Reports name the unit ("clips", "recordings") so counts are never ambiguous.
+ *
+ * Prediction and confidence: the prediction is the argmax of the row (the lowest class index on ties);
+ * the confidence is that maximum probability.
+ *
+ * Library code here never prints and never exits: it returns 0 or an ev_status and fills an aa_error.
+ * Reports are written to a caller-supplied FILE * (use open_memstream() for a string); files on disk
+ * (SVG, reports) are written atomically through aa_afile. Nothing holds global state. */
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "util/util.h"
+
+typedef enum {
+    EV_OK = 0,
+    EV_ERR_ARG = 1,   /* invalid input: label out of range, non-finite probability, K < 1, ... */
+    EV_ERR_NOMEM = 2, /* out of memory */
+    EV_ERR_IO = 3,    /* a report or plot could not be written */
+} ev_status;
+
+/* A short description of an ev_status ("invalid argument"); never NULL. */
+const char *ev_strerror(int code);
+
+/* ---- class names -------------------------------------------------------------------------------------- */
+
+/* What a withheld prediction is called, everywhere a person reads it (reports, the web page, the CLI). */
+#define EV_UNCLEAR_LABEL "Unclear/Unknown"
+
+/* Turns a class folder name into the name shown to people: '_' and '-' become spaces, runs of spaces
+ * collapse, leading/trailing ones go, and each word's first letter is upper-cased (ASCII only; the rest
+ * of each word is kept as written): "heavy_breathing" -> "Heavy Breathing", "COVID-cough" -> "COVID Cough".
+ * Writes at most cap bytes including the NUL (truncating, like snprintf) and returns the full length the
+ * name needs, excluding the NUL. */
+size_t ev_display_name(const char *folder, char *out, size_t cap);
+
+/* ---- prediction and the gate -------------------------------------------------------------------------- */
+
+/* The "Unclear" gate. A prediction of class c with probability p is WITHHELD (reported as Unclear/Unknown)
+ * when p < max(min_confidence, class_threshold[c]); p equal to the threshold is kept. A threshold of 0
+ * withholds nothing. Per-class thresholds are optional (NULL: the global minimum alone). */
+typedef struct {
+    double min_confidence;         /* global minimum confidence, in [0, 1] */
+    const double *class_threshold; /* [K] per-class minimum, or NULL */
+} ev_gate;
+
+/* Argmax of one row (the lowest index on ties). row: [K] */
+int ev_argmax(const float *row, int k);
+/* Non-zero when the gate withholds a prediction of class c made with probability p. gate may be NULL
+ * (never withholds). */
+int ev_gate_withholds(const ev_gate *gate, int c, double p);
+
+/* ---- metrics ------------------------------------------------------------------------------------------ */
+
+/* Per-class figures. Definitions, for class c:
+ *   support    items whose true class is c
+ *   predicted  items predicted as c (gated: predicted as c and not withheld)
+ *   tp         items predicted as c whose true class is c (gated: and not withheld)
+ *   withheld   gated only: items of true class c that the gate withheld (0 in the argmax figures)
+ *   precision  tp / predicted; 0 when nothing was predicted as c
+ *   recall     tp / support;   0 when c has no support. Gated recall counts withheld items as misses
+ *              (the denominator is the full support), so withholding never improves recall.
+ *   f1         2 * precision * recall / (precision + recall); 0 when both are 0
+ * Gated precision ignores withheld items: it is the precision of the predictions actually made. */
+typedef struct {
+    size_t support, predicted, tp, withheld;
+    double precision, recall, f1;
+} ev_class_metrics;
+
+/* One bin of the reliability diagram: items whose confidence lies in (lo, hi] (the first bin also holds
+ * confidence 0). */
+typedef struct {
+    double lo, hi;
+    size_t count;           /* items in the bin */
+    size_t correct;         /* of which the argmax was right */
+    double mean_confidence; /* mean confidence in the bin; 0 when empty */
+    double accuracy;        /* correct / count; 0 when empty */
+} ev_bin;
+
+/* Selective prediction at one global threshold t: an item is covered when its confidence >= t. */
+typedef struct {
+    double threshold;
+    size_t covered;            /* items with confidence >= threshold */
+    size_t correct;            /* covered items whose argmax is right */
+    double coverage;           /* covered / N; 0 when N = 0 */
+    double selective_accuracy; /* correct / covered; 0 when nothing is covered */
+} ev_cov_point;
+
+/* Expected calibration error uses this many equal-width confidence bins over [0, 1]. */
+#define EV_ECE_BINS 15
+/* Rows of the fixed coverage-versus-accuracy table: thresholds 0.00, 0.05, ..., 0.95, then 0.99. */
+#define EV_TABLE_ROWS 21
+
+/* Everything ev_evaluate() measures on one set of items. Definitions:
+ *   accuracy        correct / n, of the plain argmax (no gate); 0 when n = 0
+ *   macro_f1        mean of per_class[c].f1 over the classes that occur in the truth or the argmax
+ *                   predictions (support > 0 or predicted > 0), as scikit-learn's f1_score(average='macro')
+ *                   does with its default labels; a class absent from both has no defined F1 and is left
+ *                   out. 0 when no class qualifies (n = 0). macro_f1_classes says how many were averaged.
+ *   coverage        covered / n: the fraction the gate did not withhold; 0 when n = 0
+ *   selective_accuracy  covered_correct / covered: accuracy on the covered items; 0 when none is covered
+ *   gated_macro_f1  as macro_f1 over gated[] (classes with support > 0 or gated predicted > 0)
+ *   ece             sum over the EV_ECE_BINS bins of count/n * |accuracy - mean_confidence| (Guo et al.
+ *                   2017: equal-width bins (m/15, (m+1)/15], confidence = max probability, plain argmax);
+ *                   0 when n = 0
+ *   nll             mean of -ln p[label], each p clamped below at 1e-12 (a float softmax can round a tiny
+ *                   probability to 0, which would make the mean infinite); 0 when n = 0
+ *   table           EV_TABLE_ROWS rows of ev_cov_point at the fixed thresholds (global threshold only: the
+ *                   per-class thresholds of the gate are not applied, the table shows what a single
+ *                   global threshold would do)
+ *   curve           one ev_cov_point per distinct confidence, that confidence as the threshold, ascending
+ *                   threshold (so descending coverage); n_curve = number of distinct confidences
+ * No figure is ever NaN or infinite. */
+typedef struct {
+    int k;    /* classes */
+    size_t n; /* items */
+
+    /* The gate the figures were computed with (a copy; class_threshold is NULL or [K] owned here). */
+    double min_confidence;
+    double *class_threshold; /* [K] or NULL */
+
+    size_t *confusion;        /* [K][K+1]: row = true class, column = predicted class, column K = withheld */
+    size_t *confusion_argmax; /* [K][K]: the same without the gate */
+    ev_class_metrics *per_class; /* [K] plain argmax */
+    ev_class_metrics *gated;     /* [K] with the gate */
+
+    size_t correct; /* argmax right */
+    double accuracy;
+    double macro_f1;
+    int macro_f1_classes;
+
+    size_t covered, covered_correct, withheld;
+    double coverage, selective_accuracy;
+    double gated_macro_f1;
+    int gated_macro_f1_classes;
+
+    double ece;
+    ev_bin bins[EV_ECE_BINS];
+    double nll;
+
+    ev_cov_point table[EV_TABLE_ROWS];
+    ev_cov_point *curve; /* [n_curve] */
+    size_t n_curve;
+} ev_eval;
+
+/* Measures everything above. gate may be NULL (nothing withheld). Returns NULL on failure (err says why:
+ * a label out of range or a bad probability names the item). The caller frees with ev_eval_free(). */
+ev_eval *ev_evaluate(size_t n, int k, const int *labels /* [N] */, const float *probs /* [N][K] */,
+                     const ev_gate *gate, aa_error *err);
+void ev_eval_free(ev_eval *ev);
+
+/* The pieces ev_evaluate() is made of, for callers that need one figure. Inputs as above, unchecked. */
+double ev_ece(size_t n, int k, const int *labels, const float *probs /* [N][K] */,
+              ev_bin bins[EV_ECE_BINS] /* out, may be NULL */);
+double ev_nll(size_t n, int k, const int *labels, const float *probs /* [N][K] */);
+/* Coverage and selective accuracy at one global threshold. */
+ev_cov_point ev_coverage_at(size_t n, int k, const int *labels, const float *probs /* [N][K] */,
+                            double threshold);
+
+/* ---- per-recording aggregation ------------------------------------------------------------------------ */
+
+/* Many windows of one recording -> one item: its probabilities are the mean of its windows' probabilities
+ * (so its prediction and confidence follow from that mean). */
+typedef struct {
+    size_t n;         /* recordings */
+    int k;
+    int *labels;      /* [R] */
+    float *probs;     /* [R][K] mean of the windows' rows */
+    size_t *ids;      /* [R] the caller's recording id */
+    size_t *windows;  /* [R] how many windows each recording had */
+    size_t *first;    /* [R] index of each recording's first window in the input */
+} ev_recordings;
+
+/* Groups items by recording id (any size_t values, not necessarily dense); recordings come out in order of
+ * their first window. All windows of a recording must carry the same label (else EV_ERR_ARG naming the id).
+ * Returns NULL on failure; the caller frees with ev_recordings_free(). */
+ev_recordings *ev_recordings_aggregate(size_t n, int k, const int *labels /* [N] */,
+                                       const float *probs /* [N][K] */, const size_t *rec_ids /* [N] */,
+                                       aa_error *err);
+void ev_recordings_free(ev_recordings *r);
+
+/* ---- calibration -------------------------------------------------------------------------------------- */
+
+/* probs = softmax(logits / t), row by row, computed in double and stable for any logit size.
+ * logits: [N][K], probs: [N][K] (may be the same array); t > 0. */
+void ev_softmax(size_t n, int k, const float *logits, double t, float *probs);
+/* Mean negative log-likelihood of softmax(logits / t), exact (log-sum-exp, no clamping). */
+double ev_nll_logits(size_t n, int k, const int *labels, const float *logits /* [N][K] */, double t);
+
+/* Temperature search range: a sane span well beyond what a trained network needs (T < 1 sharpens,
+ * T > 1 softens). */
+#define EV_TEMP_MIN 0.05
+#define EV_TEMP_MAX 20.0
+
+typedef struct {
+    double t;                      /* fitted temperature */
+    double nll_before, nll_after;  /* mean NLL at T = 1 and at t */
+    double ece_before, ece_after;  /* ECE (EV_ECE_BINS bins) at T = 1 and at t */
+    size_t n;                      /* items the fit used */
+    int at_bound;                  /* 1 when t is within 1e-3 (relative) of EV_TEMP_MIN or EV_TEMP_MAX:
+                                      the optimum may lie outside the range */
+} ev_temp_fit;
+
+/* Fits a softmax temperature on validation logits by minimising the mean NLL over log T in
+ * [ln EV_TEMP_MIN, ln EV_TEMP_MAX]. The NLL is convex in 1/T, hence unimodal in log T, so a golden-section
+ * search with a fixed number of steps (interval below 1e-9 in log T) finds the minimum deterministically:
+ * same inputs, same t, on every machine. If T = 1 scores no worse than the search result, t = 1.
+ * Fails (EV_ERR_ARG) when n = 0 or a label is out of range or a logit is not finite. */
+int ev_fit_temperature(size_t n, int k, const int *labels /* [N] */, const float *logits /* [N][K] */,
+                       ev_temp_fit *out, aa_error *err);
+
+/* ---- choosing the gate -------------------------------------------------------------------------------- */
+
+typedef enum {
+    EV_GATE_MET = 0,    /* the target selective accuracy was reached */
+    EV_GATE_BEST = 1,   /* no threshold reached it: the threshold with the best selective accuracy */
+    EV_GATE_TOO_FEW = 2 /* fewer than min_covered items to judge by: threshold 0 (gate open) */
+} ev_gate_status;
+
+const char *ev_gate_status_name(ev_gate_status s); /* "met", "best-effort", "too-few" */
+
+typedef struct {
+    double target;      /* selective accuracy to reach; default 0.95 */
+    size_t min_covered; /* a threshold counts only if it leaves at least this many items covered; default
+                           20, the smallest count at which one error (1/20) fits within the default 5 %
+                           error budget, so a single lucky item cannot decide the gate */
+    int per_class;      /* also choose one threshold per predicted class; default 0 */
+} ev_gate_opts;
+
+/* The defaults above. */
+ev_gate_opts ev_gate_opts_default(void);
+
+/* One threshold choice over a set of items with confidences (all items, or those predicted as c). */
+typedef struct {
+    double threshold;
+    ev_gate_status status;
+    size_t items;              /* items the choice was made on */
+    size_t covered, correct;   /* at the threshold, on those items */
+    double coverage, selective_accuracy;
+} ev_threshold_pick;
+
+/* The rule, on the items' confidences:
+ *   candidates  thresholds that cover the k most confident items, for every k at which the confidence
+ *               changes (ties cover together), plus 0 (covers everything)
+ *   choice      the candidate with the highest coverage whose selective accuracy >= target (compared
+ *               with a 1e-12 allowance so that e.g. 19/20 meets 0.95) and whose covered count is
+ *               >= min_covered: EV_GATE_MET
+ *   otherwise   the candidate with the best selective accuracy among those covering >= min_covered,
+ *               ties going to the higher coverage: EV_GATE_BEST
+ *   too few     fewer than min_covered items at all: threshold 0, EV_GATE_TOO_FEW
+ *   threshold   every threshold between the lowest covered confidence and the next lower confidence gives
+ *               the same result on these items; the gate takes their midpoint (rounded to float, and
+ *               exactly representable as one, so a model file storing it as float keeps it exact), so
+ *               that neither neighbour sits on the boundary. Covering everything gives threshold 0.
+ * Per-class (opts.per_class): the same rule on the items predicted as c with precision as the selective
+ * accuracy. Classes with fewer than min_covered predictions take the global threshold. The resulting gate
+ * has min_confidence 0 and class_threshold[c] the per-class choices, so each class's precision meets the
+ * target where it can — which also puts the overall selective accuracy at or above it. */
+typedef struct {
+    ev_gate gate;              /* the chosen gate; gate.class_threshold points into class_threshold */
+    ev_gate_opts opts;
+    ev_threshold_pick global;  /* the global rule on all items */
+    ev_threshold_pick *per_class; /* [K] per-class picks, or NULL without opts.per_class */
+    double *class_threshold;   /* [K] or NULL */
+    int k;
+    /* The chosen gate applied to the items it was chosen on. */
+    size_t n, covered, correct;
+    double coverage, selective_accuracy;
+} ev_gate_choice;
+
+/* Chooses the gate on validation items (probabilities already temperature-scaled). opts NULL = defaults.
+ * Returns NULL on failure; the caller frees with ev_gate_choice_free(). */
+ev_gate_choice *ev_choose_gate(size_t n, int k, const int *labels /* [N] */, const float *probs /* [N][K] */,
+                               const ev_gate_opts *opts, aa_error *err);
+void ev_gate_choice_free(ev_gate_choice *g);
+
+/* ---- reports ------------------------------------------------------------------------------------------ */
+
+/* What a report says besides the figures. Every field is optional (zero/NULL). */
+typedef struct {
+    const char *title;               /* first line / SVG titles, e.g. "Test split" */
+    const char *const *class_names;  /* [K] names shown (see ev_display_name); NULL: "class 0", ... */
+    const char *unit;                /* plural noun for the items: "clips", "windows", "recordings";
+                                        NULL: "items" */
+    double temperature;              /* the temperature the probabilities were scaled with; <= 0: not shown */
+    const ev_temp_fit *fit;          /* how the temperature was fitted (ECE before/after), or NULL */
+    const ev_gate_choice *gate_choice; /* how the gate was chosen, or NULL */
+    int omit_curve;                  /* JSON: leave out the per-confidence "coverage_curve" array */
+} ev_report_info;
+
+/* Human-readable report: the confusion matrix (rows true class with names, numbered predicted columns and
+ * the Unclear column, totals), the per-class table (argmax and gated precision/recall/F1 with counts),
+ * summary lines with counts ("macro-F1 0.912 over 230 clips"), calibration and the coverage table.
+ * Returns 0, or EV_ERR_IO if the stream reports an error. */
+int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+
+/* One JSON object with everything, keys stable (version 1); numbers are integers (counts) or printed with
+ * 12 significant digits (a float threshold read back and rounded to float is the same float):
+ *   "format": "audio-audit-eval", "version": 1, "title": string|null, "unit": string,
+ *   "n": int, "classes": [names],
+ *   "gate": {"min_confidence": num, "class_thresholds": {name: num}|null},
+ *   "temperature": num|null,
+ *   "calibration": {"t", "nll_before", "nll_after", "ece_before", "ece_after", "n", "at_bound": bool}|null,
+ *   "gate_choice": {"target", "min_covered", "status": "met"|"best-effort"|"too-few", "items", "covered",
+ *                   "correct", "coverage", "selective_accuracy",
+ *                   "per_class": [{"class", "threshold", "status", "items", "covered", "correct",
+ *                                  "coverage", "selective_accuracy"}]|null}|null,
+ *   "accuracy", "correct", "macro_f1", "macro_f1_classes",
+ *   "coverage", "covered", "withheld", "selective_accuracy", "covered_correct",
+ *   "gated_macro_f1", "gated_macro_f1_classes", "ece", "ece_bins": 15, "nll",
+ *   "per_class": [{"class", "support", "predicted", "tp", "precision", "recall", "f1",
+ *                  "gated": {"predicted", "tp", "withheld", "precision", "recall", "f1"}}],
+ *   "confusion": {"rows": [names], "columns": [names..., "Unclear/Unknown"], "counts": [[int]]},
+ *   "confusion_argmax": [[int]],
+ *   "reliability": [{"lo", "hi", "count", "correct", "mean_confidence", "accuracy"}],
+ *   "coverage_table": [{"threshold", "covered", "correct", "coverage", "selective_accuracy"}],
+ *   "coverage_curve": [same]  (absent with info->omit_curve)
+ * Strings are JSON-escaped; bytes that are not valid UTF-8 become U+FFFD. Ends with a newline. */
+int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+
+/* The same two, written atomically to a file. */
+int ev_report_text_save(const char *path, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+int ev_report_json_save(const char *path, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+
+/* ---- plots (SVG) -------------------------------------------------------------------------------------- */
+
+/* Self-contained SVG 1.1 (no scripts, no external fonts or files: generic font families only). */
+
+/* Confusion-matrix heatmap of ev->confusion: colour = the cell's share of its row (true class), the count
+ * written in each cell, class names on both axes, the Unclear column last, row totals on the right. */
+int ev_svg_confusion(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+/* Reliability diagram: per confidence bin, a bar of accuracy beside the diagonal of perfect calibration,
+ * the bin's count above it, ECE in the title. */
+int ev_svg_reliability(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+/* Coverage (x) against selective accuracy (y) over every distinct confidence, the gate's operating point
+ * marked (global gate: its threshold's point; per-class gate: the gate's own coverage and selective
+ * accuracy from ev) and, if info->gate_choice is set, its target as a dashed line. */
+int ev_svg_coverage(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+
+/* One epoch of training, for learning curves. A NaN field means "not recorded" and is skipped. */
+typedef struct {
+    int epoch;
+    double train_loss, val_loss;
+    double train_accuracy, val_accuracy, val_macro_f1;
+} ev_epoch;
+
+/* Two panels over epochs: losses (train, validation) and accuracies (train, validation, validation
+ * macro-F1), with axes, ticks and a legend. n may be 0 (empty axes). */
+int ev_svg_learning_curves(FILE *out, const ev_epoch *epochs /* [n] */, size_t n, const char *title,
+                           aa_error *err);
+
+/* The plots written atomically to files. */
+int ev_svg_confusion_save(const char *path, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+int ev_svg_reliability_save(const char *path, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+int ev_svg_coverage_save(const char *path, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+int ev_svg_learning_curves_save(const char *path, const ev_epoch *epochs, size_t n, const char *title,
+                                aa_error *err);
+/* DIR/confusion.svg, DIR/reliability.svg and DIR/coverage.svg (DIR must exist). */
+int ev_svg_save_all(const char *dir, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+
+#endif

@@ -1,0 +1,71 @@
+#ifndef EV_EVAL_INTERNAL_H
+#define EV_EVAL_INTERNAL_H
+
+/* Helpers shared by the files of eval/; nothing outside the module includes this. */
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "eval/eval.h"
+
+/* a / b, or 0 when b is 0: every ratio in a report is defined, never NaN. */
+double ev_ratio(size_t a, size_t b);
+/* Harmonic mean of precision and recall; 0 when both are 0. */
+double ev_f1(double precision, double recall);
+/* Mean F1 over classes with support > 0 or predicted > 0; *used gets how many (may be NULL). */
+double ev_macro_f1(const ev_class_metrics *m /* [K] */, int k, int *used);
+
+/* Checks labels and probabilities as eval.h promises; names the first bad item in err. */
+int ev_check_inputs(size_t n, int k, const int *labels, const float *probs, aa_error *err);
+/* The confidence of a row, clamped into [0, 1] (rows may exceed 1 by rounding). */
+double ev_confidence(const float *row, int c);
+
+/* An item reduced to what selective prediction needs. */
+typedef struct {
+    double conf;
+    int correct;
+} ev_scored;
+
+/* Selective-prediction points for every distinct confidence of items[] (sorted in place, most confident
+ * first): a point covers the items whose confidence >= its threshold. Writes them to out in DESCENDING
+ * threshold order (ascending coverage) and returns how many (at most n, 0 when n = 0). total is the N that
+ * coverage is a fraction of. */
+size_t ev_cov_points(size_t n, ev_scored *items /* [n] */, size_t total, ev_cov_point *out /* [n] */);
+
+/* Counts into gated [K][K+1] (column K: withheld) and plain [K][K] (argmax, no gate); both zeroed first. */
+void ev_confusion_fill(size_t n, int k, const int *labels, const float *probs /* [N][K] */,
+                       const ev_gate *gate, size_t *gated, size_t *plain);
+/* Per-class metrics from a confusion matrix with cols = K (argmax) or K + 1 (gated, column K withheld). */
+void ev_class_metrics_from(const size_t *confusion /* [K][cols] */, int k, int cols,
+                           ev_class_metrics *out /* [K] */);
+
+/* ---- text encoding -------------------------------------------------------------------------------------- */
+
+/* Decodes one UTF-8 code point from s (s[0] != 0); *cp gets it, or U+FFFD for an invalid or overlong
+ * sequence. Returns the bytes consumed (>= 1). */
+size_t ev_utf8_next(const char *s, uint32_t *cp);
+/* Code points in s: the column width of a name in the text report (names are not East-Asian wide). */
+size_t ev_utf8_width(const char *s);
+/* Writes a code point as UTF-8. */
+void ev_put_utf8(FILE *out, uint32_t cp);
+/* s as a JSON string literal, quotes included. NULL writes null. */
+void ev_json_string(FILE *out, const char *s);
+/* s as XML character data or attribute text (&, <, >, ", ' escaped; disallowed controls dropped). */
+void ev_xml_text(FILE *out, const char *s);
+
+/* Name of class c: names[c], or "class c" written into buf. */
+const char *ev_class_name(const ev_report_info *info, int c, char *buf, size_t cap);
+/* info->unit or "items". */
+const char *ev_unit(const ev_report_info *info);
+
+/* A finite double with 12 significant digits, or null (never reached by ev_eval's figures). */
+void ev_json_num(FILE *out, double v);
+
+/* 0, or EV_ERR_IO with a message naming what was being written if the stream has an error. */
+int ev_stream_status(FILE *out, const char *what, aa_error *err);
+
+/* Writes through writer() into a temporary file and renames it over path only if all went well. */
+typedef int (*ev_writer)(FILE *out, const void *ctx, aa_error *err);
+int ev_save_atomic(const char *path, ev_writer writer, const void *ctx, aa_error *err);
+
+#endif
