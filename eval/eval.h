@@ -303,7 +303,8 @@ typedef struct {
 /* Human-readable report: the confusion matrix (rows true class with names, numbered predicted columns and
  * the Unclear column, totals), the per-class table (argmax and gated precision/recall/F1 with counts),
  * summary lines with counts ("macro-F1 0.912 over 230 clips"), calibration and the coverage table.
- * Returns 0, or EV_ERR_IO if the stream reports an error. */
+ * Returns 0, or EV_ERR_IO if the stream reports an error. Every writer below flushes the stream when done,
+ * so that a full disk is reported by the call that wrote, not by a later fclose. */
 int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
 
 /* One JSON object with everything, keys stable (version 1); numbers are integers (counts) or printed with
@@ -313,7 +314,8 @@ int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
  *   "gate": {"min_confidence": num, "class_thresholds": {name: num}|null},
  *   "temperature": num|null,
  *   "calibration": {"t", "nll_before", "nll_after", "ece_before", "ece_after", "n", "at_bound": bool}|null,
- *   "gate_choice": {"target", "min_covered", "status": "met"|"best-effort"|"too-few", "items", "covered",
+ *   "gate_choice": {"target", "min_covered", "threshold" (the global pick),
+ *                   "status": "met"|"best-effort"|"too-few", "items", "covered",
  *                   "correct", "coverage", "selective_accuracy",
  *                   "per_class": [{"class", "threshold", "status", "items", "covered", "correct",
  *                                  "coverage", "selective_accuracy"}]|null}|null,
@@ -344,9 +346,9 @@ int ev_svg_confusion(FILE *out, const ev_eval *ev, const ev_report_info *info, a
 /* Reliability diagram: per confidence bin, a bar of accuracy beside the diagonal of perfect calibration,
  * the bin's count above it, ECE in the title. */
 int ev_svg_reliability(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
-/* Coverage (x) against selective accuracy (y) over every distinct confidence, the gate's operating point
- * marked (global gate: its threshold's point; per-class gate: the gate's own coverage and selective
- * accuracy from ev) and, if info->gate_choice is set, its target as a dashed line. */
+/* Coverage (x) against selective accuracy (y) over every distinct confidence (one global threshold), the
+ * operating point of the gate ev was computed with marked (ev->coverage, ev->selective_accuracy) and, if
+ * info->gate_choice is set, its target as a dashed line. */
 int ev_svg_coverage(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
 
 /* One epoch of training, for learning curves. A NaN field means "not recorded" and is skipped. */

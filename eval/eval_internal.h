@@ -68,4 +68,30 @@ int ev_stream_status(FILE *out, const char *what, aa_error *err);
 typedef int (*ev_writer)(FILE *out, const void *ctx, aa_error *err);
 int ev_save_atomic(const char *path, ev_writer writer, const void *ctx, aa_error *err);
 
+/* ---- SVG primitives (svg.c) -------------------------------------------------------------------------- */
+
+/* Opens a self-contained SVG document of w x h pixels with a white background; title goes in <title>. */
+void ev_svg_begin(FILE *out, int w, int h, const char *title);
+void ev_svg_end(FILE *out);
+/* <text> at (x, y); anchor "start"/"middle"/"end"; extra is raw attributes (may be NULL); s is escaped. */
+void ev_svg_text(FILE *out, double x, double y, const char *anchor, const char *extra, const char *s);
+/* Colour of a share in [0, 1] on a white-to-blue scale, as "#rrggbb" into buf[8]. */
+void ev_svg_colour(double share, char buf[8]);
+
+/* A plotting area: data (xmin..xmax, ymin..ymax) mapped onto pixels (x0, y0 top-left, w x h). */
+typedef struct {
+    double x0, y0, w, h;
+    double xmin, xmax, ymin, ymax;
+} ev_svg_frame;
+double ev_svg_x(const ev_svg_frame *f, double v);
+double ev_svg_y(const ev_svg_frame *f, double v);
+/* A tick step of 1, 2 or 5 times a power of ten giving about `ticks` intervals over range. */
+double ev_svg_nice_step(double range, int ticks);
+/* Frame, grid lines, ticks with labels (printf format for each axis), axis titles and the panel title. */
+void ev_svg_axes(FILE *out, const ev_svg_frame *f, double xstep, double ystep, const char *xfmt,
+                 const char *yfmt, const char *xlabel, const char *ylabel, const char *title);
+/* A polyline through the finite points (x[i], y[i]); dash may be NULL; markers draws a dot at each point. */
+void ev_svg_series(FILE *out, const ev_svg_frame *f, const double *x, const double *y, size_t n,
+                   const char *colour, const char *dash, int markers);
+
 #endif

@@ -17,7 +17,8 @@ const char *ev_strerror(int code)
 
 int ev_stream_status(FILE *out, const char *what, aa_error *err)
 {
-    if (ferror(out))
+    /* Flushing surfaces a full disk now rather than at the caller's fclose. */
+    if (fflush(out) != 0 || ferror(out))
         return aa_error_set(err, EV_ERR_IO, "%s: write failed (%s)", what, strerror(errno ? errno : EIO));
     return 0;
 }

@@ -1,0 +1,271 @@
+/* The machine-readable report: one JSON object with every figure and the counts behind it (keys in eval.h). */
+#include <stdio.h>
+
+#include "eval/eval_internal.h"
+
+#define NAME_BUF 64
+
+static void key(FILE *out, const char *k)
+{
+    fprintf(out, "\"%s\":", k);
+}
+
+static void kv_num(FILE *out, const char *k, double v, int comma)
+{
+    key(out, k);
+    ev_json_num(out, v);
+    if (comma)
+        fputc(',', out);
+}
+
+static void kv_count(FILE *out, const char *k, size_t v, int comma)
+{
+    fprintf(out, "\"%s\":%zu%s", k, v, comma ? "," : "");
+}
+
+static void class_string(FILE *out, const ev_report_info *info, int c)
+{
+    char nb[NAME_BUF];
+    ev_json_string(out, ev_class_name(info, c, nb, sizeof nb));
+}
+
+static void cov_point(FILE *out, const ev_cov_point *p)
+{
+    fputc('{', out);
+    kv_num(out, "threshold", p->threshold, 1);
+    kv_count(out, "covered", p->covered, 1);
+    kv_count(out, "correct", p->correct, 1);
+    kv_num(out, "coverage", p->coverage, 1);
+    kv_num(out, "selective_accuracy", p->selective_accuracy, 0);
+    fputc('}', out);
+}
+
+static void pick_fields(FILE *out, const ev_threshold_pick *p)
+{
+    fprintf(out, "\"status\":\"%s\",", ev_gate_status_name(p->status));
+    kv_count(out, "items", p->items, 1);
+    kv_count(out, "covered", p->covered, 1);
+    kv_count(out, "correct", p->correct, 1);
+    kv_num(out, "coverage", p->coverage, 1);
+    kv_num(out, "selective_accuracy", p->selective_accuracy, 0);
+}
+
+static void put_gate(FILE *out, const ev_eval *ev, const ev_report_info *info)
+{
+    key(out, "gate");
+    fputc('{', out);
+    kv_num(out, "min_confidence", ev->min_confidence, 1);
+    key(out, "class_thresholds");
+    if (!ev->class_threshold) {
+        fputs("null", out);
+    } else {
+        fputc('{', out);
+        for (int c = 0; c < ev->k; c++) {
+            if (c)
+                fputc(',', out);
+            class_string(out, info, c);
+            fputc(':', out);
+            ev_json_num(out, ev->class_threshold[c]);
+        }
+        fputc('}', out);
+    }
+    fputs("},\n", out);
+}
+
+static void put_calibration(FILE *out, const ev_report_info *info)
+{
+    key(out, "temperature");
+    if (info && info->temperature > 0)
+        ev_json_num(out, info->temperature);
+    else
+        fputs("null", out);
+    fputs(",\n", out);
+    key(out, "calibration");
+    if (!info || !info->fit) {
+        fputs("null,\n", out);
+        return;
+    }
+    const ev_temp_fit *f = info->fit;
+    fputc('{', out);
+    kv_num(out, "t", f->t, 1);
+    kv_num(out, "nll_before", f->nll_before, 1);
+    kv_num(out, "nll_after", f->nll_after, 1);
+    kv_num(out, "ece_before", f->ece_before, 1);
+    kv_num(out, "ece_after", f->ece_after, 1);
+    kv_count(out, "n", f->n, 1);
+    fprintf(out, "\"at_bound\":%s},\n", f->at_bound ? "true" : "false");
+}
+
+static void put_gate_choice(FILE *out, const ev_report_info *info)
+{
+    key(out, "gate_choice");
+    if (!info || !info->gate_choice) {
+        fputs("null,\n", out);
+        return;
+    }
+    const ev_gate_choice *g = info->gate_choice;
+    fputc('{', out);
+    kv_num(out, "target", g->opts.target, 1);
+    kv_count(out, "min_covered", g->opts.min_covered, 1);
+    kv_num(out, "threshold", g->global.threshold, 1);
+    pick_fields(out, &g->global);
+    fputs(",\"per_class\":", out);
+    if (!g->per_class) {
+        fputs("null", out);
+    } else {
+        fputc('[', out);
+        for (int c = 0; c < g->k; c++) {
+            fputs(c ? ",\n  {" : "\n  {", out);
+            key(out, "class");
+            class_string(out, info, c);
+            fputc(',', out);
+            kv_num(out, "threshold", g->class_threshold[c], 1);
+            pick_fields(out, &g->per_class[c]);
+            fputc('}', out);
+        }
+        fputc(']', out);
+    }
+    fputs("},\n", out);
+}
+
+static void put_class_metrics(FILE *out, const ev_class_metrics *m, int gated)
+{
+    if (!gated)
+        kv_count(out, "support", m->support, 1);
+    kv_count(out, "predicted", m->predicted, 1);
+    kv_count(out, "tp", m->tp, 1);
+    if (gated)
+        kv_count(out, "withheld", m->withheld, 1);
+    kv_num(out, "precision", m->precision, 1);
+    kv_num(out, "recall", m->recall, 1);
+    kv_num(out, "f1", m->f1, 0);
+}
+
+static void put_matrix(FILE *out, const size_t *m, size_t rows, size_t cols)
+{
+    fputc('[', out);
+    for (size_t r = 0; r < rows; r++) {
+        fputs(r ? ",\n  [" : "\n  [", out);
+        for (size_t c = 0; c < cols; c++)
+            fprintf(out, "%s%zu", c ? "," : "", m[r * cols + c]);
+        fputc(']', out);
+    }
+    fputc(']', out);
+}
+
+static void put_names(FILE *out, const ev_report_info *info, int k, int with_unclear)
+{
+    fputc('[', out);
+    for (int c = 0; c < k; c++) {
+        if (c)
+            fputc(',', out);
+        class_string(out, info, c);
+    }
+    if (with_unclear)
+        fputs(",\"" EV_UNCLEAR_LABEL "\"", out);
+    fputc(']', out);
+}
+
+int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err)
+{
+    size_t K = (size_t)ev->k;
+    fputs("{\"format\":\"audio-audit-eval\",\"version\":1,\"title\":", out);
+    ev_json_string(out, info ? info->title : NULL);
+    fputs(",\"unit\":", out);
+    ev_json_string(out, ev_unit(info));
+    fputc(',', out);
+    kv_count(out, "n", ev->n, 1);
+    key(out, "classes");
+    put_names(out, info, ev->k, 0);
+    fputs(",\n", out);
+    put_gate(out, ev, info);
+    put_calibration(out, info);
+    put_gate_choice(out, info);
+
+    kv_num(out, "accuracy", ev->accuracy, 1);
+    kv_count(out, "correct", ev->correct, 1);
+    kv_num(out, "macro_f1", ev->macro_f1, 1);
+    kv_count(out, "macro_f1_classes", (size_t)ev->macro_f1_classes, 1);
+    kv_num(out, "coverage", ev->coverage, 1);
+    kv_count(out, "covered", ev->covered, 1);
+    kv_count(out, "withheld", ev->withheld, 1);
+    kv_num(out, "selective_accuracy", ev->selective_accuracy, 1);
+    kv_count(out, "covered_correct", ev->covered_correct, 1);
+    kv_num(out, "gated_macro_f1", ev->gated_macro_f1, 1);
+    kv_count(out, "gated_macro_f1_classes", (size_t)ev->gated_macro_f1_classes, 1);
+    kv_num(out, "ece", ev->ece, 1);
+    kv_count(out, "ece_bins", EV_ECE_BINS, 1);
+    kv_num(out, "nll", ev->nll, 1);
+    fputc('\n', out);
+
+    key(out, "per_class");
+    fputc('[', out);
+    for (size_t c = 0; c < K; c++) {
+        fputs(c ? ",\n  {" : "\n  {", out);
+        key(out, "class");
+        class_string(out, info, (int)c);
+        fputc(',', out);
+        put_class_metrics(out, &ev->per_class[c], 0);
+        fputs(",\"gated\":{", out);
+        put_class_metrics(out, &ev->gated[c], 1);
+        fputs("}}", out);
+    }
+    fputs("],\n", out);
+
+    fputs("\"confusion\":{\"rows\":", out);
+    put_names(out, info, ev->k, 0);
+    fputs(",\"columns\":", out);
+    put_names(out, info, ev->k, 1);
+    fputs(",\"counts\":", out);
+    put_matrix(out, ev->confusion, K, K + 1);
+    fputs("},\n\"confusion_argmax\":", out);
+    put_matrix(out, ev->confusion_argmax, K, K);
+    fputs(",\n", out);
+
+    key(out, "reliability");
+    fputc('[', out);
+    for (int m = 0; m < EV_ECE_BINS; m++) {
+        const ev_bin *b = &ev->bins[m];
+        fputs(m ? ",\n  {" : "\n  {", out);
+        kv_num(out, "lo", b->lo, 1);
+        kv_num(out, "hi", b->hi, 1);
+        kv_count(out, "count", b->count, 1);
+        kv_count(out, "correct", b->correct, 1);
+        kv_num(out, "mean_confidence", b->mean_confidence, 1);
+        kv_num(out, "accuracy", b->accuracy, 0);
+        fputc('}', out);
+    }
+    fputs("],\n", out);
+
+    key(out, "coverage_table");
+    fputc('[', out);
+    for (int r = 0; r < EV_TABLE_ROWS; r++) {
+        fputs(r ? ",\n  " : "\n  ", out);
+        cov_point(out, &ev->table[r]);
+    }
+    fputc(']', out);
+    if (!(info && info->omit_curve)) {
+        fputs(",\n", out);
+        key(out, "coverage_curve");
+        fputc('[', out);
+        for (size_t i = 0; i < ev->n_curve; i++) {
+            fputs(i ? ",\n  " : "\n  ", out);
+            cov_point(out, &ev->curve[i]);
+        }
+        fputc(']', out);
+    }
+    fputs("}\n", out);
+    return ev_stream_status(out, "JSON report", err);
+}
+
+static int write_json(FILE *out, const void *ctx, aa_error *err)
+{
+    const void *const *a = ctx;
+    return ev_report_json(out, a[0], a[1], err);
+}
+
+int ev_report_json_save(const char *path, const ev_eval *ev, const ev_report_info *info, aa_error *err)
+{
+    const void *ctx[2] = {ev, info};
+    return ev_save_atomic(path, write_json, ctx, err);
+}
