@@ -44,8 +44,11 @@ static void put_gate(FILE *out, const ev_eval *ev, const ev_report_info *info)
             fputs("gate: open (nothing withheld)\n", out);
         return;
     }
-    fprintf(out, "gate: a prediction of class c is withheld (%s) below max(%.3f, threshold[c]):",
-            EV_UNCLEAR_LABEL, ev->min_confidence);
+    if (ev->min_confidence > 0)
+        fprintf(out, "gate: a prediction of class c is withheld (%s) below max(%.3f, threshold[c]):",
+                EV_UNCLEAR_LABEL, ev->min_confidence);
+    else
+        fprintf(out, "gate: a prediction is withheld (%s) below its class's threshold:", EV_UNCLEAR_LABEL);
     for (int c = 0; c < ev->k; c++) {
         char nb[NAME_BUF];
         fprintf(out, "%s %s %.3f", c ? "," : "", ev_class_name(info, c, nb, sizeof nb), ev->class_threshold[c]);
@@ -149,13 +152,14 @@ static void put_summary(FILE *out, const ev_eval *ev, const ev_report_info *info
 static void put_table(FILE *out, const ev_eval *ev, const ev_report_info *info)
 {
     fprintf(out, "Coverage against accuracy for one global threshold (%s)\n", ev_unit(info));
-    fprintf(out, "%9s %15s %9s %20s\n", "threshold", "covered", "coverage", "selective accuracy");
+    fprintf(out, "%9s %9s %15s %19s %15s\n", "threshold", "coverage", "covered", "selective accuracy",
+            "correct");
     for (int r = 0; r < EV_TABLE_ROWS; r++) {
         const ev_cov_point *p = &ev->table[r];
         char a[48], b[48];
         snprintf(a, sizeof a, "%zu/%zu", p->covered, ev->n);
-        snprintf(b, sizeof b, "%.3f (%zu/%zu)", p->selective_accuracy, p->correct, p->covered);
-        fprintf(out, "%9.2f %15s %9.3f %20s\n", p->threshold, a, p->coverage, b);
+        snprintf(b, sizeof b, "%zu/%zu", p->correct, p->covered);
+        fprintf(out, "%9.2f %9.3f %15s %19.3f %15s\n", p->threshold, p->coverage, a, p->selective_accuracy, b);
     }
 }
 

@@ -52,7 +52,8 @@ static void panel(FILE *out, const ev_svg_frame *f0, const ev_epoch *ep, size_t 
         for (size_t i = 0; i < n; i++)
             y[i] = field(&ep[i], s[j].offset);
         ev_svg_series(out, &f, x, y, n, s[j].colour, s[j].dash, n <= 40);
-        double ly = f.y0 + 16 + 16 * j, lx = f.x0 + f.w - 150;
+        /* The legend sits under the panel, where no curve can hide it. */
+        double ly = f.y0 + f.h + 58 + 16 * j, lx = f.x0 + 20;
         fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s%s%s/>\n",
                 lx, ly - 4, lx + 22, ly - 4, s[j].colour, s[j].dash ? " stroke-dasharray=\"" : "",
                 s[j].dash ? s[j].dash : "", s[j].dash ? "\"" : "");
@@ -78,7 +79,7 @@ int ev_svg_learning_curves(FILE *out, const ev_epoch *epochs, size_t n, const ch
         xmax = xmin + 1;
     char buf[160];
     snprintf(buf, sizeof buf, "Learning curves%s%s", title ? ": " : "", title ? title : "");
-    ev_svg_begin(out, 940, 400, buf);
+    ev_svg_begin(out, 940, 450, buf);
     ev_svg_text(out, 470, 22, "middle", "font-size=\"15\" font-weight=\"bold\"", buf);
     ev_svg_frame f = {.x0 = 70, .y0 = 60, .w = 380, .h = 270, .xmin = xmin, .xmax = xmax, .ymin = 0, .ymax = 1};
     panel(out, &f, epochs, n, loss_series, 2, x, y, 1, "loss");

@@ -10,12 +10,12 @@ int ev_svg_reliability(FILE *out, const ev_eval *ev, const ev_report_info *info,
     snprintf(buf, sizeof buf, "Reliability%s%s", info && info->title ? ": " : "",
              info && info->title ? info->title : "");
     ev_svg_begin(out, 520, 500, buf);
-    snprintf(buf, sizeof buf, "ECE %.3f over %zu %s (%d bins)", ev->ece, ev->n, ev_unit(info), EV_ECE_BINS);
     ev_svg_text(out, f.x0 + f.w / 2, 22, "middle", "font-size=\"15\" font-weight=\"bold\"", buf);
+    snprintf(buf, sizeof buf, "ECE %.3f over %zu %s (%d equal-width bins)", ev->ece, ev->n, ev_unit(info),
+             EV_ECE_BINS);
+    ev_svg_text(out, f.x0 + f.w / 2, 40, "middle", "font-size=\"11\" fill=\"#555555\"", buf);
     ev_svg_axes(out, &f, 0.2, 0.2, "%.1f", "%.1f", "confidence (probability of the predicted class)",
                 "accuracy", NULL);
-    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888888\" stroke-dasharray=\"5,4\"/>\n",
-            ev_svg_x(&f, 0), ev_svg_y(&f, 0), ev_svg_x(&f, 1), ev_svg_y(&f, 1));
     for (int m = 0; m < EV_ECE_BINS; m++) {
         const ev_bin *b = &ev->bins[m];
         if (!b->count)
@@ -31,6 +31,9 @@ int ev_svg_reliability(FILE *out, const ev_eval *ev, const ev_report_info *info,
         snprintf(buf, sizeof buf, "%zu", b->count);
         ev_svg_text(out, x + w / 2, (y < yc ? y : yc) - 4, "middle", "font-size=\"9\"", buf);
     }
+    /* Drawn over the bars so that the line of perfect calibration stays visible. */
+    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#222222\" stroke-dasharray=\"5,4\"/>\n",
+            ev_svg_x(&f, 0), ev_svg_y(&f, 0), ev_svg_x(&f, 1), ev_svg_y(&f, 1));
     double ly = f.y0 + 14;
     fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"10\" fill=\"#4a7ab5\"/>\n", f.x0 + 10, ly - 9);
     ev_svg_text(out, f.x0 + 30, ly, "start", "font-size=\"11\"", "accuracy in the bin (count above)");
