@@ -155,8 +155,9 @@ typedef struct {
     size_t n_curve;
 } ev_eval;
 
-/* Measures everything above. gate may be NULL (nothing withheld). Returns NULL on failure (err says why:
- * a label out of range or a bad probability names the item). The caller frees with ev_eval_free(). */
+/* Measures everything above. gate may be NULL (nothing withheld); its thresholds must be finite. Returns
+ * NULL on failure (err says why: a label out of range or a bad probability names the item). The caller
+ * frees with ev_eval_free(). */
 ev_eval *ev_evaluate(size_t n, int k, const int *labels /* [N] */, const float *probs /* [N][K] */,
                      const ev_gate *gate, aa_error *err);
 void ev_eval_free(ev_eval *ev);
@@ -267,7 +268,8 @@ typedef struct {
  * Per-class (opts.per_class): the same rule on the items predicted as c with precision as the selective
  * accuracy. Classes with fewer than min_covered predictions take the global threshold. The resulting gate
  * has min_confidence 0 and class_threshold[c] the per-class choices, so each class's precision meets the
- * target where it can — which also puts the overall selective accuracy at or above it. */
+ * target where it can; when every class meets it, the overall selective accuracy does too (it is a
+ * weighted mean of the per-class precisions). */
 typedef struct {
     ev_gate gate;              /* the chosen gate; gate.class_threshold points into class_threshold */
     ev_gate_opts opts;
@@ -311,7 +313,7 @@ int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
  * 12 significant digits (a float threshold read back and rounded to float is the same float):
  *   "format": "audio-audit-eval", "version": 1, "title": string|null, "unit": string,
  *   "n": int, "classes": [names],
- *   "gate": {"min_confidence": num, "class_thresholds": {name: num}|null},
+ *   "gate": {"min_confidence": num, "class_thresholds": [num, in the order of "classes"]|null},
  *   "temperature": num|null,
  *   "calibration": {"t", "nll_before", "nll_after", "ece_before", "ece_after", "n", "at_bound": bool}|null,
  *   "gate_choice": {"target", "min_covered", "threshold" (the global pick),
@@ -343,8 +345,8 @@ int ev_report_json_save(const char *path, const ev_eval *ev, const ev_report_inf
 /* Confusion-matrix heatmap of ev->confusion: colour = the cell's share of its row (true class), the count
  * written in each cell, class names on both axes, the Unclear column last, row totals on the right. */
 int ev_svg_confusion(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
-/* Reliability diagram: per confidence bin, a bar of accuracy beside the diagonal of perfect calibration,
- * the bin's count above it, ECE in the title. */
+/* Reliability diagram: per confidence bin, a bar of accuracy with the bin's mean confidence marked on it,
+ * the diagonal of perfect calibration, the bin's count above it, ECE and N under the title. */
 int ev_svg_reliability(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
 /* Coverage (x) against selective accuracy (y) over every distinct confidence (one global threshold), the
  * operating point of the gate ev was computed with marked (ev->coverage, ev->selective_accuracy) and, if

@@ -1,4 +1,5 @@
 /* ev_evaluate: every figure of one evaluation, gathered in one ev_eval. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,14 @@ ev_eval *ev_evaluate(size_t n, int k, const int *labels, const float *probs, con
     if (ev_check_inputs(n, k, labels, probs, err))
         return NULL;
     size_t K = (size_t)k;
+    /* A NaN threshold would compare false and silently open the gate. */
+    for (size_t c = 0; gate && c <= K; c++) {
+        double t = c == K ? gate->min_confidence : gate->class_threshold ? gate->class_threshold[c] : 0;
+        if (!isfinite(t)) {
+            aa_error_set(err, EV_ERR_ARG, "evaluation: gate threshold %g is not a number", t);
+            return NULL;
+        }
+    }
     ev_eval *ev = calloc(1, sizeof *ev);
     if (!ev) {
         aa_error_set(err, EV_ERR_NOMEM, "evaluation: out of memory");

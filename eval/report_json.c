@@ -50,7 +50,7 @@ static void pick_fields(FILE *out, const ev_threshold_pick *p)
     kv_num(out, "selective_accuracy", p->selective_accuracy, 0);
 }
 
-static void put_gate(FILE *out, const ev_eval *ev, const ev_report_info *info)
+static void put_gate(FILE *out, const ev_eval *ev)
 {
     key(out, "gate");
     fputc('{', out);
@@ -59,15 +59,14 @@ static void put_gate(FILE *out, const ev_eval *ev, const ev_report_info *info)
     if (!ev->class_threshold) {
         fputs("null", out);
     } else {
-        fputc('{', out);
+        /* An array in the order of "classes": display names need not be unique, object keys must be. */
+        fputc('[', out);
         for (int c = 0; c < ev->k; c++) {
             if (c)
                 fputc(',', out);
-            class_string(out, info, c);
-            fputc(':', out);
             ev_json_num(out, ev->class_threshold[c]);
         }
-        fputc('}', out);
+        fputc(']', out);
     }
     fputs("},\n", out);
 }
@@ -178,7 +177,7 @@ int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
     key(out, "classes");
     put_names(out, info, ev->k, 0);
     fputs(",\n", out);
-    put_gate(out, ev, info);
+    put_gate(out, ev);
     put_calibration(out, info);
     put_gate_choice(out, info);
 
