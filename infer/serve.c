@@ -2,10 +2,13 @@
  *
  * A request to POST /api/classify goes through the access handler several times: once with its headers
  * (refused right there when Content-Length is over the limit or the form has no boundary), once per chunk
- * of body (appended to the request's own buffer, refused as soon as the total passes the limit), and once
- * more when the body is complete (classified, answered). The request's buffer is wiped and freed in the
- * completion callback, which libmicrohttpd calls whether the response was sent or the client went away,
- * so nothing received outlives its request and nothing of it reaches the disk. */
+ * of body (appended to the request's own buffer; past the limit the buffer is dropped and the rest
+ * discarded), and once more when the body is complete (classified, answered). The request's buffer is
+ * wiped and freed in the completion callback, which libmicrohttpd calls whether the response was sent or
+ * the client went away, so nothing received outlives its request and nothing of it reaches the disk.
+ *
+ * Malformed HTTP itself (a bad request line, broken chunk framing, headers over 32 KB) is answered by
+ * libmicrohttpd before any of this runs, with its own short HTML error page. */
 #include "infer/serve.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
  * page without a trained model. Its answers are canned but depend on the upload's size, so different clips
  * give different labels:
  *   k = size % 5; k < 4 -> class k with confidence 0.70 + 0.05 k; k = 4 -> gated (Unclear/Unknown, 0.41).
- * Quality follows the size too (a 16-bit 16 kHz mono WAV assumed): under 0.5 s -> "too_short".
+ * Quality follows the duration (from a WAV header, else as if 16-bit 16 kHz mono): under 0.5 s -> "too_short".
  *
  *   aa-stub-server [--host H] [--port P]     prints "listening on http://H:PORT/" once ready; stops on
  *                                            SIGINT/SIGTERM. Port 0 picks a free one. */
@@ -27,6 +27,18 @@ static const char MODEL_JSON[] =
 #define N_MELS 64
 #define N_FRAMES 401
 
+/* Duration of a PCM WAV from its header (rate, channels, bits), else as if 16-bit 16 kHz mono. */
+static double wav_seconds(const unsigned char *b, size_t n)
+{
+    if (n >= 44 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WAVE", 4)) {
+        unsigned ch = b[22] | b[23] << 8, bits = b[34] | b[35] << 8;
+        unsigned long rate = b[24] | b[25] << 8 | (unsigned long)b[26] << 16 | (unsigned long)b[27] << 24;
+        if (ch && bits && rate)
+            return (double)(n - 44) / ((double)rate * ch * (bits / 8.0));
+    }
+    return (double)(n - 44) / 32000.0;
+}
+
 static int stub_classify(void *ctx, int slot, const void *audio, size_t n, const char *filename, char **json_out,
                          aa_error *err)
 {
@@ -40,7 +52,7 @@ static int stub_classify(void *ctx, int slot, const void *audio, size_t n, const
     double p[4];
     for (int i = 0; i < 4; i++)
         p[i] = i == top ? conf : (1.0 - conf) / 3.0;
-    double dur = (double)(n - 44) / 32000.0;
+    double dur = wav_seconds(audio, n);
     int short_clip = dur < 0.5;
 
     /* a spectrogram-like picture: a few harmonics drifting with time, brighter for bigger uploads */
