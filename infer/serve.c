@@ -234,7 +234,9 @@ static void request_free(request *q)
     if (!q)
         return;
     if (q->body) {
-        explicit_bzero(q->body, q->cap); /* the recording is gone once answered */
+        /* the recording is gone once answered; only the first n bytes were ever written (the rest of a
+         * buffer sized from Content-Length may be untouched pages, better left unmapped) */
+        explicit_bzero(q->body, q->n);
         free(q->body);
     }
     explicit_bzero(q, sizeof *q);
@@ -244,8 +246,7 @@ static void request_free(request *q)
 static enum MHD_Result too_large(const aa_serve *s, struct MHD_Connection *c, unsigned long long got)
 {
     char msg[160];
-    snprintf(msg, sizeof msg, "upload too large: %llu bytes or more, the limit is %zu bytes", got,
-             s->cfg.max_upload);
+    snprintf(msg, sizeof msg, "upload too large: %llu bytes, over the limit of %zu bytes", got, s->cfg.max_upload);
     return send_error(c, HTTP_TOO_LARGE, NULL, msg);
 }
 
@@ -303,7 +304,7 @@ static enum MHD_Result classify_chunk(aa_serve *s, request *q, const char *data,
         q->too_large = 1;
         q->seen = (unsigned long long)q->n + n;
         if (q->body) {
-            explicit_bzero(q->body, q->cap);
+            explicit_bzero(q->body, q->n);
             free(q->body);
         }
         q->body = NULL;
@@ -320,7 +321,7 @@ static enum MHD_Result classify_chunk(aa_serve *s, request *q, const char *data,
         /* copy rather than realloc, so that no stale copy of the upload is left in freed memory */
         if (q->body) {
             memcpy(nb, q->body, q->n);
-            explicit_bzero(q->body, q->cap);
+            explicit_bzero(q->body, q->n);
             free(q->body);
         }
         q->body = nb;
