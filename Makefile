@@ -51,7 +51,7 @@ WEB_GEN   := $(BUILD)/gen/web_assets.c
 SUITES    := $(BUILD)/gen/suites.inc
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all deps check check-asan asan bench bench-bins demo install uninstall clean fuzz
+.PHONY: all deps check check-asan asan bench bench-bins demo install uninstall clean fuzz stub-server browser-test
 .DELETE_ON_ERROR:
 
 all: $(TRAIN_BIN) $(INFER_BIN)
@@ -98,7 +98,17 @@ $(SUITES): $(sort $(wildcard tests/test_*.c)) | $(DEPS_OK)
 $(TEST_BIN): $(call OBJ,$(TEST_SRC) $(TRAIN_SRC) $(INFER_SRC)) $(BUILD)/obj/gen/web_assets.o $(LIB)
 	$(CC) -o $@ $^ $(TEST_LIBS) $(LDLIBS_ALL)
 
-check: all $(TEST_BIN)
+# The web server with a stand-in classifier, for the real-browser test (tests/browser/); built with the
+# tests so that it keeps compiling.
+STUB_BIN := $(BUILD)/aa-stub-server
+$(STUB_BIN): $(call OBJ,tests/browser/stub_server.c $(INFER_SRC)) $(BUILD)/obj/gen/web_assets.o $(LIB)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+stub-server: $(STUB_BIN)
+
+browser-test:
+	bash scripts/browser-test.sh
+
+check: all $(TEST_BIN) $(STUB_BIN)
 	AA_BUILD=$(BUILD) AA_FIXTURES=tests/fixtures $(TEST_BIN)
 
 # A separate build tree, so sanitized and plain objects never mix.

@@ -15,7 +15,7 @@ set -euo pipefail
 
 declare -A GROUP=(
   [build]="gcc make pkg-config libopenblas-dev libsndfile1-dev libfftw3-dev libsamplerate0-dev check libmicrohttpd-dev"
-  [browser]="chromium nodejs npm"
+  [browser]="chromium fonts-dejavu-core nodejs npm"
   [fuzz]="clang libclang-rt-14-dev"
   [peers]="python3-torch python3-torchaudio python3-soundfile python3-scipy python3-sklearn python3-threadpoolctl"
 )
@@ -35,6 +35,9 @@ done
 missing=()
 for g in "${groups[@]}"; do
   for p in ${GROUP[$g]}; do
+    # a Node.js installed some other way (it brings its own npm) is kept: Debian's would conflict with it
+    case $p in nodejs) cmd=node ;; npm) cmd=npm ;; *) cmd= ;; esac
+    if [[ -n $cmd ]] && command -v "$cmd" >/dev/null 2>&1; then continue; fi
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
     [[ "$status" == installed ]] || missing+=("$p")
   done

@@ -1,0 +1,32 @@
+#ifndef AA_INFER_HTTP_INTERNAL_H
+#define AA_INFER_HTTP_INTERNAL_H
+
+/* Pieces of the HTTP server that are pure functions of their input, kept apart from libmicrohttpd so the
+ * tests can drive them directly. Only infer/serve*.c, infer/http_*.c, infer/multipart.c and the tests
+ * include this. */
+
+#include <stddef.h>
+
+#include "util/util.h"
+
+#define AA_HTTP_FILENAME_MAX 256 /* 255 bytes + NUL */
+
+/* Extracts the boundary of a "multipart/form-data; boundary=..." Content-Type (quoted or not) into out
+ * (cap bytes). Returns 1 when content_type is multipart/form-data with a usable boundary (1..70 bytes, as
+ * RFC 2046 allows), 0 when it is some other type, -1 when it is multipart/form-data with a missing or bad
+ * boundary (err says which). */
+int aa_http_multipart_boundary(const char *content_type, char *out, size_t cap, aa_error *err);
+
+/* Finds the uploaded file in a multipart/form-data body: the first part that has a filename, else the first
+ * part named "file" or "audio". On success *data / *n point into body (no copy) and filename receives the
+ * part's sanitized filename ("upload" when it had none). Returns 0, or AA_SERVE_ERR_REQUEST with err
+ * saying what is malformed (no opening boundary, unterminated headers, no closing boundary, no file field). */
+int aa_http_multipart_file(const void *body, size_t body_n, const char *boundary, const void **data, size_t *n,
+                           char filename[AA_HTTP_FILENAME_MAX], aa_error *err);
+
+/* Reduces a client-supplied file name to something safe to echo: the part after the last '/' or '\',
+ * printable ASCII only (others become '_'), at most 255 bytes, never empty, never "." or ".." (those
+ * become "upload"). */
+void aa_http_sanitize_filename(const char *in, size_t in_n, char out[AA_HTTP_FILENAME_MAX]);
+
+#endif

@@ -1,0 +1,530 @@
+/* The HTTP server: libmicrohttpd underneath, routes, upload limits, classify slots.
+ *
+ * A request to POST /api/classify goes through the access handler several times: once with its headers
+ * (refused right there when Content-Length is over the limit or the form has no boundary), once per chunk
+ * of body (appended to the request's own buffer; past the limit the buffer is dropped and the rest
+ * discarded), and once more when the body is complete (classified, answered). The request's buffer is
+ * wiped and freed in the completion callback, which libmicrohttpd calls whether the response was sent or
+ * the client went away, so nothing received outlives its request and nothing of it reaches the disk.
+ *
+ * Malformed HTTP itself (a bad request line, broken chunk framing, headers over 32 KB) is answered by
+ * libmicrohttpd before any of this runs, with its own short HTML error page. */
+#include "infer/serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "infer/assets.h"
+#include "infer/http_internal.h"
+
+#define WORKERS_MAX 64
+/* spelled out: libmicrohttpd renamed these constants between releases */
+#define HTTP_TOO_LARGE 413
+#define HTTP_UNPROCESSABLE 422
+
+struct aa_serve {
+    struct MHD_Daemon *daemon;
+    aa_serve_handler h;
+    aa_serve_config cfg; /* cfg.host is not kept: it is only needed to bind */
+    int port;
+
+    /* classify slots: a slot is busy while a callback runs with it */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char busy[WORKERS_MAX];
+};
+
+typedef struct {
+    unsigned char *body; /* the upload: [n] bytes, capacity cap; wiped before free */
+    size_t n, cap;
+    double t0;           /* when the headers arrived, for request_timeout_s */
+    int multipart;
+    int too_large;       /* the body passed the limit; the rest is being discarded */
+    unsigned long long seen; /* bytes of body received once too_large */
+    char boundary[72];
+    char filename[AA_HTTP_FILENAME_MAX];
+} request;
+
+enum { ROUTE_NONE, ROUTE_ASSET, ROUTE_CLASSIFY, ROUTE_MODEL, ROUTE_HEALTH };
+
+/* ---- configuration -------------------------------------------------------------------------------------- */
+
+void aa_serve_config_default(aa_serve_config *c)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    memset(c, 0, sizeof *c);
+    c->host = "127.0.0.1";
+    c->port = 8501;
+    c->n_workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
+    c->max_upload = (size_t)20 * 1024 * 1024;
+    c->timeout_s = 15;
+    c->max_connections = 64;
+    c->request_timeout_s = 120;
+}
+
+int aa_serve_http_status(int code)
+{
+    switch (code) {
+    case AA_SERVE_ERR_AUDIO: return HTTP_UNPROCESSABLE;
+    case AA_SERVE_ERR_REQUEST: return MHD_HTTP_BAD_REQUEST;
+    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+/* ---- responses ------------------------------------------------------------------------------------------ */
+
+/* Every response: no MIME sniffing, no referrer, not framed. The page's CSP allows only this origin, so no
+ * script, style, font or connection can reach anywhere else; recordings never leave except to /api. */
+static void add_common_headers(struct MHD_Response *r, int cacheable)
+{
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                            "connect-src 'self'; media-src 'self' blob:; worker-src 'self'; "
+                            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "Permissions-Policy", "microphone=(self), camera=(), geolocation=()");
+    /* results and errors are never cached; the page's files are revalidated so an upgrade shows at once */
+    MHD_add_response_header(r, "Cache-Control", cacheable ? "no-cache" : "no-store");
+}
+
+/* Queues a response of n bytes at data: owned (malloc'd, libmicrohttpd frees it) or static (outlives the
+ * server). allow: the Allow header of a 405, else NULL. */
+static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, void *data, size_t n, int owned,
+                                   const char *type, const char *allow, int cacheable)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(n, data, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        if (owned)
+            free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    add_common_headers(r, cacheable);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+#define JSON_TYPE "application/json"
+
+/* json: malloc'd, or NULL when it could not be made (then the connection is dropped: out of memory). */
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *json, const char *allow)
+{
+    if (!json)
+        return MHD_NO;
+    return send_buffer(c, status, json, strlen(json), 1, JSON_TYPE, allow, 0);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *allow, const char *msg)
+{
+    return send_json(c, status, aa_http_json_error(msg), allow);
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* ---- routing -------------------------------------------------------------------------------------------- */
+
+static const aa_asset *find_asset(const char *url)
+{
+    if (!strcmp(url, "/"))
+        url = "/index.html";
+    for (const aa_asset *a = aa_assets; a->path; a++)
+        if (!strcmp(a->path, url))
+            return a;
+    return NULL;
+}
+
+static int route_of(const char *url, const aa_asset **asset)
+{
+    *asset = NULL;
+    if (!strcmp(url, "/api/classify"))
+        return ROUTE_CLASSIFY;
+    if (!strcmp(url, "/api/model"))
+        return ROUTE_MODEL;
+    if (!strcmp(url, "/healthz"))
+        return ROUTE_HEALTH;
+    if ((*asset = find_asset(url)) != NULL)
+        return ROUTE_ASSET;
+    return ROUTE_NONE;
+}
+
+static int is_get(const char *method)
+{
+    return !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+}
+
+static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *method, const char *allow)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg, "method %.32s not allowed here (allowed: %s)", method, allow);
+    return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow, msg);
+}
+
+/* The GET routes, answered from their headers alone. */
+static enum MHD_Result answer_get(const aa_serve *s, struct MHD_Connection *c, int route, const aa_asset *asset,
+                                  const char *method)
+{
+    if (!is_get(method))
+        return method_not_allowed(c, method, "GET, HEAD");
+    switch (route) {
+    case ROUTE_ASSET:
+        return send_buffer(c, MHD_HTTP_OK, (void *)asset->data, asset->size, 0, asset->content_type, NULL, 1);
+    case ROUTE_HEALTH:
+        return send_json(c, MHD_HTTP_OK, dup_str("{\"status\":\"ok\"}\n"), NULL);
+    default:
+        if (!s->h.model_json)
+            return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "no model information available");
+        return send_buffer(c, MHD_HTTP_OK, (void *)s->h.model_json, strlen(s->h.model_json), 0, JSON_TYPE, NULL,
+                           0);
+    }
+}
+
+/* ---- classify slots ------------------------------------------------------------------------------------- */
+
+/* At most n_workers event threads run handlers, so a free slot is always there at once; the wait only
+ * guards the invariant "one call per slot" should that ever change. */
+static int slot_acquire(aa_serve *s)
+{
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        for (int i = 0; i < s->cfg.n_workers; i++)
+            if (!s->busy[i]) {
+                s->busy[i] = 1;
+                pthread_mutex_unlock(&s->mu);
+                return i;
+            }
+        pthread_cond_wait(&s->cv, &s->mu);
+    }
+}
+
+static void slot_release(aa_serve *s, int slot)
+{
+    pthread_mutex_lock(&s->mu);
+    s->busy[slot] = 0;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- POST /api/classify --------------------------------------------------------------------------------- */
+
+static void request_free(request *q)
+{
+    if (!q)
+        return;
+    if (q->body) {
+        /* the recording is gone once answered; only the first n bytes were ever written (the rest of a
+         * buffer sized from Content-Length may be untouched pages, better left unmapped) */
+        explicit_bzero(q->body, q->n);
+        free(q->body);
+    }
+    explicit_bzero(q, sizeof *q);
+    free(q);
+}
+
+static enum MHD_Result too_large(const aa_serve *s, struct MHD_Connection *c, unsigned long long got)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "upload too large: %llu bytes, over the limit of %zu bytes", got, s->cfg.max_upload);
+    return send_error(c, HTTP_TOO_LARGE, NULL, msg);
+}
+
+/* First call of a classify request: check what the headers promise, set up the buffer. */
+static enum MHD_Result classify_begin(aa_serve *s, struct MHD_Connection *c, void **con_cls)
+{
+    aa_error err = {0};
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long declared = 0;
+    if (cl) {
+        char *end;
+        errno = 0;
+        declared = strtoull(cl, &end, 10);
+        if (errno || end == cl || declared > s->cfg.max_upload)
+            return too_large(s, c, errno ? ULLONG_MAX : declared);
+    }
+    request *q = calloc(1, sizeof *q);
+    if (!q)
+        return MHD_NO;
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    int mp = aa_http_multipart_boundary(ct, q->boundary, sizeof q->boundary, &err);
+    if (mp < 0) {
+        free(q);
+        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
+    }
+    q->multipart = mp;
+    const char *fn = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Filename");
+    aa_http_sanitize_filename(fn ? fn : "", fn ? strlen(fn) : 0, q->filename);
+    if (declared > 0) {
+        q->body = malloc((size_t)declared);
+        if (!q->body) {
+            free(q);
+            return MHD_NO;
+        }
+        q->cap = (size_t)declared;
+    }
+    q->t0 = aa_now();
+    *con_cls = q;
+    return MHD_YES;
+}
+
+/* A chunk of body: keep it, unless it takes the upload past the limit. libmicrohttpd cannot queue a response
+ * in the middle of a body, so an upload found too large while streaming (no Content-Length, e.g. chunked)
+ * is dropped from memory at once and the rest of it read and discarded, up to as much again, so that the
+ * client gets its 413; a body still going past that is cut off by closing the connection. */
+static enum MHD_Result classify_chunk(aa_serve *s, request *q, const char *data, size_t n)
+{
+    if (aa_now() - q->t0 > s->cfg.request_timeout_s)
+        return MHD_NO; /* a body dribbled in for too long: drop the connection */
+    if (q->too_large) {
+        q->seen += n;
+        return q->seen > 2 * (unsigned long long)s->cfg.max_upload ? MHD_NO : MHD_YES;
+    }
+    if (n > s->cfg.max_upload - q->n) {
+        q->too_large = 1;
+        q->seen = (unsigned long long)q->n + n;
+        if (q->body) {
+            explicit_bzero(q->body, q->n);
+            free(q->body);
+        }
+        q->body = NULL;
+        q->n = q->cap = 0;
+        return MHD_YES;
+    }
+    if (q->n + n > q->cap) {
+        size_t nc = q->cap ? q->cap : 64 * 1024;
+        while (nc < q->n + n)
+            nc = nc > s->cfg.max_upload / 2 ? s->cfg.max_upload : nc * 2;
+        unsigned char *nb = malloc(nc);
+        if (!nb)
+            return MHD_NO;
+        /* copy rather than realloc, so that no stale copy of the upload is left in freed memory */
+        if (q->body) {
+            memcpy(nb, q->body, q->n);
+            explicit_bzero(q->body, q->n);
+            free(q->body);
+        }
+        q->body = nb;
+        q->cap = nc;
+    }
+    memcpy(q->body + q->n, data, n);
+    q->n += n;
+    return MHD_YES;
+}
+
+/* The whole body is in: find the audio, classify it, answer. */
+static enum MHD_Result classify_end(aa_serve *s, struct MHD_Connection *c, request *q)
+{
+    if (q->too_large)
+        return too_large(s, c, q->seen);
+    const void *audio = q->body;
+    size_t n = q->n;
+    aa_error err = {0};
+    if (q->multipart &&
+        aa_http_multipart_file(q->body, q->n, q->boundary, &audio, &n, q->filename, &err) != 0)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
+    if (n == 0)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL,
+                          q->multipart ? "the uploaded file is empty" : "empty request body: send the audio file's bytes");
+
+    char *json = NULL;
+    int slot = slot_acquire(s);
+    int rc = s->h.classify(s->h.ctx, slot, audio ? audio : "", n, q->filename, &json, &err);
+    slot_release(s, slot);
+    if (rc != 0) {
+        free(json);
+        if (!err.msg[0])
+            snprintf(err.msg, sizeof err.msg, "%s: classification failed", q->filename);
+        return send_error(c, (unsigned)aa_serve_http_status(err.code ? err.code : rc), NULL, err.msg);
+    }
+    if (!json)
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "classifier returned no result");
+    return send_json(c, MHD_HTTP_OK, json, NULL);
+}
+
+/* ---- libmicrohttpd callbacks ---------------------------------------------------------------------------- */
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    aa_serve *s = cls;
+    request *q = *con_cls;
+    if (q) {
+        if (*upload_data_size) {
+            size_t n = *upload_data_size;
+            *upload_data_size = 0;
+            return classify_chunk(s, q, upload_data, n);
+        }
+        return classify_end(s, c, q);
+    }
+    const aa_asset *asset;
+    int route = route_of(url, &asset);
+    if (route == ROUTE_NONE) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "no such path: %.100s", url);
+        return send_error(c, MHD_HTTP_NOT_FOUND, NULL, msg);
+    }
+    if (route != ROUTE_CLASSIFY)
+        return answer_get(s, c, route, asset, method);
+    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+        return method_not_allowed(c, method, "POST");
+    return classify_begin(s, c, con_cls);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
+{
+    (void)cls; (void)c; (void)t;
+    request_free(*con_cls);
+    *con_cls = NULL;
+}
+
+/* ---- start / stop --------------------------------------------------------------------------------------- */
+
+static int check_config(const aa_serve_config *c, aa_error *err)
+{
+    if (!c->host || !*c->host)
+        return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: no host to bind");
+    if (c->port < 0 || c->port > 65535)
+        return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: port %d out of range (0..65535)", c->port);
+    if (c->n_workers < 1 || c->n_workers > WORKERS_MAX)
+        return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: %d workers out of range (1..%d)", c->n_workers,
+                            WORKERS_MAX);
+    if (c->max_upload < 1 || c->max_upload > (size_t)1 << 32)
+        return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: upload limit %zu out of range (1 B..4 GB)",
+                            c->max_upload);
+    if (c->timeout_s < 1 || c->request_timeout_s < 1)
+        return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: timeouts must be at least 1 s");
+    if (c->max_connections < c->n_workers)
+        return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: max_connections %d is below the %d workers",
+                            c->max_connections, c->n_workers);
+    return 0;
+}
+
+/* Our own listening socket, so a bind failure can say why (libmicrohttpd only says that it failed). */
+static int open_listener(const aa_serve_config *c, int *fd_out, aa_error *err)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    char port[8];
+    snprintf(port, sizeof port, "%d", c->port);
+    int g = getaddrinfo(c->host, port, &hints, &ai);
+    if (g != 0)
+        return aa_error_set(err, AA_SERVE_ERR_ADDRESS, "serve: cannot resolve host '%s': %s", c->host,
+                            gai_strerror(g));
+    int fd = -1, e = 0;
+    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+        if (fd < 0) {
+            e = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (a->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
+            break;
+        e = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    if (fd < 0)
+        return aa_error_set(err, AA_SERVE_ERR_ADDRESS, "serve: cannot listen on %s:%d: %s", c->host, c->port,
+                            strerror(e));
+    *fd_out = fd;
+    return 0;
+}
+
+static int bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
+int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, aa_serve **out, aa_error *err)
+{
+    *out = NULL;
+    if (!handler || !handler->classify)
+        return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: no classify callback");
+    int rc = check_config(cfg, err);
+    if (rc)
+        return rc;
+    aa_serve *s = calloc(1, sizeof *s);
+    if (!s)
+        return aa_error_set(err, AA_SERVE_ERR_NOMEM, "serve: out of memory");
+    s->h = *handler;
+    s->cfg = *cfg;
+    s->cfg.host = NULL;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+
+    int fd = -1;
+    if ((rc = open_listener(cfg, &fd, err)) != 0) {
+        aa_serve_stop(s);
+        return rc;
+    }
+    s->port = bound_port(fd);
+
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(cfg->n_workers > 1 ? cfg->n_workers : 0), MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (!s->daemon) {
+        /* libmicrohttpd closes the socket itself on some failure paths; close it only if it is still open */
+        if (fcntl(fd, F_GETFD) != -1)
+            close(fd);
+        aa_serve_stop(s);
+        return aa_error_set(err, AA_SERVE_ERR_START, "serve: the HTTP server did not start on %s:%d",
+                            cfg->host, cfg->port);
+    }
+    *out = s;
+    return 0;
+}
+
+int aa_serve_port(const aa_serve *s)
+{
+    return s ? s->port : -1;
+}
+
+void aa_serve_stop(aa_serve *s)
+{
+    if (!s)
+        return;
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

@@ -1,0 +1,96 @@
+#ifndef AA_INFER_SERVE_H
+#define AA_INFER_SERVE_H
+
+/* The HTTP server behind `aa-infer --serve`: the embedded web page and a small JSON API.
+ *
+ *   GET  /                the page (infer/web/index.html); GET /<asset> the other files of infer/web/
+ *   POST /api/classify    body: the audio file's bytes (any Content-Type), or a multipart/form-data form
+ *                         with a file field -> the classify callback's JSON object
+ *   GET  /api/model       the handler's model_json
+ *   GET  /healthz         {"status":"ok"}
+ *
+ * Errors are one line of JSON, {"error": "..."}, with a 4xx/5xx status: 400 malformed body or form, 404
+ * unknown path, 405 wrong method (with Allow), 413 upload over the limit, 422 audio the callback could not
+ * use, 500 internal failure.
+ *
+ * Privacy: uploads live only in memory, in a buffer owned by the request; the buffer is wiped and freed
+ * when the response has been sent (or the connection dropped), and nothing received is written to disk.
+ *
+ * Threads: libmicrohttpd runs n_workers event threads (a thread pool sharing the listening socket); each
+ * one multiplexes its connections, so a slow client costs a socket, not a thread. The classify callback
+ * runs on those threads, under one of n_workers slots, each slot used by one call at a time. */
+
+#include <stddef.h>
+
+#include "util/util.h"
+
+/* Status codes of this module (aa_error.code). The classify callback also picks the HTTP status of its
+ * failure with them: AA_SERVE_ERR_AUDIO -> 422, AA_SERVE_ERR_REQUEST -> 400, anything else -> 500. */
+enum {
+    AA_SERVE_OK = 0,
+    AA_SERVE_ERR_CONFIG = 10,   /* a setting out of range */
+    AA_SERVE_ERR_ADDRESS,       /* host not an address, or cannot bind/listen there */
+    AA_SERVE_ERR_START,         /* libmicrohttpd would not start */
+    AA_SERVE_ERR_NOMEM,
+    AA_SERVE_ERR_AUDIO,         /* the upload is not audio the classifier can use: 422 */
+    AA_SERVE_ERR_REQUEST,       /* the request itself is malformed: 400 */
+    AA_SERVE_ERR_INTERNAL,      /* a failure on the server's side: 500 */
+};
+
+typedef struct {
+    /* Body bytes of an uploaded file -> *json_out, a malloc'd JSON object (the server frees it after
+     * sending), and 0; or non-zero with err filled (err->code picks the status, err->msg is the reason
+     * shown to the client). filename is the uploaded file's base name, or "upload" when none was given;
+     * it is printable ASCII, at most 255 bytes. Called concurrently for different slot values, never twice
+     * at once with the same one; 0 <= slot < n_workers, so ctx may keep per-slot scratch memory. audio is
+     * only valid during the call. */
+    int (*classify)(void *ctx, int slot, const void *audio, size_t n, const char *filename, char **json_out,
+                    aa_error *err);
+    void *ctx;
+    const char *model_json; /* body of GET /api/model; NULL -> 404. Must outlive the server. */
+} aa_serve_handler;
+
+typedef struct {
+    const char *host;      /* address to bind: "127.0.0.1" (default), "::1", "0.0.0.0", "localhost", ... */
+    int port;              /* 8501; 0 picks a free port (see aa_serve_port) */
+    int n_workers;         /* event threads = classify slots; default: online CPUs, at most 8 */
+    size_t max_upload;     /* body limit in bytes; default 20 MB (20 * 1024 * 1024) -> 413 above */
+    int timeout_s;         /* a connection idle this long is closed; default 15 */
+    int max_connections;   /* concurrent connections; more are refused at accept; default 64 */
+    int request_timeout_s; /* a body still arriving after this long is cut off; default 120 */
+} aa_serve_config;
+
+typedef struct aa_serve aa_serve;
+
+/* Fills c with the defaults above. */
+void aa_serve_config_default(aa_serve_config *c);
+
+/* Binds, listens and starts serving in background threads. cfg and handler are copied (handler->ctx and
+ * handler->model_json must stay valid until aa_serve_stop). On success *out owns the server (free it with
+ * aa_serve_stop); on failure returns an AA_SERVE_ERR_* code with err naming the address and the reason. */
+int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, aa_serve **out, aa_error *err);
+
+/* The bound TCP port (the one picked when cfg->port was 0). */
+int aa_serve_port(const aa_serve *s);
+
+/* Closes every connection, waits for callbacks in progress, joins the threads and frees s. NULL is allowed. */
+void aa_serve_stop(aa_serve *s);
+
+/* The HTTP status a classify error code maps to (422, 400 or 500). */
+int aa_serve_http_status(int code);
+
+/* ---- JSON helpers for handlers ------------------------------------------------------------------------- */
+
+/* Appends s as a JSON string literal (quotes included, control characters and invalid UTF-8 escaped or
+ * replaced) to the malloc'd buffer *buf of length *len and capacity *cap. Returns 0, or -1 out of memory
+ * (the buffer is left as it was). */
+int aa_http_json_append_string(char **buf, size_t *len, size_t *cap, const char *s);
+
+/* {"error": "<msg>"} followed by a newline, malloc'd (caller frees); NULL only when out of memory. */
+char *aa_http_json_error(const char *msg);
+
+/* Standard base64 (RFC 4648, with padding) of n bytes, NUL-terminated and malloc'd (caller frees); NULL
+ * when out of memory. The handler uses it for the log-mel image in its JSON. */
+char *aa_http_base64(const void *data, size_t n);
+
+#endif
