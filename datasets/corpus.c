@@ -95,8 +95,8 @@ int ds_corpus_write(const char *dir, const ds_corpus_opts *opts, aa_error *err)
     ds_corpus_opts def;
     ds_corpus_opts_default(&def);
     const ds_corpus_opts *o = opts ? opts : &def;
-    if (o->per_class < 3 || o->per_class > MAX_PER_CLASS)
-        return aa_error_set(err, DS_ERR_ARG, "demo corpus: %d clips per class; allowed 3 to %d", o->per_class,
+    if (o->per_class < 6 || o->per_class > MAX_PER_CLASS)
+        return aa_error_set(err, DS_ERR_ARG, "demo corpus: %d clips per class; allowed 6 to %d", o->per_class,
                             MAX_PER_CLASS);
     int exists, rc = check_target(dir, &exists, err);
     if (rc)

@@ -217,7 +217,7 @@ int ds_synth_long(float **out, size_t *n, ds_synth_event **events, size_t *n_eve
 int ds_synth_label_at(const ds_synth_event *events, size_t n_events, double t0, double t1);
 
 typedef struct {
-    int per_class;  /* clips per class, >= 3 (so that a grouped split has a speaker per side); default 100 */
+    int per_class;  /* clips per class, >= 6 (three people, so that a grouped split has one per side); default 100 */
     uint64_t seed;  /* default 1 */
 } ds_corpus_opts;
 

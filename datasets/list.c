@@ -439,26 +439,39 @@ static int list_all(walker *w, const char *shown_root, const ds_list_opts *o, aa
         rc = aa_error_set(err, DS_ERR_LAYOUT, "%s: no class folders (expected %s/<class>/ holding audio files)",
                           shown_root, shown_root);
 
+    /* Every class folder is marked visited before any is walked, so that a link from one class folder into
+     * another is skipped as a second visit instead of filing the other class's recordings under this one. */
+    int *cls_of = calloc(cd.n ? cd.n : 1, sizeof *cls_of);
+    if (!rc && !cls_of)
+        rc = DS_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < top.n; i++) {
+        struct stat st;
+        if (stat(top.v[i].path, &st) == 0 && fid_add(&w->dirs, &st) < 0)
+            rc = DS_ERR_NOMEM;
+    }
+    for (size_t i = 0; !rc && i < cd.n; i++) {
+        class_dir *c = &cd.v[i];
+        cls_of[i] = ds_list_class_index(l, c->name);
+        struct stat st;
+        int added;
+        if (cls_of[i] < 0)
+            rc = ds_warn(l, DS_WARN_UNLISTED_CLASS, c->path, "class folder not in the class list; skipped");
+        else if (stat(c->path, &st) != 0)
+            cls_of[i] = -1; /* vanished since it was listed; its class may still turn out empty below */
+        else if ((added = fid_add(&w->dirs, &st)) <= 0) {
+            cls_of[i] = -1;
+            rc = added < 0 ? DS_ERR_NOMEM
+                           : ds_warn(l, DS_WARN_LOOP, c->path, "folder already visited (a second link to it); skipped");
+        }
+    }
     char empty[AA_ERROR_MSG_MAX] = "";
     size_t n_empty = 0;
     for (size_t i = 0; !rc && i < cd.n; i++) {
         class_dir *c = &cd.v[i];
-        int cls = ds_list_class_index(l, c->name);
-        if (cls < 0) {
-            rc = ds_warn(l, DS_WARN_UNLISTED_CLASS, c->path, "class folder not in the class list; skipped");
+        if (cls_of[i] < 0)
             continue;
-        }
-        struct stat st;
-        if (stat(c->path, &st) != 0)
-            continue; /* vanished since it was listed; the empty-class check below still applies to its class */
-        int added = fid_add(&w->dirs, &st);
-        if (added <= 0) {
-            rc = added < 0 ? DS_ERR_NOMEM
-                           : ds_warn(l, DS_WARN_LOOP, c->path, "folder already visited (a second link to it); skipped");
-            continue;
-        }
         size_t before = l->n_items, warned = l->n_warnings;
-        rc = walk_dir(w, c->path, c->rel, cls, c->side);
+        rc = walk_dir(w, c->path, c->rel, cls_of[i], c->side);
         if (!rc && l->n_items == before) {
             char *s = ds_printable(c->path);
             char one[600];
@@ -470,10 +483,19 @@ static int list_all(walker *w, const char *shown_root, const ds_list_opts *o, aa
             n_empty++;
         }
     }
+    free(cls_of);
     if (rc == DS_ERR_NOMEM && !ds_err_is_set(err))
         aa_error_set(err, rc, "%s: out of memory", shown_root);
     if (!rc && n_empty)
         rc = aa_error_set(err, DS_ERR_LAYOUT, "empty class folder%s: %s", n_empty > 1 ? "s" : "", empty);
+    for (int k = 0; !rc && k < l->n_classes; k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < l->n_items; i++)
+            n += l->items[i].cls == k;
+        if (!n) /* its folders were all skipped, e.g. as second links to another class's folder */
+            rc = aa_error_set(err, DS_ERR_LAYOUT, "%s: class '%s' has no usable audio files (see the warnings)",
+                              shown_root, l->classes[k]);
+    }
     if (!rc && l->n_classes < 2)
         rc = aa_error_set(err, DS_ERR_LAYOUT, "%s: only one class ('%s'); at least two class folders are needed",
                           shown_root, l->classes[0]);

@@ -2,7 +2,7 @@
  *
  * Units (groups, whose files must stay together) are placed one by one, largest first in a seeded order, on
  * the side that lowers the cost most; then single moves and pairwise swaps of units are applied while they
- * lower it. The cost is the squared error of every side x class total against its target, relative to the
+ * lower it (with a penalty for empty cells added only then). The cost is the squared error of every side x class total against its target, relative to the
  * class total (so a small class counts as much as a large one), plus a large penalty for each side x class
  * cell that should hold examples and holds none. Groups may span classes (a person with a cough and two
  * breathing recordings), which is why a per-class shuffle-and-cut cannot be used. */
@@ -38,12 +38,13 @@ typedef struct {
     const double *inv; /* [K] 1 / (class total)^2 */
     int allowed[DS_N_SIDES];
     int *side;         /* [U] */
+    double penalty;    /* cost of an empty required cell: 0 while placing, EMPTY_PENALTY while improving */
 } problem;
 
 static double cell(const problem *p, int s, int k, double a, int n)
 {
     double d = a - p->t[s * p->K + k];
-    return p->inv[k] * d * d + (p->t[s * p->K + k] > 0 && n <= 0 ? EMPTY_PENALTY : 0.0);
+    return p->inv[k] * d * d + (p->t[s * p->K + k] > 0 && n <= 0 ? p->penalty : 0.0);
 }
 
 /* Cost change when unit u leaves side `from` (-1: not placed yet) for side `to`. */
@@ -130,6 +131,9 @@ static void solve(problem *p, aa_rng *rng, size_t *order)
             order[r] = key[r].unit;
         free(key);
     }
+    /* Placing without the empty-cell penalty: with it, the largest units would be sent to the small sides
+     * just to fill them, and single moves could not undo that. The improvement passes then restore coverage. */
+    p->penalty = 0;
     for (size_t r = 0; r < U; r++) {
         size_t u = order[r];
         int best = -1, ties = 0;
@@ -146,6 +150,7 @@ static void solve(problem *p, aa_rng *rng, size_t *order)
         }
         apply_move(p, u, -1, best);
     }
+    p->penalty = EMPTY_PENALTY;
     for (int pass = 0; pass < MAX_PASSES; pass++) {
         int improved = 0;
         for (size_t r = 0; r < U; r++) {
@@ -335,6 +340,11 @@ int ds_split_make(ds_split **out, const ds_list *l, const ds_split_opts *opts, a
     } else {
         int present[DS_N_SIDES] = {0};
         for (size_t i = 0; i < N; i++) {
+            if (l->items[i].side < 0 || l->items[i].side >= DS_N_SIDES) {
+                free(pool);
+                ds_split_free(sp);
+                return aa_error_set(err, DS_ERR_ARG, "split: item %zu of an explicit layout has no side", i);
+            }
             sp->side[i] = l->items[i].side;
             present[l->items[i].side] = 1;
             pool[i] = l->items[i].side == DS_TRAIN;

@@ -58,7 +58,7 @@ int ds_synth_long(float **out, size_t *n_out, ds_synth_event **events, size_t *n
 
     /* Plan: one event of each class first (in a seeded order), then cough/heavy/cough/normal while they fit. */
     plan *pl = malloc(MAX_EVENTS * sizeof *pl);
-    ds_synth_event *ev = malloc(MAX_EVENTS * sizeof *ev);
+    ds_synth_event *ev = calloc(MAX_EVENTS, sizeof *ev);
     size_t n = (size_t)lround(seconds * FS);
     float *y = calloc(n, sizeof *y), *tmp = calloc(n, sizeof *tmp), *frames = malloc((n / 320 + 1) * sizeof *frames);
     if (!pl || !ev || !y || !tmp || !frames) {

@@ -15,7 +15,7 @@ void aa_cmd_make_demo_usage(FILE *to)
             "      --make-demo DIR     write DIR/<class>/NNNN.wav (16 kHz mono) and DIR/manifest.tsv\n"
             "                          for cough, heavy_breathing, normal_breathing, background_noise;\n"
             "                          DIR must not exist or be empty\n"
-            "      --per-class N       clips per class, 3..100000 (default 100)\n"
+            "      --per-class N       clips per class, 6..100000 (default 100)\n"
             "      --seed S            generator seed (default 1); the same seed gives the same files\n"
             "      --long FILE         also write a long recording FILE (WAV) with coughs and breathing\n"
             "                          bouts at known times, listed in FILE's name with .events.tsv\n"
@@ -100,8 +100,8 @@ int aa_cmd_make_demo(int argc, char **argv)
                 return usage_error("%s needs a folder", a);
             dir = val, i++;
         } else if (!strcmp(a, "--per-class")) {
-            if (parse_u64(val, &u) || u < 3 || u > 100000)
-                return usage_error("--per-class needs a whole number from 3 to 100000, not '%s'", val ? val : "");
+            if (parse_u64(val, &u) || u < 6 || u > 100000)
+                return usage_error("--per-class needs a whole number from 6 to 100000, not '%s'", val ? val : "");
             o.per_class = (int)u, i++;
         } else if (!strcmp(a, "--seed")) {
             if (parse_u64(val, &u))
