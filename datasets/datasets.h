@@ -224,8 +224,9 @@ typedef struct {
 void ds_corpus_opts_default(ds_corpus_opts *o);
 
 /* Writes DIR/<class>/NNNN.wav (16-bit PCM, 16 kHz mono) for the four classes and DIR/manifest.tsv
- * (path, class, group, duration_s; clips 2j and 2j+1 of each class share speaker j, so a speaker has files in
- * three classes). Everything is written into a temporary sibling folder that is renamed to DIR at the end, so
+ * (path, class, group, duration_s). Clips 2j and 2j+1 of the cough and breathing classes come from the same
+ * simulated person, group "person_jjj", who so has files in three classes; background clips 2j and 2j+1 share
+ * a place, group "place_jjj". Clip i of a class is ds_synth_clip(cls, i, i / 2, seed). Everything is written into a temporary sibling folder that is renamed to DIR at the end, so
  * DIR appears complete or not at all. DIR must not exist, or be an empty folder. */
 int ds_corpus_write(const char *dir, const ds_corpus_opts *opts, aa_error *err);
 
