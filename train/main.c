@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "train/demo_cmd.h"
 #include "train/version.h"
 
 static void usage(FILE *to)
@@ -12,6 +13,9 @@ static void usage(FILE *to)
             "\n"
             "  -h, --help     show this help and exit\n"
             "      --version  print the version and exit\n"
+            "\n");
+    aa_cmd_make_demo_usage(to);
+    fprintf(to,
             "\n"
             "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
             "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n");
@@ -19,6 +23,8 @@ static void usage(FILE *to)
 
 int main(int argc, char **argv)
 {
+    if (aa_cmd_is_make_demo(argc, argv))
+        return aa_cmd_make_demo(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);

@@ -1,0 +1,302 @@
+/* Groups: which files must stay on one side of a split (a person, a source recording). From the manifest's
+ * `group` column, else a regex on the file name, else one group per file. */
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "datasets/ds_internal.h"
+
+/* Manifests are small text tables; a cap keeps a wrong --manifest (a large binary) from eating memory. */
+#define MANIFEST_MAX_BYTES (256u << 20)
+
+static char *read_text(const char *path, aa_error *err, const char *shown)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        aa_error_set(err, DS_ERR_IO, "%s: cannot open (%s)", shown, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap + 1);
+    for (size_t got; buf && (got = fread(buf + len, 1, cap - len, f)) > 0;) {
+        len += got;
+        if (len > MANIFEST_MAX_BYTES) {
+            free(buf);
+            fclose(f);
+            aa_error_set(err, DS_ERR_MANIFEST, "%s: larger than %u MiB; not a manifest", shown, MANIFEST_MAX_BYTES >> 20);
+            return NULL;
+        }
+        if (len == cap) {
+            char *nb = realloc(buf, 2 * cap + 1);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf) {
+        aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory", shown);
+        return NULL;
+    }
+    if (bad) {
+        free(buf);
+        aa_error_set(err, DS_ERR_IO, "%s: read error", shown);
+        return NULL;
+    }
+    buf[len] = 0;
+    return buf;
+}
+
+/* Splits line (modified in place) at tabs into at most max fields; returns the count. */
+static int split_tabs(char *line, char **field, int max)
+{
+    int n = 0;
+    for (char *p = line;; p++) {
+        if (n < max)
+            field[n] = p;
+        n++;
+        p = strchr(p, '\t');
+        if (!p)
+            break;
+        *p = 0;
+    }
+    return n;
+}
+
+static void trim(char **s)
+{
+    while (**s == ' ')
+        (*s)++;
+    for (size_t n = strlen(*s); n && ((*s)[n - 1] == ' '); n--)
+        (*s)[n - 1] = 0;
+}
+
+static ds_item *find_item(ds_list *l, const char *rel)
+{
+    size_t lo = 0, hi = l->n_items;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(l->items[mid].rel, rel);
+        if (!c)
+            return &l->items[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+#define MAX_COLS 256
+
+/* Reads the manifest and gives each listed file its row's group (item_group[i], malloc'd). */
+static int apply_manifest(ds_list *l, const char *path, char **item_group, aa_error *err)
+{
+    char *shown = ds_printable(path);
+    if (!shown)
+        return aa_error_set(err, DS_ERR_NOMEM, "out of memory");
+    char *text = read_text(path, err, shown);
+    if (!text) {
+        free(shown);
+        return err ? err->code : DS_ERR_IO;
+    }
+    int rc = 0, col_path = -1, col_group = -1, header_seen = 0;
+    size_t line_no = 0;
+    char *p = text;
+    if (!strncmp(p, "\xEF\xBB\xBF", 3)) /* a spreadsheet's UTF-8 byte-order mark */
+        p += 3;
+    while (!rc && p && *p) {
+        char *line = p;
+        p = strchr(p, '\n');
+        if (p)
+            *p++ = 0;
+        line_no++;
+        size_t n = strlen(line);
+        if (n && line[n - 1] == '\r')
+            line[--n] = 0;
+        if (!n)
+            continue;
+        char *field[MAX_COLS];
+        int nf = split_tabs(line, field, MAX_COLS);
+        if (nf > MAX_COLS)
+            nf = MAX_COLS;
+        if (!header_seen) {
+            header_seen = 1;
+            for (int c = 0; c < nf; c++) {
+                trim(&field[c]);
+                if (!strcasecmp(field[c], "path") && col_path < 0)
+                    col_path = c;
+                if (!strcasecmp(field[c], "group") && col_group < 0)
+                    col_group = c;
+            }
+            if (col_path < 0 || col_group < 0)
+                rc = aa_error_set(err, DS_ERR_MANIFEST,
+                                  "%s: the header row (line %zu) needs tab-separated 'path' and 'group' columns%s%s",
+                                  shown, line_no, col_path < 0 ? "; no 'path'" : "", col_group < 0 ? "; no 'group'" : "");
+            continue;
+        }
+        l->stats.manifest_rows++;
+        if (nf <= col_path || nf <= col_group) {
+            rc = ds_warn(l, DS_WARN_MANIFEST_ROW, path, "line %zu: %d field(s), too few for path and group; ignored",
+                         line_no, nf);
+            l->stats.manifest_unmatched++;
+            continue;
+        }
+        char *rel = field[col_path], *group = field[col_group];
+        trim(&rel);
+        trim(&group);
+        while (rel[0] == '.' && rel[1] == '/')
+            rel += 2;
+        ds_item *it = find_item(l, rel);
+        if (!it) {
+            char *s = ds_printable(rel);
+            rc = ds_warn(l, DS_WARN_MANIFEST_ROW, path, "line %zu: '%s' is not a listed audio file; row ignored",
+                         line_no, s ? s : "?");
+            free(s);
+            l->stats.manifest_unmatched++;
+            continue;
+        }
+        if (!*group)
+            continue; /* an empty cell means "no group known": the fallback rules apply */
+        size_t i = (size_t)(it - l->items);
+        if (item_group[i]) {
+            char *s = ds_printable(rel);
+            rc = ds_warn(l, DS_WARN_MANIFEST_DUP, path, "line %zu: second row for '%s'; ignored", line_no, s ? s : "?");
+            free(s);
+            continue;
+        }
+        if (!(item_group[i] = strdup(group)))
+            rc = DS_ERR_NOMEM;
+    }
+    if (!rc && !header_seen)
+        rc = aa_error_set(err, DS_ERR_MANIFEST, "%s: empty (a header row with 'path' and 'group' is needed)", shown);
+    if (rc == DS_ERR_NOMEM && !ds_err_is_set(err))
+        aa_error_set(err, rc, "%s: out of memory", shown);
+    free(text);
+    free(shown);
+    return rc;
+}
+
+static int apply_regex(ds_list *l, const char *pattern, char **item_group, int *source, aa_error *err)
+{
+    regex_t re;
+    int e = regcomp(&re, pattern, REG_EXTENDED);
+    if (e) {
+        char why[256];
+        regerror(e, &re, why, sizeof why);
+        return aa_error_set(err, DS_ERR_ARG, "group regex '%s': %s", pattern, why);
+    }
+    int rc = 0;
+    for (size_t i = 0; !rc && i < l->n_items; i++) {
+        if (item_group[i])
+            continue;
+        const char *slash = strrchr(l->items[i].rel, '/');
+        const char *name = slash ? slash + 1 : l->items[i].rel;
+        regmatch_t m[2];
+        size_t nm = re.re_nsub >= 1 ? 2 : 1;
+        regmatch_t *use = NULL;
+        if (regexec(&re, name, nm, m, 0) == 0)
+            use = nm == 2 && m[1].rm_so >= 0 ? &m[1] : &m[0];
+        if (!use || use->rm_eo <= use->rm_so) {
+            l->stats.regex_no_match++;
+            continue;
+        }
+        if (!(item_group[i] = strndup(name + use->rm_so, (size_t)(use->rm_eo - use->rm_so))))
+            rc = aa_error_set(err, DS_ERR_NOMEM, "out of memory");
+        source[i] = DS_GROUP_REGEX;
+    }
+    regfree(&re);
+    return rc;
+}
+
+/* Sorted unique names into l->groups and each item's index into it. */
+static int index_groups(ds_list *l, char **item_group)
+{
+    char **sorted = malloc((l->n_items ? l->n_items : 1) * sizeof *sorted);
+    if (!sorted)
+        return DS_ERR_NOMEM;
+    memcpy(sorted, item_group, l->n_items * sizeof *sorted);
+    qsort(sorted, l->n_items, sizeof *sorted, ds_cmp_str);
+    size_t n = 0;
+    for (size_t i = 0; i < l->n_items; i++)
+        if (!n || strcmp(sorted[n - 1], sorted[i]))
+            sorted[n++] = sorted[i];
+    l->groups = calloc(n ? n : 1, sizeof *l->groups);
+    if (!l->groups) {
+        free(sorted);
+        return DS_ERR_NOMEM;
+    }
+    int rc = 0;
+    for (size_t g = 0; g < n && !rc; g++)
+        rc = (l->groups[g] = strdup(sorted[g])) ? 0 : DS_ERR_NOMEM;
+    l->n_groups = n;
+    for (size_t i = 0; i < l->n_items && !rc; i++) {
+        char **hit = bsearch(&item_group[i], l->groups, n, sizeof *l->groups, ds_cmp_str);
+        l->items[i].group = (size_t)(hit - l->groups);
+    }
+    free(sorted);
+    return rc;
+}
+
+int ds_groups_assign(ds_list *l, const ds_list_opts *o, aa_error *err)
+{
+    int rc = 0;
+    char *manifest = NULL;
+    if (!o->manifest) {
+        char *def = ds_join(l->root, "manifest.tsv");
+        struct stat st;
+        if (def && stat(def, &st) == 0 && S_ISREG(st.st_mode))
+            manifest = def;
+        else
+            free(def);
+        if (!def)
+            return aa_error_set(err, DS_ERR_NOMEM, "out of memory");
+    } else if (*o->manifest && !(manifest = strdup(o->manifest))) {
+        return aa_error_set(err, DS_ERR_NOMEM, "out of memory");
+    }
+    char **item_group = calloc(l->n_items ? l->n_items : 1, sizeof *item_group);
+    int *source = calloc(l->n_items ? l->n_items : 1, sizeof *source);
+    if (!item_group || !source)
+        rc = aa_error_set(err, DS_ERR_NOMEM, "out of memory");
+    if (!rc && manifest) {
+        rc = apply_manifest(l, manifest, item_group, err);
+        for (size_t i = 0; i < l->n_items; i++)
+            if (item_group[i])
+                source[i] = DS_GROUP_MANIFEST;
+    }
+    if (!rc && o->group_regex)
+        rc = apply_regex(l, o->group_regex, item_group, source, err);
+    for (size_t i = 0; !rc && i < l->n_items; i++) {
+        /* A file's own relative path is unique, so a per-file group never merges two files. */
+        if (!item_group[i] && !(item_group[i] = strdup(l->items[i].rel)))
+            rc = aa_error_set(err, DS_ERR_NOMEM, "out of memory");
+        if (!rc)
+            l->items[i].group_source = source[i];
+    }
+    if (!rc && (rc = index_groups(l, item_group)))
+        aa_error_set(err, rc, "out of memory");
+    for (size_t i = 0; !rc && i < l->n_items; i++) {
+        l->stats.group_manifest += source[i] == DS_GROUP_MANIFEST;
+        l->stats.group_regex += source[i] == DS_GROUP_REGEX;
+        l->stats.group_per_file += source[i] == DS_GROUP_PER_FILE;
+    }
+    if (item_group)
+        for (size_t i = 0; i < l->n_items; i++)
+            free(item_group[i]);
+    free(item_group);
+    free(source);
+    if (!rc)
+        l->manifest_path = manifest;
+    else
+        free(manifest);
+    return rc;
+}
