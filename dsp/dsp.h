@@ -165,8 +165,9 @@ typedef struct dsp_reader dsp_reader;
 dsp_reader *dsp_reader_open(const char *path, const dsp_settings *s, aa_error *err);
 dsp_reader *dsp_reader_open_memory(const void *data, size_t size, const char *name, const dsp_settings *s,
                                    aa_error *err);
-/* Up to cap mono samples at the target rate into out; *got = 0 means the end. Errors (decode failure,
- * NaN/Inf, fewer than 2 samples in the whole file) are reported by the call that meets them. */
+/* Up to cap mono samples at the target rate into out; *got = 0 means the end. An error (decode failure,
+ * NaN/Inf, fewer than 2 samples in the whole file) is returned by the first call that has no good samples
+ * left to deliver before it, and by every call after. */
 int dsp_reader_read(dsp_reader *r, float *out /* [cap] */, size_t cap, size_t *got, aa_error *err);
 /* The source description; frames and duration are final once dsp_reader_read has returned *got = 0. */
 const dsp_source *dsp_reader_source(const dsp_reader *r);

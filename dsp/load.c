@@ -28,6 +28,7 @@ struct dsp_reader {
     float *pend;            /* converted samples not yet returned: pend[pend_pos..pend_n) */
     size_t pend_cap, pend_n, pend_pos;
     int64_t frames_read;
+    int64_t header_frames;  /* the header's length, -1 if unknown */
     int eof_in;             /* the decoder has nothing more */
     int done;               /* nothing more will be produced */
     int failed;             /* an error was reported: further reads repeat it */
@@ -103,7 +104,7 @@ static dsp_reader *reader_start(dsp_reader *r, const dsp_settings *s, aa_error *
     }
     r->src.rate = rate;
     r->src.channels = ch;
-    r->src.frames = r->info.frames == SF_COUNT_MAX ? -1 : r->info.frames;
+    r->src.frames = r->header_frames = r->info.frames == SF_COUNT_MAX ? -1 : r->info.frames;
     r->src.duration = r->src.frames >= 0 ? (double)r->src.frames / rate : -1;
     r->src.bits = subtype_bits(r->info.format);
     format_name(r->info.format, r->src.format, sizeof r->src.format);
@@ -271,6 +272,22 @@ static int decode_chunk(dsp_reader *r, aa_error *err)
     if (k <= 0) {
         r->eof_in = 1;
         r->in_n = r->in_pos = 0;
+        /* Some decoders stop quietly at damage, and the header's length is then the only sign (MP3: from
+         * the Xing/Info header or estimated from the size, so allow 1% or two MPEG frames). libsndfile
+         * already cuts WAV lengths to the bytes present and measures Ogg lengths up to the first damaged
+         * page, so a damaged Ogg file reads as a shorter one. */
+        int64_t h = r->header_frames, slack = h / 100 > 2304 ? h / 100 : 2304;
+        if (h >= 2 && r->frames_read + slack < h) {
+            aa_error_set(&r->fail, DSP_ERR_DECODE,
+                         "%s: decode error: stream ends after %lld of %lld frames (damaged or truncated file)",
+                         r->name, (long long)r->frames_read, (long long)h);
+            return reader_failed(r, err);
+        }
+        if (r->frames_read == 0 && h < 0) {
+            aa_error_set(&r->fail, DSP_ERR_DECODE, "%s: decode error: no samples decoded (damaged or truncated file)",
+                         r->name);
+            return reader_failed(r, err);
+        }
         if (r->frames_read < 2) {
             aa_error_set(&r->fail, DSP_ERR_TOO_SHORT, "%s: too short (%lld sample%s; at least 2 needed)",
                          r->name, (long long)r->frames_read, r->frames_read == 1 ? "" : "s");
@@ -364,7 +381,10 @@ int dsp_reader_read(dsp_reader *r, float *out, size_t cap, size_t *got, aa_error
         return r->fail.code;
     }
     while (*got < cap) {
-        int e = produce(r, err);
+        /* Samples already delivered by this call are returned first; the error sticks for the next. */
+        int e = produce(r, *got ? NULL : err);
+        if (e && *got)
+            break;
         if (e)
             return e;
         if (r->pend_pos >= r->pend_n)
