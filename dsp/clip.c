@@ -9,7 +9,10 @@
  * below ~1e-8 of the largest window energy, negligible where windows compete for the maximum. */
 static size_t loudest_offset(const float *x, size_t n, size_t len)
 {
+    /* The first window is summed in vector lanes (a plain loop is one long chain of dependent adds); the
+     * slide below is inherently sequential but only n - len steps. */
     double e = 0;
+#pragma omp simd reduction(+ : e)
     for (size_t i = 0; i < len; i++)
         e += (double)x[i] * x[i];
     double best = e;

@@ -46,6 +46,12 @@ static inline float db_of(float x, int32_t amin_bits)
     return (float)(10.0 / M_LN10) * ln;
 }
 
+/* An AVX2 build of this loop is chosen at load time where the CPU has it (GCC's function multi-versioning):
+ * twice the lanes for the same element-wise arithmetic (no FMA: ISO C mode keeps contraction off), so the
+ * results are bit-identical on every CPU. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void dsp_power_to_db(const dsp_settings *s, float *v, size_t count)
 {
     if (count == 0)
@@ -55,12 +61,21 @@ void dsp_power_to_db(const dsp_settings *s, float *v, size_t count)
     int32_t amin_bits;
     memcpy(&amin_bits, &amin, sizeof amin_bits);
     const float offset = (float)(10.0 * log10(fmax(s->ref, s->amin)));
-#pragma omp simd
-    for (size_t i = 0; i < count; i++)
-        v[i] = db_of(v[i], amin_bits) - offset;
-    float top = v[0];
-    for (size_t i = 1; i < count; i++)
-        top = v[i] > top ? v[i] : top;
+    /* The maximum is taken on order-preserving integer keys of the dB values (negative floats have their
+     * magnitude bits flipped), which vectorises where a float max would not. */
+    int32_t top_key = INT32_MIN;
+#pragma omp simd reduction(max : top_key)
+    for (size_t i = 0; i < count; i++) {
+        float d = db_of(v[i], amin_bits) - offset;
+        v[i] = d;
+        int32_t b;
+        memcpy(&b, &d, sizeof b);
+        int32_t key = b ^ ((b >> 31) & 0x7fffffff);
+        top_key = key > top_key ? key : top_key;
+    }
+    int32_t top_bits = top_key ^ ((top_key >> 31) & 0x7fffffff);
+    float top;
+    memcpy(&top, &top_bits, sizeof top);
     const float floor_db = top - (float)s->top_db;
 #pragma omp simd
     for (size_t i = 0; i < count; i++)

@@ -299,37 +299,56 @@ static int decode_chunk(dsp_reader *r, aa_error *err)
     }
     const float *x = r->chunk;
     size_t total = (size_t)k * (size_t)ch;
-    double peak = r->peak, fs = r->full_scale;
-    uint64_t full = 0;
+    /* One pass over the raw samples on their bit patterns (integer operations vectorise where float
+     * compares would not): exponent all ones = NaN or Inf; |x| as bits orders like |x|. */
+    float fs = (float)r->full_scale;
+    int32_t fs_bits, peak_bits = 0;
+    memcpy(&fs_bits, &fs, sizeof fs_bits);
+    int32_t bad = 0, full = 0; /* a chunk holds at most CHUNK * 8 samples */
+#pragma omp simd reduction(+ : bad, full) reduction(max : peak_bits)
     for (size_t i = 0; i < total; i++) {
-        float v = x[i];
-        if (!isfinite(v)) {
-            size_t frame = i / (size_t)ch;
-            aa_error_set(&r->fail, DSP_ERR_NONFINITE, "%s: %s sample at frame %lld (channel %d)", r->name,
-                         isnan(v) ? "NaN" : "infinite", (long long)(r->frames_read + (int64_t)frame),
-                         (int)(i % (size_t)ch) + 1);
-            return reader_failed(r, err);
-        }
-        double a = fabs((double)v);
-        peak = a > peak ? a : peak;
-        full += a >= fs;
+        int32_t b;
+        memcpy(&b, &x[i], sizeof b);
+        int32_t mag = b & 0x7fffffff;
+        bad += mag >= 0x7f800000;
+        full += mag >= fs_bits;
+        peak_bits = mag > peak_bits ? mag : peak_bits;
     }
-    r->peak = peak;
-    r->n_full += full;
-    double ss = 0;
+    if (bad) {
+        size_t i = 0;
+        while (isfinite(x[i]))
+            i++;
+        aa_error_set(&r->fail, DSP_ERR_NONFINITE, "%s: %s sample at frame %lld (channel %d)", r->name,
+                     isnan(x[i]) ? "NaN" : "infinite", (long long)(r->frames_read + (int64_t)(i / (size_t)ch)),
+                     (int)(i % (size_t)ch) + 1);
+        return reader_failed(r, err);
+    }
+    float peak;
+    memcpy(&peak, &peak_bits, sizeof peak);
+    r->peak = peak > r->peak ? peak : r->peak;
+    r->n_full += (uint64_t)full;
+    /* The mean of the channels, summed in channel order and divided, as numpy's mean(axis=1) does. */
+    float *mono = r->mono;
     if (ch == 1) {
-        memcpy(r->mono, x, sizeof(float) * (size_t)k);
+        memcpy(mono, x, sizeof(float) * (size_t)k);
+    } else if (ch == 2) {
+#pragma omp simd
+        for (sf_count_t t = 0; t < k; t++)
+            mono[t] = (x[2 * t] + x[2 * t + 1]) / 2.0f;
     } else {
-        float inv = 1.0f / (float)ch;
         for (sf_count_t t = 0; t < k; t++) {
             float sum = 0;
             for (int c = 0; c < ch; c++)
                 sum += x[t * ch + c];
-            r->mono[t] = sum * inv;
+            mono[t] = sum / (float)ch;
         }
     }
+    /* A chunk's sum of squares in float lanes (4096 terms: relative error ~1e-6, plenty for a level in
+     * dBFS), the running total in double. */
+    float ss = 0;
+#pragma omp simd reduction(+ : ss)
     for (sf_count_t t = 0; t < k; t++)
-        ss += (double)r->mono[t] * r->mono[t];
+        ss += mono[t] * mono[t];
     r->sum_sq_mono += ss;
     r->frames_read += k;
     r->in_n = (size_t)k;

@@ -1,9 +1,16 @@
 /* Log-mel spectrogram, equal to librosa 0.10.1's
  *   power_to_db(melspectrogram(y, sr, n_fft, hop_length, win_length, window='hann', center=True,
  *               pad_mode='constant', power, n_mels, fmin, fmax), ref, amin, top_db)
- * with FFTW's single-precision real-to-complex transform. One object serves many threads: the plan and the
- * filterbank are shared and read-only, each thread slot has its own aligned frame and spectrum buffers
- * (fftwf_execute_dft_r2c on other arrays of the same alignment is FFTW's thread-safe way to reuse a plan). */
+ * in single precision with FFTW. One object serves many threads: the plan and the filterbank are shared and
+ * read-only, each thread slot has its own aligned buffers (fftwf_execute_split_dft on other arrays of the
+ * same alignment is FFTW's thread-safe way to reuse a plan).
+ *
+ * Two real frames go through one complex FFT (frame a as the real part, frame b as the imaginary part;
+ * A[k] = (Z[k] + conj Z[n-k]) / 2, B[k] = (Z[k] - conj Z[n-k]) / 2i), in FFTW's split format so that
+ * filling the frames is two straight vector loops. With FFTW_ESTIMATE plans a 512-point complex transform
+ * took about as long as one 512-point real one here (the estimated r2c plan is a poor one: 760 ns against
+ * 560 ns for a measured plan), so a pair costs half of two r2c calls. The price: a quiet frame next to a loud one shares its rounding, an absolute error of
+ * ~1e-7 of the loud frame's magnitude, i.e. ~1e-14 of its power: far below the 80 dB floor. */
 #include <fftw3.h>
 #include <math.h>
 #include <pthread.h>
@@ -22,8 +29,8 @@ static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 #define BLOCK 16
 
 typedef struct {
-    float *frame;          /* [n_fft] windowed frame, fftwf_malloc'd */
-    fftwf_complex *spec;   /* [n_bins] */
+    float *re, *im;        /* [n_fft] each: frame a, frame b (FFTW's split format), fftwf_malloc'd */
+    float *zr, *zi;        /* [n_fft] each: their joint spectrum */
     float *pow;            /* [n_bins][BLOCK] |X|^power of a block of frames, bin-major */
 } slot;
 
@@ -91,8 +98,10 @@ void dsp_logmel_free(dsp_logmel *m)
         return;
     if (m->slots) {
         for (int t = 0; t < m->n_threads; t++) {
-            fftwf_free(m->slots[t].frame);
-            fftwf_free(m->slots[t].spec);
+            fftwf_free(m->slots[t].re);
+            fftwf_free(m->slots[t].im);
+            fftwf_free(m->slots[t].zr);
+            fftwf_free(m->slots[t].zi);
             free(m->slots[t].pow);
         }
         free(m->slots);
@@ -146,14 +155,19 @@ dsp_logmel *dsp_logmel_new(const dsp_settings *s, int n_threads, aa_error *err)
         goto nomem;
     for (int t = 0; t < n_threads; t++) {
         slot *sl = &m->slots[t];
-        sl->frame = fftwf_malloc(sizeof(float) * (size_t)m->n_fft);
-        sl->spec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)m->n_bins);
+        size_t bytes = sizeof(float) * (size_t)m->n_fft;
+        sl->re = fftwf_malloc(bytes);
+        sl->im = fftwf_malloc(bytes);
+        sl->zr = fftwf_malloc(bytes);
+        sl->zi = fftwf_malloc(bytes);
         sl->pow = calloc((size_t)m->n_bins * BLOCK, sizeof(float));
-        if (!sl->frame || !sl->spec || !sl->pow)
+        if (!sl->re || !sl->im || !sl->zr || !sl->zi || !sl->pow)
             goto nomem;
     }
     pthread_mutex_lock(&planner_lock);
-    m->plan = fftwf_plan_dft_r2c_1d(m->n_fft, m->slots[0].frame, m->slots[0].spec, FFTW_ESTIMATE);
+    fftwf_iodim dim = {.n = m->n_fft, .is = 1, .os = 1};
+    slot *s0 = &m->slots[0];
+    m->plan = fftwf_plan_guru_split_dft(1, &dim, 0, NULL, s0->re, s0->im, s0->zr, s0->zi, FFTW_ESTIMATE);
     pthread_mutex_unlock(&planner_lock);
     if (!m->plan)
         goto nomem;
@@ -203,37 +217,50 @@ static void fill_frame(const dsp_logmel *m, float *frame, const float *x, size_t
     }
 }
 
-/* pow[k][j] = |X[k]|^power for frame j of the block. */
-static void frame_power(const fftwf_complex *X, int nb, double p, float *pw, int j)
+/* Separates the joint spectrum Z = zr + i zi of frames a (real input) and b (imaginary input) into
+ * pw[k][j] and pw[k][j + 1]: |A[k]|^2 = |Z[k] + conj Z[n-k]|^2 / 4, |B[k]|^2 = |Z[k] - conj Z[n-k]|^2 / 4. */
+static void pair_power(const float *zr, const float *zi, int n_fft, int nb, double p, float *pw, int j)
 {
-    if (p == 2.0) {
-        for (int k = 0; k < nb; k++)
-            pw[(size_t)k * BLOCK + j] = X[k][0] * X[k][0] + X[k][1] * X[k][1];
-    } else if (p == 1.0) {
-        for (int k = 0; k < nb; k++)
-            pw[(size_t)k * BLOCK + j] = sqrtf(X[k][0] * X[k][0] + X[k][1] * X[k][1]);
-    } else {
-        for (int k = 0; k < nb; k++)
-            pw[(size_t)k * BLOCK + j] = (float)pow(hypot(X[k][0], X[k][1]), p);
+    for (int k = 0; k < nb; k++) {
+        int r = k ? n_fft - k : 0;
+        float ar = zr[k] + zr[r], ai = zi[k] - zi[r], br = zi[k] + zi[r], bi = zr[k] - zr[r];
+        pw[(size_t)k * BLOCK + j] = 0.25f * (ar * ar + ai * ai);
+        pw[(size_t)k * BLOCK + j + 1] = 0.25f * (br * br + bi * bi);
     }
+    if (p == 2.0)
+        return;
+    for (int k = 0; k < nb; k++)
+        for (int h = 0; h < 2; h++) {
+            float *v = &pw[(size_t)k * BLOCK + j + h];
+            *v = p == 1.0 ? sqrtf(*v) : (float)pow(sqrt(*v), p);
+        }
 }
 
-/* out[mel][t0 + j] for the nj frames of a block. */
-static void block_mel(const dsp_logmel *m, const float *pow, float *out, size_t nf, size_t t0, int nj)
+/* Four float lanes (SSE on any x86-64, NEON on arm64): the mel accumulators stay in registers. */
+typedef float v4f __attribute__((vector_size(16)));
+
+/* out[mel][t0 + j] for the nj frames of a block: lanes are frames, so each frame's sum runs over its bins
+ * in order, exactly as a scalar loop would add them. */
+static void block_mel(const dsp_logmel *m, const float *pow_blk, float *out, size_t nf, size_t t0, int nj)
 {
     for (int k = 0; k < m->n_mels; k++) {
         const float *w = m->run_w + m->run_off[k];
-        const float *v = pow + (size_t)m->run_lo[k] * BLOCK;
-        float acc[BLOCK] = {0};
+        const float *v = pow_blk + (size_t)m->run_lo[k] * BLOCK;
+        v4f a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
         for (int i = 0, len = m->run_len[k]; i < len; i++, v += BLOCK) {
-            const float wi = w[i];
-#pragma omp simd
-            for (int j = 0; j < BLOCK; j++)
-                acc[j] += wi * v[j];
+            v4f wi = {w[i], w[i], w[i], w[i]}, x0, x1, x2, x3;
+            memcpy(&x0, v, sizeof x0);
+            memcpy(&x1, v + 4, sizeof x1);
+            memcpy(&x2, v + 8, sizeof x2);
+            memcpy(&x3, v + 12, sizeof x3);
+            a0 += wi * x0, a1 += wi * x1, a2 += wi * x2, a3 += wi * x3;
         }
-        float *o = out + (size_t)k * nf + t0;
-        for (int j = 0; j < nj; j++)
-            o[j] = acc[j];
+        float acc[BLOCK];
+        memcpy(acc, &a0, sizeof a0);
+        memcpy(acc + 4, &a1, sizeof a1);
+        memcpy(acc + 8, &a2, sizeof a2);
+        memcpy(acc + 12, &a3, sizeof a3);
+        memcpy(out + (size_t)k * nf + t0, acc, sizeof(float) * (size_t)nj);
     }
 }
 
@@ -246,17 +273,24 @@ int dsp_logmel_power(dsp_logmel *m, int slot_i, const float *x, size_t n, float 
     if (n == 0 || !x || nf == 0)
         return aa_error_set(err, DSP_ERR_ARG, "log-mel: %zu samples give no frame (n_fft %d)", n, m->n_fft);
     slot *sl = &m->slots[slot_i];
-    /* Outside the window the frame stays zero. */
-    memset(sl->frame, 0, sizeof(float) * (size_t)m->n_fft);
+    /* Outside the window the frames stay zero. */
+    memset(sl->re, 0, sizeof(float) * (size_t)m->n_fft);
+    memset(sl->im, 0, sizeof(float) * (size_t)m->n_fft);
     long long pad = m->s.center ? m->n_fft / 2 : 0;
     for (size_t t0 = 0; t0 < nf; t0 += BLOCK) {
         int nj = nf - t0 < BLOCK ? (int)(nf - t0) : BLOCK;
-        for (int j = 0; j < nj; j++) {
-            fill_frame(m, sl->frame, x, n, (long long)(t0 + (size_t)j) * m->hop - pad);
-            fftwf_execute_dft_r2c(m->plan, sl->frame, sl->spec);
-            frame_power(sl->spec, m->n_bins, m->s.power, sl->pow, j);
+        for (int j = 0; j < nj; j += 2) {
+            long long start = (long long)(t0 + (size_t)j) * m->hop - pad;
+            fill_frame(m, sl->re, x, n, start);
+            if (j + 1 < nj)
+                fill_frame(m, sl->im, x, n, start + m->hop);
+            else
+                memset(sl->im, 0, sizeof(float) * (size_t)m->n_fft);
+            fftwf_execute_split_dft(m->plan, sl->re, sl->im, sl->zr, sl->zi);
+            pair_power(sl->zr, sl->zi, m->n_fft, m->n_bins, m->s.power, sl->pow, j);
         }
-        /* Lanes past the last frame hold an earlier block's values: finite, computed, never stored. */
+        /* Lanes past the last frame hold an earlier block's values (or the zero frame's): finite, computed,
+         * never stored. */
         block_mel(m, sl->pow, out, nf, t0, nj);
     }
     aa_error_clear(err);

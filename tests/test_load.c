@@ -210,10 +210,11 @@ START_TEST(stats_see_clipping_and_level)
     ck_assert_msg(fabs(a.stats.rms_dbfs - 20 * log10(0.5 / sqrt(2))) < 0.01, "rms %.4f", a.stats.rms_dbfs);
     ck_assert(a.stats.clip_fraction == 0);
     ck_assert(fabs(a.stats.duration - 1.0) < 1e-12);
-    /* The same numbers from the buffer (16 kHz in, no resampling). */
+    /* The same numbers from the buffer (16 kHz in, no resampling). The loader sums each 4096-sample chunk's
+     * squares in float (~1e-6 relative), the buffer version in double: 1e-4 dB is 25 times that. */
     dsp_stats st;
     dsp_stats_compute(a.samples, a.n, 16000, &st);
-    ck_assert(fabs(st.rms_dbfs - a.stats.rms_dbfs) < 1e-9 && st.peak == a.stats.peak);
+    ck_assert(fabs(st.rms_dbfs - a.stats.rms_dbfs) < 1e-4 && st.peak == a.stats.peak);
     dsp_audio_free(&a);
 
     /* Digital silence is floored, not -inf. */
