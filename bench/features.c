@@ -2,7 +2,7 @@
  * on one thread and on every core (OpenMP over files, one log-mel thread slot per OpenMP thread), and where
  * one thread's time goes.
  *
- *   features [--threads N] [--repeat R] [--resampler NAME] DIR    measure (prints a JSON line last)
+ *   features [--threads N] [--repeat R] [--resampler NAME] [--no-warmup] DIR    measure (JSON line last)
  *   features --make-corpus DIR COUNT SEED [RATES]                  write COUNT test recordings into DIR
  *
  * The file list is the peers' (peer_common.find_audio): .wav .flac .ogg .mp3 under DIR, sorted. Timings
@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 {
     if (argc >= 5 && !strcmp(argv[1], "--make-corpus"))
         return make_corpus(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10), argc > 5 ? argv[5] : NULL);
-    int threads = omp_get_num_procs(), repeat = 3;
+    int threads = omp_get_num_procs(), repeat = 3, warmup = 1;
     const char *dir = NULL;
     dsp_settings s = dsp_settings_default();
     for (int i = 1; i < argc; i++) {
@@ -242,6 +242,8 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
             repeat = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-warmup"))
+            warmup = 0;
         else if (!strcmp(argv[i], "--resampler") && i + 1 < argc) {
             const char *names[] = {"sinc_best", "sinc_medium", "sinc_fastest", "zoh", "linear"};
             int k = 0;
@@ -256,13 +258,13 @@ int main(int argc, char **argv)
         } else if (argv[i][0] != '-' && !dir)
             dir = argv[i];
         else {
-            fprintf(stderr, "usage: features [--threads N] [--repeat R] [--resampler NAME] DIR\n"
+            fprintf(stderr, "usage: features [--threads N] [--repeat R] [--resampler NAME] [--no-warmup] DIR\n"
                             "       features --make-corpus DIR COUNT SEED [RATES]\n");
             return 2;
         }
     }
     if (!dir || threads < 1 || repeat < 1 || repeat > 99) {
-        fprintf(stderr, "usage: features [--threads N] [--repeat R] [--resampler NAME] DIR\n");
+        fprintf(stderr, "usage: features [--threads N] [--repeat R] [--resampler NAME] [--no-warmup] DIR\n");
         return 2;
     }
     list files = {0};
@@ -280,7 +282,10 @@ int main(int argc, char **argv)
     }
     int bad;
     stage_times warm = {0};
-    pass(&files, &s, m, 1, &warm, &bad); /* warm-up: page cache, FFTW, allocator */
+    if (warmup)
+        pass(&files, &s, m, 1, &warm, &bad); /* page cache, FFTW, allocator */
+    else
+        bad = 0;
     if (bad)
         fprintf(stderr, "features: %d of %zu files failed and are counted as done\n", bad, files.n);
 

@@ -51,6 +51,8 @@ int main(void)
         return 1;
     const double freqs[] = {1000, 4000, 6000, 7000, 7500, 7800};
     const int nf = sizeof freqs / sizeof *freqs;
+    char json[2048] = "";
+    size_t json_len = 0;
     printf("44.1 kHz -> 16 kHz, amplitude 0.5 sines; gain in dB at each frequency, SNR at 1 kHz\n");
     printf("%-26s %8s", "converter", "SNR1k");
     for (int k = 0; k < nf; k++)
@@ -92,7 +94,14 @@ int main(void)
         for (int k = 0; k < nf; k++)
             printf(" %9.3f", gains[k]);
         printf(" %9.1f %11.1f\n", alias, best * 1e3);
+        json_len += (size_t)snprintf(json + json_len, sizeof json - json_len,
+                                     "%s{\"converter\":\"%s\",\"snr_1k_db\":%.1f,\"gain_7k_db\":%.3f,"
+                                     "\"gain_7500_db\":%.3f,\"alias_9k_db\":%.1f,\"ms_per_min_44k\":%.1f}",
+                                     type ? "," : "", src_get_name(type), snr1k, gains[3], gains[4], alias,
+                                     best * 1e3);
     }
+    printf("{\"bench\":\"resample\",\"from_hz\":%d,\"to_hz\":%d,\"converters\":[%s]}\n", IN_RATE, OUT_RATE,
+           json);
     free(in);
     free(out);
     return 0;

@@ -272,12 +272,14 @@ static int decode_chunk(dsp_reader *r, aa_error *err)
     if (k <= 0) {
         r->eof_in = 1;
         r->in_n = r->in_pos = 0;
-        /* Some decoders stop quietly at damage, and the header's length is then the only sign (MP3: from
-         * the Xing/Info header or estimated from the size, so allow 1% or two MPEG frames). libsndfile
-         * already cuts WAV lengths to the bytes present and measures Ogg lengths up to the first damaged
-         * page, so a damaged Ogg file reads as a shorter one. */
-        int64_t h = r->header_frames, slack = h / 100 > 2304 ? h / 100 : 2304;
-        if (h >= 2 && r->frames_read + slack < h) {
+        /* A decoder that stops quietly short of the header's length means damage. Not for MP3: its length
+         * is an estimate from the file size unless a Xing/Info header gives it, and a large ID3 tag makes
+         * the estimate too long (one such file is in the respiratory corpus), so a truncated MP3 reads as
+         * a shorter recording. libsndfile already cuts WAV lengths to the bytes present and measures Ogg
+         * lengths up to the first damaged page, so a damaged Ogg file also reads as a shorter one. */
+        int64_t h = r->header_frames;
+        int exact = (r->info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG;
+        if (exact && h >= 2 && r->frames_read < h) {
             aa_error_set(&r->fail, DSP_ERR_DECODE,
                          "%s: decode error: stream ends after %lld of %lld frames (damaged or truncated file)",
                          r->name, (long long)r->frames_read, (long long)h);
