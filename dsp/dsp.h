@@ -202,10 +202,11 @@ int dsp_mel_filterbank(const dsp_settings *s, float *out /* [n_mels][n_fft/2+1] 
 
 /* ---- log-mel ------------------------------------------------------------------------------------------ */
 
-/* Made once: window, filterbank (kept as one run of non-zero weights per mel), an FFTW r2c plan
- * (FFTW_ESTIMATE: the same plan, hence the same bits, every run) and per-thread work buffers.
- * Compute calls with different slots may run concurrently; one slot must not be used by two threads at
- * once. Creating and freeing take a process-wide lock around FFTW's planner. */
+/* Made once: window, filterbank (kept as one run of non-zero weights per mel), one FFTW plan (a complex
+ * transform that takes two real frames at a time, see dsp/logmel.c; FFTW_ESTIMATE: the same plan, hence the
+ * same bits, every run) and per-thread work buffers. Compute calls with different slots may run
+ * concurrently; one slot must not be used by two threads at once. Creating and freeing take a process-wide
+ * lock around FFTW's planner. */
 typedef struct dsp_logmel dsp_logmel;
 
 dsp_logmel *dsp_logmel_new(const dsp_settings *s, int n_threads, aa_error *err);
