@@ -33,6 +33,7 @@ static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 typedef struct {
     float *re, *im;        /* [n_fft] each: frame a, frame b (FFTW's split format), fftwf_malloc'd */
     float *zr, *zi;        /* [n_fft] each: their joint spectrum */
+    float *pa, *pb;        /* [n_bins] each: the pair's power spectra, before they join the block */
     float *pow;            /* [n_bins][BLOCK] |X|^power of a block of frames, bin-major */
 } slot;
 
@@ -104,6 +105,8 @@ void dsp_logmel_free(dsp_logmel *m)
             fftwf_free(m->slots[t].im);
             fftwf_free(m->slots[t].zr);
             fftwf_free(m->slots[t].zi);
+            free(m->slots[t].pa);
+            free(m->slots[t].pb);
             free(m->slots[t].pow);
         }
         free(m->slots);
@@ -162,8 +165,10 @@ dsp_logmel *dsp_logmel_new(const dsp_settings *s, int n_threads, aa_error *err)
         sl->im = fftwf_malloc(bytes);
         sl->zr = fftwf_malloc(bytes);
         sl->zi = fftwf_malloc(bytes);
+        sl->pa = malloc(sizeof(float) * (size_t)m->n_bins);
+        sl->pb = malloc(sizeof(float) * (size_t)m->n_bins);
         sl->pow = calloc((size_t)m->n_bins * BLOCK, sizeof(float));
-        if (!sl->re || !sl->im || !sl->zr || !sl->zi || !sl->pow)
+        if (!sl->re || !sl->im || !sl->zr || !sl->zi || !sl->pa || !sl->pb || !sl->pow)
             goto nomem;
     }
     pthread_mutex_lock(&planner_lock);
@@ -220,22 +225,31 @@ static void fill_frame(const dsp_logmel *m, float *frame, const float *x, size_t
 }
 
 /* Separates the joint spectrum Z = zr + i zi of frames a (real input) and b (imaginary input) into
- * pw[k][j] and pw[k][j + 1]: |A[k]|^2 = |Z[k] + conj Z[n-k]|^2 / 4, |B[k]|^2 = |Z[k] - conj Z[n-k]|^2 / 4. */
-static void pair_power(const float *zr, const float *zi, int n_fft, int nb, double p, float *pw, int j)
+ * pw[k][j] and pw[k][j + 1]: |A[k]|^2 = |Z[k] + conj Z[n-k]|^2 / 4, |B[k]|^2 = |Z[k] - conj Z[n-k]|^2 / 4.
+ * The arithmetic runs as a vector loop into pa/pb; the scatter into the bin-major block is a copy. */
+static void pair_power(const slot *sl, int n_fft, int nb, double p, int j)
 {
-    for (int k = 0; k < nb; k++) {
-        int r = k ? n_fft - k : 0;
+    const float *zr = sl->zr, *zi = sl->zi;
+    float *pa = sl->pa, *pb = sl->pb;
+    pa[0] = zr[0] * zr[0];
+    pb[0] = zi[0] * zi[0];
+#pragma omp simd
+    for (int k = 1; k < nb; k++) {
+        int r = n_fft - k;
         float ar = zr[k] + zr[r], ai = zi[k] - zi[r], br = zi[k] + zi[r], bi = zr[k] - zr[r];
-        pw[(size_t)k * BLOCK + j] = 0.25f * (ar * ar + ai * ai);
-        pw[(size_t)k * BLOCK + j + 1] = 0.25f * (br * br + bi * bi);
+        pa[k] = 0.25f * (ar * ar + ai * ai);
+        pb[k] = 0.25f * (br * br + bi * bi);
     }
-    if (p == 2.0)
-        return;
-    for (int k = 0; k < nb; k++)
-        for (int h = 0; h < 2; h++) {
-            float *v = &pw[(size_t)k * BLOCK + j + h];
-            *v = p == 1.0 ? sqrtf(*v) : (float)pow(sqrt(*v), p);
+    if (p != 2.0)
+        for (int k = 0; k < nb; k++) {
+            pa[k] = p == 1.0 ? sqrtf(pa[k]) : (float)pow(sqrt(pa[k]), p);
+            pb[k] = p == 1.0 ? sqrtf(pb[k]) : (float)pow(sqrt(pb[k]), p);
         }
+    float *pw = sl->pow + j;
+    for (int k = 0; k < nb; k++, pw += BLOCK) {
+        pw[0] = pa[k];
+        pw[1] = pb[k];
+    }
 }
 
 /* Four float lanes (SSE on any x86-64, NEON on arm64): the mel accumulators stay in registers. */
@@ -266,6 +280,11 @@ static void block_mel(const dsp_logmel *m, const float *pow_blk, float *out, siz
     }
 }
 
+/* Built twice, for AVX2 and for plain x86-64, and chosen at load time (as dsp_power_to_db in dsp/db.c):
+ * the vector loops here are element-wise, so both builds give the same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 int dsp_logmel_power(dsp_logmel *m, int slot_i, const float *x, size_t n, float *out, aa_error *err)
 {
     if (slot_i < 0 || slot_i >= m->n_threads)
@@ -289,7 +308,7 @@ int dsp_logmel_power(dsp_logmel *m, int slot_i, const float *x, size_t n, float 
             else
                 memset(sl->im, 0, sizeof(float) * (size_t)m->n_fft);
             fftwf_execute_split_dft(m->plan, sl->re, sl->im, sl->zr, sl->zi);
-            pair_power(sl->zr, sl->zi, m->n_fft, m->n_bins, m->s.power, sl->pow, j);
+            pair_power(sl, m->n_fft, m->n_bins, m->s.power, j);
         }
         /* Lanes past the last frame hold an earlier block's values (or the zero frame's): finite, computed,
          * never stored. */
