@@ -23,7 +23,7 @@ struct dsp_reader {
     dsp_source src;
     dsp_resampler_state *rs; /* NULL when the file is already at the target rate */
     float *chunk;           /* [CHUNK][channels] interleaved, as decoded */
-    float *mono;            /* [CHUNK] */
+    float *mono;            /* [CHUNK] the channel mean (= chunk for mono files) */
     size_t in_n, in_pos;    /* mono[in_pos..in_n) not yet given to the resampler */
     float *pend;            /* converted samples not yet returned: pend[pend_pos..pend_n) */
     size_t pend_cap, pend_n, pend_pos;
@@ -48,7 +48,8 @@ static void reader_free(dsp_reader *r)
         close(r->fd);
     dsp_resampler_free(r->rs);
     free(r->chunk);
-    free(r->mono);
+    if (r->mono != r->chunk)
+        free(r->mono);
     free(r->pend);
     free(r->name);
     free(r);
@@ -113,7 +114,8 @@ static dsp_reader *reader_start(dsp_reader *r, const dsp_settings *s, aa_error *
     /* Float files are read as they are; integer files are scaled to [-1, 1) (libsndfile's default), as
      * soundfile and librosa read them. */
     r->chunk = malloc(sizeof(float) * CHUNK * (size_t)ch);
-    r->mono = malloc(sizeof(float) * CHUNK);
+    /* A mono file's chunk is its own mix. */
+    r->mono = ch == 1 ? r->chunk : malloc(sizeof(float) * CHUNK);
     if (!r->chunk || !r->mono)
         goto nomem;
     if (rate != s->sample_rate) {
@@ -332,7 +334,7 @@ static int decode_chunk(dsp_reader *r, aa_error *err)
     /* The mean of the channels, summed in channel order and divided, as numpy's mean(axis=1) does. */
     float *mono = r->mono;
     if (ch == 1) {
-        memcpy(mono, x, sizeof(float) * (size_t)k);
+        /* mono is chunk itself */
     } else if (ch == 2) {
 #pragma omp simd
         for (sf_count_t t = 0; t < k; t++)
