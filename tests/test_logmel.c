@@ -37,7 +37,7 @@ static dsp_audio load_fixture(const char *name)
 
 /* Power tolerance: |ours - ref| <= 1e-5 |ref| + 1e-7 max(ref).
  * The reference FFT runs in double, ours in float32: a bin's error is ~eps32 * log2(n_fft) ~ 1e-6 of the
- * frame's energy scale, so loud bands agree to ~1e-6 relative (measured: 6.7e-6 at worst) and quiet bands
+ * frame's energy scale, so loud bands agree to ~1e-6 relative (measured: 6.3e-6 at worst) and quiet bands
  * carry an absolute error set by the loud ones, bounded here by 1e-7 of the clip's largest value (measured
  * worst case: a third of this combined bound). */
 static void check_power(const float *ours, const float *ref, size_t n, const char *what)
