@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "infer/mel_cmd.h"
 #include "train/version.h"
 
 static void usage(FILE *to)
@@ -10,6 +11,7 @@ static void usage(FILE *to)
             "Usage: aa-infer -m MODEL [options] CLIP...\n"
             "Classify respiratory-sound clips with a model trained by aa-infer.\n"
             "\n"
+            "      --mel CLIP -o OUT.f32  write the log-mel the model sees for CLIP (see --mel --help)\n"
             "  -h, --help     show this help and exit\n"
             "      --version  print the version and exit\n"
             "\n"
@@ -19,6 +21,9 @@ static void usage(FILE *to)
 
 int main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--mel"))
+            return aa_cmd_mel(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);

@@ -1,0 +1,231 @@
+#ifndef AA_DSP_H
+#define AA_DSP_H
+
+/* The audio front end: any recording libsndfile reads -> mono float32 at the model rate (libsamplerate)
+ * -> fixed-length clips -> log-mel spectrogram equal to librosa 0.10.1's melspectrogram + power_to_db.
+ *
+ *   dsp_settings s = dsp_settings_default();
+ *   dsp_audio a;  dsp_load("clip.flac", &s, 0, &a, &err);
+ *   float *clip = malloc(dsp_clip_samples(&s) * sizeof *clip);   dsp_clip(&s, a.samples, a.n, clip, NULL);
+ *   dsp_logmel *lm = dsp_logmel_new(&s, 1, &err);
+ *   float *mel = malloc(dsp_logmel_size(lm, dsp_clip_samples(&s)) * sizeof *mel);
+ *   dsp_logmel_compute(lm, 0, clip, dsp_clip_samples(&s), mel, &err);      // mel: [n_mels][n_frames] dB
+ *
+ * Every function that can fail returns 0 or a dsp_status and fills an aa_error (may be NULL) with that code
+ * and one line naming the file and the reason. Nothing here prints, exits or keeps global state; the only
+ * process-wide object is a mutex around FFTW's planner, which is itself process-wide. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+/* ---- status codes ------------------------------------------------------------------------------------- */
+
+/* Distinct from util's AA_ERR_* (1, 2) so a caller relaying errors from several modules can tell them
+ * apart; AA_ERR_IO/AA_ERR_NOMEM are never returned by dsp_. */
+typedef enum {
+    DSP_OK = 0,
+    DSP_ERR_MISSING = 100,  /* no such file */
+    DSP_ERR_IO,             /* exists but cannot be opened or read (permissions, a directory, I/O error) */
+    DSP_ERR_EMPTY,          /* 0 bytes */
+    DSP_ERR_FORMAT,         /* libsndfile cannot read it: unknown, unsupported or malformed header */
+    DSP_ERR_TOO_SHORT,      /* fewer than 2 samples per channel */
+    DSP_ERR_NONFINITE,      /* a NaN or infinite sample (float formats) */
+    DSP_ERR_RATE,           /* sample rate outside DSP_MIN_RATE..DSP_MAX_RATE */
+    DSP_ERR_CHANNELS,       /* channel count outside 1..DSP_MAX_CHANNELS */
+    DSP_ERR_DECODE,         /* the decoder failed part-way through the file */
+    DSP_ERR_TOO_LONG,       /* longer than the caller's limit (dsp_load's max_seconds) */
+    DSP_ERR_NOMEM,          /* out of memory */
+    DSP_ERR_SETTINGS,       /* invalid settings, or settings text that does not parse */
+    DSP_ERR_RESAMPLE,       /* libsamplerate refused the conversion */
+    DSP_ERR_ARG             /* a caller error: bad thread slot, wrong length, NULL where data is needed */
+} dsp_status;
+
+/* A short fixed description of a code ("no such file"); never NULL. */
+const char *dsp_strerror(int code);
+
+/* ---- settings ----------------------------------------------------------------------------------------- */
+
+typedef enum { DSP_CROP_START, DSP_CROP_CENTER, DSP_CROP_LOUDEST } dsp_crop;
+typedef enum { DSP_MEL_SLANEY, DSP_MEL_HTK } dsp_mel_scale;
+typedef enum { DSP_NORM_SLANEY, DSP_NORM_NONE } dsp_mel_norm;
+/* libsamplerate's converters, best first (values equal SRC_SINC_BEST_QUALITY..SRC_LINEAR). */
+typedef enum {
+    DSP_RESAMPLE_SINC_BEST,
+    DSP_RESAMPLE_SINC_MEDIUM,
+    DSP_RESAMPLE_SINC_FASTEST,
+    DSP_RESAMPLE_ZOH,
+    DSP_RESAMPLE_LINEAR
+} dsp_resampler;
+
+/* Every parameter of the front end. The model file and the feature cache carry it (dsp_settings_format),
+ * so a model always hears what it was trained on. Defaults (dsp_settings_default) in brackets. */
+typedef struct {
+    int sample_rate;         /* [16000] Hz: everything is resampled to this rate */
+    double clip_seconds;     /* [4.0] fixed clip length */
+    dsp_crop crop;           /* [loudest] which window of a longer recording a clip keeps */
+    dsp_resampler resampler; /* [sinc_medium] see dsp/resample.c for the measurements behind it */
+    int n_fft;               /* [512] */
+    int win_length;          /* [512] periodic Hann of this length, centred in n_fft (librosa's pad_center) */
+    int hop_length;          /* [160] */
+    int center;              /* [1] frame t is centred on sample t*hop; zero padding of n_fft/2 each side */
+    int n_mels;              /* [64] */
+    double fmin, fmax;       /* [0, 8000] Hz, fmax <= sample_rate / 2 */
+    dsp_mel_scale mel_scale; /* [slaney] librosa htk=False */
+    dsp_mel_norm mel_norm;   /* [slaney] area normalisation, librosa norm='slaney' */
+    double power;            /* [2] |X|^power: 2 power, 1 magnitude */
+    double amin;             /* [1e-10] dB = 10 log10(max(S, amin)) - 10 log10(max(ref, amin)) */
+    double ref;              /* [1] */
+    double top_db;           /* [80] each spectrogram is floored at its own max - top_db */
+} dsp_settings;
+
+dsp_settings dsp_settings_default(void);
+/* 0 if every field is in range and consistent (fmax <= rate/2, win_length <= n_fft, ...); otherwise
+ * DSP_ERR_SETTINGS with the first problem found, e.g. "settings: n_mels 0 out of range (1..1024)". */
+int dsp_settings_validate(const dsp_settings *s, aa_error *err);
+/* 1 if every field is equal (doubles compared exactly: settings are read back bit-exactly). */
+int dsp_settings_equal(const dsp_settings *a, const dsp_settings *b);
+
+/* Stable text form: one `key=value` line per field in a fixed order, doubles with 17 significant digits
+ * (they parse back to the same bits), enums by name:
+ *   sample_rate=16000\nclip_seconds=4\ncrop=loudest\n...
+ * Writes at most cap bytes including the NUL; returns the length the whole text needs (like snprintf), so
+ * a return >= cap means it was truncated. DSP_SETTINGS_TEXT_MAX always suffices. */
+#define DSP_SETTINGS_TEXT_MAX 1024
+size_t dsp_settings_format(const dsp_settings *s, char *buf, size_t cap);
+/* Parses text of length len (need not be NUL-terminated). Every key must appear exactly once; blank lines
+ * and "\r\n" endings are accepted; an unknown key, a repeated or missing key, or a bad value is an error
+ * (DSP_ERR_SETTINGS, naming the line). The result is also validated. `what` names the source in messages
+ * (e.g. the model file's path). On error *out is unchanged. */
+int dsp_settings_parse(const char *text, size_t len, const char *what, dsp_settings *out, aa_error *err);
+
+/* Samples in a clip: round(clip_seconds * sample_rate) (64000 by default). */
+size_t dsp_clip_samples(const dsp_settings *s);
+/* Frames the log-mel of n samples has: 1 + n / hop when centred (401 for a default clip); without centring,
+ * 1 + (n - n_fft) / hop, or 0 when n < n_fft. */
+size_t dsp_n_frames(const dsp_settings *s, size_t n_samples);
+/* Shorthand for dsp_n_frames(s, dsp_clip_samples(s)). */
+size_t dsp_clip_frames(const dsp_settings *s);
+
+/* ---- loading ------------------------------------------------------------------------------------------ */
+
+#define DSP_MIN_RATE 8000
+#define DSP_MAX_RATE 192000
+#define DSP_MAX_CHANNELS 8
+/* dsp_load refuses recordings longer than this unless the caller passes its own limit: one hour is 230 MB
+ * of float32 at 16 kHz, the most a caller holding a whole recording should need. A longer recording can be
+ * read in bounded memory with dsp_reader. */
+#define DSP_LOAD_MAX_SECONDS 3600.0
+
+/* What the file was, before conversion. */
+typedef struct {
+    int rate;            /* original sample rate, Hz */
+    int channels;        /* original channel count */
+    int64_t frames;      /* frames per channel actually decoded (the header's count until then) */
+    double duration;     /* frames / rate, seconds */
+    int bits;            /* bit depth of integer PCM (8, 16, 24, 32); 32 for float, 64 for double; 0 for
+                          * compressed formats (Vorbis, Opus, MP3, ...) */
+    char format[96];     /* libsndfile's names: "FLAC (Free Lossless Audio Codec), Signed 16 bit PCM" */
+} dsp_source;
+
+/* Recording statistics for a quality verdict (too quiet, clipped, too short). */
+typedef struct {
+    double duration;     /* seconds */
+    double rms_dbfs;     /* 20 log10(RMS), RMS of the mono mix (full-scale sine: -3.01); floored at -120 */
+    double peak;         /* max |x| over every channel's samples (float files may exceed 1) */
+    double clip_fraction;/* fraction of samples (all channels) at full scale: |x| >= 1 - 2^-(bits-1), with
+                          * bits = 16 for float and compressed formats */
+} dsp_stats;
+
+/* A whole recording: mono float32 at settings.sample_rate. */
+typedef struct {
+    float *samples;      /* [n] owned: dsp_audio_free */
+    size_t n;
+    int rate;            /* = settings.sample_rate */
+    dsp_source src;
+    dsp_stats stats;     /* of the original recording (before resampling) */
+} dsp_audio;
+
+/* Decodes a whole file (path) or an in-memory file (data, size; `name` appears in messages) to mono at
+ * s->sample_rate with s->resampler. Formats: whatever libsndfile 1.2 reads (WAV, FLAC, Ogg Vorbis/Opus,
+ * MP3, AIFF, ...). max_seconds <= 0 means DSP_LOAD_MAX_SECONDS. Decoding goes through bounded chunks, so
+ * memory is the output (4 bytes per output sample) plus ~0.5 MB, whatever the source format.
+ * On success fills *out (free with dsp_audio_free); on error *out is zeroed. */
+int dsp_load(const char *path, const dsp_settings *s, double max_seconds, dsp_audio *out, aa_error *err);
+int dsp_load_memory(const void *data, size_t size, const char *name, const dsp_settings *s, double max_seconds,
+                    dsp_audio *out, aa_error *err);
+/* Frees the samples and zeroes *a; a zeroed or NULL a is allowed. */
+void dsp_audio_free(dsp_audio *a);
+
+/* Streaming decode, for recordings too long to hold: the same conversion as dsp_load, chunk by chunk. */
+typedef struct dsp_reader dsp_reader;
+/* Opens and checks the header (existence, size, format, rate, channels). Caller closes with
+ * dsp_reader_close. For _memory, data must stay valid until then. */
+dsp_reader *dsp_reader_open(const char *path, const dsp_settings *s, aa_error *err);
+dsp_reader *dsp_reader_open_memory(const void *data, size_t size, const char *name, const dsp_settings *s,
+                                   aa_error *err);
+/* Up to cap mono samples at the target rate into out; *got = 0 means the end. An error (decode failure,
+ * NaN/Inf, fewer than 2 samples in the whole file) is returned by the first call that has no good samples
+ * left to deliver before it, and by every call after. */
+int dsp_reader_read(dsp_reader *r, float *out /* [cap] */, size_t cap, size_t *got, aa_error *err);
+/* The source description; frames and duration are final once dsp_reader_read has returned *got = 0. */
+const dsp_source *dsp_reader_source(const dsp_reader *r);
+/* Statistics of what has been decoded so far (all of it after the end). */
+void dsp_reader_stats(const dsp_reader *r, dsp_stats *out);
+void dsp_reader_close(dsp_reader *r);
+
+/* Statistics of a mono buffer with the given rate (for a clip or a window). */
+void dsp_stats_compute(const float *x /* [n] */, size_t n, int rate, dsp_stats *out);
+
+/* ---- fixed-length clips ------------------------------------------------------------------------------- */
+
+/* Offset of the len-sample window of x[0..n) a policy keeps; 0 when n <= len. `loudest` is the window with
+ * the largest sum of squares (earliest on ties), found in O(n) with a running sum in double. */
+size_t dsp_crop_offset(const float *x /* [n] */, size_t n, size_t len, dsp_crop policy);
+/* out[0..dsp_clip_samples(s)) = the window of x chosen by s->crop; a shorter x is copied to the start and
+ * zero-padded at the end (as the original app's load_clip did). *offset (may be NULL) gets the window's
+ * start in x. */
+void dsp_clip(const dsp_settings *s, const float *x /* [n] */, size_t n, float *out /* [clip_samples] */,
+              size_t *offset);
+/* Starts of len-sample windows over n samples, hop apart: 0, hop, 2 hop, ... while the window fits; with
+ * cover_end, one more window ending at n if the last one stops short of it. n <= len gives one window at 0
+ * (to be zero-padded). Writes at most cap offsets (offsets may be NULL with cap 0) and returns how many
+ * windows there are, so a first call with cap 0 sizes the array. hop > 0. */
+size_t dsp_window_offsets(size_t n, size_t len, size_t hop, int cover_end, size_t *offsets, size_t cap);
+
+/* ---- mel filterbank ----------------------------------------------------------------------------------- */
+
+/* librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk, norm) in float32, computed in double the way
+ * librosa does (including its float32 rounding before the Slaney normalisation). */
+int dsp_mel_filterbank(const dsp_settings *s, float *out /* [n_mels][n_fft/2+1] */, aa_error *err);
+
+/* ---- log-mel ------------------------------------------------------------------------------------------ */
+
+/* Made once: window, filterbank (kept as one run of non-zero weights per mel), one FFTW plan (a complex
+ * transform that takes two real frames at a time, see dsp/logmel.c; FFTW_ESTIMATE: the same plan, hence the
+ * same bits, every run) and per-thread work buffers. Compute calls with different slots may run
+ * concurrently; one slot must not be used by two threads at once. Creating and freeing take a process-wide
+ * lock around FFTW's planner. */
+typedef struct dsp_logmel dsp_logmel;
+
+dsp_logmel *dsp_logmel_new(const dsp_settings *s, int n_threads, aa_error *err);
+void dsp_logmel_free(dsp_logmel *m);
+const dsp_settings *dsp_logmel_settings(const dsp_logmel *m);
+int dsp_logmel_n_threads(const dsp_logmel *m);
+/* Floats in the output for n input samples: n_mels * dsp_n_frames(s, n). */
+size_t dsp_logmel_size(const dsp_logmel *m, size_t n_samples);
+/* The dense filterbank the object uses: [n_mels][n_fft/2+1], owned by m. */
+const float *dsp_logmel_filterbank(const dsp_logmel *m);
+
+/* Power mel: out[m][t] = sum_k fb[m][k] |X_t[k]|^power. */
+int dsp_logmel_power(dsp_logmel *m, int slot, const float *x /* [n] */, size_t n,
+                     float *out /* [n_mels][n_frames] */, aa_error *err);
+/* Log-mel in dB: dsp_logmel_power then dsp_power_to_db. */
+int dsp_logmel_compute(dsp_logmel *m, int slot, const float *x /* [n] */, size_t n,
+                       float *out /* [n_mels][n_frames] */, aa_error *err);
+/* In place: 10 log10(max(S, amin)) - 10 log10(max(ref, amin)), then floored at the array's max - top_db
+ * (one spectrogram at a time: top_db is per clip). */
+void dsp_power_to_db(const dsp_settings *s, float *inout /* [count] */, size_t count);
+
+#endif

@@ -1,0 +1,517 @@
+/* Audio in: a file or an in-memory file -> checked, decoded in bounded chunks, mixed to mono (mean of the
+ * channels), resampled to the model rate. dsp_load collects the whole recording; dsp_reader streams it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dsp/dsp_internal.h"
+
+/* Frames decoded per libsndfile call: 4096 x 8 channels x 4 bytes = 128 KB of interleaved samples. */
+#define CHUNK 4096
+
+struct dsp_reader {
+    char *name;             /* for messages */
+    int fd;                 /* -1 when reading from memory */
+    dsp_memfile mem;
+    SF_VIRTUAL_IO vio;
+    SNDFILE *sf;
+    SF_INFO info;
+    dsp_source src;
+    dsp_resampler_state *rs; /* NULL when the file is already at the target rate */
+    float *chunk;           /* [CHUNK][channels] interleaved, as decoded */
+    float *mono;            /* [CHUNK] the channel mean (= chunk for mono files) */
+    size_t in_n, in_pos;    /* mono[in_pos..in_n) not yet given to the resampler */
+    float *pend;            /* converted samples not yet returned: pend[pend_pos..pend_n) */
+    size_t pend_cap, pend_n, pend_pos;
+    int64_t frames_read;
+    int64_t header_frames;  /* the header's length, -1 if unknown */
+    int eof_in;             /* the decoder has nothing more */
+    int done;               /* nothing more will be produced */
+    int failed;             /* an error was reported: further reads repeat it */
+    aa_error fail;
+    /* statistics */
+    double sum_sq_mono, peak, full_scale;
+    uint64_t n_full;
+};
+
+static void reader_free(dsp_reader *r)
+{
+    if (!r)
+        return;
+    if (r->sf)
+        sf_close(r->sf);
+    if (r->fd >= 0)
+        close(r->fd);
+    dsp_resampler_free(r->rs);
+    free(r->chunk);
+    if (r->mono != r->chunk)
+        free(r->mono);
+    free(r->pend);
+    free(r->name);
+    free(r);
+}
+
+void dsp_reader_close(dsp_reader *r)
+{
+    reader_free(r);
+}
+
+static int subtype_bits(int format)
+{
+    switch (format & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: return 8;
+    case SF_FORMAT_PCM_16: case SF_FORMAT_ALAC_16: return 16;
+    case SF_FORMAT_ALAC_20: return 20;
+    case SF_FORMAT_PCM_24: case SF_FORMAT_ALAC_24: return 24;
+    case SF_FORMAT_PCM_32: case SF_FORMAT_ALAC_32: case SF_FORMAT_FLOAT: return 32;
+    case SF_FORMAT_DOUBLE: return 64;
+    default: return 0;
+    }
+}
+
+static void format_name(int format, char *out, size_t cap)
+{
+    SF_FORMAT_INFO major = {.format = format & SF_FORMAT_TYPEMASK};
+    SF_FORMAT_INFO sub = {.format = format & SF_FORMAT_SUBMASK};
+    /* SFC_GET_FORMAT_INFO only reads libsndfile's constant tables: safe from any thread. */
+    int okm = sf_command(NULL, SFC_GET_FORMAT_INFO, &major, sizeof major) == 0;
+    int oks = sf_command(NULL, SFC_GET_FORMAT_INFO, &sub, sizeof sub) == 0;
+    snprintf(out, cap, "%s, %s", okm ? major.name : "unknown container", oks ? sub.name : "unknown encoding");
+}
+
+/* Everything after the file or buffer is open: header checks and buffers. Consumes r on failure. */
+static dsp_reader *reader_start(dsp_reader *r, const dsp_settings *s, aa_error *err)
+{
+    const char *name = r->name;
+    int rate = r->info.samplerate, ch = r->info.channels;
+    if (rate < DSP_MIN_RATE || rate > DSP_MAX_RATE) {
+        aa_error_set(err, DSP_ERR_RATE, "%s: sample rate %d Hz out of range (%d-%d Hz)", name, rate,
+                     DSP_MIN_RATE, DSP_MAX_RATE);
+        goto fail;
+    }
+    if (ch < 1 || ch > DSP_MAX_CHANNELS) {
+        aa_error_set(err, DSP_ERR_CHANNELS, "%s: %d channels out of range (1-%d)", name, ch, DSP_MAX_CHANNELS);
+        goto fail;
+    }
+    /* libsndfile reports SF_COUNT_MAX when it cannot know (a pipe); the end of the stream decides then. */
+    if (r->info.frames >= 0 && r->info.frames < 2) {
+        aa_error_set(err, DSP_ERR_TOO_SHORT, "%s: too short (%lld sample%s; at least 2 needed)", name,
+                     (long long)r->info.frames, r->info.frames == 1 ? "" : "s");
+        goto fail;
+    }
+    r->src.rate = rate;
+    r->src.channels = ch;
+    r->src.frames = r->header_frames = r->info.frames == SF_COUNT_MAX ? -1 : r->info.frames;
+    r->src.duration = r->src.frames >= 0 ? (double)r->src.frames / rate : -1;
+    r->src.bits = subtype_bits(r->info.format);
+    format_name(r->info.format, r->src.format, sizeof r->src.format);
+    r->full_scale = dsp_full_scale(r->src.bits);
+
+    /* Float files are read as they are; integer files are scaled to [-1, 1) (libsndfile's default), as
+     * soundfile and librosa read them. */
+    r->chunk = malloc(sizeof(float) * CHUNK * (size_t)ch);
+    /* A mono file's chunk is its own mix. */
+    r->mono = ch == 1 ? r->chunk : malloc(sizeof(float) * CHUNK);
+    if (!r->chunk || !r->mono)
+        goto nomem;
+    if (rate != s->sample_rate) {
+        int e;
+        r->rs = dsp_resampler_new(rate, s->sample_rate, s->resampler, &e);
+        if (!r->rs) {
+            if (e == 0)
+                goto nomem;
+            aa_error_set(err, DSP_ERR_RESAMPLE, "%s: cannot resample %d Hz to %d Hz (%s)", name, rate,
+                         s->sample_rate, dsp_resampler_strerror(e));
+            goto fail;
+        }
+        r->pend_cap = dsp_resampler_out_capacity(r->rs, CHUNK);
+        if (!(r->pend = malloc(sizeof(float) * r->pend_cap)))
+            goto nomem;
+    }
+    aa_error_clear(err);
+    return r;
+nomem:
+    aa_error_set(err, DSP_ERR_NOMEM, "%s: out of memory", name);
+fail:
+    reader_free(r);
+    return NULL;
+}
+
+static dsp_reader *reader_alloc(const char *name, aa_error *err)
+{
+    dsp_reader *r = calloc(1, sizeof *r);
+    if (r && !(r->name = strdup(name))) {
+        free(r);
+        r = NULL;
+    }
+    if (!r)
+        aa_error_set(err, DSP_ERR_NOMEM, "%s: out of memory", name);
+    else
+        r->fd = -1;
+    return r;
+}
+
+/* libsndfile keeps the reason an open failed in a process-wide variable; two opens failing at the same
+ * moment could swap reasons, which costs a less precise message, never a wrong status. */
+static void format_error(dsp_reader *r, aa_error *err)
+{
+    aa_error_set(err, DSP_ERR_FORMAT, "%s: not a readable audio file (%s)", r->name, sf_strerror(NULL));
+}
+
+static int check_settings(const char *name, const dsp_settings *s, aa_error *err)
+{
+    aa_error sub;
+    if (dsp_settings_validate(s, &sub) != 0)
+        return aa_error_set(err, DSP_ERR_SETTINGS, "%s: %s", name, sub.msg);
+    return 0;
+}
+
+dsp_reader *dsp_reader_open(const char *path, const dsp_settings *s, aa_error *err)
+{
+    if (check_settings(path, s, err))
+        return NULL;
+    dsp_reader *r = reader_alloc(path, err);
+    if (!r)
+        return NULL;
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            aa_error_set(err, DSP_ERR_MISSING, "%s: no such file", path);
+        else
+            aa_error_set(err, DSP_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+        reader_free(r);
+        return NULL;
+    }
+    struct stat st;
+    int bad_stat = fstat(r->fd, &st) != 0;
+    if (bad_stat || S_ISDIR(st.st_mode)) {
+        aa_error_set(err, DSP_ERR_IO, "%s: cannot read (%s)", path, bad_stat ? strerror(errno) : "a directory");
+        reader_free(r);
+        return NULL;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size == 0) {
+        aa_error_set(err, DSP_ERR_EMPTY, "%s: empty file (0 bytes)", path);
+        reader_free(r);
+        return NULL;
+    }
+    /* We close the descriptor ourselves: libsndfile does not on every failure path. */
+    r->sf = sf_open_fd(r->fd, SFM_READ, &r->info, SF_FALSE);
+    if (!r->sf) {
+        format_error(r, err);
+        reader_free(r);
+        return NULL;
+    }
+    return reader_start(r, s, err);
+}
+
+dsp_reader *dsp_reader_open_memory(const void *data, size_t size, const char *name, const dsp_settings *s,
+                                   aa_error *err)
+{
+    if (check_settings(name, s, err))
+        return NULL;
+    if (size == 0) {
+        aa_error_set(err, DSP_ERR_EMPTY, "%s: empty file (0 bytes)", name);
+        return NULL;
+    }
+    if (!data) {
+        aa_error_set(err, DSP_ERR_ARG, "%s: no data", name);
+        return NULL;
+    }
+    dsp_reader *r = reader_alloc(name, err);
+    if (!r)
+        return NULL;
+    r->mem = (dsp_memfile){.data = data, .size = (sf_count_t)size, .pos = 0};
+    r->vio = dsp_memfile_io;
+    r->sf = sf_open_virtual(&r->vio, SFM_READ, &r->info, &r->mem);
+    if (!r->sf) {
+        format_error(r, err);
+        reader_free(r);
+        return NULL;
+    }
+    return reader_start(r, s, err);
+}
+
+const dsp_source *dsp_reader_source(const dsp_reader *r)
+{
+    return &r->src;
+}
+
+void dsp_reader_stats(const dsp_reader *r, dsp_stats *out)
+{
+    double n = (double)r->frames_read;
+    out->duration = n / r->src.rate;
+    out->rms_dbfs = dsp_rms_dbfs(r->sum_sq_mono, n);
+    out->peak = r->peak;
+    out->clip_fraction = n > 0 ? (double)r->n_full / (n * r->src.channels) : 0;
+}
+
+/* Errors met while reading stick: a later read reports the same error again. */
+static int reader_failed(dsp_reader *r, aa_error *err)
+{
+    r->failed = 1;
+    if (err)
+        *err = r->fail;
+    return r->fail.code;
+}
+
+/* Decodes the next chunk into mono[0..in_n): checks, statistics, channel mean. */
+static int decode_chunk(dsp_reader *r, aa_error *err)
+{
+    int ch = r->src.channels;
+    sf_count_t k = sf_readf_float(r->sf, r->chunk, CHUNK);
+    if (k < CHUNK) {
+        int e = sf_error(r->sf);
+        if (e != SF_ERR_NO_ERROR) {
+            aa_error_set(&r->fail, DSP_ERR_DECODE, "%s: decode error after %lld frames (%s)", r->name,
+                         (long long)(r->frames_read + (k > 0 ? k : 0)), sf_error_number(e));
+            return reader_failed(r, err);
+        }
+    }
+    if (k <= 0) {
+        r->eof_in = 1;
+        r->in_n = r->in_pos = 0;
+        /* A decoder that stops quietly short of the header's length means damage. Not for MP3: its length
+         * is an estimate from the file size unless a Xing/Info header gives it, and a large ID3 tag makes
+         * the estimate too long (one such file is in the respiratory corpus), so a truncated MP3 reads as
+         * a shorter recording. libsndfile already cuts WAV lengths to the bytes present and measures Ogg
+         * lengths up to the first damaged page, so a damaged Ogg file also reads as a shorter one. */
+        int64_t h = r->header_frames;
+        int exact = (r->info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG;
+        if (exact && h >= 2 && r->frames_read < h) {
+            aa_error_set(&r->fail, DSP_ERR_DECODE,
+                         "%s: decode error: stream ends after %lld of %lld frames (damaged or truncated file)",
+                         r->name, (long long)r->frames_read, (long long)h);
+            return reader_failed(r, err);
+        }
+        if (r->frames_read == 0 && h < 0) {
+            aa_error_set(&r->fail, DSP_ERR_DECODE, "%s: decode error: no samples decoded (damaged or truncated file)",
+                         r->name);
+            return reader_failed(r, err);
+        }
+        if (r->frames_read < 2) {
+            aa_error_set(&r->fail, DSP_ERR_TOO_SHORT, "%s: too short (%lld sample%s; at least 2 needed)",
+                         r->name, (long long)r->frames_read, r->frames_read == 1 ? "" : "s");
+            return reader_failed(r, err);
+        }
+        r->src.frames = r->frames_read;
+        r->src.duration = (double)r->frames_read / r->src.rate;
+        return 0;
+    }
+    const float *x = r->chunk;
+    size_t total = (size_t)k * (size_t)ch;
+    /* One pass over the raw samples on their bit patterns (integer operations vectorise where float
+     * compares would not): exponent all ones = NaN or Inf; |x| as bits orders like |x|. */
+    float fs = (float)r->full_scale;
+    int32_t fs_bits, peak_bits = 0;
+    memcpy(&fs_bits, &fs, sizeof fs_bits);
+    int32_t bad = 0, full = 0; /* a chunk holds at most CHUNK * 8 samples */
+#pragma omp simd reduction(+ : bad, full) reduction(max : peak_bits)
+    for (size_t i = 0; i < total; i++) {
+        int32_t b;
+        memcpy(&b, &x[i], sizeof b);
+        int32_t mag = b & 0x7fffffff;
+        bad += mag >= 0x7f800000;
+        full += mag >= fs_bits;
+        peak_bits = mag > peak_bits ? mag : peak_bits;
+    }
+    if (bad) {
+        size_t i = 0;
+        while (isfinite(x[i]))
+            i++;
+        aa_error_set(&r->fail, DSP_ERR_NONFINITE, "%s: %s sample at frame %lld (channel %d)", r->name,
+                     isnan(x[i]) ? "NaN" : "infinite", (long long)(r->frames_read + (int64_t)(i / (size_t)ch)),
+                     (int)(i % (size_t)ch) + 1);
+        return reader_failed(r, err);
+    }
+    float peak;
+    memcpy(&peak, &peak_bits, sizeof peak);
+    r->peak = peak > r->peak ? peak : r->peak;
+    r->n_full += (uint64_t)full;
+    /* The mean of the channels, summed in channel order and divided, as numpy's mean(axis=1) does. */
+    float *mono = r->mono;
+    if (ch == 1) {
+        /* mono is chunk itself */
+    } else if (ch == 2) {
+#pragma omp simd
+        for (sf_count_t t = 0; t < k; t++)
+            mono[t] = (x[2 * t] + x[2 * t + 1]) / 2.0f;
+    } else {
+        for (sf_count_t t = 0; t < k; t++) {
+            float sum = 0;
+            for (int c = 0; c < ch; c++)
+                sum += x[t * ch + c];
+            mono[t] = sum / (float)ch;
+        }
+    }
+    /* A chunk's sum of squares in float lanes (4096 terms: relative error ~1e-6, plenty for a level in
+     * dBFS), the running total in double. */
+    float ss = 0;
+#pragma omp simd reduction(+ : ss)
+    for (sf_count_t t = 0; t < k; t++)
+        ss += mono[t] * mono[t];
+    r->sum_sq_mono += ss;
+    r->frames_read += k;
+    r->in_n = (size_t)k;
+    r->in_pos = 0;
+    return 0;
+}
+
+/* Makes pend[] non-empty, or sets done. */
+static int produce(dsp_reader *r, aa_error *err)
+{
+    while (!r->done && r->pend_pos >= r->pend_n) {
+        if (r->in_pos >= r->in_n && !r->eof_in) {
+            int e = decode_chunk(r, err);
+            if (e)
+                return e;
+        }
+        if (!r->rs) {
+            /* Already at the target rate: hand out the mono chunk itself. */
+            r->pend_n = r->in_n;
+            r->pend_pos = r->in_pos;
+            r->in_pos = r->in_n;
+            if (r->eof_in)
+                r->done = 1;
+            continue;
+        }
+        size_t used, gen;
+        int e = dsp_resampler_process(r->rs, r->mono + r->in_pos, r->in_n - r->in_pos, &used, r->pend,
+                                      r->pend_cap, &gen, r->eof_in);
+        if (e) {
+            aa_error_set(&r->fail, DSP_ERR_RESAMPLE, "%s: resampling failed (%s)", r->name,
+                         dsp_resampler_strerror(e));
+            return reader_failed(r, err);
+        }
+        r->in_pos += used;
+        r->pend_n = gen;
+        r->pend_pos = 0;
+        if (r->eof_in && r->in_pos >= r->in_n && gen == 0)
+            r->done = 1;
+    }
+    return 0;
+}
+
+int dsp_reader_read(dsp_reader *r, float *out, size_t cap, size_t *got, aa_error *err)
+{
+    *got = 0;
+    if (r->failed) {
+        if (err)
+            *err = r->fail;
+        return r->fail.code;
+    }
+    while (*got < cap) {
+        /* Samples already delivered by this call are returned first; the error sticks for the next. */
+        int e = produce(r, *got ? NULL : err);
+        if (e && *got)
+            break;
+        if (e)
+            return e;
+        if (r->pend_pos >= r->pend_n)
+            break; /* done */
+        const float *from = r->rs ? r->pend : r->mono;
+        size_t n = r->pend_n - r->pend_pos;
+        if (n > cap - *got)
+            n = cap - *got;
+        memcpy(out + *got, from + r->pend_pos, sizeof(float) * n);
+        r->pend_pos += n;
+        *got += n;
+    }
+    aa_error_clear(err);
+    return 0;
+}
+
+/* ---- whole recordings ---------------------------------------------------------------------------------- */
+
+static int load_all(dsp_reader *r, const dsp_settings *s, double max_seconds, dsp_audio *out, aa_error *err)
+{
+    if (max_seconds <= 0)
+        max_seconds = DSP_LOAD_MAX_SECONDS;
+    const dsp_source *src = &r->src;
+    if (src->frames >= 0 && (double)src->frames / src->rate > max_seconds) {
+        aa_error_set(err, DSP_ERR_TOO_LONG, "%s: %.1f s long, over the %.0f s limit", r->name,
+                     (double)src->frames / src->rate, max_seconds);
+        return DSP_ERR_TOO_LONG;
+    }
+    /* The header's length sizes the buffer once; growth covers formats whose length is an estimate. */
+    size_t limit = (size_t)ceil(max_seconds * s->sample_rate) + 64;
+    size_t cap = src->frames >= 0 ? (size_t)ceil((double)src->frames * s->sample_rate / src->rate) + 64
+                                  : (size_t)1 << 16;
+    if (cap > limit)
+        cap = limit;
+    float *buf = malloc(sizeof(float) * cap);
+    size_t n = 0;
+    for (;;) {
+        if (!buf) {
+            aa_error_set(err, DSP_ERR_NOMEM, "%s: out of memory (%.0f MB for the decoded audio)", r->name,
+                         cap * sizeof(float) / 1e6);
+            return DSP_ERR_NOMEM;
+        }
+        size_t got;
+        int e = dsp_reader_read(r, buf + n, cap - n, &got, err);
+        if (e) {
+            free(buf);
+            return e;
+        }
+        n += got;
+        if (got == 0)
+            break;
+        if (n == cap) {
+            if (cap >= limit) {
+                free(buf);
+                aa_error_set(err, DSP_ERR_TOO_LONG, "%s: longer than the %.0f s limit", r->name, max_seconds);
+                return DSP_ERR_TOO_LONG;
+            }
+            size_t ncap = cap * 2 > limit ? limit : cap * 2;
+            float *nb = realloc(buf, sizeof(float) * ncap);
+            if (!nb)
+                free(buf);
+            buf = nb;
+            cap = ncap;
+        }
+    }
+    out->samples = buf;
+    out->n = n;
+    out->rate = s->sample_rate;
+    out->src = r->src;
+    dsp_reader_stats(r, &out->stats);
+    aa_error_clear(err);
+    return 0;
+}
+
+/* Status codes must not depend on whether the caller wants the message. */
+static int finish(dsp_reader *r, const dsp_settings *s, double max_seconds, dsp_audio *out, aa_error *local,
+                  aa_error *err)
+{
+    int e = r ? load_all(r, s, max_seconds, out, local) : local->code;
+    dsp_reader_close(r);
+    if (err)
+        *err = *local;
+    return e;
+}
+
+int dsp_load(const char *path, const dsp_settings *s, double max_seconds, dsp_audio *out, aa_error *err)
+{
+    aa_error local;
+    memset(out, 0, sizeof *out);
+    return finish(dsp_reader_open(path, s, &local), s, max_seconds, out, &local, err);
+}
+
+int dsp_load_memory(const void *data, size_t size, const char *name, const dsp_settings *s, double max_seconds,
+                    dsp_audio *out, aa_error *err)
+{
+    aa_error local;
+    memset(out, 0, sizeof *out);
+    return finish(dsp_reader_open_memory(data, size, name, s, &local), s, max_seconds, out, &local, err);
+}
+
+void dsp_audio_free(dsp_audio *a)
+{
+    if (a) {
+        free(a->samples);
+        memset(a, 0, sizeof *a);
+    }
+}

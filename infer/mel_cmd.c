@@ -1,0 +1,168 @@
+/* aa-infer --mel: the front end on its own, so users and tests can see what the model is given. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/dsp.h"
+#include "infer/mel_cmd.h"
+#include "util/util.h"
+
+/* Standard input is read whole into memory; a recording over this is refused rather than swapped. */
+#define STDIN_MAX ((size_t)1 << 30)
+
+static void mel_usage(FILE *to)
+{
+    fprintf(to,
+            "Usage: aa-infer --mel CLIP -o OUT.f32\n"
+            "Write the log-mel spectrogram the model sees for CLIP: decoded, mixed to mono, resampled to\n"
+            "16000 Hz, cut to 4 s (the loudest window; shorter clips zero-padded at the end), 64 Slaney mels,\n"
+            "dB floored at max - 80. OUT holds row-major little-endian float32 [n_mels][n_frames]; the shape\n"
+            "is printed on stdout.\n"
+            "\n"
+            "  --mel CLIP     the recording (any format libsndfile reads; '-' reads standard input)\n"
+            "  -o OUT.f32     the output file, written atomically ('-' writes standard output and prints\n"
+            "                 the shape on standard error)\n"
+            "  -h, --help     show this help and exit\n"
+            "\n"
+            "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
+            "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n");
+}
+
+static unsigned char *read_stdin(size_t *size, aa_error *err)
+{
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, stdin);
+        if (n < cap)
+            break;
+        if (cap >= STDIN_MAX) {
+            free(buf);
+            aa_error_set(err, DSP_ERR_TOO_LONG, "stdin: over %zu MB", STDIN_MAX >> 20);
+            return NULL;
+        }
+        unsigned char *nb = realloc(buf, cap * 2);
+        if (!nb)
+            free(buf);
+        buf = nb;
+        cap *= 2;
+    }
+    if (!buf) {
+        aa_error_set(err, DSP_ERR_NOMEM, "stdin: out of memory");
+        return NULL;
+    }
+    if (ferror(stdin)) {
+        free(buf);
+        aa_error_set(err, DSP_ERR_IO, "stdin: read error (%s)", strerror(errno));
+        return NULL;
+    }
+    *size = n;
+    return buf;
+}
+
+/* Computes the log-mel of one recording into *mel (caller frees); fills the shape. */
+static int clip_logmel(const char *clip, const dsp_settings *s, float **mel, size_t *n_mels, size_t *n_frames,
+                       aa_error *err)
+{
+    dsp_audio a;
+    int e;
+    if (!strcmp(clip, "-")) {
+        size_t size = 0;
+        unsigned char *data = read_stdin(&size, err);
+        if (!data)
+            return err->code;
+        e = dsp_load_memory(data, size, "stdin", s, 0, &a, err);
+        free(data);
+    } else {
+        e = dsp_load(clip, s, 0, &a, err);
+    }
+    if (e)
+        return e;
+    size_t len = dsp_clip_samples(s);
+    float *x = malloc(sizeof(float) * len);
+    dsp_logmel *lm = x ? dsp_logmel_new(s, 1, err) : NULL;
+    float *out = lm ? malloc(sizeof(float) * dsp_logmel_size(lm, len)) : NULL;
+    if (!out) {
+        if (!x || lm) /* otherwise dsp_logmel_new said why */
+            aa_error_set(err, DSP_ERR_NOMEM, "%s: out of memory", clip);
+        e = err->code;
+    } else {
+        dsp_clip(s, a.samples, a.n, x, NULL);
+        e = dsp_logmel_compute(lm, 0, x, len, out, err);
+    }
+    dsp_logmel_free(lm);
+    free(x);
+    dsp_audio_free(&a);
+    if (e) {
+        free(out);
+        return e;
+    }
+    *mel = out;
+    *n_mels = (size_t)s->n_mels;
+    *n_frames = dsp_clip_frames(s);
+    return 0;
+}
+
+static int write_f32(const char *path, const float *v, size_t n, aa_error *err)
+{
+    unsigned char *bytes = malloc(n * 4);
+    if (!bytes)
+        return aa_error_set(err, AA_ERR_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < n; i++)
+        aa_put_f32(bytes + 4 * i, v[i]);
+    int e = 0;
+    if (!strcmp(path, "-")) {
+        if (fwrite(bytes, 1, n * 4, stdout) != n * 4 || fflush(stdout) != 0)
+            e = aa_error_set(err, AA_ERR_IO, "stdout: write error (%s)", strerror(errno));
+    } else {
+        e = aa_write_file_atomic(path, bytes, n * 4, err);
+    }
+    free(bytes);
+    return e;
+}
+
+int aa_cmd_mel(int argc, char **argv)
+{
+    const char *clip = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            mel_usage(stdout);
+            return 0;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if ((!strcmp(a, "--mel") || !strcmp(a, "-o")) && i + 1 >= argc) {
+            fprintf(stderr, "aa-infer: %s needs a value (see --mel --help)\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--mel") && !clip) {
+            clip = argv[++i];
+        } else if (!strcmp(a, "-o") && !out) {
+            out = argv[++i];
+        } else {
+            fprintf(stderr, "aa-infer: unexpected argument '%s' with --mel (see --mel --help)\n", a);
+            return 2;
+        }
+    }
+    if (!clip || !out) {
+        fprintf(stderr, "aa-infer: --mel needs CLIP and -o OUT.f32 (see --mel --help)\n");
+        return 2;
+    }
+    /* The model file's settings replace these once inference reads a model. */
+    dsp_settings s = dsp_settings_default();
+    aa_error err;
+    float *mel = NULL;
+    size_t n_mels = 0, n_frames = 0;
+    if (clip_logmel(clip, &s, &mel, &n_mels, &n_frames, &err) != 0 ||
+        write_f32(out, mel, n_mels * n_frames, &err) != 0) {
+        free(mel);
+        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        return 1;
+    }
+    free(mel);
+    fprintf(strcmp(out, "-") ? stdout : stderr, "%s: %zu x %zu (n_mels x n_frames) float32 log-mel of %s\n",
+            out, n_mels, n_frames, clip);
+    return 0;
+}
