@@ -6,7 +6,7 @@
 
 /* Floats of one im2col band: big enough for long GEMM rows, small enough to stay in L2 with its packed
  * copy (measured on aa-cnn-s: 32K-128K floats are within noise of each other). */
-#define NN_TILE_FLOATS 65536
+#define NN_TILE_FLOATS 262144
 
 static int band_rows(const nn_conv_dims *d)
 {

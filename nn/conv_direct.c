@@ -132,37 +132,42 @@ __attribute__((target("avx2,fma"))) static double hsum256(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-/* Per channel, output row and kernel row: each gradient vector is loaded once and multiplied with the k
- * shifted input vectors, k accumulators in registers (k <= 7). Row sums go into doubles. */
-__attribute__((target("avx2,fma"))) static void conv1_backward_w_avx2(float *dwt, const float *dout,
-                                                                      const float *pad, const nn_conv_dims *d)
+/* 3x3 kernels (the default): per channel and output row, each gradient vector is loaded once and multiplied
+ * with the nine shifted input vectors, nine independent accumulators (fewer leave the FMA latency
+ * exposed). Row sums go into doubles. */
+__attribute__((target("avx2,fma"))) static void conv1_backward_w3_avx2(float *dwt, const float *dout,
+                                                                       const float *pad, const nn_conv_dims *d)
 {
-    const int k = d->k, kk = k * k, pw = d->w + 2 * d->pad, w = d->w, h = d->h;
-    const int wv = w & ~7;
+    const int pw = d->w + 2 * d->pad, w = d->w, h = d->h, wv = w & ~7;
     for (int co = 0; co < d->c_out; co++) {
-        double s[49] = {0};
+        double s[9] = {0};
         for (int y = 0; y < h; y++) {
             const float *g = dout + ((size_t)co * h + y) * w;
-            for (int ky = 0; ky < k; ky++) {
-                const float *r = pad + (size_t)(y + ky) * pw;
-                __m256 acc[7];
-                for (int kx = 0; kx < k; kx++)
-                    acc[kx] = _mm256_setzero_ps();
-                for (int x = 0; x < wv; x += 8) {
-                    const __m256 gv = _mm256_loadu_ps(g + x);
-                    for (int kx = 0; kx < k; kx++)
-                        acc[kx] = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r + x + kx), acc[kx]);
-                }
-                for (int kx = 0; kx < k; kx++) {
-                    float t = 0;
-                    for (int x = wv; x < w; x++)
-                        t = fmaf(g[x], r[x + kx], t);
-                    s[ky * k + kx] += hsum256(acc[kx]) + t;
-                }
+            const float *r0 = pad + (size_t)y * pw, *r1 = r0 + pw, *r2 = r1 + pw;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0;
+            for (int x = 0; x < wv; x += 8) {
+                const __m256 gv = _mm256_loadu_ps(g + x);
+                a0 = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r0 + x), a0);
+                a1 = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r0 + x + 1), a1);
+                a2 = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r0 + x + 2), a2);
+                a3 = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r1 + x), a3);
+                a4 = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r1 + x + 1), a4);
+                a5 = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r1 + x + 2), a5);
+                a6 = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r2 + x), a6);
+                a7 = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r2 + x + 1), a7);
+                a8 = _mm256_fmadd_ps(gv, _mm256_loadu_ps(r2 + x + 2), a8);
+            }
+            const __m256 acc[9] = {a0, a1, a2, a3, a4, a5, a6, a7, a8};
+            const float *rows[3] = {r0, r1, r2};
+            for (int t = 0; t < 9; t++) {
+                float tail = 0;
+                for (int x = wv; x < w; x++)
+                    tail = fmaf(g[x], rows[t / 3][x + t % 3], tail);
+                s[t] += hsum256(acc[t]) + tail;
             }
         }
-        for (int t = 0; t < kk; t++)
-            dwt[(size_t)co * kk + t] = (float)s[t];
+        for (int t = 0; t < 9; t++)
+            dwt[(size_t)co * 9 + t] = (float)s[t];
     }
 }
 #endif
@@ -181,8 +186,8 @@ void nn_conv1_forward(float *out, const float *pad, const float *wt, const float
 void nn_conv1_backward_w(float *dwt, const float *dout, const float *pad, const nn_conv_dims *d)
 {
 #if defined(__x86_64__)
-    if (nn_cpu_avx2() && d->k <= 7) {
-        conv1_backward_w_avx2(dwt, dout, pad, d);
+    if (nn_cpu_avx2() && d->k == 3) {
+        conv1_backward_w3_avx2(dwt, dout, pad, d);
         return;
     }
 #endif

@@ -194,6 +194,8 @@ static int allocate(nn_model *m)
         if ((st->kind == NN_S_BLOCK && st->pool) || st->kind == NN_S_POOL)
             if (!(st->arg = alloc_zero(B * st->out_size)))
                 return NN_ERR_NOMEM;
+        if (st->kind == NN_S_BLOCK && st->pool && !(st->yarg = alloc_zero(sizeof(float) * B * st->out_size)))
+            return NN_ERR_NOMEM;
         if (st->kind == NN_S_DROP && !(st->mask = alloc_zero(sizeof(float) * B * st->out_size)))
             return NN_ERR_NOMEM;
         if (st->kind == NN_S_BLOCK || st->kind == NN_S_BN) {
@@ -268,7 +270,7 @@ void nn_model_free(nn_model *m)
         return;
     for (int i = 0; i < m->n_stages; i++) {
         nn_stage *st = &m->stages[i];
-        free(st->act), free(st->y), free(st->arg), free(st->mask), free(st->part);
+        free(st->act), free(st->y), free(st->arg), free(st->yarg), free(st->mask), free(st->part);
         free(st->mean), free(st->invstd), free(st->work), free(st->scale), free(st->shift), free(st->coef);
     }
     for (int t = 0; t < m->n_scratch; t++) {

@@ -89,15 +89,15 @@ void nn_bn_backward_coef(float *coef, const double *sdz, const double *sdzx, con
 /* ---- fused conv block tail: batch-norm affine -> ReLU -> optional 2x2 max pool ----------------------------- */
 
 /* Forward over one sample: y [c][h][w] conv output; scale, shift [c] (batch-norm as an affine map);
- * out [c][h/2][w/2] when pool (arg [c][h/2][w/2], if not NULL, gets the argmax 0..3 in scan order), else
- * [c][h][w]. */
-void nn_block_forward(float *out, uint8_t *arg, const float *y, const float *scale, const float *shift, int c,
-                      int h, int w, int pool);
+ * out [c][h/2][w/2] when pool, else [c][h][w]. With pool, arg and yarg (each may be NULL, shaped as out) get
+ * each cell's argmax (0..3, first maximum in scan order) and the conv output there. */
+void nn_block_forward(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
+                      const float *shift, int c, int h, int w, int pool);
 /* Backward, first half: one sample's batch-norm partial sums (see nn_bn_backward_partial) from the gradient
- * of the block output dout (shape of out). */
-void nn_block_backward_partial(double *sdz, double *sdzx, const float *dout, const float *out,
-                               const uint8_t *arg, const float *y, const double *mean, const double *invstd,
-                               int c, int h, int w, int pool);
+ * of the block output dout [c][n]; yv [c][n] is the conv output behind each output value (yarg with pool,
+ * y itself without); out [c][n] masks the ReLU. */
+void nn_block_backward_partial(double *sdz, double *sdzx, const float *dout, const float *out, const float *yv,
+                               const double *mean, const double *invstd, int c, int n);
 /* Backward, second half: dy [c][h][w] = the gradient at the conv output (coef from nn_bn_backward_coef). */
 void nn_block_backward_dy(float *dy, const float *dout, const float *out, const uint8_t *arg, const float *y,
                           const float *coef, int c, int h, int w, int pool);
@@ -174,6 +174,7 @@ typedef struct {
     float *act;      /* [max_batch][out_size] output */
     float *y;        /* block: [max_batch][c][h][w] conv output (before batch-norm) */
     uint8_t *arg;    /* block with pool, pool: [max_batch][out_size] argmax */
+    float *yarg;     /* block with pool: [max_batch][out_size] conv output at the argmax */
     float *mask;     /* dropout: [max_batch][out_size] */
     double *part;    /* block, bn: [max_batch][2][c] per-sample partial sums */
     double *mean, *invstd; /* block, bn: [c] batch statistics of the last training forward */

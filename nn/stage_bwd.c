@@ -27,10 +27,9 @@ void nn_stage_bwd_pre(nn_model *m, int i, int s, const float *dout)
     if (st->kind == NN_S_BLOCK) {
         const int c = st->cd.c_out;
         double *part = st->part + (size_t)s * 2 * c;
-        nn_block_backward_partial(part, part + c, dout, st->act + (size_t)s * st->out_size,
-                                  st->arg ? st->arg + (size_t)s * st->out_size : NULL,
-                                  st->y + (size_t)s * y_size(st), st->mean, st->invstd, c, st->cd.h, st->cd.w,
-                                  st->pool);
+        const float *yv = st->pool ? st->yarg + (size_t)s * st->out_size : st->y + (size_t)s * y_size(st);
+        nn_block_backward_partial(part, part + c, dout, st->act + (size_t)s * st->out_size, yv, st->mean,
+                                  st->invstd, c, (int)(st->out_size / (size_t)c));
         put_bn_grads(m, st, s, part, part + c, c);
     } else if (st->kind == NN_S_BN && !m->reference) {
         const int c = st->in_c;

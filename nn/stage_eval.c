@@ -13,7 +13,7 @@ void nn_stage_eval(nn_model *m, int i, float *out, const float *in, nn_scratch *
     switch (st->kind) {
     case NN_S_BLOCK:
         nn_conv2d_forward(sc->y, in, P + st->w_off, bias, &st->cd, sc->conv);
-        nn_block_forward(out, NULL, sc->y, st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w, st->pool);
+        nn_block_forward(out, NULL, NULL, sc->y, st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w, st->pool);
         break;
     case NN_S_CONV:
         if (m->reference)

@@ -108,8 +108,10 @@ void nn_stage_fwd_post(nn_model *m, int i, int s)
     nn_stage *st = &m->stages[i];
     float *out = st->act + (size_t)s * st->out_size;
     if (st->kind == NN_S_BLOCK) {
-        nn_block_forward(out, st->arg ? st->arg + (size_t)s * st->out_size : NULL, st->y + (size_t)s * y_size(st),
-                         st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w, st->pool);
+        const size_t o = (size_t)s * st->out_size;
+        nn_block_forward(out, st->arg ? st->arg + o : NULL, st->yarg ? st->yarg + o : NULL,
+                         st->y + (size_t)s * y_size(st), st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w,
+                         st->pool);
     } else if (st->kind == NN_S_BN && !m->reference) {
         nn_bn_apply(out, nn_stage_input(m, i) + (size_t)s * st->in_size, st->scale, st->shift, st->in_c,
                     st->in_h * st->in_w);
