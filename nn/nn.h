@@ -68,8 +68,8 @@ const char *nn_blas_core(void);
 typedef struct nn_model nn_model;
 
 /* Builds a model with the given input [in_c][in_h][in_w] (in_h, in_w >= 8) and n_classes outputs, able to
- * train on batches of up to max_batch samples. Parameters are zero (biases), one (batch-norm scales) or
- * uninitialised-but-zeroed weights: call nn_init_he before training.
+ * train on batches of up to max_batch samples (evaluation takes any number). Parameters start as
+ * nn_init_he(m, 0) leaves them.
  *
  * Architecture: space-separated layers, e.g. NN_ARCH_DEFAULT.
  *   c<N>[b][k<K>]  convolution to N channels, K x K kernel (odd, 1..7, default 3), stride 1, zero padding
@@ -132,10 +132,10 @@ float *nn_stats(nn_model *m);  /* [n_stats] */
 /* ---- training: forward, loss, backward ----------------------------------------------------------------- */
 
 /* Training-mode forward of batch samples (1..max_batch): batch-norm uses batch statistics and updates its
- * running averages, dropout is active with masks drawn from aa_rng_seed3(seed + layer, step, sample), so they
- * depend on neither the thread count nor the batch split. x: [batch][in_c][in_h][in_w], copied. */
+ * running averages, dropout is active with masks drawn from aa_rng_seed3(seed + layer, step, sample index in
+ * the batch), so they do not depend on the thread count. x: [batch][in_c][in_h][in_w], copied. */
 int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint64_t step, aa_error *err);
-/* Logits of the last forward (training or evaluation): [batch][n_classes]; valid until the next call. */
+/* Logits of the last training forward: [batch][n_classes]; valid until the next nn_forward_train. */
 const float *nn_logits(const nn_model *m);
 
 typedef struct {
@@ -260,8 +260,8 @@ nn_model *nn_model_load(const char *path, int max_batch, int in_w, nn_meta **met
 int nn_checkpoint_save(const char *path, const nn_model *m, const nn_optimizer *o, const aa_rng *rng,
                        const nn_meta *meta, aa_error *err);
 /* Restores a checkpoint: builds *m (for max_batch) and *o, fills *rng (may be NULL) and *meta (may be NULL).
- * The caller frees all of them. Continuing from here gives the same bits as the run that saved it, at the
- * same thread count... and at any other, by the reduction order above. */
+ * The caller frees all of them. Continuing from here (same data, same seed) gives the same bits as the run
+ * that saved it, at any thread count. */
 int nn_checkpoint_load(const char *path, int max_batch, nn_model **m, nn_optimizer **o, aa_rng *rng,
                        nn_meta **meta, aa_error *err);
 
