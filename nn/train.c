@@ -12,13 +12,13 @@
 
 int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint64_t step, aa_error *err)
 {
+    m->batch = 0, m->have_grad = 0; /* a failed forward leaves nothing to take a loss or gradient of */
     if (batch < 1 || batch > m->max_batch || !x)
         return aa_error_set(err, NN_ERR_ARG, "forward: batch of %d samples (this model takes 1..%d)", batch,
                             m->max_batch);
     const size_t in_size = (size_t)m->in_c * m->in_h * m->in_w;
     memcpy(m->input, x, sizeof *x * in_size * batch);
     m->seed = seed, m->step = step;
-    m->batch = 0, m->have_grad = 0;
     const int threads = nn_model_threads_eff(m);
     int pending = -1; /* stage whose post phase is still to run */
     for (int i = 0; i < m->n_stages; i++) {
