@@ -4,6 +4,7 @@
  *   nn_train train [--threads T] [--batch B] [--seconds S]
  *   nn_train infer [--threads T] [--reps R]
  *   nn_train rss   [--threads T] [--clips N] [--batch B]
+ *   nn_train core  prints the OpenBLAS kernel set nn runs on (after nn_blas_setup), e.g. SkylakeX
  *
  * Inputs are N(0,1) log-mel-shaped maps [1][64][401] (speed does not depend on the values). Human lines,
  * then one JSON line. */
@@ -182,7 +183,7 @@ static int bench_rss(int threads, int clips, int batch)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: nn_train train|infer|rss [--threads T] [--batch B] [--seconds S] [--reps R] "
+        fprintf(stderr, "usage: nn_train train|infer|rss|core [--threads T] [--batch B] [--seconds S] [--reps R] "
                         "[--clips N]\n");
         return 2;
     }
@@ -207,6 +208,11 @@ int main(int argc, char **argv)
     if (threads < 1 || batch < 1 || reps < 1 || clips < batch || !(seconds > 0)) {
         fprintf(stderr, "nn_train: bad option value\n");
         return 2;
+    }
+    if (!strcmp(argv[1], "core")) {
+        nn_blas_setup();
+        printf("%s\n", nn_blas_core());
+        return 0;
     }
     if (!strcmp(argv[1], "train"))
         return bench_train(threads, batch, seconds);

@@ -115,8 +115,12 @@ int nn_checkpoint_load(const char *path, int max_batch, nn_model **m, nn_optimiz
     int rc = nn_file_read(path, nn_magic_checkpoint, "training checkpoint", &all, err);
     if (rc)
         return rc;
-    if (!(*m = nn_model_from_meta(all, path, max_batch, 0, err)))
-        rc = err ? err->code : NN_ERR_FORMAT;
+    aa_error e = {0};
+    if (!(*m = nn_model_from_meta(all, path, max_batch, 0, &e))) {
+        rc = e.code;
+        if (err)
+            *err = e;
+    }
     if (!rc)
         rc = load_opt(all, path, *m, o, err);
     if (!rc && rng) {

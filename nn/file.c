@@ -84,14 +84,12 @@ int nn_file_write(const char *path, const char magic[NN_MAGIC_LEN], const nn_met
     return rc;
 }
 
-/* Reads the whole file; NULL on failure (err set). */
-static unsigned char *slurp(const char *path, size_t *size, aa_error *err)
+/* Reads the whole file into *out (caller frees); 0 or an error code (err set). */
+static int slurp(const char *path, unsigned char **out, size_t *size, aa_error *err)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        aa_error_set(err, NN_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
-        return NULL;
-    }
+    if (!f)
+        return aa_error_set(err, NN_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = malloc(cap);
     while (buf) {
@@ -109,20 +107,17 @@ static unsigned char *slurp(const char *path, size_t *size, aa_error *err)
         if (got == 0)
             break;
     }
-    if (!buf) {
-        fclose(f);
-        aa_error_set(err, NN_ERR_NOMEM, "%s: out of memory while reading", path);
-        return NULL;
-    }
-    if (ferror(f)) {
-        fclose(f);
-        free(buf);
-        aa_error_set(err, NN_ERR_IO, "%s: read error", path);
-        return NULL;
-    }
+    int bad = ferror(f);
     fclose(f);
+    if (!buf)
+        return aa_error_set(err, NN_ERR_NOMEM, "%s: out of memory while reading", path);
+    if (bad) {
+        free(buf);
+        return aa_error_set(err, NN_ERR_IO, "%s: read error", path);
+    }
+    *out = buf;
     *size = n;
-    return buf;
+    return 0;
 }
 
 /* A cursor over the payload that refuses to read past its end. */
@@ -217,10 +212,10 @@ int nn_file_read(const char *path, const char magic[NN_MAGIC_LEN], const char *w
 {
     *out = NULL;
     size_t size;
-    unsigned char *buf = slurp(path, &size, err);
-    if (!buf)
-        return err ? err->code : NN_ERR_IO;
-    int rc = 0;
+    unsigned char *buf;
+    int rc = slurp(path, &buf, &size, err);
+    if (rc)
+        return rc;
     const int is_model = memcmp(magic, nn_magic_model, NN_MAGIC_LEN) == 0;
     const char *other = is_model ? nn_magic_checkpoint : nn_magic_model;
     const char *other_what = is_model ? "training checkpoint" : "model file";
