@@ -211,8 +211,8 @@ int nn_file_read(const char *path, const char magic[NN_MAGIC_LEN], const char *w
                  aa_error *err)
 {
     *out = NULL;
-    size_t size;
-    unsigned char *buf;
+    size_t size = 0;
+    unsigned char *buf = NULL;
     int rc = slurp(path, &buf, &size, err);
     if (rc)
         return rc;
