@@ -355,6 +355,60 @@ START_TEST(gap_and_dense_gradients)
 }
 END_TEST
 
+/* Loss sum r * f(x) through max pool, ReLU and dropout (its mask fixed): piecewise linear, so with inputs
+ * kept at least 0.1 from every kink (ReLU's zero, ties in a pool window) a central difference with step
+ * 0.01 is exact but for float rounding (~1e-7 x 12 terms of O(10) / 0.02 ~ 1e-5); 1e-4 relative + 1e-4
+ * absolute, against gradients of O(1) that a wrong route would make 0 or O(1) off. */
+static double pw_loss(const float *x, const float *r, const float *mask, int C, int H, int W, float *t1, float *t2,
+                      float *t3)
+{
+    uint8_t arg[64];
+    nn_maxpool_forward(t1, arg, x, C, H, W);
+    nn_relu_forward(t2, t1, (size_t)C * (H / 2) * (W / 2));
+    nn_mul(t3, t2, mask, (size_t)C * (H / 2) * (W / 2));
+    return dot(r, t3, (size_t)C * (H / 2) * (W / 2));
+}
+
+START_TEST(pool_relu_dropout_gradients)
+{
+    const int C = 2, H = 5, W = 7, n = C * H * W, on = C * (H / 2) * (W / 2);
+    aa_rng rg;
+    aa_rng_seed(&rg, 13);
+    float x[70], r[12], mask[12], t1[12], t2[12], t3[12], d1[12], d2[12], dx[70];
+    uint8_t arg[12];
+    /* distinct values on a 0.1 grid (a permutation), none within 0.1 of zero: no ties, no kinks within the
+     * step; |x| <= 7 keeps the float rounding of the loss near 1e-6 */
+    size_t perm[70];
+    for (int i = 0; i < n; i++)
+        perm[i] = (size_t)i;
+    aa_rng_shuffle(&rg, perm, (size_t)n);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)((perm[i] % 2 ? -0.1 : 0.1) * (1 + perm[i] / 2));
+    for (int i = 0; i < on; i++)
+        r[i] = (float)aa_rng_normal(&rg);
+    nn_dropout_mask(mask, (size_t)on, 0.4f, &rg);
+    nn_maxpool_forward(t1, arg, x, C, H, W);
+    nn_relu_forward(t2, t1, (size_t)on);
+    nn_mul(d1, r, mask, (size_t)on);       /* dropout backward */
+    nn_relu_backward(d2, d1, t2, (size_t)on);
+    nn_maxpool_backward(dx, d2, arg, C, H, W);
+    for (int i = 0; i < n; i++) {
+        const float keep = x[i], xu = keep + 0.01f, xd = keep - 0.01f;
+        x[i] = xu;
+        double up = pw_loss(x, r, mask, C, H, W, t1, t2, t3);
+        x[i] = xd;
+        double down = pw_loss(x, r, mask, C, H, W, t1, t2, t3);
+        x[i] = keep;
+        double fd = (up - down) / ((double)xu - xd);
+        ck_assert_msg(fabs(fd - dx[i]) <= 1e-4 * fabs(fd) + 1e-4, "x[%d]: fd %g vs %g", i, fd, (double)dx[i]);
+    }
+    int nonzero = 0;
+    for (int i = 0; i < n; i++)
+        nonzero += dx[i] != 0;
+    ck_assert(nonzero >= 2); /* the check exercised live paths, not only zeros */
+}
+END_TEST
+
 /* ---- softmax cross-entropy ---- */
 
 static const float XL[12] = {1.5f, -0.25f, 0.5f, 2.0f, 0.0f, 0.75f, -1.0f, 0.25f, -2.0f, 1.0f, 3.0f, 0.5f};
@@ -434,6 +488,7 @@ Suite *nn_layers_suite(void)
     tcase_add_test(tc, relu_has_no_gradient_at_zero);
     tcase_add_test(tc, dropout_masks);
     tcase_add_test(tc, gap_and_dense_gradients);
+    tcase_add_test(tc, pool_relu_dropout_gradients);
     tcase_add_test(tc, xent_matches_pytorch);
     tcase_add_test(tc, xent_gradient_and_extremes);
     suite_add_tcase(s, tc);
