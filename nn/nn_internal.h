@@ -211,7 +211,7 @@ struct nn_model {
     int batch;      /* of the last training forward; 0 before the first */
     int have_grad;  /* dlogits holds the gradient of a loss of that forward */
     uint64_t seed, step; /* dropout stream of the last training forward */
-    nn_scratch *scratch; /* [threads_max] */
+    nn_scratch *scratch; /* [n_scratch], one per OpenMP thread */
     int n_scratch;
     size_t conv_scratch, max_out, max_y;
 };
