@@ -1,0 +1,267 @@
+/* The container shared by model files and checkpoints:
+ *
+ *   offset  size  field
+ *   0       8     magic (nn_magic_model or nn_magic_checkpoint)
+ *   8       4     format version (NN_FILE_VERSION)
+ *   12      4     number of strings
+ *   16      4     number of tensors
+ *   20      4     reserved, 0
+ *   24      8     total file size in bytes, this header and the checksum included
+ *   32      ...   strings: u32 key length, key, u32 value length, value (no terminators)
+ *           ...   tensors: u32 name length, name, u32 ndim (1..4), u32 dims[ndim], f32 data[product]
+ *   size-4  4     CRC-32 of every byte before it
+ *
+ * All little-endian. The whole file is read into memory (models are well under a few MB) and every field
+ * is bounds-checked before use. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+/* Text-mode transfers that mangle line ends or stop at ^Z break the tail of the magic. */
+const char nn_magic_model[NN_MAGIC_LEN] = {'A', 'A', 'M', 'O', 'D', '\r', '\n', 0x1a};
+const char nn_magic_checkpoint[NN_MAGIC_LEN] = {'A', 'A', 'C', 'K', 'P', '\r', '\n', 0x1a};
+
+#define HEADER 32
+
+static size_t file_size_of(const nn_meta *meta)
+{
+    size_t n = HEADER + 4;
+    for (int i = 0; i < nn_meta_str_count(meta); i++) {
+        const char *k, *v;
+        nn_meta_str_at(meta, i, &k, &v);
+        n += 8 + strlen(k) + strlen(v);
+    }
+    for (int i = 0; i < nn_meta_tensor_count(meta); i++) {
+        const char *name;
+        int ndim, dims[NN_MAX_DIMS];
+        nn_meta_tensor_at(meta, i, &name, &ndim, dims);
+        size_t count = 1;
+        for (int d = 0; d < ndim; d++)
+            count *= (size_t)dims[d];
+        n += 8 + strlen(name) + 4 * (size_t)ndim + 4 * count;
+    }
+    return n;
+}
+
+int nn_file_write(const char *path, const char magic[NN_MAGIC_LEN], const nn_meta *meta, aa_error *err)
+{
+    const size_t size = file_size_of(meta);
+    unsigned char *buf = malloc(size), *p = buf;
+    if (!buf)
+        return aa_error_set(err, NN_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, size);
+    memcpy(p, magic, NN_MAGIC_LEN);
+    aa_put_u32(p + 8, NN_FILE_VERSION);
+    aa_put_u32(p + 12, (uint32_t)nn_meta_str_count(meta));
+    aa_put_u32(p + 16, (uint32_t)nn_meta_tensor_count(meta));
+    aa_put_u32(p + 20, 0);
+    aa_put_u64(p + 24, size);
+    p += HEADER;
+    for (int i = 0; i < nn_meta_str_count(meta); i++) {
+        const char *k, *v;
+        nn_meta_str_at(meta, i, &k, &v);
+        size_t kl = strlen(k), vl = strlen(v);
+        aa_put_u32(p, (uint32_t)kl), memcpy(p + 4, k, kl), p += 4 + kl;
+        aa_put_u32(p, (uint32_t)vl), memcpy(p + 4, v, vl), p += 4 + vl;
+    }
+    for (int i = 0; i < nn_meta_tensor_count(meta); i++) {
+        const char *name;
+        int ndim, dims[NN_MAX_DIMS];
+        const float *data = nn_meta_tensor_at(meta, i, &name, &ndim, dims);
+        size_t nl = strlen(name), count = 1;
+        aa_put_u32(p, (uint32_t)nl), memcpy(p + 4, name, nl), p += 4 + nl;
+        aa_put_u32(p, (uint32_t)ndim), p += 4;
+        for (int d = 0; d < ndim; d++)
+            aa_put_u32(p, (uint32_t)dims[d]), p += 4, count *= (size_t)dims[d];
+        for (size_t j = 0; j < count; j++)
+            aa_put_f32(p, data[j]), p += 4;
+    }
+    aa_put_u32(p, aa_crc32(0, buf, size - 4));
+    int rc = aa_write_file_atomic(path, buf, size, err);
+    free(buf);
+    return rc;
+}
+
+/* Reads the whole file into *out (caller frees); 0 or an error code (err set). */
+static int slurp(const char *path, unsigned char **out, size_t *size, aa_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return aa_error_set(err, NN_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            unsigned char *b = cap > ((size_t)1 << 34) ? NULL : realloc(buf, cap * 2);
+            if (!b) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = b, cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf)
+        return aa_error_set(err, NN_ERR_NOMEM, "%s: out of memory while reading", path);
+    if (bad) {
+        free(buf);
+        return aa_error_set(err, NN_ERR_IO, "%s: read error", path);
+    }
+    *out = buf;
+    *size = n;
+    return 0;
+}
+
+/* A cursor over the payload that refuses to read past its end. */
+typedef struct {
+    const unsigned char *p, *end;
+} cursor;
+
+static int take(cursor *c, size_t n, const unsigned char **out)
+{
+    if ((size_t)(c->end - c->p) < n)
+        return -1;
+    *out = c->p;
+    c->p += n;
+    return 0;
+}
+
+static int take_u32(cursor *c, uint32_t *v)
+{
+    const unsigned char *q;
+    if (take(c, 4, &q))
+        return -1;
+    *v = aa_get_u32(q);
+    return 0;
+}
+
+/* Copies a length-prefixed name into buf (NUL-terminated). */
+static int take_name(cursor *c, char *buf, size_t cap)
+{
+    uint32_t n;
+    const unsigned char *q;
+    if (take_u32(c, &n) || n == 0 || n >= cap || take(c, n, &q))
+        return -1;
+    memcpy(buf, q, n);
+    buf[n] = '\0';
+    return 0;
+}
+
+static int parse(const unsigned char *buf, size_t size, nn_meta *meta, const char *path, aa_error *err)
+{
+    const uint32_t ns = aa_get_u32(buf + 12), nt = aa_get_u32(buf + 16);
+    cursor c = {buf + HEADER, buf + size - 4};
+    char key[64];
+    for (uint32_t i = 0; i < ns; i++) {
+        uint32_t vl;
+        const unsigned char *v;
+        if (take_name(&c, key, sizeof key) || take_u32(&c, &vl) || take(&c, vl, &v))
+            return aa_error_set(err, NN_ERR_FORMAT, "%s: malformed string entry %u of %u", path, i + 1, ns);
+        char *value = malloc((size_t)vl + 1);
+        if (!value)
+            return aa_error_set(err, NN_ERR_NOMEM, "%s: out of memory", path);
+        memcpy(value, v, vl);
+        value[vl] = '\0';
+        int rc = strlen(value) != vl ? aa_error_set(err, NN_ERR_FORMAT, "%s: string \"%s\" holds a NUL byte", path, key)
+                                     : nn_meta_put_str(meta, key, value, err);
+        free(value);
+        if (rc)
+            return rc == NN_ERR_NOMEM ? rc : aa_error_set(err, NN_ERR_FORMAT, "%s: bad string entry \"%s\"", path, key);
+    }
+    for (uint32_t i = 0; i < nt; i++) {
+        uint32_t ndim, d32;
+        int dims[NN_MAX_DIMS];
+        size_t count = 1;
+        const unsigned char *q;
+        if (take_name(&c, key, sizeof key) || take_u32(&c, &ndim) || ndim < 1 || ndim > NN_MAX_DIMS)
+            return aa_error_set(err, NN_ERR_FORMAT, "%s: malformed tensor entry %u of %u", path, i + 1, nt);
+        for (uint32_t d = 0; d < ndim; d++) {
+            if (take_u32(&c, &d32) || d32 < 1 || d32 > (1u << 30) || count > (size / 4) / d32)
+                return aa_error_set(err, NN_ERR_FORMAT, "%s: tensor \"%s\" has a bad shape", path, key);
+            dims[d] = (int)d32;
+            count *= d32;
+        }
+        if (take(&c, 4 * count, &q))
+            return aa_error_set(err, NN_ERR_FORMAT, "%s: tensor \"%s\" runs past the end of the file", path, key);
+        float *data = malloc(sizeof *data * count);
+        if (!data)
+            return aa_error_set(err, NN_ERR_NOMEM, "%s: out of memory (tensor \"%s\")", path, key);
+        for (size_t j = 0; j < count; j++)
+            data[j] = aa_get_f32(q + 4 * j);
+        int rc = nn_meta_put_tensor(meta, key, data, (int)ndim, dims, err);
+        free(data);
+        if (rc)
+            return rc == NN_ERR_NOMEM ? rc : aa_error_set(err, NN_ERR_FORMAT, "%s: bad tensor entry \"%s\"", path, key);
+    }
+    if (c.p != c.end)
+        return aa_error_set(err, NN_ERR_FORMAT, "%s: %zu unexplained bytes after the last entry", path,
+                            (size_t)(c.end - c.p));
+    return 0;
+}
+
+int nn_file_read(const char *path, const char magic[NN_MAGIC_LEN], const char *what, nn_meta **out,
+                 aa_error *err)
+{
+    *out = NULL;
+    size_t size = 0;
+    unsigned char *buf = NULL;
+    int rc = slurp(path, &buf, &size, err);
+    if (rc)
+        return rc;
+    const int is_model = memcmp(magic, nn_magic_model, NN_MAGIC_LEN) == 0;
+    const char *other = is_model ? nn_magic_checkpoint : nn_magic_model;
+    const char *other_what = is_model ? "training checkpoint" : "model file";
+    size_t cmp = size < NN_MAGIC_LEN ? size : NN_MAGIC_LEN;
+    if (size == 0)
+        rc = aa_error_set(err, NN_ERR_TRUNCATED, "%s: empty file", path);
+    else if (memcmp(buf, magic, cmp) != 0)
+        rc = memcmp(buf, other, cmp) == 0 && size >= NN_MAGIC_LEN
+                 ? aa_error_set(err, NN_ERR_FORMAT, "%s: not an Audio Audit %s (it is a %s)", path, what, other_what)
+                 : aa_error_set(err, NN_ERR_FORMAT, "%s: not an Audio Audit %s (wrong magic)", path, what);
+    else if (size < HEADER + 4)
+        rc = aa_error_set(err, NN_ERR_TRUNCATED, "%s: truncated (expected at least %d bytes, got %zu)", path,
+                          HEADER + 4, size);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    const uint32_t version = aa_get_u32(buf + 8);
+    const uint64_t declared = aa_get_u64(buf + 24);
+    if (version > NN_FILE_VERSION)
+        rc = aa_error_set(err, NN_ERR_VERSION, "%s: format version %u is newer than this program reads (%d); "
+                          "use a newer Audio Audit", path, version, NN_FILE_VERSION);
+    else if (version == 0)
+        rc = aa_error_set(err, NN_ERR_FORMAT, "%s: format version 0 is invalid", path);
+    else if (declared > size)
+        rc = aa_error_set(err, NN_ERR_TRUNCATED, "%s: truncated (expected %llu bytes, got %zu)", path,
+                          (unsigned long long)declared, size);
+    else if (declared < size)
+        rc = aa_error_set(err, NN_ERR_FORMAT, "%s: %zu unexpected bytes after the end (expected %llu bytes)", path,
+                          size - (size_t)declared, (unsigned long long)declared);
+    else if (aa_crc32(0, buf, size - 4) != aa_get_u32(buf + size - 4))
+        rc = aa_error_set(err, NN_ERR_CHECKSUM, "%s: checksum mismatch (the file is corrupted)", path);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    nn_meta *meta = nn_meta_new();
+    if (!meta)
+        rc = aa_error_set(err, NN_ERR_NOMEM, "%s: out of memory", path);
+    else
+        rc = parse(buf, size, meta, path, err);
+    free(buf);
+    if (rc) {
+        nn_meta_free(meta);
+        return rc;
+    }
+    *out = meta;
+    return 0;
+}

@@ -1,0 +1,381 @@
+/* Building a model: layers from the architecture string, shapes, stages (fused conv blocks), the flat
+ * parameter / gradient / statistics blocks with their named tensors, and every buffer the passes use. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+/* 64-byte aligned, zeroed; NULL on failure. Freed with free(). */
+static void *alloc_zero(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes == 0)
+        bytes = 64;
+    if (posix_memalign(&p, 64, bytes) != 0)
+        return NULL;
+    memset(p, 0, bytes);
+    return p;
+}
+
+static int add_tensor(nn_model *m, const char *name, int kind, int ndim, const int *dims, size_t *off)
+{
+    nn_tensor_info *t = &m->tensors[m->n_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->kind = kind;
+    t->ndim = ndim;
+    t->count = 1;
+    for (int i = 0; i < ndim; i++) {
+        t->dims[i] = dims[i];
+        t->count *= (size_t)dims[i];
+    }
+    size_t *total = kind == NN_TENSOR_PARAM ? &m->n_params : &m->n_stats;
+    t->offset = *total;
+    *total += t->count;
+    *off = t->offset;
+    return m->n_tensors - 1;
+}
+
+static void add_bn(nn_model *m, nn_stage *st, int c, int n)
+{
+    char name[32];
+    snprintf(name, sizeof name, "bn%d.weight", n);
+    add_tensor(m, name, NN_TENSOR_PARAM, 1, (int[]){c}, &st->g_off);
+    snprintf(name, sizeof name, "bn%d.bias", n);
+    add_tensor(m, name, NN_TENSOR_PARAM, 1, (int[]){c}, &st->be_off);
+    snprintf(name, sizeof name, "bn%d.running_mean", n);
+    add_tensor(m, name, NN_TENSOR_STAT, 1, (int[]){c}, &st->rm_off);
+    snprintf(name, sizeof name, "bn%d.running_var", n);
+    add_tensor(m, name, NN_TENSOR_STAT, 1, (int[]){c}, &st->rv_off);
+}
+
+static const char *const KIND_NAME[] = {"conv", "bn", "relu", "p2", "gap", "drop", "fc"};
+
+/* Shapes, stages and tensors; no allocation. */
+static int layout(nn_model *m, aa_error *err)
+{
+    int c = m->in_c, h = m->in_h, w = m->in_w, flat = 0;
+    int n_conv = 0, n_bn = 0, n_fc = 0, n_drop = 0;
+    char name[32];
+    for (int i = 0; i < m->n_layers; i++) {
+        const nn_layer_spec *l = &m->layers[i];
+        nn_stage *st = &m->stages[m->n_stages++];
+        memset(st, 0, sizeof *st);
+        st->w_off = st->b_off = st->g_off = st->be_off = st->rm_off = st->rv_off = SIZE_MAX;
+        st->in_c = c, st->in_h = h, st->in_w = w;
+        if (l->kind != NN_L_FC && l->kind != NN_L_RELU && l->kind != NN_L_DROP && flat)
+            return aa_error_set(err, NN_ERR_ARCH, "architecture: layer %d (%s) needs a feature map, but its "
+                                "input is a vector (after gap or fc)", i + 1, KIND_NAME[l->kind]);
+        switch (l->kind) {
+        case NN_L_CONV: {
+            int fused = !m->reference && i + 2 < m->n_layers && m->layers[i + 1].kind == NN_L_BN &&
+                        m->layers[i + 2].kind == NN_L_RELU;
+            st->kind = fused ? NN_S_BLOCK : NN_S_CONV;
+            st->cd = (nn_conv_dims){.c_in = c, .c_out = l->n, .h = h, .w = w, .k = l->k, .pad = l->k / 2};
+            n_conv++;
+            snprintf(name, sizeof name, "conv%d.weight", n_conv);
+            add_tensor(m, name, NN_TENSOR_PARAM, 4, (int[]){l->n, c, l->k, l->k}, &st->w_off);
+            if (l->bias) {
+                snprintf(name, sizeof name, "conv%d.bias", n_conv);
+                add_tensor(m, name, NN_TENSOR_PARAM, 1, (int[]){l->n}, &st->b_off);
+            }
+            c = l->n;
+            if (!fused)
+                break;
+            i += 2; /* bn, relu */
+            add_bn(m, st, c, ++n_bn);
+            if (i + 1 < m->n_layers && m->layers[i + 1].kind == NN_L_POOL) {
+                if (h < 2 || w < 2)
+                    return aa_error_set(err, NN_ERR_ARCH, "architecture: layer %d (p2) on a %dx%d map", i + 2,
+                                        h, w);
+                st->pool = 1;
+                i++;
+                h /= 2, w /= 2;
+            }
+            break;
+        }
+        case NN_L_BN:
+            st->kind = NN_S_BN;
+            add_bn(m, st, c, ++n_bn);
+            break;
+        case NN_L_RELU:
+            st->kind = NN_S_RELU;
+            break;
+        case NN_L_POOL:
+            if (h < 2 || w < 2)
+                return aa_error_set(err, NN_ERR_ARCH, "architecture: layer %d (p2) on a %dx%d map", i + 1, h, w);
+            st->kind = NN_S_POOL;
+            h /= 2, w /= 2;
+            break;
+        case NN_L_GAP:
+            st->kind = NN_S_GAP;
+            h = w = 1;
+            flat = 1;
+            break;
+        case NN_L_DROP:
+            st->kind = NN_S_DROP;
+            st->p = l->p;
+            st->drop_index = n_drop++;
+            break;
+        case NN_L_FC: {
+            int n_out = l->n ? l->n : m->n_classes;
+            if (!l->n && i != m->n_layers - 1)
+                return aa_error_set(err, NN_ERR_ARCH, "architecture: plain \"fc\" (to the classes) must be the "
+                                    "last layer; use fc<N> for a hidden one");
+            st->kind = NN_S_FC;
+            n_fc++;
+            snprintf(name, sizeof name, "fc%d.weight", n_fc);
+            add_tensor(m, name, NN_TENSOR_PARAM, 2, (int[]){n_out, c * h * w}, &st->w_off);
+            snprintf(name, sizeof name, "fc%d.bias", n_fc);
+            add_tensor(m, name, NN_TENSOR_PARAM, 1, (int[]){n_out}, &st->b_off);
+            c = n_out, h = w = 1, flat = 1;
+            break;
+        }
+        }
+        st->out_c = c, st->out_h = h, st->out_w = w;
+        st->in_size = (size_t)st->in_c * st->in_h * st->in_w;
+        st->out_size = (size_t)c * h * w;
+    }
+    const nn_stage *last = &m->stages[m->n_stages - 1];
+    if (last->kind != NN_S_FC || last->out_c != m->n_classes)
+        return aa_error_set(err, NN_ERR_ARCH, "architecture: must end with a dense layer to the %d classes (\"fc\")",
+                            m->n_classes);
+    return 0;
+}
+
+static int alloc_scratch(nn_model *m, int n)
+{
+    if (n <= m->n_scratch)
+        return 0;
+    nn_scratch *sc = realloc(m->scratch, sizeof *sc * (size_t)n);
+    if (!sc)
+        return NN_ERR_NOMEM;
+    m->scratch = sc;
+    for (int t = m->n_scratch; t < n; t++) {
+        nn_scratch *s = &sc[t];
+        s->conv = alloc_zero(sizeof(float) * m->conv_scratch);
+        s->dy = alloc_zero(sizeof(float) * m->max_y);
+        s->ping = alloc_zero(sizeof(float) * m->max_out);
+        s->pong = alloc_zero(sizeof(float) * m->max_out);
+        s->y = alloc_zero(sizeof(float) * m->max_y);
+        m->n_scratch = t + 1;
+        if (!s->conv || !s->dy || !s->ping || !s->pong || !s->y)
+            return NN_ERR_NOMEM;
+    }
+    return 0;
+}
+
+static int allocate(nn_model *m)
+{
+    const size_t B = (size_t)m->max_batch;
+    size_t max_io = (size_t)m->in_c * m->in_h * m->in_w;
+    m->max_out = max_io;
+    for (int i = 0; i < m->n_stages; i++) {
+        nn_stage *st = &m->stages[i];
+        size_t c = (size_t)st->out_c, ysz = (size_t)st->cd.c_out * st->cd.h * st->cd.w;
+        if (st->out_size > max_io)
+            max_io = st->out_size;
+        if (st->out_size > m->max_out)
+            m->max_out = st->out_size;
+        if (!(st->act = alloc_zero(sizeof(float) * B * st->out_size)))
+            return NN_ERR_NOMEM;
+        if (st->kind == NN_S_BLOCK || st->kind == NN_S_CONV) {
+            size_t need = nn_conv2d_scratch(&st->cd);
+            if (need > m->conv_scratch)
+                m->conv_scratch = need;
+        }
+        if (st->kind == NN_S_BLOCK) {
+            if (ysz > m->max_y)
+                m->max_y = ysz;
+            if (!(st->y = alloc_zero(sizeof(float) * B * ysz)))
+                return NN_ERR_NOMEM;
+        }
+        if ((st->kind == NN_S_BLOCK && st->pool) || st->kind == NN_S_POOL)
+            if (!(st->arg = alloc_zero(B * st->out_size)))
+                return NN_ERR_NOMEM;
+        if (st->kind == NN_S_BLOCK && st->pool && !(st->yarg = alloc_zero(sizeof(float) * B * st->out_size)))
+            return NN_ERR_NOMEM;
+        if (st->kind == NN_S_DROP && !(st->mask = alloc_zero(sizeof(float) * B * st->out_size)))
+            return NN_ERR_NOMEM;
+        if (st->kind == NN_S_BLOCK || st->kind == NN_S_BN) {
+            st->part = alloc_zero(sizeof(double) * B * 2 * c);
+            st->mean = alloc_zero(sizeof(double) * c);
+            st->invstd = alloc_zero(sizeof(double) * c);
+            st->work = alloc_zero(sizeof(double) * 2 * c);
+            st->scale = alloc_zero(sizeof(float) * c);
+            st->shift = alloc_zero(sizeof(float) * c);
+            st->coef = alloc_zero(sizeof(float) * 4 * c);
+            if (!st->part || !st->mean || !st->invstd || !st->work || !st->scale || !st->shift || !st->coef)
+                return NN_ERR_NOMEM;
+        }
+    }
+    m->params = alloc_zero(sizeof(float) * m->n_params);
+    m->grads = alloc_zero(sizeof(float) * m->n_params);
+    m->stats = alloc_zero(sizeof(float) * m->n_stats);
+    m->gsamp = alloc_zero(sizeof(float) * B * m->n_params);
+    m->input = alloc_zero(sizeof(float) * B * m->in_c * m->in_h * m->in_w);
+    m->dbuf[0] = alloc_zero(sizeof(float) * B * max_io);
+    m->dbuf[1] = alloc_zero(sizeof(float) * B * max_io);
+    m->dlogits = alloc_zero(sizeof(float) * B * m->n_classes);
+    m->probs = alloc_zero(sizeof(float) * B * m->n_classes);
+    if (!m->params || !m->grads || !m->stats || !m->gsamp || !m->input || !m->dbuf[0] || !m->dbuf[1] ||
+        !m->dlogits || !m->probs)
+        return NN_ERR_NOMEM;
+    if (m->max_y == 0)
+        m->max_y = 1;
+    return alloc_scratch(m, 1);
+}
+
+nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
+                          int reference, aa_error *err)
+{
+    if (in_c < 1 || in_h < 8 || in_w < 8 || n_classes < 1 || max_batch < 1) {
+        aa_error_set(err, NN_ERR_ARG, "model: invalid shape (input %dx%dx%d, %d classes, batch %d; need "
+                     "channels >= 1, height and width >= 8, classes >= 1, batch >= 1)", in_c, in_h, in_w,
+                     n_classes, max_batch);
+        return NULL;
+    }
+    nn_blas_setup();
+    nn_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        aa_error_set(err, NN_ERR_NOMEM, "model: out of memory");
+        return NULL;
+    }
+    m->in_c = in_c, m->in_h = in_h, m->in_w = in_w, m->n_classes = n_classes, m->max_batch = max_batch;
+    m->threads = 1;
+    m->reference = reference;
+    if (nn_arch_parse(arch, m->layers, &m->n_layers, m->arch, sizeof m->arch, err) != 0 || layout(m, err) != 0) {
+        nn_model_free(m);
+        return NULL;
+    }
+    if (allocate(m) != 0) {
+        aa_error_set(err, NN_ERR_NOMEM, "model: out of memory (%zu parameters, batch %d)", m->n_params, max_batch);
+        nn_model_free(m);
+        return NULL;
+    }
+    nn_init_he(m, 0);
+    return m;
+}
+
+nn_model *nn_model_new(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
+                       aa_error *err)
+{
+    return nn_model_new_ex(arch, in_c, in_h, in_w, n_classes, max_batch, 0, err);
+}
+
+void nn_model_free(nn_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_stages; i++) {
+        nn_stage *st = &m->stages[i];
+        free(st->act), free(st->y), free(st->arg), free(st->yarg), free(st->mask), free(st->part);
+        free(st->mean), free(st->invstd), free(st->work), free(st->scale), free(st->shift), free(st->coef);
+    }
+    for (int t = 0; t < m->n_scratch; t++) {
+        nn_scratch *s = &m->scratch[t];
+        free(s->conv), free(s->dy), free(s->ping), free(s->pong), free(s->y);
+    }
+    free(m->scratch);
+    free(m->params), free(m->grads), free(m->stats), free(m->gsamp), free(m->input);
+    free(m->dbuf[0]), free(m->dbuf[1]), free(m->dlogits), free(m->probs);
+    free(m);
+}
+
+void nn_set_threads(nn_model *m, int n)
+{
+    if (n <= 0)
+        n = omp_get_num_procs();
+    if (n > 256)
+        n = 256;
+    /* On allocation failure the model keeps running on the threads it has scratch for. */
+    alloc_scratch(m, n);
+    m->threads = n;
+}
+
+int nn_threads(const nn_model *m)
+{
+    return m->threads;
+}
+
+int nn_model_threads_eff(const nn_model *m)
+{
+    return m->threads < m->n_scratch ? m->threads : m->n_scratch;
+}
+
+const char *nn_model_arch(const nn_model *m)
+{
+    return m->arch;
+}
+
+nn_model_info nn_model_get_info(const nn_model *m)
+{
+    nn_model_info in = {.in_c = m->in_c, .in_h = m->in_h, .in_w = m->in_w, .n_classes = m->n_classes,
+                        .max_batch = m->max_batch, .n_params = m->n_params, .n_stats = m->n_stats};
+    double total = 0, first = -1;
+    for (int i = 0; i < m->n_stages; i++) {
+        const nn_stage *st = &m->stages[i];
+        double macs = 0;
+        if (st->kind == NN_S_BLOCK || st->kind == NN_S_CONV)
+            macs = (double)st->cd.c_out * st->cd.c_in * st->cd.k * st->cd.k * st->cd.h * st->cd.w;
+        else if (st->kind == NN_S_FC)
+            macs = (double)st->in_size * st->out_size;
+        else
+            continue;
+        if (first < 0)
+            first = macs;
+        total += macs;
+    }
+    in.forward_flop = 2 * total;
+    /* Forward, weight gradient for every layer, input gradient for all but the first (PyTorch's count). */
+    in.train_flop = 2 * (3 * total - (first > 0 ? first : 0));
+    return in;
+}
+
+int nn_tensor_count(const nn_model *m)
+{
+    return m->n_tensors;
+}
+
+const nn_tensor_info *nn_tensor_at(const nn_model *m, int i)
+{
+    return i >= 0 && i < m->n_tensors ? &m->tensors[i] : NULL;
+}
+
+int nn_tensor_find(const nn_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+float *nn_tensor_data(nn_model *m, int i)
+{
+    const nn_tensor_info *t = nn_tensor_at(m, i);
+    if (!t)
+        return NULL;
+    return (t->kind == NN_TENSOR_PARAM ? m->params : m->stats) + t->offset;
+}
+
+float *nn_tensor_grad(nn_model *m, int i)
+{
+    const nn_tensor_info *t = nn_tensor_at(m, i);
+    return t && t->kind == NN_TENSOR_PARAM ? m->grads + t->offset : NULL;
+}
+
+float *nn_params(nn_model *m)
+{
+    return m->params;
+}
+
+float *nn_grads(nn_model *m)
+{
+    return m->grads;
+}
+
+float *nn_stats(nn_model *m)
+{
+    return m->stats;
+}

@@ -1,0 +1,285 @@
+#ifndef AA_NN_INTERNAL_H
+#define AA_NN_INTERNAL_H
+
+/* Private to nn/ (and its tests): layer kernels, the model's layout, the stages that run it. */
+
+#include <stdint.h>
+
+#include "nn/nn.h"
+
+/* ---- CPU features ------------------------------------------------------------------------------------------- */
+
+/* Non-zero when the CPU runs AVX2 + FMA: the hand-vectorised kernels are used, else their plain C twins. */
+int nn_cpu_avx2(void);
+
+/* ---- matrix products: every one goes through here, so the BLAS choice lives in one place -------------------- */
+
+/* Row-major C[m][n] = alpha op(A) op(B) + beta C, op(A) [m][k] (A stored [k][m] when ta), op(B) [k][n]
+ * (B stored [n][k] when tb). nn_gemm calls OpenBLAS; nn_gemm_ref is the plain triple loop (double sums). */
+void nn_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+             int ldb, float beta, float *c, int ldc);
+void nn_gemm_ref(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                 int ldb, float beta, float *c, int ldc);
+
+/* ---- convolution: stride 1, zero padding k/2 (output the size of the input), one sample at a time --------- */
+
+typedef struct {
+    int c_in, c_out, h, w, k, pad;
+} nn_conv_dims;
+
+/* Scratch floats nn_conv2d_forward / _backward need (im2col tiles, padded input). */
+size_t nn_conv2d_scratch(const nn_conv_dims *d);
+/* out: [c_out][h][w]; in: [c_in][h][w]; wt: [c_out][c_in][k][k]; bias: [c_out] or NULL. */
+void nn_conv2d_forward(float *out, const float *in, const float *wt, const float *bias, const nn_conv_dims *d,
+                       float *scratch);
+/* Overwrites dwt [c_out][c_in][k][k] and dbias [c_out] (may be NULL) with this sample's gradients and din
+ * [c_in][h][w] (may be NULL: the first layer needs no input gradient) with the input gradient.
+ * dout: [c_out][h][w]. */
+void nn_conv2d_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                        const float *wt, const nn_conv_dims *d, float *scratch);
+
+/* Direct kernels for a single input channel (the first layer: K = k*k is a poor GEMM shape). pad: the
+ * input copied into a zero border, [h + 2p][w + 2p], by nn_conv_pad_input. */
+void nn_conv_pad_input(float *pad, const float *in, const nn_conv_dims *d);
+void nn_conv1_forward(float *out, const float *pad, const float *wt, const float *bias, const nn_conv_dims *d);
+void nn_conv1_backward_w(float *dwt, const float *dout, const float *pad, const nn_conv_dims *d);
+
+/* im2col over output rows [y0, y1): col [c_in*k*k][(y1-y0)*w]; col2im adds such a tile back into din. */
+void nn_im2col(float *col, const float *in, const nn_conv_dims *d, int y0, int y1);
+void nn_col2im_add(float *din, const float *col, const nn_conv_dims *d, int y0, int y1);
+
+/* Plain reference convolution (direct loops, double sums); backward accumulates (+=) into din, dwt, dbias. */
+void nn_conv2d_forward_ref(float *out, const float *in, const float *wt, const float *bias,
+                           const nn_conv_dims *d);
+void nn_conv2d_backward_ref(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                            const float *wt, const nn_conv_dims *d);
+
+/* ---- batch normalisation ------------------------------------------------------------------------------------ */
+
+#define NN_BN_EPS 1e-5
+#define NN_BN_MOMENTUM 0.1
+
+/* One sample's per-channel mean and sum of squared deviations: x [c][hw]; mean, m2: [c]. */
+void nn_bn_sample_stats(double *mean, double *m2, const float *x, int c, int hw);
+/* Combines per-sample statistics part[s] = {mean[c], m2[c]} (each [2][c], s in order, hw values per sample)
+ * into the batch mean and biased variance (Chan et al.'s pairwise formula, in sample order). */
+void nn_bn_combine_stats(double *mean, double *var, const double *part, int batch, int c, int hw);
+/* Batch-level reference forward (training mode) over x [batch][c][hw], in double: out = gamma x^ + beta;
+ * mean, var (biased) [c] are returned for the caller's running-average update. */
+void nn_bn_forward_ref(float *out, double *mean, double *var, const float *x, const float *gamma,
+                       const float *beta, int batch, int c, int hw);
+/* Batch-level reference backward: dx [batch][c][hw] (overwritten; may be NULL), dgamma, dbeta [c]
+ * accumulated. */
+void nn_bn_backward_ref(float *dx, float *dgamma, float *dbeta, const float *dout, const float *x,
+                        const float *gamma, int batch, int c, int hw);
+/* y = scale[c] x + shift[c] over one sample [c][hw]. */
+void nn_bn_apply(float *y, const float *x, const float *scale, const float *shift, int c, int hw);
+/* One sample's partial sums for the backward pass: sdz[c] = sum dout, sdzx[c] = sum dout x^ with
+ * x^ = (x - mean) invstd. */
+void nn_bn_backward_partial(double *sdz, double *sdzx, const float *dout, const float *x, const double *mean,
+                            const double *invstd, int c, int hw);
+/* dx = k (dout - sdz/N - x^ sdzx/N) with k = gamma invstd, N = batch hw values per channel: written here as
+ * dx = a[c] + b[c] (x - mu[c]) + k[c] dout. coef: [4][c] = {a, b, k, mu}; x - mu keeps a large mean from
+ * cancelling digits away. */
+void nn_bn_backward_apply(float *dx, const float *dout, const float *x, const float *coef, int c, int hw);
+/* The coefficients above from the batch sums. */
+void nn_bn_backward_coef(float *coef, const double *sdz, const double *sdzx, const double *mean,
+                         const double *invstd, const float *gamma, int c, double n);
+
+/* ---- fused conv block tail: batch-norm affine -> ReLU -> optional 2x2 max pool ----------------------------- */
+
+/* Forward over one sample: y [c][h][w] conv output; scale, shift [c] (batch-norm as an affine map);
+ * out [c][h/2][w/2] when pool, else [c][h][w]. With pool, arg and yarg (each may be NULL, shaped as out) get
+ * each cell's argmax (0..3, first maximum in scan order) and the conv output there. */
+void nn_block_forward(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
+                      const float *shift, int c, int h, int w, int pool);
+/* Backward, first half: one sample's batch-norm partial sums (see nn_bn_backward_partial) from the gradient
+ * of the block output dout [c][n]; yv [c][n] is the conv output behind each output value (yarg with pool,
+ * y itself without); out [c][n] masks the ReLU. */
+void nn_block_backward_partial(double *sdz, double *sdzx, const float *dout, const float *out, const float *yv,
+                               const double *mean, const double *invstd, int c, int n);
+/* Backward, second half: dy [c][h][w] = the gradient at the conv output (coef from nn_bn_backward_coef). */
+void nn_block_backward_dy(float *dy, const float *dout, const float *out, const uint8_t *arg, const float *y,
+                          const float *coef, int c, int h, int w, int pool);
+
+/* ---- the other layers, one sample at a time (backward: din overwritten, parameter gradients overwritten) ---- */
+
+/* 2x2 max pool, floor; arg (may be NULL) gets the argmax (0..3, first maximum in scan order). in [c][h][w] -> out
+ * [c][h/2][w/2]. Backward overwrites din [c][h][w]. */
+void nn_maxpool_forward(float *out, uint8_t *arg, const float *in, int c, int h, int w);
+void nn_maxpool_backward(float *din, const float *dout, const uint8_t *arg, int c, int h, int w);
+
+void nn_relu_forward(float *out, const float *in, size_t n);
+/* din = dout where out > 0, else 0 (PyTorch's rule: no gradient at 0). */
+void nn_relu_backward(float *din, const float *dout, const float *out, size_t n);
+
+/* mask[i] = 0 with probability p, else 1/(1-p), drawn from rng; out = in * mask. */
+void nn_dropout_mask(float *mask, size_t n, float p, aa_rng *rng);
+void nn_mul(float *out, const float *a, const float *b, size_t n);
+
+/* in [c][hw] -> out [c] (mean); backward spreads dout[c] / hw. */
+void nn_gap_forward(float *out, const float *in, int c, int hw);
+void nn_gap_backward(float *din, const float *dout, int c, int hw);
+
+/* out [n_out] = wt [n_out][n_in] in + bias. Backward overwrites dwt, dbias with this sample's gradients and
+ * din (may be NULL). */
+void nn_dense_forward(float *out, const float *in, const float *wt, const float *bias, int n_in, int n_out);
+void nn_dense_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                       const float *wt, int n_in, int n_out);
+
+/* Softmax cross-entropy over a batch (see nn_loss): logits [batch][k]; writes probs and dlogits [batch][k]
+ * (the gradient of the mean loss) and returns the mean loss. Labels are assumed valid. */
+double nn_softmax_xent(float *probs, float *dlogits, const float *logits, const int *labels, int batch, int k,
+                       const float *class_weights, float smoothing);
+
+/* ---- architecture ------------------------------------------------------------------------------------------- */
+
+typedef enum { NN_L_CONV, NN_L_BN, NN_L_RELU, NN_L_POOL, NN_L_GAP, NN_L_DROP, NN_L_FC } nn_layer_kind;
+
+typedef struct {
+    nn_layer_kind kind;
+    int n;      /* conv: output channels; fc: outputs (0: n_classes) */
+    int k;      /* conv kernel size */
+    int bias;   /* conv: has a bias */
+    float p;    /* dropout probability */
+} nn_layer_spec;
+
+#define NN_MAX_LAYERS 64
+#define NN_ARCH_MAX 1024
+
+/* Parses an architecture string (or "aa-cnn-s") into layers and its canonical text. NN_ERR_ARCH on a bad
+ * token. Shapes are checked later, by nn_model_new. */
+int nn_arch_parse(const char *arch, nn_layer_spec *layers, int *n_layers, char *canon, size_t canon_size,
+                  aa_error *err);
+
+/* ---- model layout: stages ------------------------------------------------------------------------------------ */
+
+/* The layers run as stages. A conv followed by bn and relu (and optionally p2) is one fused stage: conv
+ * output kept for the backward pass, batch-norm statistics from per-sample partials, affine + ReLU + pool
+ * in one pass over memory. Every other layer is a stage of its own. */
+typedef enum { NN_S_BLOCK, NN_S_CONV, NN_S_BN, NN_S_RELU, NN_S_POOL, NN_S_GAP, NN_S_DROP, NN_S_FC } nn_stage_kind;
+
+typedef struct {
+    nn_stage_kind kind;
+    int in_c, in_h, in_w, out_c, out_h, out_w; /* per-sample shapes; a vector is [n][1][1] */
+    size_t in_size, out_size;                  /* floats per sample */
+    int pool;                                  /* block: 2x2 pool after ReLU */
+    nn_conv_dims cd;                           /* block, conv */
+    size_t w_off, b_off;                       /* params: weights, bias (SIZE_MAX: none) */
+    size_t g_off, be_off;                      /* params: batch-norm scale and shift */
+    size_t rm_off, rv_off;                     /* stats: running mean and variance */
+    float p;                                   /* dropout */
+    int drop_index;                            /* which dropout layer (seeds its stream) */
+    /* training-pass buffers */
+    float *act;      /* [max_batch][out_size] output */
+    float *y;        /* block: [max_batch][c][h][w] conv output (before batch-norm) */
+    uint8_t *arg;    /* block with pool, pool: [max_batch][out_size] argmax */
+    float *yarg;     /* block with pool: [max_batch][out_size] conv output at the argmax */
+    float *mask;     /* dropout: [max_batch][out_size] */
+    double *part;    /* block, bn: [max_batch][2][c] per-sample partial sums */
+    double *mean, *invstd; /* block, bn: [c] batch statistics of the last training forward */
+    double *work;          /* block, bn: [2][c] batch sums */
+    float *scale, *shift;  /* block, bn: [c] the affine map of the last forward (training or eval) */
+    float *coef;           /* block, bn: [4][c] backward coefficients */
+} nn_stage;
+
+/* Per-thread scratch. */
+typedef struct {
+    float *conv;  /* nn_conv2d_scratch floats (max over stages) */
+    float *dy;    /* block backward: [c][h][w] max */
+    float *ping, *pong; /* eval: activations of one sample, max stage output */
+    float *y;     /* eval: block conv output, max */
+} nn_scratch;
+
+struct nn_model {
+    char arch[NN_ARCH_MAX];
+    int in_c, in_h, in_w, n_classes, max_batch, threads;
+    int reference; /* tests: every layer a stage of its own, plain reference kernels */
+    nn_layer_spec layers[NN_MAX_LAYERS];
+    int n_layers;
+    nn_stage stages[NN_MAX_LAYERS];
+    int n_stages;
+    nn_tensor_info tensors[4 * NN_MAX_LAYERS];
+    int n_tensors;
+    size_t n_params, n_stats;
+    float *params, *grads, *stats;
+    float *gsamp;   /* [max_batch][n_params] per-sample gradients, summed in sample order */
+    float *input;   /* [max_batch][in_size] copy of the training input */
+    float *dbuf[2]; /* [max_batch][max out_size] gradient ping-pong */
+    float *dlogits; /* [max_batch][n_classes] gradient of the loss w.r.t. the logits */
+    float *probs;   /* [max_batch][n_classes] softmax of the last nn_loss */
+    int batch;      /* of the last training forward; 0 before the first */
+    int have_grad;  /* dlogits holds the gradient of a loss of that forward */
+    uint64_t seed, step; /* dropout stream of the last training forward */
+    nn_scratch *scratch; /* [n_scratch], one per OpenMP thread */
+    int n_scratch;
+    size_t conv_scratch, max_out, max_y;
+};
+
+/* Builds with options: reference != 0 gives the plain layer-by-layer model the fast one is tested against. */
+nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
+                          int reference, aa_error *err);
+/* Thread count for parallel loops: min(m->threads, n_scratch). */
+int nn_model_threads_eff(const nn_model *m);
+
+/* ---- stages: per-sample phases (nn/stage_fwd.c, nn/stage_bwd.c) ------------------------------------------ */
+
+/* Training forward of stage i for sample s, before (pre) and after (post) the batch reduction of
+ * batch-norm; mid is the serial reduction between. in: the stage input of sample s. */
+void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc);
+void nn_stage_fwd_mid(nn_model *m, int i, int batch);
+void nn_stage_fwd_post(nn_model *m, int i, int s);
+/* The input of stage i for the whole batch, [batch][in_size]: the previous stage's output or the model input. */
+const float *nn_stage_input(const nn_model *m, int i);
+int nn_stage_has_mid(const nn_stage *st);
+/* Backward: pre forms per-sample partials from dout (the gradient of the stage output), mid combines
+ * them, post writes din (may be NULL for the first stage) and this sample's parameter gradients into
+ * gsamp[s]. mid gets the whole batch's dout and din ([batch][size]) for the reference batch-norm. */
+void nn_stage_bwd_pre(nn_model *m, int i, int s, const float *dout);
+void nn_stage_bwd_mid(nn_model *m, int i, int batch, const float *dout, float *din);
+void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *dout, float *din,
+                       nn_scratch *sc);
+/* Evaluation forward of one sample through stage i (running statistics; scale/shift already set). */
+void nn_stage_eval(nn_model *m, int i, float *out, const float *in, nn_scratch *sc);
+
+/* ---- optimizer internals (checkpoint) -------------------------------------------------------------------- */
+
+struct nn_optimizer {
+    nn_opt_config cfg;
+    uint64_t t;
+    size_t n;
+    float *m1; /* Adam first moment / SGD momentum buffer: [n_params] */
+    float *m2; /* Adam second moment: [n_params] (NULL for SGD) */
+    uint8_t *decay; /* [n_params] 1 where weight decay applies */
+};
+
+void nn_adam_update(float *w, float *m1, float *m2, const float *g, const uint8_t *decay, size_t n,
+                    const nn_opt_config *c, float lr, uint64_t t, float gscale);
+void nn_sgd_update(float *w, float *buf, const float *g, const uint8_t *decay, size_t n, const nn_opt_config *c,
+                   float lr, uint64_t t, float gscale);
+
+/* ---- file container (nn/file.c): magic, version, strings, tensors, CRC32 -------------------------------------- */
+
+#define NN_MAGIC_LEN 8
+extern const char nn_magic_model[NN_MAGIC_LEN];
+extern const char nn_magic_checkpoint[NN_MAGIC_LEN];
+#define NN_FILE_VERSION 1
+
+/* Writes every entry of meta atomically under the given magic. */
+int nn_file_write(const char *path, const char magic[NN_MAGIC_LEN], const nn_meta *meta, aa_error *err);
+/* Reads and checks a whole file; *out receives its entries. what: "model file" or "checkpoint" for messages. */
+int nn_file_read(const char *path, const char magic[NN_MAGIC_LEN], const char *what, nn_meta **out,
+                 aa_error *err);
+
+/* Meta entries without the "nn." reservation check (the module's own keys). */
+int nn_meta_put_str(nn_meta *meta, const char *key, const char *value, aa_error *err);
+int nn_meta_put_tensor(nn_meta *meta, const char *name, const float *data, int ndim, const int *dims,
+                       aa_error *err);
+/* Copies every entry of src not starting with "nn." into dst. */
+int nn_meta_copy_user(nn_meta *dst, const nn_meta *src, aa_error *err);
+
+/* Model parameters and statistics <-> meta entries "nn.param.<name>" (shared by model file and checkpoint). */
+int nn_model_to_meta(const nn_model *m, nn_meta *meta, aa_error *err);
+nn_model *nn_model_from_meta(const nn_meta *meta, const char *path, int max_batch, int in_w, aa_error *err);
+
+#endif
