@@ -1,0 +1,38 @@
+#include <string.h>
+
+#include "model/model_internal.h"
+
+const dsp_settings *am_dsp(const am_model *m) { return &m->dsp; }
+int am_n_classes(const am_model *m) { return m->n_classes; }
+const char *am_class_name(const am_model *m, int c) { return c >= 0 && c < m->n_classes ? m->classes[c] : NULL; }
+const char *am_class_label(const am_model *m, int c) { return c >= 0 && c < m->n_classes ? m->labels[c] : NULL; }
+double am_temperature(const am_model *m) { return m->temperature; }
+double am_min_confidence(const am_model *m) { return m->min_confidence; }
+double am_class_threshold(const am_model *m, int c) { return c >= 0 && c < m->n_classes ? m->class_threshold[c] : 0; }
+const char *am_arch(const am_model *m) { return m->arch; }
+const char *am_train_json(const am_model *m) { return m->train_json; }
+int am_n_slots(const am_model *m) { return m->n_slots; }
+size_t am_mel_size(const am_model *m) { return (size_t)m->dsp.n_mels * m->n_frames; }
+
+void am_set_min_confidence(am_model *m, double p)
+{
+    m->min_confidence = p < 0 ? 0 : p > 1 ? 1 : p;
+}
+
+int am_set_class_threshold(am_model *m, const char *class_name, double p, aa_error *err)
+{
+    if (!(p >= 0 && p <= 1))
+        return aa_error_set(err, AM_ERR_ARG, "threshold %g for %s outside [0, 1]", p, class_name);
+    for (int c = 0; c < m->n_classes; c++)
+        if (!strcmp(m->classes[c], class_name) || !strcmp(m->labels[c], class_name)) {
+            m->class_threshold[c] = p;
+            return 0;
+        }
+    return aa_error_set(err, AM_ERR_ARG, "no class called '%s' in this model", class_name);
+}
+
+void am_set_threads(am_model *m, int n)
+{
+    for (int s = 0; s < m->n_slots; s++)
+        nn_set_threads(m->slots[s].net, n);
+}

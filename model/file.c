@@ -1,0 +1,300 @@
+/* The model file: an nn/ model file whose metadata carries the front end, classes, normalisation,
+ * calibration, gate and self-test. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/eval.h"
+#include "model/model_internal.h"
+
+static int check_spec(const char *path, const nn_model *net, const am_spec *sp, aa_error *err)
+{
+    nn_model_info info = nn_model_get_info(net);
+    if (dsp_settings_validate(&sp->dsp, err))
+        return AM_ERR_ARG;
+    if (sp->n_classes < 2 || sp->n_classes > AM_MAX_CLASSES || sp->n_classes != info.n_classes)
+        return aa_error_set(err, AM_ERR_ARG, "%s: %d classes given for a network with %d outputs", path,
+                            sp->n_classes, info.n_classes);
+    if (info.in_c != 1 || info.in_h != sp->dsp.n_mels || (size_t)info.in_w != dsp_clip_frames(&sp->dsp))
+        return aa_error_set(err, AM_ERR_ARG, "%s: network input %dx%dx%d does not match the front end (1x%dx%zu)",
+                            path, info.in_c, info.in_h, info.in_w, sp->dsp.n_mels, dsp_clip_frames(&sp->dsp));
+    for (int c = 0; c < sp->n_classes; c++)
+        if (!sp->classes[c] || !*sp->classes[c] || strchr(sp->classes[c], '\n'))
+            return aa_error_set(err, AM_ERR_ARG, "%s: class %d has no usable name", path, c);
+    if (!sp->norm_mean || !sp->norm_std)
+        return aa_error_set(err, AM_ERR_ARG, "%s: feature normalisation missing", path);
+    for (int i = 0; i < sp->dsp.n_mels; i++)
+        if (!isfinite(sp->norm_mean[i]) || !(sp->norm_std[i] > 0) || !isfinite(sp->norm_std[i]))
+            return aa_error_set(err, AM_ERR_NUMERIC, "%s: normalisation of mel %d is not usable", path, i);
+    if (!(sp->temperature > 0) || !isfinite(sp->temperature))
+        return aa_error_set(err, AM_ERR_ARG, "%s: temperature %g is not positive", path, sp->temperature);
+    if (!(sp->min_confidence >= 0 && sp->min_confidence <= 1))
+        return aa_error_set(err, AM_ERR_ARG, "%s: gate %g outside [0, 1]", path, sp->min_confidence);
+    if (sp->class_threshold)
+        for (int c = 0; c < sp->n_classes; c++)
+            if (!(sp->class_threshold[c] >= 0 && sp->class_threshold[c] <= 1))
+                return aa_error_set(err, AM_ERR_ARG, "%s: threshold of class %s outside [0, 1]", path,
+                                    sp->classes[c]);
+    return 0;
+}
+
+static int put_meta(nn_meta *meta, const char *path, nn_model *net, const am_spec *sp, aa_error *err)
+{
+    char fmt[64], dsp_text[DSP_SETTINGS_TEXT_MAX];
+    snprintf(fmt, sizeof fmt, "%s %d", AM_FORMAT_NAME, AM_FORMAT_VERSION);
+    dsp_settings_format(&sp->dsp, dsp_text, sizeof dsp_text);
+    size_t len = 1;
+    for (int c = 0; c < sp->n_classes; c++)
+        len += strlen(sp->classes[c]) + 1;
+    char *classes = malloc(len);
+    if (!classes)
+        return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+    classes[0] = 0;
+    for (int c = 0; c < sp->n_classes; c++) {
+        if (c)
+            strcat(classes, "\n");
+        strcat(classes, sp->classes[c]);
+    }
+    int n_mels = sp->dsp.n_mels, k = sp->n_classes;
+    int rc = nn_meta_set_str(meta, AM_KEY_FORMAT, fmt, err) || nn_meta_set_str(meta, AM_KEY_DSP, dsp_text, err) ||
+             nn_meta_set_str(meta, AM_KEY_CLASSES, classes, err) ||
+             nn_meta_set_num(meta, AM_KEY_TEMPERATURE, sp->temperature, err) ||
+             nn_meta_set_num(meta, AM_KEY_MIN_CONF, sp->min_confidence, err) ||
+             nn_meta_set_tensor(meta, AM_TENSOR_MEAN, sp->norm_mean, 1, &n_mels, err) ||
+             nn_meta_set_tensor(meta, AM_TENSOR_STD, sp->norm_std, 1, &n_mels, err) ||
+             (sp->train_json && nn_meta_set_str(meta, AM_KEY_TRAIN_JSON, sp->train_json, err));
+    free(classes);
+    if (rc)
+        return AM_ERR_ARG;
+    if (sp->class_threshold) {
+        float th[AM_MAX_CLASSES];
+        for (int c = 0; c < k; c++)
+            th[c] = (float)sp->class_threshold[c];
+        if (nn_meta_set_tensor(meta, AM_TENSOR_THRESH, th, 1, &k, err))
+            return AM_ERR_ARG;
+    }
+
+    /* The self-test: this network's view of a fixed signal, for am_selftest to recompute anywhere. */
+    am_model tmp = {.dsp = sp->dsp, .n_classes = k, .clip_samples = dsp_clip_samples(&sp->dsp),
+                    .n_frames = dsp_clip_frames(&sp->dsp), .norm_mean = (float *)sp->norm_mean,
+                    .norm_std = (float *)sp->norm_std};
+    size_t n_sig = 0, mel_n = (size_t)n_mels * tmp.n_frames;
+    float *sig = am_selftest_signal(&sp->dsp, &n_sig);
+    float *mel = malloc(mel_n * sizeof *mel), *scratch = malloc(mel_n * sizeof *scratch);
+    float logits[AM_MAX_CLASSES];
+    dsp_logmel *lm = dsp_logmel_new(&sp->dsp, 1, err);
+    rc = !sig || !mel || !scratch || !lm;
+    if (rc && !lm)
+        rc = AM_ERR_ARG;
+    else if (rc)
+        rc = aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+    if (!rc)
+        rc = am_clip_logits(&tmp, lm, 0, net, sig, mel, scratch, logits, err);
+    if (!rc) {
+        int dims[2] = {n_mels, (int)tmp.n_frames};
+        if (nn_meta_set_tensor(meta, AM_TENSOR_ST_MEL, mel, 2, dims, err) ||
+            nn_meta_set_tensor(meta, AM_TENSOR_ST_LOGITS, logits, 1, &k, err))
+            rc = AM_ERR_ARG;
+    }
+    dsp_logmel_free(lm);
+    free(sig);
+    free(mel);
+    free(scratch);
+    return rc;
+}
+
+int am_save(const char *path, nn_model *net, const am_spec *spec, aa_error *err)
+{
+    int rc = check_spec(path, net, spec, err);
+    if (rc)
+        return rc;
+    nn_meta *meta = nn_meta_new();
+    if (!meta)
+        return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+    rc = put_meta(meta, path, net, spec, err);
+    if (!rc && nn_model_save(net, meta, path, err))
+        rc = AM_ERR_IO;
+    nn_meta_free(meta);
+    return rc;
+}
+
+static float *copy_tensor(const nn_meta *meta, const char *name, int ndim_want, const int *dims_want)
+{
+    int ndim = 0, dims[NN_MAX_DIMS];
+    const float *t = nn_meta_get_tensor(meta, name, &ndim, dims);
+    if (!t || ndim != ndim_want)
+        return NULL;
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] != dims_want[i])
+            return NULL;
+        n *= (size_t)dims[i];
+    }
+    float *out = malloc(n * sizeof *out);
+    if (out)
+        memcpy(out, t, n * sizeof *out);
+    return out;
+}
+
+/* Reads the Audio Audit metadata into m (everything but the networks). */
+static int read_meta(am_model *m, const char *path, const nn_meta *meta, const nn_model *net, aa_error *err)
+{
+    const char *fmt = nn_meta_get_str(meta, AM_KEY_FORMAT);
+    int version = 0;
+    char name[64];
+    if (!fmt || sscanf(fmt, "%63s %d", name, &version) != 2 || strcmp(name, AM_FORMAT_NAME))
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: a network file without Audio Audit settings "
+                            "(not written by aa-train)", path);
+    if (version > AM_FORMAT_VERSION)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: written by a newer Audio Audit (model format %d, this "
+                            "build reads up to %d)", path, version, AM_FORMAT_VERSION);
+    const char *dsp_text = nn_meta_get_str(meta, AM_KEY_DSP);
+    if (!dsp_text)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: front-end settings missing", path);
+    if (dsp_settings_parse(dsp_text, strlen(dsp_text), path, &m->dsp, err))
+        return AM_ERR_FORMAT;
+    m->clip_samples = dsp_clip_samples(&m->dsp);
+    m->n_frames = dsp_clip_frames(&m->dsp);
+
+    nn_model_info info = nn_model_get_info(net);
+    m->n_classes = info.n_classes;
+    if (info.in_c != 1 || info.in_h != m->dsp.n_mels || (size_t)info.in_w != m->n_frames)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: network input does not match its front-end settings", path);
+    if (m->n_classes < 2 || m->n_classes > AM_MAX_CLASSES)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: %d classes (2..%d supported)", path, m->n_classes,
+                            AM_MAX_CLASSES);
+
+    const char *classes = nn_meta_get_str(meta, AM_KEY_CLASSES);
+    int c = 0;
+    for (const char *p = classes; p && *p && c < AM_MAX_CLASSES; c++) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (!(m->classes[c] = strndup(p, len)))
+            return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+        char label[256];
+        ev_display_name(m->classes[c], label, sizeof label);
+        if (!(m->labels[c] = strdup(label)))
+            return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+        p = e ? e + 1 : p + len;
+    }
+    if (c != m->n_classes)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: %d class names for %d network outputs", path, c,
+                            m->n_classes);
+
+    if (nn_meta_get_num(meta, AM_KEY_TEMPERATURE, &m->temperature, NULL) || !(m->temperature > 0) ||
+        !isfinite(m->temperature))
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: temperature missing or not positive", path);
+    if (nn_meta_get_num(meta, AM_KEY_MIN_CONF, &m->min_confidence, NULL) ||
+        !(m->min_confidence >= 0 && m->min_confidence <= 1))
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: gate threshold missing or outside [0, 1]", path);
+
+    int n_mels = m->dsp.n_mels, k = m->n_classes, mel_dims[2] = {n_mels, (int)m->n_frames};
+    m->norm_mean = copy_tensor(meta, AM_TENSOR_MEAN, 1, &n_mels);
+    m->norm_std = copy_tensor(meta, AM_TENSOR_STD, 1, &n_mels);
+    if (!m->norm_mean || !m->norm_std)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: feature normalisation missing or of the wrong size", path);
+    for (int i = 0; i < n_mels; i++)
+        if (!isfinite(m->norm_mean[i]) || !(m->norm_std[i] > 0) || !isfinite(m->norm_std[i]))
+            return aa_error_set(err, AM_ERR_FORMAT, "%s: normalisation of mel %d is not usable", path, i);
+    if (nn_meta_get_tensor(meta, AM_TENSOR_THRESH, NULL, NULL)) {
+        float *th = copy_tensor(meta, AM_TENSOR_THRESH, 1, &k);
+        if (!th)
+            return aa_error_set(err, AM_ERR_FORMAT, "%s: per-class thresholds of the wrong size", path);
+        for (int j = 0; j < k; j++)
+            m->class_threshold[j] = th[j];
+        free(th);
+        for (int j = 0; j < k; j++)
+            if (!(m->class_threshold[j] >= 0 && m->class_threshold[j] <= 1))
+                return aa_error_set(err, AM_ERR_FORMAT, "%s: per-class threshold outside [0, 1]", path);
+    }
+    m->st_mel = copy_tensor(meta, AM_TENSOR_ST_MEL, 2, mel_dims);
+    m->st_logits = copy_tensor(meta, AM_TENSOR_ST_LOGITS, 1, &k);
+    const char *tj = nn_meta_get_str(meta, AM_KEY_TRAIN_JSON);
+    if (tj && !(m->train_json = strdup(tj)))
+        return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+    if (!(m->arch = strdup(nn_model_arch(net))))
+        return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+    return 0;
+}
+
+am_model *am_load(const char *path, int n_slots, aa_error *err)
+{
+    if (n_slots < 1 || n_slots > 1024) {
+        aa_error_set(err, AM_ERR_ARG, "%s: %d workers requested (1..1024)", path, n_slots);
+        return NULL;
+    }
+    am_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->slots = calloc((size_t)n_slots, sizeof *m->slots))) {
+        free(m);
+        aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    m->n_slots = n_slots;
+    nn_meta *meta = NULL;
+    nn_model *first = nn_model_load(path, 1, 0, &meta, err);
+    if (!first || read_meta(m, path, meta, first, err)) {
+        nn_meta_free(meta);
+        nn_model_free(first);
+        am_free(m);
+        return NULL;
+    }
+    nn_meta_free(meta);
+    m->slots[0].net = first;
+    /* Each worker gets its own copy of the network: an nn_model serves one thread at a time. Copying the
+     * parameters from the first avoids re-reading and re-checking the file. */
+    int ti_count = nn_tensor_count(first);
+    for (int s = 1; s < n_slots; s++) {
+        nn_model *net = nn_model_new(nn_model_arch(first), 1, m->dsp.n_mels, (int)m->n_frames, m->n_classes, 1,
+                                     err);
+        if (!net) {
+            am_free(m);
+            return NULL;
+        }
+        for (int i = 0; i < ti_count; i++)
+            memcpy(nn_tensor_data(net, i), nn_tensor_data(first, i), nn_tensor_at(first, i)->count * sizeof(float));
+        m->slots[s].net = net;
+    }
+    size_t mel_n = (size_t)m->dsp.n_mels * m->n_frames;
+    for (int s = 0; s < n_slots; s++) {
+        am_slot *sl = &m->slots[s];
+        sl->clip = malloc(m->clip_samples * sizeof *sl->clip);
+        sl->mel = malloc(mel_n * sizeof *sl->mel);
+        sl->scratch = malloc(mel_n * sizeof *sl->scratch);
+        if (!sl->clip || !sl->mel || !sl->scratch) {
+            aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+            am_free(m);
+            return NULL;
+        }
+    }
+    if (!(m->logmel = dsp_logmel_new(&m->dsp, n_slots, err))) {
+        am_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void am_free(am_model *m)
+{
+    if (!m)
+        return;
+    for (int s = 0; m->slots && s < m->n_slots; s++) {
+        nn_model_free(m->slots[s].net);
+        free(m->slots[s].clip);
+        free(m->slots[s].mel);
+        free(m->slots[s].scratch);
+    }
+    free(m->slots);
+    for (int c = 0; c < AM_MAX_CLASSES; c++) {
+        free(m->classes[c]);
+        free(m->labels[c]);
+    }
+    dsp_logmel_free(m->logmel);
+    free(m->norm_mean);
+    free(m->norm_std);
+    free(m->st_mel);
+    free(m->st_logits);
+    free(m->arch);
+    free(m->train_json);
+    free(m);
+}

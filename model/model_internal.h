@@ -1,0 +1,52 @@
+#ifndef AA_MODEL_INTERNAL_H
+#define AA_MODEL_INTERNAL_H
+
+#include "model/model.h"
+
+/* Metadata keys of the model file (nn_meta). Bump AM_FORMAT_VERSION when their meaning changes. */
+#define AM_FORMAT_NAME "audio-audit-model"
+#define AM_FORMAT_VERSION 1
+#define AM_KEY_FORMAT "aa.format"
+#define AM_KEY_DSP "aa.dsp"
+#define AM_KEY_CLASSES "aa.classes" /* names separated by '\n' */
+#define AM_KEY_TEMPERATURE "aa.temperature"
+#define AM_KEY_MIN_CONF "aa.min_confidence"
+#define AM_KEY_TRAIN_JSON "aa.train_json"
+#define AM_TENSOR_MEAN "aa.norm_mean"
+#define AM_TENSOR_STD "aa.norm_std"
+#define AM_TENSOR_THRESH "aa.class_threshold"
+#define AM_TENSOR_ST_MEL "aa.selftest.mel"
+#define AM_TENSOR_ST_LOGITS "aa.selftest.logits"
+
+typedef struct {
+    nn_model *net;
+    float *clip;   /* [clip_samples] */
+    float *mel;     /* [n_mels][n_frames] dB */
+    float *scratch; /* [n_mels][n_frames] normalised features */
+} am_slot;
+
+struct am_model {
+    dsp_settings dsp;
+    size_t clip_samples, n_frames;
+    int n_classes;
+    char *classes[AM_MAX_CLASSES];
+    char *labels[AM_MAX_CLASSES];
+    float *norm_mean, *norm_std; /* [n_mels] */
+    double temperature;
+    double min_confidence;
+    double class_threshold[AM_MAX_CLASSES];
+    char *arch;
+    char *train_json;
+    float *st_mel;    /* [n_mels][n_frames] stored self-test log-mel, NULL if absent */
+    float *st_logits; /* [n_classes] */
+    dsp_logmel *logmel; /* one thread slot per am slot */
+    int n_slots;
+    am_slot *slots;
+};
+
+/* Logits of one clip for the self-test and classification: log-mel into mel_db (dB, as the model sees
+ * before normalisation), then normalised features through net. scratch: [n_mels][n_frames]. */
+int am_clip_logits(const am_model *m, dsp_logmel *lm, int lm_slot, nn_model *net, const float *clip,
+                   float *mel_db, float *scratch, float *logits, aa_error *err);
+
+#endif

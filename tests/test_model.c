@@ -1,0 +1,327 @@
+/* model/: the model file round trip, decisions (temperature, gate), quality verdicts, the self-test. */
+#include <check.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "tests/util/testutil.h"
+
+static const char *CLASSES[4] = {"background_noise", "cough", "heavy_breathing", "normal_breathing"};
+
+/* A small network on the default front end, He-initialised from a seed; the caller frees. */
+static nn_model *small_net(uint64_t seed)
+{
+    dsp_settings s = dsp_settings_default();
+    aa_error err;
+    nn_model *net = nn_model_new("c4 bn relu p2 c8 bn relu gap fc", 1, s.n_mels, (int)dsp_clip_frames(&s), 4, 2,
+                                 &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    nn_init_he(net, seed);
+    return net;
+}
+
+static void default_spec(am_spec *sp, float *mean, float *std)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->dsp = dsp_settings_default();
+    sp->n_classes = 4;
+    for (int c = 0; c < 4; c++)
+        sp->classes[c] = CLASSES[c];
+    for (int i = 0; i < sp->dsp.n_mels; i++) {
+        mean[i] = -40.0f + 0.1f * (float)i;
+        std[i] = 12.0f + 0.05f * (float)i;
+    }
+    sp->norm_mean = mean;
+    sp->norm_std = std;
+    sp->temperature = 1.7;
+    sp->min_confidence = 0.6;
+}
+
+static float *tone(size_t n, int rate, double f, double amp)
+{
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(amp * sin(2 * M_PI * f * (double)i / rate));
+    return x;
+}
+
+START_TEST(save_load_roundtrip_same_decisions)
+{
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "m.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    double th[4] = {0, 0.9, 0, 0};
+    sp.class_threshold = th;
+    sp.train_json = "{\"note\": \"test\"}";
+    nn_model *net = small_net(3);
+    aa_error err;
+    ck_assert_msg(am_save(path, net, &sp, &err) == 0, "%s", err.msg);
+
+    am_model *m = am_load(path, 2, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    ck_assert_int_eq(am_n_classes(m), 4);
+    ck_assert_str_eq(am_class_name(m, 2), "heavy_breathing");
+    ck_assert_str_eq(am_class_label(m, 2), "Heavy Breathing");
+    ck_assert(am_temperature(m) == 1.7);
+    ck_assert(am_min_confidence(m) == 0.6);
+    ck_assert(am_class_threshold(m, 1) == (double)(float)0.9);
+    ck_assert(dsp_settings_equal(am_dsp(m), &sp.dsp));
+    ck_assert_str_eq(am_train_json(m), "{\"note\": \"test\"}");
+
+    /* The loaded model's logits equal the saved network's on the same features (both slots). */
+    size_t n = dsp_clip_samples(&sp.dsp);
+    float *x = tone(n, 16000, 1000, 0.3);
+    float *mel = malloc(am_mel_size(m) * sizeof *mel);
+    am_result r0, r1;
+    ck_assert_int_eq(am_classify_clip(m, 0, x, &r0, mel, &err), 0);
+    ck_assert_int_eq(am_classify_clip(m, 1, x, &r1, NULL, &err), 0);
+    ck_assert_mem_eq(r0.probs, r1.probs, 4 * sizeof(float));
+
+    am_normalise(m, mel);
+    float logits[4];
+    ck_assert_int_eq(nn_forward_eval(net, mel, 1, logits, &err), 0);
+    am_result direct;
+    am_decide(m, logits, &direct);
+    ck_assert_mem_eq(direct.probs, r0.probs, 4 * sizeof(float));
+    double sum = 0;
+    for (int c = 0; c < 4; c++)
+        sum += r0.probs[c];
+    ck_assert(fabs(sum - 1) < 1e-5);
+
+    free(x);
+    free(mel);
+    am_free(m);
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(decide_temperature_and_gate)
+{
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "m.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    sp.temperature = 2.0;
+    sp.min_confidence = 0.5;
+    nn_model *net = small_net(1);
+    aa_error err;
+    ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+    am_model *m = am_load(path, 1, &err);
+    ck_assert_ptr_nonnull(m);
+
+    /* logits (2 ln 3, 0, 0, 0) at T = 2: exp(ln 3) = 3 -> p = 3/6 = 0.5, exactly the gate: kept. */
+    float logits[4] = {(float)(2 * log(3.0)), 0, 0, 0};
+    am_result r;
+    am_decide(m, logits, &r);
+    ck_assert_int_eq(r.cls, 0);
+    ck_assert(fabs(r.confidence - 0.5) < 1e-6);
+    ck_assert(fabs(r.probs[1] - 1.0 / 6) < 1e-6);
+
+    am_set_min_confidence(m, 0.51);
+    am_decide(m, logits, &r);
+    ck_assert_int_eq(r.gated, 1);
+    ck_assert_int_eq(r.cls, 0); /* the best guess is still reported */
+
+    am_set_min_confidence(m, 0.0);
+    ck_assert_int_eq(am_set_class_threshold(m, "background_noise", 0.7, &err), 0);
+    am_decide(m, logits, &r);
+    ck_assert_int_eq(r.gated, 1);
+    ck_assert_int_eq(am_set_class_threshold(m, "Background Noise", 0.4, &err), 0);
+    am_decide(m, logits, &r);
+    ck_assert_int_eq(r.gated, 0);
+    ck_assert_int_ne(am_set_class_threshold(m, "wheeze", 0.4, &err), 0);
+    ck_assert_ptr_nonnull(strstr(err.msg, "wheeze"));
+    ck_assert_int_ne(am_set_class_threshold(m, "cough", 1.5, &err), 0);
+
+    am_free(m);
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(selftest_passes_and_detects_drift)
+{
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "m.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    nn_model *net = small_net(5);
+    aa_error err;
+    ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+    am_model *m = am_load(path, 1, &err);
+    am_selftest_report rep;
+    ck_assert_msg(am_selftest(m, &rep, &err) == 0, "%s", err.msg);
+    ck_assert_msg(rep.pass, "mel %g logits %g", rep.mel_max_abs_diff, rep.logit_max_abs_diff);
+    /* Same build, same machine, same thread: the recomputation is exact. */
+    ck_assert(rep.mel_max_abs_diff == 0);
+    ck_assert(rep.logit_max_abs_diff == 0);
+    am_free(m);
+
+    /* A different network under the same metadata: the logits no longer match the stored ones. */
+    nn_model *other = small_net(6);
+    char path2[320];
+    tu_path(path2, sizeof path2, dir, "m2.aam");
+    ck_assert_int_eq(am_save(path2, other, &sp, &err), 0);
+    nn_meta *meta = NULL;
+    nn_model *loaded = nn_model_load(path2, 1, 0, &meta, &err);
+    ck_assert_ptr_nonnull(loaded);
+    /* Keep m2's network but plant m's self-test: a stand-in for inference seeing a different model. */
+    nn_meta *meta1 = NULL;
+    nn_model *l1 = nn_model_load(path, 1, 0, &meta1, &err);
+    int nd, dims[NN_MAX_DIMS];
+    const float *st = nn_meta_get_tensor(meta1, "aa.selftest.logits", &nd, dims);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(nn_meta_set_tensor(meta, "aa.selftest.logits", st, nd, dims, &err), 0);
+    ck_assert_int_eq(nn_model_save(loaded, meta, path2, &err), 0);
+    m = am_load(path2, 1, &err);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(am_selftest(m, &rep, &err), 0);
+    ck_assert(!rep.pass);
+    ck_assert(rep.logit_max_abs_diff > rep.logit_tolerance);
+    ck_assert(rep.mel_max_abs_diff == 0);
+
+    am_free(m);
+    nn_model_free(l1);
+    nn_model_free(loaded);
+    nn_meta_free(meta);
+    nn_meta_free(meta1);
+    nn_model_free(net);
+    nn_model_free(other);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(load_errors_name_the_file)
+{
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    aa_error err;
+    tu_path(path, sizeof path, dir, "missing.aam");
+    ck_assert_ptr_null(am_load(path, 1, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "missing.aam"));
+
+    /* A bare network file (no Audio Audit metadata) is refused as such. */
+    nn_model *net = small_net(2);
+    tu_path(path, sizeof path, dir, "bare.aam");
+    ck_assert_int_eq(nn_model_save(net, NULL, path, &err), 0);
+    ck_assert_ptr_null(am_load(path, 1, &err));
+    ck_assert_int_eq(err.code, AM_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "bare.aam"));
+
+    /* Truncated: the nn layer's check speaks. */
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    tu_path(path, sizeof path, dir, "t.aam");
+    ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+    size_t n;
+    char *buf = tu_read_file(path, &n);
+    tu_write_file(path, buf, n / 2);
+    free(buf);
+    ck_assert_ptr_null(am_load(path, 1, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "t.aam"));
+
+    /* A spec that does not fit the network is refused before anything is written. */
+    sp.n_classes = 3;
+    tu_path(path, sizeof path, dir, "bad.aam");
+    ck_assert_int_ne(am_save(path, net, &sp, &err), 0);
+    ck_assert(!tu_exists(path));
+    sp.n_classes = 4;
+    std[3] = 0;
+    ck_assert_int_ne(am_save(path, net, &sp, &err), 0);
+    ck_assert(!tu_exists(path));
+
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(quality_verdicts)
+{
+    dsp_stats st = {.duration = 4, .rms_dbfs = -25, .peak = 0.5, .clip_fraction = 0};
+    ck_assert_int_eq(am_quality_of(&st).verdict, AM_QUALITY_OK);
+    ck_assert_str_eq(am_quality_of(&st).name, "ok");
+    st.duration = 0.3;
+    ck_assert_int_eq(am_quality_of(&st).verdict, AM_QUALITY_TOO_SHORT);
+    st.duration = 4;
+    st.rms_dbfs = -70;
+    ck_assert_int_eq(am_quality_of(&st).verdict, AM_QUALITY_SILENT);
+    st.rms_dbfs = -10;
+    st.clip_fraction = 0.02;
+    ck_assert_int_eq(am_quality_of(&st).verdict, AM_QUALITY_CLIPPED);
+    ck_assert_str_eq(am_quality_of(&st).name, "clipped");
+    ck_assert(strlen(am_quality_of(&st).message) > 10);
+}
+END_TEST
+
+START_TEST(classify_memory_reports_quality_and_offset)
+{
+    char dir[256], path[320], mpath[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(mpath, sizeof mpath, dir, "m.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    nn_model *net = small_net(4);
+    aa_error err;
+    ck_assert_int_eq(am_save(mpath, net, &sp, &err), 0);
+    am_model *m = am_load(mpath, 1, &err);
+
+    /* 6 s at 22.05 kHz: quiet noise-free tone with a loud burst at 5 s; `loudest` picks a window holding it. */
+    int rate = 22050;
+    size_t n = (size_t)rate * 6;
+    float *x = tone(n, rate, 300, 0.01);
+    for (size_t i = (size_t)rate * 5; i < (size_t)(rate * 5.2); i++)
+        x[i] = 0.6f * (float)sin((double)i * 0.9);
+    tu_path(path, sizeof path, dir, "c.wav");
+    tu_write_wav(path, x, n, 1, rate, SF_FORMAT_PCM_16);
+    size_t size;
+    void *bytes = tu_read_file(path, &size);
+    am_file_result fr, ff;
+    ck_assert_msg(am_classify_memory(m, 0, bytes, size, "upload.wav", 0, &fr, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(am_classify_file(m, 0, path, 0, &ff, NULL, &err), 0);
+    ck_assert_mem_eq(fr.result.probs, ff.result.probs, 4 * sizeof(float));
+    ck_assert(fabs(fr.duration - 6.0) < 1e-3);
+    ck_assert_int_eq(fr.source.rate, rate);
+    ck_assert_int_eq(fr.quality.verdict, AM_QUALITY_OK);
+    /* offset at 16 kHz: the 4 s window must include 5.0-5.2 s, i.e. start in [1.2 s, 2.0 s]. */
+    ck_assert_uint_ge(fr.result.offset, 16000 * 12 / 10);
+    ck_assert_uint_le(fr.result.offset, 16000 * 2);
+
+    ck_assert_int_ne(am_classify_memory(m, 0, "garbage", 7, "upload.bin", 0, &fr, NULL, &err), 0);
+    ck_assert_int_eq(err.code, AM_ERR_AUDIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "upload.bin"));
+    ck_assert_int_ne(am_classify_clip(m, 1, x, &fr.result, NULL, &err), 0); /* no slot 1 */
+
+    free(bytes);
+    free(x);
+    am_free(m);
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
+Suite *model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("file");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, save_load_roundtrip_same_decisions);
+    tcase_add_test(tc, decide_temperature_and_gate);
+    tcase_add_test(tc, selftest_passes_and_detects_drift);
+    tcase_add_test(tc, load_errors_name_the_file);
+    tcase_add_test(tc, quality_verdicts);
+    tcase_add_test(tc, classify_memory_reports_quality_and_offset);
+    suite_add_tcase(s, tc);
+    return s;
+}
