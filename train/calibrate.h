@@ -1,0 +1,28 @@
+#ifndef TR_CALIBRATE_H
+#define TR_CALIBRATE_H
+
+/* Calibration of a trained network on validation items: the softmax temperature and the Unclear gate. */
+
+#include <stddef.h>
+
+#include "eval/eval.h"
+#include "train/options.h"
+
+typedef struct {
+    ev_temp_fit fit;         /* as ev_fit_temperature found it */
+    double temperature;      /* the one kept: fit.t, or 1 when the fit ran into the range's lower bound */
+    int temperature_rejected;/* 1: the fit hit EV_TEMP_MIN (validation items all but perfectly separated,
+                                which says nothing about confidence on new recordings), 1 kept */
+    ev_gate_choice *gate;    /* chosen on the items scaled with `temperature`; owned */
+    ev_eval *eval;           /* the items evaluated with temperature and gate; owned */
+    float *probs;            /* [n][k] the items' probabilities at `temperature`; owned */
+} tr_calibration;
+
+/* Fits the temperature on logits [n][k] with labels [n], then chooses the gate with the options'
+ * --gate-target, --gate-min-covered and --per-class-gates. On failure (err says why) *c holds nothing to
+ * free. */
+int tr_calibrate(tr_calibration *c, size_t n, int k, const int *labels /* [n] */, const float *logits /* [n][k] */,
+                 const tr_options *o, aa_error *err);
+void tr_calibration_free(tr_calibration *c);
+
+#endif

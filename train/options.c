@@ -1,0 +1,523 @@
+/* aa-train's options: one table drives the parser, the --help text and its defaults, so that the help can
+ * neither forget an option nor quote a stale default. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/demo_cmd.h"
+#include "train/options.h"
+
+void tr_options_default(tr_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = 1;
+    o->val_frac = 0.15;
+    o->test_frac = 0.15;
+    o->hop_s = 2.0;
+    o->max_windows = 12;
+    o->arch = "aa-cnn-s";
+    o->epochs = 30;
+    o->batch = 32;
+    o->lr = 1e-3;
+    o->weight_decay = 0;
+    o->clip_norm = 5;
+    o->optimizer = TR_OPT_ADAM;
+    o->schedule = TR_SCHED_COSINE;
+    o->warmup_epochs = 1;
+    o->min_lr_frac = 0.01;
+    o->step_epochs = 10;
+    o->step_gamma = 0.1;
+    o->class_weights = 1;
+    o->label_smoothing = 0.05;
+    o->patience = 10;
+    o->aug = (tr_aug_options){
+        .on = 1,
+        .shift_p = 0.5, .shift_max_s = 0.5,
+        .gain_p = 0.5, .gain_db = 6,
+        .noise_p = 0.3, .snr_min_db = 5, .snr_max_db = 30,
+        .specaug_p = 0.5, .time_masks = 2, .time_mask_max = 40, .freq_masks = 2, .freq_mask_max = 8,
+        .mixup_p = 0, .mixup_alpha = 0.2,
+        .noise_class = "background_noise",
+    };
+    o->gate_target = 0.95;
+    o->gate_min_covered = 20;
+    o->threads = 0;
+}
+
+/* ---- the table ------------------------------------------------------------------------------------------ */
+
+typedef enum {
+    K_FLAG,   /* no value */
+    K_STR,    /* any non-empty string */
+    K_INT,    /* whole number in [lo, hi] */
+    K_U64,    /* non-negative whole number */
+    K_NUM,    /* finite number in [lo, hi] */
+    K_CHOICE, /* one of the words in `choices` */
+} kind;
+
+typedef enum {
+    O_HELP, O_VERSION, O_OUTPUT, O_CLASSES, O_GROUP_REGEX, O_MANIFEST, O_NO_MANIFEST, O_CACHE, O_NO_CACHE,
+    O_SEED, O_VAL_FRAC, O_TEST_FRAC, O_HOP, O_MAX_WINDOWS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_OPTIMIZER,
+    O_WEIGHT_DECAY, O_CLIP_NORM, O_SCHEDULE, O_WARMUP, O_MIN_LR, O_STEP_EPOCHS, O_STEP_GAMMA,
+    O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
+    O_NOISE_P, O_SNR_MIN, O_SNR_MAX, O_NOISE_CLASS, O_SPECAUG_P, O_TIME_MASKS, O_TIME_MASK, O_FREQ_MASKS,
+    O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_LOG,
+    O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET,
+} opt_id;
+
+typedef struct {
+    opt_id id;
+    const char *name;    /* long name without the dashes */
+    char short_name;     /* 0: none */
+    kind k;
+    const char *arg;     /* placeholder in the help */
+    double lo, hi;       /* K_INT, K_NUM */
+    const char *choices; /* K_CHOICE: "a|b" */
+    const char *section; /* starts a new section of the help when set */
+    const char *help;
+    const char *example; /* "" when the help needs none */
+} opt_def;
+
+static const opt_def OPTS[] = {
+    {O_OUTPUT, "output", 'o', K_STR, "MODEL", 0, 0, NULL, "Output",
+     "the model file to write (required); the split goes beside it as MODEL.split.tsv", "-o model.aam"},
+    {O_LOG, "log", 0, K_STR, "FILE", 0, 0, NULL, NULL,
+     "JSON lines: one per epoch and a summary at the end", "--log train.jsonl"},
+    {O_REPORT_JSON, "report-json", 0, K_STR, "FILE", 0, 0, NULL, NULL,
+     "the test report (per recording and per window) as JSON", "--report-json test.json"},
+    {O_SVG, "svg", 0, K_STR, "DIR", 0, 0, NULL, NULL,
+     "plots: confusion matrix, reliability, coverage, learning curves (DIR is created)", "--svg plots"},
+    {O_QUIET, "quiet", 'q', K_FLAG, NULL, 0, 0, NULL, NULL, "print only warnings and errors", ""},
+
+    {O_CLASSES, "classes", 0, K_STR, "A,B,..", 0, 0, NULL, "Data",
+     "class folders to use, in this order (default: every folder, sorted)", "--classes cough,normal_breathing"},
+    {O_MANIFEST, "manifest", 0, K_STR, "FILE", 0, 0, NULL, NULL,
+     "TSV with path and group columns (default: DATA/manifest.tsv when present)", "--manifest groups.tsv"},
+    {O_NO_MANIFEST, "no-manifest", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "ignore DATA/manifest.tsv", ""},
+    {O_GROUP_REGEX, "group-regex", 0, K_STR, "RE", 0, 0, NULL, NULL,
+     "files without a manifest row: group = first capture of RE in the file name (default: one group per file)",
+     "--group-regex '^([a-z0-9]+)_'"},
+    {O_CACHE, "cache", 0, K_STR, "FILE", 0, 0, NULL, NULL,
+     "feature cache file (default: ~/.cache/audio-audit/<DATA>-<hash>.aacache)", "--cache feats.aacache"},
+    {O_NO_CACHE, "no-cache", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "extract features without a cache file", ""},
+    {O_SEED, "seed", 0, K_U64, "N", 0, 0, NULL, NULL,
+     "seed of the split, initialisation, shuffling, dropout and augmentation (default 1)", "--seed 7"},
+    {O_VAL_FRAC, "val-frac", 0, K_NUM, "F", 0, 0.9, NULL, NULL,
+     "share of each class's windows for validation, whole groups at a time (default 0.15)", "--val-frac 0.2"},
+    {O_TEST_FRAC, "test-frac", 0, K_NUM, "F", 0, 0.9, NULL, NULL,
+     "share for the test split (default 0.15); 0: no test report", "--test-frac 0.2"},
+    {O_HOP, "hop", 0, K_NUM, "SEC", 0.01, 3600, NULL, NULL,
+     "seconds between the 4 s windows of a long recording (default 2)", "--hop 1"},
+    {O_MAX_WINDOWS, "max-windows", 0, K_INT, "N", 1, 100000, NULL, NULL,
+     "windows kept per recording, evenly spaced (default 12)", "--max-windows 20"},
+
+    {O_ARCH, "arch", 0, K_STR, "SPEC", 0, 0, NULL, "Network and optimisation",
+     "architecture: aa-cnn-s or layers such as \"c8 bn relu p2 c16 bn relu gap fc\" (default aa-cnn-s)",
+     "--arch \"c8 bn relu p2 c16 bn relu gap fc\""},
+    {O_EPOCHS, "epochs", 0, K_INT, "N", 1, 100000, NULL, NULL, "most epochs to train (default 30)", "--epochs 50"},
+    {O_BATCH, "batch", 0, K_INT, "N", 2, 4096, NULL, NULL, "windows per step (default 32)", "--batch 64"},
+    {O_LR, "lr", 0, K_NUM, "RATE", 1e-7, 10, NULL, NULL, "peak learning rate (default 0.001)", "--lr 0.002"},
+    {O_OPTIMIZER, "optimizer", 0, K_CHOICE, "NAME", 0, 0, "adam|adamw", NULL, "adam or adamw (default adam)",
+     "--optimizer adamw"},
+    {O_WEIGHT_DECAY, "weight-decay", 0, K_NUM, "W", 0, 1, NULL, NULL,
+     "weight decay of conv and dense weights: L2 for adam, decoupled for adamw (default 0)",
+     "--weight-decay 0.01"},
+    {O_CLIP_NORM, "clip-norm", 0, K_NUM, "N", 0, 1e6, NULL, NULL,
+     "scale gradients down to this global L2 norm; 0: never (default 5)", "--clip-norm 1"},
+    {O_SCHEDULE, "schedule", 0, K_CHOICE, "NAME", 0, 0, "cosine|step", NULL,
+     "learning-rate schedule after the warm-up: cosine or step (default cosine)", "--schedule step"},
+    {O_WARMUP, "warmup", 0, K_NUM, "EPOCHS", 0, 100000, NULL, NULL,
+     "epochs of linear warm-up to the peak rate (default 1)", "--warmup 2"},
+    {O_MIN_LR, "min-lr", 0, K_NUM, "F", 0, 1, NULL, NULL,
+     "cosine: the final rate as a fraction of the peak (default 0.01)", "--min-lr 0"},
+    {O_STEP_EPOCHS, "step-epochs", 0, K_INT, "N", 1, 100000, NULL, NULL,
+     "step: epochs between rate drops (default 10)", "--step-epochs 5"},
+    {O_STEP_GAMMA, "step-gamma", 0, K_NUM, "F", 1e-6, 1, NULL, NULL,
+     "step: factor of each drop (default 0.1)", "--step-gamma 0.5"},
+    {O_NO_CLASS_WEIGHTS, "no-class-weights", 0, K_FLAG, NULL, 0, 0, NULL, NULL,
+     "plain loss (default: each class weighted inversely to its training windows)", ""},
+    {O_LABEL_SMOOTHING, "label-smoothing", 0, K_NUM, "S", 0, 0.5, NULL, NULL,
+     "target = (1 - S) one-hot + S / classes (default 0.05)", "--label-smoothing 0"},
+    {O_PATIENCE, "patience", 0, K_INT, "N", 0, 100000, NULL, NULL,
+     "stop after N epochs without a better validation macro-F1; 0: never (default 10)", "--patience 5"},
+    {O_THREADS, "threads", 'j', K_INT, "N", 0, 1024, NULL, NULL,
+     "threads for features and training; 0: all cores (default 0). The model depends only on data, options "
+     "and seed", "--threads 2"},
+
+    {O_NO_AUGMENT, "no-augment", 0, K_FLAG, NULL, 0, 0, NULL, "Augmentation of training windows",
+     "train on the windows as they are", ""},
+    {O_SHIFT_P, "shift-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of a time shift (default 0.5)",
+     "--shift-p 0.8"},
+    {O_SHIFT, "shift", 0, K_NUM, "SEC", 0, 4, NULL, NULL, "largest time shift (default 0.5)", "--shift 1"},
+    {O_GAIN_P, "gain-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of a gain change (default 0.5)",
+     "--gain-p 0.8"},
+    {O_GAIN, "gain", 0, K_NUM, "DB", 0, 60, NULL, NULL, "largest gain change, +-dB (default 6)", "--gain 10"},
+    {O_NOISE_P, "noise-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
+     "probability of mixing in a background window (default 0.3)", "--noise-p 0.5"},
+    {O_SNR_MIN, "snr-min", 0, K_NUM, "DB", -30, 100, NULL, NULL, "lowest mixing SNR (default 5)", "--snr-min 0"},
+    {O_SNR_MAX, "snr-max", 0, K_NUM, "DB", -30, 100, NULL, NULL, "highest mixing SNR (default 30)",
+     "--snr-max 20"},
+    {O_NOISE_CLASS, "noise-class", 0, K_STR, "NAME", 0, 0, NULL, NULL,
+     "class whose windows are the noise (default background_noise; absent: no mixing)", "--noise-class noise"},
+    {O_SPECAUG_P, "specaug-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
+     "probability of SpecAugment time and frequency masks (default 0.5)", "--specaug-p 0.8"},
+    {O_TIME_MASKS, "time-masks", 0, K_INT, "N", 0, 8, NULL, NULL, "time masks (default 2)", "--time-masks 1"},
+    {O_TIME_MASK, "time-mask", 0, K_INT, "FRAMES", 0, 10000, NULL, NULL, "widest time mask (default 40)",
+     "--time-mask 20"},
+    {O_FREQ_MASKS, "freq-masks", 0, K_INT, "N", 0, 8, NULL, NULL, "frequency masks (default 2)",
+     "--freq-masks 1"},
+    {O_FREQ_MASK, "freq-mask", 0, K_INT, "MELS", 0, 1024, NULL, NULL, "widest frequency mask (default 8)",
+     "--freq-mask 12"},
+    {O_MIXUP_P, "mixup-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of mixup with another window (default 0)",
+     "--mixup-p 0.3"},
+    {O_MIXUP_ALPHA, "mixup-alpha", 0, K_NUM, "A", 0.001, 100, NULL, NULL,
+     "mixup weight ~ Beta(A, A) (default 0.2)", "--mixup-alpha 0.4"},
+
+    {O_GATE_TARGET, "gate-target", 0, K_NUM, "ACC", 0.001, 1, NULL, "Calibration (on the validation split)",
+     "the Unclear gate: highest coverage whose selective accuracy is at least ACC (default 0.95)",
+     "--gate-target 0.9"},
+    {O_GATE_MIN_COVERED, "gate-min-covered", 0, K_INT, "N", 1, 1000000, NULL, NULL,
+     "a gate must leave at least N validation items covered (default 20)", "--gate-min-covered 10"},
+    {O_PER_CLASS_GATES, "per-class-gates", 0, K_FLAG, NULL, 0, 0, NULL, NULL,
+     "one threshold per class, each aiming at the target precision", ""},
+
+    {O_CHECKPOINT, "checkpoint", 0, K_STR, "FILE", 0, 0, NULL, "Checkpoints",
+     "write the whole training state to FILE after every epoch", "--checkpoint run.ckpt"},
+    {O_RESUME, "resume", 0, K_STR, "FILE", 0, 0, NULL, NULL,
+     "continue the run a checkpoint saved; the result is the same bits as an uninterrupted run",
+     "--resume run.ckpt"},
+    {O_STOP_AFTER, "stop-after", 0, K_INT, "EPOCH", 1, 100000, NULL, NULL,
+     "end after this epoch with the checkpoint written and no model (resume it later)",
+     "--stop-after 10 --checkpoint run.ckpt"},
+
+    {O_HELP, "help", 'h', K_FLAG, NULL, 0, 0, NULL, "Other", "show this help and exit", ""},
+    {O_VERSION, "version", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "print the version and exit", ""},
+};
+#define N_OPTS (sizeof OPTS / sizeof *OPTS)
+
+const char *tr_option_name(int i)
+{
+    return i >= 0 && (size_t)i < N_OPTS ? OPTS[i].name : NULL;
+}
+
+void tr_usage(FILE *to)
+{
+    fprintf(to,
+            "Usage: aa-train DATA -o MODEL [options]\n"
+            "Train a respiratory-sound classifier on DATA/<class>/ folders of recordings (any format the\n"
+            "front end reads; DATA/{train,val,test}/<class>/ fixes the split). Recordings are cut into 4 s\n"
+            "windows; the split keeps each group (manifest, --group-regex, else each file) on one side.\n"
+            "The model is calibrated on the validation split and judged on the test split, recording by\n"
+            "recording, exactly as aa-infer classifies a file.\n"
+            "  Example: aa-train demo-data -o model.aam --svg plots --log train.jsonl\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const opt_def *d = &OPTS[i];
+        if (d->section)
+            fprintf(to, "\n%s:\n", d->section);
+        char head[64];
+        if (d->short_name)
+            snprintf(head, sizeof head, "-%c, --%s%s%s", d->short_name, d->name, d->arg ? " " : "",
+                     d->arg ? d->arg : "");
+        else
+            snprintf(head, sizeof head, "    --%s%s%s", d->name, d->arg ? " " : "", d->arg ? d->arg : "");
+        fprintf(to, "  %-26s %s\n", head, d->help);
+        if (d->example[0])
+            fprintf(to, "  %-26s   e.g. %s\n", "", d->example);
+    }
+    fprintf(to, "\n");
+    aa_cmd_make_demo_usage(to);
+    fprintf(to,
+            "\n"
+            "Writes MODEL (network, front-end settings, classes, normalisation, temperature, gate, a training\n"
+            "summary) and MODEL.split.tsv (path, class, group, side), so that\n"
+            "  aa-infer -m MODEL --eval MODEL.split.tsv --side test\n"
+            "reproduces the test report. Same data, options and seed give a bit-identical model file.\n"
+            "\n"
+            "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
+            "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n");
+}
+
+/* ---- parsing -------------------------------------------------------------------------------------------- */
+
+static int parse_num(const char *s, double *v)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return errno || *end || !isfinite(*v) ? -1 : 0;
+}
+
+static int parse_int(const char *s, long long *v)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    errno = 0;
+    *v = strtoll(s, &end, 10);
+    return errno || *end ? -1 : 0;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long u = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *v = u;
+    return 0;
+}
+
+/* Which word of "a|b|c" s is, or -1. */
+static int choice_index(const char *choices, const char *s)
+{
+    size_t n = strlen(s);
+    int i = 0;
+    for (const char *p = choices;; i++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, s, n))
+            return i;
+        if (!bar)
+            return -1;
+        p = bar + 1;
+    }
+}
+
+static const opt_def *find_long(const char *name, size_t len)
+{
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (strlen(OPTS[i].name) == len && !strncmp(OPTS[i].name, name, len))
+            return &OPTS[i];
+    return NULL;
+}
+
+static const opt_def *find_short(char c)
+{
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (OPTS[i].short_name == c)
+            return &OPTS[i];
+    return NULL;
+}
+
+static int bad_value(const opt_def *d, const char *v, aa_error *err)
+{
+    const char *what = "a value";
+    char range[128] = "";
+    switch (d->k) {
+    case K_INT:
+        what = "a whole number";
+        snprintf(range, sizeof range, " from %.0f to %.0f", d->lo, d->hi);
+        break;
+    case K_U64: what = "a non-negative whole number"; break;
+    case K_NUM:
+        what = "a number";
+        snprintf(range, sizeof range, " from %g to %g", d->lo, d->hi);
+        break;
+    case K_CHOICE: snprintf(range, sizeof range, " (%s)", d->choices); break;
+    default: what = "a non-empty value"; break;
+    }
+    return aa_error_set(err, TR_PARSE_USAGE, "--%s needs %s%s, not '%s'", d->name, what, range, v ? v : "");
+}
+
+/* Stores value v of option d; TR_PARSE_USAGE with a message when it does not parse. */
+static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
+{
+    double x = 0;
+    long long n = 0;
+    uint64_t u = 0;
+    int ch = 0;
+    switch (d->k) {
+    case K_FLAG: break;
+    case K_STR:
+        if (!v || !*v)
+            return bad_value(d, v, err);
+        break;
+    case K_INT:
+        if (parse_int(v, &n) || n < (long long)d->lo || n > (long long)d->hi)
+            return bad_value(d, v, err);
+        break;
+    case K_U64:
+        if (parse_u64(v, &u))
+            return bad_value(d, v, err);
+        break;
+    case K_NUM:
+        if (parse_num(v, &x) || x < d->lo || x > d->hi)
+            return bad_value(d, v, err);
+        break;
+    case K_CHOICE:
+        if (!v || (ch = choice_index(d->choices, v)) < 0)
+            return bad_value(d, v, err);
+        break;
+    }
+    tr_aug_options *a = &o->aug;
+    switch (d->id) {
+    case O_HELP: case O_VERSION: break;
+    case O_OUTPUT: o->model_path = v; break;
+    case O_CLASSES: o->classes = v; break;
+    case O_GROUP_REGEX: o->group_regex = v; break;
+    case O_MANIFEST: o->manifest = v; break;
+    case O_NO_MANIFEST: o->manifest = ""; break;
+    case O_CACHE: o->cache_path = v; break;
+    case O_NO_CACHE: o->no_cache = 1; break;
+    case O_SEED: o->seed = u; break;
+    case O_VAL_FRAC: o->val_frac = x; break;
+    case O_TEST_FRAC: o->test_frac = x; break;
+    case O_HOP: o->hop_s = x; break;
+    case O_MAX_WINDOWS: o->max_windows = (int)n; break;
+    case O_ARCH: o->arch = v; break;
+    case O_EPOCHS: o->epochs = (int)n; break;
+    case O_BATCH: o->batch = (int)n; break;
+    case O_LR: o->lr = x; break;
+    case O_OPTIMIZER: o->optimizer = ch ? TR_OPT_ADAMW : TR_OPT_ADAM; break;
+    case O_WEIGHT_DECAY: o->weight_decay = x; break;
+    case O_CLIP_NORM: o->clip_norm = x; break;
+    case O_SCHEDULE: o->schedule = ch ? TR_SCHED_STEP : TR_SCHED_COSINE; break;
+    case O_WARMUP: o->warmup_epochs = x; break;
+    case O_MIN_LR: o->min_lr_frac = x; break;
+    case O_STEP_EPOCHS: o->step_epochs = (int)n; break;
+    case O_STEP_GAMMA: o->step_gamma = x; break;
+    case O_NO_CLASS_WEIGHTS: o->class_weights = 0; break;
+    case O_LABEL_SMOOTHING: o->label_smoothing = x; break;
+    case O_PATIENCE: o->patience = (int)n; break;
+    case O_NO_AUGMENT: a->on = 0; break;
+    case O_SHIFT: a->shift_max_s = x; break;
+    case O_SHIFT_P: a->shift_p = x; break;
+    case O_GAIN: a->gain_db = x; break;
+    case O_GAIN_P: a->gain_p = x; break;
+    case O_NOISE_P: a->noise_p = x; break;
+    case O_SNR_MIN: a->snr_min_db = x; break;
+    case O_SNR_MAX: a->snr_max_db = x; break;
+    case O_NOISE_CLASS: a->noise_class = v; break;
+    case O_SPECAUG_P: a->specaug_p = x; break;
+    case O_TIME_MASKS: a->time_masks = (int)n; break;
+    case O_TIME_MASK: a->time_mask_max = (int)n; break;
+    case O_FREQ_MASKS: a->freq_masks = (int)n; break;
+    case O_FREQ_MASK: a->freq_mask_max = (int)n; break;
+    case O_MIXUP_P: a->mixup_p = x; break;
+    case O_MIXUP_ALPHA: a->mixup_alpha = x; break;
+    case O_GATE_TARGET: o->gate_target = x; break;
+    case O_GATE_MIN_COVERED: o->gate_min_covered = (int)n; break;
+    case O_PER_CLASS_GATES: o->per_class_gates = 1; break;
+    case O_LOG: o->log_path = v; break;
+    case O_REPORT_JSON: o->report_json = v; break;
+    case O_SVG: o->svg_dir = v; break;
+    case O_CHECKPOINT: o->checkpoint = v; break;
+    case O_RESUME: o->resume = v; break;
+    case O_STOP_AFTER: o->stop_after = (int)n; break;
+    case O_THREADS: o->threads = (int)n; break;
+    case O_QUIET: o->quiet = 1; break;
+    }
+    return 0;
+}
+
+/* Checks that concern several options at once. */
+static int check_together(const tr_options *o, aa_error *err)
+{
+    if (!o->data_dir)
+        return aa_error_set(err, TR_PARSE_USAGE, "missing DATA, the folder of class folders");
+    if (!o->model_path && !o->stop_after)
+        return aa_error_set(err, TR_PARSE_USAGE, "missing -o MODEL, the model file to write");
+    if (o->val_frac <= 0)
+        return aa_error_set(err, TR_PARSE_USAGE,
+                            "--val-frac must be above 0: early stopping and calibration need a validation split");
+    if (o->val_frac + o->test_frac > 0.9 + 1e-12)
+        return aa_error_set(err, TR_PARSE_USAGE,
+                            "--val-frac %g plus --test-frac %g leave less than 10 %% of the data to train on",
+                            o->val_frac, o->test_frac);
+    if (o->aug.snr_min_db > o->aug.snr_max_db)
+        return aa_error_set(err, TR_PARSE_USAGE, "--snr-min %g is above --snr-max %g", o->aug.snr_min_db,
+                            o->aug.snr_max_db);
+    if (o->stop_after && !o->checkpoint)
+        return aa_error_set(err, TR_PARSE_USAGE, "--stop-after needs --checkpoint FILE to keep the state in");
+    if (o->stop_after && o->stop_after >= o->epochs)
+        return aa_error_set(err, TR_PARSE_USAGE, "--stop-after %d is not before the last epoch (--epochs %d)",
+                            o->stop_after, o->epochs);
+    return 0;
+}
+
+int tr_options_parse(tr_options *o, int argc, char **argv, aa_error *err)
+{
+    aa_error_clear(err);
+    int positional_only = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (positional_only || a[0] != '-' || !a[1]) {
+            if (o->data_dir)
+                return aa_error_set(err, TR_PARSE_USAGE, "one DATA folder only ('%s' and '%s')", o->data_dir, a);
+            o->data_dir = a;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            positional_only = 1;
+            continue;
+        }
+        const opt_def *d;
+        const char *v = NULL;
+        int inline_value = 0;
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            d = find_long(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+            if (eq)
+                v = eq + 1, inline_value = 1;
+        } else {
+            d = a[2] ? NULL : find_short(a[1]);
+        }
+        if (!d)
+            return aa_error_set(err, TR_PARSE_USAGE, "unknown option '%s'", a);
+        if (d->k == K_FLAG) {
+            if (inline_value)
+                return aa_error_set(err, TR_PARSE_USAGE, "--%s takes no value", d->name);
+        } else if (!inline_value) {
+            if (i + 1 >= argc)
+                return aa_error_set(err, TR_PARSE_USAGE, "--%s needs a value (%s)", d->name, d->arg);
+            v = argv[++i];
+        }
+        if (d->id == O_HELP)
+            return TR_PARSE_HELP;
+        if (d->id == O_VERSION)
+            return TR_PARSE_VERSION;
+        if (apply(o, d, v, err))
+            return TR_PARSE_USAGE;
+    }
+    return check_together(o, err) ? TR_PARSE_USAGE : TR_PARSE_OK;
+}
+
+char *tr_options_fingerprint(const tr_options *o)
+{
+    const tr_aug_options *a = &o->aug;
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    if (!f)
+        return NULL;
+    /* %.17g: doubles read back to the same bits, so equal settings give equal text. */
+    fprintf(f, "classes=%s\nmanifest=%s\ngroup_regex=%s\nseed=%llu\nval_frac=%.17g\ntest_frac=%.17g\n",
+            o->classes ? o->classes : "(all)", o->manifest ? o->manifest : "(default)",
+            o->group_regex ? o->group_regex : "(none)", (unsigned long long)o->seed, o->val_frac, o->test_frac);
+    fprintf(f, "hop=%.17g\nmax_windows=%d\narch=%s\nepochs=%d\nbatch=%d\nlr=%.17g\noptimizer=%s\n", o->hop_s,
+            o->max_windows, o->arch, o->epochs, o->batch, o->lr, o->optimizer == TR_OPT_ADAMW ? "adamw" : "adam");
+    fprintf(f, "weight_decay=%.17g\nclip_norm=%.17g\nschedule=%s\nwarmup=%.17g\nmin_lr=%.17g\nstep_epochs=%d\n",
+            o->weight_decay, o->clip_norm, o->schedule == TR_SCHED_STEP ? "step" : "cosine", o->warmup_epochs,
+            o->min_lr_frac, o->step_epochs);
+    fprintf(f, "step_gamma=%.17g\nclass_weights=%d\nlabel_smoothing=%.17g\npatience=%d\n", o->step_gamma,
+            o->class_weights, o->label_smoothing, o->patience);
+    fprintf(f, "augment=%d\n", a->on);
+    if (a->on) {
+        fprintf(f, "shift=%.17g@%.17g\ngain=%.17g@%.17g\nnoise=%.17g@%.17g..%.17g:%s\n", a->shift_max_s,
+                a->shift_p, a->gain_db, a->gain_p, a->noise_p, a->snr_min_db, a->snr_max_db,
+                a->noise_class ? a->noise_class : "(none)");
+        fprintf(f, "specaug=%.17g:%dx%d,%dx%d\nmixup=%.17g@%.17g\n", a->specaug_p, a->time_masks,
+                a->time_mask_max, a->freq_masks, a->freq_mask_max, a->mixup_p, a->mixup_alpha);
+    }
+    if (fclose(f)) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}

@@ -1,0 +1,87 @@
+#ifndef TR_OPTIONS_H
+#define TR_OPTIONS_H
+
+/* aa-train's command line: every setting of a training run, its default, and its parsing. */
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/util.h"
+
+typedef enum { TR_SCHED_COSINE = 0, TR_SCHED_STEP = 1 } tr_sched_kind;
+typedef enum { TR_OPT_ADAM = 0, TR_OPT_ADAMW = 1 } tr_optimizer_kind;
+
+/* On-the-fly augmentation of training windows (datasets/' batch builder does the work). */
+typedef struct {
+    int on;                  /* 0: --no-augment, every other field ignored */
+    double shift_p, shift_max_s;
+    double gain_p, gain_db;
+    double noise_p, snr_min_db, snr_max_db;
+    double specaug_p;
+    int time_masks, time_mask_max, freq_masks, freq_mask_max;
+    double mixup_p, mixup_alpha;
+    const char *noise_class; /* class whose training windows are mixed in as background noise */
+} tr_aug_options;
+
+typedef struct {
+    /* what and where */
+    const char *data_dir;    /* DATA */
+    const char *model_path;  /* -o MODEL */
+    /* data */
+    const char *classes;     /* --classes a,b,c or NULL */
+    const char *group_regex; /* --group-regex or NULL */
+    const char *manifest;    /* --manifest FILE; NULL: DATA/manifest.tsv if present; "": --no-manifest */
+    const char *cache_path;  /* --cache FILE or NULL (datasets' default location) */
+    int no_cache;            /* --no-cache: extract features without reading or writing a cache file */
+    uint64_t seed;
+    double val_frac, test_frac;
+    double hop_s;            /* seconds between windows of a long recording */
+    int max_windows;         /* windows kept per recording */
+    /* network and optimisation */
+    const char *arch;
+    int epochs, batch;
+    double lr, weight_decay, clip_norm;
+    tr_optimizer_kind optimizer;
+    tr_sched_kind schedule;
+    double warmup_epochs;    /* linear warm-up from lr / warm-up steps to lr */
+    double min_lr_frac;      /* cosine: the last step's rate as a fraction of lr */
+    int step_epochs;         /* step: multiply the rate by step_gamma every step_epochs epochs */
+    double step_gamma;
+    int class_weights;       /* 0: --no-class-weights */
+    double label_smoothing;
+    int patience;            /* epochs without a better validation macro-F1 before stopping; 0: never */
+    tr_aug_options aug;
+    /* calibration */
+    double gate_target;
+    int gate_min_covered;
+    int per_class_gates;
+    /* outputs and running */
+    const char *log_path, *report_json, *svg_dir;
+    const char *checkpoint, *resume;
+    int stop_after;          /* > 0: end after this epoch (checkpoint kept, no model), to resume later */
+    int threads;             /* 0: all cores */
+    int quiet;
+} tr_options;
+
+/* The defaults every option's help line quotes. */
+void tr_options_default(tr_options *o);
+
+enum { TR_PARSE_OK = 0, TR_PARSE_HELP = 1, TR_PARSE_VERSION = 2, TR_PARSE_USAGE = 3 };
+/* Parses argv (argv[0] is the program) into o, which should hold the defaults. Returns TR_PARSE_OK,
+ * TR_PARSE_HELP or TR_PARSE_VERSION when asked for those, or TR_PARSE_USAGE with err->msg saying what is
+ * wrong in one line. Strings in o point into argv. */
+int tr_options_parse(tr_options *o, int argc, char **argv, aa_error *err);
+
+/* --help: every option with its default and an example. */
+void tr_usage(FILE *to);
+
+/* The long names of every option (for the test that --help lists them all); NULL after the last. */
+const char *tr_option_name(int i);
+
+/* The options that shape the training (data, split, windows, network, optimisation, augmentation), as
+ * stable "key=value" lines: a checkpoint records them and a resume must match them. Calibration, outputs,
+ * thread count and verbosity are left out: they may change between the two halves of a resumed run.
+ * NULL when out of memory; caller frees. */
+char *tr_options_fingerprint(const tr_options *o);
+
+#endif
