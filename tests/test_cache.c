@@ -353,6 +353,16 @@ START_TEST(reused_until_something_changes)
     ds_cache_free(c);
     assert_only(cdir, "c.aacache");
 
+    /* A cache that cannot be written (its folder is missing) is built and returned all the same. */
+    char nowhere[700];
+    tu_path(nowhere, sizeof nowhere, cp.root, "missing/dir/c.aacache");
+    ck_assert_int_eq(ds_cache_open(&c, l, &s, NULL, nowhere, &info, &err), 0);
+    ck_assert_int_eq(info.loaded, 0);
+    ck_assert_int_eq(info.write_failed, 1);
+    ck_assert_ptr_nonnull(strstr(info.write_error, "missing/dir/c.aacache"));
+    ck_assert_uint_eq(c->n_files, 25);
+    ds_cache_free(c);
+
     free(x);
     ds_cache_free(first);
     ds_list_free(l);
