@@ -316,7 +316,7 @@ typedef struct {
  * (never concurrently), at least once with done = 0 and once with done = total. */
 typedef void (*ds_progress_fn)(void *user, size_t done, size_t total);
 
-/* All-zero is the default (with the default windows when win.hop_seconds is 0). */
+/* All-zero is the default; a win with both fields 0 means the default windows. */
 typedef struct {
     ds_window_opts win;
     int threads;             /* [0] OpenMP threads decoding files: 0 = omp_get_max_threads() */
