@@ -1,42 +1,233 @@
-/* aa-train: labelled folders of recordings -> a trained, calibrated, evaluated model file. */
+/* aa-train: labelled folders of recordings -> a trained, calibrated, evaluated model file.
+ *
+ *   data (list, cache, split)  ->  epochs (or a resumed run)  ->  calibration on validation
+ *   ->  model file  ->  split file  ->  test report from the model file as written  ->  model file with
+ *   the test figures in its training summary. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "model/model.h"
+#include "nn/nn.h"
+#include "train/calibrate.h"
+#include "train/data.h"
 #include "train/demo_cmd.h"
+#include "train/loop.h"
+#include "train/options.h"
+#include "train/progress.h"
+#include "train/report.h"
+#include "train/summary.h"
 #include "train/version.h"
 
-static void usage(FILE *to)
+static int fail(const aa_error *err)
 {
-    fprintf(to,
-            "Usage: aa-train DATA -o MODEL [options]\n"
-            "Train a respiratory-sound classifier on DATA/<class>/ folders of recordings.\n"
-            "\n"
-            "  -h, --help     show this help and exit\n"
-            "      --version  print the version and exit\n"
-            "\n");
-    aa_cmd_make_demo_usage(to);
-    fprintf(to,
-            "\n"
-            "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
-            "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n");
+    fflush(stdout);
+    fprintf(stderr, "aa-train: %s\n", err->msg);
+    return 1;
+}
+
+/* Temperature and gate on the validation split, printed. */
+static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, const tr_options *o, FILE *out,
+                     aa_error *err)
+{
+    size_t n = d->n_win[DS_VAL];
+    float *logits = malloc((n ? n : 1) * (size_t)d->k * sizeof *logits);
+    int *labels = malloc((n ? n : 1) * sizeof *labels);
+    int rc = !logits || !labels ? aa_error_set(err, AA_ERR_NOMEM, "out of memory") : 0;
+    if (!rc)
+        rc = tr_window_logits(run->net, d, d->win[DS_VAL], n, o->batch, logits, err);
+    for (size_t i = 0; !rc && i < n; i++)
+        labels[i] = d->cache->windows[d->win[DS_VAL][i]].cls;
+    if (!rc)
+        rc = tr_calibrate(cal, n, d->k, labels, logits, o, err);
+    free(logits);
+    free(labels);
+    if (rc || o->quiet)
+        return rc;
+    const ev_temp_fit *t = &cal->fit;
+    fprintf(out, "Calibration on %zu validation windows: temperature %.3f (ECE %.3f -> %.3f, NLL %.3f -> %.3f)%s\n",
+            t->n, cal->temperature, t->ece_before, t->ece_after, t->nll_before, t->nll_after,
+            cal->temperature_rejected ? "; the fit ran to the lower bound, so 1 is kept" : "");
+    const ev_gate_choice *g = cal->gate;
+    if (g->class_threshold) {
+        fprintf(out, "Gate: per-class thresholds");
+        for (int c = 0; c < d->k; c++)
+            fprintf(out, " %s %.3f", d->cache->classes[c], g->class_threshold[c]);
+        fputc('\n', out);
+    } else {
+        fprintf(out, "Gate: withhold below %.3f confidence (target selective accuracy %.2f: %s)\n",
+                g->gate.min_confidence, o->gate_target, ev_gate_status_name(g->global.status));
+    }
+    fprintf(out, "  on validation: coverage %.3f (%zu of %zu windows), selective accuracy %.3f (%zu of %zu)\n",
+            g->coverage, g->covered, g->n, g->selective_accuracy, g->correct, g->covered);
+    return 0;
+}
+
+static int save_model(const char *path, const tr_data *d, const tr_run *run, const tr_calibration *cal,
+                      const char *train_json, aa_error *err)
+{
+    am_spec sp = {.dsp = d->dsp, .n_classes = d->k, .norm_mean = d->mean, .norm_std = d->std,
+                  .temperature = cal->temperature, .min_confidence = cal->gate->gate.min_confidence,
+                  .class_threshold = cal->gate->class_threshold, .train_json = train_json};
+    for (int c = 0; c < d->k && c < AM_MAX_CLASSES; c++)
+        sp.classes[c] = d->cache->classes[c];
+    return am_save(path, run->net, &sp, err);
+}
+
+static char *split_path(const char *model)
+{
+    size_t n = strlen(model) + sizeof ".split.tsv";
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s.split.tsv", model);
+    return p;
+}
+
+static void log_summary(FILE *log, const char *summary)
+{
+    if (!log || !summary)
+        return;
+    fprintf(log, "{\"type\": \"summary\", \"summary\": %s}\n", summary);
+    fflush(log);
+}
+
+static int run(const tr_options *o, FILE *out, FILE *log)
+{
+    aa_error err;
+    aa_error_clear(&err);
+    double t0 = aa_now();
+    tr_progress p;
+    tr_progress_init(&p, out, isatty(fileno(out)), o->quiet, log);
+    tr_data d;
+    if (tr_data_load(&d, o, &p, &err)) {
+        tr_progress_break(&p);
+        return fail(&err);
+    }
+    fflush(out);
+    tr_data_print_warnings(&d, stderr);
+    if (!o->quiet)
+        tr_data_print_summary(&d, o, out);
+    if (d.k > AM_MAX_CLASSES) {
+        aa_error_set(&err, 1, "%s: %d classes, a model holds at most %d", o->data_dir, d.k, AM_MAX_CLASSES);
+        tr_data_free(&d);
+        return fail(&err);
+    }
+
+    tr_run r;
+    if (tr_train(&r, &d, o, &p, &err)) {
+        tr_progress_break(&p);
+        tr_data_free(&d);
+        return fail(&err);
+    }
+    if (r.paused) {
+        if (!o->quiet)
+            fprintf(out, "Stopped after epoch %d of %d as asked; continue with --resume %s\n", r.n_history,
+                     o->epochs, o->checkpoint);
+        tr_run_free(&r);
+        tr_data_free(&d);
+        return 0;
+    }
+    if (!o->quiet)
+        fprintf(out, "Kept epoch %d (validation macro-F1 %.3f)%s\n", r.best_epoch, r.best_f1,
+                r.stopped_early ? ", stopped early: no better epoch within --patience" : "");
+
+    int rc = 1;
+    tr_calibration cal;
+    memset(&cal, 0, sizeof cal);
+    tr_test test;
+    memset(&test, 0, sizeof test);
+    int have_test = d.n_rec[DS_TEST] > 0;
+    char *summary = NULL, *split = split_path(o->model_path);
+    if (!split) {
+        aa_error_set(&err, 1, "out of memory");
+        goto out;
+    }
+    if (calibrate(&cal, &d, &r, o, out, &err))
+        goto out;
+    /* First without the test figures, then, once the file as written has been judged, with them: the
+     * network, settings and gate are the same in both, so the figures describe the final file. */
+    summary = tr_summary_json(&d, o, &r, &cal, "windows", NULL);
+    if (!summary) {
+        aa_error_set(&err, 1, "out of memory");
+        goto out;
+    }
+    if (save_model(o->model_path, &d, &r, &cal, summary, &err) || tr_data_write_split(&d, split, &err))
+        goto out;
+    if (have_test) {
+        if (tr_test_run(&test, o->model_path, &d, o->threads, &err))
+            goto out;
+        free(summary);
+        summary = tr_summary_json(&d, o, &r, &cal, "windows", &test);
+        if (!summary) {
+            aa_error_set(&err, 1, "out of memory");
+            goto out;
+        }
+        if (save_model(o->model_path, &d, &r, &cal, summary, &err))
+            goto out;
+        if (!o->quiet && tr_test_print(out, &test, &err))
+            goto out;
+        if (o->report_json && tr_test_save_json(o->report_json, &test, &err))
+            goto out;
+        if (o->svg_dir && tr_test_save_svg(o->svg_dir, &test, &err))
+            goto out;
+    } else if (o->report_json || o->svg_dir) {
+        fprintf(stderr, "aa-train: warning: no test split (--test-frac 0), so no test report or test plots\n");
+    }
+    if (o->svg_dir && tr_save_learning_curves(o->svg_dir, r.history, r.n_history, &err))
+        goto out;
+    log_summary(log, summary);
+    if (!o->quiet) {
+        fprintf(out, "\nWrote %s and %s", o->model_path, split);
+        if (d.skipped)
+            fprintf(out, "; %zu recording%s skipped (could not be decoded)", d.skipped, d.skipped == 1 ? "" : "s");
+        fprintf(out, ". %d epochs, %.1f s in all.\n", r.n_history - r.resumed_from, aa_now() - t0);
+    }
+    rc = 0;
+out:
+    if (rc) {
+        tr_progress_break(&p);
+        fail(&err);
+    }
+    free(summary);
+    free(split);
+    tr_test_free(&test);
+    tr_calibration_free(&cal);
+    tr_run_free(&r);
+    tr_data_free(&d);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
+    nn_blas_setup();
     if (aa_cmd_is_make_demo(argc, argv))
         return aa_cmd_make_demo(argc, argv);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--version")) {
-            printf("aa-train %s\n", AA_VERSION);
-            return 0;
-        }
-        fprintf(stderr, "aa-train: unknown option '%s' (see --help)\n", argv[i]);
+    tr_options o;
+    tr_options_default(&o);
+    aa_error err;
+    switch (tr_options_parse(&o, argc, argv, &err)) {
+    case TR_PARSE_HELP:
+        tr_usage(stdout);
+        return 0;
+    case TR_PARSE_VERSION:
+        printf("aa-train %s\n", AA_VERSION);
+        return 0;
+    case TR_PARSE_USAGE:
+        fprintf(stderr, "aa-train: %s (see --help)\n", err.msg);
         return 2;
+    default: break;
     }
-    usage(stderr);
-    return 2;
+    FILE *log = NULL;
+    if (o.log_path && !(log = fopen(o.log_path, "w"))) {
+        fprintf(stderr, "aa-train: %s: cannot write (%s)\n", o.log_path, strerror(errno));
+        return 1;
+    }
+    int rc = run(&o, stdout, log);
+    if (log && fclose(log)) {
+        fprintf(stderr, "aa-train: %s: write failed\n", o.log_path);
+        rc = rc ? rc : 1;
+    }
+    return rc;
 }

@@ -201,8 +201,33 @@ const char *tr_option_name(int i)
     return i >= 0 && (size_t)i < N_OPTS ? OPTS[i].name : NULL;
 }
 
+/* Writes text from column `indent`, wrapped at word boundaries so that no line passes column 100. */
+static void wrapped(FILE *to, const char *text, int col, int indent)
+{
+    enum { WIDTH = 100 };
+    const char *p = text;
+    while (*p) {
+        const char *sp = strchr(p, ' ');
+        int len = sp ? (int)(sp - p) : (int)strlen(p);
+        if (col > indent && col + 1 + len > WIDTH) {
+            fprintf(to, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', to);
+            col++;
+        }
+        fwrite(p, 1, (size_t)len, to);
+        col += len;
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', to);
+}
+
 void tr_usage(FILE *to)
 {
+    /* What a newcomer needs first (usage, exit status, the demo corpus) comes before the long option list. */
     fprintf(to,
             "Usage: aa-train DATA -o MODEL [options]\n"
             "Train a respiratory-sound classifier on DATA/<class>/ folders of recordings (any format the\n"
@@ -210,7 +235,17 @@ void tr_usage(FILE *to)
             "windows; the split keeps each group (manifest, --group-regex, else each file) on one side.\n"
             "The model is calibrated on the validation split and judged on the test split, recording by\n"
             "recording, exactly as aa-infer classifies a file.\n"
-            "  Example: aa-train demo-data -o model.aam --svg plots --log train.jsonl\n");
+            "  Example: aa-train demo-data -o model.aam --svg plots --log train.jsonl\n"
+            "\n"
+            "Writes MODEL (network, front-end settings, classes, normalisation, temperature, gate, a training\n"
+            "summary) and MODEL.split.tsv (path, class, group, side), so that\n"
+            "  aa-infer -m MODEL --eval MODEL.split.tsv --side test\n"
+            "reproduces the test report. Same data, options and seed give a bit-identical model file.\n"
+            "\n"
+            "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
+            "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n"
+            "\n");
+    aa_cmd_make_demo_usage(to);
     for (size_t i = 0; i < N_OPTS; i++) {
         const opt_def *d = &OPTS[i];
         if (d->section)
@@ -221,21 +256,11 @@ void tr_usage(FILE *to)
                      d->arg ? d->arg : "");
         else
             snprintf(head, sizeof head, "    --%s%s%s", d->name, d->arg ? " " : "", d->arg ? d->arg : "");
-        fprintf(to, "  %-26s %s\n", head, d->help);
+        int col = fprintf(to, "  %-26s ", head);
+        wrapped(to, d->help, col, 29);
         if (d->example[0])
-            fprintf(to, "  %-26s   e.g. %s\n", "", d->example);
+            fprintf(to, "%31se.g. %s\n", "", d->example);
     }
-    fprintf(to, "\n");
-    aa_cmd_make_demo_usage(to);
-    fprintf(to,
-            "\n"
-            "Writes MODEL (network, front-end settings, classes, normalisation, temperature, gate, a training\n"
-            "summary) and MODEL.split.tsv (path, class, group, side), so that\n"
-            "  aa-infer -m MODEL --eval MODEL.split.tsv --side test\n"
-            "reproduces the test report. Same data, options and seed give a bit-identical model file.\n"
-            "\n"
-            "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
-            "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n");
 }
 
 /* ---- parsing -------------------------------------------------------------------------------------------- */

@@ -119,6 +119,10 @@ static void log_epoch(FILE *log, const tr_epoch *e)
     tr_json_num(log, e->val_accuracy);
     fputs(", \"val_macro_f1\": ", log);
     tr_json_num(log, e->val_macro_f1);
+    fputs(", \"val_recording_accuracy\": ", log);
+    tr_json_num(log, e->val_rec_accuracy);
+    fputs(", \"val_recording_macro_f1\": ", log);
+    tr_json_num(log, e->val_rec_macro_f1);
     fputs(", \"seconds\": ", log);
     tr_json_num(log, e->seconds);
     fprintf(log, ", \"best\": %s}\n", e->best ? "true" : "false");

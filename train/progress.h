@@ -17,6 +17,8 @@ typedef struct {
     double train_accuracy; /* of the augmented training windows, in training mode */
     double val_loss;       /* mean cross-entropy (unweighted) of the validation windows */
     double val_accuracy, val_macro_f1;
+    /* the validation recordings, one clip each as aa-infer cuts a file (loudest 4 s) */
+    double val_rec_accuracy, val_rec_macro_f1;
     double seconds;        /* wall time of the epoch (never stored in the model) */
     int best;              /* 1 when this epoch became the kept model */
 } tr_epoch;

@@ -1,0 +1,60 @@
+#ifndef TR_DATA_H
+#define TR_DATA_H
+
+/* The trainer's data: listing, feature cache, grouped split, windows per side, normalisation, class
+ * weights, and the validation recordings cut as aa-infer cuts a file. Everything a training run reads
+ * comes from here, and every problem that would spoil a run is found here, before training starts. */
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "datasets/datasets.h"
+#include "train/options.h"
+#include "train/progress.h"
+
+typedef struct {
+    ds_list *list;
+    ds_cache *cache;
+    ds_cache_info cache_info;
+    int cache_used;            /* 0 with --no-cache */
+    ds_split *split;
+    dsp_settings dsp;
+    int k;                     /* classes */
+    size_t n_mels, n_frames;   /* one window's feature */
+    size_t *win[DS_N_SIDES];   /* window indices (into cache->windows) of each side, in window order */
+    size_t n_win[DS_N_SIDES];
+    size_t *win_count;         /* [DS_N_SIDES][k] windows per side and class */
+    size_t *file_count;        /* [DS_N_SIDES][k] decodable files per side and class */
+    size_t *group_count;       /* [DS_N_SIDES][k] groups with a decodable file of the class on the side */
+    size_t *rec[DS_N_SIDES];   /* decodable files (cache file indices) of each side, in listing order */
+    size_t n_rec[DS_N_SIDES];
+    size_t skipped;            /* files that could not be decoded (named in cache->files[].reason) */
+    float *mean, *std;         /* [n_mels] per-mel normalisation from the training windows */
+    float *class_weight;       /* [k] loss weights (all 1 with --no-class-weights) */
+    /* The validation recordings as aa-infer sees them: one clip per file by the front end's crop policy. */
+    float *val_rec_feat;       /* [n_rec[DS_VAL]][n_mels][n_frames] log-mel dB, not normalised */
+    int *val_rec_label;        /* [n_rec[DS_VAL]] */
+} tr_data;
+
+/* Lists DATA, opens or builds the cache (progress reported through p), splits, and checks that every
+ * class has training and validation windows (and test windows when there is a test side). Listing
+ * warnings and skipped files are the caller's to print (tr_data_print_warnings). On failure (err names
+ * the file or class and the reason) *d holds nothing to free. */
+int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err);
+void tr_data_free(tr_data *d);
+
+/* Each listing warning and each skipped file, one line each, "aa-train: warning: ...". */
+void tr_data_print_warnings(const tr_data *d, FILE *to);
+/* The data summary: files, windows and groups per class and split, where the groups came from, the cache,
+ * the skipped files' count, the class weights. */
+void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to);
+
+/* The training windows per class over all training windows: the weights' denominator, for the summary. */
+size_t tr_data_train_windows(const tr_data *d, int cls);
+
+/* Writes path (atomically): a header "path\tclass\tgroup\tside", then one row per decodable file in listing
+ * order, side "train", "val" or "test"; paths absolute so the file can be used from anywhere. Tabs,
+ * newlines and backslashes inside a field are written as \t, \n and \\. */
+int tr_data_write_split(const tr_data *d, const char *path, aa_error *err);
+
+#endif

@@ -1,0 +1,202 @@
+/* The test report, computed from the model file as written: nothing the trainer holds in memory is trusted
+ * for it, so what it says is what a user of the file gets. */
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "train/report.h"
+
+void tr_test_free(tr_test *t)
+{
+    if (!t)
+        return;
+    ev_eval_free(t->rec);
+    ev_eval_free(t->win);
+    am_free(t->model);
+    memset(t, 0, sizeof *t);
+}
+
+/* The model's gate; per-class thresholds only when it has any (all zero is the same gate, said longer). */
+static ev_gate model_gate(const tr_test *t)
+{
+    return (ev_gate){.min_confidence = t->min_confidence, .class_threshold = t->per_class ? t->class_threshold : NULL};
+}
+
+/* Each test recording through am_classify_file, in parallel (one model slot per thread); results land by
+ * index, so the order and the numbers do not depend on the thread count. */
+static int per_recording(tr_test *t, const tr_data *d, int nt, aa_error *err)
+{
+    size_t n = d->n_rec[DS_TEST];
+    int k = d->k;
+    int *labels = malloc((n ? n : 1) * sizeof *labels);
+    float *probs = malloc((n ? n : 1) * (size_t)k * sizeof *probs);
+    aa_error *errs = calloc(n ? n : 1, sizeof *errs);
+    if (!labels || !probs || !errs) {
+        free(labels), free(probs), free(errs);
+        return aa_error_set(err, AA_ERR_NOMEM, "test report: out of memory");
+    }
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (size_t i = 0; i < n; i++) {
+        size_t f = d->rec[DS_TEST][i];
+        am_file_result r;
+        labels[i] = d->cache->files[f].cls;
+        if (am_classify_file(t->model, omp_get_thread_num(), d->list->items[f].path, 0, &r, NULL, &errs[i]))
+            continue;
+        memcpy(probs + i * (size_t)k, r.result.probs, (size_t)k * sizeof *probs);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (errs[i].code)
+            rc = aa_error_set(err, errs[i].code, "test report: %s", errs[i].msg);
+    if (!rc) {
+        ev_gate g = model_gate(t);
+        if (!(t->rec = ev_evaluate(n, k, labels, probs, &g, err)))
+            rc = 1;
+    }
+    free(labels), free(probs), free(errs);
+    return rc;
+}
+
+/* The test windows from the cache through the model's own normalisation, network and temperature. */
+static int per_window(tr_test *t, const tr_data *d, aa_error *err)
+{
+    enum { CHUNK = 64 };
+    size_t n = d->n_win[DS_TEST], per = d->n_mels * d->n_frames;
+    int k = d->k;
+    int *labels = malloc((n ? n : 1) * sizeof *labels);
+    float *probs = malloc((n ? n : 1) * (size_t)k * sizeof *probs);
+    float *mels = malloc(CHUNK * per * sizeof *mels);
+    float *logits = malloc(CHUNK * (size_t)k * sizeof *logits);
+    int rc = 0;
+    if (!labels || !probs || !mels || !logits) {
+        rc = aa_error_set(err, AA_ERR_NOMEM, "test report: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n && !rc; i += CHUNK) {
+        size_t b = n - i < CHUNK ? n - i : CHUNK;
+        for (size_t j = 0; j < b; j++) {
+            size_t w = d->win[DS_TEST][i + j];
+            memcpy(mels + j * per, ds_cache_features(d->cache, w), per * sizeof *mels);
+            labels[i + j] = d->cache->windows[w].cls;
+        }
+        if ((rc = am_logits_batch(t->model, 0, mels, b, logits, err)))
+            break;
+        for (size_t j = 0; j < b; j++) {
+            am_result r;
+            am_decide(t->model, logits + j * (size_t)k, &r);
+            memcpy(probs + (i + j) * (size_t)k, r.probs, (size_t)k * sizeof *probs);
+        }
+    }
+    if (!rc) {
+        ev_gate g = model_gate(t);
+        if (!(t->win = ev_evaluate(n, k, labels, probs, &g, err)))
+            rc = 1;
+    }
+out:
+    free(labels), free(probs), free(mels), free(logits);
+    return rc;
+}
+
+int tr_test_run(tr_test *t, const char *model_path, const tr_data *d, int threads, aa_error *err)
+{
+    memset(t, 0, sizeof *t);
+    int nt = threads > 0 ? threads : omp_get_max_threads();
+    if (!(t->model = am_load(model_path, nt, err)))
+        return 1;
+    am_set_threads(t->model, nt);
+    t->temperature = am_temperature(t->model);
+    t->min_confidence = am_min_confidence(t->model);
+    for (int c = 0; c < d->k; c++) {
+        t->names[c] = am_class_label(t->model, c);
+        t->class_threshold[c] = am_class_threshold(t->model, c);
+        t->per_class |= t->class_threshold[c] > 0;
+    }
+    if (per_recording(t, d, nt, err) || per_window(t, d, err)) {
+        tr_test_free(t);
+        return 1;
+    }
+    return 0;
+}
+
+static ev_report_info info_of(const tr_test *t, const char *title, const char *unit)
+{
+    return (ev_report_info){.title = title, .class_names = t->names, .unit = unit, .temperature = t->temperature,
+                            .omit_curve = 1};
+}
+
+int tr_test_print(FILE *out, const tr_test *t, aa_error *err)
+{
+    ev_report_info ri = info_of(t, "Test split, per recording (each file classified as aa-infer classifies it)",
+                                "recordings");
+    fputc('\n', out);
+    if (ev_report_text(out, t->rec, &ri, err))
+        return 1;
+    ev_report_info wi = info_of(t, "Test split, per 4 s window (for reference: aa-infer reports recordings)",
+                                "windows");
+    fputc('\n', out);
+    return ev_report_text(out, t->win, &wi, err) ? 1 : 0;
+}
+
+int tr_test_save_json(const char *path, const tr_test *t, aa_error *err)
+{
+    aa_afile *af = aa_afile_open(path, err);
+    if (!af)
+        return 1;
+    FILE *f = aa_afile_stream(af);
+    ev_report_info ri = info_of(t, "Test split, per recording", "recordings");
+    ev_report_info wi = info_of(t, "Test split, per 4 s window", "windows");
+    ri.omit_curve = wi.omit_curve = 0;
+    fputs("{\"format\": \"audio-audit-train-report\", \"version\": 1,\n\"recordings\": ", f);
+    if (ev_report_json(f, t->rec, &ri, err))
+        goto fail;
+    fputs(",\n\"windows\": ", f);
+    if (ev_report_json(f, t->win, &wi, err))
+        goto fail;
+    fputs("}\n", f);
+    return aa_afile_commit(af, err) ? 1 : 0;
+fail:
+    aa_afile_abort(af);
+    return 1;
+}
+
+static int make_dir(const char *dir, aa_error *err)
+{
+    if (mkdir(dir, 0777) && errno != EEXIST)
+        return aa_error_set(err, AA_ERR_IO, "%s: cannot create folder (%s)", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+        return aa_error_set(err, AA_ERR_IO, "%s: not a folder", dir);
+    return 0;
+}
+
+int tr_test_save_svg(const char *dir, const tr_test *t, aa_error *err)
+{
+    if (make_dir(dir, err))
+        return 1;
+    ev_report_info ri = info_of(t, "Test split, per recording", "recordings");
+    ev_report_info wi = info_of(t, "Test split, per 4 s window", "windows");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/confusion_windows.svg", dir);
+    return ev_svg_save_all(dir, t->rec, &ri, err) || ev_svg_confusion_save(path, t->win, &wi, err) ? 1 : 0;
+}
+
+int tr_save_learning_curves(const char *dir, const tr_epoch *h, int n, aa_error *err)
+{
+    if (make_dir(dir, err))
+        return 1;
+    ev_epoch *e = malloc((size_t)(n ? n : 1) * sizeof *e);
+    if (!e)
+        return aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        e[i] = (ev_epoch){.epoch = h[i].epoch, .train_loss = h[i].train_loss, .val_loss = h[i].val_loss,
+                          .train_accuracy = h[i].train_accuracy, .val_accuracy = h[i].val_accuracy,
+                          .val_macro_f1 = h[i].val_macro_f1};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/learning_curves.svg", dir);
+    int rc = ev_svg_learning_curves_save(path, e, (size_t)n, "Training", err);
+    free(e);
+    return rc ? 1 : 0;
+}

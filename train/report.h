@@ -1,0 +1,44 @@
+#ifndef TR_REPORT_H
+#define TR_REPORT_H
+
+/* The test report. The unit a user sees is a recording classified as aa-infer classifies a file, so the
+ * model is read back from its file and each test recording goes through am_classify_file: the same code
+ * path, the same numbers as `aa-infer -m MODEL --eval MODEL.split.tsv --side test`. The 4 s windows of the
+ * same recordings are reported beside, as a second, clearly labelled table. */
+
+#include <stdio.h>
+
+#include "eval/eval.h"
+#include "model/model.h"
+#include "train/data.h"
+#include "train/progress.h"
+
+typedef struct {
+    ev_eval *rec;            /* per recording, with the model's gate */
+    ev_eval *win;            /* per window, with the model's gate */
+    const char *names[AM_MAX_CLASSES]; /* display names, owned by `model` */
+    double temperature;
+    double min_confidence;
+    double class_threshold[AM_MAX_CLASSES];
+    int per_class;           /* the model has per-class thresholds */
+    am_model *model;         /* the model as read back */
+} tr_test;
+
+/* Reads model_path back and evaluates d's test side. threads: 0 = all cores. On failure nothing is left
+ * to free. */
+int tr_test_run(tr_test *t, const char *model_path, const tr_data *d, int threads, aa_error *err);
+void tr_test_free(tr_test *t);
+
+/* Both tables as text. */
+int tr_test_print(FILE *out, const tr_test *t, aa_error *err);
+/* {"format": "audio-audit-train-report", "version": 1, "recordings": <ev_report_json>,
+ *  "windows": <ev_report_json>} written atomically to path. */
+int tr_test_save_json(const char *path, const tr_test *t, aa_error *err);
+/* DIR/confusion.svg, reliability.svg, coverage.svg (recordings), confusion_windows.svg (windows);
+ * DIR is created if missing. */
+int tr_test_save_svg(const char *dir, const tr_test *t, aa_error *err);
+
+/* DIR/learning_curves.svg from the run's epochs (DIR created if missing). */
+int tr_save_learning_curves(const char *dir, const tr_epoch *h, int n, aa_error *err);
+
+#endif

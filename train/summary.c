@@ -1,0 +1,175 @@
+/* The training summary as JSON. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/json.h"
+#include "train/summary.h"
+
+static void counts(FILE *f, const size_t *a /* [DS_N_SIDES][k] */, int k)
+{
+    fputc('{', f);
+    for (int s = 0; s < DS_N_SIDES; s++) {
+        fprintf(f, "%s\"%s\": [", s ? ", " : "", ds_side_name(s));
+        for (int c = 0; c < k; c++)
+            fprintf(f, "%s%zu", c ? ", " : "", a[(size_t)s * (size_t)k + (size_t)c]);
+        fputc(']', f);
+    }
+    fputc('}', f);
+}
+
+/* The fingerprint's key=value lines as one JSON object of strings. */
+static void settings(FILE *f, const tr_options *o)
+{
+    char *fp = tr_options_fingerprint(o);
+    fputc('{', f);
+    int first = 1;
+    for (char *line = fp, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        else
+            next = line + strlen(line);
+        char *eq = strchr(line, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        fputs(first ? "" : ", ", f);
+        first = 0;
+        tr_json_str(f, line);
+        fputs(": ", f);
+        tr_json_str(f, eq + 1);
+    }
+    fputc('}', f);
+    free(fp);
+}
+
+static void figures(FILE *f, const ev_eval *ev)
+{
+    fprintf(f, "{\"n\": %zu, \"accuracy\": ", ev->n);
+    tr_json_num(f, ev->accuracy);
+    fputs(", \"macro_f1\": ", f);
+    tr_json_num(f, ev->macro_f1);
+    fprintf(f, ", \"covered\": %zu, \"coverage\": ", ev->covered);
+    tr_json_num(f, ev->coverage);
+    fputs(", \"selective_accuracy\": ", f);
+    tr_json_num(f, ev->selective_accuracy);
+    fputs(", \"ece\": ", f);
+    tr_json_num(f, ev->ece);
+    fputs(", \"confusion\": [", f);
+    for (int r = 0; r < ev->k; r++) {
+        fputs(r ? ", [" : "[", f);
+        for (int c = 0; c <= ev->k; c++)
+            fprintf(f, "%s%zu", c ? ", " : "", ev->confusion[(size_t)r * (size_t)(ev->k + 1) + (size_t)c]);
+        fputc(']', f);
+    }
+    fputs("]}", f);
+}
+
+static const char *base_name(const char *path, char *buf, size_t n)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    size_t start = len;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    snprintf(buf, n, "%.*s", (int)(len - start), path + start);
+    return buf;
+}
+
+char *tr_summary_json(const tr_data *d, const tr_options *o, const tr_run *r, const tr_calibration *cal,
+                      const char *cal_unit, const tr_test *test)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    if (!f)
+        return NULL;
+    char name[256];
+    fputs("{\"format\": \"audio-audit-training\", \"version\": 1, \"data\": {\"name\": ", f);
+    tr_json_str(f, base_name(d->list->root, name, sizeof name));
+    fputs(", \"classes\": [", f);
+    for (int c = 0; c < d->k; c++) {
+        fputs(c ? ", " : "", f);
+        tr_json_str(f, d->cache->classes[c]);
+    }
+    fprintf(f, "], \"recordings\": %zu, \"skipped\": %zu, \"groups\": %zu, \"files\": ", d->list->n_items, d->skipped,
+            d->list->n_groups);
+    counts(f, d->file_count, d->k);
+    fputs(", \"windows\": ", f);
+    counts(f, d->win_count, d->k);
+    fputs(", \"group_counts\": ", f);
+    counts(f, d->group_count, d->k);
+    fputs(", \"class_weights\": [", f);
+    for (int c = 0; c < d->k; c++) {
+        fputs(c ? ", " : "", f);
+        tr_json_num(f, d->class_weight[c]);
+    }
+    fputs("]}, \"settings\": ", f);
+    settings(f, o);
+    fprintf(f, ", \"training\": {\"epochs_run\": %d, \"best_epoch\": %d, \"stopped_early\": %s, \"history\": [",
+            r->n_history, r->best_epoch, r->stopped_early ? "true" : "false");
+    for (int i = 0; i < r->n_history; i++) {
+        const tr_epoch *e = &r->history[i];
+        fprintf(f, "%s{\"epoch\": %d, \"lr\": ", i ? ", " : "", e->epoch);
+        tr_json_num(f, e->lr);
+        fputs(", \"train_loss\": ", f);
+        tr_json_num(f, e->train_loss);
+        fputs(", \"train_accuracy\": ", f);
+        tr_json_num(f, e->train_accuracy);
+        fputs(", \"val_loss\": ", f);
+        tr_json_num(f, e->val_loss);
+        fputs(", \"val_accuracy\": ", f);
+        tr_json_num(f, e->val_accuracy);
+        fputs(", \"val_macro_f1\": ", f);
+        tr_json_num(f, e->val_macro_f1);
+        fputs(", \"val_recording_macro_f1\": ", f);
+        tr_json_num(f, e->val_rec_macro_f1);
+        fputc('}', f);
+    }
+    fputs("]}, \"calibration\": {\"unit\": ", f);
+    tr_json_str(f, cal_unit);
+    fprintf(f, ", \"n\": %zu, \"temperature\": ", cal->fit.n);
+    tr_json_num(f, cal->temperature);
+    fputs(", \"fitted_temperature\": ", f);
+    tr_json_num(f, cal->fit.t);
+    fputs(", \"ece_before\": ", f);
+    tr_json_num(f, cal->fit.ece_before);
+    fputs(", \"ece_after\": ", f);
+    tr_json_num(f, cal->fit.ece_after);
+    fputs(", \"gate_target\": ", f);
+    tr_json_num(f, o->gate_target);
+    fputs(", \"gate_status\": ", f);
+    tr_json_str(f, ev_gate_status_name(cal->gate->global.status));
+    fputs(", \"min_confidence\": ", f);
+    tr_json_num(f, cal->gate->gate.min_confidence);
+    fputs(", \"class_thresholds\": ", f);
+    if (cal->gate->class_threshold) {
+        fputc('[', f);
+        for (int c = 0; c < d->k; c++) {
+            fputs(c ? ", " : "", f);
+            tr_json_num(f, cal->gate->class_threshold[c]);
+        }
+        fputc(']', f);
+    } else {
+        fputs("null", f);
+    }
+    fputs(", \"validation\": ", f);
+    figures(f, cal->eval);
+    fputs("}, \"test\": ", f);
+    if (test) {
+        fputs("{\"recordings\": ", f);
+        figures(f, test->rec);
+        fputs(", \"windows\": ", f);
+        figures(f, test->win);
+        fputc('}', f);
+    } else {
+        fputs("null", f);
+    }
+    fputs("}", f);
+    if (fclose(f)) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
