@@ -15,39 +15,39 @@ int tr_soft_step(nn_model *m, nn_optimizer *o, const float *x, const float *targ
     const float *z = nn_logits(m);
     float *g = nn_logits_grad(m);
     double *p = malloc((size_t)k * sizeof *p);
-    double *w = malloc((size_t)batch * sizeof *w);
+    double *w = malloc((size_t)k * sizeof *w); /* u_ic of the sample at hand */
     if (!p || !w) {
         free(p);
         free(w);
         return aa_error_set(err, NN_ERR_NOMEM, "out of memory");
     }
+    /* PyTorch's weighted, smoothed cross-entropy, with the one-hot target replaced by t: sample i's term
+     * is -sum_c u_ic log p_ic with u_ic = w_c ((1 - s) t_ic + s / k), and the sum over samples is divided
+     * by sum_i sum_c w_c t_ic. Its gradient in logit j is (p_ij sum_c u_ic - u_ij) / that sum. */
     double wsum = 0, loss = 0;
     int correct = 0;
     for (int i = 0; i < batch; i++) {
         const float *t = targets + (size_t)i * k;
-        w[i] = 0;
         for (int c = 0; c < k; c++)
-            w[i] += t[c] * (class_weight ? class_weight[c] : 1.0f);
-        wsum += w[i];
+            wsum += t[c] * (double)(class_weight ? class_weight[c] : 1.0f);
     }
     for (int i = 0; i < batch; i++) {
         const float *zi = z + (size_t)i * k, *t = targets + (size_t)i * k;
-        double mx = zi[0], sum = 0;
         int best = 0;
         for (int c = 1; c < k; c++)
             if (zi[c] > zi[best])
                 best = c;
-        mx = zi[best];
+        double mx = zi[best], sum = 0, usum = 0;
         for (int c = 0; c < k; c++)
             sum += (p[c] = exp((double)zi[c] - mx));
-        double lse = mx + log(sum), li = 0;
+        double lse = mx + log(sum);
         for (int c = 0; c < k; c++) {
-            double tc = (1 - smoothing) * t[c] + smoothing / k;
-            p[c] /= sum;
-            li -= tc * ((double)zi[c] - lse);
-            g[(size_t)i * k + c] = (float)(w[i] / wsum * (p[c] - tc));
+            w[c] = (class_weight ? class_weight[c] : 1.0) * ((1 - smoothing) * t[c] + (double)smoothing / k);
+            usum += w[c];
+            loss -= w[c] * ((double)zi[c] - lse);
         }
-        loss += w[i] * li;
+        for (int c = 0; c < k; c++)
+            g[(size_t)i * k + c] = (float)((p[c] / sum * usum - w[c]) / wsum);
         correct += best == labels[i];
     }
     loss /= wsum;
