@@ -237,6 +237,7 @@ static int run_epoch(nn_model *net, nn_optimizer *opt, ds_batcher *bat, const tr
     e->lr = lr;
     e->train_loss = loss_sum / (double)seen;
     e->train_accuracy = (double)correct / (double)seen;
+    e->samples = seen;
     return 0;
 }
 
@@ -287,8 +288,10 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
     for (int epoch = st.epochs_done; epoch < o->epochs && !st.finished; epoch++) {
         double te = aa_now();
         tr_epoch e = {.epoch = epoch + 1};
-        if ((rc = run_epoch(net, opt, bat, d, o, &sc, &rng, &bf, epoch, p, &e, err)) ||
-            (rc = validate(net, d, o->batch, bf.val_logits, bf.val_probs, bf.val_labels, &e, err)))
+        if ((rc = run_epoch(net, opt, bat, d, o, &sc, &rng, &bf, epoch, p, &e, err)))
+            goto out;
+        e.train_seconds = aa_now() - te;
+        if ((rc = validate(net, d, o->batch, bf.val_logits, bf.val_probs, bf.val_labels, &e, err)))
             goto out;
         if (is_better(&st, &e)) {
             e.best = 1;

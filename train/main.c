@@ -28,26 +28,24 @@ static int fail(const aa_error *err)
     return 1;
 }
 
-/* Temperature and gate on the validation split, printed. */
+/* Temperature and gate on the validation recordings, each cut as aa-infer cuts a file: the gate is applied
+ * to recordings, and recordings (their loudest 4 s) are more confidently classified than the average
+ * window, so a gate chosen on windows would withhold more than its target asks. */
 static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, const tr_options *o, FILE *out,
                      aa_error *err)
 {
-    size_t n = d->n_win[DS_VAL];
+    size_t n = d->n_rec[DS_VAL];
     float *logits = malloc((n ? n : 1) * (size_t)d->k * sizeof *logits);
-    int *labels = malloc((n ? n : 1) * sizeof *labels);
-    int rc = !logits || !labels ? aa_error_set(err, AA_ERR_NOMEM, "out of memory") : 0;
+    int rc = !logits ? aa_error_set(err, AA_ERR_NOMEM, "out of memory") : 0;
     if (!rc)
-        rc = tr_window_logits(run->net, d, d->win[DS_VAL], n, o->batch, logits, err);
-    for (size_t i = 0; !rc && i < n; i++)
-        labels[i] = d->cache->windows[d->win[DS_VAL][i]].cls;
+        rc = tr_val_recording_logits(run->net, d, o->batch, logits, err);
     if (!rc)
-        rc = tr_calibrate(cal, n, d->k, labels, logits, o, err);
+        rc = tr_calibrate(cal, n, d->k, d->val_rec_label, logits, o, err);
     free(logits);
-    free(labels);
     if (rc || o->quiet)
         return rc;
     const ev_temp_fit *t = &cal->fit;
-    fprintf(out, "Calibration on %zu validation windows: temperature %.3f (ECE %.3f -> %.3f, NLL %.3f -> %.3f)%s\n",
+    fprintf(out, "Calibration on %zu validation recordings: temperature %.3f (ECE %.3f -> %.3f, NLL %.3f -> %.3f)%s\n",
             t->n, cal->temperature, t->ece_before, t->ece_after, t->nll_before, t->nll_after,
             cal->temperature_rejected ? "; the fit ran to the lower bound, so 1 is kept" : "");
     const ev_gate_choice *g = cal->gate;
@@ -60,7 +58,7 @@ static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, c
         fprintf(out, "Gate: withhold below %.3f confidence (target selective accuracy %.2f: %s)\n",
                 g->gate.min_confidence, o->gate_target, ev_gate_status_name(g->global.status));
     }
-    fprintf(out, "  on validation: coverage %.3f (%zu of %zu windows), selective accuracy %.3f (%zu of %zu)\n",
+    fprintf(out, "  on validation: coverage %.3f (%zu of %zu recordings), selective accuracy %.3f (%zu of %zu)\n",
             g->coverage, g->covered, g->n, g->selective_accuracy, g->correct, g->covered);
     return 0;
 }
@@ -148,7 +146,7 @@ static int run(const tr_options *o, FILE *out, FILE *log)
         goto out;
     /* First without the test figures, then, once the file as written has been judged, with them: the
      * network, settings and gate are the same in both, so the figures describe the final file. */
-    summary = tr_summary_json(&d, o, &r, &cal, "windows", NULL);
+    summary = tr_summary_json(&d, o, &r, &cal, "recordings", NULL);
     if (!summary) {
         aa_error_set(&err, 1, "out of memory");
         goto out;
@@ -158,8 +156,10 @@ static int run(const tr_options *o, FILE *out, FILE *log)
     if (have_test) {
         if (tr_test_run(&test, o->model_path, &d, o->threads, &err))
             goto out;
+        test.fit = &cal.fit;
+        test.gate_choice = cal.gate;
         free(summary);
-        summary = tr_summary_json(&d, o, &r, &cal, "windows", &test);
+        summary = tr_summary_json(&d, o, &r, &cal, "recordings", &test);
         if (!summary) {
             aa_error_set(&err, 1, "out of memory");
             goto out;

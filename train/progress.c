@@ -125,6 +125,9 @@ static void log_epoch(FILE *log, const tr_epoch *e)
     tr_json_num(log, e->val_rec_macro_f1);
     fputs(", \"seconds\": ", log);
     tr_json_num(log, e->seconds);
+    fputs(", \"train_seconds\": ", log);
+    tr_json_num(log, e->train_seconds);
+    fprintf(log, ", \"samples\": %zu", e->samples);
     fprintf(log, ", \"best\": %s}\n", e->best ? "true" : "false");
     fflush(log);
 }

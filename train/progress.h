@@ -20,6 +20,8 @@ typedef struct {
     /* the validation recordings, one clip each as aa-infer cuts a file (loudest 4 s) */
     double val_rec_accuracy, val_rec_macro_f1;
     double seconds;        /* wall time of the epoch (never stored in the model) */
+    double train_seconds;  /* of which the training steps (batches, forward, backward, update) */
+    size_t samples;        /* training windows seen in the epoch (the last partial batch is left out) */
     int best;              /* 1 when this epoch became the kept model */
 } tr_epoch;
 

@@ -121,9 +121,12 @@ int tr_test_run(tr_test *t, const char *model_path, const tr_data *d, int thread
     return 0;
 }
 
+/* Calibration was done on validation recordings, so how it was done belongs with the recordings' report. */
 static ev_report_info info_of(const tr_test *t, const char *title, const char *unit)
 {
+    int rec = !strcmp(unit, "recordings");
     return (ev_report_info){.title = title, .class_names = t->names, .unit = unit, .temperature = t->temperature,
+                            .fit = rec ? t->fit : NULL, .gate_choice = rec ? t->gate_choice : NULL,
                             .omit_curve = 1};
 }
 

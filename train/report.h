@@ -22,6 +22,10 @@ typedef struct {
     double class_threshold[AM_MAX_CLASSES];
     int per_class;           /* the model has per-class thresholds */
     am_model *model;         /* the model as read back */
+    /* How temperature and gate were chosen on the validation recordings, for the recordings' report (may be
+     * NULL). */
+    const ev_temp_fit *fit;
+    const ev_gate_choice *gate_choice;
 } tr_test;
 
 /* Reads model_path back and evaluates d's test side. threads: 0 = all cores. On failure nothing is left
