@@ -256,7 +256,7 @@ START_TEST(checkpoint_state_roundtrip_and_refusal)
     nn_opt_config cfg = nn_opt_defaults(NN_OPT_ADAM);
     nn_optimizer *opt = nn_opt_new(net, &cfg, &err);
     tr_state s;
-    ck_assert_int_eq(tr_state_init(&s, net, 10, &err), 0);
+    ck_assert_int_eq(tr_state_init(&s, net, 10, 0, &err), 0);
     s.epochs_done = s.n_history = 2;
     s.best_epoch = 1;
     s.best_f1 = 0.1 + 0.2; /* a double with no short decimal form */
@@ -273,7 +273,7 @@ START_TEST(checkpoint_state_roundtrip_and_refusal)
     nn_model *net2;
     nn_optimizer *opt2;
     tr_state t;
-    ck_assert_msg(tr_checkpoint_load(path, 4, 10, "a=1\nb=2\n", &net2, &opt2, &back_rng, &t, &err) == 0, "%s",
+    ck_assert_msg(tr_checkpoint_load(path, 4, 10, 0, "a=1\nb=2\n", &net2, &opt2, &back_rng, &t, &err) == 0, "%s",
                   err.msg);
     ck_assert(t.epochs_done == 2 && t.n_history == 2 && t.best_epoch == 1 && t.bad_epochs == 1);
     ck_assert(t.best_f1 == s.best_f1 && t.best_loss == s.best_loss); /* bit-exact doubles */
@@ -286,7 +286,7 @@ START_TEST(checkpoint_state_roundtrip_and_refusal)
     nn_opt_free(opt2);
 
     /* Other options: refused, naming the first setting that differs. */
-    ck_assert_int_ne(tr_checkpoint_load(path, 4, 10, "a=1\nb=3\n", &net2, &opt2, NULL, &t, &err), 0);
+    ck_assert_int_ne(tr_checkpoint_load(path, 4, 10, 0, "a=1\nb=3\n", &net2, &opt2, NULL, &t, &err), 0);
     ck_assert_msg(strstr(err.msg, "b=2 in the checkpoint, b=3 now") != NULL, "%s", err.msg);
     ck_assert_ptr_null(net2);
     tr_state_free(&s);

@@ -18,8 +18,10 @@
 #define KEY_HISTORY "tr.history"
 #define T_BEST_PARAMS "tr.best_params"
 #define T_BEST_STATS "tr.best_stats"
+#define T_EMA_PARAMS "tr.ema_params"
+#define T_EMA_STATS "tr.ema_stats"
 
-int tr_state_init(tr_state *s, nn_model *net, int max_epochs, aa_error *err)
+int tr_state_init(tr_state *s, nn_model *net, int max_epochs, int ema, aa_error *err)
 {
     memset(s, 0, sizeof *s);
     nn_model_info info = nn_model_get_info(net);
@@ -31,11 +33,22 @@ int tr_state_init(tr_state *s, nn_model *net, int max_epochs, aa_error *err)
     s->best_params = malloc((s->n_params ? s->n_params : 1) * sizeof *s->best_params);
     s->best_stats = s->n_stats ? malloc(s->n_stats * sizeof *s->best_stats) : NULL;
     s->history = calloc((size_t)s->cap_history, sizeof *s->history);
-    if (!s->best_params || (s->n_stats && !s->best_stats) || !s->history) {
+    int ok = s->best_params && (!s->n_stats || s->best_stats) && s->history;
+    if (ok && ema) {
+        s->ema_params = malloc((s->n_params ? s->n_params : 1) * sizeof *s->ema_params);
+        s->ema_stats = s->n_stats ? malloc(s->n_stats * sizeof *s->ema_stats) : NULL;
+        ok = s->ema_params && (!s->n_stats || s->ema_stats);
+    }
+    if (!ok) {
         tr_state_free(s);
         return aa_error_set(err, AA_ERR_NOMEM, "out of memory for the training state");
     }
     tr_state_keep_best(s, net);
+    if (ema) {
+        memcpy(s->ema_params, nn_params(net), s->n_params * sizeof *s->ema_params);
+        if (s->n_stats)
+            memcpy(s->ema_stats, nn_stats(net), s->n_stats * sizeof *s->ema_stats);
+    }
     return 0;
 }
 
@@ -45,6 +58,8 @@ void tr_state_free(tr_state *s)
         return;
     free(s->best_params);
     free(s->best_stats);
+    free(s->ema_params);
+    free(s->ema_stats);
     free(s->history);
     memset(s, 0, sizeof *s);
 }
@@ -61,6 +76,41 @@ void tr_state_restore_best(const tr_state *s, nn_model *net)
     memcpy(nn_params(net), s->best_params, s->n_params * sizeof *s->best_params);
     if (s->n_stats)
         memcpy(nn_stats(net), s->best_stats, s->n_stats * sizeof *s->best_stats);
+}
+
+static void ema_mix(float *avg, const float *cur, size_t n, float d)
+{
+    for (size_t i = 0; i < n; i++)
+        avg[i] = d * avg[i] + (1 - d) * cur[i];
+}
+
+void tr_state_ema_update(tr_state *s, nn_model *net, double decay, uint64_t step)
+{
+    if (!s->ema_params)
+        return;
+    double warm = (1.0 + (double)step) / (10.0 + (double)step);
+    float d = (float)(decay < warm ? decay : warm);
+    ema_mix(s->ema_params, nn_params(net), s->n_params, d);
+    if (s->n_stats)
+        ema_mix(s->ema_stats, nn_stats(net), s->n_stats, d);
+}
+
+static void swap(float *a, float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float t = a[i];
+        a[i] = b[i];
+        b[i] = t;
+    }
+}
+
+void tr_state_ema_swap(tr_state *s, nn_model *net)
+{
+    if (!s->ema_params)
+        return;
+    swap(s->ema_params, nn_params(net), s->n_params);
+    if (s->n_stats)
+        swap(s->ema_stats, nn_stats(net), s->n_stats);
 }
 
 /* One line per epoch: epoch lr train_loss train_acc val_loss val_acc val_f1 val_rec_acc val_rec_f1 seconds
@@ -126,7 +176,9 @@ int tr_checkpoint_save(const char *path, const nn_model *net, const nn_optimizer
              nn_meta_set_num(meta, KEY_FINISHED, s->finished, err) ||
              (s->n_history && nn_meta_set_str(meta, KEY_HISTORY, hist, err)) ||
              nn_meta_set_tensor(meta, T_BEST_PARAMS, s->best_params, 1, &np, err) ||
-             (s->n_stats && nn_meta_set_tensor(meta, T_BEST_STATS, s->best_stats, 1, &ns, err));
+             (s->n_stats && nn_meta_set_tensor(meta, T_BEST_STATS, s->best_stats, 1, &ns, err)) ||
+             (s->ema_params && nn_meta_set_tensor(meta, T_EMA_PARAMS, s->ema_params, 1, &np, err)) ||
+             (s->ema_params && s->n_stats && nn_meta_set_tensor(meta, T_EMA_STATS, s->ema_stats, 1, &ns, err));
     free(hist);
     if (!rc)
         rc = nn_checkpoint_save(path, net, opt, rng, meta, err);
@@ -160,8 +212,16 @@ static int get_int(const nn_meta *m, const char *key, int *v)
     return 0;
 }
 
-int tr_checkpoint_load(const char *path, int max_batch, int max_epochs, const char *fingerprint, nn_model **net,
-                       nn_optimizer **opt, aa_rng *rng, tr_state *s, aa_error *err)
+/* A tensor of n floats called name, or NULL. */
+static const float *vector(const nn_meta *meta, const char *name, size_t n)
+{
+    int nd = 0, dims[NN_MAX_DIMS];
+    const float *v = nn_meta_get_tensor(meta, name, &nd, dims);
+    return v && nd == 1 && (size_t)dims[0] == n ? v : NULL;
+}
+
+int tr_checkpoint_load(const char *path, int max_batch, int max_epochs, int ema, const char *fingerprint,
+                       nn_model **net, nn_optimizer **opt, aa_rng *rng, tr_state *s, aa_error *err)
 {
     *net = NULL;
     *opt = NULL;
@@ -181,16 +241,11 @@ int tr_checkpoint_load(const char *path, int max_batch, int max_epochs, const ch
         rc = aa_error_set(err, NN_ERR_MISMATCH, "%s: made with other training options (%s)", path, diff);
         goto out;
     }
-    if ((rc = tr_state_init(s, *net, max_epochs, err)))
+    if ((rc = tr_state_init(s, *net, max_epochs, ema, err)))
         goto out;
-    int np = 0, ns = 0, dims[NN_MAX_DIMS];
-    const float *bp = nn_meta_get_tensor(meta, T_BEST_PARAMS, &np, dims);
-    int ok = bp && np == 1 && (size_t)dims[0] == s->n_params;
-    const float *bs = NULL;
-    if (ok && s->n_stats) {
-        bs = nn_meta_get_tensor(meta, T_BEST_STATS, &ns, dims);
-        ok = bs && ns == 1 && (size_t)dims[0] == s->n_stats;
-    }
+    const float *bp = vector(meta, T_BEST_PARAMS, s->n_params), *bs = vector(meta, T_BEST_STATS, s->n_stats);
+    const float *ep = vector(meta, T_EMA_PARAMS, s->n_params), *es = vector(meta, T_EMA_STATS, s->n_stats);
+    int ok = bp && (!s->n_stats || bs) && (!ema || (ep && (!s->n_stats || es)));
     ok = ok && !get_int(meta, KEY_EPOCHS, &s->epochs_done) && !get_int(meta, KEY_BEST_EPOCH, &s->best_epoch) &&
          !get_int(meta, KEY_BAD, &s->bad_epochs) && !get_int(meta, KEY_FINISHED, &s->finished) &&
          !nn_meta_get_num(meta, KEY_BEST_F1, &s->best_f1, NULL) &&
@@ -204,6 +259,11 @@ int tr_checkpoint_load(const char *path, int max_batch, int max_epochs, const ch
     memcpy(s->best_params, bp, s->n_params * sizeof *bp);
     if (s->n_stats)
         memcpy(s->best_stats, bs, s->n_stats * sizeof *bs);
+    if (ema) {
+        memcpy(s->ema_params, ep, s->n_params * sizeof *ep);
+        if (s->n_stats)
+            memcpy(s->ema_stats, es, s->n_stats * sizeof *es);
+    }
 out:
     nn_meta_free(meta);
     if (rc) {

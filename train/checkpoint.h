@@ -17,18 +17,28 @@ typedef struct {
     int finished;          /* 1: the run ended (patience or the last epoch); only calibration is left */
     float *best_params;    /* [n_params] */
     float *best_stats;     /* [n_stats] (NULL when the network has none) */
+    /* With --ema: exponential moving averages of the parameters and running statistics, the network
+     * that is validated and kept; NULL without. */
+    float *ema_params;     /* [n_params] */
+    float *ema_stats;      /* [n_stats] */
     size_t n_params, n_stats;
     tr_epoch *history;     /* [n_history], capacity cap_history */
     int n_history, cap_history;
 } tr_state;
 
-/* Sizes the state for net (best parameters = the current ones). */
-int tr_state_init(tr_state *s, nn_model *net, int max_epochs, aa_error *err);
+/* Sizes the state for net (best parameters and averages = the current ones); ema: keep averages. */
+int tr_state_init(tr_state *s, nn_model *net, int max_epochs, int ema, aa_error *err);
 void tr_state_free(tr_state *s);
 /* Copies net's parameters and running statistics in as the best. */
 void tr_state_keep_best(tr_state *s, nn_model *net);
 /* Copies the best back into net. */
 void tr_state_restore_best(const tr_state *s, nn_model *net);
+/* After optimiser step `step` (0-based): average = d average + (1 - d) current, with
+ * d = min(decay, (1 + step) / (10 + step)) so that the early average is not dominated by the initial
+ * weights. */
+void tr_state_ema_update(tr_state *s, nn_model *net, double decay, uint64_t step);
+/* Exchanges net's parameters and statistics with the averages (twice restores both). */
+void tr_state_ema_swap(tr_state *s, nn_model *net);
 
 /* Writes the checkpoint atomically. fingerprint: tr_options_fingerprint. */
 int tr_checkpoint_save(const char *path, const nn_model *net, const nn_optimizer *opt, const aa_rng *rng,
@@ -36,7 +46,7 @@ int tr_checkpoint_save(const char *path, const nn_model *net, const nn_optimizer
 /* Loads a checkpoint for batches up to max_batch, refusing one made with other options (the message names
  * the first setting that differs). Fills *net, *opt, *rng and *s (tr_state_init'ed here); on failure
  * nothing is left to free. */
-int tr_checkpoint_load(const char *path, int max_batch, int max_epochs, const char *fingerprint, nn_model **net,
-                       nn_optimizer **opt, aa_rng *rng, tr_state *s, aa_error *err);
+int tr_checkpoint_load(const char *path, int max_batch, int max_epochs, int ema, const char *fingerprint,
+                       nn_model **net, nn_optimizer **opt, aa_rng *rng, tr_state *s, aa_error *err);
 
 #endif

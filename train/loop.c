@@ -197,8 +197,8 @@ static int is_better(const tr_state *s, const tr_epoch *e)
 }
 
 static int run_epoch(nn_model *net, nn_optimizer *opt, ds_batcher *bat, const tr_data *d, const tr_options *o,
-                     const tr_schedule *sc, aa_rng *rng, buffers *bf, int epoch, tr_progress *p, tr_epoch *e,
-                     aa_error *err)
+                     const tr_schedule *sc, aa_rng *rng, buffers *bf, int epoch, tr_state *st, tr_progress *p,
+                     tr_epoch *e, aa_error *err)
 {
     size_t n = d->n_win[DS_TRAIN], B = (size_t)o->batch;
     memcpy(bf->order, d->win[DS_TRAIN], n * sizeof *bf->order);
@@ -229,6 +229,7 @@ static int run_epoch(nn_model *net, nn_optimizer *opt, ds_batcher *bat, const tr
                                          "try a lower --lr", epoch + 1, s + 1);
         if (rc)
             return rc;
+        tr_state_ema_update(st, net, o->ema, nn_opt_steps(opt) - 1);
         loss_sum += (double)res.loss * (double)bs;
         correct += (size_t)res.correct;
         seen += bs;
@@ -259,7 +260,7 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
         goto out;
     }
     if (o->resume) {
-        if ((rc = tr_checkpoint_load(o->resume, o->batch, o->epochs, fp, &net, &opt, &rng, &st, err)))
+        if ((rc = tr_checkpoint_load(o->resume, o->batch, o->epochs, o->ema > 0, fp, &net, &opt, &rng, &st, err)))
             goto out;
         nn_model_info info = nn_model_get_info(net);
         if (info.n_classes != d->k || (size_t)info.in_h != d->n_mels || (size_t)info.in_w != d->n_frames) {
@@ -269,7 +270,7 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
             goto out;
         }
         r->resumed_from = st.epochs_done;
-    } else if ((rc = fresh(o, d, &net, &opt, &rng, err)) || (rc = tr_state_init(&st, net, o->epochs, err))) {
+    } else if ((rc = fresh(o, d, &net, &opt, &rng, err)) || (rc = tr_state_init(&st, net, o->epochs, o->ema > 0, err))) {
         goto out;
     }
     nn_set_threads(net, o->threads);
@@ -288,18 +289,24 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
     for (int epoch = st.epochs_done; epoch < o->epochs && !st.finished; epoch++) {
         double te = aa_now();
         tr_epoch e = {.epoch = epoch + 1};
-        if ((rc = run_epoch(net, opt, bat, d, o, &sc, &rng, &bf, epoch, p, &e, err)))
+        if ((rc = run_epoch(net, opt, bat, d, o, &sc, &rng, &bf, epoch, &st, p, &e, err)))
             goto out;
         e.train_seconds = aa_now() - te;
-        if ((rc = validate(net, d, o->batch, bf.val_logits, bf.val_probs, bf.val_labels, &e, err)))
+        /* With --ema the average is what is validated and kept; the weights themselves train on. */
+        tr_state_ema_swap(&st, net);
+        rc = validate(net, d, o->batch, bf.val_logits, bf.val_probs, bf.val_labels, &e, err);
+        int better = !rc && is_better(&st, &e);
+        if (better)
+            tr_state_keep_best(&st, net);
+        tr_state_ema_swap(&st, net);
+        if (rc)
             goto out;
-        if (is_better(&st, &e)) {
+        if (better) {
             e.best = 1;
             st.best_epoch = e.epoch;
             st.best_f1 = e.val_macro_f1;
             st.best_loss = e.val_loss;
             st.bad_epochs = 0;
-            tr_state_keep_best(&st, net);
         } else {
             st.bad_epochs++;
         }

@@ -60,7 +60,7 @@ typedef enum {
     O_HELP, O_VERSION, O_OUTPUT, O_CLASSES, O_GROUP_REGEX, O_MANIFEST, O_NO_MANIFEST, O_CACHE, O_NO_CACHE,
     O_SEED, O_VAL_FRAC, O_TEST_FRAC, O_HOP, O_MAX_WINDOWS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_OPTIMIZER,
     O_WEIGHT_DECAY, O_CLIP_NORM, O_SCHEDULE, O_WARMUP, O_MIN_LR, O_STEP_EPOCHS, O_STEP_GAMMA,
-    O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
+    O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_EMA, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
     O_NOISE_P, O_SNR_MIN, O_SNR_MAX, O_NOISE_CLASS, O_SPECAUG_P, O_TIME_MASKS, O_TIME_MASK, O_FREQ_MASKS,
     O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_LOG,
     O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET,
@@ -141,6 +141,9 @@ static const opt_def OPTS[] = {
      "target = (1 - S) one-hot + S / classes (default 0.05)", "--label-smoothing 0"},
     {O_PATIENCE, "patience", 0, K_INT, "N", 0, 100000, NULL, NULL,
      "stop after N epochs without a better validation macro-F1; 0: never (default 10)", "--patience 5"},
+    {O_EMA, "ema", 0, K_NUM, "DECAY", 0, 0.99999, NULL, NULL,
+     "validate and keep a moving average of the weights, updated every step with this decay; 0: the weights "
+     "themselves (default 0)", "--ema 0.99"},
     {O_THREADS, "threads", 'j', K_INT, "N", 0, 1024, NULL, NULL,
      "threads for features and training; 0: all cores (default 0). The model depends only on data, options "
      "and seed", "--threads 2"},
@@ -410,6 +413,7 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_NO_CLASS_WEIGHTS: o->class_weights = 0; break;
     case O_LABEL_SMOOTHING: o->label_smoothing = x; break;
     case O_PATIENCE: o->patience = (int)n; break;
+    case O_EMA: o->ema = x; break;
     case O_NO_AUGMENT: a->on = 0; break;
     case O_SHIFT: a->shift_max_s = x; break;
     case O_SHIFT_P: a->shift_p = x; break;
@@ -530,8 +534,8 @@ char *tr_options_fingerprint(const tr_options *o)
     fprintf(f, "weight_decay=%.17g\nclip_norm=%.17g\nschedule=%s\nwarmup=%.17g\nmin_lr=%.17g\nstep_epochs=%d\n",
             o->weight_decay, o->clip_norm, o->schedule == TR_SCHED_STEP ? "step" : "cosine", o->warmup_epochs,
             o->min_lr_frac, o->step_epochs);
-    fprintf(f, "step_gamma=%.17g\nclass_weights=%d\nlabel_smoothing=%.17g\npatience=%d\n", o->step_gamma,
-            o->class_weights, o->label_smoothing, o->patience);
+    fprintf(f, "step_gamma=%.17g\nclass_weights=%d\nlabel_smoothing=%.17g\npatience=%d\nema=%.17g\n",
+            o->step_gamma, o->class_weights, o->label_smoothing, o->patience, o->ema);
     fprintf(f, "augment=%d\n", a->on);
     if (a->on) {
         fprintf(f, "shift=%.17g@%.17g\ngain=%.17g@%.17g\nnoise=%.17g@%.17g..%.17g:%s\n", a->shift_max_s,

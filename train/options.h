@@ -50,6 +50,7 @@ typedef struct {
     int class_weights;       /* 0: --no-class-weights */
     double label_smoothing;
     int patience;            /* epochs without a better validation macro-F1 before stopping; 0: never */
+    double ema;              /* > 0: validate and keep an exponential moving average of the weights */
     tr_aug_options aug;
     /* calibration */
     double gate_target;
