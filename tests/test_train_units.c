@@ -9,6 +9,7 @@
 #include "train/checkpoint.h"
 #include "train/json.h"
 #include "train/options.h"
+#include "train/progress.h"
 #include "train/schedule.h"
 #include "train/step.h"
 
@@ -296,6 +297,52 @@ START_TEST(checkpoint_state_roundtrip_and_refusal)
 }
 END_TEST
 
+static char *capture(int tty, void (*fn)(tr_progress *))
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    tr_progress p;
+    tr_progress_init(&p, f, tty, 0, NULL);
+    fn(&p);
+    fclose(f);
+    return s;
+}
+
+static void some_progress(tr_progress *p)
+{
+    for (size_t i = 0; i <= 8; i++)
+        tr_progress_extract(p, i, 8);
+    tr_epoch e = {.epoch = 3, .train_loss = 0.5, .train_accuracy = 0.75, .val_loss = 0.6, .val_accuracy = 0.7,
+                  .val_macro_f1 = 0.65, .seconds = 2, .best = 1};
+    tr_progress_step(p, 3, 10, 1, 10, 0.5);
+    tr_progress_epoch(p, &e, 10, 6, 14);
+}
+
+/* A terminal gets redrawn lines; a file or pipe gets whole lines and no control characters. */
+START_TEST(progress_terminal_and_plain)
+{
+    char *plain = capture(0, some_progress), *tty = capture(1, some_progress);
+    ck_assert_ptr_null(strchr(plain, '\r'));
+    ck_assert_ptr_null(strchr(plain, '\033'));
+    ck_assert_ptr_nonnull(strstr(plain, "Features: extracting 8 files\n"));
+    ck_assert_ptr_nonnull(strstr(plain, "Features: 8/8 files in "));
+    ck_assert_ptr_nonnull(strstr(plain, "epoch  3/10  loss 0.5000  train acc 0.750  val loss 0.6000  val acc 0.700  "
+                                        "val macro-F1 0.650 *"));
+    ck_assert_ptr_nonnull(strstr(plain, "ETA 14.0s"));
+    ck_assert_int_eq(tu_count_lines(plain), 5 + 1); /* the start, three quarters, the end, the epoch */
+    ck_assert_ptr_nonnull(strstr(tty, "\rFeatures ["));
+    ck_assert_ptr_nonnull(strstr(tty, "\033[K"));
+    ck_assert_ptr_nonnull(strstr(tty, "8/8 files"));
+    ck_assert_ptr_nonnull(strstr(tty, "\repoch  3/10  step 1/10  loss 0.5000"));
+    ck_assert(tty[strlen(tty) - 1] == '\n'); /* the epoch line is closed */
+    char buf[32];
+    ck_assert_str_eq(tr_format_seconds(3725, buf, sizeof buf), "1h02m");
+    ck_assert_str_eq(tr_format_seconds(185, buf, sizeof buf), "3m05s");
+    free(plain), free(tty);
+}
+END_TEST
+
 Suite *train_units_suite(void)
 {
     Suite *s = suite_create("train_units");
@@ -309,6 +356,7 @@ Suite *train_units_suite(void)
     tcase_add_test(tc, json_strings);
     tcase_add_test(tc, soft_step_equals_hard_step_on_one_hot);
     tcase_add_test(tc, checkpoint_state_roundtrip_and_refusal);
+    tcase_add_test(tc, progress_terminal_and_plain);
     suite_add_tcase(s, tc);
     return s;
 }

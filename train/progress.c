@@ -96,7 +96,7 @@ void tr_progress_step(tr_progress *p, int epoch, int epochs, size_t done, size_t
     if (!p->tty)
         return;
     double now = aa_now();
-    if (done != total && now - p->last_draw_t < 0.1)
+    if (done != 1 && done != total && now - p->last_draw_t < 0.1)
         return;
     p->last_draw_t = now;
     char line[160];
