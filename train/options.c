@@ -102,86 +102,86 @@ static const opt_def OPTS[] = {
      "feature cache file (default: ~/.cache/audio-audit/<DATA>-<hash>.aacache)", "--cache feats.aacache"},
     {O_NO_CACHE, "no-cache", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "extract features without a cache file", ""},
     {O_SEED, "seed", 0, K_U64, "N", 0, 0, NULL, NULL,
-     "seed of the split, initialisation, shuffling, dropout and augmentation (default 1)", "--seed 7"},
+     "seed of the split, initialisation, shuffling, dropout and augmentation", "--seed 7"},
     {O_VAL_FRAC, "val-frac", 0, K_NUM, "F", 0, 0.9, NULL, NULL,
-     "share of each class's windows for validation, whole groups at a time (default 0.15)", "--val-frac 0.2"},
+     "share of each class's windows for validation, whole groups at a time", "--val-frac 0.2"},
     {O_TEST_FRAC, "test-frac", 0, K_NUM, "F", 0, 0.9, NULL, NULL,
-     "share for the test split (default 0.15); 0: no test report", "--test-frac 0.2"},
+     "share for the test split; 0: no test report", "--test-frac 0.2"},
     {O_HOP, "hop", 0, K_NUM, "SEC", 0.01, 3600, NULL, NULL,
-     "seconds between the 4 s windows of a long recording (default 2)", "--hop 1"},
+     "seconds between the 4 s windows of a long recording", "--hop 1"},
     {O_MAX_WINDOWS, "max-windows", 0, K_INT, "N", 1, 100000, NULL, NULL,
-     "windows kept per recording, evenly spaced (default 12)", "--max-windows 20"},
+     "windows kept per recording, evenly spaced", "--max-windows 20"},
 
     {O_ARCH, "arch", 0, K_STR, "SPEC", 0, 0, NULL, "Network and optimisation",
-     "architecture: aa-cnn-s or layers such as \"c8 bn relu p2 c16 bn relu gap fc\" (default aa-cnn-s)",
+     "architecture: aa-cnn-s or layers such as \"c8 bn relu p2 c16 bn relu gap fc\"",
      "--arch \"c8 bn relu p2 c16 bn relu gap fc\""},
-    {O_EPOCHS, "epochs", 0, K_INT, "N", 1, 100000, NULL, NULL, "most epochs to train (default 30)", "--epochs 50"},
-    {O_BATCH, "batch", 0, K_INT, "N", 2, 4096, NULL, NULL, "windows per step (default 32)", "--batch 64"},
-    {O_LR, "lr", 0, K_NUM, "RATE", 1e-7, 10, NULL, NULL, "peak learning rate (default 0.001)", "--lr 0.002"},
-    {O_OPTIMIZER, "optimizer", 0, K_CHOICE, "NAME", 0, 0, "adam|adamw", NULL, "adam or adamw (default adam)",
+    {O_EPOCHS, "epochs", 0, K_INT, "N", 1, 100000, NULL, NULL, "most epochs to train", "--epochs 50"},
+    {O_BATCH, "batch", 0, K_INT, "N", 2, 4096, NULL, NULL, "windows per step", "--batch 64"},
+    {O_LR, "lr", 0, K_NUM, "RATE", 1e-7, 10, NULL, NULL, "peak learning rate", "--lr 0.002"},
+    {O_OPTIMIZER, "optimizer", 0, K_CHOICE, "NAME", 0, 0, "adam|adamw", NULL, "adam or adamw",
      "--optimizer adamw"},
     {O_WEIGHT_DECAY, "weight-decay", 0, K_NUM, "W", 0, 1, NULL, NULL,
-     "weight decay of conv and dense weights: L2 for adam, decoupled for adamw (default 0)",
+     "weight decay of conv and dense weights: L2 for adam, decoupled for adamw",
      "--weight-decay 0.01"},
     {O_CLIP_NORM, "clip-norm", 0, K_NUM, "N", 0, 1e6, NULL, NULL,
-     "scale gradients down to this global L2 norm; 0: never (default 5)", "--clip-norm 1"},
+     "scale gradients down to this global L2 norm; 0: never", "--clip-norm 1"},
     {O_SCHEDULE, "schedule", 0, K_CHOICE, "NAME", 0, 0, "cosine|step", NULL,
-     "learning-rate schedule after the warm-up: cosine or step (default cosine)", "--schedule step"},
+     "learning-rate schedule after the warm-up: cosine or step", "--schedule step"},
     {O_WARMUP, "warmup", 0, K_NUM, "EPOCHS", 0, 100000, NULL, NULL,
-     "epochs of linear warm-up to the peak rate (default 1)", "--warmup 2"},
+     "epochs of linear warm-up to the peak rate", "--warmup 2"},
     {O_MIN_LR, "min-lr", 0, K_NUM, "F", 0, 1, NULL, NULL,
-     "cosine: the final rate as a fraction of the peak (default 0.01)", "--min-lr 0"},
+     "cosine: the final rate as a fraction of the peak", "--min-lr 0"},
     {O_STEP_EPOCHS, "step-epochs", 0, K_INT, "N", 1, 100000, NULL, NULL,
-     "step: epochs between rate drops (default 10)", "--step-epochs 5"},
+     "step: epochs between rate drops", "--step-epochs 5"},
     {O_STEP_GAMMA, "step-gamma", 0, K_NUM, "F", 1e-6, 1, NULL, NULL,
-     "step: factor of each drop (default 0.1)", "--step-gamma 0.5"},
+     "step: factor of each drop", "--step-gamma 0.5"},
     {O_NO_CLASS_WEIGHTS, "no-class-weights", 0, K_FLAG, NULL, 0, 0, NULL, NULL,
      "plain loss (default: each class weighted inversely to its training windows)", ""},
     {O_LABEL_SMOOTHING, "label-smoothing", 0, K_NUM, "S", 0, 0.5, NULL, NULL,
-     "target = (1 - S) one-hot + S / classes (default 0.05)", "--label-smoothing 0"},
+     "target = (1 - S) one-hot + S / classes", "--label-smoothing 0"},
     {O_PATIENCE, "patience", 0, K_INT, "N", 0, 100000, NULL, NULL,
-     "stop after N epochs without a better validation macro-F1; 0: never (default 10)", "--patience 5"},
+     "stop after N epochs without a better validation macro-F1; 0: never", "--patience 5"},
     {O_EMA, "ema", 0, K_NUM, "DECAY", 0, 0.99999, NULL, NULL,
      "validate and keep a moving average of the weights, updated every step with this decay; 0: the weights "
-     "themselves (default 0)", "--ema 0.99"},
+     "themselves", "--ema 0.99"},
     {O_THREADS, "threads", 'j', K_INT, "N", 0, 1024, NULL, NULL,
-     "threads for features and training; 0: all cores (default 0). The model depends only on data, options "
+     "threads for features and training; 0: all cores. The model depends only on data, options "
      "and seed", "--threads 2"},
 
     {O_NO_AUGMENT, "no-augment", 0, K_FLAG, NULL, 0, 0, NULL, "Augmentation of training windows",
      "train on the windows as they are", ""},
-    {O_SHIFT_P, "shift-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of a time shift (default 0.5)",
+    {O_SHIFT_P, "shift-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of a time shift",
      "--shift-p 0.8"},
-    {O_SHIFT, "shift", 0, K_NUM, "SEC", 0, 4, NULL, NULL, "largest time shift (default 0.5)", "--shift 1"},
-    {O_GAIN_P, "gain-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of a gain change (default 0.5)",
+    {O_SHIFT, "shift", 0, K_NUM, "SEC", 0, 4, NULL, NULL, "largest time shift", "--shift 1"},
+    {O_GAIN_P, "gain-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of a gain change",
      "--gain-p 0.8"},
-    {O_GAIN, "gain", 0, K_NUM, "DB", 0, 60, NULL, NULL, "largest gain change, +-dB (default 6)", "--gain 10"},
+    {O_GAIN, "gain", 0, K_NUM, "DB", 0, 60, NULL, NULL, "largest gain change, +-dB", "--gain 10"},
     {O_NOISE_P, "noise-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
-     "probability of mixing in a background window (default 0.3)", "--noise-p 0.5"},
-    {O_SNR_MIN, "snr-min", 0, K_NUM, "DB", -30, 100, NULL, NULL, "lowest mixing SNR (default 5)", "--snr-min 0"},
-    {O_SNR_MAX, "snr-max", 0, K_NUM, "DB", -30, 100, NULL, NULL, "highest mixing SNR (default 30)",
+     "probability of mixing in a background window", "--noise-p 0.5"},
+    {O_SNR_MIN, "snr-min", 0, K_NUM, "DB", -30, 100, NULL, NULL, "lowest mixing SNR", "--snr-min 0"},
+    {O_SNR_MAX, "snr-max", 0, K_NUM, "DB", -30, 100, NULL, NULL, "highest mixing SNR",
      "--snr-max 20"},
     {O_NOISE_CLASS, "noise-class", 0, K_STR, "NAME", 0, 0, NULL, NULL,
-     "class whose windows are the noise (default background_noise; absent: no mixing)", "--noise-class noise"},
+     "class whose windows are the noise; absent: no mixing", "--noise-class noise"},
     {O_SPECAUG_P, "specaug-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
-     "probability of SpecAugment time and frequency masks (default 0.5)", "--specaug-p 0.8"},
-    {O_TIME_MASKS, "time-masks", 0, K_INT, "N", 0, 8, NULL, NULL, "time masks (default 2)", "--time-masks 1"},
-    {O_TIME_MASK, "time-mask", 0, K_INT, "FRAMES", 0, 10000, NULL, NULL, "widest time mask (default 40)",
+     "probability of SpecAugment time and frequency masks", "--specaug-p 0.8"},
+    {O_TIME_MASKS, "time-masks", 0, K_INT, "N", 0, 8, NULL, NULL, "time masks", "--time-masks 1"},
+    {O_TIME_MASK, "time-mask", 0, K_INT, "FRAMES", 0, 10000, NULL, NULL, "widest time mask",
      "--time-mask 20"},
-    {O_FREQ_MASKS, "freq-masks", 0, K_INT, "N", 0, 8, NULL, NULL, "frequency masks (default 2)",
+    {O_FREQ_MASKS, "freq-masks", 0, K_INT, "N", 0, 8, NULL, NULL, "frequency masks",
      "--freq-masks 1"},
-    {O_FREQ_MASK, "freq-mask", 0, K_INT, "MELS", 0, 1024, NULL, NULL, "widest frequency mask (default 8)",
+    {O_FREQ_MASK, "freq-mask", 0, K_INT, "MELS", 0, 1024, NULL, NULL, "widest frequency mask",
      "--freq-mask 12"},
-    {O_MIXUP_P, "mixup-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of mixup with another window (default 0)",
+    {O_MIXUP_P, "mixup-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of mixup with another window",
      "--mixup-p 0.3"},
     {O_MIXUP_ALPHA, "mixup-alpha", 0, K_NUM, "A", 0.001, 100, NULL, NULL,
-     "mixup weight ~ Beta(A, A) (default 0.2)", "--mixup-alpha 0.4"},
+     "mixup weight ~ Beta(A, A)", "--mixup-alpha 0.4"},
 
     {O_GATE_TARGET, "gate-target", 0, K_NUM, "ACC", 0.001, 1, NULL, "Calibration (on the validation split)",
-     "the Unclear gate: highest coverage whose selective accuracy is at least ACC (default 0.95)",
+     "the Unclear gate: highest coverage whose selective accuracy is at least ACC",
      "--gate-target 0.9"},
     {O_GATE_MIN_COVERED, "gate-min-covered", 0, K_INT, "N", 1, 1000000, NULL, NULL,
-     "a gate must leave at least N validation items covered (default 20)", "--gate-min-covered 10"},
+     "a gate must leave at least N validation items covered", "--gate-min-covered 10"},
     {O_PER_CLASS_GATES, "per-class-gates", 0, K_FLAG, NULL, 0, 0, NULL, NULL,
      "one threshold per class, each aiming at the target precision", ""},
 
@@ -202,6 +202,59 @@ static const opt_def OPTS[] = {
 const char *tr_option_name(int i)
 {
     return i >= 0 && (size_t)i < N_OPTS ? OPTS[i].name : NULL;
+}
+
+/* The default of an option as the help shows it, from tr_options_default itself; 0 when the help text says
+ * it in words. */
+static int default_text(opt_id id, char *buf, size_t n)
+{
+    tr_options d;
+    tr_options_default(&d);
+    const tr_aug_options *a = &d.aug;
+    double v;
+    switch (id) {
+    case O_SEED: snprintf(buf, n, "%llu", (unsigned long long)d.seed); return 1;
+    case O_ARCH: snprintf(buf, n, "%s", d.arch); return 1;
+    case O_OPTIMIZER: snprintf(buf, n, "%s", d.optimizer == TR_OPT_ADAMW ? "adamw" : "adam"); return 1;
+    case O_SCHEDULE: snprintf(buf, n, "%s", d.schedule == TR_SCHED_STEP ? "step" : "cosine"); return 1;
+    case O_NOISE_CLASS: snprintf(buf, n, "%s", a->noise_class); return 1;
+    case O_VAL_FRAC: v = d.val_frac; break;
+    case O_TEST_FRAC: v = d.test_frac; break;
+    case O_HOP: v = d.hop_s; break;
+    case O_MAX_WINDOWS: v = d.max_windows; break;
+    case O_EPOCHS: v = d.epochs; break;
+    case O_BATCH: v = d.batch; break;
+    case O_LR: v = d.lr; break;
+    case O_WEIGHT_DECAY: v = d.weight_decay; break;
+    case O_CLIP_NORM: v = d.clip_norm; break;
+    case O_WARMUP: v = d.warmup_epochs; break;
+    case O_MIN_LR: v = d.min_lr_frac; break;
+    case O_STEP_EPOCHS: v = d.step_epochs; break;
+    case O_STEP_GAMMA: v = d.step_gamma; break;
+    case O_LABEL_SMOOTHING: v = d.label_smoothing; break;
+    case O_PATIENCE: v = d.patience; break;
+    case O_EMA: v = d.ema; break;
+    case O_THREADS: v = d.threads; break;
+    case O_SHIFT: v = a->shift_max_s; break;
+    case O_SHIFT_P: v = a->shift_p; break;
+    case O_GAIN: v = a->gain_db; break;
+    case O_GAIN_P: v = a->gain_p; break;
+    case O_NOISE_P: v = a->noise_p; break;
+    case O_SNR_MIN: v = a->snr_min_db; break;
+    case O_SNR_MAX: v = a->snr_max_db; break;
+    case O_SPECAUG_P: v = a->specaug_p; break;
+    case O_TIME_MASKS: v = a->time_masks; break;
+    case O_TIME_MASK: v = a->time_mask_max; break;
+    case O_FREQ_MASKS: v = a->freq_masks; break;
+    case O_FREQ_MASK: v = a->freq_mask_max; break;
+    case O_MIXUP_P: v = a->mixup_p; break;
+    case O_MIXUP_ALPHA: v = a->mixup_alpha; break;
+    case O_GATE_TARGET: v = d.gate_target; break;
+    case O_GATE_MIN_COVERED: v = d.gate_min_covered; break;
+    default: return 0;
+    }
+    snprintf(buf, n, "%g", v);
+    return 1;
 }
 
 /* Writes text from column `indent`, wrapped at word boundaries so that no line passes column 100. */
@@ -260,7 +313,12 @@ void tr_usage(FILE *to)
         else
             snprintf(head, sizeof head, "    --%s%s%s", d->name, d->arg ? " " : "", d->arg ? d->arg : "");
         int col = fprintf(to, "  %-26s ", head);
-        wrapped(to, d->help, col, 29);
+        char def[64], text[512];
+        if (default_text(d->id, def, sizeof def))
+            snprintf(text, sizeof text, "%s (default %s)", d->help, def);
+        else
+            snprintf(text, sizeof text, "%s", d->help);
+        wrapped(to, text, col, 29);
         if (d->example[0])
             fprintf(to, "%31se.g. %s\n", "", d->example);
     }
