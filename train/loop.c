@@ -93,6 +93,23 @@ static int validate(nn_model *net, const tr_data *d, int batch, float *logits, f
     e->val_macro_f1 = ev->macro_f1;
     ev_eval_free(ev);
 
+    /* For the log: the recordings judged by the mean of their windows, beside the one-clip judgement
+     * aa-infer makes, to show what more of a recording would be worth. */
+    size_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids)
+        return aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        ids[i] = d->cache->windows[d->win[DS_VAL][i]].file;
+    ev_recordings *rec = ev_recordings_aggregate(n, d->k, labels, probs, ids, err);
+    free(ids);
+    if (!rec || !(ev = ev_evaluate(rec->n, d->k, rec->labels, rec->probs, NULL, err))) {
+        ev_recordings_free(rec);
+        return 1;
+    }
+    e->val_rec_mean_macro_f1 = ev->macro_f1;
+    ev_eval_free(ev);
+    ev_recordings_free(rec);
+
     /* The recordings too, for the log: they are the unit the test report judges. */
     size_t nr = d->n_rec[DS_VAL];
     if ((rc = tr_val_recording_logits(net, d, batch, logits, err)))

@@ -123,6 +123,8 @@ static void log_epoch(FILE *log, const tr_epoch *e)
     tr_json_num(log, e->val_rec_accuracy);
     fputs(", \"val_recording_macro_f1\": ", log);
     tr_json_num(log, e->val_rec_macro_f1);
+    fputs(", \"val_recording_window_mean_macro_f1\": ", log);
+    tr_json_num(log, e->val_rec_mean_macro_f1);
     fputs(", \"seconds\": ", log);
     tr_json_num(log, e->seconds);
     fputs(", \"train_seconds\": ", log);

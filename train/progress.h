@@ -19,6 +19,8 @@ typedef struct {
     double val_accuracy, val_macro_f1;
     /* the validation recordings, one clip each as aa-infer cuts a file (loudest 4 s) */
     double val_rec_accuracy, val_rec_macro_f1;
+    /* the same recordings judged by the mean of their windows' probabilities (the log only) */
+    double val_rec_mean_macro_f1;
     double seconds;        /* wall time of the epoch (never stored in the model) */
     double train_seconds;  /* of which the training steps (batches, forward, backward, update) */
     size_t samples;        /* training windows seen in the epoch (the last partial batch is left out) */

@@ -62,6 +62,13 @@ static void figures(FILE *f, const ev_eval *ev)
             fprintf(f, "%s%zu", c ? ", " : "", ev->confusion[(size_t)r * (size_t)(ev->k + 1) + (size_t)c]);
         fputc(']', f);
     }
+    fputs("], \"confusion_argmax\": [", f);
+    for (int r = 0; r < ev->k; r++) {
+        fputs(r ? ", [" : "[", f);
+        for (int c = 0; c < ev->k; c++)
+            fprintf(f, "%s%zu", c ? ", " : "", ev->confusion_argmax[(size_t)r * (size_t)ev->k + (size_t)c]);
+        fputc(']', f);
+    }
     fputs("]}", f);
 }
 
