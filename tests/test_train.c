@@ -257,6 +257,12 @@ START_TEST(refuses_missing_folder_and_single_class)
     ck_assert_int_eq(run_train(args, out, sizeof out, err, sizeof err), 1);
     ck_assert_msg(strstr(err, "nowhere") != NULL && tu_count_lines(err) == 1, "%s", err);
 
+    /* An output that cannot be written is found before the data is even read. */
+    snprintf(args, sizeof args, "%s -o %s/no/such/dir/m.aam", g_data, dir);
+    ck_assert_int_eq(run_train(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "no/such/dir/m.aam") != NULL && tu_count_lines(err) == 1, "%s", err);
+    ck_assert_msg(strstr(out, "Features") == NULL, "%s", out);
+
     link_classes(dir, ALL + 1, 1);
     expect_refused(dir, "", "class");
     tu_rmtree(dir);

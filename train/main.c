@@ -91,11 +91,26 @@ static void log_summary(FILE *log, const char *summary)
     fflush(log);
 }
 
+/* An output that cannot be written is better found before an hour of training than after it. */
+static int check_writable(const char *path, aa_error *err)
+{
+    if (!path)
+        return 0;
+    aa_afile *f = aa_afile_open(path, err);
+    if (!f)
+        return 1;
+    aa_afile_abort(f);
+    return 0;
+}
+
 static int run(const tr_options *o, FILE *out, FILE *log)
 {
     aa_error err;
     aa_error_clear(&err);
     double t0 = aa_now();
+    if (check_writable(o->model_path, &err) || check_writable(o->report_json, &err) ||
+        check_writable(o->checkpoint, &err))
+        return fail(&err);
     tr_progress p;
     tr_progress_init(&p, out, isatty(fileno(out)), o->quiet, log);
     tr_data d;
