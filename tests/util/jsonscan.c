@@ -8,9 +8,13 @@
 const char *tu_json_find(const char *s, const char *key)
 {
     char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *p = strstr(s, pat);
-    return p ? p + strlen(pat) : NULL;
+    if (!p)
+        return NULL;
+    for (p += strlen(pat); *p == ' '; p++)
+        ;
+    return p;
 }
 
 double tu_json_num(const char *s, const char *key)
@@ -72,12 +76,14 @@ static const char *value_end(const char *p)
 char *tu_json_drop(const char *s, const char *key)
 {
     char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    snprintf(pat, sizeof pat, "\"%s\":", key);
     const char *k = strstr(s, pat);
     ck_assert_msg(k != NULL, "no \"%s\" in %.200s", key, s);
-    const char *e = value_end(k + strlen(pat));
-    if (!strncmp(e, ", ", 2))
-        e += 2;
+    const char *e = value_end(tu_json_find(k, key));
+    if (*e == ',')
+        e++;
+    if (*e == ' ')
+        e++;
     size_t n = strlen(s) - (size_t)(e - k);
     char *out = malloc(n + 1);
     ck_assert_ptr_nonnull(out);

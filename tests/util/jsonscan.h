@@ -14,7 +14,7 @@ double tu_json_num(const char *s, const char *key);
 /* The string after "key" (unescaped only of \" and \\) into out; returns out, or NULL when the value is
  * null. Fails the test when absent. */
 char *tu_json_str(const char *s, const char *key, char *out, size_t cap);
-/* A copy of s without the member "key": value (an object or a string; followed by ", "); caller frees.
+/* A copy of s without the member "key": value (an object or a string) and the ", " after it; caller frees.
  * Fails the test when absent. */
 char *tu_json_drop(const char *s, const char *key);
 
