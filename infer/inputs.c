@@ -124,7 +124,7 @@ inf_input *inf_inputs_expand(char *const *args, int n, size_t *n_out, aa_error *
             size_t first = w.n;
             w.n_seen = 0;
             rc = mark_seen(&w, &st) < 0 ? -1 : walk_dir(&w, args[i]);
-            if (!rc)
+            if (!rc && w.n > first)
                 qsort(w.v + first, w.n - first, sizeof *w.v, by_path);
         } else {
             rc = push(&w, args[i], NULL);
