@@ -351,6 +351,7 @@ START_TEST(model_file_errors_are_one_line)
         {"truncated.aam", 0, -2, "truncated"},
         {"wav.aam", 0, -3, NULL},
         {"flipped.aam", 0, 0, "checksum"},
+        {"newer.aam", 0, -4, "newer"},
     };
     cases[1].len = size / 2;
     cases[3].flip = (int)(size / 2);
@@ -363,6 +364,11 @@ START_TEST(model_file_errors_are_one_line)
             void *w = tu_read_file(clip, &n);
             tu_write_file(p, w, n);
             free(w);
+        } else if (cases[i].flip == -4) {
+            unsigned char v = good[8];
+            good[8] = 99; /* the container's format version (nn/file.c) */
+            tu_write_file(p, good, size);
+            good[8] = v;
         } else if (cases[i].flip >= 0) {
             good[cases[i].flip] ^= 0x10;
             tu_write_file(p, good, size);
