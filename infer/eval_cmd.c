@@ -109,6 +109,21 @@ static int split_tabs(char *line, char **f, int cap)
     return n < cap ? n : cap;
 }
 
+/* aa-train writes tabs, newlines and backslashes inside a field as \t, \n and \\; undone in place. */
+static void unescape(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        if (*s == '\\' && (s[1] == 't' || s[1] == 'n' || s[1] == '\\')) {
+            s++;
+            *o++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : '\\';
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+}
+
 /* A path from the TSV: absolute, or relative to the working directory (aa-train writes the paths it was
  * given), or failing that to the TSV's own folder (the TSV moved with its data). */
 static char *resolve(const char *tsv, const char *p)
@@ -163,6 +178,8 @@ static int from_tsv(const char *tsv, const char *side, const am_model *m, inf_la
             continue;
         char *fld[MAXF];
         int nf = split_tabs(line, fld, MAXF);
+        for (int i = 0; i < nf; i++)
+            unescape(fld[i]);
         if (col_path < 0) { /* the header */
             for (int i = 0; i < nf; i++) {
                 if (!strcmp(fld[i], "path")) col_path = i;

@@ -138,7 +138,8 @@ typedef struct {
 /* The recordings of DATA with their classes mapped to m's by folder name or label: DATA a folder of
  * class folders (datasets' listing; DATA/{train,val,test}/<class>/ too, where side picks one), or a
  * *.split.tsv written by aa-train (header naming at least path and class; side filters on a side column;
- * relative paths are taken from the working directory, else from the TSV's folder). A class the model
+ * fields escape tab, newline and backslash as \t, \n, \\; relative paths are taken from the working
+ * directory, else from the TSV's folder). A class the model
  * does not know is an error. warn (may be NULL) receives the listing's warnings, one per line, malloc'd. */
 int inf_eval_items(const char *data, const char *side, const am_model *m, inf_labelled **out, size_t *n,
                    char **warn, aa_error *err);

@@ -177,16 +177,21 @@ START_TEST(split_tsv_and_sides)
             else
                 fprintf(f, "%s/%s/%02d.wav\t%s\tg%d\t%s\r\n", data, CLASSES[c], i, CLASSES[c], i, side);
         }
+    /* a name with a backslash, written escaped as aa-train writes it */
+    char odd[400];
+    snprintf(odd, sizeof odd, "%s/cough/back\\slash.wav", data);
+    write_clip(odd, 0, 1.0, 77);
+    fprintf(f, "%s/cough/back\\\\slash.wav\tcough\tg9\ttest\r\n", data);
     fclose(f);
     size_t n = 0;
     char *want = library_report(model, tsv, "test", &n);
-    ck_assert_uint_eq(n, 8);
+    ck_assert_uint_eq(n, 9);
     ck_assert_msg(run("-m '%s' --eval '%s' --side test --json", model, tsv) == 0, "%s", g_err);
     ck_assert_str_eq(g_out, want);
-    ck_assert(tu_json_num(g_out, "n") == 8);
+    ck_assert(tu_json_num(g_out, "n") == 9);
     free(want);
     ck_assert_msg(run("-m '%s' --eval '%s' --json", model, tsv) == 0, "%s", g_err);
-    ck_assert(tu_json_num(g_out, "n") == 24);
+    ck_assert(tu_json_num(g_out, "n") == 25);
 
     /* DATA/{train,val,test}/<class>/: --side picks a folder */
     char split[320];
