@@ -36,7 +36,8 @@ train_with_aa_train() {
   local corpus=build/browser/demo-corpus
   [[ -d $corpus ]] || build/aa-train --make-demo "$corpus" --per-class 24 >/dev/null || return 1
   echo "browser-test: training a demo model with aa-train on $corpus" >&2
-  timeout 120 build/aa-train "$corpus" -o "$1" --epochs 8 --arch "$TINY_ARCH" --threads "$jobs" >/dev/null
+  timeout 120 build/aa-train "$corpus" -o "$1" --epochs 8 --arch "$TINY_ARCH" --threads "$jobs" --no-cache -q \
+    >/dev/null
 }
 
 if [[ -z "${AA_SERVE_CMD:-}" && "${AA_STUB:-0}" == 1 ]]; then
