@@ -333,10 +333,13 @@ int inf_cmd_eval(const inf_options *o)
         rc = 1;
         goto done;
     }
+    /* Per-class thresholds only when the model (or --threshold) has one, as the trainer's report does, so
+     * that the two reports agree to the byte on "gate" too. */
     double th[AM_MAX_CLASSES];
+    int per_class = 0;
     for (int c = 0; c < k; c++)
-        th[c] = am_class_threshold(m, c);
-    ev_gate gate = {am_min_confidence(m), th};
+        per_class |= (th[c] = am_class_threshold(m, c)) > 0;
+    ev_gate gate = {am_min_confidence(m), per_class ? th : NULL};
     if (!(ev = ev_evaluate(used, k, labels, probs, &gate, &err))) {
         fprintf(stderr, "aa-infer: %s: %s\n", o->eval_data, err.msg);
         rc = 1;

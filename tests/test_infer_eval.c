@@ -91,9 +91,10 @@ static char *library_report(const char *model, const char *data, const char *sid
         labels[i] = it[i].cls;
     }
     double th[4];
+    int per_class = 0;
     for (int c = 0; c < 4; c++)
-        th[c] = am_class_threshold(m, c);
-    ev_gate gate = {am_min_confidence(m), th};
+        per_class |= (th[c] = am_class_threshold(m, c)) > 0;
+    ev_gate gate = {am_min_confidence(m), per_class ? th : NULL};
     ev_eval *ev = ev_evaluate(n, 4, labels, probs, &gate, &err);
     ck_assert_ptr_nonnull(ev);
     const char *names[4];
@@ -144,6 +145,11 @@ START_TEST(report_equals_the_library_path)
     ck_assert_ptr_nonnull(strstr(g_out, "Heavy Breathing"));
     ck_assert_ptr_nonnull(strstr(g_out, "macro-F1"));
     ck_assert_ptr_nonnull(strstr(g_out, AM_DISCLAIMER));
+
+    /* a per-class threshold on the command line is in the report's gate */
+    ck_assert_int_eq(run("-m '%s' --eval '%s' --json --threshold heavy_breathing=0.9", model, data), 0);
+    ck_assert_msg(strstr(g_out, "\"class_thresholds\":[0,0.9,0,0]") != NULL, "%.300s", tu_json_find(g_out, "gate"));
+    ck_assert_ptr_nonnull(strstr(want, "\"class_thresholds\":null"));
 
     /* a stricter gate given on the command line is the gate evaluated */
     ck_assert_int_eq(run("-m '%s' --eval '%s' --json --min-confidence 0.99", model, data), 0);
