@@ -52,10 +52,8 @@ static int from_folder(const char *data, const char *side, const am_model *m, in
     ds_list_opts lo = {.manifest = ""};
     if (ds_list_load(&l, data, &lo, err))
         return err->code;
-    int map[AM_MAX_CLASSES > 256 ? AM_MAX_CLASSES : 256];
-    int rc = 0;
-    if (l->n_classes > (int)(sizeof map / sizeof map[0]))
-        rc = aa_error_set(err, DS_ERR_ARG, "%s: %d classes, more than any model has", data, l->n_classes);
+    int *map = malloc((size_t)l->n_classes * sizeof *map); /* data class -> model class */
+    int rc = map ? 0 : aa_error_set(err, AA_ERR_NOMEM, "out of memory");
     for (int c = 0; !rc && c < l->n_classes; c++)
         if ((map[c] = model_class(m, l->classes[c])) < 0)
             rc = unknown_class(m, data, l->classes[c], err);
@@ -81,6 +79,7 @@ static int from_folder(const char *data, const char *side, const am_model *m, in
         *warn = inf_buf_take(&b);
     }
     ds_list_free(l);
+    free(map);
     if (rc) {
         inf_eval_items_free(it, n);
         return rc;
