@@ -34,11 +34,13 @@ static int classify_cb(void *ctx, int slot, const void *audio, size_t n, const c
     am_file_result r;
     int rc = am_classify_memory(s->m, slot, audio, n, filename, s->max_seconds, &r, mel, err);
     if (rc) {
+        am_wipe_slot(s->m, slot);
         err->code = rc == AM_ERR_AUDIO ? AA_SERVE_ERR_AUDIO : AA_SERVE_ERR_INTERNAL;
         return err->code;
     }
     char *json = inf_result_json(s->m, filename, &r, mel);
-    memset(mel, 0, s->mel_size * sizeof *mel);
+    explicit_bzero(mel, s->mel_size * sizeof *mel);
+    am_wipe_slot(s->m, slot);
     size_t len = json ? strlen(json) : 0;
     char *line = json ? realloc(json, len + 2) : NULL;
     if (!line) {
