@@ -103,6 +103,19 @@ START_TEST(learns_the_demo_corpus)
      * three seeds of the split (about 30 test recordings each); 0.6, more than twice chance, fails a run
      * that did not learn while leaving room for a less lucky split. */
     ck_assert_msg(acc >= 0.6 && f1 >= 0.55, "test accuracy %.3f, macro-F1 %.3f", acc, f1);
+
+    /* aa-infer --eval on the split file's test rows says the same, to the last digit: every figure from
+     * the accuracy to the coverage table (title and calibration notes aside, which only the trainer has). */
+    char cmd[1200];
+    static char inf[1 << 20];
+    snprintf(cmd, sizeof cmd, "%s/aa-infer -m %s/m.aam --eval %s/m.aam.split.tsv --side test --json --threads 2",
+             tu_build_dir(), dir, dir);
+    ck_assert_int_eq(tu_run(cmd, inf, sizeof inf, err, sizeof err), 0);
+    const char *a0 = strstr(report, "\"accuracy\":"), *a1 = a0 ? strstr(a0, "\"coverage_curve\"") : NULL;
+    const char *b0 = strstr(inf, "\"accuracy\":"), *b1 = b0 ? strstr(b0, "\"coverage_curve\"") : NULL;
+    ck_assert_msg(a0 && a1 && b0 && b1, "figures missing: %.300s", inf);
+    ck_assert_msg(a1 - a0 == b1 - b0 && memcmp(a0, b0, (size_t)(a1 - a0)) == 0,
+                  "aa-train and aa-infer --eval disagree:\n%.*s\n---\n%.*s", (int)(a1 - a0), a0, (int)(b1 - b0), b0);
     free(report);
 
     /* The model file loads, passes its self-test, and carries the summary with the test figures. */
