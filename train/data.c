@@ -1,5 +1,4 @@
 /* From DATA to windows ready to train on, with every check that can fail a run made before training. */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -31,6 +31,7 @@ void tr_options_default(tr_options *o)
     o->class_weights = 1;
     o->label_smoothing = 0.05;
     o->patience = 10;
+    o->ema = 0.99;
     o->aug = (tr_aug_options){
         .on = 1,
         .shift_p = 0.5, .shift_max_s = 0.5,
@@ -143,7 +144,7 @@ static const opt_def OPTS[] = {
      "stop after N epochs without a better validation macro-F1; 0: never", "--patience 5"},
     {O_EMA, "ema", 0, K_NUM, "DECAY", 0, 0.99999, NULL, NULL,
      "validate and keep a moving average of the weights, updated every step with this decay; 0: the weights "
-     "themselves", "--ema 0.99"},
+     "themselves", "--ema 0.995"},
     {O_THREADS, "threads", 'j', K_INT, "N", 0, 1024, NULL, NULL,
      "threads for features and training; 0: all cores. The model depends only on data, options "
      "and seed", "--threads 2"},
