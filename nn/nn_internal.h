@@ -11,6 +11,10 @@
 
 /* Non-zero when the CPU runs AVX2 + FMA: the hand-vectorised kernels are used, else their plain C twins. */
 int nn_cpu_avx2(void);
+/* The widest kernel set this CPU runs (AVX-512 needs AVX-512F, AVX2 needs AVX2 + FMA). A model records it when
+ * built (nn_model.isa); tests lower that to run every path on one machine. */
+enum { NN_ISA_PLAIN = 0, NN_ISA_AVX2 = 1, NN_ISA_AVX512 = 2 };
+int nn_cpu_isa(void);
 
 /* ---- matrix products: every one goes through here, so the BLAS choice lives in one place -------------------- */
 
@@ -37,12 +41,67 @@ void nn_conv2d_forward(float *out, const float *in, const float *wt, const float
  * dout: [c_out][h][w]. */
 void nn_conv2d_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in,
                         const float *wt, const nn_conv_dims *d, float *scratch);
+/* The same on a chosen kernel set (NN_ISA_*; at most nn_cpu_isa()): the direct kernels from AVX2 up, else
+ * im2col + sgemm. The two above use nn_cpu_isa(). */
+void nn_conv2d_forward_isa(float *out, const float *in, const float *wt, const float *bias, const nn_conv_dims *d,
+                           float *scratch, int isa);
+void nn_conv2d_backward_isa(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                            const float *wt, const nn_conv_dims *d, float *scratch, int isa);
+/* dbias [c] (overwritten) = per-channel sums of dout, row y of channel ch at dout + ch cs + y rs. */
+void nn_conv_bias_grad(float *dbias, const float *dout, int c, int h, int w, int rs, size_t cs);
 
 /* Direct kernels for a single input channel (the first layer: K = k*k is a poor GEMM shape). pad: the
  * input copied into a zero border, [h + 2p][w + 2p], by nn_conv_pad_input. */
 void nn_conv_pad_input(float *pad, const float *in, const nn_conv_dims *d);
 void nn_conv1_forward(float *out, const float *pad, const float *wt, const float *bias, const nn_conv_dims *d);
 void nn_conv1_backward_w(float *dwt, const float *dout, const float *pad, const nn_conv_dims *d);
+
+/* ---- direct convolution on zero-padded planes (nn/convd.c; kernels for AVX2 and AVX-512) ------------------ */
+
+/* A padded plane: the map inside a border of p = k/2 zeros, rows of ws = w + 2p floats, then zeros up to
+ * `plane` floats (the kernels read past the map). The output of a direct kernel at flat position
+ * q = y ws + x, q < n = h ws, is the convolution at (y, x) when x < w; the others are never stored. */
+typedef struct {
+    int p, ws, n;
+    size_t plane;
+} nn_pad_geom;
+#define NN_CONVD_CB 8  /* output channels per packed weight block */
+#define NN_MAX_TAPS 49 /* k <= 7 */
+
+nn_pad_geom nn_pad_geom_of(const nn_conv_dims *d);
+/* pad [c][plane] <- in [c][h][w], with every float outside the map zero. */
+void nn_pad_planes(float *pad, const float *in, int c, int h, int w, const nn_pad_geom *g);
+/* Zeroes everything outside the map of c planes whose interior a kernel wrote in place. */
+void nn_pad_zero_borders(float *pad, int c, int h, int w, const nn_pad_geom *g);
+/* Floats of a packed weight buffer (either packing) for these dims. */
+size_t nn_convd_pack_size(const nn_conv_dims *d);
+/* Forward packing, [ceil(c_out/8)][c_in][k*k][8], and the transposed one for the input gradient,
+ * [ceil(c_in/8)][c_out][k*k][8] (kernel turned by 180 degrees); missing channels of a last block are 0.
+ * wt: [c_out][c_in][k][k]. */
+void nn_convd_pack(float *wb, const float *wt, const nn_conv_dims *d);
+void nn_convd_pack_t(float *wb, const float *wt, const nn_conv_dims *d);
+/* out [c_out][h][w] (dense) = the convolution of pad [c_in][plane] with packed weights wb, + bias (may be
+ * NULL). isa >= NN_ISA_AVX2. */
+void nn_convd_forward(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
+                      const nn_pad_geom *g, int isa);
+/* din [c_in][h][w] (dense, overwritten) from the padded output gradient dpad [c_out][plane] and the
+ * transposed packing wbt. */
+void nn_convd_backward_data(float *din, const float *dpad, const float *wbt, const nn_conv_dims *d,
+                            const nn_pad_geom *g, int isa);
+/* dwt [c_out][c_in][k][k] (overwritten) from dpad [c_out][plane] and the padded input pad [c_in][plane]. */
+void nn_convd_backward_w(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
+                         const nn_pad_geom *g, int isa);
+/* For the kernels: which of `lanes` (8 or 16) outputs from flat position q are stored (bit i: q + i), and
+ * where the first goes in the dense [h][w] map (*start); the stored ones are consecutive there. */
+int nn_convd_store_mask(int q, int lanes, const nn_conv_dims *d, const nn_pad_geom *g, size_t *start);
+void nn_convd_fwd_avx512(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
+                         const nn_pad_geom *g);
+void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
+                          const nn_pad_geom *g);
+void nn_convd_fwd_avx2(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
+                       const nn_pad_geom *g);
+void nn_convd_bwdw_avx2(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
+                        const nn_pad_geom *g);
 
 /* im2col over output rows [y0, y1): col [c_in*k*k][(y1-y0)*w]; col2im adds such a tile back into din. */
 void nn_im2col(float *col, const float *in, const nn_conv_dims *d, int y0, int y1);
@@ -101,6 +160,9 @@ void nn_block_backward_partial(double *sdz, double *sdzx, const float *dout, con
 /* Backward, second half: dy [c][h][w] = the gradient at the conv output (coef from nn_bn_backward_coef). */
 void nn_block_backward_dy(float *dy, const float *dout, const float *out, const uint8_t *arg, const float *y,
                           const float *coef, int c, int h, int w, int pool);
+/* The same into a strided map: row y of channel ch at dy + ch cs + y rs (a padded plane's interior). */
+void nn_block_backward_dy_strided(float *dy, int rs, size_t cs, const float *dout, const float *out,
+                                  const uint8_t *arg, const float *y, const float *coef, int c, int h, int w, int pool);
 
 /* ---- the other layers, one sample at a time (backward: din overwritten, parameter gradients overwritten) ---- */
 
@@ -181,6 +243,9 @@ typedef struct {
     double *work;          /* block, bn: [2][c] batch sums */
     float *scale, *shift;  /* block, bn: [c] the affine map of the last forward (training or eval) */
     float *coef;           /* block, bn: [4][c] backward coefficients */
+    /* direct convolution (model isa >= NN_ISA_AVX2) */
+    nn_pad_geom pg;        /* block, conv: the padded planes of its input and output gradient */
+    float *wf, *wt;        /* block, conv: packed weights (nn_convd_pack, nn_convd_pack_t) of the last pass */
 } nn_stage;
 
 /* Per-thread scratch. */
@@ -189,12 +254,15 @@ typedef struct {
     float *dy;    /* block backward: [c][h][w] max */
     float *ping, *pong; /* eval: activations of one sample, max stage output */
     float *y;     /* eval: block conv output, max */
+    float *pad;   /* direct convolution: padded input planes, max c_in plane */
+    float *dpad;  /* direct convolution: padded output-gradient planes, max c_out plane */
 } nn_scratch;
 
 struct nn_model {
     char arch[NN_ARCH_MAX];
     int in_c, in_h, in_w, n_classes, max_batch, threads;
     int reference; /* tests: every layer a stage of its own, plain reference kernels */
+    int isa;       /* kernel set (NN_ISA_*): nn_cpu_isa() when built; tests may lower it */
     nn_layer_spec layers[NN_MAX_LAYERS];
     int n_layers;
     nn_stage stages[NN_MAX_LAYERS];
@@ -213,7 +281,7 @@ struct nn_model {
     uint64_t seed, step; /* dropout stream of the last training forward */
     nn_scratch *scratch; /* [n_scratch], one per OpenMP thread */
     int n_scratch;
-    size_t conv_scratch, max_out, max_y;
+    size_t conv_scratch, max_out, max_y, max_pad, max_dpad;
 };
 
 /* Builds with options: reference != 0 gives the plain layer-by-layer model the fast one is tested against. */
@@ -221,6 +289,10 @@ nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_
                           int reference, aa_error *err);
 /* Thread count for parallel loops: min(m->threads, n_scratch). */
 int nn_model_threads_eff(const nn_model *m);
+/* Non-zero when stage st runs the direct convolution kernels. */
+int nn_stage_direct(const nn_model *m, const nn_stage *st);
+/* Packs the weights of every direct-convolution stage for the forward pass (transposed: for the backward). */
+void nn_model_pack_weights(nn_model *m, int transposed);
 
 /* ---- stages: per-sample phases (nn/stage_fwd.c, nn/stage_bwd.c) ------------------------------------------ */
 
@@ -239,6 +311,9 @@ void nn_stage_bwd_pre(nn_model *m, int i, int s, const float *dout);
 void nn_stage_bwd_mid(nn_model *m, int i, int batch, const float *dout, float *din);
 void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *dout, float *din,
                        nn_scratch *sc);
+/* The convolution of a block or conv stage for one sample: out [c_out][h][w] from in [c_in][h][w] (direct
+ * kernels with the packed weights of the pass, or im2col + sgemm). */
+void nn_stage_conv_forward(const nn_model *m, const nn_stage *st, float *out, const float *in, nn_scratch *sc);
 /* Evaluation forward of one sample through stage i (running statistics; scale/shift already set). */
 void nn_stage_eval(nn_model *m, int i, float *out, const float *in, nn_scratch *sc);
 

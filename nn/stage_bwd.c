@@ -20,6 +20,21 @@ static void put_bn_grads(nn_model *m, const nn_stage *st, int s, const double *s
     }
 }
 
+/* Weight, bias and input gradients of a direct-convolution stage from the padded output gradient in
+ * sc->dpad. */
+static void conv_backward_direct(const nn_model *m, const nn_stage *st, float *din, float *dwt, float *dbias,
+                                 const float *in, nn_scratch *sc)
+{
+    const nn_conv_dims *d = &st->cd;
+    const nn_pad_geom *pg = &st->pg;
+    if (dbias)
+        nn_conv_bias_grad(dbias, sc->dpad + (size_t)pg->p * pg->ws + pg->p, d->c_out, d->h, d->w, pg->ws, pg->plane);
+    nn_pad_planes(sc->pad, in, d->c_in, d->h, d->w, pg);
+    nn_convd_backward_w(dwt, sc->dpad, sc->pad, d, pg, m->isa);
+    if (din)
+        nn_convd_backward_data(din, sc->dpad, st->wt, d, pg, m->isa);
+}
+
 void nn_stage_bwd_pre(nn_model *m, int i, int s, const float *dout)
 {
     nn_stage *st = &m->stages[i];
@@ -81,11 +96,24 @@ void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *
     float *dbias = st->b_off != SIZE_MAX ? g + st->b_off : NULL;
     const int hw = st->in_h * st->in_w;
     switch (st->kind) {
-    case NN_S_BLOCK:
-        nn_block_backward_dy(sc->dy, dout, out, st->arg ? st->arg + (size_t)s * st->out_size : NULL,
-                             st->y + (size_t)s * y_size(st), st->coef, st->cd.c_out, st->cd.h, st->cd.w, st->pool);
-        nn_conv2d_backward(din, g + st->w_off, dbias, sc->dy, in, P + st->w_off, &st->cd, sc->conv);
+    case NN_S_BLOCK: {
+        const uint8_t *arg = st->arg ? st->arg + (size_t)s * st->out_size : NULL;
+        const float *y = st->y + (size_t)s * y_size(st);
+        const nn_conv_dims *d = &st->cd;
+        if (nn_stage_direct(m, st)) {
+            /* the gradient at the conv output goes straight into the interior of its padded plane */
+            const nn_pad_geom *pg = &st->pg;
+            float *dint = sc->dpad + (size_t)pg->p * pg->ws + pg->p;
+            nn_block_backward_dy_strided(dint, pg->ws, pg->plane, dout, out, arg, y, st->coef, d->c_out, d->h, d->w,
+                                         st->pool);
+            nn_pad_zero_borders(sc->dpad, d->c_out, d->h, d->w, pg);
+            conv_backward_direct(m, st, din, g + st->w_off, dbias, in, sc);
+        } else {
+            nn_block_backward_dy(sc->dy, dout, out, arg, y, st->coef, d->c_out, d->h, d->w, st->pool);
+            nn_conv2d_backward_isa(din, g + st->w_off, dbias, sc->dy, in, P + st->w_off, d, sc->conv, m->isa);
+        }
         break;
+    }
     case NN_S_CONV:
         if (m->reference) {
             const nn_conv_dims *d = &st->cd;
@@ -95,8 +123,11 @@ void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *
             if (din)
                 memset(din, 0, sizeof *din * st->in_size);
             nn_conv2d_backward_ref(din, g + st->w_off, dbias, dout, in, P + st->w_off, &st->cd);
+        } else if (nn_stage_direct(m, st)) {
+            nn_pad_planes(sc->dpad, dout, st->cd.c_out, st->cd.h, st->cd.w, &st->pg);
+            conv_backward_direct(m, st, din, g + st->w_off, dbias, in, sc);
         } else {
-            nn_conv2d_backward(din, g + st->w_off, dbias, dout, in, P + st->w_off, &st->cd, sc->conv);
+            nn_conv2d_backward_isa(din, g + st->w_off, dbias, dout, in, P + st->w_off, &st->cd, sc->conv, m->isa);
         }
         break;
     case NN_S_BN:

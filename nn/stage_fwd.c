@@ -21,6 +21,17 @@ static size_t y_size(const nn_stage *st)
     return (size_t)st->cd.c_out * st->cd.h * st->cd.w;
 }
 
+void nn_stage_conv_forward(const nn_model *m, const nn_stage *st, float *out, const float *in, nn_scratch *sc)
+{
+    const float *bias = st->b_off != SIZE_MAX ? m->params + st->b_off : NULL;
+    if (nn_stage_direct(m, st)) {
+        nn_pad_planes(sc->pad, in, st->cd.c_in, st->cd.h, st->cd.w, &st->pg);
+        nn_convd_forward(out, sc->pad, st->wf, bias, &st->cd, &st->pg, m->isa);
+    } else {
+        nn_conv2d_forward_isa(out, in, m->params + st->w_off, bias, &st->cd, sc->conv, m->isa);
+    }
+}
+
 void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc)
 {
     nn_stage *st = &m->stages[i];
@@ -32,7 +43,7 @@ void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc
     case NN_S_BLOCK: {
         float *y = st->y + (size_t)s * y_size(st);
         double *part = st->part + (size_t)s * 2 * st->cd.c_out;
-        nn_conv2d_forward(y, in, P + st->w_off, bias, &st->cd, sc->conv);
+        nn_stage_conv_forward(m, st, y, in, sc);
         nn_bn_sample_stats(part, part + st->cd.c_out, y, st->cd.c_out, hw);
         break;
     }
@@ -40,7 +51,7 @@ void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc
         if (m->reference)
             nn_conv2d_forward_ref(out, in, P + st->w_off, bias, &st->cd);
         else
-            nn_conv2d_forward(out, in, P + st->w_off, bias, &st->cd, sc->conv);
+            nn_stage_conv_forward(m, st, out, in, sc);
         break;
     case NN_S_BN:
         if (!m->reference) {

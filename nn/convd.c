@@ -1,0 +1,155 @@
+/* Direct convolution on zero-padded planes: the layout, its padding, the packed weights, and the choice of
+ * kernel (nn/convd_avx512.c, nn/convd_avx2.c).
+ *
+ * Why: im2col + sgemm copies the input k*k times, OpenBLAS then packs that copy again, the weight gradient
+ * needs a transpose and the input gradient a col2im pass; on aa-cnn-s those copies cost as much as the
+ * multiplications. On a padded plane (row length ws = w + 2p) the output at flat position q = y ws + x is
+ * sum over taps of w_tap * plane[q + ky ws + kx]: each tap is the same plane shifted, so a kernel reads the
+ * input in place and keeps its sums in registers across all taps and channels. Positions with x >= w are
+ * computed too (they wrap into the padding) and never stored; they cost 2p/ws of the work. */
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+nn_pad_geom nn_pad_geom_of(const nn_conv_dims *d)
+{
+    nn_pad_geom g;
+    g.p = d->k / 2;
+    g.ws = d->w + 2 * g.p;
+    g.n = d->h * g.ws;
+    /* Slack after the padded map: the kernels run whole blocks of up to 48 outputs past n and read up to
+     * 2p ws + 2p beyond each output (see nn_pad_planes). */
+    size_t need = (size_t)(d->h + 2 * g.p) * g.ws + 2 * g.p + 64;
+    g.plane = (need + 15) & ~(size_t)15;
+    return g;
+}
+
+void nn_pad_planes(float *pad, const float *in, int c, int h, int w, const nn_pad_geom *g)
+{
+    const int p = g->p, ws = g->ws;
+    for (int ch = 0; ch < c; ch++) {
+        float *pl = pad + (size_t)ch * g->plane;
+        const float *src = in + (size_t)ch * h * w;
+        /* top padding and the left padding of the first row */
+        memset(pl, 0, sizeof *pl * ((size_t)p * ws + p));
+        for (int y = 0; y < h; y++) {
+            float *row = pl + (size_t)(y + p) * ws + p;
+            memcpy(row, src + (size_t)y * w, sizeof *row * (size_t)w);
+            /* right padding of this row and left padding of the next, contiguous */
+            memset(row + w, 0, sizeof *row * (size_t)(2 * p));
+        }
+        size_t end = (size_t)(h + p - 1) * ws + p + w + 2 * p;
+        memset(pl + end, 0, sizeof *pl * (g->plane - end));
+    }
+}
+
+void nn_pad_zero_borders(float *pad, int c, int h, int w, const nn_pad_geom *g)
+{
+    const int p = g->p, ws = g->ws;
+    for (int ch = 0; ch < c; ch++) {
+        float *pl = pad + (size_t)ch * g->plane;
+        memset(pl, 0, sizeof *pl * ((size_t)p * ws + p));
+        if (p > 0)
+            for (int y = 0; y < h; y++)
+                memset(pl + (size_t)(y + p) * ws + p + w, 0, sizeof *pl * (size_t)(2 * p));
+        size_t end = (size_t)(h + p - 1) * ws + p + w + 2 * p;
+        memset(pl + end, 0, sizeof *pl * (g->plane - end));
+    }
+}
+
+size_t nn_convd_pack_size(const nn_conv_dims *d)
+{
+    /* The larger of the two packings: output channels rounded up to blocks of NN_CONVD_CB, for the forward
+     * ([c_out][c_in]) and the transposed ([c_in][c_out]) convolution. */
+    size_t kk = (size_t)d->k * d->k;
+    size_t fo = (size_t)(d->c_out + NN_CONVD_CB - 1) / NN_CONVD_CB * NN_CONVD_CB * d->c_in;
+    size_t tr = (size_t)(d->c_in + NN_CONVD_CB - 1) / NN_CONVD_CB * NN_CONVD_CB * d->c_out;
+    return kk * (fo > tr ? fo : tr);
+}
+
+void nn_convd_pack(float *wb, const float *wt, const nn_conv_dims *d)
+{
+    const int kk = d->k * d->k, CB = NN_CONVD_CB;
+    for (int c0 = 0; c0 < d->c_out; c0 += CB)
+        for (int ci = 0; ci < d->c_in; ci++)
+            for (int t = 0; t < kk; t++) {
+                float *dst = wb + (((size_t)c0 * d->c_in + (size_t)ci * CB) * kk) + (size_t)t * CB;
+                for (int j = 0; j < CB; j++)
+                    dst[j] = c0 + j < d->c_out ? wt[(((size_t)(c0 + j)) * d->c_in + ci) * kk + t] : 0.0f;
+            }
+}
+
+void nn_convd_pack_t(float *wb, const float *wt, const nn_conv_dims *d)
+{
+    /* The input gradient is the convolution of the padded output gradient with the kernel turned by 180
+     * degrees and its channel axes swapped: din[ci] = sum_co w[co][ci][k-1-ky][k-1-kx] (*) dout[co]. */
+    const int kk = d->k * d->k, CB = NN_CONVD_CB;
+    for (int c0 = 0; c0 < d->c_in; c0 += CB)
+        for (int co = 0; co < d->c_out; co++)
+            for (int t = 0; t < kk; t++) {
+                float *dst = wb + (((size_t)c0 * d->c_out + (size_t)co * CB) * kk) + (size_t)t * CB;
+                for (int j = 0; j < CB; j++)
+                    dst[j] = c0 + j < d->c_in ? wt[((size_t)co * d->c_in + c0 + j) * kk + (kk - 1 - t)] : 0.0f;
+            }
+}
+
+/* The transposed convolution's shape: channels swapped, the same map and padding. */
+static nn_conv_dims transposed(const nn_conv_dims *d)
+{
+    nn_conv_dims t = *d;
+    t.c_in = d->c_out;
+    t.c_out = d->c_in;
+    return t;
+}
+
+void nn_convd_forward(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
+                      const nn_pad_geom *g, int isa)
+{
+#if defined(__x86_64__)
+    if (isa >= NN_ISA_AVX512) {
+        nn_convd_fwd_avx512(out, pad, wb, bias, d, g);
+        return;
+    }
+    nn_convd_fwd_avx2(out, pad, wb, bias, d, g);
+#else
+    (void)out, (void)pad, (void)wb, (void)bias, (void)d, (void)g, (void)isa;
+#endif
+}
+
+void nn_convd_backward_data(float *din, const float *dpad, const float *wbt, const nn_conv_dims *d,
+                            const nn_pad_geom *g, int isa)
+{
+    nn_conv_dims t = transposed(d);
+    nn_convd_forward(din, dpad, wbt, NULL, &t, g, isa);
+}
+
+void nn_convd_backward_w(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
+                         const nn_pad_geom *g, int isa)
+{
+#if defined(__x86_64__)
+    if (isa >= NN_ISA_AVX512) {
+        nn_convd_bwdw_avx512(dwt, dpad, pad, d, g);
+        return;
+    }
+    nn_convd_bwdw_avx2(dwt, dpad, pad, d, g);
+#else
+    (void)dwt, (void)dpad, (void)pad, (void)d, (void)g, (void)isa;
+#endif
+}
+
+int nn_convd_store_mask(int q, int lanes, const nn_conv_dims *d, const nn_pad_geom *g, size_t *start)
+{
+    const int ws = g->ws, w = d->w, y = q / ws, x = q - y * ws;
+    *start = x < w ? (size_t)y * w + x : (size_t)(y + 1) * w;
+    unsigned m = 0;
+    /* lane i holds position q + i; a new row starts wherever the column wraps to 0 */
+    for (int i = 0, xx = x; i < lanes; i += ws - xx, xx = 0)
+        if (xx < w) {
+            int v = w - xx < lanes - i ? w - xx : lanes - i;
+            m |= ((1u << v) - 1) << i;
+        }
+    int left = g->n - q;
+    if (left < lanes)
+        m &= left > 0 ? (1u << left) - 1 : 0;
+    return (int)m;
+}
