@@ -17,9 +17,13 @@ nn_pad_geom nn_pad_geom_of(const nn_conv_dims *d)
     g.p = d->k / 2;
     g.ws = d->w + 2 * g.p;
     g.n = d->h * g.ws;
+    /* The map's first value on a 64-byte boundary: the weight-gradient kernel's loads of the output gradient
+     * are then aligned (a 64-byte load across two cache lines costs about twice one within a line). */
+    g.base = (16 - (g.p * g.ws + g.p) % 16) % 16;
+    g.org = (size_t)g.base + (size_t)g.p * g.ws + g.p;
     /* Slack after the padded map: the kernels run whole blocks of up to 48 outputs past n and read up to
-     * 2p ws + 2p beyond each output (see nn_pad_planes). */
-    size_t need = (size_t)(d->h + 2 * g.p) * g.ws + 2 * g.p + 64;
+     * 2p ws + 2p beyond each output. */
+    size_t need = g.base + (size_t)(d->h + 2 * g.p) * g.ws + 2 * g.p + 64;
     g.plane = (need + 15) & ~(size_t)15;
     return g;
 }
@@ -30,15 +34,15 @@ void nn_pad_planes(float *pad, const float *in, int c, int h, int w, const nn_pa
     for (int ch = 0; ch < c; ch++) {
         float *pl = pad + (size_t)ch * g->plane;
         const float *src = in + (size_t)ch * h * w;
-        /* top padding and the left padding of the first row */
-        memset(pl, 0, sizeof *pl * ((size_t)p * ws + p));
+        /* lead, top padding and the left padding of the first row */
+        memset(pl, 0, sizeof *pl * g->org);
         for (int y = 0; y < h; y++) {
-            float *row = pl + (size_t)(y + p) * ws + p;
+            float *row = pl + g->org + (size_t)y * ws;
             memcpy(row, src + (size_t)y * w, sizeof *row * (size_t)w);
             /* right padding of this row and left padding of the next, contiguous */
             memset(row + w, 0, sizeof *row * (size_t)(2 * p));
         }
-        size_t end = (size_t)(h + p - 1) * ws + p + w + 2 * p;
+        size_t end = g->org + (size_t)(h - 1) * ws + w + 2 * p;
         memset(pl + end, 0, sizeof *pl * (g->plane - end));
     }
 }
@@ -48,11 +52,11 @@ void nn_pad_zero_borders(float *pad, int c, int h, int w, const nn_pad_geom *g)
     const int p = g->p, ws = g->ws;
     for (int ch = 0; ch < c; ch++) {
         float *pl = pad + (size_t)ch * g->plane;
-        memset(pl, 0, sizeof *pl * ((size_t)p * ws + p));
+        memset(pl, 0, sizeof *pl * g->org);
         if (p > 0)
             for (int y = 0; y < h; y++)
-                memset(pl + (size_t)(y + p) * ws + p + w, 0, sizeof *pl * (size_t)(2 * p));
-        size_t end = (size_t)(h + p - 1) * ws + p + w + 2 * p;
+                memset(pl + g->org + (size_t)y * ws + w, 0, sizeof *pl * (size_t)(2 * p));
+        size_t end = g->org + (size_t)(h - 1) * ws + w + 2 * p;
         memset(pl + end, 0, sizeof *pl * (g->plane - end));
     }
 }
@@ -135,21 +139,4 @@ void nn_convd_backward_w(float *dwt, const float *dpad, const float *pad, const 
 #else
     (void)dwt, (void)dpad, (void)pad, (void)d, (void)g, (void)isa;
 #endif
-}
-
-int nn_convd_store_mask(int q, int lanes, const nn_conv_dims *d, const nn_pad_geom *g, size_t *start)
-{
-    const int ws = g->ws, w = d->w, y = q / ws, x = q - y * ws;
-    *start = x < w ? (size_t)y * w + x : (size_t)(y + 1) * w;
-    unsigned m = 0;
-    /* lane i holds position q + i; a new row starts wherever the column wraps to 0 */
-    for (int i = 0, xx = x; i < lanes; i += ws - xx, xx = 0)
-        if (xx < w) {
-            int v = w - xx < lanes - i ? w - xx : lanes - i;
-            m |= ((1u << v) - 1) << i;
-        }
-    int left = g->n - q;
-    if (left < lanes)
-        m &= left > 0 ? (1u << left) - 1 : 0;
-    return (int)m;
 }

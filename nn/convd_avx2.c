@@ -29,26 +29,34 @@ AVX2 static void store_lanes(float *o, __m256 v, int m)
 AVX2 void nn_convd_fwd_avx2(float *out, const float *pad, const float *wb, const float *bias,
                             const nn_conv_dims *d, const nn_pad_geom *g)
 {
-    const int k = d->k, kk = k * k, c_in = d->c_in, c_out = d->c_out, n = g->n;
-    const size_t hw = (size_t)d->h * d->w, plane = g->plane;
+    const int k = d->k, kk = k * k, c_in = d->c_in, c_out = d->c_out, n = g->n, w = d->w, ws = g->ws;
+    const size_t hw = (size_t)d->h * w, plane = g->plane;
     int off[NN_MAX_TAPS];
     for (int t = 0; t < kk; t++)
-        off[t] = (t / k) * g->ws + t % k;
-    for (int c0 = 0; c0 < c_out; c0 += 4) {
-        const int nc = c_out - c0 < 4 ? c_out - c0 : 4;
-        /* packed blocks hold 8 channels: this half starts at j0 within its block */
-        const int j0 = c0 % 8;
-        const float *wblk = wb + (size_t)(c0 - j0) * c_in * kk + j0;
-        for (int q = 0; q < n; q += 8 * RV) {
+        off[t] = (t / k) * ws + t % k;
+    for (int q = 0, y = 0, x = 0; q < n; q += 8 * RV) {
+        size_t start[RV];
+        unsigned mk[RV];
+        for (int r = 0, yr = y, xr = x; r < RV; r++) {
+            mk[r] = nn_convd_store_mask(yr, xr, 8, w, ws, n - q - 8 * r, &start[r]);
+            for (xr += 8; xr >= ws; xr -= ws)
+                yr++;
+        }
+        for (x += 8 * RV; x >= ws; x -= ws)
+            y++;
+        for (int c0 = 0; c0 < c_out; c0 += 4) {
+            const int nc = c_out - c0 < 4 ? c_out - c0 : 4;
+            /* packed blocks hold 8 channels: this half starts at j0 within its block */
+            const int j0 = c0 % 8;
+            const float *wp = wb + (size_t)(c0 - j0) * c_in * kk + j0;
             __m256 acc[4][RV];
 #pragma GCC unroll 4
             for (int j = 0; j < 4; j++)
 #pragma GCC unroll 3
                 for (int r = 0; r < RV; r++)
                     acc[j][r] = _mm256_setzero_ps();
-            const float *wp = wblk;
             for (int ci = 0; ci < c_in; ci++) {
-                const float *pin = pad + (size_t)ci * plane + q;
+                const float *pin = pad + (size_t)ci * plane + g->base + q;
                 for (int t = 0; t < kk; t++, wp += 8) {
                     const float *pi = pin + off[t];
                     __m256 v0 = _mm256_loadu_ps(pi), v1 = _mm256_loadu_ps(pi + 8), v2 = _mm256_loadu_ps(pi + 16);
@@ -61,16 +69,12 @@ AVX2 void nn_convd_fwd_avx2(float *out, const float *pad, const float *wb, const
                     }
                 }
             }
-            size_t start[RV];
-            int mk[RV];
-            for (int r = 0; r < RV; r++)
-                mk[r] = q + 8 * r < n ? nn_convd_store_mask(q + 8 * r, 8, d, g, &start[r]) : 0;
             for (int j = 0; j < nc; j++) {
                 float *o = out + (size_t)(c0 + j) * hw;
                 const __m256 b = _mm256_set1_ps(bias ? bias[c0 + j] : 0.0f);
                 for (int r = 0; r < RV; r++)
                     if (mk[r])
-                        store_lanes(o + start[r], bias ? _mm256_add_ps(acc[j][r], b) : acc[j][r], mk[r]);
+                        store_lanes(o + start[r], bias ? _mm256_add_ps(acc[j][r], b) : acc[j][r], (int)mk[r]);
             }
         }
     }
@@ -89,7 +93,7 @@ AVX2 void nn_convd_bwdw_avx2(float *dwt, const float *dpad, const float *pad, co
 {
     const int k = d->k, kk = k * k, c_in = d->c_in, c_out = d->c_out, nv = (g->n + 7) / 8;
     const size_t plane = g->plane;
-    const float *dy = dpad + (size_t)g->p * g->ws + g->p;
+    const float *dy = dpad + g->org;
     for (int t0 = 0; t0 < kk; t0 += 3) {
         const int nt = kk - t0 < 3 ? kk - t0 : 3;
         int off[3];
@@ -103,7 +107,7 @@ AVX2 void nn_convd_bwdw_avx2(float *dwt, const float *dpad, const float *pad, co
             for (int j = 0; j < 3; j++)
                 gp[j] = dy + (size_t)(c0 + (j < nc ? j : 0)) * plane;
             for (int ci = 0; ci < c_in; ci++) {
-                const float *x = pad + (size_t)ci * plane;
+                const float *x = pad + (size_t)ci * plane + g->base;
                 __m256 acc[9], tot[9];
                 for (int i = 0; i < 9; i++)
                     tot[i] = _mm256_setzero_ps();

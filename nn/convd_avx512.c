@@ -22,24 +22,34 @@
 AVX512 void nn_convd_fwd_avx512(float *out, const float *pad, const float *wb, const float *bias,
                                 const nn_conv_dims *d, const nn_pad_geom *g)
 {
-    const int k = d->k, kk = k * k, c_in = d->c_in, c_out = d->c_out, n = g->n;
-    const size_t hw = (size_t)d->h * d->w, plane = g->plane;
+    const int k = d->k, kk = k * k, c_in = d->c_in, c_out = d->c_out, n = g->n, w = d->w, ws = g->ws;
+    const size_t hw = (size_t)d->h * w, plane = g->plane;
     int off[NN_MAX_TAPS];
     for (int t = 0; t < kk; t++)
-        off[t] = (t / k) * g->ws + t % k;
-    for (int c0 = 0; c0 < c_out; c0 += 8) {
-        const int nc = c_out - c0 < 8 ? c_out - c0 : 8;
-        const float *wblk = wb + (size_t)c0 * c_in * kk; /* [c_in][kk][8] */
-        for (int q = 0; q < n; q += 16 * RV) {
+        off[t] = (t / k) * ws + t % k;
+    /* Position blocks outside, channel blocks inside: the block's input window stays in L1 for every
+     * channel block, and the store masks are worked out once per position block. */
+    for (int q = 0, y = 0, x = 0; q < n; q += 16 * RV) {
+        size_t start[RV];
+        __mmask16 mk[RV];
+        for (int r = 0, yr = y, xr = x; r < RV; r++) {
+            mk[r] = (__mmask16)nn_convd_store_mask(yr, xr, 16, w, ws, n - q - 16 * r, &start[r]);
+            for (xr += 16; xr >= ws; xr -= ws)
+                yr++;
+        }
+        for (x += 16 * RV; x >= ws; x -= ws)
+            y++;
+        for (int c0 = 0; c0 < c_out; c0 += 8) {
+            const int nc = c_out - c0 < 8 ? c_out - c0 : 8;
             __m512 acc[8][RV];
 #pragma GCC unroll 8
             for (int j = 0; j < 8; j++)
 #pragma GCC unroll 3
                 for (int r = 0; r < RV; r++)
                     acc[j][r] = _mm512_setzero_ps();
-            const float *wp = wblk;
+            const float *wp = wb + (size_t)c0 * c_in * kk; /* [c_in][kk][8] */
             for (int ci = 0; ci < c_in; ci++) {
-                const float *pin = pad + (size_t)ci * plane + q;
+                const float *pin = pad + (size_t)ci * plane + g->base + q;
                 for (int t = 0; t < kk; t++, wp += 8) {
                     const float *pi = pin + off[t];
                     __m512 v0 = _mm512_loadu_ps(pi), v1 = _mm512_loadu_ps(pi + 16), v2 = _mm512_loadu_ps(pi + 32);
@@ -52,10 +62,6 @@ AVX512 void nn_convd_fwd_avx512(float *out, const float *pad, const float *wb, c
                     }
                 }
             }
-            size_t start[RV];
-            __mmask16 mk[RV];
-            for (int r = 0; r < RV; r++)
-                mk[r] = (__mmask16)(q + 16 * r < n ? nn_convd_store_mask(q + 16 * r, 16, d, g, &start[r]) : 0);
 #pragma GCC unroll 8
             for (int j = 0; j < 8; j++) {
                 if (j >= nc)
@@ -67,44 +73,43 @@ AVX512 void nn_convd_fwd_avx512(float *out, const float *pad, const float *wb, c
                     __m512 v = bias ? _mm512_add_ps(acc[j][r], b) : acc[j][r];
                     if (mk[r] == 0xffff)
                         _mm512_storeu_ps(o + start[r], v);
-                    else if (mk[r])
-                        _mm512_mask_compressstoreu_ps(o + start[r], mk[r], v);
+                    else if (mk[r]) /* compress in a register; the memory form is slow on Intel cores */
+                        _mm512_mask_storeu_ps(o + start[r], (__mmask16)((1u << __builtin_popcount(mk[r])) - 1),
+                                              _mm512_maskz_compress_ps(mk[r], v));
                 }
             }
         }
     }
 }
 
-/* Sums of the 16 lanes of each of v[0..15]: result lane 4 L + e holds the sum of v[4 e + L] (a pairwise tree,
- * 30 shuffles and 15 adds for 16 sums instead of about 8 operations per sum). */
-AVX512 static __m512 lane_sums16(const __m512 *v)
+/* Sums of the 16 lanes of each of v[0..15], in order (a pairwise tree: 30 shuffles, 15 adds and a permute
+ * for 16 sums, instead of about 8 operations per sum). */
+static inline __attribute__((always_inline, target("avx512f"))) __m512 lane_sums16(const __m512 *v)
 {
     __m512 s1[8], s2[4], s3[2];
     for (int i = 0; i < 8; i++) /* 128-bit lanes: [v2i 0+2, v2i 1+3, v2i+1 0+2, v2i+1 1+3] */
         s1[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
                               _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xee));
-    for (int i = 0; i < 4; i++) /* lane L: four partial sums of v[4i + L] */
+    for (int i = 0; i < 4; i++) /* 128-bit lane L: four partial sums of v[4i + L] */
         s2[i] = _mm512_add_ps(_mm512_shuffle_f32x4(s1[2 * i], s1[2 * i + 1], 0x88),
                               _mm512_shuffle_f32x4(s1[2 * i], s1[2 * i + 1], 0xdd));
     for (int i = 0; i < 2; i++)
         s3[i] = _mm512_add_ps(_mm512_unpacklo_ps(s2[2 * i], s2[2 * i + 1]), _mm512_unpackhi_ps(s2[2 * i], s2[2 * i + 1]));
     __m512d a = _mm512_castps_pd(s3[0]), b = _mm512_castps_pd(s3[1]);
-    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    /* element 4 L + e now holds the sum of v[4 e + L] */
+    __m512 t = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_ps(order, t);
 }
 
-/* Lane sums of n (<= 32) vectors into out[0..n). */
-AVX512 static void lane_sums(float *out, const __m512 *v, int n)
+/* out[0..27) = the lane sums of v[0..27). */
+static inline __attribute__((always_inline, target("avx512f"))) void lane_sums27(float *out, const __m512 *v)
 {
-    for (int i0 = 0; i0 < n; i0 += 16) {
-        __m512 grp[16];
-        int m = n - i0 < 16 ? n - i0 : 16;
-        for (int i = 0; i < 16; i++)
-            grp[i] = i < m ? v[i0 + i] : _mm512_setzero_ps();
-        float s[16];
-        _mm512_storeu_ps(s, lane_sums16(grp));
-        for (int i = 0; i < m; i++)
-            out[i0 + i] = s[4 * (i % 4) + i / 4];
-    }
+    __m512 hi[16];
+    for (int i = 0; i < 16; i++)
+        hi[i] = i < 11 ? v[16 + i] : _mm512_setzero_ps();
+    _mm512_storeu_ps(out, lane_sums16(v));
+    _mm512_storeu_ps(out + 16, lane_sums16(hi));
 }
 
 AVX512 void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
@@ -113,7 +118,7 @@ AVX512 void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad
     const int k = d->k, kk = k * k, c_in = d->c_in, c_out = d->c_out, nv = (g->n + 15) / 16;
     const size_t plane = g->plane;
     /* The output gradient in the flat output layout: zero at the positions past each row's end. */
-    const float *dy = dpad + (size_t)g->p * g->ws + g->p;
+    const float *dy = dpad + g->org;
     for (int t0 = 0; t0 < kk; t0 += 9) {
         const int nt = kk - t0 < 9 ? kk - t0 : 9;
         int off[9];
@@ -127,10 +132,8 @@ AVX512 void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad
             for (int j = 0; j < 3; j++) /* a short last group repeats channel c0 */
                 gp[j] = dy + (size_t)(c0 + (j < nc ? j : 0)) * plane;
             for (int ci = 0; ci < c_in; ci++) {
-                const float *x = pad + (size_t)ci * plane;
+                const float *x = pad + (size_t)ci * plane + g->base;
                 __m512 acc[27], tot[27];
-                for (int i = 0; i < 27; i++)
-                    tot[i] = _mm512_setzero_ps();
                 for (int v0 = 0; v0 < nv; v0 += CHUNK) {
                     const int v1 = v0 + CHUNK < nv ? v0 + CHUNK : nv;
 #pragma GCC unroll 27
@@ -153,10 +156,10 @@ AVX512 void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad
                      * CHUNK + chunks, not with the whole plane. */
 #pragma GCC unroll 27
                     for (int i = 0; i < 27; i++)
-                        tot[i] = _mm512_add_ps(tot[i], acc[i]);
+                        tot[i] = v0 == 0 ? acc[i] : _mm512_add_ps(tot[i], acc[i]);
                 }
-                float s[27];
-                lane_sums(s, tot, 27);
+                float s[32];
+                lane_sums27(s, tot);
                 for (int j = 0; j < nc; j++)
                     for (int t = 0; t < nt; t++)
                         dwt[((size_t)(c0 + j) * c_in + ci) * kk + t0 + t] = s[9 * j + t];

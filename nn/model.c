@@ -199,7 +199,8 @@ static int allocate(nn_model *m)
         if (st->kind == NN_S_BLOCK) {
             if (ysz > m->max_y)
                 m->max_y = ysz;
-            if (!(st->y = alloc_zero(sizeof(float) * B * ysz)))
+            st->recompute = nn_stage_recompute(m, st);
+            if (!st->recompute && !(st->y = alloc_zero(sizeof(float) * B * ysz)))
                 return NN_ERR_NOMEM;
         }
         if ((st->kind == NN_S_BLOCK && st->pool) || st->kind == NN_S_POOL)
@@ -322,6 +323,15 @@ int nn_stage_direct(const nn_model *m, const nn_stage *st)
     /* The packed buffers exist only for the kernel set the model was built with; a test may lower m->isa
      * afterwards (to the im2col path), never raise it. */
     return (st->kind == NN_S_BLOCK || st->kind == NN_S_CONV) && m->isa >= NN_ISA_AVX2 && st->cd.k <= 7;
+}
+
+int nn_stage_recompute(const nn_model *m, const nn_stage *st)
+{
+    /* Measured on aa-cnn-s's first block (1 input channel, 3x3, 16 x 64 x 401 outputs): computing the
+     * convolution twice more costs less than half of reading its 52 MB batch buffer back twice. The break-even
+     * is near 40 multiply-adds per output; 27 (three 3x3 input channels) stays clear of it. Only a pooled
+     * block: its backward partial sums read the conv output at each argmax (yarg), which it keeps anyway. */
+    return st->kind == NN_S_BLOCK && st->pool && nn_stage_direct(m, st) && st->cd.c_in * st->cd.k * st->cd.k <= 27;
 }
 
 void nn_model_pack_weights(nn_model *m, int transposed)

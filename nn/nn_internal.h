@@ -58,12 +58,13 @@ void nn_conv1_backward_w(float *dwt, const float *dout, const float *pad, const 
 
 /* ---- direct convolution on zero-padded planes (nn/convd.c; kernels for AVX2 and AVX-512) ------------------ */
 
-/* A padded plane: the map inside a border of p = k/2 zeros, rows of ws = w + 2p floats, then zeros up to
- * `plane` floats (the kernels read past the map). The output of a direct kernel at flat position
- * q = y ws + x, q < n = h ws, is the convolution at (y, x) when x < w; the others are never stored. */
+/* A padded plane: `base` zeros, the map inside a border of p = k/2 zeros (rows of ws = w + 2p floats; value
+ * (y, x) at org + y ws + x, org a multiple of 16), then zeros up to `plane` floats (the kernels read past the
+ * map). The output of a direct kernel at flat position q = y ws + x, q < n = h ws, is the convolution at
+ * (y, x) when x < w; the others are never stored. */
 typedef struct {
-    int p, ws, n;
-    size_t plane;
+    int p, ws, n, base;
+    size_t org, plane;
 } nn_pad_geom;
 #define NN_CONVD_CB 8  /* output channels per packed weight block */
 #define NN_MAX_TAPS 49 /* k <= 7 */
@@ -91,9 +92,23 @@ void nn_convd_backward_data(float *din, const float *dpad, const float *wbt, con
 /* dwt [c_out][c_in][k][k] (overwritten) from dpad [c_out][plane] and the padded input pad [c_in][plane]. */
 void nn_convd_backward_w(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
                          const nn_pad_geom *g, int isa);
-/* For the kernels: which of `lanes` (8 or 16) outputs from flat position q are stored (bit i: q + i), and
- * where the first goes in the dense [h][w] map (*start); the stored ones are consecutive there. */
-int nn_convd_store_mask(int q, int lanes, const nn_conv_dims *d, const nn_pad_geom *g, size_t *start);
+/* For the kernels: which of `lanes` (8 or 16) outputs from flat position q = y ws + x are stored (bit i:
+ * q + i), and where the first goes in the dense [h][w] map (*start); the stored ones are consecutive there.
+ * left = n - q. */
+static inline unsigned nn_convd_store_mask(int y, int x, int lanes, int w, int ws, int left, size_t *start)
+{
+    *start = x < w ? (size_t)y * w + x : (size_t)(y + 1) * w;
+    unsigned m = 0;
+    /* lane i holds position q + i; a new row starts wherever the column wraps to 0 */
+    for (int i = 0, xx = x; i < lanes; i += ws - xx, xx = 0)
+        if (xx < w) {
+            int v = w - xx < lanes - i ? w - xx : lanes - i;
+            m |= ((1u << v) - 1) << i;
+        }
+    if (left < lanes)
+        m &= left > 0 ? (1u << left) - 1 : 0;
+    return m;
+}
 void nn_convd_fwd_avx512(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
                          const nn_pad_geom *g);
 void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
@@ -226,6 +241,7 @@ typedef struct {
     int in_c, in_h, in_w, out_c, out_h, out_w; /* per-sample shapes; a vector is [n][1][1] */
     size_t in_size, out_size;                  /* floats per sample */
     int pool;                                  /* block: 2x2 pool after ReLU */
+    int recompute;                             /* block: y is not kept but recomputed (nn_stage_recompute) */
     nn_conv_dims cd;                           /* block, conv */
     size_t w_off, b_off;                       /* params: weights, bias (SIZE_MAX: none) */
     size_t g_off, be_off;                      /* params: batch-norm scale and shift */
@@ -234,7 +250,7 @@ typedef struct {
     int drop_index;                            /* which dropout layer (seeds its stream) */
     /* training-pass buffers */
     float *act;      /* [max_batch][out_size] output */
-    float *y;        /* block: [max_batch][c][h][w] conv output (before batch-norm) */
+    float *y;        /* block: [max_batch][c][h][w] conv output (before batch-norm); NULL when recomputed */
     uint8_t *arg;    /* block with pool, pool: [max_batch][out_size] argmax */
     float *yarg;     /* block with pool: [max_batch][out_size] conv output at the argmax */
     float *mask;     /* dropout: [max_batch][out_size] */
@@ -291,6 +307,13 @@ nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_
 int nn_model_threads_eff(const nn_model *m);
 /* Non-zero when stage st runs the direct convolution kernels. */
 int nn_stage_direct(const nn_model *m, const nn_stage *st);
+/* Non-zero when a block's conv output is cheaper to compute again than to keep: the batch's outputs do not
+ * fit in cache, so the pass after the batch statistics and the backward pass would read them back from
+ * memory, while the convolution itself is a few multiply-adds per output (few input channels). */
+int nn_stage_recompute(const nn_model *m, const nn_stage *st);
+/* The conv output of sample s of a block stage: kept in st->y, or recomputed into sc->y (the stage input,
+ * padded, then also stays in sc->pad). */
+const float *nn_stage_block_y(nn_model *m, int i, int s, nn_scratch *sc);
 /* Packs the weights of every direct-convolution stage for the forward pass (transposed: for the backward). */
 void nn_model_pack_weights(nn_model *m, int transposed);
 
@@ -300,7 +323,7 @@ void nn_model_pack_weights(nn_model *m, int transposed);
  * batch-norm; mid is the serial reduction between. in: the stage input of sample s. */
 void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc);
 void nn_stage_fwd_mid(nn_model *m, int i, int batch);
-void nn_stage_fwd_post(nn_model *m, int i, int s);
+void nn_stage_fwd_post(nn_model *m, int i, int s, nn_scratch *sc);
 /* The input of stage i for the whole batch, [batch][in_size]: the previous stage's output or the model input. */
 const float *nn_stage_input(const nn_model *m, int i);
 int nn_stage_has_mid(const nn_stage *st);

@@ -5,11 +5,6 @@
 
 #include "nn/nn_internal.h"
 
-static size_t y_size(const nn_stage *st)
-{
-    return (size_t)st->cd.c_out * st->cd.h * st->cd.w;
-}
-
 /* Batch-norm parameter gradients of sample s: sum dout x^ (scale) and sum dout (shift). */
 static void put_bn_grads(nn_model *m, const nn_stage *st, int s, const double *sdz, const double *sdzx, int c)
 {
@@ -28,8 +23,9 @@ static void conv_backward_direct(const nn_model *m, const nn_stage *st, float *d
     const nn_conv_dims *d = &st->cd;
     const nn_pad_geom *pg = &st->pg;
     if (dbias)
-        nn_conv_bias_grad(dbias, sc->dpad + (size_t)pg->p * pg->ws + pg->p, d->c_out, d->h, d->w, pg->ws, pg->plane);
-    nn_pad_planes(sc->pad, in, d->c_in, d->h, d->w, pg);
+        nn_conv_bias_grad(dbias, sc->dpad + pg->org, d->c_out, d->h, d->w, pg->ws, pg->plane);
+    if (!st->recompute) /* a recomputed conv output left its padded input in sc->pad */
+        nn_pad_planes(sc->pad, in, d->c_in, d->h, d->w, pg);
     nn_convd_backward_w(dwt, sc->dpad, sc->pad, d, pg, m->isa);
     if (din)
         nn_convd_backward_data(din, sc->dpad, st->wt, d, pg, m->isa);
@@ -42,7 +38,9 @@ void nn_stage_bwd_pre(nn_model *m, int i, int s, const float *dout)
     if (st->kind == NN_S_BLOCK) {
         const int c = st->cd.c_out;
         double *part = st->part + (size_t)s * 2 * c;
-        const float *yv = st->pool ? st->yarg + (size_t)s * st->out_size : st->y + (size_t)s * y_size(st);
+        /* (a recomputed block always pools: nn_stage_recompute) */
+        const float *yv = st->pool ? st->yarg + (size_t)s * st->out_size
+                                   : st->y + (size_t)s * st->cd.c_out * st->cd.h * st->cd.w;
         nn_block_backward_partial(part, part + c, dout, st->act + (size_t)s * st->out_size, yv, st->mean,
                                   st->invstd, c, (int)(st->out_size / (size_t)c));
         put_bn_grads(m, st, s, part, part + c, c);
@@ -98,12 +96,12 @@ void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *
     switch (st->kind) {
     case NN_S_BLOCK: {
         const uint8_t *arg = st->arg ? st->arg + (size_t)s * st->out_size : NULL;
-        const float *y = st->y + (size_t)s * y_size(st);
+        const float *y = nn_stage_block_y(m, i, s, sc);
         const nn_conv_dims *d = &st->cd;
         if (nn_stage_direct(m, st)) {
             /* the gradient at the conv output goes straight into the interior of its padded plane */
             const nn_pad_geom *pg = &st->pg;
-            float *dint = sc->dpad + (size_t)pg->p * pg->ws + pg->p;
+            float *dint = sc->dpad + pg->org;
             nn_block_backward_dy_strided(dint, pg->ws, pg->plane, dout, out, arg, y, st->coef, d->c_out, d->h, d->w,
                                          st->pool);
             nn_pad_zero_borders(sc->dpad, d->c_out, d->h, d->w, pg);

@@ -41,7 +41,7 @@ void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc
     const int hw = st->in_h * st->in_w;
     switch (st->kind) {
     case NN_S_BLOCK: {
-        float *y = st->y + (size_t)s * y_size(st);
+        float *y = st->recompute ? sc->y : st->y + (size_t)s * y_size(st);
         double *part = st->part + (size_t)s * 2 * st->cd.c_out;
         nn_stage_conv_forward(m, st, y, in, sc);
         nn_bn_sample_stats(part, part + st->cd.c_out, y, st->cd.c_out, hw);
@@ -114,14 +114,23 @@ void nn_stage_fwd_mid(nn_model *m, int i, int batch)
     finish_stats(m, st, c, var, (double)batch * hw);
 }
 
-void nn_stage_fwd_post(nn_model *m, int i, int s)
+const float *nn_stage_block_y(nn_model *m, int i, int s, nn_scratch *sc)
+{
+    nn_stage *st = &m->stages[i];
+    if (!st->recompute)
+        return st->y + (size_t)s * y_size(st);
+    nn_stage_conv_forward(m, st, sc->y, nn_stage_input(m, i) + (size_t)s * st->in_size, sc);
+    return sc->y;
+}
+
+void nn_stage_fwd_post(nn_model *m, int i, int s, nn_scratch *sc)
 {
     nn_stage *st = &m->stages[i];
     float *out = st->act + (size_t)s * st->out_size;
     if (st->kind == NN_S_BLOCK) {
         const size_t o = (size_t)s * st->out_size;
         nn_block_forward(out, st->arg ? st->arg + o : NULL, st->yarg ? st->yarg + o : NULL,
-                         st->y + (size_t)s * y_size(st), st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w,
+                         nn_stage_block_y(m, i, s, sc), st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w,
                          st->pool);
     } else if (st->kind == NN_S_BN && !m->reference) {
         nn_bn_apply(out, nn_stage_input(m, i) + (size_t)s * st->in_size, st->scale, st->shift, st->in_c,

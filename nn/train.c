@@ -27,9 +27,10 @@ int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint
         const size_t isz = m->stages[i].in_size;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1 && batch > 1)
         for (int s = 0; s < batch; s++) {
+            nn_scratch *sc = &m->scratch[omp_get_thread_num()];
             if (pending >= 0)
-                nn_stage_fwd_post(m, pending, s);
-            nn_stage_fwd_pre(m, i, s, in + s * isz, &m->scratch[omp_get_thread_num()]);
+                nn_stage_fwd_post(m, pending, s, sc);
+            nn_stage_fwd_pre(m, i, s, in + s * isz, sc);
         }
         pending = -1;
         if (nn_stage_has_mid(&m->stages[i])) {
@@ -40,7 +41,7 @@ int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint
     if (pending >= 0) {
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1 && batch > 1)
         for (int s = 0; s < batch; s++)
-            nn_stage_fwd_post(m, pending, s);
+            nn_stage_fwd_post(m, pending, s, &m->scratch[omp_get_thread_num()]);
     }
     m->batch = batch;
     return 0;
