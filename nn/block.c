@@ -2,7 +2,8 @@
  * conv output, and its backward pass, in two: per-sample partial sums for the batch-norm gradient (over the
  * pooled positions only, from the conv output at each argmax that the forward pass kept), then the gradient
  * at the conv output. Plain C, and AVX2 twins that work on 8
- * pooled cells (16 columns of a row pair) at a time, splitting even and odd columns in registers. */
+ * pooled cells (16 columns of a row pair) at a time, splitting even and odd columns in registers; AVX-512
+ * twins in nn/block_avx512.c. */
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -313,45 +314,71 @@ AVX2 static void dy_avx2(float *dy, int rs, size_t cs, const float *dout, const 
 }
 #endif
 
-void nn_block_forward(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
-                      const float *shift, int c, int h, int w, int pool)
+void nn_block_forward_isa(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
+                          const float *shift, int c, int h, int w, int pool, int isa)
 {
 #if defined(__x86_64__)
-    if (nn_cpu_avx2()) {
+    if (isa >= NN_ISA_AVX512) {
+        nn_block_forward_avx512(out, arg, yarg, y, scale, shift, c, h, w, pool);
+        return;
+    }
+    if (isa >= NN_ISA_AVX2) {
         forward_avx2(out, arg, yarg, y, scale, shift, c, h, w, pool);
         return;
     }
 #endif
+    (void)isa;
     forward_plain(out, arg, yarg, y, scale, shift, c, h, w, pool);
+}
+
+void nn_block_forward(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
+                      const float *shift, int c, int h, int w, int pool)
+{
+    nn_block_forward_isa(out, arg, yarg, y, scale, shift, c, h, w, pool, nn_cpu_isa());
+}
+
+void nn_block_backward_partial_isa(double *sdz, double *sdzx, const float *dout, const float *out, const float *yv,
+                                   const double *mean, const double *invstd, int c, int n, int isa)
+{
+#if defined(__x86_64__)
+    if (isa >= NN_ISA_AVX512)
+        nn_block_partial_avx512(sdz, sdzx, dout, out, yv, mean, c, n);
+    else if (isa >= NN_ISA_AVX2)
+        partial_avx2(sdz, sdzx, dout, out, yv, mean, c, n);
+    else
+#endif
+        partial_plain(sdz, sdzx, dout, out, yv, mean, c, n);
+    (void)isa;
+    for (int ch = 0; ch < c; ch++)
+        sdzx[ch] *= invstd[ch];
 }
 
 void nn_block_backward_partial(double *sdz, double *sdzx, const float *dout, const float *out, const float *yv,
                                const double *mean, const double *invstd, int c, int n)
 {
-#if defined(__x86_64__)
-    if (nn_cpu_avx2())
-        partial_avx2(sdz, sdzx, dout, out, yv, mean, c, n);
-    else
-#endif
-        partial_plain(sdz, sdzx, dout, out, yv, mean, c, n);
-    for (int ch = 0; ch < c; ch++)
-        sdzx[ch] *= invstd[ch];
+    nn_block_backward_partial_isa(sdz, sdzx, dout, out, yv, mean, invstd, c, n, nn_cpu_isa());
 }
 
 void nn_block_backward_dy_strided(float *dy, int rs, size_t cs, const float *dout, const float *out,
-                                  const uint8_t *arg, const float *y, const float *coef, int c, int h, int w, int pool)
+                                  const uint8_t *arg, const float *y, const float *coef, int c, int h, int w, int pool,
+                                  int isa)
 {
 #if defined(__x86_64__)
-    if (nn_cpu_avx2()) {
+    if (isa >= NN_ISA_AVX512) {
+        nn_block_dy_avx512(dy, rs, cs, dout, out, arg, y, coef, c, h, w, pool);
+        return;
+    }
+    if (isa >= NN_ISA_AVX2) {
         dy_avx2(dy, rs, cs, dout, out, arg, y, coef, c, h, w, pool);
         return;
     }
 #endif
+    (void)isa;
     dy_plain(dy, rs, cs, dout, out, arg, y, coef, c, h, w, pool);
 }
 
 void nn_block_backward_dy(float *dy, const float *dout, const float *out, const uint8_t *arg, const float *y,
                           const float *coef, int c, int h, int w, int pool)
 {
-    nn_block_backward_dy_strided(dy, w, (size_t)h * w, dout, out, arg, y, coef, c, h, w, pool);
+    nn_block_backward_dy_strided(dy, w, (size_t)h * w, dout, out, arg, y, coef, c, h, w, pool, nn_cpu_isa());
 }

@@ -135,6 +135,8 @@ void nn_conv2d_backward_ref(float *din, float *dwt, float *dbias, const float *d
 
 /* One sample's per-channel mean and sum of squared deviations: x [c][hw]; mean, m2: [c]. */
 void nn_bn_sample_stats(double *mean, double *m2, const float *x, int c, int hw);
+/* The same on a chosen kernel set (NN_ISA_*); the one above uses nn_cpu_isa(). */
+void nn_bn_sample_stats_isa(double *mean, double *m2, const float *x, int c, int hw, int isa);
 /* Combines per-sample statistics part[s] = {mean[c], m2[c]} (each [2][c], s in order, hw values per sample)
  * into the batch mean and biased variance (Chan et al.'s pairwise formula, in sample order). */
 void nn_bn_combine_stats(double *mean, double *var, const double *part, int batch, int c, int hw);
@@ -175,9 +177,24 @@ void nn_block_backward_partial(double *sdz, double *sdzx, const float *dout, con
 /* Backward, second half: dy [c][h][w] = the gradient at the conv output (coef from nn_bn_backward_coef). */
 void nn_block_backward_dy(float *dy, const float *dout, const float *out, const uint8_t *arg, const float *y,
                           const float *coef, int c, int h, int w, int pool);
-/* The same into a strided map: row y of channel ch at dy + ch cs + y rs (a padded plane's interior). */
+/* The three above on a chosen kernel set (NN_ISA_*, at most nn_cpu_isa(); they use nn_cpu_isa()); dy into a
+ * strided map: row y of channel ch at dy + ch cs + y rs (a padded plane's interior). */
+void nn_block_forward_isa(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
+                          const float *shift, int c, int h, int w, int pool, int isa);
+void nn_block_backward_partial_isa(double *sdz, double *sdzx, const float *dout, const float *out, const float *yv,
+                                   const double *mean, const double *invstd, int c, int n, int isa);
 void nn_block_backward_dy_strided(float *dy, int rs, size_t cs, const float *dout, const float *out,
-                                  const uint8_t *arg, const float *y, const float *coef, int c, int h, int w, int pool);
+                                  const uint8_t *arg, const float *y, const float *coef, int c, int h, int w, int pool,
+                                  int isa);
+/* AVX-512 kernels (nn/block_avx512.c): the block tail (partial: before the invstd scaling) and batch-norm's
+ * sums s1 = sum x, s2 = sum (x - mu)^2 (either may be NULL). */
+void nn_block_forward_avx512(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
+                             const float *shift, int c, int h, int w, int pool);
+void nn_block_partial_avx512(double *sdz, double *sdzx, const float *dout, const float *out, const float *yv,
+                             const double *mean, int c, int n);
+void nn_block_dy_avx512(float *dy, int rs, size_t cs, const float *dout, const float *out, const uint8_t *arg,
+                        const float *y, const float *coef, int c, int h, int w, int pool);
+void nn_bn_sums_avx512(const float *x, int n, float mu, double *s1, double *s2);
 
 /* ---- the other layers, one sample at a time (backward: din overwritten, parameter gradients overwritten) ---- */
 

@@ -41,8 +41,8 @@ void nn_stage_bwd_pre(nn_model *m, int i, int s, const float *dout)
         /* (a recomputed block always pools: nn_stage_recompute) */
         const float *yv = st->pool ? st->yarg + (size_t)s * st->out_size
                                    : st->y + (size_t)s * st->cd.c_out * st->cd.h * st->cd.w;
-        nn_block_backward_partial(part, part + c, dout, st->act + (size_t)s * st->out_size, yv, st->mean,
-                                  st->invstd, c, (int)(st->out_size / (size_t)c));
+        nn_block_backward_partial_isa(part, part + c, dout, st->act + (size_t)s * st->out_size, yv, st->mean,
+                                      st->invstd, c, (int)(st->out_size / (size_t)c), m->isa);
         put_bn_grads(m, st, s, part, part + c, c);
     } else if (st->kind == NN_S_BN && !m->reference) {
         const int c = st->in_c;
@@ -103,11 +103,12 @@ void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *
             const nn_pad_geom *pg = &st->pg;
             float *dint = sc->dpad + pg->org;
             nn_block_backward_dy_strided(dint, pg->ws, pg->plane, dout, out, arg, y, st->coef, d->c_out, d->h, d->w,
-                                         st->pool);
+                                         st->pool, m->isa);
             nn_pad_zero_borders(sc->dpad, d->c_out, d->h, d->w, pg);
             conv_backward_direct(m, st, din, g + st->w_off, dbias, in, sc);
         } else {
-            nn_block_backward_dy(sc->dy, dout, out, arg, y, st->coef, d->c_out, d->h, d->w, st->pool);
+            nn_block_backward_dy_strided(sc->dy, d->w, (size_t)d->h * d->w, dout, out, arg, y, st->coef, d->c_out, d->h,
+                                         d->w, st->pool, m->isa);
             nn_conv2d_backward_isa(din, g + st->w_off, dbias, sc->dy, in, P + st->w_off, d, sc->conv, m->isa);
         }
         break;

@@ -13,7 +13,8 @@ void nn_stage_eval(nn_model *m, int i, float *out, const float *in, nn_scratch *
     switch (st->kind) {
     case NN_S_BLOCK:
         nn_stage_conv_forward(m, st, sc->y, in, sc);
-        nn_block_forward(out, NULL, NULL, sc->y, st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w, st->pool);
+        nn_block_forward_isa(out, NULL, NULL, sc->y, st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w, st->pool,
+                             m->isa);
         break;
     case NN_S_CONV:
         if (m->reference)

@@ -44,7 +44,7 @@ void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc
         float *y = st->recompute ? sc->y : st->y + (size_t)s * y_size(st);
         double *part = st->part + (size_t)s * 2 * st->cd.c_out;
         nn_stage_conv_forward(m, st, y, in, sc);
-        nn_bn_sample_stats(part, part + st->cd.c_out, y, st->cd.c_out, hw);
+        nn_bn_sample_stats_isa(part, part + st->cd.c_out, y, st->cd.c_out, hw, m->isa);
         break;
     }
     case NN_S_CONV:
@@ -56,7 +56,7 @@ void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc
     case NN_S_BN:
         if (!m->reference) {
             double *part = st->part + (size_t)s * 2 * st->in_c;
-            nn_bn_sample_stats(part, part + st->in_c, in, st->in_c, hw);
+            nn_bn_sample_stats_isa(part, part + st->in_c, in, st->in_c, hw, m->isa);
         }
         break;
     case NN_S_RELU:
@@ -129,9 +129,9 @@ void nn_stage_fwd_post(nn_model *m, int i, int s, nn_scratch *sc)
     float *out = st->act + (size_t)s * st->out_size;
     if (st->kind == NN_S_BLOCK) {
         const size_t o = (size_t)s * st->out_size;
-        nn_block_forward(out, st->arg ? st->arg + o : NULL, st->yarg ? st->yarg + o : NULL,
-                         nn_stage_block_y(m, i, s, sc), st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w,
-                         st->pool);
+        nn_block_forward_isa(out, st->arg ? st->arg + o : NULL, st->yarg ? st->yarg + o : NULL,
+                             nn_stage_block_y(m, i, s, sc), st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w,
+                             st->pool, m->isa);
     } else if (st->kind == NN_S_BN && !m->reference) {
         nn_bn_apply(out, nn_stage_input(m, i) + (size_t)s * st->in_size, st->scale, st->shift, st->in_c,
                     st->in_h * st->in_w);
