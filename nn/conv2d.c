@@ -118,7 +118,7 @@ void nn_conv2d_backward_isa(float *din, float *dwt, float *dbias, const float *d
     if (direct_ok(d, isa)) {
         nn_pad_geom g = nn_pad_geom_of(d);
         float *pad = scratch, *dpad = pad + g.plane * (size_t)d->c_in, *wb = dpad + g.plane * (size_t)d->c_out;
-        nn_pad_planes(pad, in, d->c_in, d->h, d->w, &g);
+        nn_convd_pad_wgrad_input(pad, in, d, &g, isa);
         nn_pad_planes(dpad, dout, d->c_out, d->h, d->w, &g);
         nn_convd_backward_w(dwt, dpad, pad, d, &g, isa);
         if (din) {

@@ -127,10 +127,30 @@ void nn_convd_backward_data(float *din, const float *dpad, const float *wbt, con
     nn_convd_forward(din, dpad, wbt, NULL, &t, g, isa);
 }
 
+int nn_convd_wgrad_cl(const nn_conv_dims *d, int isa)
+{
+    return isa >= NN_ISA_AVX512 && d->c_in % 16 == 0;
+}
+
+void nn_convd_pad_wgrad_input(float *pad, const float *in, const nn_conv_dims *d, const nn_pad_geom *g, int isa)
+{
+#if defined(__x86_64__)
+    if (nn_convd_wgrad_cl(d, isa)) {
+        nn_pad_cl_avx512(pad, in, d->c_in, d->h, d->w, g);
+        return;
+    }
+#endif
+    nn_pad_planes(pad, in, d->c_in, d->h, d->w, g);
+}
+
 void nn_convd_backward_w(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
                          const nn_pad_geom *g, int isa)
 {
 #if defined(__x86_64__)
+    if (nn_convd_wgrad_cl(d, isa)) {
+        nn_convd_bwdw_cl_avx512(dwt, dpad, pad, d, g);
+        return;
+    }
     if (isa >= NN_ISA_AVX512) {
         nn_convd_bwdw_avx512(dwt, dpad, pad, d, g);
         return;

@@ -3,9 +3,13 @@
  * Forward: 8 output channels x 48 positions in 24 registers; per input channel and tap, three input vectors
  * (the plane shifted by the tap) and eight broadcast weights feed 24 FMAs, so the FMA units, not the loads,
  * set the pace. Weight gradient: 3 output channels x 9 taps in 27 registers; per 16 positions three gradient
- * vectors and nine shifted input vectors feed 27 FMAs; the 16 lanes are summed at the end. */
+ * vectors and nine shifted input vectors feed 27 FMAs; the 16 lanes are summed at the end. When the input
+ * channels come in sixteens, the weight gradient runs on a channels-last copy of the padded input instead:
+ * the lanes are 16 input channels, so every load is a whole aligned vector (nine taps, no cache-line
+ * splits), three broadcast gradient values feed the 27 FMAs, and no lanes need summing. */
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <string.h>
 
 #include "nn/nn_internal.h"
 
@@ -168,3 +172,122 @@ AVX512 void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad
     }
 }
 #endif
+
+/* ---- weight gradient over channels-last input ------------------------------------------------------------ */
+
+/* r[k] <- column k of the 16 x 16 block whose row i is r[i]. */
+static inline __attribute__((always_inline, target("avx512f"))) void transpose16(__m512 *r)
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 1]), e = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, e));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, e));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xdd);
+        t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+        r[4 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0x88);
+        r[12 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0xdd);
+    }
+}
+
+AVX512 void nn_pad_cl_avx512(float *xc, const float *in, int c, int h, int w, const nn_pad_geom *g)
+{
+    const int p = g->p, ws = g->ws;
+    const size_t cs = (size_t)c, npos = g->plane - g->base, hw = (size_t)h * w;
+    /* top padding and the left padding of the first row */
+    memset(xc, 0, sizeof *xc * cs * ((size_t)p * ws + p));
+    for (int y = 0; y < h; y++) {
+        const size_t row = (size_t)(y + p) * ws + p; /* position of (y, 0) */
+        for (int x0 = 0; x0 < w; x0 += 16) {
+            const int nx = w - x0 < 16 ? w - x0 : 16;
+            const __mmask16 m = (__mmask16)(nx == 16 ? 0xffff : (1u << nx) - 1);
+            for (int cb = 0; cb < c; cb += 16) {
+                __m512 r[16];
+                for (int i = 0; i < 16; i++)
+                    r[i] = _mm512_maskz_loadu_ps(m, in + (size_t)(cb + i) * hw + (size_t)y * w + x0);
+                transpose16(r);
+                for (int j = 0; j < nx; j++)
+                    _mm512_storeu_ps(xc + (row + x0 + j) * cs + cb, r[j]);
+            }
+        }
+        /* right padding of this row and left padding of the next */
+        memset(xc + (row + w) * cs, 0, sizeof *xc * cs * (size_t)(2 * p));
+    }
+    const size_t end = ((size_t)(h - 1 + p) * ws + p + w + 2 * p) * cs;
+    memset(xc + end, 0, sizeof *xc * (npos * cs - end));
+}
+
+AVX512 void nn_convd_bwdw_cl_avx512(float *dwt, const float *dpad, const float *xc, const nn_conv_dims *d,
+                                    const nn_pad_geom *g)
+{
+    const int k = d->k, kk = k * k, c_in = d->c_in, c_out = d->c_out, n = g->n;
+    const size_t plane = g->plane, cs = (size_t)c_in;
+    const float *dy = dpad + g->org;
+    /* Positions per float chunk: each lane sums one input channel's products along the positions, so the
+     * chunks bound the rounding as in the planar kernel. */
+    const int qchunk = 16 * CHUNK;
+    for (int t0 = 0; t0 < kk; t0 += 9) {
+        const int nt = kk - t0 < 9 ? kk - t0 : 9;
+        size_t off[9];
+        for (int t = 0; t < 9; t++) {
+            int tt = t0 + (t < nt ? t : 0);
+            off[t] = ((size_t)(tt / k) * g->ws + tt % k) * cs;
+        }
+        for (int c0 = 0; c0 < c_out; c0 += 3) {
+            const int nc = c_out - c0 < 3 ? c_out - c0 : 3;
+            const float *gp[3];
+            for (int j = 0; j < 3; j++)
+                gp[j] = dy + (size_t)(c0 + (j < nc ? j : 0)) * plane;
+            for (int cb = 0; cb < c_in; cb += 16) {
+                __m512 acc[27], tot[27];
+                for (int q0 = 0; q0 < n; q0 += qchunk) {
+                    const int q1 = q0 + qchunk < n ? q0 + qchunk : n;
+#pragma GCC unroll 27
+                    for (int i = 0; i < 27; i++)
+                        acc[i] = _mm512_setzero_ps();
+                    const float *xp = xc + (size_t)q0 * cs + cb;
+                    for (int q = q0; q < q1; q++, xp += cs) {
+                        const __m512 g0 = _mm512_set1_ps(gp[0][q]), g1 = _mm512_set1_ps(gp[1][q]),
+                                     g2 = _mm512_set1_ps(gp[2][q]);
+#pragma GCC unroll 9
+                        for (int t = 0; t < 9; t++) {
+                            __m512 xv = _mm512_loadu_ps(xp + off[t]);
+                            IN_REG(xv);
+                            acc[t] = _mm512_fmadd_ps(g0, xv, acc[t]);
+                            acc[9 + t] = _mm512_fmadd_ps(g1, xv, acc[9 + t]);
+                            acc[18 + t] = _mm512_fmadd_ps(g2, xv, acc[18 + t]);
+                        }
+                    }
+#pragma GCC unroll 27
+                    for (int i = 0; i < 27; i++)
+                        tot[i] = q0 == 0 ? acc[i] : _mm512_add_ps(tot[i], acc[i]);
+                }
+                /* tot[9 j + t] holds dW[c0 + j][cb .. cb + 16][t0 + t]: 16 input channels a tap apart */
+                float s[27][16];
+                for (int i = 0; i < 27; i++)
+                    _mm512_storeu_ps(s[i], tot[i]);
+                for (int j = 0; j < nc; j++)
+                    for (int i = 0; i < 16; i++) {
+                        float *dst = dwt + ((size_t)(c0 + j) * c_in + cb + i) * kk + t0;
+                        for (int t = 0; t < nt; t++)
+                            dst[t] = s[9 * j + t][i];
+                    }
+            }
+        }
+    }
+}

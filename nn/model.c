@@ -330,8 +330,10 @@ int nn_stage_recompute(const nn_model *m, const nn_stage *st)
     /* Measured on aa-cnn-s's first block (1 input channel, 3x3, 16 x 64 x 401 outputs): computing the
      * convolution twice more costs less than half of reading its 52 MB batch buffer back twice. The break-even
      * is near 40 multiply-adds per output; 27 (three 3x3 input channels) stays clear of it. Only a pooled
-     * block: its backward partial sums read the conv output at each argmax (yarg), which it keeps anyway. */
-    return st->kind == NN_S_BLOCK && st->pool && nn_stage_direct(m, st) && st->cd.c_in * st->cd.k * st->cd.k <= 27;
+     * block: its backward partial sums read the conv output at each argmax (yarg), which it keeps anyway. And
+     * one whose weight gradient reads the padded planes that the recomputation leaves in the scratch. */
+    return st->kind == NN_S_BLOCK && st->pool && nn_stage_direct(m, st) && st->cd.c_in * st->cd.k * st->cd.k <= 27 &&
+           !nn_convd_wgrad_cl(&st->cd, m->isa);
 }
 
 void nn_model_pack_weights(nn_model *m, int transposed)

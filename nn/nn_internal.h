@@ -89,9 +89,14 @@ void nn_convd_forward(float *out, const float *pad, const float *wb, const float
  * transposed packing wbt. */
 void nn_convd_backward_data(float *din, const float *dpad, const float *wbt, const nn_conv_dims *d,
                             const nn_pad_geom *g, int isa);
-/* dwt [c_out][c_in][k][k] (overwritten) from dpad [c_out][plane] and the padded input pad [c_in][plane]. */
+/* dwt [c_out][c_in][k][k] (overwritten) from dpad [c_out][plane] and the padded input as
+ * nn_convd_pad_wgrad_input leaves it. */
 void nn_convd_backward_w(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
                          const nn_pad_geom *g, int isa);
+/* The weight gradient's input (c_in * plane floats): padded planes, or, when nn_convd_wgrad_cl, the padded map
+ * channels-last ([plane - base][c_in]: position (y + p) ws + x + p holds in[.][y][x]). */
+int nn_convd_wgrad_cl(const nn_conv_dims *d, int isa);
+void nn_convd_pad_wgrad_input(float *pad, const float *in, const nn_conv_dims *d, const nn_pad_geom *g, int isa);
 /* For the kernels: which of `lanes` (8 or 16) outputs from flat position q = y ws + x are stored (bit i:
  * q + i), and where the first goes in the dense [h][w] map (*start); the stored ones are consecutive there.
  * left = n - q. */
@@ -113,6 +118,9 @@ void nn_convd_fwd_avx512(float *out, const float *pad, const float *wb, const fl
                          const nn_pad_geom *g);
 void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
                           const nn_pad_geom *g);
+void nn_pad_cl_avx512(float *xc, const float *in, int c, int h, int w, const nn_pad_geom *g);
+void nn_convd_bwdw_cl_avx512(float *dwt, const float *dpad, const float *xc, const nn_conv_dims *d,
+                             const nn_pad_geom *g);
 void nn_convd_fwd_avx2(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
                        const nn_pad_geom *g);
 void nn_convd_bwdw_avx2(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,

@@ -25,7 +25,7 @@ static void conv_backward_direct(const nn_model *m, const nn_stage *st, float *d
     if (dbias)
         nn_conv_bias_grad(dbias, sc->dpad + pg->org, d->c_out, d->h, d->w, pg->ws, pg->plane);
     if (!st->recompute) /* a recomputed conv output left its padded input in sc->pad */
-        nn_pad_planes(sc->pad, in, d->c_in, d->h, d->w, pg);
+        nn_convd_pad_wgrad_input(sc->pad, in, d, pg, m->isa);
     nn_convd_backward_w(dwt, sc->dpad, sc->pad, d, pg, m->isa);
     if (din)
         nn_convd_backward_data(din, sc->dpad, st->wt, d, pg, m->isa);
