@@ -1,7 +1,7 @@
 /* AVX-512 twins of the fused block tail (nn/block.c) and of batch-norm's per-sample sums (nn/batchnorm.c).
  * Sixteen pooled cells (32 columns of a row pair) per step: even and odd columns are separated with one
  * two-source permute each instead of AVX2's shuffle + lane permute pairs, the argmax codes are built under
- * masks, ragged row ends are masked loads and stores instead of scalar loops, and every sum runs in two
+ * masks, ragged row ends are masked loads and stores instead of scalar loops, and every sum runs in several
  * independent chains so that the add latency does not set the pace. */
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -85,6 +85,17 @@ AVX512 void nn_block_forward_avx512(float *out, uint8_t *arg, float *yarg, const
     }
 }
 
+/* One step of the partial sums over the 16 values from i under mask m. */
+AVX512 static inline void partial_step(__m512 *sa, __m512 *sb, const float *g, const float *o, const float *yc, int i,
+                                       __mmask16 m, __m512 mu)
+{
+    /* ReLU passes gradient only where its output is positive */
+    const __mmask16 live = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, o + i), _mm512_setzero_ps(), _CMP_GT_OQ);
+    const __m512 gv = _mm512_maskz_loadu_ps(live, g + i);
+    *sa = _mm512_add_ps(*sa, gv);
+    *sb = _mm512_fmadd_ps(gv, _mm512_sub_ps(_mm512_maskz_loadu_ps(live, yc + i), mu), *sb);
+}
+
 AVX512 void nn_block_partial_avx512(double *sdz, double *sdzx, const float *dout, const float *out,
                                     const float *yv, const double *mean, int c, int n)
 {
@@ -95,17 +106,16 @@ AVX512 void nn_block_partial_avx512(double *sdz, double *sdzx, const float *dout
         double da = 0, db = 0;
         for (int i0 = 0; i0 < n; i0 += CHUNK) {
             const int i1 = i0 + CHUNK < n ? i0 + CHUNK : n;
-            __m512 sa[2] = {zero, zero}, sb[2] = {zero, zero};
-            for (int i = i0, r = 0; i < i1; i += 16, r ^= 1) {
-                const __mmask16 m = first(i1 - i);
-                /* ReLU passes gradient only where its output is positive */
-                const __mmask16 live = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, o + i), zero, _CMP_GT_OQ);
-                const __m512 gv = _mm512_maskz_loadu_ps(live, g + i);
-                sa[r] = _mm512_add_ps(sa[r], gv);
-                sb[r] = _mm512_fmadd_ps(gv, _mm512_sub_ps(_mm512_maskz_loadu_ps(live, yc + i), mu), sb[r]);
-            }
-            da += _mm512_reduce_add_ps(_mm512_add_ps(sa[0], sa[1]));
-            db += _mm512_reduce_add_ps(_mm512_add_ps(sb[0], sb[1]));
+            __m512 sa[4] = {zero, zero, zero, zero}, sb[4] = {zero, zero, zero, zero};
+            int i = i0;
+            for (; i + 64 <= i1; i += 64)
+#pragma GCC unroll 4
+                for (int r = 0; r < 4; r++)
+                    partial_step(&sa[r], &sb[r], g, o, yc, i + 16 * r, 0xffff, mu);
+            for (; i < i1; i += 16)
+                partial_step(&sa[0], &sb[0], g, o, yc, i, first(i1 - i), mu);
+            da += _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(sa[0], sa[1]), _mm512_add_ps(sa[2], sa[3])));
+            db += _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(sb[0], sb[1]), _mm512_add_ps(sb[2], sb[3])));
         }
         sdz[ch] = da;
         sdzx[ch] = db;
@@ -200,15 +210,23 @@ AVX512 void nn_bn_sums_avx512(const float *x, int n, float mu, double *s1, doubl
     double a = 0, b = 0;
     for (int i0 = 0; i0 < n; i0 += CHUNK) {
         const int i1 = i0 + CHUNK < n ? i0 + CHUNK : n;
-        __m512 va[2] = {zero, zero}, vb[2] = {zero, zero};
-        for (int i = i0, r = 0; i < i1; i += 16, r ^= 1) {
+        __m512 va[4] = {zero, zero, zero, zero}, vb[4] = {zero, zero, zero, zero};
+        int i = i0;
+        for (; i + 64 <= i1; i += 64)
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                __m512 v = _mm512_loadu_ps(x + i + 16 * r), dv = _mm512_sub_ps(v, m);
+                va[r] = _mm512_add_ps(va[r], v);
+                vb[r] = _mm512_fmadd_ps(dv, dv, vb[r]);
+            }
+        for (; i < i1; i += 16) {
             const __mmask16 k = first(i1 - i);
             __m512 v = _mm512_maskz_loadu_ps(k, x + i), dv = _mm512_maskz_sub_ps(k, v, m);
-            va[r] = _mm512_add_ps(va[r], v);
-            vb[r] = _mm512_fmadd_ps(dv, dv, vb[r]);
+            va[0] = _mm512_add_ps(va[0], v);
+            vb[0] = _mm512_fmadd_ps(dv, dv, vb[0]);
         }
-        a += _mm512_reduce_add_ps(_mm512_add_ps(va[0], va[1]));
-        b += _mm512_reduce_add_ps(_mm512_add_ps(vb[0], vb[1]));
+        a += _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(va[0], va[1]), _mm512_add_ps(va[2], va[3])));
+        b += _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(vb[0], vb[1]), _mm512_add_ps(vb[2], vb[3])));
     }
     if (s1)
         *s1 = a;
