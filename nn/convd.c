@@ -106,18 +106,24 @@ static nn_conv_dims transposed(const nn_conv_dims *d)
     return t;
 }
 
-void nn_convd_forward(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
-                      const nn_pad_geom *g, int isa)
+void nn_convd_forward_rows(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
+                           const nn_pad_geom *g, int y0, int y1, int isa)
 {
 #if defined(__x86_64__)
     if (isa >= NN_ISA_AVX512) {
-        nn_convd_fwd_avx512(out, pad, wb, bias, d, g);
+        nn_convd_fwd_avx512(out, pad, wb, bias, d, g, y0, y1);
         return;
     }
-    nn_convd_fwd_avx2(out, pad, wb, bias, d, g);
+    nn_convd_fwd_avx2(out, pad, wb, bias, d, g, y0, y1);
 #else
-    (void)out, (void)pad, (void)wb, (void)bias, (void)d, (void)g, (void)isa;
+    (void)out, (void)pad, (void)wb, (void)bias, (void)d, (void)g, (void)y0, (void)y1, (void)isa;
 #endif
+}
+
+void nn_convd_forward(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
+                      const nn_pad_geom *g, int isa)
+{
+    nn_convd_forward_rows(out, pad, wb, bias, d, g, 0, d->h, isa);
 }
 
 void nn_convd_backward_data(float *din, const float *dpad, const float *wbt, const nn_conv_dims *d,

@@ -24,20 +24,22 @@
 #define CHUNK 32
 
 AVX512 void nn_convd_fwd_avx512(float *out, const float *pad, const float *wb, const float *bias,
-                                const nn_conv_dims *d, const nn_pad_geom *g)
+                                const nn_conv_dims *d, const nn_pad_geom *g, int y0, int y1)
 {
-    const int k = d->k, kk = k * k, c_in = d->c_in, c_out = d->c_out, n = g->n, w = d->w, ws = g->ws;
-    const size_t hw = (size_t)d->h * w, plane = g->plane;
+    const int k = d->k, kk = k * k, c_in = d->c_in, c_out = d->c_out, n = y1 * g->ws, w = d->w, ws = g->ws;
+    /* out holds rows [y0, y1): channel stride (y1 - y0) w, and the store masks' dense places shifted by y0 w */
+    const size_t hw = (size_t)(y1 - y0) * w, plane = g->plane, shift = (size_t)y0 * w;
     int off[NN_MAX_TAPS];
     for (int t = 0; t < kk; t++)
         off[t] = (t / k) * ws + t % k;
     /* Position blocks outside, channel blocks inside: the block's input window stays in L1 for every
      * channel block, and the store masks are worked out once per position block. */
-    for (int q = 0, y = 0, x = 0; q < n; q += 16 * RV) {
+    for (int q = y0 * ws, y = y0, x = 0; q < n; q += 16 * RV) {
         size_t start[RV];
         __mmask16 mk[RV];
         for (int r = 0, yr = y, xr = x; r < RV; r++) {
             mk[r] = (__mmask16)nn_convd_store_mask(yr, xr, 16, w, ws, n - q - 16 * r, &start[r]);
+            start[r] -= shift;
             for (xr += 16; xr >= ws; xr -= ws)
                 yr++;
         }

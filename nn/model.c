@@ -202,6 +202,13 @@ static int allocate(nn_model *m)
             st->recompute = nn_stage_recompute(m, st);
             if (!st->recompute && !(st->y = alloc_zero(sizeof(float) * B * ysz)))
                 return NN_ERR_NOMEM;
+            if (st->recompute && st->cd.c_in == 1 && st->cd.k == 3 && m->isa >= NN_ISA_AVX512) {
+                if (!(st->gram = alloc_zero(sizeof(double) * B * NN_GRAM_SIZE)))
+                    return NN_ERR_NOMEM;
+                /* the cell sums and their accumulators live in the scratch's y (nn_stage_bwd_post) */
+                if (500 * (size_t)st->cd.c_out > m->max_y)
+                    m->max_y = 500 * (size_t)st->cd.c_out;
+            }
         }
         if ((st->kind == NN_S_BLOCK && st->pool) || st->kind == NN_S_POOL)
             if (!(st->arg = alloc_zero(B * st->out_size)))
@@ -285,7 +292,7 @@ void nn_model_free(nn_model *m)
         nn_stage *st = &m->stages[i];
         free(st->act), free(st->y), free(st->arg), free(st->yarg), free(st->mask), free(st->part);
         free(st->mean), free(st->invstd), free(st->work), free(st->scale), free(st->shift), free(st->coef);
-        free(st->wf), free(st->wt);
+        free(st->wf), free(st->wt), free(st->gram);
     }
     for (int t = 0; t < m->n_scratch; t++) {
         nn_scratch *s = &m->scratch[t];

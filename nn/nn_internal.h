@@ -85,6 +85,9 @@ void nn_convd_pack_t(float *wb, const float *wt, const nn_conv_dims *d);
  * NULL). isa >= NN_ISA_AVX2. */
 void nn_convd_forward(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
                       const nn_pad_geom *g, int isa);
+/* The same for output rows [y0, y1) only: out [c_out][y1 - y0][w]. */
+void nn_convd_forward_rows(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
+                           const nn_pad_geom *g, int y0, int y1, int isa);
 /* din [c_in][h][w] (dense, overwritten) from the padded output gradient dpad [c_out][plane] and the
  * transposed packing wbt. */
 void nn_convd_backward_data(float *din, const float *dpad, const float *wbt, const nn_conv_dims *d,
@@ -115,14 +118,14 @@ static inline unsigned nn_convd_store_mask(int y, int x, int lanes, int w, int w
     return m;
 }
 void nn_convd_fwd_avx512(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
-                         const nn_pad_geom *g);
+                         const nn_pad_geom *g, int y0, int y1);
 void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
                           const nn_pad_geom *g);
 void nn_pad_cl_avx512(float *xc, const float *in, int c, int h, int w, const nn_pad_geom *g);
 void nn_convd_bwdw_cl_avx512(float *dwt, const float *dpad, const float *xc, const nn_conv_dims *d,
                              const nn_pad_geom *g);
 void nn_convd_fwd_avx2(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
-                       const nn_pad_geom *g);
+                       const nn_pad_geom *g, int y0, int y1);
 void nn_convd_bwdw_avx2(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
                         const nn_pad_geom *g);
 
@@ -287,6 +290,7 @@ typedef struct {
     /* direct convolution (model isa >= NN_ISA_AVX2) */
     nn_pad_geom pg;        /* block, conv: the padded planes of its input and output gradient */
     float *wf, *wt;        /* block, conv: packed weights (nn_convd_pack, nn_convd_pack_t) of the last pass */
+    double *gram;          /* block (nn_stage_gram): [max_batch][9 + 81] each sample's input sums S and G */
 } nn_stage;
 
 /* Per-thread scratch. */
@@ -362,6 +366,30 @@ void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *
 /* The convolution of a block or conv stage for one sample: out [c_out][h][w] from in [c_in][h][w] (direct
  * kernels with the packed weights of the pass, or im2col + sgemm). */
 void nn_stage_conv_forward(const nn_model *m, const nn_stage *st, float *out, const float *in, nn_scratch *sc);
+/* A recomputed block on the direct kernels, band by band (nn/stage_band.c): the batch-norm partials of one
+ * sample (part: [2][c], as nn_bn_sample_stats); its forward output (act, arg, yarg of sample s); the gradient
+ * at its conv output from dout (the gradient of act, sample s's) into sc->dpad, borders zeroed. Each leaves
+ * the padded input in sc->pad. in: the stage input of the sample. */
+void nn_band_stats(const nn_model *m, const nn_stage *st, const float *in, double *part, nn_scratch *sc);
+void nn_band_forward(const nn_model *m, const nn_stage *st, int s, const float *in, nn_scratch *sc);
+void nn_band_dy(const nn_model *m, const nn_stage *st, int s, const float *in, const float *dout, nn_scratch *sc);
+/* A recomputed pooled block with a one-channel 3x3 convolution, on AVX-512 (nn/gram.c): batch-norm statistics
+ * and weight gradient from the input's shifted sums and Gram matrix instead of passes over its conv output. */
+int nn_stage_gram(const nn_model *m, const nn_stage *st);
+#define NN_GRAM_SIZE 90 /* doubles per sample: S [9], G [9][9] */
+/* mean, m2 [c] of the conv output (as nn_bn_sample_stats) from gram; wt [c][9], bias [c] or NULL. */
+void nn_gram_stats(double *mean, double *m2, const double *gram, const float *wt, const float *bias, int c,
+                   double n);
+/* dwt [c][9] and dbias [c] (may be NULL) of one sample, overwritten, from its gram and cell sums ([c][10]: the
+ * nine window sums of g over live pooled cells, then the sum of g), with st's batch statistics and backward
+ * sums (st->work after the backward mid); n_batch, n: conv outputs per channel in the batch, in the sample. */
+void nn_gram_wgrad(float *dwt, float *dbias, const double *gram, const double *cell, const float *wt,
+                   const float *bias, const nn_stage *st, const float *gamma, double n_batch, double n);
+/* gram of one padded input plane; cell sums from the gradient of the block output (dout), the block output
+ * (out: ReLU mask) and the argmax codes of one sample ([c][h/2][w/2] each). scratch: 480 c floats. */
+void nn_gram_sums_avx512(double *gram, const float *pad, const nn_conv_dims *d, const nn_pad_geom *g);
+void nn_gram_cells_avx512(double *cell, const float *pad, const float *dout, const float *out,
+                          const uint8_t *arg, int c, int h, int w, const nn_pad_geom *g, float *scratch);
 /* Evaluation forward of one sample through stage i (running statistics; scale/shift already set). */
 void nn_stage_eval(nn_model *m, int i, float *out, const float *in, nn_scratch *sc);
 

@@ -96,8 +96,23 @@ void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *
     switch (st->kind) {
     case NN_S_BLOCK: {
         const uint8_t *arg = st->arg ? st->arg + (size_t)s * st->out_size : NULL;
-        const float *y = nn_stage_block_y(m, i, s, sc);
         const nn_conv_dims *d = &st->cd;
+        if (!din && nn_stage_gram(m, st)) {
+            /* sc->y: the cell sums' accumulators (480 c floats), then the sums themselves */
+            double *cell = (double *)(sc->y + 480 * (size_t)d->c_out);
+            nn_pad_planes(sc->pad, in, 1, d->h, d->w, &st->pg);
+            nn_gram_cells_avx512(cell, sc->pad, dout, out, arg, d->c_out, d->h, d->w, &st->pg, sc->y);
+            nn_gram_wgrad(g + st->w_off, dbias, st->gram + (size_t)s * NN_GRAM_SIZE, cell, P + st->w_off,
+                          st->b_off != SIZE_MAX ? P + st->b_off : NULL, st, P + st->g_off, (double)m->batch * hw,
+                          (double)hw);
+            break;
+        }
+        if (st->recompute && nn_stage_direct(m, st)) {
+            nn_band_dy(m, st, s, in, dout, sc);
+            conv_backward_direct(m, st, din, g + st->w_off, dbias, in, sc);
+            break;
+        }
+        const float *y = nn_stage_block_y(m, i, s, sc);
         if (nn_stage_direct(m, st)) {
             /* the gradient at the conv output goes straight into the interior of its padded plane */
             const nn_pad_geom *pg = &st->pg;

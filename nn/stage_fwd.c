@@ -43,6 +43,17 @@ void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc
     case NN_S_BLOCK: {
         float *y = st->recompute ? sc->y : st->y + (size_t)s * y_size(st);
         double *part = st->part + (size_t)s * 2 * st->cd.c_out;
+        if (nn_stage_gram(m, st)) {
+            double *gram = st->gram + (size_t)s * NN_GRAM_SIZE;
+            nn_pad_planes(sc->pad, in, 1, st->cd.h, st->cd.w, &st->pg);
+            nn_gram_sums_avx512(gram, sc->pad, &st->cd, &st->pg);
+            nn_gram_stats(part, part + st->cd.c_out, gram, P + st->w_off, bias, st->cd.c_out, (double)hw);
+            break;
+        }
+        if (st->recompute && nn_stage_direct(m, st)) {
+            nn_band_stats(m, st, in, part, sc);
+            break;
+        }
         nn_stage_conv_forward(m, st, y, in, sc);
         nn_bn_sample_stats_isa(part, part + st->cd.c_out, y, st->cd.c_out, hw, m->isa);
         break;
@@ -127,7 +138,9 @@ void nn_stage_fwd_post(nn_model *m, int i, int s, nn_scratch *sc)
 {
     nn_stage *st = &m->stages[i];
     float *out = st->act + (size_t)s * st->out_size;
-    if (st->kind == NN_S_BLOCK) {
+    if (st->kind == NN_S_BLOCK && st->recompute && nn_stage_direct(m, st)) {
+        nn_band_forward(m, st, s, nn_stage_input(m, i) + (size_t)s * st->in_size, sc);
+    } else if (st->kind == NN_S_BLOCK) {
         const size_t o = (size_t)s * st->out_size;
         nn_block_forward_isa(out, st->arg ? st->arg + o : NULL, st->yarg ? st->yarg + o : NULL,
                              nn_stage_block_y(m, i, s, sc), st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w,

@@ -230,6 +230,73 @@ START_TEST(model_on_every_kernel_set)
 }
 END_TEST
 
+START_TEST(first_block_from_input_moments)
+{
+    /* A first block with one input channel takes its batch-norm statistics and weight gradient from the
+     * input's shifted sums and Gram matrix (nn/gram.c) on AVX-512. Against the plain reference model (every
+     * layer apart, double sums), beside the same fast model on the regular path (AVX2: the conv output
+     * recomputed band by band): inputs far off zero (mean 30 x their spread, where the variance is a small
+     * difference of large second moments) and a conv bias. Measured, moment path / regular path: conv1's
+     * weight gradient 1.1e-5 / 1.1e-5 of its scale (a sum of zero-mean gradients times inputs near 30: 30x the
+     * usual rounding), batch-norm gradients 1.3e-6 / 1.6e-6, running statistics 1.6e-8 / 6.3e-8, logits
+     * 1.5e-7 / 2.3e-7. Bounds: 1e-4 for conv1's weight gradient (the parity test's), 1e-5 for the rest, and
+     * never more than twice the regular path's error (+1e-6); a wrong term or tap gives O(1). The conv bias
+     * gradient is rounding noise (batch-norm removes any bias): held to the noise's scale. */
+    if (nn_cpu_isa() < NN_ISA_AVX512)
+        return;
+    aa_error err;
+    const char *arch = "c8b bn relu p2 c8 bn relu gap fc";
+    const int b = 3, h = 12, w = 37;
+    nn_model *ms[3];
+    for (int k = 0; k < 3; k++) {
+        ms[k] = nn_model_new_ex(arch, 1, h, w, 3, b, k == 2, &err);
+        ck_assert_msg(ms[k] != NULL, "%s", err.msg);
+        nn_init_he(ms[k], 9);
+        float *bias = nn_tensor_data(ms[k], nn_tensor_find(ms[k], "conv1.bias"));
+        for (int c = 0; c < 8; c++) /* He initialisation leaves biases at 0: give the bias terms work */
+            bias[c] = 2.0f * (c % 3) - 1.5f;
+    }
+    nn_model *f = ms[0], *a2 = ms[1], *r = ms[2];
+    a2->isa = NN_ISA_AVX2;
+    ck_assert(nn_stage_gram(f, &f->stages[0]) && !nn_stage_gram(a2, &a2->stages[0]));
+    aa_rng g;
+    aa_rng_seed(&g, 34);
+    float *x = rnd((size_t)b * h * w, &g);
+    for (int i = 0; i < b * h * w; i++)
+        x[i] = 30.0f + x[i];
+    const int labels[3] = {2, 0, 1};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(nn_forward_train(ms[k], x, b, 1, 0, &err), 0);
+        ck_assert_int_eq(nn_loss(ms[k], labels, NULL, NULL, NULL, &err), 0);
+        ck_assert_int_eq(nn_backward(ms[k], &err), 0);
+    }
+    const char *names[] = {"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn1.running_mean",
+                           "bn1.running_var"};
+    for (int k = 0; k < 6; k++) {
+        const int i = nn_tensor_find(f, names[k]);
+        const nn_tensor_info *t = nn_tensor_at(f, i);
+        const float *vf = t->kind == NN_TENSOR_PARAM ? nn_tensor_grad(f, i) : nn_tensor_data(f, i);
+        const float *va = t->kind == NN_TENSOR_PARAM ? nn_tensor_grad(a2, i) : nn_tensor_data(a2, i);
+        const float *vr = t->kind == NN_TENSOR_PARAM ? nn_tensor_grad(r, i) : nn_tensor_data(r, i);
+        double ef = rel_err(vf, vr, t->count), ea = rel_err(va, vr, t->count);
+        ck_assert_msg(ef < (k == 0 ? 1e-4 : 1e-5) && ef <= 2 * ea + 1e-6, "%s: moment path %.3g, regular %.3g",
+                      names[k], ef, ea);
+    }
+    ck_assert_msg(rel_err(nn_logits(f), nn_logits(r), 9) < 1e-5, "logits");
+    const float *db = nn_tensor_grad(f, nn_tensor_find(f, "conv1.bias"));
+    const float *dw = nn_tensor_grad(r, nn_tensor_find(r, "conv1.weight"));
+    double noise = 0, scale = 0;
+    for (int i = 0; i < 8; i++)
+        noise = fmax(noise, fabs(db[i]));
+    for (int i = 0; i < 72; i++)
+        scale = fmax(scale, fabs(dw[i]));
+    ck_assert_msg(noise <= 1e-5 * scale * h * w, "conv1.bias gradient %.3g", noise);
+    free(x);
+    for (int k = 0; k < 3; k++)
+        nn_model_free(ms[k]);
+}
+END_TEST
+
 Suite *nn_isa_suite(void)
 {
     Suite *s = suite_create("nn_isa");
@@ -238,6 +305,7 @@ Suite *nn_isa_suite(void)
     tcase_add_test(tc, block_tail_every_kernel_set);
     tcase_add_test(tc, batchnorm_stats_every_kernel_set);
     tcase_add_test(tc, model_on_every_kernel_set);
+    tcase_add_test(tc, first_block_from_input_moments);
     suite_add_tcase(s, tc);
     return s;
 }
