@@ -8,26 +8,28 @@
 
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 
-/* Taps t..u-1 of G's upper triangle (and S when with_s) over the valid positions, eight at a time in double;
- * one call per group of taps keeps the accumulators (at most 19) and the nine input vectors in registers. */
+/* Taps t_lo..t_hi-1 of G's upper triangle (and S when with_s) over the valid positions, eight at a time in
+ * double; one call per group of taps keeps the accumulators (at most 19) and the nine input vectors in
+ * registers. xd: the padded plane in double, from its map's first row. */
 static inline __attribute__((always_inline, target("avx512f,avx2,fma"))) void
-gram_pass(double *S, double *G, const float *pad, const nn_conv_dims *d, const nn_pad_geom *g, const int t_lo,
+gram_pass(double *S, double *G, const double *xd, const nn_conv_dims *d, const nn_pad_geom *g, const int t_lo,
           const int t_hi, const int with_s)
 {
     int off[9];
     for (int t = 0; t < 9; t++)
         off[t] = (t / 3) * g->ws + t % 3;
     __m512d acc[19];
+#pragma GCC unroll 19
     for (int i = 0; i < 19; i++)
         acc[i] = _mm512_setzero_pd();
     for (int y = 0; y < d->h; y++) {
-        const float *row = pad + g->base + (size_t)y * g->ws;
+        const double *row = xd + (size_t)y * g->ws;
         for (int x = 0; x < d->w; x += 8) {
-            const __mmask16 m = (__mmask16)(d->w - x >= 8 ? 0xff : (1u << (d->w - x)) - 1);
+            const __mmask8 m = (__mmask8)(d->w - x >= 8 ? 0xff : (1u << (d->w - x)) - 1);
             __m512d v[9];
 #pragma GCC unroll 9
             for (int t = 0; t < 9; t++)
-                v[t] = _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(m, row + x + off[t])));
+                v[t] = _mm512_maskz_loadu_pd(m, row + x + off[t]);
             int i = 0;
 #pragma GCC unroll 9
             for (int t = t_lo; t < t_hi; t++)
@@ -40,21 +42,33 @@ gram_pass(double *S, double *G, const float *pad, const nn_conv_dims *d, const n
                     acc[i] = _mm512_add_pd(acc[i], v[t]);
         }
     }
+    /* (unrolled like the loops above, so that acc is indexed by constants and stays in registers) */
     int i = 0;
+#pragma GCC unroll 9
     for (int t = t_lo; t < t_hi; t++)
+#pragma GCC unroll 9
         for (int u = t; u < 9; u++, i++)
             G[t * 9 + u] = G[u * 9 + t] = _mm512_reduce_add_pd(acc[i]);
     if (with_s)
+#pragma GCC unroll 9
         for (int t = 0; t < 9; t++, i++)
             S[t] = _mm512_reduce_add_pd(acc[i]);
 }
 
-AVX512 void nn_gram_sums_avx512(double *gram, const float *pad, const nn_conv_dims *d, const nn_pad_geom *g)
+AVX512 void nn_gram_sums_avx512(double *gram, const float *pad, const nn_conv_dims *d, const nn_pad_geom *g,
+                                double *xd)
 {
+    /* the padded map in double once: each of the three passes reads every input value nine times */
+    const size_t n = (size_t)(d->h + 2) * g->ws;
+    const float *src = pad + g->base;
+    for (size_t i = 0; i < n; i += 8) {
+        const __mmask16 m = (__mmask16)(n - i >= 8 ? 0xff : (1u << (n - i)) - 1);
+        _mm512_storeu_pd(xd + i, _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(m, src + i))));
+    }
     double *S = gram, *G = gram + 9;
-    gram_pass(S, G, pad, d, g, 0, 2, 0); /* 17 accumulators */
-    gram_pass(S, G, pad, d, g, 2, 5, 0); /* 18 */
-    gram_pass(S, G, pad, d, g, 5, 9, 1); /* 10 + 9 */
+    gram_pass(S, G, xd, d, g, 0, 2, 0); /* 17 accumulators */
+    gram_pass(S, G, xd, d, g, 2, 5, 0); /* 18 */
+    gram_pass(S, G, xd, d, g, 5, 9, 1); /* 10 + 9 */
 }
 
 AVX512 void nn_gram_cells_avx512(double *cell, const float *pad, const float *dout, const float *out,

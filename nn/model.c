@@ -205,9 +205,13 @@ static int allocate(nn_model *m)
             if (st->recompute && st->cd.c_in == 1 && st->cd.k == 3 && m->isa >= NN_ISA_AVX512) {
                 if (!(st->gram = alloc_zero(sizeof(double) * B * NN_GRAM_SIZE)))
                     return NN_ERR_NOMEM;
-                /* the cell sums and their accumulators live in the scratch's y (nn_stage_bwd_post) */
-                if (500 * (size_t)st->cd.c_out > m->max_y)
-                    m->max_y = 500 * (size_t)st->cd.c_out;
+                /* the scratch's y holds the cell sums and their accumulators (nn_stage_bwd_post) and the padded
+                 * input in double (nn_stage_fwd_pre) */
+                size_t need = 2 * ((size_t)(st->cd.h + 2) * st->pg.ws + 8);
+                if (need < 500 * (size_t)st->cd.c_out)
+                    need = 500 * (size_t)st->cd.c_out;
+                if (need > m->max_y)
+                    m->max_y = need;
             }
         }
         if ((st->kind == NN_S_BLOCK && st->pool) || st->kind == NN_S_POOL)

@@ -387,7 +387,9 @@ void nn_gram_wgrad(float *dwt, float *dbias, const double *gram, const double *c
                    const float *bias, const nn_stage *st, const float *gamma, double n_batch, double n);
 /* gram of one padded input plane; cell sums from the gradient of the block output (dout), the block output
  * (out: ReLU mask) and the argmax codes of one sample ([c][h/2][w/2] each). scratch: 480 c floats. */
-void nn_gram_sums_avx512(double *gram, const float *pad, const nn_conv_dims *d, const nn_pad_geom *g);
+/* (xd: (h + 2p) ws + 8 doubles of scratch) */
+void nn_gram_sums_avx512(double *gram, const float *pad, const nn_conv_dims *d, const nn_pad_geom *g,
+                         double *xd);
 void nn_gram_cells_avx512(double *cell, const float *pad, const float *dout, const float *out,
                           const uint8_t *arg, int c, int h, int w, const nn_pad_geom *g, float *scratch);
 /* Evaluation forward of one sample through stage i (running statistics; scale/shift already set). */

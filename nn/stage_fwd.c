@@ -46,7 +46,7 @@ void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc
         if (nn_stage_gram(m, st)) {
             double *gram = st->gram + (size_t)s * NN_GRAM_SIZE;
             nn_pad_planes(sc->pad, in, 1, st->cd.h, st->cd.w, &st->pg);
-            nn_gram_sums_avx512(gram, sc->pad, &st->cd, &st->pg);
+            nn_gram_sums_avx512(gram, sc->pad, &st->cd, &st->pg, (double *)sc->y);
             nn_gram_stats(part, part + st->cd.c_out, gram, P + st->w_off, bias, st->cd.c_out, (double)hw);
             break;
         }
