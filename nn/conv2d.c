@@ -1,4 +1,4 @@
-/* Convolution of one sample. With AVX2 or AVX-512: the direct kernels on padded planes (nn/convd.c). Otherwise:
+/* Convolution of one sample. With AVX-512: the direct kernels on padded planes (nn/convd.c). Otherwise:
  * im2col over bands of output rows + one sgemm per band, and a direct kernel for a single input channel
  * (the first layer of aa-cnn-s), where the im2col GEMM has K = k*k, a poor shape. */
 #include <string.h>
@@ -49,7 +49,7 @@ size_t nn_conv2d_scratch(const nn_conv_dims *d)
 /* The direct kernels take this padding: k/2, as the model builds them. */
 static int direct_ok(const nn_conv_dims *d, int isa)
 {
-    return isa >= NN_ISA_AVX2 && d->pad == d->k / 2 && d->k <= 7;
+    return isa >= NN_ISA_AVX512 && d->pad == d->k / 2 && d->k <= 7;
 }
 
 static void add_bias(float *out, const float *bias, int c, int hw_stride, int y0, int y1, int w)
@@ -71,7 +71,7 @@ void nn_conv2d_forward_isa(float *out, const float *in, const float *wt, const f
         float *pad = scratch, *wb = pad + g.plane * (size_t)(d->c_in + d->c_out);
         nn_pad_planes(pad, in, d->c_in, d->h, d->w, &g);
         nn_convd_pack(wb, wt, d);
-        nn_convd_forward(out, pad, wb, bias, d, &g, isa);
+        nn_convd_forward(out, pad, wb, bias, d, &g);
         return;
     }
     if (use_direct(d)) {
@@ -118,12 +118,12 @@ void nn_conv2d_backward_isa(float *din, float *dwt, float *dbias, const float *d
     if (direct_ok(d, isa)) {
         nn_pad_geom g = nn_pad_geom_of(d);
         float *pad = scratch, *dpad = pad + g.plane * (size_t)d->c_in, *wb = dpad + g.plane * (size_t)d->c_out;
-        nn_convd_pad_wgrad_input(pad, in, d, &g, isa);
+        nn_convd_pad_wgrad_input(pad, in, d, &g);
         nn_pad_planes(dpad, dout, d->c_out, d->h, d->w, &g);
-        nn_convd_backward_w(dwt, dpad, pad, d, &g, isa);
+        nn_convd_backward_w(dwt, dpad, pad, d, &g);
         if (din) {
             nn_convd_pack_t(wb, wt, d);
-            nn_convd_backward_data(din, dpad, wb, d, &g, isa);
+            nn_convd_backward_data(din, dpad, wb, d, &g);
         }
         return;
     }

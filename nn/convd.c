@@ -1,12 +1,16 @@
-/* Direct convolution on zero-padded planes: the layout, its padding, the packed weights, and the choice of
- * kernel (nn/convd_avx512.c, nn/convd_avx2.c).
+/* Direct convolution on zero-padded planes: the layout, its padding, the packed weights, and the entry points
+ * of the AVX-512 kernels (nn/convd_avx512.c).
  *
  * Why: im2col + sgemm copies the input k*k times, OpenBLAS then packs that copy again, the weight gradient
  * needs a transpose and the input gradient a col2im pass; on aa-cnn-s those copies cost as much as the
  * multiplications. On a padded plane (row length ws = w + 2p) the output at flat position q = y ws + x is
  * sum over taps of w_tap * plane[q + ky ws + kx]: each tap is the same plane shifted, so a kernel reads the
  * input in place and keeps its sums in registers across all taps and channels. Positions with x >= w are
- * computed too (they wrap into the padding) and never stored; they cost 2p/ws of the work. */
+ * computed too (they wrap into the padding) and never stored; they cost 2p/ws of the work.
+ *
+ * AVX-512 only: 8-float AVX2 versions of these kernels ran aa-cnn-s's training at 427 ms/step against 350 for
+ * im2col + OpenBLAS's Haswell sgemm (one thread, measured with OPENBLAS_CORETYPE=Haswell on an AVX-512 Xeon),
+ * so AVX2 CPUs keep the im2col path (nn/conv2d.c). */
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -107,41 +111,37 @@ static nn_conv_dims transposed(const nn_conv_dims *d)
 }
 
 void nn_convd_forward_rows(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
-                           const nn_pad_geom *g, int y0, int y1, int isa)
+                           const nn_pad_geom *g, int y0, int y1)
 {
 #if defined(__x86_64__)
-    if (isa >= NN_ISA_AVX512) {
-        nn_convd_fwd_avx512(out, pad, wb, bias, d, g, y0, y1);
-        return;
-    }
-    nn_convd_fwd_avx2(out, pad, wb, bias, d, g, y0, y1);
+    nn_convd_fwd_avx512(out, pad, wb, bias, d, g, y0, y1);
 #else
-    (void)out, (void)pad, (void)wb, (void)bias, (void)d, (void)g, (void)y0, (void)y1, (void)isa;
+    (void)out, (void)pad, (void)wb, (void)bias, (void)d, (void)g, (void)y0, (void)y1;
 #endif
 }
 
 void nn_convd_forward(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
-                      const nn_pad_geom *g, int isa)
+                      const nn_pad_geom *g)
 {
-    nn_convd_forward_rows(out, pad, wb, bias, d, g, 0, d->h, isa);
+    nn_convd_forward_rows(out, pad, wb, bias, d, g, 0, d->h);
 }
 
 void nn_convd_backward_data(float *din, const float *dpad, const float *wbt, const nn_conv_dims *d,
-                            const nn_pad_geom *g, int isa)
+                            const nn_pad_geom *g)
 {
     nn_conv_dims t = transposed(d);
-    nn_convd_forward(din, dpad, wbt, NULL, &t, g, isa);
+    nn_convd_forward(din, dpad, wbt, NULL, &t, g);
 }
 
-int nn_convd_wgrad_cl(const nn_conv_dims *d, int isa)
+int nn_convd_wgrad_cl(const nn_conv_dims *d)
 {
-    return isa >= NN_ISA_AVX512 && d->c_in % 16 == 0;
+    return d->c_in % 16 == 0;
 }
 
-void nn_convd_pad_wgrad_input(float *pad, const float *in, const nn_conv_dims *d, const nn_pad_geom *g, int isa)
+void nn_convd_pad_wgrad_input(float *pad, const float *in, const nn_conv_dims *d, const nn_pad_geom *g)
 {
 #if defined(__x86_64__)
-    if (nn_convd_wgrad_cl(d, isa)) {
+    if (nn_convd_wgrad_cl(d)) {
         nn_pad_cl_avx512(pad, in, d->c_in, d->h, d->w, g);
         return;
     }
@@ -150,19 +150,14 @@ void nn_convd_pad_wgrad_input(float *pad, const float *in, const nn_conv_dims *d
 }
 
 void nn_convd_backward_w(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
-                         const nn_pad_geom *g, int isa)
+                         const nn_pad_geom *g)
 {
 #if defined(__x86_64__)
-    if (nn_convd_wgrad_cl(d, isa)) {
+    if (nn_convd_wgrad_cl(d))
         nn_convd_bwdw_cl_avx512(dwt, dpad, pad, d, g);
-        return;
-    }
-    if (isa >= NN_ISA_AVX512) {
+    else
         nn_convd_bwdw_avx512(dwt, dpad, pad, d, g);
-        return;
-    }
-    nn_convd_bwdw_avx2(dwt, dpad, pad, d, g);
 #else
-    (void)dwt, (void)dpad, (void)pad, (void)d, (void)g, (void)isa;
+    (void)dwt, (void)dpad, (void)pad, (void)d, (void)g;
 #endif
 }

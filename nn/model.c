@@ -269,6 +269,7 @@ nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_
     m->threads = 1;
     m->reference = reference;
     m->isa = reference ? NN_ISA_PLAIN : nn_cpu_isa();
+    m->band_floats = 65536;
     if (nn_arch_parse(arch, m->layers, &m->n_layers, m->arch, sizeof m->arch, err) != 0 || layout(m, err) != 0) {
         nn_model_free(m);
         return NULL;
@@ -333,7 +334,7 @@ int nn_stage_direct(const nn_model *m, const nn_stage *st)
 {
     /* The packed buffers exist only for the kernel set the model was built with; a test may lower m->isa
      * afterwards (to the im2col path), never raise it. */
-    return (st->kind == NN_S_BLOCK || st->kind == NN_S_CONV) && m->isa >= NN_ISA_AVX2 && st->cd.k <= 7;
+    return (st->kind == NN_S_BLOCK || st->kind == NN_S_CONV) && m->isa >= NN_ISA_AVX512 && st->cd.k <= 7;
 }
 
 int nn_stage_recompute(const nn_model *m, const nn_stage *st)
@@ -344,7 +345,7 @@ int nn_stage_recompute(const nn_model *m, const nn_stage *st)
      * block: its backward partial sums read the conv output at each argmax (yarg), which it keeps anyway. And
      * one whose weight gradient reads the padded planes that the recomputation leaves in the scratch. */
     return st->kind == NN_S_BLOCK && st->pool && nn_stage_direct(m, st) && st->cd.c_in * st->cd.k * st->cd.k <= 27 &&
-           !nn_convd_wgrad_cl(&st->cd, m->isa);
+           !nn_convd_wgrad_cl(&st->cd);
 }
 
 void nn_model_pack_weights(nn_model *m, int transposed)

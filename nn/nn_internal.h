@@ -41,7 +41,7 @@ void nn_conv2d_forward(float *out, const float *in, const float *wt, const float
  * dout: [c_out][h][w]. */
 void nn_conv2d_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in,
                         const float *wt, const nn_conv_dims *d, float *scratch);
-/* The same on a chosen kernel set (NN_ISA_*; at most nn_cpu_isa()): the direct kernels from AVX2 up, else
+/* The same on a chosen kernel set (NN_ISA_*; at most nn_cpu_isa()): the direct kernels on AVX-512, else
  * im2col + sgemm. The two above use nn_cpu_isa(). */
 void nn_conv2d_forward_isa(float *out, const float *in, const float *wt, const float *bias, const nn_conv_dims *d,
                            float *scratch, int isa);
@@ -56,7 +56,7 @@ void nn_conv_pad_input(float *pad, const float *in, const nn_conv_dims *d);
 void nn_conv1_forward(float *out, const float *pad, const float *wt, const float *bias, const nn_conv_dims *d);
 void nn_conv1_backward_w(float *dwt, const float *dout, const float *pad, const nn_conv_dims *d);
 
-/* ---- direct convolution on zero-padded planes (nn/convd.c; kernels for AVX2 and AVX-512) ------------------ */
+/* ---- direct convolution on zero-padded planes (nn/convd.c; AVX-512 kernels in nn/convd_avx512.c) -------- */
 
 /* A padded plane: `base` zeros, the map inside a border of p = k/2 zeros (rows of ws = w + 2p floats; value
  * (y, x) at org + y ws + x, org a multiple of 16), then zeros up to `plane` floats (the kernels read past the
@@ -81,26 +81,27 @@ size_t nn_convd_pack_size(const nn_conv_dims *d);
  * wt: [c_out][c_in][k][k]. */
 void nn_convd_pack(float *wb, const float *wt, const nn_conv_dims *d);
 void nn_convd_pack_t(float *wb, const float *wt, const nn_conv_dims *d);
+/* The kernels below need AVX-512 (nn_cpu_isa() == NN_ISA_AVX512). */
 /* out [c_out][h][w] (dense) = the convolution of pad [c_in][plane] with packed weights wb, + bias (may be
- * NULL). isa >= NN_ISA_AVX2. */
+ * NULL); _rows: output rows [y0, y1) only, out [c_out][y1 - y0][w]. */
 void nn_convd_forward(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
-                      const nn_pad_geom *g, int isa);
-/* The same for output rows [y0, y1) only: out [c_out][y1 - y0][w]. */
+                      const nn_pad_geom *g);
 void nn_convd_forward_rows(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
-                           const nn_pad_geom *g, int y0, int y1, int isa);
+                           const nn_pad_geom *g, int y0, int y1);
 /* din [c_in][h][w] (dense, overwritten) from the padded output gradient dpad [c_out][plane] and the
  * transposed packing wbt. */
 void nn_convd_backward_data(float *din, const float *dpad, const float *wbt, const nn_conv_dims *d,
-                            const nn_pad_geom *g, int isa);
+                            const nn_pad_geom *g);
 /* dwt [c_out][c_in][k][k] (overwritten) from dpad [c_out][plane] and the padded input as
  * nn_convd_pad_wgrad_input leaves it. */
 void nn_convd_backward_w(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
-                         const nn_pad_geom *g, int isa);
-/* The weight gradient's input (c_in * plane floats): padded planes, or, when nn_convd_wgrad_cl, the padded map
- * channels-last ([plane - base][c_in]: position (y + p) ws + x + p holds in[.][y][x]). */
-int nn_convd_wgrad_cl(const nn_conv_dims *d, int isa);
-void nn_convd_pad_wgrad_input(float *pad, const float *in, const nn_conv_dims *d, const nn_pad_geom *g, int isa);
-/* For the kernels: which of `lanes` (8 or 16) outputs from flat position q = y ws + x are stored (bit i:
+                         const nn_pad_geom *g);
+/* The weight gradient's input (c_in * plane floats): padded planes, or, when nn_convd_wgrad_cl (input
+ * channels in sixteens), the padded map channels-last ([plane - base][c_in]: position (y + p) ws + x + p holds
+ * in[.][y][x]). */
+int nn_convd_wgrad_cl(const nn_conv_dims *d);
+void nn_convd_pad_wgrad_input(float *pad, const float *in, const nn_conv_dims *d, const nn_pad_geom *g);
+/* For the kernels: which of `lanes` (at most 16) outputs from flat position q = y ws + x are stored (bit i:
  * q + i), and where the first goes in the dense [h][w] map (*start); the stored ones are consecutive there.
  * left = n - q. */
 static inline unsigned nn_convd_store_mask(int y, int x, int lanes, int w, int ws, int left, size_t *start)
@@ -124,10 +125,6 @@ void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad, const
 void nn_pad_cl_avx512(float *xc, const float *in, int c, int h, int w, const nn_pad_geom *g);
 void nn_convd_bwdw_cl_avx512(float *dwt, const float *dpad, const float *xc, const nn_conv_dims *d,
                              const nn_pad_geom *g);
-void nn_convd_fwd_avx2(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
-                       const nn_pad_geom *g, int y0, int y1);
-void nn_convd_bwdw_avx2(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
-                        const nn_pad_geom *g);
 
 /* im2col over output rows [y0, y1): col [c_in*k*k][(y1-y0)*w]; col2im adds such a tile back into din. */
 void nn_im2col(float *col, const float *in, const nn_conv_dims *d, int y0, int y1);
@@ -308,6 +305,7 @@ struct nn_model {
     int in_c, in_h, in_w, n_classes, max_batch, threads;
     int reference; /* tests: every layer a stage of its own, plain reference kernels */
     int isa;       /* kernel set (NN_ISA_*): nn_cpu_isa() when built; tests may lower it */
+    size_t band_floats; /* conv output per band of a recomputed block (nn/stage_band.c); tests shrink it */
     nn_layer_spec layers[NN_MAX_LAYERS];
     int n_layers;
     nn_stage stages[NN_MAX_LAYERS];

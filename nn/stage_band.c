@@ -5,10 +5,11 @@
  * whole map is 1.6 MB per sample, and with its gradient plane it overflows a 2 MB L2. */
 #include "nn/nn_internal.h"
 
-/* Rows per band: even (the pool pairs rows), about 64K floats of conv output. */
-static int band_rows(const nn_stage *st)
+/* Rows per band: even (the pool pairs rows), about m->band_floats of conv output (64K: 256 KB, well inside
+ * L2; 32K and 16K measured the same on aa-cnn-s). */
+static int band_rows(const nn_model *m, const nn_stage *st)
 {
-    int r = (int)(65536 / ((size_t)st->cd.c_out * st->cd.w)) & ~1;
+    int r = (int)(m->band_floats / ((size_t)st->cd.c_out * st->cd.w)) & ~1;
     if (r < 2)
         r = 2;
     return r;
@@ -18,13 +19,13 @@ static int band_rows(const nn_stage *st)
 static void band_conv(const nn_model *m, const nn_stage *st, int y0, int y1, nn_scratch *sc)
 {
     const float *bias = st->b_off != SIZE_MAX ? m->params + st->b_off : NULL;
-    nn_convd_forward_rows(sc->y, sc->pad, st->wf, bias, &st->cd, &st->pg, y0, y1, m->isa);
+    nn_convd_forward_rows(sc->y, sc->pad, st->wf, bias, &st->cd, &st->pg, y0, y1);
 }
 
 void nn_band_stats(const nn_model *m, const nn_stage *st, const float *in, double *part, nn_scratch *sc)
 {
     const nn_conv_dims *d = &st->cd;
-    const int c = d->c_out, rows = band_rows(st);
+    const int c = d->c_out, rows = band_rows(m, st);
     nn_pad_planes(sc->pad, in, d->c_in, d->h, d->w, &st->pg);
     for (int y0 = 0; y0 < d->h; y0 += rows) {
         const int y1 = y0 + rows < d->h ? y0 + rows : d->h, nb = (y1 - y0) * d->w;
@@ -47,7 +48,7 @@ void nn_band_stats(const nn_model *m, const nn_stage *st, const float *in, doubl
 void nn_band_forward(const nn_model *m, const nn_stage *st, int s, const float *in, nn_scratch *sc)
 {
     const nn_conv_dims *d = &st->cd;
-    const int rows = band_rows(st), ow = d->w / 2, oh = d->h / 2;
+    const int rows = band_rows(m, st), ow = d->w / 2, oh = d->h / 2;
     const size_t o = (size_t)s * st->out_size, cs = (size_t)oh * ow;
     nn_pad_planes(sc->pad, in, d->c_in, d->h, d->w, &st->pg);
     for (int y0 = 0; y0 < d->h; y0 += rows) {
@@ -66,7 +67,7 @@ void nn_band_dy(const nn_model *m, const nn_stage *st, int s, const float *in, c
 {
     const nn_conv_dims *d = &st->cd;
     const nn_pad_geom *pg = &st->pg;
-    const int rows = band_rows(st), ow = d->w / 2, oh = d->h / 2, c = d->c_out;
+    const int rows = band_rows(m, st), ow = d->w / 2, oh = d->h / 2, c = d->c_out;
     const size_t o = (size_t)s * st->out_size, cs = (size_t)oh * ow;
     nn_pad_planes(sc->pad, in, d->c_in, d->h, d->w, pg);
     for (int y0 = 0; y0 < d->h; y0 += rows) {

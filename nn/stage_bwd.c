@@ -17,18 +17,18 @@ static void put_bn_grads(nn_model *m, const nn_stage *st, int s, const double *s
 
 /* Weight, bias and input gradients of a direct-convolution stage from the padded output gradient in
  * sc->dpad. */
-static void conv_backward_direct(const nn_model *m, const nn_stage *st, float *din, float *dwt, float *dbias,
-                                 const float *in, nn_scratch *sc)
+static void conv_backward_direct(const nn_stage *st, float *din, float *dwt, float *dbias, const float *in,
+                                 nn_scratch *sc)
 {
     const nn_conv_dims *d = &st->cd;
     const nn_pad_geom *pg = &st->pg;
     if (dbias)
         nn_conv_bias_grad(dbias, sc->dpad + pg->org, d->c_out, d->h, d->w, pg->ws, pg->plane);
     if (!st->recompute) /* a recomputed conv output left its padded input in sc->pad */
-        nn_convd_pad_wgrad_input(sc->pad, in, d, pg, m->isa);
-    nn_convd_backward_w(dwt, sc->dpad, sc->pad, d, pg, m->isa);
+        nn_convd_pad_wgrad_input(sc->pad, in, d, pg);
+    nn_convd_backward_w(dwt, sc->dpad, sc->pad, d, pg);
     if (din)
-        nn_convd_backward_data(din, sc->dpad, st->wt, d, pg, m->isa);
+        nn_convd_backward_data(din, sc->dpad, st->wt, d, pg);
 }
 
 void nn_stage_bwd_pre(nn_model *m, int i, int s, const float *dout)
@@ -109,7 +109,7 @@ void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *
         }
         if (st->recompute && nn_stage_direct(m, st)) {
             nn_band_dy(m, st, s, in, dout, sc);
-            conv_backward_direct(m, st, din, g + st->w_off, dbias, in, sc);
+            conv_backward_direct(st, din, g + st->w_off, dbias, in, sc);
             break;
         }
         const float *y = nn_stage_block_y(m, i, s, sc);
@@ -120,7 +120,7 @@ void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *
             nn_block_backward_dy_strided(dint, pg->ws, pg->plane, dout, out, arg, y, st->coef, d->c_out, d->h, d->w,
                                          st->pool, m->isa);
             nn_pad_zero_borders(sc->dpad, d->c_out, d->h, d->w, pg);
-            conv_backward_direct(m, st, din, g + st->w_off, dbias, in, sc);
+            conv_backward_direct(st, din, g + st->w_off, dbias, in, sc);
         } else {
             nn_block_backward_dy_strided(sc->dy, d->w, (size_t)d->h * d->w, dout, out, arg, y, st->coef, d->c_out, d->h,
                                          d->w, st->pool, m->isa);
@@ -139,7 +139,7 @@ void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *
             nn_conv2d_backward_ref(din, g + st->w_off, dbias, dout, in, P + st->w_off, &st->cd);
         } else if (nn_stage_direct(m, st)) {
             nn_pad_planes(sc->dpad, dout, st->cd.c_out, st->cd.h, st->cd.w, &st->pg);
-            conv_backward_direct(m, st, din, g + st->w_off, dbias, in, sc);
+            conv_backward_direct(st, din, g + st->w_off, dbias, in, sc);
         } else {
             nn_conv2d_backward_isa(din, g + st->w_off, dbias, dout, in, P + st->w_off, &st->cd, sc->conv, m->isa);
         }

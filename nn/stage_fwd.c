@@ -26,7 +26,7 @@ void nn_stage_conv_forward(const nn_model *m, const nn_stage *st, float *out, co
     const float *bias = st->b_off != SIZE_MAX ? m->params + st->b_off : NULL;
     if (nn_stage_direct(m, st)) {
         nn_pad_planes(sc->pad, in, st->cd.c_in, st->cd.h, st->cd.w, &st->pg);
-        nn_convd_forward(out, sc->pad, st->wf, bias, &st->cd, &st->pg, m->isa);
+        nn_convd_forward(out, sc->pad, st->wf, bias, &st->cd, &st->pg);
     } else {
         nn_conv2d_forward_isa(out, in, m->params + st->w_off, bias, &st->cd, sc->conv, m->isa);
     }

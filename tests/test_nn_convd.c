@@ -1,7 +1,7 @@
 /* nn/ direct convolution on padded planes: the plane layout and its padding, the store masks, the channels-last
- * copy, and every kernel (forward, input gradient, weight gradient; planar and channels-last) on every kernel
- * set this CPU runs, against the plain reference convolution. Also the im2col + sgemm path through the dense
- * entry points, which the default no longer takes on a CPU with AVX2. */
+ * copy, and every AVX-512 kernel (forward, input gradient, weight gradient; planar and channels-last), against
+ * the plain reference convolution. Also the dense entry points on every kernel set the CPU runs, including the
+ * im2col + sgemm path, which the default no longer takes on an AVX-512 CPU. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -100,11 +100,11 @@ START_TEST(plane_layout)
                 ck_assert_msg(pad[(size_t)c * g.plane + i] == want, "shape %d borders: plane %d float %zu", si, c, i);
             }
 #if defined(__x86_64__)
-        if (nn_convd_wgrad_cl(d, nn_cpu_isa())) {
+        if (nn_cpu_isa() >= NN_ISA_AVX512 && nn_convd_wgrad_cl(d)) {
             /* channels-last: position i of the padded map holds every channel's value there, zeros around */
             float *cl = nan_buf(g.plane * d->c_in);
             nn_pad_planes(pad, x, d->c_in, d->h, d->w, &g);
-            nn_convd_pad_wgrad_input(cl, x, d, &g, nn_cpu_isa());
+            nn_convd_pad_wgrad_input(cl, x, d, &g);
             for (size_t i = 0; i < g.plane - g.base; i++)
                 for (int c = 0; c < d->c_in; c++)
                     ck_assert_msg(cl[i * d->c_in + c] == pad[(size_t)c * g.plane + g.base + i],
@@ -144,9 +144,8 @@ START_TEST(store_masks)
 }
 END_TEST
 
-/* The direct kernels at one kernel set, on one shape: forward (with and without bias), input gradient,
- * weight gradient. */
-static void check_direct(const nn_conv_dims *d, int isa, int si, aa_rng *r)
+/* The direct kernels on one shape: forward (with and without bias), input gradient, weight gradient. */
+static void check_direct(const nn_conv_dims *d, int si, aa_rng *r)
 {
     nn_pad_geom g = nn_pad_geom_of(d);
     const size_t in_n = (size_t)d->c_in * d->h * d->w, out_n = (size_t)d->c_out * d->h * d->w;
@@ -165,20 +164,20 @@ static void check_direct(const nn_conv_dims *d, int isa, int si, aa_rng *r)
     nn_convd_pack(wb, wt, d);
     nn_convd_pack_t(wbt, wt, d);
     for (int with_bias = 0; with_bias < 2; with_bias++) {
-        nn_convd_forward(y, pad, wb, with_bias ? b : NULL, d, &g, isa);
+        nn_convd_forward(y, pad, wb, with_bias ? b : NULL, d, &g);
         nn_conv2d_forward_ref(y_ref, x, wt, with_bias ? b : NULL, d);
         double e = rel_err(y, y_ref, out_n);
-        ck_assert_msg(e < TOL, "isa %d shape %d forward (bias %d): %.3g", isa, si, with_bias, e);
+        ck_assert_msg(e < TOL, "shape %d forward (bias %d): %.3g", si, with_bias, e);
     }
     nn_conv2d_backward_ref(dx_ref, dw_ref, NULL, gy, x, wt, d);
-    nn_convd_backward_data(dx, dpad, wbt, d, &g, isa);
+    nn_convd_backward_data(dx, dpad, wbt, d, &g);
     double ex = rel_err(dx, dx_ref, in_n);
-    ck_assert_msg(ex < TOL, "isa %d shape %d input gradient: %.3g", isa, si, ex);
-    nn_convd_pad_wgrad_input(pad, x, d, &g, isa);
-    nn_convd_backward_w(dw, dpad, pad, d, &g, isa);
+    ck_assert_msg(ex < TOL, "shape %d input gradient: %.3g", si, ex);
+    nn_convd_pad_wgrad_input(pad, x, d, &g);
+    nn_convd_backward_w(dw, dpad, pad, d, &g);
     double ew = rel_err(dw, dw_ref, w_n);
-    ck_assert_msg(ew < TOL, "isa %d shape %d weight gradient%s: %.3g", isa, si,
-                  nn_convd_wgrad_cl(d, isa) ? " (channels-last)" : "", ew);
+    ck_assert_msg(ew < TOL, "shape %d weight gradient%s: %.3g", si, nn_convd_wgrad_cl(d) ? " (channels-last)" : "",
+                  ew);
     for (int i = 0; i < 16; i++)
         ck_assert(y[out_n + i] == 12345.0f && dx[in_n + i] == 12345.0f && dw[w_n + i] == 12345.0f);
     free(x), free(wt), free(b), free(gy), free(pad), free(dpad), free(wb), free(wbt);
@@ -187,20 +186,18 @@ static void check_direct(const nn_conv_dims *d, int isa, int si, aa_rng *r)
 
 START_TEST(direct_kernels_match_reference)
 {
-    const int top = nn_cpu_isa();
-    if (top < NN_ISA_AVX2)
+    if (nn_cpu_isa() < NN_ISA_AVX512)
         return; /* no direct kernels on this CPU: the im2col path below covers it */
     aa_rng r;
     aa_rng_seed(&r, 21);
-    for (int isa = NN_ISA_AVX2; isa <= top; isa++)
-        for (int si = 0; si < N_SHAPES; si++)
-            check_direct(&SHAPES[si], isa, si, &r);
+    for (int si = 0; si < N_SHAPES; si++)
+        check_direct(&SHAPES[si], si, &r);
 }
 END_TEST
 
 START_TEST(dense_entry_points_on_every_path)
 {
-    /* nn_conv2d_forward_isa / _backward_isa: im2col + sgemm at NN_ISA_PLAIN, the direct kernels above it (with
+    /* nn_conv2d_forward_isa / _backward_isa: im2col + sgemm below AVX-512, the direct kernels there (with
      * their own padding and packing), on the same shapes; tolerance as above. */
     aa_rng r;
     aa_rng_seed(&r, 22);

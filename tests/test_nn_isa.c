@@ -148,11 +148,18 @@ START_TEST(batchnorm_stats_every_kernel_set)
 }
 END_TEST
 
-/* A model that takes every fast path: a one-channel first block (recomputed conv output), 16-channel inputs
- * (channels-last weight gradient), a ragged width, an unpooled block, dropout. */
-#define ARCH "c16 bn relu p2 c16 bn relu p2 c32 bn relu gap drop0.2 fc"
+/* Models that together take every fast path: a one-channel 3x3 first block (statistics and weight gradient
+ * from the input's moments), a 5x5 one-channel and a 3-channel first block (conv output recomputed band by
+ * band; the second also needs its input gradient, being after a 3-channel block), 16-channel inputs
+ * (channels-last weight gradient), ragged widths, an unpooled block, dropout. */
+static const struct {
+    const char *arch;
+    int in_c, first_recomputed; /* stage recomputed on AVX-512 */
+} MODELS[] = {{"c16 bn relu p2 c16 bn relu p2 c32 bn relu gap drop0.2 fc", 1, 0},
+              {"c8k5 bn relu p2 c16 bn relu p2 c16 bn relu gap fc", 1, 0},
+              {"c3 bn relu p2 c8 bn relu p2 c16 bn relu gap fc", 3, 1}};
 #define B 4
-#define H 16
+#define H 15 /* odd: the last row belongs to no pooled cell, and is a band of its own below */
 #define W 45
 
 typedef struct {
@@ -160,16 +167,19 @@ typedef struct {
     size_t n;
 } outcome;
 
-static outcome run(int isa, int threads, const float *x)
+static outcome run(int mi, int isa, int threads, const float *x)
 {
     aa_error err;
-    nn_model *m = nn_model_new(ARCH, 1, H, W, 3, B, &err);
+    nn_model *m = nn_model_new(MODELS[mi].arch, MODELS[mi].in_c, H, W, 3, B, &err);
     ck_assert_msg(m != NULL, "%s", err.msg);
     ck_assert(isa <= m->isa);
-    /* the paths this model is meant to take, decided when it was built */
-    ck_assert(m->stages[0].recompute == (m->isa >= NN_ISA_AVX2));
-    ck_assert(nn_convd_wgrad_cl(&m->stages[1].cd, m->isa) == (m->isa >= NN_ISA_AVX512));
+    /* the paths the model is meant to take, decided when it was built */
+    const int r = MODELS[mi].first_recomputed, top = m->isa >= NN_ISA_AVX512;
+    ck_assert(m->stages[r].recompute == top);
+    ck_assert(nn_stage_gram(m, &m->stages[r]) == (top && mi == 0));
+    ck_assert(nn_stage_direct(m, &m->stages[r + 1]) == top);
     m->isa = isa;
+    m->band_floats = 1; /* two rows per band: every band boundary case on a small map */
     nn_init_he(m, 5);
     nn_set_threads(m, threads);
     const int labels[B] = {0, 1, 2, 1};
@@ -210,23 +220,26 @@ START_TEST(model_on_every_kernel_set)
      * a second run, and runs on 2 and 3 threads, must give the same bits. */
     aa_rng r;
     aa_rng_seed(&r, 33);
-    float *x = rnd((size_t)B * H * W, &r);
-    outcome plain = run(NN_ISA_PLAIN, 1, x);
-    for (int isa = NN_ISA_PLAIN; isa <= nn_cpu_isa(); isa++) {
-        outcome a = run(isa, 1, x);
-        double el = rel_err(a.logits, plain.logits, B * 3), ee = rel_err(a.eval, plain.eval, B * 3);
-        double eg = rel_err(a.grads, plain.grads, a.n);
-        ck_assert_msg(el < 1e-4 && ee < 1e-4 && eg < 1e-4, "isa %d vs plain: logits %.3g eval %.3g grads %.3g", isa,
-                      el, ee, eg);
-        for (int t = 1; t <= 3; t++) {
-            outcome b = run(isa, t, x);
-            ck_assert_msg(same_bits(&a, &b), "isa %d: %d thread(s) differ from the first run", isa, t);
-            free(b.grads);
+    for (int mi = 0; mi < (int)(sizeof MODELS / sizeof MODELS[0]); mi++) {
+        float *x = rnd((size_t)B * MODELS[mi].in_c * H * W, &r);
+        outcome plain = run(mi, NN_ISA_PLAIN, 1, x);
+        for (int isa = NN_ISA_PLAIN; isa <= nn_cpu_isa(); isa++) {
+            outcome a = run(mi, isa, 1, x);
+            double el = rel_err(a.logits, plain.logits, B * 3), ee = rel_err(a.eval, plain.eval, B * 3);
+            double eg = rel_err(a.grads, plain.grads, a.n);
+            ck_assert_msg(el < 1e-4 && ee < 1e-4 && eg < 1e-4, "model %d isa %d vs plain: logits %.3g eval %.3g "
+                          "grads %.3g", mi, isa, el, ee, eg);
+            for (int t = 1; t <= 3; t++) {
+                outcome b = run(mi, isa, t, x);
+                ck_assert_msg(same_bits(&a, &b), "model %d isa %d: %d thread(s) differ from the first run", mi, isa,
+                              t);
+                free(b.grads);
+            }
+            free(a.grads);
         }
-        free(a.grads);
+        free(plain.grads);
+        free(x);
     }
-    free(plain.grads);
-    free(x);
 }
 END_TEST
 
@@ -234,12 +247,12 @@ START_TEST(first_block_from_input_moments)
 {
     /* A first block with one input channel takes its batch-norm statistics and weight gradient from the
      * input's shifted sums and Gram matrix (nn/gram.c) on AVX-512. Against the plain reference model (every
-     * layer apart, double sums), beside the same fast model on the regular path (AVX2: the conv output
-     * recomputed band by band): inputs far off zero (mean 30 x their spread, where the variance is a small
+     * layer apart, double sums), beside the same fast model on the regular path (AVX2: im2col + sgemm, the
+     * conv output recomputed): inputs far off zero (mean 30 x their spread, where the variance is a small
      * difference of large second moments) and a conv bias. Measured, moment path / regular path: conv1's
      * weight gradient 1.1e-5 / 1.1e-5 of its scale (a sum of zero-mean gradients times inputs near 30: 30x the
-     * usual rounding), batch-norm gradients 1.3e-6 / 1.6e-6, running statistics 1.6e-8 / 6.3e-8, logits
-     * 1.5e-7 / 2.3e-7. Bounds: 1e-4 for conv1's weight gradient (the parity test's), 1e-5 for the rest, and
+     * usual rounding), batch-norm gradients 1.2e-6 / 2.9e-6, running statistics 1.6e-8 / 6.3e-8, logits
+     * 1.5e-7 / 1.9e-7. Bounds: 1e-4 for conv1's weight gradient (the parity test's), 1e-5 for the rest, and
      * never more than twice the regular path's error (+1e-6); a wrong term or tap gives O(1). The conv bias
      * gradient is rounding noise (batch-norm removes any bias): held to the noise's scale. */
     if (nn_cpu_isa() < NN_ISA_AVX512)
