@@ -10,3 +10,15 @@ int nn_cpu_avx2(void)
     return 0;
 #endif
 }
+
+int nn_cpu_isa(void)
+{
+#if defined(__x86_64__)
+    if (!nn_cpu_avx2())
+        return NN_ISA_PLAIN;
+    /* libgcc reports AVX-512F only when the OS saves the zmm registers (XCR0). */
+    return __builtin_cpu_supports("avx512f") ? NN_ISA_AVX512 : NN_ISA_AVX2;
+#else
+    return NN_ISA_PLAIN;
+#endif
+}
