@@ -143,13 +143,17 @@ static int take_u32(cursor *c, uint32_t *v)
     return 0;
 }
 
-/* Copies a length-prefixed name into buf (NUL-terminated). */
+/* Copies a length-prefixed name into buf (NUL-terminated). Names are printable ASCII (nn_meta's rule), so
+ * a message may quote one: a NUL or a control byte read from a damaged file is refused here. */
 static int take_name(cursor *c, char *buf, size_t cap)
 {
     uint32_t n;
     const unsigned char *q;
     if (take_u32(c, &n) || n == 0 || n >= cap || take(c, n, &q))
         return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (q[i] < 0x20 || q[i] > 0x7e)
+            return -1;
     memcpy(buf, q, n);
     buf[n] = '\0';
     return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dsp/dsp.h"
+#include "nn/nn.h"
 #include "tests/util/audiogen.h"
 #include "tests/util/testutil.h"
 
@@ -16,6 +17,38 @@
 static int one_line(const char *s)
 {
     return strchr(s, '\n') == NULL && strchr(s, '\r') == NULL;
+}
+
+/* A small saved model file in dir; returns its bytes (caller frees) and size. */
+static unsigned char *small_model_file(const char *dir, const char *name, const char *user_key, size_t *size,
+                                       char *path, size_t cap)
+{
+    aa_error err;
+    nn_model *m = nn_model_new("c4 bn relu p2 c6b bn relu gap fc", 1, 8, 12, 3, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    nn_meta *meta = nn_meta_new();
+    ck_assert_int_eq(nn_meta_set_str(meta, user_key, "value", &err), 0);
+    tu_path(path, cap, dir, name);
+    ck_assert_int_eq(nn_model_save(m, meta, path, &err), 0);
+    nn_meta_free(meta);
+    nn_model_free(m);
+    unsigned char *buf = tu_read_file(path, size);
+    ck_assert_ptr_nonnull(buf);
+    return buf;
+}
+
+/* Replaces the first occurrence of `from` by the same number of bytes of `to` (which may hold a NUL) and
+ * restamps the CRC, so that the change reaches the parser behind the checksum. */
+static void patch(unsigned char *buf, size_t size, const char *from, const char *to)
+{
+    size_t n = strlen(from);
+    for (size_t i = 0; i + n <= size - 4; i++)
+        if (memcmp(buf + i, from, n) == 0) {
+            memcpy(buf + i, to, n);
+            aa_put_u32(buf + size - 4, aa_crc32(0, buf, size - 4));
+            return;
+        }
+    ck_abort_msg("'%s' not in the file", from);
 }
 
 /* ---- dsp: float samples far past full scale ---------------------------------------------------------- */
@@ -84,12 +117,62 @@ START_TEST(huge_float_samples_refused)
 }
 END_TEST
 
+/* ---- nn: names and the architecture string read from a file end up in messages ------------------------ */
+
+/* A damaged model file whose metadata key held "\r\n" gave a two-line message quoting the raw key. Names
+ * are printable ASCII by nn_meta's rule; the loader now refuses others before quoting anything. */
+START_TEST(file_names_with_control_bytes)
+{
+    char dir[256], path[512];
+    tu_mkdtemp(dir, sizeof dir);
+    size_t size;
+    unsigned char *buf = small_model_file(dir, "m.aam", "aa.trXYZ", &size, path, sizeof path);
+    patch(buf, size, "aa.trXYZ", "aa.tr\r\n\x1a");
+    tu_write_file(path, buf, size);
+    aa_error err;
+    nn_model *m = nn_model_load(path, 1, 0, NULL, &err);
+    ck_assert_ptr_null(m);
+    ck_assert_int_eq(err.code, NN_ERR_FORMAT);
+    ck_assert_msg(one_line(err.msg) && strstr(err.msg, "malformed string entry"), "%s", err.msg);
+    /* a NUL inside a name used to cut it short silently ("aa.tr" would have been read) */
+    patch(buf, size, "aa.tr\r\n\x1a", "aa.tr\0XY");
+    tu_write_file(path, buf, size);
+    ck_assert_ptr_null(nn_model_load(path, 1, 0, NULL, &err));
+    ck_assert_msg(err.code == NN_ERR_FORMAT && strstr(err.msg, "malformed string entry"), "%s", err.msg);
+    free(buf);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* The architecture string is a value, not a name: a newline in it came back inside "unknown layer ..." */
+START_TEST(file_arch_with_control_bytes)
+{
+    char dir[256], path[512];
+    tu_mkdtemp(dir, sizeof dir);
+    size_t size;
+    unsigned char *buf = small_model_file(dir, "m.aam", "note", &size, path, sizeof path);
+    patch(buf, size, "c4 bn relu", "c4\nbn\x01relu");
+    tu_write_file(path, buf, size);
+    aa_error err;
+    ck_assert_ptr_null(nn_model_load(path, 1, 0, NULL, &err));
+    ck_assert_int_eq(err.code, NN_ERR_MISMATCH);
+    ck_assert_msg(one_line(err.msg) && strstr(err.msg, "byte 0x0a at offset 2 is not printable"), "%s", err.msg);
+    /* and straight through nn_model_new */
+    ck_assert_ptr_null(nn_model_new("c4 bn\rrelu gap fc", 1, 8, 8, 2, 1, &err));
+    ck_assert_msg(err.code == NN_ERR_ARCH && one_line(err.msg), "%s", err.msg);
+    free(buf);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *fuzzfix_suite(void)
 {
     Suite *s = suite_create("fuzzfix");
     TCase *tc = tcase_create("fuzzfix");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, huge_float_samples_refused);
+    tcase_add_test(tc, file_names_with_control_bytes);
+    tcase_add_test(tc, file_arch_with_control_bytes);
     suite_add_tcase(s, tc);
     return s;
 }
