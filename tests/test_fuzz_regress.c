@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "dsp/dsp.h"
-#include "nn/nn.h"
+#include "model/model.h"
+#include "nn/nn_internal.h"
 #include "tests/util/audiogen.h"
 #include "tests/util/testutil.h"
 
@@ -165,6 +166,79 @@ START_TEST(file_arch_with_control_bytes)
 }
 END_TEST
 
+/* ---- nn: a model file's few bytes decide every buffer ---------------------------------------------------- */
+
+/* A 3 KB model file whose "nn.input" said 1 x 8 x 16777216 made nn_model_load allocate and clear 16 GB for
+ * 73 s (the network has no width-dependent weights, so it even loaded); "1 4096 65536" was killed by the
+ * kernel at 23 GB. Shapes and the buffers they imply are now bounded before anything is allocated. */
+START_TEST(file_input_shape_bounded)
+{
+    char dir[256], path[512];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "wide.aam");
+    aa_error err;
+    nn_model *m = nn_model_new("c4 bn relu p2 c6b bn relu gap fc", 1, 8, 12, 3, 1, &err);
+    ck_assert_ptr_nonnull(m);
+    static const char *const inputs[] = {"1 8 16777216", "1 4096 65536", "16777216 16777216 16777216"};
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+        nn_meta *all = nn_meta_new();
+        ck_assert_int_eq(nn_model_to_meta(m, all, &err), 0);
+        ck_assert_int_eq(nn_meta_put_str(all, "nn.input", inputs[i], &err), 0);
+        ck_assert_int_eq(nn_file_write(path, nn_magic_model, all, &err), 0);
+        nn_meta_free(all);
+        ck_assert_ptr_null(nn_model_load(path, 1, 0, NULL, &err));
+        ck_assert_msg(err.code == NN_ERR_MISMATCH && strstr(err.msg, "limit") && one_line(err.msg), "%s", err.msg);
+        ck_assert_ptr_null(am_load(path, 1, &err));
+        ck_assert_msg(strstr(err.msg, "limit") != NULL, "%s", err.msg);
+    }
+    nn_model_free(m);
+
+    /* the same limits straight through nn_model_new: an output map, a parameter count, a sum of buffers */
+    ck_assert_ptr_null(nn_model_new("c65536 relu gap fc", 1, 64, 401, 4, 1, &err));
+    ck_assert_msg(err.code == NN_ERR_ARCH && strstr(err.msg, "layer 1 (conv) outputs"), "%s", err.msg);
+    ck_assert_ptr_null(nn_model_new("c16 gap fc1048576 fc1048576 fc", 1, 64, 401, 4, 1, &err));
+    ck_assert_msg(err.code == NN_ERR_ARCH && strstr(err.msg, "parameters, over the limit"), "%s", err.msg);
+    ck_assert_ptr_null(nn_model_new("aa-cnn-s", 1, 64, 150 * 401, 4, 1, &err)); /* a 600 s clip */
+    ck_assert_msg(err.code == NN_ERR_ARCH && strstr(err.msg, "MiB of buffers for one sample"), "%s", err.msg);
+    /* what the project uses is far inside them: aa-cnn-s on 4 s and 32 s clips, training batches of 64 */
+    m = nn_model_new("aa-cnn-s", 1, 64, 401, 4, 64, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    nn_model_free(m);
+    m = nn_model_new("aa-cnn-s", 1, 64, 8 * 401, 4, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    nn_model_free(m);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* Entries are looked up by name as they are added (quadratic): a header announcing millions of entries is
+ * refused before any is read, and the writer refuses to make a file the reader would refuse. */
+START_TEST(file_entry_count_bounded)
+{
+    char dir[256], path[512];
+    tu_mkdtemp(dir, sizeof dir);
+    size_t size;
+    unsigned char *buf = small_model_file(dir, "m.aam", "note", &size, path, sizeof path);
+    aa_put_u32(buf + 12, 4097);
+    aa_put_u32(buf + size - 4, aa_crc32(0, buf, size - 4));
+    tu_write_file(path, buf, size);
+    aa_error err;
+    ck_assert_ptr_null(nn_model_load(path, 1, 0, NULL, &err));
+    ck_assert_msg(err.code == NN_ERR_FORMAT && strstr(err.msg, "4097 strings"), "%s", err.msg);
+    nn_meta *meta = nn_meta_new();
+    char key[32];
+    for (int i = 0; i < 4097; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        ck_assert_int_eq(nn_meta_set_str(meta, key, "v", &err), 0);
+    }
+    ck_assert_int_eq(nn_file_write(path, nn_magic_model, meta, &err), NN_ERR_ARG);
+    ck_assert_msg(strstr(err.msg, "over the limit of 4096") != NULL, "%s", err.msg);
+    nn_meta_free(meta);
+    free(buf);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *fuzzfix_suite(void)
 {
     Suite *s = suite_create("fuzzfix");
@@ -173,6 +247,8 @@ Suite *fuzzfix_suite(void)
     tcase_add_test(tc, huge_float_samples_refused);
     tcase_add_test(tc, file_names_with_control_bytes);
     tcase_add_test(tc, file_arch_with_control_bytes);
+    tcase_add_test(tc, file_input_shape_bounded);
+    tcase_add_test(tc, file_entry_count_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
