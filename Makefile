@@ -122,6 +122,7 @@ asan:
 check-asan: LDLIBS_ALL += $(LDLIBS_EXTRA)
 check-asan: all $(TEST_BIN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	    AA_SANITIZED=1 CK_TIMEOUT_MULTIPLIER=8 AA_BUILD=$(BUILD) AA_FIXTURES=tests/fixtures $(TEST_BIN)
 
 BENCH_SRC := $(sort $(wildcard bench/*.c))

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
 # third-party leaks only (see the file); ours still stop the run
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 bash fuzz/make-seeds.sh "$FUZZ_BUILD/seeds" >/dev/null || { echo "fuzz: seed generation failed" >&2; exit 1; }
 
 # Largest input per target: room for a few seconds of compressed audio, a model file, a body past the
