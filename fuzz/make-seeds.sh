@@ -8,7 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
-out=${1:-$FUZZ_BUILD/seeds}
+final=${1:-$FUZZ_BUILD/seeds}
+# made beside and renamed into place, so a fuzzer already reading the old seeds never sees half a folder
+out=$final.tmp.$$
+trap 'rm -rf "$out"' EXIT
 rm -rf "$out"
 mkdir -p "$out"
 "$FUZZ_BUILD/seedgen" "$out"
@@ -66,3 +69,7 @@ printf '\n\n' > "$mf/empty"
 for d in "$out"/*/; do
   printf '%-10s %3d seeds\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)"
 done
+rm -rf "$final.old.$$"
+[[ -e $final ]] && mv "$final" "$final.old.$$"
+mv "$out" "$final"
+rm -rf "$final.old.$$"
