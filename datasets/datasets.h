@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dsp/dsp.h"
 #include "util/util.h"
 
 enum ds_status {
@@ -20,6 +21,11 @@ enum ds_status {
     DS_ERR_LAYOUT = 4,             /* folder layout unusable: empty class folder, < 2 classes, mixed layouts */
     DS_ERR_MANIFEST = 5,           /* manifest.tsv unusable: no header, no path/group column */
     DS_ERR_SPLIT = 6,              /* a split side would have no example of some class */
+    DS_ERR_CACHE_FORMAT = 7,       /* a feature cache file that is not one (wrong magic) */
+    DS_ERR_CACHE_VERSION = 8,      /* a feature cache written by a newer program (format version too high) */
+    DS_ERR_CACHE_CORRUPT = 9,      /* a feature cache that is truncated, inconsistent or fails its checksum */
+    DS_ERR_CACHE_STALE = 10,       /* a sound feature cache made with other DSP settings, windows or files */
+    DS_ERR_DSP = 11,               /* the front end failed for a reason that is not the file's (see message) */
 };
 const char *ds_strerror(int code);
 
@@ -233,5 +239,247 @@ int ds_corpus_write(const char *dir, const ds_corpus_opts *opts, aa_error *err);
 /* Writes a long recording (16-bit PCM WAV) to wav_path and its events to events_path as TSV with a header
  * (start_s, end_s, class), both atomically. */
 int ds_long_write(const char *wav_path, const char *events_path, double seconds, uint64_t seed, aa_error *err);
+
+/* ---- windows: every file -> one or more clip windows ------------------------------------------------------
+ *
+ * A file of n samples (at the model rate) no longer than a clip gives one window at offset 0, zero-padded at
+ * the end as dsp_clip pads. A longer file gives windows hop apart from 0 plus one ending at the file's end
+ * (dsp_window_offsets with cover_end), so every sample is in some window. When that is more than
+ * max_per_file windows, max_per_file of them are kept, evenly spaced over the file and always including the
+ * first and the last: window round(i (count - 1) / (max - 1)) for i = 0..max-1 (the middle one when max is
+ * 1), so that long background loops do not drown the other classes. */
+
+typedef struct {
+    double hop_seconds; /* [2.0] seconds between window starts in a long file, > 0 */
+    int max_per_file;   /* [12] windows kept per file, >= 1 */
+} ds_window_opts;
+
+void ds_window_opts_default(ds_window_opts *o);
+/* DS_ERR_ARG with the first problem found (hop not positive or below one sample, cap out of 1..100000). */
+int ds_window_opts_validate(const ds_window_opts *o, const dsp_settings *s, aa_error *err);
+/* The window hop in samples at s's rate: round(hop_seconds * sample_rate), at least 1. */
+size_t ds_window_hop(const ds_window_opts *o, const dsp_settings *s);
+/* Offsets (samples) of the windows kept for a file of n samples, in increasing order. Writes at most cap
+ * (offsets may be NULL with cap 0) and returns how many there are (1..max_per_file). */
+size_t ds_window_plan(const dsp_settings *s, const ds_window_opts *o, size_t n, size_t *offsets, size_t cap);
+
+/* ---- feature cache ----------------------------------------------------------------------------------------
+ *
+ * Every listed file decoded once (dsp_load) and cut into its windows; each window's feature is exactly what
+ * inference computes for that clip: dsp_logmel_compute on the window's samples ([n_mels][n_frames] dB, floored
+ * at the window's own max - top_db). Files that cannot be decoded are kept in the file list as skipped, with
+ * the reason, and contribute no window; they never stop a build.
+ *
+ * On disk (little-endian; see datasets/cache_io.c): magic "AACACHE\0", format version, size of the whole
+ * file, the DSP settings text (dsp_settings_format), window hop and cap, class and group names, every file
+ * (relative path, size, mtime in ns, class, group, decoded length, window count, skip status and reason),
+ * every window (class, group, file index, offset in samples), a CRC32 of all that; then the features
+ * ([n_windows][n_mels][n_frames] float32) and a CRC32 of the whole file. Written through aa_afile. */
+
+typedef struct {
+    char *rel;          /* path relative to DATA, as in the listing */
+    int64_t size;       /* bytes, as listed when the cache was made */
+    int64_t mtime_ns;
+    int cls;            /* class index (ds_cache.classes) */
+    size_t group;       /* group index (ds_cache.groups) */
+    uint64_t n_samples; /* decoded length at the model rate; 0 when skipped */
+    size_t first_window;/* its windows are first_window .. first_window + n_windows - 1 */
+    size_t n_windows;   /* 0 when skipped */
+    int status;         /* 0, or the dsp_status that made the file skipped */
+    char *reason;       /* NULL, or why it was skipped: dsp's message naming the file ("x.wav: ...") */
+} ds_cache_file;
+
+typedef struct {
+    int cls;            /* class index */
+    size_t group;       /* group index */
+    size_t file;        /* index into ds_cache.files */
+    uint64_t offset;    /* start of the window in the decoded file, samples at the model rate */
+} ds_window;
+
+typedef struct {
+    dsp_settings dsp;        /* the settings the features were made with */
+    ds_window_opts win;
+    size_t n_mels, n_frames; /* shape of one window's feature */
+    char **classes;          /* [n_classes] */
+    int n_classes;
+    char **groups;           /* [n_groups] */
+    size_t n_groups;
+    ds_cache_file *files;    /* [n_files], in the listing's order */
+    size_t n_files;
+    size_t n_skipped;        /* files with status != 0 */
+    ds_window *windows;      /* [n_windows], grouped by file in file order, offsets increasing */
+    size_t n_windows;
+    float **feat;            /* [n_files] -> [files[f].n_windows][n_mels][n_frames], NULL for no windows */
+} ds_cache;
+
+/* Progress of a cache build: done of total files decoded. Called from the thread that called the build only
+ * (never concurrently), at least once with done = 0 and once with done = total. */
+typedef void (*ds_progress_fn)(void *user, size_t done, size_t total);
+
+/* All-zero is the default; a win with both fields 0 means the default windows. */
+typedef struct {
+    ds_window_opts win;
+    int threads;             /* [0] OpenMP threads decoding files: 0 = omp_get_max_threads() */
+    ds_progress_fn progress; /* may be NULL */
+    void *progress_user;
+} ds_cache_opts;
+
+void ds_cache_opts_default(ds_cache_opts *o);
+
+/* The feature of window w: [n_mels][n_frames], owned by c. */
+const float *ds_cache_features(const ds_cache *c, size_t w);
+
+/* Builds the cache of l's items in parallel (OpenMP over files, largest first; one log-mel slot per thread;
+ * each thread holds one decoded file at a time). The result does not depend on the thread count. Undecodable
+ * files are skipped (files[i].status, .reason). Errors: bad settings or options, out of memory.
+ * On success *out is owned by the caller: ds_cache_free. */
+int ds_cache_build(ds_cache **out, const ds_list *l, const dsp_settings *s, const ds_cache_opts *o,
+                   aa_error *err);
+void ds_cache_free(ds_cache *c);
+
+/* Writes c to path atomically. */
+int ds_cache_write(const ds_cache *c, const char *path, aa_error *err);
+/* Reads a cache file as it is, trusting nothing: magic (DS_ERR_CACHE_FORMAT), version
+ * (DS_ERR_CACHE_VERSION when newer), the recorded size against the file's (truncated or trailing bytes),
+ * every count against the bytes there are, the checksums (DS_ERR_CACHE_CORRUPT for all of these); DS_ERR_IO
+ * if it cannot be opened or read. Messages name the file. On success *out is the caller's: ds_cache_free. */
+int ds_cache_read(ds_cache **out, const char *path, aa_error *err);
+/* 0 if c was made with settings s, windows w and exactly l's files (same relative paths, sizes and mtimes);
+ * else DS_ERR_CACHE_STALE saying the first difference ("DSP settings differ: n_mels=64 in the cache,
+ * n_mels=128 now", "file list differs: cough/a.wav added"). */
+int ds_cache_check(const ds_cache *c, const ds_list *l, const dsp_settings *s, const ds_window_opts *w,
+                   aa_error *err);
+
+/* The default cache file for DATA: $XDG_CACHE_HOME/audio-audit/ (else $HOME/.cache/audio-audit/) +
+ * "<name of DATA>-<16 hex digits>.aacache", the digits a hash of DATA's absolute path, the DSP settings and the
+ * window options: never inside DATA, which may be read-only, and one file per settings so that switching back
+ * and forth reuses both. DS_ERR_IO when neither variable is set or DATA cannot be resolved. Caller frees. */
+int ds_cache_default_path(char **out, const char *data_dir, const dsp_settings *s, const ds_window_opts *w,
+                          aa_error *err);
+
+typedef struct {
+    int loaded;                      /* 1: read from the cache file; 0: built (and written unless write_failed) */
+    char path[4096];                 /* the cache file used */
+    char reason[AA_ERROR_MSG_MAX];   /* when built: why ("no cache file yet", or the reader's/check's message) */
+    int write_failed;                /* 1: built but could not be written (the cache is still returned) */
+    char write_error[AA_ERROR_MSG_MAX];
+    double seconds;                  /* wall time of the whole call */
+} ds_cache_info;
+
+/* The trainer's entry point: the cache at path (NULL: ds_cache_default_path(l->root, ...), its folder made
+ * if missing) if it reads cleanly and ds_cache_check passes; otherwise builds it (progress reported), writes
+ * it atomically and returns it. A cache that cannot be written is not an error (info->write_failed). The
+ * result's classes and groups are always the listing's (a manifest or --classes change needs no rebuild).
+ * info may be NULL. On success *out is owned by the caller: ds_cache_free. */
+int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const ds_cache_opts *o,
+                  const char *path, ds_cache_info *info, aa_error *err);
+
+/* Weights for ds_split_opts.weights: each file's window count, and 1e-6 for a skipped file (the split needs
+ * every weight > 0; a skipped file brings no window). w: [n_files]. */
+void ds_cache_file_weights(const ds_cache *c, double *w);
+/* Indices of the windows whose file is on `side` of split sp (made from the same listing), in window order.
+ * *out malloc'd (NULL when *n is 0); caller frees. */
+int ds_cache_side_windows(const ds_cache *c, const ds_split *sp, int side, size_t **out, size_t *n,
+                          aa_error *err);
+
+/* ---- normalisation ------------------------------------------------------------------------------------------
+ *
+ * Per-mel statistics over a set of windows (the training windows): mean[m] and the population standard
+ * deviation std[m] of every value of mel row m, accumulated in double in a fixed order (two passes), so the
+ * same windows give the same bits on every run. A std below DS_NORM_MIN_STD (a mel row constant over the
+ * training set) is stored as 1: such a row carries no information and dividing by ~0 would only amplify
+ * rounding. Applied as (x - mean[m]) / std[m] in float, the formula the model file's reader must use too. */
+#define DS_NORM_MIN_STD 1e-3
+int ds_norm_compute(const ds_cache *c, const size_t *idx /* [n] */, size_t n, float *mean /* [n_mels] */,
+                    float *std /* [n_mels] */, aa_error *err);
+void ds_norm_apply(const float *mean /* [n_mels] */, const float *std /* [n_mels] */, size_t n_mels,
+                   size_t n_frames, float *x /* [n_mels][n_frames] */);
+
+/* ---- batches with on-the-fly augmentation -----------------------------------------------------------------
+ *
+ * Item b of a batch is window idx[b], transformed in this order, each step with its own probability:
+ *   1. time shift: the content moves by s frames, |s| <= round(shift_max_s * rate / hop_length) (50 frames
+ *      for 0.5 s by default), the frames uncovered filled with the window's floor (max - top_db), which is
+ *      what zero-padded audio gives. Applied to every window, long files included: neighbouring cached
+ *      windows are hop (2 s) apart, so a finer crop inside a long file would mean recomputing the log-mel
+ *      from audio at training time, which the cache exists to avoid.
+ *   2. gain: g dB uniform in [-gain_db, gain_db] added to every value (a waveform gain in the dB domain; the
+ *      floor moves with it as top_db is relative).
+ *   3. background noise: a random window of the background class (from the pool given to the batcher) mixed
+ *      at an SNR uniform in [snr_min_db, snr_max_db], in the power domain: P = 10^(x/10) + k 10^(n/10) with
+ *      k = sum 10^(x/10) / (sum 10^(n/10) 10^(snr/10)) (the SNR over the whole window), back to dB and
+ *      re-floored at max - top_db. A waveform mix would add cross terms 2 Re(X N*) per bin; their phase is
+ *      random, so they average out over the many bins and frames a mel value sums, and adding powers is the
+ *      expectation of the mix. Off when the background class is absent.
+ *   4. normalisation (ds_norm_apply; none when mean/std are NULL).
+ *   5. mixup (off by default): x = lambda x + (1 - lambda) x', x' another pool window after step 4 only,
+ *      lambda ~ Beta(alpha, alpha) folded to >= 0.5; targets get lambda and 1 - lambda.
+ *   6. SpecAugment: time_masks masks of width uniform in [0, time_mask_max] frames and freq_masks masks of
+ *      width uniform in [0, freq_mask_max] mels at uniform positions, set to 0 (the per-mel mean).
+ * Item b draws from aa_rng_seed3(seed, epoch, first + b), first being the position of idx[0] in the epoch,
+ * and always draws every parameter in a fixed order whatever is switched on: the batch is the same whatever
+ * the thread count, and switching one augmentation off does not change what the others draw. */
+
+#define DS_AUG_MAX_MASKS 8
+
+typedef struct {
+    double shift_p;         /* [0.5] probability of a time shift */
+    double shift_max_s;     /* [0.5] seconds */
+    double gain_p;          /* [0.5] */
+    double gain_db;         /* [6] */
+    double noise_p;         /* [0.3] */
+    double snr_min_db;      /* [5] */
+    double snr_max_db;      /* [30] */
+    double specaug_p;       /* [0.5] probability of applying the masks */
+    int time_masks;         /* [2] 0..DS_AUG_MAX_MASKS */
+    int time_mask_max;      /* [40] frames */
+    int freq_masks;         /* [2] 0..DS_AUG_MAX_MASKS */
+    int freq_mask_max;      /* [8] mels */
+    double mixup_p;         /* [0] off */
+    double mixup_alpha;     /* [0.2] */
+    const char *background_class; /* ["background_noise"] class whose windows are mixed in; NULL: none */
+} ds_augment_opts;
+
+/* The training defaults above. */
+void ds_augment_opts_default(ds_augment_opts *o);
+/* Everything off (validation, test): batches are the normalised features, bit for bit. */
+void ds_augment_opts_off(ds_augment_opts *o);
+
+/* What one item drew (for the trainer's log and the tests). */
+typedef struct {
+    int shift;              /* frames, > 0 moves content later; 0 when not applied */
+    float gain_db;          /* 0 when not applied */
+    int noise;              /* 1 when background noise is mixed in */
+    size_t noise_window;
+    float snr_db;
+    int n_time_masks, n_freq_masks; /* 0 when SpecAugment is not applied */
+    int time_start[DS_AUG_MAX_MASKS], time_width[DS_AUG_MAX_MASKS];
+    int freq_start[DS_AUG_MAX_MASKS], freq_width[DS_AUG_MAX_MASKS];
+    int mixup;              /* 1 when mixed */
+    size_t mix_window;
+    float lambda;           /* weight of the item's own window (1 when not mixed) */
+} ds_augment_params;
+
+typedef struct ds_batcher ds_batcher;
+
+/* A batch maker over cache c (which must outlive it). mean/std: [n_mels] normalisation (copied), or both
+ * NULL for none. aug NULL means all off. pool [n_pool]: the windows noise and mixup partners come from (the
+ * training windows; its background-class windows are the noise). threads: OpenMP threads over a batch's
+ * items (0 = omp_get_max_threads()). Errors: bad options (DS_ERR_ARG), out of memory. Caller frees with
+ * ds_batcher_free. */
+int ds_batcher_new(ds_batcher **out, const ds_cache *c, const float *mean, const float *std,
+                   const ds_augment_opts *aug, const size_t *pool, size_t n_pool, int threads, aa_error *err);
+void ds_batcher_free(ds_batcher *b);
+/* 1 when background noise can be mixed in (the class exists and the pool holds windows of it). */
+int ds_batcher_has_noise(const ds_batcher *b);
+/* The parameters item `index` of `epoch` would draw for window w. */
+void ds_batcher_draw(const ds_batcher *b, size_t w, uint64_t seed, uint64_t epoch, uint64_t index,
+                     ds_augment_params *p);
+/* Fills x and labels (and targets, which may be NULL unless mixup is on) for windows idx[0..n), item b
+ * seeded with (seed, epoch, first + b). labels[b] is the window's class; targets are one-hot, or the mixup
+ * weights. DS_ERR_ARG for a window index out of range or targets missing with mixup on. */
+int ds_batch_fill(ds_batcher *b, const size_t *idx /* [n] */, size_t n, uint64_t seed, uint64_t epoch,
+                  uint64_t first, float *x /* [n][1][n_mels][n_frames] */, int *labels /* [n] */,
+                  float *targets /* [n][n_classes] or NULL */, aa_error *err);
 
 #endif

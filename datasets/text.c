@@ -120,6 +120,11 @@ const char *ds_strerror(int code)
     case DS_ERR_LAYOUT: return "unusable folder layout";
     case DS_ERR_MANIFEST: return "unusable manifest";
     case DS_ERR_SPLIT: return "split impossible";
+    case DS_ERR_CACHE_FORMAT: return "not a feature cache";
+    case DS_ERR_CACHE_VERSION: return "feature cache from a newer version";
+    case DS_ERR_CACHE_CORRUPT: return "corrupt feature cache";
+    case DS_ERR_CACHE_STALE: return "feature cache out of date";
+    case DS_ERR_DSP: return "audio front end failure";
     default: return "unknown error";
     }
 }
