@@ -18,7 +18,7 @@ bash fuzz/make-seeds.sh "$FUZZ_BUILD/seeds" >/dev/null || { echo "fuzz: seed gen
 # server's 4 KB upload limit; the text parsers need little.
 max_len() {
   case $1 in
-    audio) echo 32768 ;; model) echo 16384 ;; serve) echo 12288 ;; multipart) echo 8192 ;; *) echo 4096 ;;
+    audio) echo 32768 ;; model|cache) echo 16384 ;; serve) echo 12288 ;; multipart) echo 8192 ;; *) echo 4096 ;;
   esac
 }
 

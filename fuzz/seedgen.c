@@ -5,7 +5,8 @@
  * writes OUTDIR/audio/ (short valid recordings in every container the loader reads: WAV of several
  * encodings, rates and channel counts, FLAC, Ogg Vorbis, Opus, MP3, AIFF), OUTDIR/model/ (a small valid
  * model file and a training checkpoint, each behind the fuzz_model flag byte), OUTDIR/settings/ (settings
- * texts). The shell script fuzz/make-seeds.sh adds the text seeds (multipart bodies, requests,
+ * texts), OUTDIR/cache/ (a feature cache of fuzz/fixture_folder.h's folder, up to date for it, behind the
+ * fuzz_cache flag byte). The shell script fuzz/make-seeds.sh adds the text seeds (multipart bodies, requests,
  * manifests). Exit 0, or 1 with a message. */
 #include <errno.h>
 #include <math.h>
@@ -16,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "datasets/datasets.h"
+#include "fuzz/fixture_folder.h"
 #include "model/model.h"
 #include "nn/nn.h"
 
@@ -86,20 +89,6 @@ static int audio_seeds(const char *out)
     return rc;
 }
 
-/* The seed's front end: small enough that a model file is ~2 KB and a forward pass takes microseconds. */
-static dsp_settings tiny_settings(void)
-{
-    dsp_settings s = dsp_settings_default();
-    s.sample_rate = 8000;
-    s.clip_seconds = 0.25;
-    s.n_fft = 256;
-    s.win_length = 200;
-    s.hop_length = 128;
-    s.n_mels = 8;
-    s.fmax = 4000;
-    return s;
-}
-
 /* Writes a seed: flag byte + the file at path. */
 static int prefixed(const char *from, const char *to, unsigned char flag)
 {
@@ -126,7 +115,7 @@ static int model_seeds(const char *out)
     snprintf(dir, sizeof dir, "%s/model", out);
     if (mkdir_p(dir))
         return fail(dir, strerror(errno));
-    dsp_settings s = tiny_settings();
+    dsp_settings s = fx_settings();
     aa_error err;
     int n_frames = (int)dsp_clip_frames(&s);
     nn_model *net = nn_model_new("c4 bn relu p2 c8 bn relu gap drop0.2 fc", 1, s.n_mels, n_frames, 3, 2, &err);
@@ -189,7 +178,7 @@ static int settings_seeds(const char *out)
     snprintf(dir, sizeof dir, "%s/settings", out);
     if (mkdir_p(dir))
         return fail(dir, strerror(errno));
-    dsp_settings v[3] = {dsp_settings_default(), tiny_settings(), dsp_settings_default()};
+    dsp_settings v[3] = {dsp_settings_default(), fx_settings(), dsp_settings_default()};
     v[2].sample_rate = 22050, v[2].fmax = 11025, v[2].center = 0, v[2].mel_scale = DSP_MEL_HTK,
     v[2].mel_norm = DSP_NORM_NONE, v[2].power = 1, v[2].crop = DSP_CROP_CENTER, v[2].resampler = DSP_RESAMPLE_LINEAR;
     for (int i = 0; i < 3; i++) {
@@ -200,6 +189,55 @@ static int settings_seeds(const char *out)
         if (!f || fwrite(text, 1, n, f) != n || fclose(f) != 0)
             return fail(path, "write failed");
     }
+    return 0;
+}
+
+static int rm_fixture(const char *dir)
+{
+    static const char *const rel[] = {"cough/a.wav", "cough/b.wav", "normal_breathing/c.wav",
+                                      "normal_breathing/bad.wav", "cough", "normal_breathing", ""};
+    char path[4200];
+    for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, rel[i]);
+        remove(path);
+    }
+    return 0;
+}
+
+static int cache_seeds(const char *out)
+{
+    char dir[1024], data[1100], path[1100], seed[1100];
+    snprintf(dir, sizeof dir, "%s/cache", out);
+    if (mkdir_p(dir))
+        return fail(dir, strerror(errno));
+    snprintf(data, sizeof data, "%s/data.XXXXXX", dir);
+    if (!mkdtemp(data) || fx_make_folder(data))
+        return fail(data, "cannot make the data folder");
+    dsp_settings s = fx_settings();
+    ds_list_opts lo = {.manifest = ""};
+    ds_list *l = NULL;
+    ds_cache *c = NULL;
+    aa_error err;
+    ds_cache_opts co;
+    ds_cache_opts_default(&co);
+    co.win = fx_windows();
+    co.threads = 1;
+    int rc = ds_list_load(&l, data, &lo, &err) || ds_cache_build(&c, l, &s, &co, &err);
+    snprintf(path, sizeof path, "%s/cache.tmp", dir);
+    if (!rc)
+        rc = ds_cache_write(c, path, &err);
+    ds_cache_free(c);
+    ds_list_free(l);
+    rm_fixture(data);
+    if (rc)
+        return fail("cache", err.msg);
+    /* flags: bit 0 fix sizes and checksums (fuzz/fuzz_cache.c) */
+    for (unsigned char flag = 0; flag < 2; flag++) {
+        snprintf(seed, sizeof seed, "%s/cache_%u", dir, flag);
+        if (prefixed(path, seed, flag))
+            return 1;
+    }
+    unlink(path);
     return 0;
 }
 
@@ -214,5 +252,6 @@ int main(int argc, char **argv)
     int rc = audio_seeds(argv[1]);
     rc |= model_seeds(argv[1]);
     rc |= settings_seeds(argv[1]);
+    rc |= cache_seeds(argv[1]);
     return rc ? 1 : 0;
 }
