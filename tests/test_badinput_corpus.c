@@ -4,8 +4,8 @@
  * `aa-infer --mel`: exit 1 with one line on stderr and nothing left in the output folder, or exit 0 and a
  * complete output. docs/RELIABILITY.md lists every case with its outcome; the two must stay in step.
  *
- * Model and checkpoint files are cut at every section boundary and have single bits flipped (every bit of
- * the header and the checksum, a seeded sample elsewhere); a data folder holds the file-system oddities
+ * Model, checkpoint and feature cache files are cut at every section boundary and have single bits flipped
+ * (every bit of the header and the checksums, a seeded sample elsewhere); a data folder holds the file-system oddities
  * the listing must step around (symlink loops, a folder named x.wav, unreadable, empty and oddly named
  * files). */
 #define _GNU_SOURCE /* O_PATH-free mkdirat/openat helpers, prctl */
@@ -684,6 +684,159 @@ START_TEST(checkpoint_single_bit_flips)
 }
 END_TEST
 
+/* ---- feature cache files ----------------------------------------------------------------------------- */
+
+/* A feature cache of three short recordings and one undecodable file (a skipped entry), small settings. */
+static void small_cache(const char *dir, const char *path)
+{
+    char data[512], f[600];
+    tu_path(data, sizeof data, dir, "data");
+    ck_assert_int_eq(mkdir(data, 0700), 0);
+    static const char *const rel[] = {"cough/a.wav", "cough/b.wav", "normal_breathing/c.wav"};
+    static const int frames[] = {4800, 2400, 7200};
+    for (int i = 0; i < 2; i++) {
+        snprintf(f, sizeof f, "%s/%s", data, i ? "normal_breathing" : "cough");
+        ck_assert_int_eq(mkdir(f, 0700), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(f, sizeof f, "%s/%s", data, rel[i]);
+        tone(f, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1, (size_t)frames[i]);
+    }
+    snprintf(f, sizeof f, "%s/normal_breathing/bad.wav", data);
+    tu_write_file(f, "not audio\n", 10);
+    dsp_settings s = dsp_settings_default();
+    s.sample_rate = 8000, s.clip_seconds = 0.25, s.n_fft = 256, s.win_length = 256, s.hop_length = 128;
+    s.n_mels = 8, s.fmax = 4000;
+    ds_list *l = NULL;
+    ds_cache *c = NULL;
+    aa_error err;
+    ds_list_opts lo = {.manifest = ""};
+    ds_cache_opts co;
+    ds_cache_opts_default(&co);
+    co.win = (ds_window_opts){.hop_seconds = 0.25, .max_per_file = 4};
+    co.threads = 1;
+    ck_assert_msg(ds_list_load(&l, data, &lo, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ds_cache_build(&c, l, &s, &co, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(c->n_skipped, 1);
+    ck_assert_msg(ds_cache_write(c, path, &err) == 0, "%s", err.msg);
+    ds_cache_free(c);
+    ds_list_free(l);
+}
+
+/* Section ends of a cache file, walked with the format's rules (datasets/cache_io.c): each fixed header
+ * field, the settings text, the window options, every class, group, file and window record, the header
+ * checksum, every window's features, the file. */
+static size_t cache_section_ends(const unsigned char *b, size_t size, size_t *ends, size_t cap)
+{
+    size_t n = 0, p = 32;
+    static const size_t head[] = {8, 12, 16, 24, 32};
+    for (size_t i = 0; i < sizeof head / sizeof *head; i++)
+        ends[n++] = head[i];
+    uint64_t header_len = aa_get_u64(b + 16);
+    p += 4 + aa_get_u32(b + p), ends[n++] = p;       /* settings */
+    p += 8 + 4 + 4 + 4, ends[n++] = p;               /* hop, cap, n_mels, n_frames */
+    uint32_t n_mels = aa_get_u32(b + p - 8), n_frames = aa_get_u32(b + p - 4);
+    uint32_t nc = aa_get_u32(b + p);
+    p += 4;
+    for (uint32_t i = 0; i < nc && n < cap; i++)
+        p += 4 + aa_get_u32(b + p), ends[n++] = p;
+    uint64_t ng = aa_get_u64(b + p);
+    p += 8;
+    for (uint64_t i = 0; i < ng && n < cap; i++)
+        p += 4 + aa_get_u32(b + p), ends[n++] = p;
+    uint64_t nf = aa_get_u64(b + p);
+    p += 8;
+    for (uint64_t i = 0; i < nf && n < cap; i++) {
+        p += 4 + aa_get_u32(b + p) + 8 + 8 + 4 + 4 + 8 + 8 + 8;
+        p += 4 + aa_get_u32(b + p), ends[n++] = p;
+    }
+    uint64_t nw = aa_get_u64(b + p);
+    p += 8;
+    for (uint64_t i = 0; i < nw && n < cap; i++)
+        p += 32, ends[n++] = p;
+    ck_assert_uint_eq(p, header_len); /* the walk agrees with the file */
+    p += 4, ends[n++] = p;
+    for (uint64_t i = 0; i < nw && n < cap; i++)
+        p += 4 * (size_t)n_mels * n_frames, ends[n++] = p;
+    ck_assert_uint_eq(p + 4, size);
+    ends[n++] = size - 1;
+    return n;
+}
+
+static void expect_cache_refused(const char *path, const char *what)
+{
+    ds_cache *c = NULL;
+    aa_error err;
+    memset(&err, 0, sizeof err);
+    int rc = ds_cache_read(&c, path, &err);
+    ck_assert_msg(rc != 0 && c == NULL, "%s: read", what);
+    ck_assert_msg(rc == DS_ERR_CACHE_CORRUPT || rc == DS_ERR_CACHE_FORMAT || rc == DS_ERR_CACHE_VERSION,
+                  "%s: status %d (%s)", what, rc, err.msg);
+    ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0 && one_line(err.msg), "%s: '%s'", what, err.msg);
+}
+
+START_TEST(cache_truncated_at_every_section)
+{
+    char dir[256], good[512], bad[512], what[96];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(good, sizeof good, dir, "good.aacache");
+    tu_path(bad, sizeof bad, dir, "bad.aacache");
+    small_cache(dir, good);
+    size_t size;
+    unsigned char *b = tu_read_file(good, &size);
+    ds_cache *c = NULL;
+    aa_error err;
+    ck_assert_msg(ds_cache_read(&c, good, &err) == 0, "%s", err.msg);
+    ds_cache_free(c);
+    size_t ends[512];
+    size_t n = cache_section_ends(b, size, ends, 512);
+    ck_assert_uint_ge(n, 30);
+    put_bytes(bad, b, 0);
+    expect_cache_refused(bad, "empty");
+    for (size_t i = 0; i < n; i++) {
+        put_bytes(bad, b, ends[i]);
+        snprintf(what, sizeof what, "cut at %zu of %zu", ends[i], size);
+        expect_cache_refused(bad, what);
+        ck_assert_int_eq(ds_cache_read(&c, bad, &err), DS_ERR_CACHE_CORRUPT);
+        ck_assert_msg(strstr(err.msg, "truncated") != NULL, "%s: %s", what, err.msg);
+    }
+    free(b);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(cache_single_bit_flips)
+{
+    char dir[256], good[512], bad[512], what[96];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(good, sizeof good, dir, "good.aacache");
+    tu_path(bad, sizeof bad, dir, "bad.aacache");
+    small_cache(dir, good);
+    size_t size;
+    unsigned char *b = tu_read_file(good, &size);
+    uint64_t header_len = aa_get_u64(b + 16);
+    /* every bit of the fixed header, of both checksums, and a seeded sample of the rest */
+    size_t bits[8 * 32 + 64 + 200], n = 0;
+    for (size_t i = 0; i < 8 * 32; i++)
+        bits[n++] = i;
+    for (size_t i = 0; i < 32; i++)
+        bits[n++] = 8 * (size_t)header_len + i, bits[n++] = 8 * (size - 4) + i;
+    aa_rng r;
+    aa_rng_seed(&r, 99);
+    for (size_t i = 0; i < 200; i++)
+        bits[n++] = 8 * 32 + (size_t)aa_rng_below(&r, 8 * (size - 36));
+    for (size_t i = 0; i < n; i++) {
+        b[bits[i] / 8] ^= (unsigned char)(1u << (bits[i] % 8));
+        put_bytes(bad, b, size);
+        snprintf(what, sizeof what, "bit %zu of %zu", bits[i], 8 * size);
+        expect_cache_refused(bad, what);
+        b[bits[i] / 8] ^= (unsigned char)(1u << (bits[i] % 8));
+    }
+    free(b);
+    tu_rmtree(dir);
+}
+END_TEST
+
 /* ---- a data folder full of oddities ------------------------------------------------------------------- */
 
 static void put_audio(const char *dir, const char *rel)
@@ -778,6 +931,8 @@ Suite *badcorpus_suite(void)
     tcase_add_test(tm, checkpoint_truncated_at_every_section);
     tcase_add_test(tm, model_single_bit_flips);
     tcase_add_test(tm, checkpoint_single_bit_flips);
+    tcase_add_test(tm, cache_truncated_at_every_section);
+    tcase_add_test(tm, cache_single_bit_flips);
     tcase_add_test(tm, data_folder_oddities);
     suite_add_tcase(s, tm);
     return s;
