@@ -239,6 +239,47 @@ START_TEST(file_entry_count_bounded)
 }
 END_TEST
 
+/* ---- model: the softmax with a small temperature ------------------------------------------------------- */
+
+/* Found reading the path the model target checks (a loaded model must give a probability distribution):
+ * logits / T overflowed to inf for a small stored temperature, and inf - inf made every probability NaN;
+ * a NaN confidence is never below the gate, so the result was reported, not withheld. */
+START_TEST(softmax_small_temperature)
+{
+    char dir[256], path[512];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "t.aam");
+    dsp_settings s = dsp_settings_default();
+    s.sample_rate = 8000, s.clip_seconds = 0.25, s.n_fft = 256, s.win_length = 256, s.hop_length = 128;
+    s.n_mels = 8, s.fmax = 4000;
+    aa_error err;
+    nn_model *net = nn_model_new("c4 bn relu p2 gap fc", 1, 8, (int)dsp_clip_frames(&s), 3, 1, &err);
+    ck_assert_ptr_nonnull(net);
+    float mean[8], sd[8];
+    for (int i = 0; i < 8; i++)
+        mean[i] = -30, sd[i] = 10;
+    am_spec sp = {.dsp = s, .n_classes = 3, .classes = {"a", "b", "c"}, .norm_mean = mean, .norm_std = sd,
+                  .temperature = 1e-300, .min_confidence = 0.9};
+    ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+    am_model *m = am_load(path, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    const float logits[3] = {1.0f, 3e38f, -3e38f};
+    am_result r;
+    am_decide(m, logits, &r);
+    ck_assert_int_eq(r.cls, 1);
+    ck_assert(r.confidence == 1.0 && r.probs[0] == 0 && r.probs[2] == 0); /* the limit of softmax as T -> 0 */
+    ck_assert_int_eq(r.gated, 0);
+    /* two classes tied at the top share the probability, as the limit does */
+    const float tie[3] = {2.5f, 2.5f, 1.0f};
+    am_decide(m, tie, &r);
+    ck_assert(r.probs[0] == 0.5f && r.probs[1] == 0.5f && r.probs[2] == 0);
+    ck_assert_int_eq(r.gated, 1); /* 0.5 < 0.9 */
+    am_free(m);
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *fuzzfix_suite(void)
 {
     Suite *s = suite_create("fuzzfix");
@@ -249,6 +290,7 @@ Suite *fuzzfix_suite(void)
     tcase_add_test(tc, file_arch_with_control_bytes);
     tcase_add_test(tc, file_input_shape_bounded);
     tcase_add_test(tc, file_entry_count_bounded);
+    tcase_add_test(tc, softmax_small_temperature);
     suite_add_tcase(s, tc);
     return s;
 }
