@@ -41,6 +41,8 @@ for t in $targets; do
   # a crash stops libFuzzer before its final statistics; its last status line has the count
   [[ -n $runs ]] || runs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
   runs=${runs:-0}
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  rate=${rate:-$(( runs / (secs > 0 ? secs : 1) ))}
   new=$(( $(find "$crashes" -type f | wc -l) - before ))
   note=""
   if [[ $rc -ne 0 || $new -gt 0 ]]; then
@@ -48,6 +50,6 @@ for t in $targets; do
     note=$(grep -m1 -oE 'ERROR: [A-Za-z]+: [a-z-]+|property failed: .*|ERROR: libFuzzer: [a-z-]+' "$log" || echo "exit $rc")
     note="$note; see $log"
   fi
-  printf '%-10s %12s %10s %8s  %s\n' "$t" "$runs" "$(( runs / (secs > 0 ? secs : 1) ))" "$new" "$note"
+  printf '%-10s %12s %10s %8s  %s\n' "$t" "$runs" "$rate" "$new" "$note"
 done
 exit $failed
