@@ -266,8 +266,8 @@ static int allocate(nn_model *m)
     return alloc_scratch(m, 1);
 }
 
-nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
-                          int reference, aa_error *err)
+nn_model *nn_model_plan(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
+                        int reference, aa_error *err)
 {
     if (in_c < 1 || in_h < 8 || in_w < 8 || n_classes < 1 || max_batch < 1) {
         aa_error_set(err, NN_ERR_ARG, "model: invalid shape (input %dx%dx%d, %d classes, batch %d; need "
@@ -283,7 +283,6 @@ nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_
                      "classes)", in_c, in_h, in_w, n_classes, max_floats);
         return NULL;
     }
-    nn_blas_setup();
     nn_model *m = calloc(1, sizeof *m);
     if (!m) {
         aa_error_set(err, NN_ERR_NOMEM, "model: out of memory");
@@ -303,12 +302,27 @@ nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_
         nn_model_free(m);
         return NULL;
     }
-    if (allocate(m) != 0) {
-        aa_error_set(err, NN_ERR_NOMEM, "model: out of memory (%zu parameters, batch %d)", m->n_params, max_batch);
+    return m;
+}
+
+int nn_model_alloc(nn_model *m, aa_error *err)
+{
+    nn_blas_setup();
+    if (allocate(m) != 0)
+        return aa_error_set(err, NN_ERR_NOMEM, "model: out of memory (%zu parameters, batch %d)", m->n_params,
+                            m->max_batch);
+    nn_init_he(m, 0);
+    return 0;
+}
+
+nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
+                          int reference, aa_error *err)
+{
+    nn_model *m = nn_model_plan(arch, in_c, in_h, in_w, n_classes, max_batch, reference, err);
+    if (m && nn_model_alloc(m, err) != 0) {
         nn_model_free(m);
         return NULL;
     }
-    nn_init_he(m, 0);
     return m;
 }
 
