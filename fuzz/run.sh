@@ -31,7 +31,10 @@ for t in $targets; do
   corpus=$FUZZ_BUILD/corpus/$t crashes=$FUZZ_BUILD/crashes/$t log=$FUZZ_BUILD/logs/$t.log
   mkdir -p "$corpus" "$crashes" "$(dirname "$log")"
   dict=(); [[ -f fuzz/$t.dict ]] && dict=(-dict="fuzz/$t.dict")
-  before=$(find "$crashes" -type f | wc -l)
+  # slow-unit-* files are inputs over 10 s (reported, not failures); the rest are crashes, leaks, timeouts
+  count() { find "$crashes" -type f ! -name 'slow-unit-*' | wc -l; }
+  slow_before=$(find "$crashes" -type f -name 'slow-unit-*' | wc -l)
+  before=$(count)
   # -timeout: one input taking 20 s is a hang; -rss_limit_mb also caps a single allocation (malloc_limit)
   "$bin" -max_total_time="$secs" -max_len="$(max_len "$t")" -timeout=20 -rss_limit_mb=2048 \
          -print_final_stats=1 -artifact_prefix="$crashes/" "${dict[@]}" "$corpus" "$FUZZ_BUILD/seeds/$t" \
@@ -43,12 +46,13 @@ for t in $targets; do
   runs=${runs:-0}
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   rate=${rate:-$(( runs / (secs > 0 ? secs : 1) ))}
-  new=$(( $(find "$crashes" -type f | wc -l) - before ))
+  new=$(( $(count) - before ))
+  slow=$(( $(find "$crashes" -type f -name 'slow-unit-*' | wc -l) - slow_before ))
   note=""
+  [[ $slow -gt 0 ]] && note="$slow input(s) over 10 s in $crashes; "
   if [[ $rc -ne 0 || $new -gt 0 ]]; then
     failed=1
-    note=$(grep -m1 -oE 'ERROR: [A-Za-z]+: [a-z-]+|property failed: .*|ERROR: libFuzzer: [a-z-]+' "$log" || echo "exit $rc")
-    note="$note; see $log"
+    note="$note$(grep -m1 -oE 'ERROR: [A-Za-z]+: [a-z-]+|property failed: .*|ERROR: libFuzzer: [a-z-]+' "$log" || echo "exit $rc"); see $log"
   fi
   printf '%-10s %12s %10s %8s  %s\n' "$t" "$runs" "$rate" "$new" "$note"
 done
