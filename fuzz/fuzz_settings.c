@@ -1,7 +1,8 @@
 /* The front end's settings text (what a model file and a feature cache carry) on arbitrary bytes:
  * dsp_settings_parse.
  *
- * Properties: a failure leaves the output untouched and names the source; a success is valid
+ * Properties: a failure leaves the output untouched, names the source, and is printable ASCII (it quotes
+ * the text); a success is valid
  * (dsp_settings_validate), formats to text that parses back to equal settings (the round trip the model
  * file relies on), and, where the sizes are moderate, builds a log-mel front end whose filterbank and
  * output on a fixed signal are finite, with every value within top_db of the clip's maximum. */
@@ -73,6 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0) {
         REQUIRE(rc == DSP_ERR_SETTINGS && err.code == rc);
         REQUIRE(strncmp(err.msg, "model.aam: ", 11) == 0);
+        for (const char *c = err.msg; *c; c++) /* quoted file text included */
+            REQUIRE(*c >= 0x20 && *c <= 0x7e);
         REQUIRE(memcmp(&s, &before, sizeof s) == 0);
         return 0;
     }

@@ -1,5 +1,6 @@
-/* Regressions for what the fuzz targets (fuzz/) found, each rebuilt here by hand so that it runs in every
- * `make check` without the fuzzer. One test per finding; the comment says what broke. */
+/* Regressions for what the fuzz targets (fuzz/) found, and for what review of the paths they drive found,
+ * each rebuilt here by hand so that it runs in every `make check` without the fuzzer. One test per
+ * finding; the comment says what broke and how it was found. */
 #include <check.h>
 #include <math.h>
 #include <sndfile.h>
@@ -116,6 +117,35 @@ START_TEST(huge_float_samples_refused)
     dsp_audio_free(&a);
     free(x);
     tu_rmtree(dir);
+}
+END_TEST
+
+/* ---- dsp: settings text quoted in messages --------------------------------------------------------------- */
+
+/* Found reviewing the settings parser for the settings target, which now requires its messages to be
+ * printable: a settings line read from a damaged model file was quoted as it was, terminal escapes and
+ * all. Bytes outside printable ASCII now show as '?'. */
+START_TEST(settings_messages_printable)
+{
+    char text[DSP_SETTINGS_TEXT_MAX], t[DSP_SETTINGS_TEXT_MAX + 64];
+    dsp_settings s = dsp_settings_default(), out;
+    dsp_settings_format(&s, text, sizeof text);
+    char *mels = strstr(text, "n_mels=64\n");
+    ck_assert_ptr_nonnull(mels);
+    aa_error err;
+    /* a value with a terminal escape in place of n_mels's; then lines after all the good ones */
+    snprintf(t, sizeof t, "%.*sn_mels=\x1b[31m64\n%s", (int)(mels - text), text, mels + strlen("n_mels=64\n"));
+    static const char *const after[] = {"\x1b]0;x\x07=1\n", "crop\xff\xfe\n"};
+    static const char *const shown[] = {"bad value '?[31m64' for n_mels", "unknown key '?]0;x?'",
+                                        "is not key=value: 'crop?" "?'"};
+    for (int k = 0; k < 3; k++) {
+        if (k > 0)
+            snprintf(t, sizeof t, "%s%s", text, after[k - 1]);
+        ck_assert_int_eq(dsp_settings_parse(t, strlen(t), "m.aam", &out, &err), DSP_ERR_SETTINGS);
+        ck_assert_msg(strstr(err.msg, shown[k]) != NULL, "%s", err.msg);
+        for (const char *c = err.msg; *c; c++)
+            ck_assert_msg(*c >= 0x20 && *c <= 0x7e, "byte 0x%02x in '%s'", (unsigned char)*c, err.msg);
+    }
 }
 END_TEST
 
@@ -328,6 +358,7 @@ Suite *fuzzfix_suite(void)
     TCase *tc = tcase_create("fuzzfix");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, huge_float_samples_refused);
+    tcase_add_test(tc, settings_messages_printable);
     tcase_add_test(tc, file_names_with_control_bytes);
     tcase_add_test(tc, file_arch_with_control_bytes);
     tcase_add_test(tc, file_input_shape_bounded);
