@@ -252,8 +252,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server_port())};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        fprintf(stderr, "fuzz_serve: connect: %s\n", strerror(errno));
-        abort();
+        /* a signal (libFuzzer's own timers) may interrupt connect, which then completes on its own */
+        int e = errno;
+        if (e == EINTR) {
+            struct pollfd pf = {fd, POLLOUT, 0};
+            socklen_t len = sizeof e;
+            while (poll(&pf, 1, ANSWER_TIMEOUT_MS) < 0 && errno == EINTR)
+                ;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
+                e = errno;
+        }
+        if (e != 0) {
+            fprintf(stderr, "fuzz_serve: connect: %s\n", strerror(e));
+            abort();
+        }
     }
     int sent = send_all(fd, req.p, req.n);
     size_t n;
