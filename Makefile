@@ -107,10 +107,16 @@ $(STUB_BIN): $(call OBJ,tests/browser/stub_server.c $(INFER_SRC)) $(BUILD)/obj/g
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 stub-server: $(STUB_BIN)
 
+# A small model trained on the demo sounds with nn/ directly, for the browser test when aa-train cannot
+# make one (tests/browser/demo_model.c).
+DEMO_MODEL_BIN := $(BUILD)/aa-demo-model
+$(DEMO_MODEL_BIN): $(call OBJ,tests/browser/demo_model.c tests/util/demomodel.c) $(LIB)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
 browser-test:
 	bash scripts/browser-test.sh
 
-check: all $(TEST_BIN) $(STUB_BIN)
+check: all $(TEST_BIN) $(STUB_BIN) $(DEMO_MODEL_BIN)
 	AA_BUILD=$(BUILD) AA_FIXTURES=tests/fixtures $(TEST_BIN)
 
 # A separate build tree, so sanitized and plain objects never mix.

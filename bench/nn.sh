@@ -44,10 +44,13 @@ peer_train() { # threads -> last JSON line
 
 json_rows=()
 for threads in 1 "$cores"; do
-  ours=() theirs=() rss_t=()
+  ours=() gemm=() theirs=() rss_t=()
   for ((r = 0; r < rounds; r++)); do
     o=$("$bin" train --threads "$threads" --batch 32 --seconds 6 | tail -n1)
     ours+=("$(jget gflops "$o")")
+    # The portable path (im2col + sgemm everywhere), to show what the direct AVX-512 kernels add.
+    o=$(AA_NN_KERNELS=gemm "$bin" train --threads "$threads" --batch 32 --seconds 6 | tail -n1)
+    gemm+=("$(jget gflops "$o")")
     if [[ "${PEERS_AVAILABLE:-no}" == yes ]]; then
       p=$(peer_train "$threads")
       theirs+=("$(jget achieved_gflops "$p")")
@@ -60,6 +63,8 @@ for threads in 1 "$cores"; do
   echo
   echo "-- training, $threads thread(s), batch 32"
   echo "   ours:    $cps clips/s, $g GFLOP/s (median of $rounds: ${ours[*]}), $(pct "$g" "$ceil")% of the sgemm ceiling ($ceil GFLOP/s)"
+  gg=$(median "${gemm[@]}")
+  echo "   ours, im2col + sgemm only (AA_NN_KERNELS=gemm): $(awk -v g="$gg" 'BEGIN {printf "%.1f", g / 0.5456}') clips/s, $gg GFLOP/s, $(pct "$gg" "$ceil")% of the ceiling"
   t=0
   if [[ ${#theirs[@]} -gt 0 ]]; then
     t=$(median "${theirs[@]}")
@@ -68,7 +73,7 @@ for threads in 1 "$cores"; do
   else
     echo "   PyTorch: not installed (scripts/install-deps.sh peers), no ratio"
   fi
-  json_rows+=("{\"threads\": $threads, \"ours_gflops\": $g, \"ours_clips_per_s\": $cps, \"pytorch_gflops\": $t, \"ratio\": $(ratio "$g" "$t"), \"ceiling_gflops\": $ceil, \"pct_of_ceiling\": $(pct "$g" "$ceil")}")
+  json_rows+=("{\"threads\": $threads, \"ours_gflops\": $g, \"gemm_only_gflops\": $gg, \"ours_clips_per_s\": $cps, \"pytorch_gflops\": $t, \"ratio\": $(ratio "$g" "$t"), \"ceiling_gflops\": $ceil, \"pct_of_ceiling\": $(pct "$g" "$ceil")}")
   [[ $threads -eq 1 && ${#rss_t[@]} -gt 0 ]] && peer_rss=$(median "${rss_t[@]}")
 done
 

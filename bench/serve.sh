@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 B=${AA_BUILD:-build}
 port=$(( 20000 + RANDOM % 20000 ))
-cmd=${AA_SERVE_CMD:-$B/aa-stub-server --port {port}}
+cmd=${AA_SERVE_CMD:-"$B/aa-stub-server --port {port}"}
 if [[ -z "${AA_SERVE_CMD:-}" ]]; then
   make -s "$B/aa-stub-server" BUILD="$B" >/dev/null || exit 1
   echo "server: the stand-in classifier (HTTP layer, raw WAV upload, a JSON answer with a 64x401 log-mel); no model"

@@ -1,41 +1,42 @@
 /* aa-infer: a model file + recordings -> gated predictions, evaluations, timelines, a web page. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "infer/infer.h"
 #include "infer/mel_cmd.h"
+#include "nn/nn.h"
 #include "train/version.h"
-
-static void usage(FILE *to)
-{
-    fprintf(to,
-            "Usage: aa-infer -m MODEL [options] CLIP...\n"
-            "Classify respiratory-sound clips with a model trained by aa-infer.\n"
-            "\n"
-            "      --mel CLIP -o OUT.f32  write the log-mel the model sees for CLIP (see --mel --help)\n"
-            "  -h, --help     show this help and exit\n"
-            "      --version  print the version and exit\n"
-            "\n"
-            "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
-            "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n");
-}
 
 int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--mel"))
             return aa_cmd_mel(argc, argv);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--version")) {
-            printf("aa-infer %s\n", AA_VERSION);
-            return 0;
-        }
-        fprintf(stderr, "aa-infer: unknown option '%s' (see --help)\n", argv[i]);
+    inf_options o;
+    aa_error err = {0};
+    if (inf_parse(argc - 1, argv + 1, &o, &err)) {
+        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        free(o.inputs);
         return 2;
     }
-    usage(stderr);
-    return 2;
+    int rc = 0;
+    if (o.help) {
+        inf_usage(stdout);
+    } else if (o.version) {
+        printf("aa-infer %s\n", AA_VERSION);
+    } else {
+        /* before any thread exists: it may set OpenBLAS's environment (see nn.h) */
+        nn_blas_setup();
+        switch (o.mode) {
+        case INF_EVAL: rc = inf_cmd_eval(&o); break;
+        case INF_TIMELINE: rc = inf_cmd_timeline(&o); break;
+        case INF_STREAM: rc = inf_cmd_stream(&o); break;
+        case INF_SELFTEST: rc = inf_cmd_selftest(&o); break;
+        case INF_SERVE: rc = inf_cmd_serve(&o); break;
+        default: rc = inf_cmd_classify(&o);
+        }
+    }
+    free(o.inputs);
+    return rc;
 }

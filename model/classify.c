@@ -99,13 +99,26 @@ int am_classify_samples(am_model *m, int slot, const float *x, size_t n, am_resu
     return rc;
 }
 
-static int classify_audio(am_model *m, int slot, dsp_audio *a, am_file_result *out, float *mel, aa_error *err)
+void am_wipe_slot(am_model *m, int slot)
+{
+    if (slot < 0 || slot >= m->n_slots)
+        return;
+    am_slot *s = &m->slots[slot];
+    explicit_bzero(s->clip, m->clip_samples * sizeof *s->clip);
+    explicit_bzero(s->mel, am_mel_size(m) * sizeof *s->mel);
+    explicit_bzero(s->scratch, am_mel_size(m) * sizeof *s->scratch);
+}
+
+static int classify_audio(am_model *m, int slot, dsp_audio *a, int wipe, am_file_result *out, float *mel,
+                          aa_error *err)
 {
     out->source = a->src;
     out->stats = a->stats;
     out->duration = a->src.duration;
     out->quality = am_quality_of(&a->stats);
     int rc = am_classify_samples(m, slot, a->samples, a->n, &out->result, mel, err);
+    if (wipe && a->samples) /* decoded uploads are not left behind in freed memory */
+        explicit_bzero(a->samples, a->n * sizeof *a->samples);
     dsp_audio_free(a);
     return rc;
 }
@@ -117,7 +130,7 @@ int am_classify_file(am_model *m, int slot, const char *path, double max_seconds
     dsp_audio a;
     if (dsp_load(path, &m->dsp, max_seconds, &a, err))
         return audio_error(err);
-    return classify_audio(m, slot, &a, out, mel, err);
+    return classify_audio(m, slot, &a, 0, out, mel, err);
 }
 
 int am_classify_memory(am_model *m, int slot, const void *data, size_t size, const char *name,
@@ -127,7 +140,7 @@ int am_classify_memory(am_model *m, int slot, const void *data, size_t size, con
     dsp_audio a;
     if (dsp_load_memory(data, size, name, &m->dsp, max_seconds, &a, err))
         return audio_error(err);
-    return classify_audio(m, slot, &a, out, mel, err);
+    return classify_audio(m, slot, &a, 1, out, mel, err);
 }
 
 int am_logits_batch(am_model *m, int slot, const float *mels, size_t n, float *logits, aa_error *err)

@@ -107,6 +107,10 @@ size_t am_mel_size(const am_model *m);
  * model's threads (nn_set_threads); logits: [n][n_classes]. For evaluations over thousands of windows. */
 int am_logits_batch(am_model *m, int slot, const float *mels, size_t n, float *logits, aa_error *err);
 
+/* Wipes a slot's working buffers (the last clip's samples and features). The server calls it after each
+ * answer so that nothing of an upload outlives its request. */
+void am_wipe_slot(am_model *m, int slot);
+
 /* Normalises one log-mel in place with the stored per-mel mean and std. */
 void am_normalise(const am_model *m, float *mel);
 

@@ -72,29 +72,39 @@ __attribute__((target("avx2,fma"))) static void sums_avx2(const float *x, int n,
 }
 #endif
 
-static void sums(const float *x, int n, float mu, double *s1, double *s2)
+static void sums(const float *x, int n, float mu, double *s1, double *s2, int isa)
 {
 #if defined(__x86_64__)
-    if (nn_cpu_avx2()) {
+    if (isa >= NN_ISA_AVX512) {
+        nn_bn_sums_avx512(x, n, mu, s1, s2);
+        return;
+    }
+    if (isa >= NN_ISA_AVX2) {
         sums_avx2(x, n, mu, s1, s2);
         return;
     }
 #endif
+    (void)isa;
     sums_plain(x, n, mu, s1, s2);
 }
 
 void nn_bn_sample_stats(double *mean, double *m2, const float *x, int c, int hw)
 {
+    nn_bn_sample_stats_isa(mean, m2, x, c, hw, nn_cpu_isa());
+}
+
+void nn_bn_sample_stats_isa(double *mean, double *m2, const float *x, int c, int hw, int isa)
+{
     for (int ch = 0; ch < c; ch++) {
         const float *xc = x + (size_t)ch * hw;
         double s1;
-        sums(xc, hw, 0.0f, &s1, NULL);
+        sums(xc, hw, 0.0f, &s1, NULL, isa);
         mean[ch] = s1 / hw;
         /* Deviations from the float mean; the difference to the double mean is corrected exactly below
          * (sum (x - f)^2 = M2 + n (mean - f)^2). */
         float mf = (float)mean[ch];
         double s2;
-        sums(xc, hw, mf, NULL, &s2);
+        sums(xc, hw, mf, NULL, &s2, isa);
         double dm = mean[ch] - mf;
         m2[ch] = s2 - hw * dm * dm;
         if (m2[ch] < 0)

@@ -2,7 +2,8 @@
  * conv output, and its backward pass, in two: per-sample partial sums for the batch-norm gradient (over the
  * pooled positions only, from the conv output at each argmax that the forward pass kept), then the gradient
  * at the conv output. Plain C, and AVX2 twins that work on 8
- * pooled cells (16 columns of a row pair) at a time, splitting even and odd columns in registers. */
+ * pooled cells (16 columns of a row pair) at a time, splitting even and odd columns in registers; AVX-512
+ * twins in nn/block_avx512.c. */
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -78,28 +79,32 @@ static void partial_plain(double *sdz, double *sdzx, const float *dout, const fl
     }
 }
 
-static void dy_plain(float *dy, const float *dout, const float *out, const uint8_t *arg, const float *y,
-                     const float *coef, int c, int h, int w, int pool)
+static void dy_plain(float *dy, int rs, size_t cs, const float *dout, const float *out, const uint8_t *arg,
+                     const float *y, const float *coef, int c, int h, int w, int pool)
 {
     const int oh = pool ? h / 2 : h, ow = pool ? w / 2 : w;
     for (int ch = 0; ch < c; ch++) {
         const float a = coef[ch], b = coef[c + ch], k = coef[2 * c + ch], mu = coef[3 * c + ch];
         const float *yc = y + (size_t)ch * h * w;
         const float *g = dout + (size_t)ch * oh * ow, *o = out + (size_t)ch * oh * ow;
-        float *d = dy + (size_t)ch * h * w;
+        float *d = dy + (size_t)ch * cs;
         if (!pool) {
-            for (int i = 0; i < h * w; i++)
-                d[i] = a + b * (yc[i] - mu) + (o[i] > 0 ? k * g[i] : 0.0f);
+            for (int yy = 0; yy < h; yy++)
+                for (int x = 0; x < w; x++) {
+                    size_t i = (size_t)yy * w + x;
+                    d[(size_t)yy * rs + x] = a + b * (yc[i] - mu) + (o[i] > 0 ? k * g[i] : 0.0f);
+                }
             continue;
         }
-        for (int i = 0; i < h * w; i++)
-            d[i] = a + b * (yc[i] - mu);
+        for (int yy = 0; yy < h; yy++)
+            for (int x = 0; x < w; x++)
+                d[(size_t)yy * rs + x] = a + b * (yc[(size_t)yy * w + x] - mu);
         const uint8_t *ac = arg + (size_t)ch * oh * ow;
         for (int py = 0; py < oh; py++)
             for (int px = 0; px < ow; px++) {
                 size_t i = (size_t)py * ow + px;
                 if (o[i] > 0)
-                    d[cell(py, px, w, ac[i])] += k * g[i];
+                    d[cell(py, px, rs, ac[i])] += k * g[i];
             }
     }
 }
@@ -240,8 +245,8 @@ AVX2 static void partial_avx2(double *sdz, double *sdzx, const float *dout, cons
     }
 }
 
-AVX2 static void dy_avx2(float *dy, const float *dout, const float *out, const uint8_t *arg, const float *y,
-                         const float *coef, int c, int h, int w, int pool)
+AVX2 static void dy_avx2(float *dy, int rs, size_t cs, const float *dout, const float *out, const uint8_t *arg,
+                         const float *y, const float *coef, int c, int h, int w, int pool)
 {
     const int oh = pool ? h / 2 : h, ow = pool ? w / 2 : w;
     const __m256 zero = _mm256_setzero_ps();
@@ -250,24 +255,28 @@ AVX2 static void dy_avx2(float *dy, const float *dout, const float *out, const u
         const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b), vk = _mm256_set1_ps(k), vmu = _mm256_set1_ps(mu);
         const float *yc = y + (size_t)ch * h * w;
         const float *g = dout + (size_t)ch * oh * ow, *o = out + (size_t)ch * oh * ow;
-        float *d = dy + (size_t)ch * h * w;
+        float *d = dy + (size_t)ch * cs;
         if (!pool) {
-            const int n = h * w, nv = n & ~7;
-            for (int i = 0; i < nv; i += 8) {
-                __m256 live = _mm256_cmp_ps(_mm256_loadu_ps(o + i), zero, _CMP_GT_OQ);
-                __m256 kg = _mm256_and_ps(_mm256_mul_ps(vk, _mm256_loadu_ps(g + i)), live);
-                __m256 base = _mm256_fmadd_ps(vb, _mm256_sub_ps(_mm256_loadu_ps(yc + i), vmu), va);
-                _mm256_storeu_ps(d + i, _mm256_add_ps(base, kg));
+            const int wv = w & ~7;
+            for (int yy = 0; yy < h; yy++) {
+                const size_t r = (size_t)yy * w;
+                float *dr = d + (size_t)yy * rs;
+                for (int x = 0; x < wv; x += 8) {
+                    __m256 live = _mm256_cmp_ps(_mm256_loadu_ps(o + r + x), zero, _CMP_GT_OQ);
+                    __m256 kg = _mm256_and_ps(_mm256_mul_ps(vk, _mm256_loadu_ps(g + r + x)), live);
+                    __m256 base = _mm256_fmadd_ps(vb, _mm256_sub_ps(_mm256_loadu_ps(yc + r + x), vmu), va);
+                    _mm256_storeu_ps(dr + x, _mm256_add_ps(base, kg));
+                }
+                for (int x = wv; x < w; x++)
+                    dr[x] = a + b * (yc[r + x] - mu) + (o[r + x] > 0 ? k * g[r + x] : 0.0f);
             }
-            for (int i = nv; i < n; i++)
-                d[i] = a + b * (yc[i] - mu) + (o[i] > 0 ? k * g[i] : 0.0f);
             continue;
         }
         const int pv = ow & ~7;
         const uint8_t *ac = arg + (size_t)ch * oh * ow;
         for (int py = 0; py < oh; py++) {
             const float *r0 = yc + (size_t)2 * py * w, *r1 = r0 + w;
-            float *d0 = d + (size_t)2 * py * w, *d1 = d0 + w;
+            float *d0 = d + (size_t)2 * py * rs, *d1 = d0 + rs;
             const size_t row = (size_t)py * ow;
             for (int px = 0; px < pv; px += 8) {
                 __m256 v0, v1, v2, v3;
@@ -292,48 +301,84 @@ AVX2 static void dy_avx2(float *dy, const float *dout, const float *out, const u
             for (int px = pv; px < ow; px++) {
                 size_t i = row + px;
                 if (o[i] > 0)
-                    d[cell(py, px, w, ac[i])] += k * g[i];
+                    d[cell(py, px, rs, ac[i])] += k * g[i];
             }
         }
-        for (int x = 2 * oh * w; x < h * w; x++) /* an odd last row */
-            d[x] = a + b * (yc[x] - mu);
+        if (h & 1) { /* an odd last row */
+            const float *rl = yc + (size_t)(h - 1) * w;
+            float *dl = d + (size_t)(h - 1) * rs;
+            for (int x = 0; x < w; x++)
+                dl[x] = a + b * (rl[x] - mu);
+        }
     }
 }
 #endif
 
-void nn_block_forward(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
-                      const float *shift, int c, int h, int w, int pool)
+void nn_block_forward_isa(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
+                          const float *shift, int c, int h, int w, int pool, int isa)
 {
 #if defined(__x86_64__)
-    if (nn_cpu_avx2()) {
+    if (isa >= NN_ISA_AVX512) {
+        nn_block_forward_avx512(out, arg, yarg, y, scale, shift, c, h, w, pool);
+        return;
+    }
+    if (isa >= NN_ISA_AVX2) {
         forward_avx2(out, arg, yarg, y, scale, shift, c, h, w, pool);
         return;
     }
 #endif
+    (void)isa;
     forward_plain(out, arg, yarg, y, scale, shift, c, h, w, pool);
+}
+
+void nn_block_forward(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
+                      const float *shift, int c, int h, int w, int pool)
+{
+    nn_block_forward_isa(out, arg, yarg, y, scale, shift, c, h, w, pool, nn_cpu_isa());
+}
+
+void nn_block_backward_partial_isa(double *sdz, double *sdzx, const float *dout, const float *out, const float *yv,
+                                   const double *mean, const double *invstd, int c, int n, int isa)
+{
+#if defined(__x86_64__)
+    if (isa >= NN_ISA_AVX512)
+        nn_block_partial_avx512(sdz, sdzx, dout, out, yv, mean, c, n);
+    else if (isa >= NN_ISA_AVX2)
+        partial_avx2(sdz, sdzx, dout, out, yv, mean, c, n);
+    else
+#endif
+        partial_plain(sdz, sdzx, dout, out, yv, mean, c, n);
+    (void)isa;
+    for (int ch = 0; ch < c; ch++)
+        sdzx[ch] *= invstd[ch];
 }
 
 void nn_block_backward_partial(double *sdz, double *sdzx, const float *dout, const float *out, const float *yv,
                                const double *mean, const double *invstd, int c, int n)
 {
+    nn_block_backward_partial_isa(sdz, sdzx, dout, out, yv, mean, invstd, c, n, nn_cpu_isa());
+}
+
+void nn_block_backward_dy_strided(float *dy, int rs, size_t cs, const float *dout, const float *out,
+                                  const uint8_t *arg, const float *y, const float *coef, int c, int h, int w, int pool,
+                                  int isa)
+{
 #if defined(__x86_64__)
-    if (nn_cpu_avx2())
-        partial_avx2(sdz, sdzx, dout, out, yv, mean, c, n);
-    else
+    if (isa >= NN_ISA_AVX512) {
+        nn_block_dy_avx512(dy, rs, cs, dout, out, arg, y, coef, c, h, w, pool);
+        return;
+    }
+    if (isa >= NN_ISA_AVX2) {
+        dy_avx2(dy, rs, cs, dout, out, arg, y, coef, c, h, w, pool);
+        return;
+    }
 #endif
-        partial_plain(sdz, sdzx, dout, out, yv, mean, c, n);
-    for (int ch = 0; ch < c; ch++)
-        sdzx[ch] *= invstd[ch];
+    (void)isa;
+    dy_plain(dy, rs, cs, dout, out, arg, y, coef, c, h, w, pool);
 }
 
 void nn_block_backward_dy(float *dy, const float *dout, const float *out, const uint8_t *arg, const float *y,
                           const float *coef, int c, int h, int w, int pool)
 {
-#if defined(__x86_64__)
-    if (nn_cpu_avx2()) {
-        dy_avx2(dy, dout, out, arg, y, coef, c, h, w, pool);
-        return;
-    }
-#endif
-    dy_plain(dy, dout, out, arg, y, coef, c, h, w, pool);
+    nn_block_backward_dy_strided(dy, w, (size_t)h * w, dout, out, arg, y, coef, c, h, w, pool, nn_cpu_isa());
 }

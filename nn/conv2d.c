@@ -1,5 +1,6 @@
-/* Convolution of one sample: im2col over bands of output rows + one sgemm per band; a direct kernel for a
- * single input channel (the first layer of aa-cnn-s), where the im2col GEMM has K = k*k, a poor shape. */
+/* Convolution of one sample. With AVX-512: the direct kernels on padded planes (nn/convd.c). Otherwise:
+ * im2col over bands of output rows + one sgemm per band, and a direct kernel for a single input channel
+ * (the first layer of aa-cnn-s), where the im2col GEMM has K = k*k, a poor shape. */
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -22,14 +23,33 @@ static int use_direct(const nn_conv_dims *d)
     return d->c_in == 1;
 }
 
-size_t nn_conv2d_scratch(const nn_conv_dims *d)
+/* im2col path: two bands (the backward pass keeps the im2col band while forming the input-gradient band) and
+ * the transposed weight gradient, or the padded single-channel input. */
+static size_t gemm_scratch(const nn_conv_dims *d)
 {
     size_t kk = (size_t)d->c_in * d->k * d->k, band = kk * (size_t)band_rows(d) * d->w;
     size_t padded = (size_t)(d->h + 2 * d->pad) * (d->w + 2 * d->pad);
-    /* Two bands (the backward pass keeps the im2col band while forming the input-gradient band) and the
-     * transposed weight gradient. */
     size_t need = 2 * band + kk * (size_t)d->c_out;
     return need > padded ? need : padded;
+}
+
+/* Direct path: padded input, padded output gradient, packed weights (one packing at a time). */
+static size_t direct_scratch(const nn_conv_dims *d)
+{
+    nn_pad_geom g = nn_pad_geom_of(d);
+    return g.plane * (size_t)(d->c_in + d->c_out) + nn_convd_pack_size(d);
+}
+
+size_t nn_conv2d_scratch(const nn_conv_dims *d)
+{
+    size_t a = gemm_scratch(d), b = direct_scratch(d);
+    return a > b ? a : b;
+}
+
+/* The direct kernels take this padding: k/2, as the model builds them. */
+static int direct_ok(const nn_conv_dims *d, int isa)
+{
+    return isa >= NN_ISA_AVX512 && d->pad == d->k / 2 && d->k <= 7;
 }
 
 static void add_bias(float *out, const float *bias, int c, int hw_stride, int y0, int y1, int w)
@@ -42,10 +62,18 @@ static void add_bias(float *out, const float *bias, int c, int hw_stride, int y0
     }
 }
 
-void nn_conv2d_forward(float *out, const float *in, const float *wt, const float *bias, const nn_conv_dims *d,
-                       float *scratch)
+void nn_conv2d_forward_isa(float *out, const float *in, const float *wt, const float *bias, const nn_conv_dims *d,
+                           float *scratch, int isa)
 {
     const int hw = d->h * d->w, kk = d->c_in * d->k * d->k;
+    if (direct_ok(d, isa)) {
+        nn_pad_geom g = nn_pad_geom_of(d);
+        float *pad = scratch, *wb = pad + g.plane * (size_t)(d->c_in + d->c_out);
+        nn_pad_planes(pad, in, d->c_in, d->h, d->w, &g);
+        nn_convd_pack(wb, wt, d);
+        nn_convd_forward(out, pad, wb, bias, d, &g);
+        return;
+    }
     if (use_direct(d)) {
         nn_conv_pad_input(scratch, in, d);
         nn_conv1_forward(out, scratch, wt, bias, d);
@@ -62,18 +90,43 @@ void nn_conv2d_forward(float *out, const float *in, const float *wt, const float
     }
 }
 
-void nn_conv2d_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in,
-                        const float *wt, const nn_conv_dims *d, float *scratch)
+void nn_conv2d_forward(float *out, const float *in, const float *wt, const float *bias, const nn_conv_dims *d,
+                       float *scratch)
+{
+    nn_conv2d_forward_isa(out, in, wt, bias, d, scratch, nn_cpu_isa());
+}
+
+void nn_conv_bias_grad(float *dbias, const float *dout, int c, int h, int w, int rs, size_t cs)
+{
+    for (int co = 0; co < c; co++) {
+        double s = 0;
+        for (int y = 0; y < h; y++) {
+            const float *g = dout + (size_t)co * cs + (size_t)y * rs;
+            for (int x = 0; x < w; x++)
+                s += g[x];
+        }
+        dbias[co] = (float)s;
+    }
+}
+
+void nn_conv2d_backward_isa(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                            const float *wt, const nn_conv_dims *d, float *scratch, int isa)
 {
     const int hw = d->h * d->w, kk = d->c_in * d->k * d->k;
     if (dbias)
-        for (int co = 0; co < d->c_out; co++) {
-            const float *g = dout + (size_t)co * hw;
-            double s = 0;
-            for (int i = 0; i < hw; i++)
-                s += g[i];
-            dbias[co] = (float)s;
+        nn_conv_bias_grad(dbias, dout, d->c_out, d->h, d->w, d->w, (size_t)hw);
+    if (direct_ok(d, isa)) {
+        nn_pad_geom g = nn_pad_geom_of(d);
+        float *pad = scratch, *dpad = pad + g.plane * (size_t)d->c_in, *wb = dpad + g.plane * (size_t)d->c_out;
+        nn_convd_pad_wgrad_input(pad, in, d, &g);
+        nn_pad_planes(dpad, dout, d->c_out, d->h, d->w, &g);
+        nn_convd_backward_w(dwt, dpad, pad, d, &g);
+        if (din) {
+            nn_convd_pack_t(wb, wt, d);
+            nn_convd_backward_data(din, dpad, wb, d, &g);
         }
+        return;
+    }
     if (!din && use_direct(d)) {
         nn_conv_pad_input(scratch, in, d);
         nn_conv1_backward_w(dwt, dout, scratch, d);
@@ -99,4 +152,10 @@ void nn_conv2d_backward(float *din, float *dwt, float *dbias, const float *dout,
     for (int co = 0; co < d->c_out; co++)
         for (int j = 0; j < kk; j++)
             dwt[(size_t)co * kk + j] = dwt_t[(size_t)j * d->c_out + co];
+}
+
+void nn_conv2d_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                        const float *wt, const nn_conv_dims *d, float *scratch)
+{
+    nn_conv2d_backward_isa(din, dwt, dbias, dout, in, wt, d, scratch, nn_cpu_isa());
 }

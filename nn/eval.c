@@ -38,6 +38,7 @@ int nn_forward_eval(nn_model *m, const float *x, int batch, float *logits, aa_er
     if (batch < 1 || !x || !logits)
         return aa_error_set(err, NN_ERR_ARG, "forward: invalid batch (%d samples)", batch);
     eval_affine(m);
+    nn_model_pack_weights(m, 0);
     const size_t in_size = (size_t)m->in_c * m->in_h * m->in_w;
     const int k = m->n_classes, threads = nn_model_threads_eff(m);
     if (batch == 1 || threads == 1) {

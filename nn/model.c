@@ -198,8 +198,10 @@ static int alloc_scratch(nn_model *m, int n)
         s->ping = alloc_zero(sizeof(float) * m->max_out);
         s->pong = alloc_zero(sizeof(float) * m->max_out);
         s->y = alloc_zero(sizeof(float) * m->max_y);
+        s->pad = alloc_zero(sizeof(float) * m->max_pad);
+        s->dpad = alloc_zero(sizeof(float) * m->max_dpad);
         m->n_scratch = t + 1;
-        if (!s->conv || !s->dy || !s->ping || !s->pong || !s->y)
+        if (!s->conv || !s->dy || !s->ping || !s->pong || !s->y || !s->pad || !s->dpad)
             return NN_ERR_NOMEM;
     }
     return 0;
@@ -223,12 +225,33 @@ static int allocate(nn_model *m)
             size_t need = nn_conv2d_scratch(&st->cd);
             if (need > m->conv_scratch)
                 m->conv_scratch = need;
+            st->pg = nn_pad_geom_of(&st->cd);
+            if (nn_stage_direct(m, st)) {
+                size_t pin = st->pg.plane * (size_t)st->cd.c_in, pout = st->pg.plane * (size_t)st->cd.c_out;
+                m->max_pad = pin > m->max_pad ? pin : m->max_pad;
+                m->max_dpad = pout > m->max_dpad ? pout : m->max_dpad;
+                size_t pk = nn_convd_pack_size(&st->cd);
+                if (!(st->wf = alloc_zero(sizeof(float) * pk)) || !(st->wt = alloc_zero(sizeof(float) * pk)))
+                    return NN_ERR_NOMEM;
+            }
         }
         if (st->kind == NN_S_BLOCK) {
             if (ysz > m->max_y)
                 m->max_y = ysz;
-            if (!(st->y = alloc_zero(sizeof(float) * B * ysz)))
+            st->recompute = nn_stage_recompute(m, st);
+            if (!st->recompute && !(st->y = alloc_zero(sizeof(float) * B * ysz)))
                 return NN_ERR_NOMEM;
+            if (st->recompute && st->cd.c_in == 1 && st->cd.k == 3 && m->isa >= NN_ISA_AVX512) {
+                if (!(st->gram = alloc_zero(sizeof(double) * B * NN_GRAM_SIZE)))
+                    return NN_ERR_NOMEM;
+                /* the scratch's y holds the cell sums and their accumulators (nn_stage_bwd_post) and the padded
+                 * input in double (nn_stage_fwd_pre) */
+                size_t need = 2 * ((size_t)(st->cd.h + 2) * st->pg.ws + 8);
+                if (need < 500 * (size_t)st->cd.c_out)
+                    need = 500 * (size_t)st->cd.c_out;
+                if (need > m->max_y)
+                    m->max_y = need;
+            }
         }
         if ((st->kind == NN_S_BLOCK && st->pool) || st->kind == NN_S_POOL)
             if (!(st->arg = alloc_zero(B * st->out_size)))
@@ -291,6 +314,8 @@ nn_model *nn_model_plan(const char *arch, int in_c, int in_h, int in_w, int n_cl
     m->in_c = in_c, m->in_h = in_h, m->in_w = in_w, m->n_classes = n_classes, m->max_batch = max_batch;
     m->threads = 1;
     m->reference = reference;
+    m->isa = reference ? NN_ISA_PLAIN : nn_cpu_isa();
+    m->band_floats = 65536;
     if (nn_arch_parse(arch, m->layers, &m->n_layers, m->arch, sizeof m->arch, err) != 0 || layout(m, err) != 0) {
         nn_model_free(m);
         return NULL;
@@ -340,10 +365,11 @@ void nn_model_free(nn_model *m)
         nn_stage *st = &m->stages[i];
         free(st->act), free(st->y), free(st->arg), free(st->yarg), free(st->mask), free(st->part);
         free(st->mean), free(st->invstd), free(st->work), free(st->scale), free(st->shift), free(st->coef);
+        free(st->wf), free(st->wt), free(st->gram);
     }
     for (int t = 0; t < m->n_scratch; t++) {
         nn_scratch *s = &m->scratch[t];
-        free(s->conv), free(s->dy), free(s->ping), free(s->pong), free(s->y);
+        free(s->conv), free(s->dy), free(s->ping), free(s->pong), free(s->y), free(s->pad), free(s->dpad);
     }
     free(m->scratch);
     free(m->params), free(m->grads), free(m->stats), free(m->gsamp), free(m->input);
@@ -370,6 +396,37 @@ int nn_threads(const nn_model *m)
 int nn_model_threads_eff(const nn_model *m)
 {
     return m->threads < m->n_scratch ? m->threads : m->n_scratch;
+}
+
+int nn_stage_direct(const nn_model *m, const nn_stage *st)
+{
+    /* The packed buffers exist only for the kernel set the model was built with; a test may lower m->isa
+     * afterwards (to the im2col path), never raise it. */
+    return (st->kind == NN_S_BLOCK || st->kind == NN_S_CONV) && m->isa >= NN_ISA_AVX512 && st->cd.k <= 7;
+}
+
+int nn_stage_recompute(const nn_model *m, const nn_stage *st)
+{
+    /* Measured on aa-cnn-s's first block (1 input channel, 3x3, 16 x 64 x 401 outputs): computing the
+     * convolution twice more costs less than half of reading its 52 MB batch buffer back twice. The break-even
+     * is near 40 multiply-adds per output; 27 (three 3x3 input channels) stays clear of it. Only a pooled
+     * block: its backward partial sums read the conv output at each argmax (yarg), which it keeps anyway. And
+     * one whose weight gradient reads the padded planes that the recomputation leaves in the scratch. */
+    return st->kind == NN_S_BLOCK && st->pool && nn_stage_direct(m, st) && st->cd.c_in * st->cd.k * st->cd.k <= 27 &&
+           !nn_convd_wgrad_cl(&st->cd);
+}
+
+void nn_model_pack_weights(nn_model *m, int transposed)
+{
+    for (int i = 0; i < m->n_stages; i++) {
+        nn_stage *st = &m->stages[i];
+        if (!nn_stage_direct(m, st))
+            continue;
+        if (transposed)
+            nn_convd_pack_t(st->wt, m->params + st->w_off, &st->cd);
+        else
+            nn_convd_pack(st->wf, m->params + st->w_off, &st->cd);
+    }
 }
 
 const char *nn_model_arch(const nn_model *m)

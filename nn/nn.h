@@ -17,6 +17,11 @@
  * gradients) is formed from per-sample partial results summed in sample order, so results are
  * bit-identical run to run and do not depend on the thread count.
  *
+ * Kernels: convolutions run as im2col + OpenBLAS sgemm; on CPUs with AVX-512 the fused blocks use direct
+ * convolution kernels instead (faster there, same results within the parity tolerances). The environment
+ * variable AA_NN_KERNELS=gemm keeps im2col + sgemm everywhere, =plain also avoids the AVX2 element-wise
+ * kernels; it is read when a model is built. Bits are reproducible for a given kernel set and thread count.
+ *
  * A model (and an optimizer) may be used by one thread at a time; two threads need two models.
  * Every function that can fail returns 0 or an nn_status code and fills an aa_error (NULL allowed). */
 

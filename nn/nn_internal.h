@@ -11,6 +11,10 @@
 
 /* Non-zero when the CPU runs AVX2 + FMA: the hand-vectorised kernels are used, else their plain C twins. */
 int nn_cpu_avx2(void);
+/* The widest kernel set this CPU runs (AVX-512 needs AVX-512F, AVX2 needs AVX2 + FMA). A model records it when
+ * built (nn_model.isa); tests lower that to run every path on one machine. */
+enum { NN_ISA_PLAIN = 0, NN_ISA_AVX2 = 1, NN_ISA_AVX512 = 2 };
+int nn_cpu_isa(void);
 
 /* ---- matrix products: every one goes through here, so the BLAS choice lives in one place -------------------- */
 
@@ -37,12 +41,90 @@ void nn_conv2d_forward(float *out, const float *in, const float *wt, const float
  * dout: [c_out][h][w]. */
 void nn_conv2d_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in,
                         const float *wt, const nn_conv_dims *d, float *scratch);
+/* The same on a chosen kernel set (NN_ISA_*; at most nn_cpu_isa()): the direct kernels on AVX-512, else
+ * im2col + sgemm. The two above use nn_cpu_isa(). */
+void nn_conv2d_forward_isa(float *out, const float *in, const float *wt, const float *bias, const nn_conv_dims *d,
+                           float *scratch, int isa);
+void nn_conv2d_backward_isa(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                            const float *wt, const nn_conv_dims *d, float *scratch, int isa);
+/* dbias [c] (overwritten) = per-channel sums of dout, row y of channel ch at dout + ch cs + y rs. */
+void nn_conv_bias_grad(float *dbias, const float *dout, int c, int h, int w, int rs, size_t cs);
 
 /* Direct kernels for a single input channel (the first layer: K = k*k is a poor GEMM shape). pad: the
  * input copied into a zero border, [h + 2p][w + 2p], by nn_conv_pad_input. */
 void nn_conv_pad_input(float *pad, const float *in, const nn_conv_dims *d);
 void nn_conv1_forward(float *out, const float *pad, const float *wt, const float *bias, const nn_conv_dims *d);
 void nn_conv1_backward_w(float *dwt, const float *dout, const float *pad, const nn_conv_dims *d);
+
+/* ---- direct convolution on zero-padded planes (nn/convd.c; AVX-512 kernels in nn/convd_avx512.c) -------- */
+
+/* A padded plane: `base` zeros, the map inside a border of p = k/2 zeros (rows of ws = w + 2p floats; value
+ * (y, x) at org + y ws + x, org a multiple of 16), then zeros up to `plane` floats (the kernels read past the
+ * map). The output of a direct kernel at flat position q = y ws + x, q < n = h ws, is the convolution at
+ * (y, x) when x < w; the others are never stored. */
+typedef struct {
+    int p, ws, n, base;
+    size_t org, plane;
+} nn_pad_geom;
+#define NN_CONVD_CB 8  /* output channels per packed weight block */
+#define NN_MAX_TAPS 49 /* k <= 7 */
+
+nn_pad_geom nn_pad_geom_of(const nn_conv_dims *d);
+/* pad [c][plane] <- in [c][h][w], with every float outside the map zero. */
+void nn_pad_planes(float *pad, const float *in, int c, int h, int w, const nn_pad_geom *g);
+/* Zeroes everything outside the map of c planes whose interior a kernel wrote in place. */
+void nn_pad_zero_borders(float *pad, int c, int h, int w, const nn_pad_geom *g);
+/* Floats of a packed weight buffer (either packing) for these dims. */
+size_t nn_convd_pack_size(const nn_conv_dims *d);
+/* Forward packing, [ceil(c_out/8)][c_in][k*k][8], and the transposed one for the input gradient,
+ * [ceil(c_in/8)][c_out][k*k][8] (kernel turned by 180 degrees); missing channels of a last block are 0.
+ * wt: [c_out][c_in][k][k]. */
+void nn_convd_pack(float *wb, const float *wt, const nn_conv_dims *d);
+void nn_convd_pack_t(float *wb, const float *wt, const nn_conv_dims *d);
+/* The kernels below need AVX-512 (nn_cpu_isa() == NN_ISA_AVX512). */
+/* out [c_out][h][w] (dense) = the convolution of pad [c_in][plane] with packed weights wb, + bias (may be
+ * NULL); _rows: output rows [y0, y1) only, out [c_out][y1 - y0][w]. */
+void nn_convd_forward(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
+                      const nn_pad_geom *g);
+void nn_convd_forward_rows(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
+                           const nn_pad_geom *g, int y0, int y1);
+/* din [c_in][h][w] (dense, overwritten) from the padded output gradient dpad [c_out][plane] and the
+ * transposed packing wbt. */
+void nn_convd_backward_data(float *din, const float *dpad, const float *wbt, const nn_conv_dims *d,
+                            const nn_pad_geom *g);
+/* dwt [c_out][c_in][k][k] (overwritten) from dpad [c_out][plane] and the padded input as
+ * nn_convd_pad_wgrad_input leaves it. */
+void nn_convd_backward_w(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
+                         const nn_pad_geom *g);
+/* The weight gradient's input (c_in * plane floats): padded planes, or, when nn_convd_wgrad_cl (input
+ * channels in sixteens), the padded map channels-last ([plane - base][c_in]: position (y + p) ws + x + p holds
+ * in[.][y][x]). */
+int nn_convd_wgrad_cl(const nn_conv_dims *d);
+void nn_convd_pad_wgrad_input(float *pad, const float *in, const nn_conv_dims *d, const nn_pad_geom *g);
+/* For the kernels: which of `lanes` (at most 16) outputs from flat position q = y ws + x are stored (bit i:
+ * q + i), and where the first goes in the dense [h][w] map (*start); the stored ones are consecutive there.
+ * left = n - q. */
+static inline unsigned nn_convd_store_mask(int y, int x, int lanes, int w, int ws, int left, size_t *start)
+{
+    *start = x < w ? (size_t)y * w + x : (size_t)(y + 1) * w;
+    unsigned m = 0;
+    /* lane i holds position q + i; a new row starts wherever the column wraps to 0 */
+    for (int i = 0, xx = x; i < lanes; i += ws - xx, xx = 0)
+        if (xx < w) {
+            int v = w - xx < lanes - i ? w - xx : lanes - i;
+            m |= ((1u << v) - 1) << i;
+        }
+    if (left < lanes)
+        m &= left > 0 ? (1u << left) - 1 : 0;
+    return m;
+}
+void nn_convd_fwd_avx512(float *out, const float *pad, const float *wb, const float *bias, const nn_conv_dims *d,
+                         const nn_pad_geom *g, int y0, int y1);
+void nn_convd_bwdw_avx512(float *dwt, const float *dpad, const float *pad, const nn_conv_dims *d,
+                          const nn_pad_geom *g);
+void nn_pad_cl_avx512(float *xc, const float *in, int c, int h, int w, const nn_pad_geom *g);
+void nn_convd_bwdw_cl_avx512(float *dwt, const float *dpad, const float *xc, const nn_conv_dims *d,
+                             const nn_pad_geom *g);
 
 /* im2col over output rows [y0, y1): col [c_in*k*k][(y1-y0)*w]; col2im adds such a tile back into din. */
 void nn_im2col(float *col, const float *in, const nn_conv_dims *d, int y0, int y1);
@@ -61,6 +143,8 @@ void nn_conv2d_backward_ref(float *din, float *dwt, float *dbias, const float *d
 
 /* One sample's per-channel mean and sum of squared deviations: x [c][hw]; mean, m2: [c]. */
 void nn_bn_sample_stats(double *mean, double *m2, const float *x, int c, int hw);
+/* The same on a chosen kernel set (NN_ISA_*); the one above uses nn_cpu_isa(). */
+void nn_bn_sample_stats_isa(double *mean, double *m2, const float *x, int c, int hw, int isa);
 /* Combines per-sample statistics part[s] = {mean[c], m2[c]} (each [2][c], s in order, hw values per sample)
  * into the batch mean and biased variance (Chan et al.'s pairwise formula, in sample order). */
 void nn_bn_combine_stats(double *mean, double *var, const double *part, int batch, int c, int hw);
@@ -101,6 +185,24 @@ void nn_block_backward_partial(double *sdz, double *sdzx, const float *dout, con
 /* Backward, second half: dy [c][h][w] = the gradient at the conv output (coef from nn_bn_backward_coef). */
 void nn_block_backward_dy(float *dy, const float *dout, const float *out, const uint8_t *arg, const float *y,
                           const float *coef, int c, int h, int w, int pool);
+/* The three above on a chosen kernel set (NN_ISA_*, at most nn_cpu_isa(); they use nn_cpu_isa()); dy into a
+ * strided map: row y of channel ch at dy + ch cs + y rs (a padded plane's interior). */
+void nn_block_forward_isa(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
+                          const float *shift, int c, int h, int w, int pool, int isa);
+void nn_block_backward_partial_isa(double *sdz, double *sdzx, const float *dout, const float *out, const float *yv,
+                                   const double *mean, const double *invstd, int c, int n, int isa);
+void nn_block_backward_dy_strided(float *dy, int rs, size_t cs, const float *dout, const float *out,
+                                  const uint8_t *arg, const float *y, const float *coef, int c, int h, int w, int pool,
+                                  int isa);
+/* AVX-512 kernels (nn/block_avx512.c): the block tail (partial: before the invstd scaling) and batch-norm's
+ * sums s1 = sum x, s2 = sum (x - mu)^2 (either may be NULL). */
+void nn_block_forward_avx512(float *out, uint8_t *arg, float *yarg, const float *y, const float *scale,
+                             const float *shift, int c, int h, int w, int pool);
+void nn_block_partial_avx512(double *sdz, double *sdzx, const float *dout, const float *out, const float *yv,
+                             const double *mean, int c, int n);
+void nn_block_dy_avx512(float *dy, int rs, size_t cs, const float *dout, const float *out, const uint8_t *arg,
+                        const float *y, const float *coef, int c, int h, int w, int pool);
+void nn_bn_sums_avx512(const float *x, int n, float mu, double *s1, double *s2);
 
 /* ---- the other layers, one sample at a time (backward: din overwritten, parameter gradients overwritten) ---- */
 
@@ -164,6 +266,7 @@ typedef struct {
     int in_c, in_h, in_w, out_c, out_h, out_w; /* per-sample shapes; a vector is [n][1][1] */
     size_t in_size, out_size;                  /* floats per sample */
     int pool;                                  /* block: 2x2 pool after ReLU */
+    int recompute;                             /* block: y is not kept but recomputed (nn_stage_recompute) */
     nn_conv_dims cd;                           /* block, conv */
     size_t w_off, b_off;                       /* params: weights, bias (SIZE_MAX: none) */
     size_t g_off, be_off;                      /* params: batch-norm scale and shift */
@@ -172,7 +275,7 @@ typedef struct {
     int drop_index;                            /* which dropout layer (seeds its stream) */
     /* training-pass buffers */
     float *act;      /* [max_batch][out_size] output */
-    float *y;        /* block: [max_batch][c][h][w] conv output (before batch-norm) */
+    float *y;        /* block: [max_batch][c][h][w] conv output (before batch-norm); NULL when recomputed */
     uint8_t *arg;    /* block with pool, pool: [max_batch][out_size] argmax */
     float *yarg;     /* block with pool: [max_batch][out_size] conv output at the argmax */
     float *mask;     /* dropout: [max_batch][out_size] */
@@ -181,6 +284,10 @@ typedef struct {
     double *work;          /* block, bn: [2][c] batch sums */
     float *scale, *shift;  /* block, bn: [c] the affine map of the last forward (training or eval) */
     float *coef;           /* block, bn: [4][c] backward coefficients */
+    /* direct convolution (model isa >= NN_ISA_AVX2) */
+    nn_pad_geom pg;        /* block, conv: the padded planes of its input and output gradient */
+    float *wf, *wt;        /* block, conv: packed weights (nn_convd_pack, nn_convd_pack_t) of the last pass */
+    double *gram;          /* block (nn_stage_gram): [max_batch][9 + 81] each sample's input sums S and G */
 } nn_stage;
 
 /* Per-thread scratch. */
@@ -189,12 +296,16 @@ typedef struct {
     float *dy;    /* block backward: [c][h][w] max */
     float *ping, *pong; /* eval: activations of one sample, max stage output */
     float *y;     /* eval: block conv output, max */
+    float *pad;   /* direct convolution: padded input planes, max c_in plane */
+    float *dpad;  /* direct convolution: padded output-gradient planes, max c_out plane */
 } nn_scratch;
 
 struct nn_model {
     char arch[NN_ARCH_MAX];
     int in_c, in_h, in_w, n_classes, max_batch, threads;
     int reference; /* tests: every layer a stage of its own, plain reference kernels */
+    int isa;       /* kernel set (NN_ISA_*): nn_cpu_isa() when built; tests may lower it */
+    size_t band_floats; /* conv output per band of a recomputed block (nn/stage_band.c); tests shrink it */
     nn_layer_spec layers[NN_MAX_LAYERS];
     int n_layers;
     nn_stage stages[NN_MAX_LAYERS];
@@ -213,7 +324,7 @@ struct nn_model {
     uint64_t seed, step; /* dropout stream of the last training forward */
     nn_scratch *scratch; /* [n_scratch], one per OpenMP thread */
     int n_scratch;
-    size_t conv_scratch, max_out, max_y;
+    size_t conv_scratch, max_out, max_y, max_pad, max_dpad;
 };
 
 /* Builds with options: reference != 0 gives the plain layer-by-layer model the fast one is tested against. */
@@ -227,6 +338,17 @@ nn_model *nn_model_plan(const char *arch, int in_c, int in_h, int in_w, int n_cl
 int nn_model_alloc(nn_model *m, aa_error *err);
 /* Thread count for parallel loops: min(m->threads, n_scratch). */
 int nn_model_threads_eff(const nn_model *m);
+/* Non-zero when stage st runs the direct convolution kernels. */
+int nn_stage_direct(const nn_model *m, const nn_stage *st);
+/* Non-zero when a block's conv output is cheaper to compute again than to keep: the batch's outputs do not
+ * fit in cache, so the pass after the batch statistics and the backward pass would read them back from
+ * memory, while the convolution itself is a few multiply-adds per output (few input channels). */
+int nn_stage_recompute(const nn_model *m, const nn_stage *st);
+/* The conv output of sample s of a block stage: kept in st->y, or recomputed into sc->y (the stage input,
+ * padded, then also stays in sc->pad). */
+const float *nn_stage_block_y(nn_model *m, int i, int s, nn_scratch *sc);
+/* Packs the weights of every direct-convolution stage for the forward pass (transposed: for the backward). */
+void nn_model_pack_weights(nn_model *m, int transposed);
 
 /* ---- stages: per-sample phases (nn/stage_fwd.c, nn/stage_bwd.c) ------------------------------------------ */
 
@@ -234,7 +356,7 @@ int nn_model_threads_eff(const nn_model *m);
  * batch-norm; mid is the serial reduction between. in: the stage input of sample s. */
 void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc);
 void nn_stage_fwd_mid(nn_model *m, int i, int batch);
-void nn_stage_fwd_post(nn_model *m, int i, int s);
+void nn_stage_fwd_post(nn_model *m, int i, int s, nn_scratch *sc);
 /* The input of stage i for the whole batch, [batch][in_size]: the previous stage's output or the model input. */
 const float *nn_stage_input(const nn_model *m, int i);
 int nn_stage_has_mid(const nn_stage *st);
@@ -245,6 +367,35 @@ void nn_stage_bwd_pre(nn_model *m, int i, int s, const float *dout);
 void nn_stage_bwd_mid(nn_model *m, int i, int batch, const float *dout, float *din);
 void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *dout, float *din,
                        nn_scratch *sc);
+/* The convolution of a block or conv stage for one sample: out [c_out][h][w] from in [c_in][h][w] (direct
+ * kernels with the packed weights of the pass, or im2col + sgemm). */
+void nn_stage_conv_forward(const nn_model *m, const nn_stage *st, float *out, const float *in, nn_scratch *sc);
+/* A recomputed block on the direct kernels, band by band (nn/stage_band.c): the batch-norm partials of one
+ * sample (part: [2][c], as nn_bn_sample_stats); its forward output (act, arg, yarg of sample s); the gradient
+ * at its conv output from dout (the gradient of act, sample s's) into sc->dpad, borders zeroed. Each leaves
+ * the padded input in sc->pad. in: the stage input of the sample. */
+void nn_band_stats(const nn_model *m, const nn_stage *st, const float *in, double *part, nn_scratch *sc);
+void nn_band_forward(const nn_model *m, const nn_stage *st, int s, const float *in, nn_scratch *sc);
+void nn_band_dy(const nn_model *m, const nn_stage *st, int s, const float *in, const float *dout, nn_scratch *sc);
+/* A recomputed pooled block with a one-channel 3x3 convolution, on AVX-512 (nn/gram.c): batch-norm statistics
+ * and weight gradient from the input's shifted sums and Gram matrix instead of passes over its conv output. */
+int nn_stage_gram(const nn_model *m, const nn_stage *st);
+#define NN_GRAM_SIZE 90 /* doubles per sample: S [9], G [9][9] */
+/* mean, m2 [c] of the conv output (as nn_bn_sample_stats) from gram; wt [c][9], bias [c] or NULL. */
+void nn_gram_stats(double *mean, double *m2, const double *gram, const float *wt, const float *bias, int c,
+                   double n);
+/* dwt [c][9] and dbias [c] (may be NULL) of one sample, overwritten, from its gram and cell sums ([c][10]: the
+ * nine window sums of g over live pooled cells, then the sum of g), with st's batch statistics and backward
+ * sums (st->work after the backward mid); n_batch, n: conv outputs per channel in the batch, in the sample. */
+void nn_gram_wgrad(float *dwt, float *dbias, const double *gram, const double *cell, const float *wt,
+                   const float *bias, const nn_stage *st, const float *gamma, double n_batch, double n);
+/* gram of one padded input plane; cell sums from the gradient of the block output (dout), the block output
+ * (out: ReLU mask) and the argmax codes of one sample ([c][h/2][w/2] each). scratch: 480 c floats. */
+/* (xd: (h + 2p) ws + 8 doubles of scratch) */
+void nn_gram_sums_avx512(double *gram, const float *pad, const nn_conv_dims *d, const nn_pad_geom *g,
+                         double *xd);
+void nn_gram_cells_avx512(double *cell, const float *pad, const float *dout, const float *out,
+                          const uint8_t *arg, int c, int h, int w, const nn_pad_geom *g, float *scratch);
 /* Evaluation forward of one sample through stage i (running statistics; scale/shift already set). */
 void nn_stage_eval(nn_model *m, int i, float *out, const float *in, nn_scratch *sc);
 

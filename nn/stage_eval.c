@@ -12,14 +12,15 @@ void nn_stage_eval(nn_model *m, int i, float *out, const float *in, nn_scratch *
     const int hw = st->in_h * st->in_w;
     switch (st->kind) {
     case NN_S_BLOCK:
-        nn_conv2d_forward(sc->y, in, P + st->w_off, bias, &st->cd, sc->conv);
-        nn_block_forward(out, NULL, NULL, sc->y, st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w, st->pool);
+        nn_stage_conv_forward(m, st, sc->y, in, sc);
+        nn_block_forward_isa(out, NULL, NULL, sc->y, st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w, st->pool,
+                             m->isa);
         break;
     case NN_S_CONV:
         if (m->reference)
             nn_conv2d_forward_ref(out, in, P + st->w_off, bias, &st->cd);
         else
-            nn_conv2d_forward(out, in, P + st->w_off, bias, &st->cd, sc->conv);
+            nn_stage_conv_forward(m, st, out, in, sc);
         break;
     case NN_S_BN:
         nn_bn_apply(out, in, st->scale, st->shift, st->in_c, hw);

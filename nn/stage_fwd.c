@@ -21,6 +21,17 @@ static size_t y_size(const nn_stage *st)
     return (size_t)st->cd.c_out * st->cd.h * st->cd.w;
 }
 
+void nn_stage_conv_forward(const nn_model *m, const nn_stage *st, float *out, const float *in, nn_scratch *sc)
+{
+    const float *bias = st->b_off != SIZE_MAX ? m->params + st->b_off : NULL;
+    if (nn_stage_direct(m, st)) {
+        nn_pad_planes(sc->pad, in, st->cd.c_in, st->cd.h, st->cd.w, &st->pg);
+        nn_convd_forward(out, sc->pad, st->wf, bias, &st->cd, &st->pg);
+    } else {
+        nn_conv2d_forward_isa(out, in, m->params + st->w_off, bias, &st->cd, sc->conv, m->isa);
+    }
+}
+
 void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc)
 {
     nn_stage *st = &m->stages[i];
@@ -30,22 +41,33 @@ void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc
     const int hw = st->in_h * st->in_w;
     switch (st->kind) {
     case NN_S_BLOCK: {
-        float *y = st->y + (size_t)s * y_size(st);
+        float *y = st->recompute ? sc->y : st->y + (size_t)s * y_size(st);
         double *part = st->part + (size_t)s * 2 * st->cd.c_out;
-        nn_conv2d_forward(y, in, P + st->w_off, bias, &st->cd, sc->conv);
-        nn_bn_sample_stats(part, part + st->cd.c_out, y, st->cd.c_out, hw);
+        if (nn_stage_gram(m, st)) {
+            double *gram = st->gram + (size_t)s * NN_GRAM_SIZE;
+            nn_pad_planes(sc->pad, in, 1, st->cd.h, st->cd.w, &st->pg);
+            nn_gram_sums_avx512(gram, sc->pad, &st->cd, &st->pg, (double *)sc->y);
+            nn_gram_stats(part, part + st->cd.c_out, gram, P + st->w_off, bias, st->cd.c_out, (double)hw);
+            break;
+        }
+        if (st->recompute && nn_stage_direct(m, st)) {
+            nn_band_stats(m, st, in, part, sc);
+            break;
+        }
+        nn_stage_conv_forward(m, st, y, in, sc);
+        nn_bn_sample_stats_isa(part, part + st->cd.c_out, y, st->cd.c_out, hw, m->isa);
         break;
     }
     case NN_S_CONV:
         if (m->reference)
             nn_conv2d_forward_ref(out, in, P + st->w_off, bias, &st->cd);
         else
-            nn_conv2d_forward(out, in, P + st->w_off, bias, &st->cd, sc->conv);
+            nn_stage_conv_forward(m, st, out, in, sc);
         break;
     case NN_S_BN:
         if (!m->reference) {
             double *part = st->part + (size_t)s * 2 * st->in_c;
-            nn_bn_sample_stats(part, part + st->in_c, in, st->in_c, hw);
+            nn_bn_sample_stats_isa(part, part + st->in_c, in, st->in_c, hw, m->isa);
         }
         break;
     case NN_S_RELU:
@@ -103,15 +125,26 @@ void nn_stage_fwd_mid(nn_model *m, int i, int batch)
     finish_stats(m, st, c, var, (double)batch * hw);
 }
 
-void nn_stage_fwd_post(nn_model *m, int i, int s)
+const float *nn_stage_block_y(nn_model *m, int i, int s, nn_scratch *sc)
+{
+    nn_stage *st = &m->stages[i];
+    if (!st->recompute)
+        return st->y + (size_t)s * y_size(st);
+    nn_stage_conv_forward(m, st, sc->y, nn_stage_input(m, i) + (size_t)s * st->in_size, sc);
+    return sc->y;
+}
+
+void nn_stage_fwd_post(nn_model *m, int i, int s, nn_scratch *sc)
 {
     nn_stage *st = &m->stages[i];
     float *out = st->act + (size_t)s * st->out_size;
-    if (st->kind == NN_S_BLOCK) {
+    if (st->kind == NN_S_BLOCK && st->recompute && nn_stage_direct(m, st)) {
+        nn_band_forward(m, st, s, nn_stage_input(m, i) + (size_t)s * st->in_size, sc);
+    } else if (st->kind == NN_S_BLOCK) {
         const size_t o = (size_t)s * st->out_size;
-        nn_block_forward(out, st->arg ? st->arg + o : NULL, st->yarg ? st->yarg + o : NULL,
-                         st->y + (size_t)s * y_size(st), st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w,
-                         st->pool);
+        nn_block_forward_isa(out, st->arg ? st->arg + o : NULL, st->yarg ? st->yarg + o : NULL,
+                             nn_stage_block_y(m, i, s, sc), st->scale, st->shift, st->cd.c_out, st->cd.h, st->cd.w,
+                             st->pool, m->isa);
     } else if (st->kind == NN_S_BN && !m->reference) {
         nn_bn_apply(out, nn_stage_input(m, i) + (size_t)s * st->in_size, st->scale, st->shift, st->in_c,
                     st->in_h * st->in_w);

@@ -19,6 +19,7 @@ int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint
     const size_t in_size = (size_t)m->in_c * m->in_h * m->in_w;
     memcpy(m->input, x, sizeof *x * in_size * batch);
     m->seed = seed, m->step = step;
+    nn_model_pack_weights(m, 0);
     const int threads = nn_model_threads_eff(m);
     int pending = -1; /* stage whose post phase is still to run */
     for (int i = 0; i < m->n_stages; i++) {
@@ -26,9 +27,10 @@ int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint
         const size_t isz = m->stages[i].in_size;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1 && batch > 1)
         for (int s = 0; s < batch; s++) {
+            nn_scratch *sc = &m->scratch[omp_get_thread_num()];
             if (pending >= 0)
-                nn_stage_fwd_post(m, pending, s);
-            nn_stage_fwd_pre(m, i, s, in + s * isz, &m->scratch[omp_get_thread_num()]);
+                nn_stage_fwd_post(m, pending, s, sc);
+            nn_stage_fwd_pre(m, i, s, in + s * isz, sc);
         }
         pending = -1;
         if (nn_stage_has_mid(&m->stages[i])) {
@@ -39,7 +41,7 @@ int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint
     if (pending >= 0) {
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1 && batch > 1)
         for (int s = 0; s < batch; s++)
-            nn_stage_fwd_post(m, pending, s);
+            nn_stage_fwd_post(m, pending, s, &m->scratch[omp_get_thread_num()]);
     }
     m->batch = batch;
     return 0;
@@ -112,6 +114,7 @@ int nn_backward(nn_model *m, aa_error *err)
         return aa_error_set(err, NN_ERR_STATE, "backward: needs a training forward and a loss first");
     const int batch = m->batch, threads = nn_model_threads_eff(m);
     const float *dout = m->dlogits;
+    nn_model_pack_weights(m, 1);
     int pending = -1, flip = 0;
     const float *p_dout = NULL;
     float *p_din = NULL;

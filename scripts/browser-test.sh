@@ -4,11 +4,15 @@
 #   scripts/browser-test.sh            (or: make browser-test)
 #
 # Installs what it needs (Debian packages: scripts/install-deps.sh build browser; npm: tests/browser's
-# committed package-lock.json, reusing npm's cache when it has the package), builds the stub server and runs
+# committed package-lock.json, reusing npm's cache when it has the package), builds the binaries and runs
 # tests/browser/browser-test.mjs. No browser is downloaded: the test uses /usr/bin/chromium.
 #
-# AA_SERVE_CMD picks the server to test, with {port} where the port goes, e.g.
-#   AA_SERVE_CMD='build/aa-infer -m model.aam --serve --port {port}' scripts/browser-test.sh
+# The server tested, by default: `aa-infer -m MODEL --serve` with a small model trained on the demo sounds
+# (AA_MODEL, default build/browser/demo-model.aam; made when missing or when it fails its self-test, by
+# aa-train on a demo corpus when aa-train can train, else by build/aa-demo-model: well under a minute).
+#   AA_STUB=1          the stand-in server instead (build/aa-stub-server: the page and HTTP layer alone)
+#   AA_SERVE_CMD=...   any other server, with {port} where the port goes, e.g.
+#                      AA_SERVE_CMD='build/aa-infer -m model.aam --serve --port {port}' scripts/browser-test.sh
 # Screenshots and generated clips go to build/browser/ (AA_OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +26,34 @@ if [[ "$have" != "$want" ]]; then
   (cd tests/browser && npm ci --prefer-offline --no-audit --no-fund)
 fi
 
-if [[ -z "${AA_SERVE_CMD:-}" ]]; then
-  make -j"$(nproc 2>/dev/null || echo 2)" build/aa-stub-server
+jobs=$(nproc 2>/dev/null || echo 2)
+# The architecture of the demo model, small enough to train in seconds.
+TINY_ARCH="p2 p2 c12 bn relu p2 c24 bn relu p2 c32 bn relu gap fc"
+
+# aa-train on its own demo corpus, when this aa-train has a training command; non-zero otherwise.
+train_with_aa_train() {
+  build/aa-train --help 2>/dev/null | grep -q -- '--epochs' || return 1
+  local corpus=build/browser/demo-corpus
+  [[ -d $corpus ]] || build/aa-train --make-demo "$corpus" --per-class 24 >/dev/null || return 1
+  echo "browser-test: training a demo model with aa-train on $corpus" >&2
+  timeout 120 build/aa-train "$corpus" -o "$1" --epochs 8 --arch "$TINY_ARCH" --threads "$jobs" --no-cache -q \
+    >/dev/null
+}
+
+if [[ -z "${AA_SERVE_CMD:-}" && "${AA_STUB:-0}" == 1 ]]; then
+  make -j"$jobs" build/aa-stub-server
+  export AA_SERVE_CMD='build/aa-stub-server --port {port}'
+elif [[ -z "${AA_SERVE_CMD:-}" ]]; then
+  model=${AA_MODEL:-build/browser/demo-model.aam}
+  make -j"$jobs" build/aa-infer build/aa-train build/aa-demo-model
+  if ! build/aa-infer -m "$model" --selftest >/dev/null 2>&1; then
+    mkdir -p "$(dirname "$model")"
+    if ! train_with_aa_train "$model"; then
+      echo "browser-test: training a demo model with build/aa-demo-model" >&2
+      build/aa-demo-model "$model" --threads "$jobs"
+    fi
+  fi
+  export AA_SERVE_CMD="build/aa-infer -m '$model' --serve --port {port}"
 fi
+echo "browser-test: server: $AA_SERVE_CMD" >&2
 node tests/browser/browser-test.mjs

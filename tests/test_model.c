@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "model/model_internal.h"
 #include "tests/util/testutil.h"
 
 static const char *CLASSES[4] = {"background_noise", "cough", "heavy_breathing", "normal_breathing"};
@@ -302,6 +303,18 @@ START_TEST(classify_memory_reports_quality_and_offset)
     ck_assert_int_eq(err.code, AM_ERR_AUDIO);
     ck_assert_ptr_nonnull(strstr(err.msg, "upload.bin"));
     ck_assert_int_ne(am_classify_clip(m, 1, x, &fr.result, NULL, &err), 0); /* no slot 1 */
+
+    /* After a wipe nothing of the last upload is left in the slot's buffers. */
+    ck_assert_int_eq(am_classify_memory(m, 0, bytes, size, "upload.wav", 0, &fr, NULL, &err), 0);
+    int nonzero = 0;
+    for (size_t i = 0; i < dsp_clip_samples(am_dsp(m)); i++)
+        nonzero += m->slots[0].clip[i] != 0;
+    ck_assert_int_gt(nonzero, 0);
+    am_wipe_slot(m, 0);
+    for (size_t i = 0; i < dsp_clip_samples(am_dsp(m)); i++)
+        ck_assert(m->slots[0].clip[i] == 0);
+    for (size_t i = 0; i < am_mel_size(m); i++)
+        ck_assert(m->slots[0].mel[i] == 0 && m->slots[0].scratch[i] == 0);
 
     free(bytes);
     free(x);

@@ -1,0 +1,372 @@
+/* aa-infer --eval DATA: labelled recordings classified exactly as `aa-infer CLIP` classifies them
+ * (am_classify_file, the model's gate), then eval/'s figures — the same code path as the trainer's test
+ * report, so the two agree on the same files. */
+#include <errno.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "datasets/datasets.h"
+#include "eval/eval.h"
+#include "infer/infer.h"
+
+/* The model's class matching a name from the data (folder name, or the display label). */
+static int model_class(const am_model *m, const char *name)
+{
+    for (int c = 0; c < am_n_classes(m); c++)
+        if (!strcmp(am_class_name(m, c), name) || !strcmp(am_class_label(m, c), name))
+            return c;
+    return -1;
+}
+
+static int unknown_class(const am_model *m, const char *where, const char *name, aa_error *err)
+{
+    char known[1024] = "";
+    size_t len = 0;
+    for (int c = 0; c < am_n_classes(m) && len < sizeof known; c++)
+        len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", c ? ", " : "", am_class_name(m, c));
+    return aa_error_set(err, DS_ERR_ARG, "%s: class '%s' is not one the model knows (%s)", where, name, known);
+}
+
+void inf_eval_items_free(inf_labelled *it, size_t n)
+{
+    for (size_t i = 0; it && i < n; i++)
+        free(it[i].path);
+    free(it);
+}
+
+/* ---- a labelled folder ------------------------------------------------------------------------------------- */
+
+static int side_index(const char *side)
+{
+    return !side ? DS_SIDE_NONE : !strcmp(side, "train") ? DS_TRAIN : !strcmp(side, "val") ? DS_VAL : DS_TEST;
+}
+
+static int from_folder(const char *data, const char *side, const am_model *m, inf_labelled **out, size_t *n_out,
+                       char **warn, aa_error *err)
+{
+    ds_list *l = NULL;
+    /* Groups play no part in an evaluation: no manifest is read, so a stale one cannot stop it. */
+    ds_list_opts lo = {.manifest = ""};
+    if (ds_list_load(&l, data, &lo, err))
+        return err->code;
+    int *map = malloc((size_t)l->n_classes * sizeof *map); /* data class -> model class */
+    int rc = map ? 0 : aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    for (int c = 0; !rc && c < l->n_classes; c++)
+        if ((map[c] = model_class(m, l->classes[c])) < 0)
+            rc = unknown_class(m, data, l->classes[c], err);
+    if (!rc && side && !l->explicit_sides)
+        rc = aa_error_set(err, DS_ERR_ARG, "%s: --side %s, but DATA has no train/val/test folders", data, side);
+    inf_labelled *it = rc ? NULL : calloc(l->n_items ? l->n_items : 1, sizeof *it);
+    if (!rc && !it)
+        rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; !rc && i < l->n_items; i++) {
+        if (side && l->items[i].side != side_index(side))
+            continue;
+        if (!(it[n].path = strdup(l->items[i].path))) {
+            rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+            break;
+        }
+        it[n++].cls = map[l->items[i].cls];
+    }
+    if (!rc && warn && l->n_warnings) {
+        inf_buf b = {0};
+        for (size_t i = 0; i < l->n_warnings; i++)
+            inf_buf_printf(&b, "%s\n", l->warnings[i].msg);
+        *warn = inf_buf_take(&b);
+    }
+    ds_list_free(l);
+    free(map);
+    if (rc) {
+        inf_eval_items_free(it, n);
+        return rc;
+    }
+    *out = it;
+    *n_out = n;
+    return 0;
+}
+
+/* ---- a split TSV ---------------------------------------------------------------------------------------- */
+
+/* Splits a line in place at tabs into at most cap fields; returns the count. */
+static int split_tabs(char *line, char **f, int cap)
+{
+    int n = 0;
+    for (char *p = line;;) {
+        if (n < cap)
+            f[n] = p;
+        n++;
+        char *tab = strchr(p, '\t');
+        if (!tab)
+            break;
+        *tab = '\0';
+        p = tab + 1;
+    }
+    return n < cap ? n : cap;
+}
+
+/* aa-train writes tabs, newlines and backslashes inside a field as \t, \n and \\; undone in place. */
+static void unescape(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        if (*s == '\\' && (s[1] == 't' || s[1] == 'n' || s[1] == '\\')) {
+            s++;
+            *o++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : '\\';
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+}
+
+/* A path from the TSV: absolute, or relative to the working directory (aa-train writes the paths it was
+ * given), or failing that to the TSV's own folder (the TSV moved with its data). */
+static char *resolve(const char *tsv, const char *p)
+{
+    if (p[0] == '/' || access(p, F_OK) == 0)
+        return strdup(p);
+    const char *slash = strrchr(tsv, '/');
+    if (!slash)
+        return strdup(p);
+    size_t dl = (size_t)(slash - tsv), n = dl + strlen(p) + 2;
+    char *q = malloc(n);
+    if (!q)
+        return NULL;
+    snprintf(q, n, "%.*s/%s", (int)dl, tsv, p);
+    if (access(q, F_OK) != 0) {
+        free(q);
+        return strdup(p);
+    }
+    return q;
+}
+
+static int from_tsv(const char *tsv, const char *side, const am_model *m, inf_labelled **out, size_t *n_out,
+                    aa_error *err)
+{
+    FILE *f = fopen(tsv, "rb");
+    if (!f)
+        return aa_error_set(err, AA_ERR_IO, "%s: cannot open (%s)", tsv, strerror(errno));
+    size_t size = 0;
+    char *text = (char *)inf_read_all(f, tsv, (size_t)1 << 30, &size, err);
+    fclose(f);
+    if (!text)
+        return err->code;
+    char *t = realloc(text, size + 1);
+    if (!t) {
+        free(text);
+        return aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    }
+    text = t;
+    text[size] = '\0';
+
+    enum { MAXF = 32 };
+    int col_path = -1, col_class = -1, col_side = -1, line_no = 0, rc = 0;
+    inf_labelled *it = NULL;
+    size_t n = 0, cap = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
+        line_no++;
+        size_t len = strlen(line);
+        if (len && line[len - 1] == '\r')
+            line[--len] = '\0';
+        if (!len)
+            continue;
+        char *fld[MAXF];
+        int nf = split_tabs(line, fld, MAXF);
+        for (int i = 0; i < nf; i++)
+            unescape(fld[i]);
+        if (col_path < 0) { /* the header */
+            for (int i = 0; i < nf; i++) {
+                if (!strcmp(fld[i], "path")) col_path = i;
+                else if (!strcmp(fld[i], "class")) col_class = i;
+                else if (!strcmp(fld[i], "side")) col_side = i;
+            }
+            if (col_path < 0 || col_class < 0)
+                rc = aa_error_set(err, DS_ERR_MANIFEST, "%s: line 1: header has no 'path' and 'class' columns", tsv);
+            else if (side && col_side < 0)
+                rc = aa_error_set(err, DS_ERR_MANIFEST, "%s: --side %s, but the header has no 'side' column", tsv,
+                                  side);
+            continue;
+        }
+        int need = col_path > col_class ? col_path : col_class;
+        need = col_side > need ? col_side : need;
+        if (nf <= need) {
+            rc = aa_error_set(err, DS_ERR_MANIFEST, "%s: line %d: %d columns, the header has more", tsv, line_no, nf);
+            break;
+        }
+        if (side && strcmp(fld[col_side], side))
+            continue;
+        int c = model_class(m, fld[col_class]);
+        if (c < 0) {
+            char where[1100];
+            snprintf(where, sizeof where, "%s: line %d", tsv, line_no);
+            rc = unknown_class(m, where, fld[col_class], err);
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            inf_labelled *v = realloc(it, cap * sizeof *v);
+            if (!v) {
+                rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+                break;
+            }
+            it = v;
+        }
+        if (!(it[n].path = resolve(tsv, fld[col_path]))) {
+            rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+            break;
+        }
+        it[n++].cls = c;
+    }
+    if (!rc && col_path < 0)
+        rc = aa_error_set(err, DS_ERR_MANIFEST, "%s: empty (no header line)", tsv);
+    free(text);
+    if (rc) {
+        inf_eval_items_free(it, n);
+        return rc;
+    }
+    *out = it ? it : calloc(1, sizeof *it);
+    *n_out = n;
+    return *out ? 0 : aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+}
+
+int inf_eval_items(const char *data, const char *side, const am_model *m, inf_labelled **out, size_t *n,
+                   char **warn, aa_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (warn)
+        *warn = NULL;
+    struct stat st;
+    if (stat(data, &st) != 0)
+        return aa_error_set(err, AA_ERR_IO, "%s: cannot open (%s)", data, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return from_folder(data, side, m, out, n, warn, err);
+    return from_tsv(data, side, m, out, n, err);
+}
+
+/* ---- the command ----------------------------------------------------------------------------------------- */
+
+static int write_reports(const inf_options *o, const ev_eval *ev, const ev_report_info *info, aa_error *err)
+{
+    if (o->format == INF_JSON) {
+        if (ev_report_json(stdout, ev, info, err))
+            return 1;
+    } else {
+        if (ev_report_text(stdout, ev, info, err))
+            return 1;
+        printf("%s\n", AM_DISCLAIMER);
+    }
+    if (o->svg_dir) {
+        if (mkdir(o->svg_dir, 0777) != 0 && errno != EEXIST)
+            return aa_error_set(err, AA_ERR_IO, "%s: cannot create the folder (%s)", o->svg_dir, strerror(errno));
+        if (ev_svg_save_all(o->svg_dir, ev, info, err))
+            return 1;
+    }
+    return 0;
+}
+
+int inf_cmd_eval(const inf_options *o)
+{
+    aa_error err = {0};
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int slots = o->threads > 0 ? o->threads : cpus > 0 ? (int)cpus : 1;
+    am_model *m = inf_open_model(o, slots, &err);
+    if (!m) {
+        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        return inf_exit_status(&err);
+    }
+    inf_labelled *items = NULL;
+    size_t n = 0;
+    char *warn = NULL;
+    if (inf_eval_items(o->eval_data, o->side, m, &items, &n, &warn, &err)) {
+        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        am_free(m);
+        return 1;
+    }
+    if (warn)
+        fprintf(stderr, "%s", warn);
+    free(warn);
+
+    int k = am_n_classes(m), threads = inf_threads_for(o, n), failed = 0;
+    if (threads > slots)
+        threads = slots;
+    int *labels = malloc((n ? n : 1) * sizeof *labels);
+    float *probs = malloc((n ? n : 1) * (size_t)k * sizeof *probs); /* [n][k] */
+    int *ok = calloc(n ? n : 1, sizeof *ok);
+    ev_eval *ev = NULL;
+    int rc = 0;
+    if (!labels || !probs || !ok) {
+        fprintf(stderr, "aa-infer: out of memory\n");
+        rc = 1;
+        goto done;
+    }
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1) ordered reduction(| : failed)
+    for (size_t i = 0; i < n; i++) {
+        am_file_result r;
+        aa_error e = {0};
+        int bad = am_classify_file(m, omp_get_thread_num(), items[i].path, o->max_seconds, &r, NULL, &e);
+        if (!bad) {
+            memcpy(probs + i * (size_t)k, r.result.probs, (size_t)k * sizeof *probs);
+            ok[i] = 1;
+        }
+#pragma omp ordered
+        if (bad) {
+            fprintf(stderr, "aa-infer: %s\n", e.msg);
+            failed = 1;
+        }
+    }
+    /* Keep the recordings that could be classified, in listing order. */
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ok[i]) {
+            memmove(probs + used * (size_t)k, probs + i * (size_t)k, (size_t)k * sizeof *probs);
+            labels[used++] = items[i].cls;
+        }
+    if (used == 0) {
+        fprintf(stderr, "aa-infer: %s: no recording could be classified\n", o->eval_data);
+        rc = 1;
+        goto done;
+    }
+    /* Per-class thresholds only when the model (or --threshold) has one, as the trainer's report does, so
+     * that the two reports agree to the byte on "gate" too. */
+    double th[AM_MAX_CLASSES];
+    int per_class = 0;
+    for (int c = 0; c < k; c++)
+        per_class |= (th[c] = am_class_threshold(m, c)) > 0;
+    ev_gate gate = {am_min_confidence(m), per_class ? th : NULL};
+    if (!(ev = ev_evaluate(used, k, labels, probs, &gate, &err))) {
+        fprintf(stderr, "aa-infer: %s: %s\n", o->eval_data, err.msg);
+        rc = 1;
+        goto done;
+    }
+    const char *names[AM_MAX_CLASSES];
+    for (int c = 0; c < k; c++)
+        names[c] = am_class_label(m, c);
+    char title[1024];
+    snprintf(title, sizeof title, "%s on %s%s%s", o->model, o->eval_data, o->side ? ", side " : "",
+             o->side ? o->side : "");
+    ev_report_info info = {.title = title, .class_names = names, .unit = "recordings",
+                           .temperature = am_temperature(m)};
+    if (write_reports(o, ev, &info, &err)) {
+        fflush(stdout);
+        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        rc = 1;
+    }
+done:
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "aa-infer: stdout: write error\n");
+        rc = 1;
+    }
+    ev_eval_free(ev);
+    free(labels);
+    free(probs);
+    free(ok);
+    inf_eval_items_free(items, n);
+    am_free(m);
+    return rc || failed ? 1 : 0;
+}

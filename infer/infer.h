@@ -1,0 +1,195 @@
+#ifndef AA_INFER_INFER_H
+#define AA_INFER_INFER_H
+
+/* The parts of aa-infer, one file each, shared by infer/main.c and the tests (infer/ objects are linked
+ * into the test runner, hence the inf_ prefix on everything here). Each inf_cmd_* runs one mode from
+ * parsed options, prints, and returns the exit status: 0 ok, 1 runtime error, 2 usage error. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "infer/serve.h"
+#include "model/model.h"
+#include "util/util.h"
+
+/* aa_error code of a command-line mistake found after parsing (an unknown class in --threshold): exit 2. */
+#define INF_ERR_USAGE 2
+/* The exit status for an error: 2 for INF_ERR_USAGE, else 1. */
+int inf_exit_status(const aa_error *err);
+
+/* ---- options.c: the command line ------------------------------------------------------------------------ */
+
+typedef enum { INF_CLASSIFY, INF_EVAL, INF_TIMELINE, INF_STREAM, INF_SELFTEST, INF_SERVE } inf_mode;
+typedef enum { INF_TEXT, INF_JSON, INF_CSV } inf_format;
+
+typedef struct {
+    const char *cls; /* class folder name or display label */
+    double p;
+} inf_threshold;
+
+typedef struct {
+    inf_mode mode;
+    inf_format format;
+    int help, version;
+    const char *model;
+    char **inputs; /* [n_inputs] into argv: clips, folders, '-' */
+    int n_inputs;
+    double min_confidence; /* < 0: the model's own gate */
+    inf_threshold thresholds[AM_MAX_CLASSES];
+    int n_thresholds;
+    int threads;        /* 0: automatic (see --help) */
+    double max_seconds; /* longest recording decoded whole; 0: the front end's limit (one hour) */
+    /* --eval */
+    const char *eval_data;
+    const char *side; /* NULL: every row / item */
+    const char *svg_dir;
+    /* --timeline, --stream */
+    double hop;             /* s; default 0.5 */
+    int smooth;             /* windows in the centred moving average; default 3 (1 = none) */
+    const char *background; /* class that is never an event; default "background_noise" */
+    int rate;               /* --stream: Hz of the raw PCM */
+    /* --serve */
+    const char *host;
+    int port;
+    int workers; /* 0: the server's default */
+    double max_upload_mb;
+} inf_options;
+
+void inf_options_default(inf_options *o);
+/* Parses argv (not argv[0]). Returns 0, or 2 with err->msg saying what is wrong (one line). */
+int inf_parse(int argc, char **argv, inf_options *o, aa_error *err);
+/* The --help text: every option with its default, examples, exit status, disclaimer. */
+void inf_usage(FILE *to);
+/* Loads o->model for n_slots workers and applies --min-confidence / --threshold. NULL on failure. */
+am_model *inf_open_model(const inf_options *o, int n_slots, aa_error *err);
+/* Threads to use for n independent items: o->threads, or (0) the online CPUs but no more than n. */
+int inf_threads_for(const inf_options *o, size_t n);
+
+/* ---- inputs.c: what to classify -------------------------------------------------------------------------- */
+
+typedef struct {
+    char *path;  /* as given, or found under a folder; "-" is standard input */
+    char *error; /* non-NULL: this input cannot be used (a folder that cannot be read, ...); the message */
+} inf_input;
+
+/* Expands the arguments: files are kept as given (a missing one fails later, with the decoder's message),
+ * folders are walked recursively for audio files (.wav .flac .ogg .oga .opus .mp3, any case; hidden entries
+ * skipped; symlinks followed, each folder once), in bytewise order of their paths. NULL on out of memory;
+ * free with inf_inputs_free. */
+inf_input *inf_inputs_expand(char *const *args, int n, size_t *n_out, aa_error *err);
+void inf_inputs_free(inf_input *in, size_t n);
+int inf_is_audio_name(const char *name);
+/* Standard input read whole (at most limit bytes); malloc'd, caller frees. NULL with err on failure. */
+unsigned char *inf_read_all(FILE *f, const char *name, size_t limit, size_t *size, aa_error *err);
+
+/* ---- output.c: results for people and for programs -------------------------------------------------------- */
+
+/* A growing string; an allocation failure is remembered (oom) and later appends do nothing. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+    int oom;
+} inf_buf;
+
+void inf_buf_printf(inf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void inf_buf_json_string(inf_buf *b, const char *s); /* a JSON string literal, escaped; NULL -> null */
+/* Hands the string over (caller frees); NULL after an allocation failure. */
+char *inf_buf_take(inf_buf *b);
+void inf_buf_free(inf_buf *b);
+
+/* {"Cough": 0.93, ...}: every class's probability by display label, in the model's class order. */
+void inf_json_probabilities(inf_buf *b, const am_model *m, const float *probs);
+/* The label shown for a decision: the class's display label, or AM_UNCLEAR_LABEL when gated. */
+const char *inf_label(const am_model *m, const am_result *r);
+
+/* One classified recording as one line of JSON without the newline, the schema --json prints and the
+ * server answers with (the server adds "mel" from the clip's log-mel; mel NULL leaves it out):
+ *   {"file", "label", "class" (null when gated), "confidence", "gated", "probabilities": {label: p},
+ *    "quality": {"verdict", "ok", "duration_s", "rms_dbfs", "peak_dbfs", "clipped_fraction", "message"},
+ *    "duration_s", ["mel": {"n_mels", "n_frames", "min_db", "max_db", "data"},] "disclaimer"}
+ * mel: [n_mels][n_frames] dB. Malloc'd (caller frees); NULL when out of memory. */
+char *inf_result_json(const am_model *m, const char *file, const am_file_result *r, const float *mel);
+/* The log-mel as the page draws it: uint8 [n_mels][n_frames], 0 = min_db (the clip's floor, max - top_db),
+ * 255 = max_db (the clip's loudest cell). Appends the "mel" object's value. */
+void inf_json_mel(inf_buf *b, const am_model *m, const float *mel);
+/* Human lines for one recording (label or Unclear, confidence, every probability, quality). */
+void inf_result_text(FILE *out, const am_model *m, const char *file, const am_file_result *r);
+/* CSV: a header, then one row per recording (RFC 4180 quoting). */
+void inf_csv_header(FILE *out, const am_model *m);
+void inf_result_csv(FILE *out, const am_model *m, const char *file, const am_file_result *r);
+
+/* ---- the modes --------------------------------------------------------------------------------------------- */
+
+int inf_cmd_classify(const inf_options *o);
+int inf_cmd_eval(const inf_options *o);
+int inf_cmd_timeline(const inf_options *o);
+int inf_cmd_stream(const inf_options *o);
+int inf_cmd_selftest(const inf_options *o);
+int inf_cmd_serve(const inf_options *o);
+
+/* ---- eval_cmd.c: labelled recordings ----------------------------------------------------------------------- */
+
+typedef struct {
+    char *path;
+    int cls; /* the model's class index */
+} inf_labelled;
+
+/* The recordings of DATA with their classes mapped to m's by folder name or label: DATA a folder of
+ * class folders (datasets' listing; DATA/{train,val,test}/<class>/ too, where side picks one), or a
+ * *.split.tsv written by aa-train (header naming at least path and class; side filters on a side column;
+ * fields escape tab, newline and backslash as \t, \n, \\; relative paths are taken from the working
+ * directory, else from the TSV's folder). A class the model
+ * does not know is an error. warn (may be NULL) receives the listing's warnings, one per line, malloc'd. */
+int inf_eval_items(const char *data, const char *side, const am_model *m, inf_labelled **out, size_t *n,
+                   char **warn, aa_error *err);
+void inf_eval_items_free(inf_labelled *it, size_t n);
+
+/* ---- timeline.c: long recordings --------------------------------------------------------------------------- */
+
+typedef struct {
+    double start, end; /* s */
+    int cls;
+    double peak;       /* highest smoothed confidence over the event's windows */
+    size_t windows;
+} inf_event;
+
+typedef struct {
+    size_t n_windows;
+    int k;
+    float *probs;    /* [n_windows][k] smoothed probabilities */
+    double hop_s, window_s, duration_s;
+    inf_event *events;
+    size_t n_events;
+    dsp_source source;
+    dsp_stats stats;
+} inf_timeline;
+
+/* Centred moving average of width w (odd, >= 1) over n rows of k probabilities; at the edges the average
+ * of the rows that exist. in and out: [n][k], distinct. */
+void inf_smooth(const float *in, size_t n, int k, int w, float *out);
+/* Events from smoothed rows (window i covers [i hop, i hop + window)): runs of consecutive windows with the
+ * same class, not withheld by m's gate and not `background` (-1: none), merged. Timing: see timeline.c.
+ * Writes at most cap events and returns how many there are. */
+size_t inf_events_from(const am_model *m, const float *probs, size_t n, double hop_s, double window_s,
+                       int background, inf_event *events, size_t cap);
+/* Decodes path ("-": data/size in memory) with the streaming reader, classifies every window hop_s apart
+ * (batches of am_logits_batch on slot 0), smooths over `smooth` windows and extracts events. Memory is
+ * bounded by the batch, whatever the length (plus k floats per window). Free with inf_timeline_free. */
+int inf_timeline_run(am_model *m, const char *path, const void *data, size_t size, double hop_s, int smooth,
+                     int background, int threads, inf_timeline *out, aa_error *err);
+void inf_timeline_free(inf_timeline *t);
+
+/* ---- serve_cmd.c: the web server's classifier ------------------------------------------------------------- */
+
+typedef struct inf_server inf_server;
+/* A classify callback for aa_serve over m (loaded with n_slots >= the server's workers): uploads are decoded
+ * in memory (at most max_seconds of audio; 0: the front end's limit), classified on the worker's slot, and
+ * answered with inf_result_json plus "mel". NULL when out of memory. */
+inf_server *inf_server_new(am_model *m, double max_seconds);
+void inf_server_free(inf_server *s);
+aa_serve_handler inf_server_handler(inf_server *s);
+/* The body of GET /api/model: classes, labels, front-end settings, temperature, gate. Malloc'd. */
+char *inf_model_json(const am_model *m);
+
+#endif

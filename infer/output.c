@@ -1,0 +1,238 @@
+/* Results for people (text), for scripts (JSON lines, CSV) and for the web page (JSON with the log-mel). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "infer/infer.h"
+
+/* ---- a growing string ------------------------------------------------------------------------------------ */
+
+static int reserve(inf_buf *b, size_t more)
+{
+    if (b->oom)
+        return -1;
+    if (b->len + more + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *s = realloc(b->s, cap);
+    if (!s) {
+        b->oom = 1;
+        return -1;
+    }
+    b->s = s;
+    b->cap = cap;
+    return 0;
+}
+
+void inf_buf_printf(inf_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void inf_buf_json_string(inf_buf *b, const char *s)
+{
+    if (!s) {
+        inf_buf_printf(b, "null");
+        return;
+    }
+    if (b->oom)
+        return;
+    if (aa_http_json_append_string(&b->s, &b->len, &b->cap, s))
+        b->oom = 1;
+}
+
+char *inf_buf_take(inf_buf *b)
+{
+    if (b->oom || reserve(b, 0)) {
+        inf_buf_free(b);
+        return NULL;
+    }
+    char *s = b->s;
+    memset(b, 0, sizeof *b);
+    return s;
+}
+
+void inf_buf_free(inf_buf *b)
+{
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- JSON ----------------------------------------------------------------------------------------------- */
+
+/* Probabilities are floats: 6 significant digits say all a person or a plot needs, and the same digits
+ * come out of the CLI and the server, which share this code. */
+#define PFMT "%.6g"
+
+const char *inf_label(const am_model *m, const am_result *r)
+{
+    return r->gated ? AM_UNCLEAR_LABEL : am_class_label(m, r->cls);
+}
+
+void inf_json_probabilities(inf_buf *b, const am_model *m, const float *probs)
+{
+    inf_buf_printf(b, "{");
+    for (int c = 0; c < am_n_classes(m); c++) {
+        inf_buf_printf(b, c ? ", " : "");
+        inf_buf_json_string(b, am_class_label(m, c));
+        inf_buf_printf(b, ": " PFMT, (double)probs[c]);
+    }
+    inf_buf_printf(b, "}");
+}
+
+static double peak_dbfs(double peak)
+{
+    return peak > 1e-6 ? 20 * log10(peak) : -120.0; /* the same floor as the RMS figure */
+}
+
+void inf_json_mel(inf_buf *b, const am_model *m, const float *mel)
+{
+    const dsp_settings *s = am_dsp(m);
+    size_t n = am_mel_size(m), n_mels = (size_t)s->n_mels, n_frames = n / n_mels;
+    float hi = -INFINITY, lo = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        hi = mel[i] > hi ? mel[i] : hi;
+        lo = mel[i] < lo ? mel[i] : lo;
+    }
+    /* The front end floors each clip at its max - top_db, so that is the natural bottom of the scale; a
+     * clip with no dynamic range (digital silence) keeps the same span so it draws as flat dark, not noise. */
+    double top = hi, bottom = s->top_db > 0 ? hi - s->top_db : lo;
+    if (!(top > bottom))
+        bottom = top - 80;
+    unsigned char *px = malloc(n ? n : 1);
+    if (!px) {
+        b->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double v = (mel[i] - bottom) / (top - bottom) * 255.0;
+        px[i] = (unsigned char)(v <= 0 ? 0 : v >= 255 ? 255 : lround(v));
+    }
+    char *b64 = aa_http_base64(px, n);
+    free(px);
+    if (!b64) {
+        b->oom = 1;
+        return;
+    }
+    inf_buf_printf(b, "{\"n_mels\": %zu, \"n_frames\": %zu, \"min_db\": %.2f, \"max_db\": %.2f, \"data\": \"%s\"}",
+                   n_mels, n_frames, bottom, top, b64);
+    free(b64);
+}
+
+char *inf_result_json(const am_model *m, const char *file, const am_file_result *fr, const float *mel)
+{
+    const am_result *r = &fr->result;
+    inf_buf b = {0};
+    inf_buf_printf(&b, "{\"file\": ");
+    inf_buf_json_string(&b, file);
+    inf_buf_printf(&b, ", \"label\": ");
+    inf_buf_json_string(&b, inf_label(m, r));
+    inf_buf_printf(&b, ", \"class\": ");
+    inf_buf_json_string(&b, r->gated ? NULL : am_class_name(m, r->cls));
+    inf_buf_printf(&b, ", \"confidence\": " PFMT ", \"gated\": %s, \"probabilities\": ", r->confidence,
+                   r->gated ? "true" : "false");
+    inf_json_probabilities(&b, m, r->probs);
+    inf_buf_printf(&b,
+                   ", \"quality\": {\"verdict\": \"%s\", \"ok\": %s, \"duration_s\": %.3f, \"rms_dbfs\": %.2f, "
+                   "\"peak_dbfs\": %.2f, \"clipped_fraction\": " PFMT ", \"message\": ",
+                   fr->quality.name, fr->quality.verdict == AM_QUALITY_OK ? "true" : "false", fr->stats.duration,
+                   fr->stats.rms_dbfs, peak_dbfs(fr->stats.peak), fr->stats.clip_fraction);
+    inf_buf_json_string(&b, fr->quality.message);
+    inf_buf_printf(&b, "}, \"duration_s\": %.3f", fr->duration);
+    if (mel) {
+        inf_buf_printf(&b, ", \"mel\": ");
+        inf_json_mel(&b, m, mel);
+    }
+    inf_buf_printf(&b, ", \"disclaimer\": ");
+    inf_buf_json_string(&b, AM_DISCLAIMER);
+    inf_buf_printf(&b, "}");
+    return inf_buf_take(&b);
+}
+
+/* ---- text ------------------------------------------------------------------------------------------------ */
+
+void inf_result_text(FILE *out, const am_model *m, const char *file, const am_file_result *fr)
+{
+    const am_result *r = &fr->result;
+    if (!strcmp(file, "-"))
+        file = "stdin";
+    if (r->gated) {
+        double need = am_class_threshold(m, r->cls) > am_min_confidence(m) ? am_class_threshold(m, r->cls)
+                                                                           : am_min_confidence(m);
+        fprintf(out, "%s: %s (best guess %s at %.1f%%, below the %.1f%% the model needs)\n", file,
+                AM_UNCLEAR_LABEL, am_class_label(m, r->cls), 100 * r->confidence, 100 * need);
+    } else {
+        fprintf(out, "%s: %s (%.1f%% confidence)\n", file, am_class_label(m, r->cls), 100 * r->confidence);
+    }
+    int width = 0;
+    for (int c = 0; c < am_n_classes(m); c++) {
+        int w = (int)strlen(am_class_label(m, c));
+        width = w > width ? w : width;
+    }
+    for (int c = 0; c < am_n_classes(m); c++) {
+        double p = r->probs[c];
+        int bar = (int)lround(p * 20);
+        fprintf(out, "    %-*s %5.1f%%%s%.*s\n", width, am_class_label(m, c), 100 * p, bar ? "  " : "", bar,
+                "####################");
+    }
+    if (fr->quality.verdict == AM_QUALITY_OK)
+        fprintf(out, "    quality: ok (%.2f s, %.1f dBFS)\n", fr->duration, fr->stats.rms_dbfs);
+    else
+        fprintf(out, "    quality: %s! %s\n", fr->quality.name, fr->quality.message);
+}
+
+/* ---- CSV ------------------------------------------------------------------------------------------------- */
+
+static void csv_field(FILE *out, const char *s)
+{
+    if (!s)
+        return;
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+void inf_csv_header(FILE *out, const am_model *m)
+{
+    fputs("file,label,class,confidence,gated", out);
+    for (int c = 0; c < am_n_classes(m); c++) {
+        fputs(",", out);
+        char name[256];
+        snprintf(name, sizeof name, "p_%s", am_class_name(m, c));
+        csv_field(out, name);
+    }
+    fputs(",quality,duration_s\n", out);
+}
+
+void inf_result_csv(FILE *out, const am_model *m, const char *file, const am_file_result *fr)
+{
+    const am_result *r = &fr->result;
+    csv_field(out, file);
+    fputc(',', out);
+    csv_field(out, inf_label(m, r));
+    fputc(',', out);
+    csv_field(out, r->gated ? "" : am_class_name(m, r->cls));
+    fprintf(out, "," PFMT ",%d", r->confidence, r->gated);
+    for (int c = 0; c < am_n_classes(m); c++)
+        fprintf(out, "," PFMT, (double)r->probs[c]);
+    fprintf(out, ",%s,%.3f\n", fr->quality.name, fr->duration);
+}

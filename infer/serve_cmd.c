@@ -1,0 +1,193 @@
+/* aa-infer --serve: the web page and JSON API (infer/serve.c) with the model as its classifier.
+ *
+ * Each of the server's workers owns one model slot and one log-mel buffer, so uploads are classified in
+ * parallel without locks. An upload is decoded from memory (am_classify_memory), never written to disk;
+ * the log-mel buffer is wiped after each answer. The answer is the --json object of the same bytes plus
+ * "mel", the clip's log-mel for the page to draw. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+#include "infer/infer.h"
+
+/* Uploads decoded whole are limited to this much audio unless --max-seconds says otherwise: ten minutes
+ * of float samples is 38 MB per worker at 16 kHz, while the page sends at most ten seconds. */
+#define SERVE_MAX_SECONDS 600.0
+
+struct inf_server {
+    am_model *m;
+    double max_seconds;
+    int n_slots;
+    size_t mel_size;
+    float *mel; /* [n_slots][n_mels][n_frames] */
+    char *model_json;
+};
+
+static int classify_cb(void *ctx, int slot, const void *audio, size_t n, const char *filename, char **json_out,
+                       aa_error *err)
+{
+    inf_server *s = ctx;
+    if (slot < 0 || slot >= s->n_slots)
+        return aa_error_set(err, AA_SERVE_ERR_INTERNAL, "worker %d has no model slot", slot);
+    float *mel = s->mel + (size_t)slot * s->mel_size;
+    am_file_result r;
+    int rc = am_classify_memory(s->m, slot, audio, n, filename, s->max_seconds, &r, mel, err);
+    if (rc) {
+        am_wipe_slot(s->m, slot);
+        err->code = rc == AM_ERR_AUDIO ? AA_SERVE_ERR_AUDIO : AA_SERVE_ERR_INTERNAL;
+        return err->code;
+    }
+    char *json = inf_result_json(s->m, filename, &r, mel);
+    explicit_bzero(mel, s->mel_size * sizeof *mel);
+    am_wipe_slot(s->m, slot);
+    size_t len = json ? strlen(json) : 0;
+    char *line = json ? realloc(json, len + 2) : NULL;
+    if (!line) {
+        free(json);
+        return aa_error_set(err, AA_SERVE_ERR_INTERNAL, "out of memory");
+    }
+    memcpy(line + len, "\n", 2); /* every answer is one line of JSON, as the server's own errors are */
+    *json_out = line;
+    return 0;
+}
+
+char *inf_model_json(const am_model *m)
+{
+    const dsp_settings *d = am_dsp(m);
+    int k = am_n_classes(m);
+    inf_buf b = {0};
+    inf_buf_printf(&b, "{\"classes\": [");
+    for (int c = 0; c < k; c++) {
+        inf_buf_printf(&b, c ? ", " : "");
+        inf_buf_json_string(&b, am_class_name(m, c));
+    }
+    inf_buf_printf(&b, "], \"labels\": [");
+    for (int c = 0; c < k; c++) {
+        inf_buf_printf(&b, c ? ", " : "");
+        inf_buf_json_string(&b, am_class_label(m, c));
+    }
+    inf_buf_printf(&b, "], \"sample_rate\": %d, \"clip_seconds\": %g, \"n_mels\": %d, \"n_frames\": %zu, "
+                   "\"n_fft\": %d, \"hop_length\": %d, \"fmin\": %g, \"fmax\": %g, \"top_db\": %g, \"arch\": ",
+                   d->sample_rate, d->clip_seconds, d->n_mels, am_mel_size(m) / (size_t)d->n_mels, d->n_fft,
+                   d->hop_length, d->fmin, d->fmax, d->top_db);
+    inf_buf_json_string(&b, am_arch(m));
+    inf_buf_printf(&b, ", \"temperature\": %.9g, \"gate\": {\"min_confidence\": %.9g, \"class_thresholds\": {",
+                   am_temperature(m), am_min_confidence(m));
+    for (int c = 0; c < k; c++) {
+        inf_buf_printf(&b, c ? ", " : "");
+        inf_buf_json_string(&b, am_class_name(m, c));
+        inf_buf_printf(&b, ": %.9g", am_class_threshold(m, c));
+    }
+    inf_buf_printf(&b, "}}, \"unclear_label\": ");
+    inf_buf_json_string(&b, AM_UNCLEAR_LABEL);
+    inf_buf_printf(&b, ", \"quality\": {\"min_seconds\": %g, \"silent_dbfs\": %g, \"clipped_fraction\": %g}, "
+                   "\"disclaimer\": ", AM_QUALITY_MIN_SECONDS, AM_QUALITY_SILENT_DBFS, AM_QUALITY_CLIP_FRACTION);
+    inf_buf_json_string(&b, AM_DISCLAIMER);
+    inf_buf_printf(&b, "}\n");
+    return inf_buf_take(&b);
+}
+
+inf_server *inf_server_new(am_model *m, double max_seconds)
+{
+    inf_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->m = m;
+    s->max_seconds = max_seconds;
+    s->n_slots = am_n_slots(m);
+    s->mel_size = am_mel_size(m);
+    s->mel = calloc((size_t)s->n_slots * s->mel_size, sizeof *s->mel);
+    s->model_json = inf_model_json(m);
+    if (!s->mel || !s->model_json) {
+        inf_server_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void inf_server_free(inf_server *s)
+{
+    if (!s)
+        return;
+    free(s->mel);
+    free(s->model_json);
+    free(s);
+}
+
+aa_serve_handler inf_server_handler(inf_server *s)
+{
+    return (aa_serve_handler){.classify = classify_cb, .ctx = s, .model_json = s->model_json};
+}
+
+/* ---- the command ----------------------------------------------------------------------------------------- */
+
+/* Set by SIGINT/SIGTERM and nothing else; a signal handler can share only a sig_atomic_t with the program,
+ * which is why this one flag lives at file scope. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+int inf_cmd_serve(const inf_options *o)
+{
+    aa_serve_config cfg;
+    aa_serve_config_default(&cfg);
+    cfg.host = o->host;
+    cfg.port = o->port;
+    if (o->workers > 0)
+        cfg.n_workers = o->workers;
+    cfg.max_upload = (size_t)(o->max_upload_mb * 1024 * 1024);
+
+    aa_error err = {0};
+    am_model *m = inf_open_model(o, cfg.n_workers, &err);
+    if (!m) {
+        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        return inf_exit_status(&err);
+    }
+    inf_server *srv = inf_server_new(m, o->max_seconds > 0 ? o->max_seconds : SERVE_MAX_SECONDS);
+    if (!srv) {
+        fprintf(stderr, "aa-infer: out of memory\n");
+        am_free(m);
+        return 1;
+    }
+    /* The signals stay blocked in every thread (the server's inherit this mask) and are taken only inside
+     * sigsuspend below, so the handler runs in this thread and no wake-up can be missed. */
+    sigset_t block, wait_mask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &wait_mask);
+    sigdelset(&wait_mask, SIGINT);
+    sigdelset(&wait_mask, SIGTERM);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    aa_serve_handler h = inf_server_handler(srv);
+    aa_serve *server = NULL;
+    int rc = 0;
+    if (aa_serve_start(&cfg, &h, &server, &err) != 0) {
+        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        rc = 1;
+    } else {
+        int v6 = strchr(cfg.host, ':') != NULL;
+        printf("aa-infer: serving %s on http://%s%s%s:%d/ with %d worker%s (Ctrl-C stops)\n%s\n", o->model,
+               v6 ? "[" : "", cfg.host, v6 ? "]" : "", aa_serve_port(server), cfg.n_workers,
+               cfg.n_workers == 1 ? "" : "s", AM_DISCLAIMER);
+        fflush(stdout);
+        while (!stop_requested)
+            sigsuspend(&wait_mask);
+        aa_serve_stop(server);
+        printf("aa-infer: stopped\n");
+    }
+    inf_server_free(srv);
+    am_free(m);
+    return rc;
+}

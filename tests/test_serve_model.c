@@ -1,0 +1,376 @@
+/* The web server with the real classifier: an upload over HTTP answers what `aa-infer --json` prints for
+ * the same bytes, plus the log-mel the page draws; /api/model; bad and too-long uploads; concurrent
+ * uploads on separate model slots; the binary's --serve started and stopped by signals. */
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "infer/infer.h"
+#include "tests/util/demomodel.h"
+#include "tests/util/httpc.h"
+#include "tests/util/jsonscan.h"
+#include "tests/util/testutil.h"
+
+#define RATE 16000
+#define BOUNDARY "aaTestBoundary7MA4YWxkTrZu0gW"
+
+typedef struct {
+    char dir[256], model[320];
+    am_model *m;
+    inf_server *srv;
+    aa_serve *serve;
+    int port;
+} server;
+
+static void start(server *s, int workers, double max_seconds)
+{
+    tu_mkdtemp(s->dir, sizeof s->dir);
+    tu_path(s->model, sizeof s->model, s->dir, "tone.aam");
+    char msg[512];
+    ck_assert_msg(tu_make_tone_model(s->model, msg, sizeof msg) == 0, "%s", msg);
+    aa_error err;
+    s->m = am_load(s->model, workers, &err);
+    ck_assert_msg(s->m != NULL, "%s", err.msg);
+    s->srv = inf_server_new(s->m, max_seconds);
+    ck_assert_ptr_nonnull(s->srv);
+    aa_serve_config cfg;
+    aa_serve_config_default(&cfg);
+    cfg.port = 0;
+    cfg.n_workers = workers;
+    aa_serve_handler h = inf_server_handler(s->srv);
+    ck_assert_msg(aa_serve_start(&cfg, &h, &s->serve, &err) == 0, "%s", err.msg);
+    s->port = aa_serve_port(s->serve);
+}
+
+static void stop(server *s)
+{
+    aa_serve_stop(s->serve);
+    inf_server_free(s->srv);
+    am_free(s->m);
+    tu_rmtree(s->dir);
+}
+
+static void write_clip(const char *path, int cls, double seconds, uint64_t seed)
+{
+    size_t n = (size_t)lround(seconds * RATE);
+    tu_tone_event ev = {cls == 0 ? 1.0 : 0.2, cls == 0 ? TU_TONE_BURST_S : seconds - 0.4, cls};
+    float *x = tu_tone_recording(n, &ev, cls < 3 ? 1 : 0, seed);
+    tu_write_wav(path, x, n, 1, RATE, SF_FORMAT_PCM_16);
+    free(x);
+}
+
+/* A multipart/form-data body with one file field; caller frees. */
+static char *multipart(const void *data, size_t n, const char *filename, size_t *len)
+{
+    char head[512];
+    int h = snprintf(head, sizeof head,
+                     "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+                     "Content-Type: audio/wav\r\n\r\n", filename);
+    const char *tail = "\r\n--" BOUNDARY "--\r\n";
+    char *b = malloc((size_t)h + n + strlen(tail));
+    memcpy(b, head, (size_t)h);
+    memcpy(b + h, data, n);
+    memcpy(b + h + n, tail, strlen(tail));
+    *len = (size_t)h + n + strlen(tail);
+    return b;
+}
+
+static int post_file(int port, const char *path, const char *filename, tu_http_response *r)
+{
+    size_t n, len;
+    void *data = tu_read_file(path, &n);
+    ck_assert_ptr_nonnull(data);
+    char *body = multipart(data, n, filename, &len);
+    int rc = tu_http_request(port, "POST", "/api/classify",
+                             "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\n", body, len, r);
+    free(body);
+    free(data);
+    return rc;
+}
+
+static unsigned char *base64_decode(const char *s, size_t len, size_t *n)
+{
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char *out = malloc(len / 4 * 3 + 3);
+    size_t o = 0;
+    unsigned v = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len && s[i] != '='; i++) {
+        const char *p = strchr(A, s[i]);
+        ck_assert_msg(p && s[i], "not base64 at %zu", i);
+        v = v << 6 | (unsigned)(p - A);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(v >> bits & 0xff);
+        }
+    }
+    *n = o;
+    return out;
+}
+
+START_TEST(upload_answers_what_the_cli_prints)
+{
+    server s;
+    start(&s, 2, 600);
+    char clip[320], cmd[5000], cli[1 << 16], cerr[4096];
+    tu_path(clip, sizeof clip, s.dir, "clip.wav");
+    write_clip(clip, 1, 4.0, 5);
+
+    tu_http_response r;
+    ck_assert_int_eq(post_file(s.port, clip, "clip.wav", &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char type[128];
+    ck_assert_str_eq(tu_http_header(&r, "Content-Type", type, sizeof type), "application/json");
+    ck_assert_msg(r.body_n > 0 && r.body[r.body_n - 1] == '\n' && !memchr(r.body, '\n', r.body_n - 1),
+                  "not one line of JSON");
+
+    /* the CLI on the same bytes, named the same: identical but for "mel" */
+    char build[4096];
+    ck_assert_ptr_nonnull(realpath(tu_build_dir(), build));
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/aa-infer' -m tone.aam --json clip.wav", s.dir, build);
+    ck_assert_msg(tu_run(cmd, cli, sizeof cli, cerr, sizeof cerr) == 0, "%s", cerr);
+    char *without = tu_json_drop(r.body, "mel");
+    ck_assert_str_eq(without, cli);
+    free(without);
+    char label[64];
+    ck_assert_str_eq(tu_json_str(r.body, "label", label, sizeof label), "Heavy Breathing");
+
+    /* the log-mel: the clip's own, 0 = its floor (max - 80 dB), 255 = its loudest cell */
+    const char *mel = tu_json_find(r.body, "mel");
+    ck_assert(tu_json_num(mel, "n_mels") == 64 && tu_json_num(mel, "n_frames") == 401);
+    double lo = tu_json_num(mel, "min_db"), hi = tu_json_num(mel, "max_db");
+    ck_assert(fabs(hi - lo - 80) < 0.011);
+    const char *data = tu_json_find(mel, "data");
+    ck_assert(data && *data == '"');
+    size_t n_px;
+    unsigned char *px = base64_decode(data + 1, strcspn(data + 1, "\""), &n_px);
+    ck_assert_uint_eq(n_px, 64 * 401);
+    am_file_result fr;
+    aa_error err;
+    float *want = malloc(am_mel_size(s.m) * sizeof *want);
+    ck_assert_int_eq(am_classify_file(s.m, 0, clip, 0, &fr, want, &err), 0);
+    float top = want[0];
+    for (size_t i = 0; i < n_px; i++)
+        top = want[i] > top ? want[i] : top;
+    ck_assert(fabs(top - hi) < 0.006); /* printed with 2 decimals */
+    for (size_t i = 0; i < n_px; i++) {
+        double v = (want[i] - (top - 80.0)) / 80.0 * 255.0;
+        v = v < 0 ? 0 : v > 255 ? 255 : v;
+        /* one step of rounding either way */
+        ck_assert_msg(fabs(px[i] - v) <= 1.0, "pixel %zu: %d vs %g", i, px[i], v);
+    }
+    free(px);
+    free(want);
+    tu_http_response_free(&r);
+
+    /* the raw body: the file is called "upload" */
+    size_t n;
+    void *bytes = tu_read_file(clip, &n);
+    ck_assert_int_eq(tu_http_request(s.port, "POST", "/api/classify", "Content-Type: audio/wav\r\n", bytes, n, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char file[64];
+    ck_assert_str_eq(tu_json_str(r.body, "file", file, sizeof file), "upload");
+    free(bytes);
+    tu_http_response_free(&r);
+    stop(&s);
+}
+END_TEST
+
+START_TEST(model_info_and_bad_uploads)
+{
+    server s;
+    start(&s, 1, 2.0);
+    tu_http_response r;
+    ck_assert_int_eq(tu_http_request(s.port, "GET", "/api/model", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"classes\": [\"cough\", \"heavy_breathing\", \"normal_breathing\", "
+                                         "\"background_noise\"]"));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"labels\": [\"Cough\", \"Heavy Breathing\""));
+    ck_assert(tu_json_num(r.body, "sample_rate") == 16000 && tu_json_num(r.body, "clip_seconds") == 4);
+    ck_assert(tu_json_num(tu_json_find(r.body, "gate"), "min_confidence") == 0.5);
+    tu_http_response_free(&r);
+
+    /* not audio: 422 with the reason, one line */
+    ck_assert_int_eq(tu_http_request(s.port, "POST", "/api/classify", NULL, "hello there", 11, &r), 0);
+    ck_assert_int_eq(r.status, 422);
+    char e[512];
+    ck_assert_msg(strstr(tu_json_str(r.body, "error", e, sizeof e), "upload: ") != NULL, "%s", r.body);
+    tu_http_response_free(&r);
+
+    /* longer than the server's limit on decoded audio (2 s here): 422 saying so */
+    char clip[320];
+    tu_path(clip, sizeof clip, s.dir, "long.wav");
+    write_clip(clip, 2, 3.0, 1);
+    ck_assert_int_eq(post_file(s.port, clip, "long.wav", &r), 0);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_msg(strstr(r.body, "long.wav") != NULL, "%s", r.body);
+    tu_http_response_free(&r);
+    /* and the server goes on */
+    ck_assert_int_eq(tu_http_request(s.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    tu_http_response_free(&r);
+    stop(&s);
+}
+END_TEST
+
+typedef struct {
+    int port;
+    const char *path;
+    char *body; /* the answer, minus nothing */
+    int status;
+} upload_job;
+
+static void *upload_thread(void *arg)
+{
+    upload_job *j = arg;
+    for (int k = 0; k < 3; k++) {
+        tu_http_response r;
+        size_t n, len;
+        void *data = tu_read_file(j->path, &n);
+        char *body = multipart(data, n, "c.wav", &len);
+        int rc = tu_http_request(j->port, "POST", "/api/classify",
+                                 "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\n", body, len, &r);
+        free(body);
+        free(data);
+        j->status = rc ? -1 : r.status;
+        if (rc || r.status != 200 || (j->body && strcmp(j->body, r.body))) {
+            j->status = -2;
+            tu_http_response_free(&r);
+            break;
+        }
+        if (!j->body)
+            j->body = strdup(r.body);
+        tu_http_response_free(&r);
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_uploads_use_their_own_slots)
+{
+    server s;
+    start(&s, 3, 600);
+    enum { T = 4 };
+    char paths[T][320];
+    upload_job jobs[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "c%d.wav", i);
+        tu_path(paths[i], sizeof paths[i], s.dir, name);
+        write_clip(paths[i], i, 4.0, (uint64_t)i);
+        jobs[i] = (upload_job){s.port, paths[i], NULL, 0};
+    }
+    for (int i = 0; i < T; i++)
+        pthread_create(&th[i], NULL, upload_thread, &jobs[i]);
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    /* every answer 200, repeated answers identical, each clip its class (slots never mixed up) */
+    static const char *LABELS[4] = {"Cough", "Heavy Breathing", "Normal Breathing", "Background Noise"};
+    for (int i = 0; i < T; i++) {
+        ck_assert_msg(jobs[i].status == 200, "thread %d: %d", i, jobs[i].status);
+        char label[64];
+        ck_assert_str_eq(tu_json_str(jobs[i].body, "label", label, sizeof label), LABELS[i]);
+        free(jobs[i].body);
+    }
+    stop(&s);
+}
+END_TEST
+
+/* Starts `aa-infer ... --serve --port 0` with stdout on a pipe; returns its pid and the port it prints. */
+static pid_t spawn_server(const char *model, int *port, FILE **out)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/aa-infer", tu_build_dir());
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl(bin, bin, "-m", model, "--serve", "--port", "0", "--workers", "2", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    *out = fdopen(fds[0], "r");
+    char line[1024];
+    ck_assert_msg(fgets(line, sizeof line, *out) != NULL, "the server printed nothing");
+    const char *p = strstr(line, "http://127.0.0.1:");
+    ck_assert_msg(p != NULL, "%s", line);
+    *port = atoi(p + strlen("http://127.0.0.1:"));
+    ck_assert_int_gt(*port, 0);
+    return pid;
+}
+
+START_TEST(binary_serves_and_stops_on_signals)
+{
+    char dir[256], model[320], clip[320], msg[512];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(model, sizeof model, dir, "tone.aam");
+    ck_assert_msg(tu_make_tone_model(model, msg, sizeof msg) == 0, "%s", msg);
+    tu_path(clip, sizeof clip, dir, "c.wav");
+    write_clip(clip, 2, 4.0, 9);
+    int sigs[2] = {SIGTERM, SIGINT};
+    for (int k = 0; k < 2; k++) {
+        int port;
+        FILE *out;
+        pid_t pid = spawn_server(model, &port, &out);
+        tu_http_response r;
+        ck_assert_int_eq(tu_http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        tu_http_response_free(&r);
+        ck_assert_int_eq(tu_http_request(port, "GET", "/", NULL, NULL, 0, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.body, "<html"));
+        tu_http_response_free(&r);
+        ck_assert_int_eq(post_file(port, clip, "c.wav", &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        char label[64];
+        ck_assert_str_eq(tu_json_str(r.body, "label", label, sizeof label), "Normal Breathing");
+        tu_http_response_free(&r);
+
+        ck_assert_int_eq(kill(pid, sigs[k]), 0);
+        int st;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "signal %d: status %d", sigs[k], st);
+        char rest[4096] = "";
+        size_t got = fread(rest, 1, sizeof rest - 1, out);
+        rest[got] = '\0';
+        ck_assert_msg(strstr(rest, "stopped") != NULL, "%s", rest);
+        fclose(out);
+    }
+    /* a port that is taken: one line, exit 1 */
+    server s;
+    start(&s, 1, 600);
+    char cmd[1024], o[4096], e[4096];
+    snprintf(cmd, sizeof cmd, "%s/aa-infer -m '%s' --serve --port %d", tu_build_dir(), model, s.port);
+    ck_assert_int_eq(tu_run(cmd, o, sizeof o, e, sizeof e), 1);
+    ck_assert_int_eq(tu_count_lines(e), 1);
+    ck_assert_msg(strstr(e, "aa-infer: ") == e, "%s", e);
+    stop(&s);
+    tu_rmtree(dir);
+}
+END_TEST
+
+Suite *serve_model_suite(void)
+{
+    Suite *s = suite_create("serve_model");
+    TCase *tc = tcase_create("serve_model");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, upload_answers_what_the_cli_prints);
+    tcase_add_test(tc, model_info_and_bad_uploads);
+    tcase_add_test(tc, concurrent_uploads_use_their_own_slots);
+    tcase_add_test(tc, binary_serves_and_stops_on_signals);
+    suite_add_tcase(s, tc);
+    return s;
+}
