@@ -75,8 +75,8 @@ typedef struct nn_model nn_model;
 /* Limits on what one model may ask for, checked before anything is allocated, since a model file's few
  * bytes of input shape and architecture decide every buffer: the buffers for one sample (activations,
  * parameters and their gradients, one thread's scratch; training on a batch of B needs roughly B times the
- * per-sample part) and the parameter count. aa-cnn-s on a 64 x 401 log-mel takes 13.5 MB for one sample
- * (measured RSS; 395 MB built for training batches of 64). */
+ * per-sample part) and the parameter count. aa-cnn-s on a 64 x 401 log-mel takes 15 MB for one sample
+ * (measured RSS; 296 MB built for training batches of 64). */
 #define NN_MAX_SAMPLE_BYTES ((size_t)512 << 20)
 #define NN_MAX_PARAMS (1u << 26)
 
