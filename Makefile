@@ -4,6 +4,7 @@
 #   make check      run every test (Check); SUITE=name runs one suite, CASE=name one test case
 #   make asan       the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks, beside the PyTorch/torchaudio peers when they are installed
+#   make fuzz       libFuzzer targets (fuzz/), each run FUZZ_SECONDS (30); make fuzz-smoke: a few seconds each
 #   make demo       generate the demo corpus, train, evaluate and classify (the README's first command)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -51,7 +52,8 @@ WEB_GEN   := $(BUILD)/gen/web_assets.c
 SUITES    := $(BUILD)/gen/suites.inc
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all deps check check-asan asan bench bench-bins demo install uninstall clean fuzz stub-server browser-test
+.PHONY: all deps check check-asan asan bench bench-bins demo install uninstall clean fuzz fuzz-bins fuzz-smoke \
+        fuzz-deps stub-server browser-test
 .DELETE_ON_ERROR:
 
 all: $(TRAIN_BIN) $(INFER_BIN)
@@ -126,6 +128,7 @@ asan:
 check-asan: LDLIBS_ALL += $(LDLIBS_EXTRA)
 check-asan: all $(TEST_BIN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	    AA_SANITIZED=1 CK_TIMEOUT_MULTIPLIER=8 AA_BUILD=$(BUILD) AA_FIXTURES=tests/fixtures $(TEST_BIN)
 
 BENCH_SRC := $(sort $(wildcard bench/*.c))
@@ -142,6 +145,53 @@ bench: bench-bins
 demo: all
 	bash scripts/demo.sh
 
+# ---- fuzzing: clang + libFuzzer, with ASan and UBSan, on the project's own sources compiled apart -------
+# Every fuzz/fuzz_NAME.c defines LLVMFuzzerTestOneInput and becomes build/fuzz/fuzz_NAME. The library and
+# the HTTP code are compiled again by clang with coverage instrumentation (the gcc objects carry none).
+# fuzz/run.sh makes the seed corpora (fuzz/make-seeds.sh), runs each target and prints executions and
+# crashes per target; a crash leaves its input in build/fuzz/crashes/NAME/.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# -Wno-pass-failed: clang reports each `omp simd` loop it chooses not to vectorise at -O1; not a defect.
+FUZZ_CFLAGS   = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(WARN) -fopenmp -fno-math-errno -I. \
+                $(PKG_CFLAGS) -g -O1 $(FUZZ_SAN) -Wno-pass-failed
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC) $(INFER_SRC)) $(FUZZ_BUILD)/obj/gen/web_assets.o
+FUZZ_BINS    := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard fuzz/fuzz_*.c)))
+FUZZ_DEPS_OK := $(FUZZ_BUILD)/.deps-ok
+# reached only through the pattern rules below, so make would delete them as intermediates after each link
+.SECONDARY: $(FUZZ_LIB_OBJ) $(patsubst fuzz/%.c,$(FUZZ_BUILD)/obj/fuzz/%.o,$(wildcard fuzz/fuzz_*.c))
+
+$(FUZZ_DEPS_OK): scripts/install-deps.sh | $(DEPS_OK)
+	@bash scripts/install-deps.sh fuzz
+	@mkdir -p $(@D) && touch $@
+fuzz-deps: $(FUZZ_DEPS_OK)
+
+$(FUZZ_BUILD)/obj/%.o: %.c | $(FUZZ_DEPS_OK)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/obj/gen/web_assets.o: $(WEB_GEN) | $(FUZZ_DEPS_OK)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -fopenmp -lm -lpthread
+
+# The seed generator is an ordinary program on the ordinary library: seeds are valid files, not fuzz output.
+$(FUZZ_BUILD)/seedgen: $(BUILD)/obj/fuzz/seedgen.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+fuzz-bins: $(FUZZ_BINS) $(FUZZ_BUILD)/seedgen
+
+fuzz: fuzz-bins
+	FUZZ_BUILD=$(FUZZ_BUILD) bash fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-bins
+	FUZZ_BUILD=$(FUZZ_BUILD) bash fuzz/run.sh 4
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(TRAIN_BIN) $(INFER_BIN) $(DESTDIR)$(PREFIX)/bin/
@@ -152,4 +202,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

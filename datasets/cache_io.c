@@ -296,8 +296,9 @@ static int parse_header(ds_cache *c, cursor *cu, const char *path, aa_error *err
                             (unsigned long long)nf);
     if (!(c->files = calloc(nf ? nf : 1, sizeof *c->files)) || !(c->feat = calloc(nf ? nf : 1, sizeof *c->feat)))
         return aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory", path);
-    for (; c->n_files < nf; c->n_files++) {
-        ds_cache_file *f = &c->files[c->n_files];
+    while (c->n_files < nf) {
+        /* counted before it is read, so that ds_cache_free frees a record the checks below stop half-way */
+        ds_cache_file *f = &c->files[c->n_files++];
         if (!(f->rel = cur_str(cu, &oom)))
             goto bad;
         f->size = (int64_t)cur_u64(cu);
@@ -322,7 +323,7 @@ static int parse_header(ds_cache *c, cursor *cu, const char *path, aa_error *err
         if (cls >= nc || f->group >= ng || skipped != (f->reason != NULL) ||
             (skipped ? nw != 0 : (nw < 1 || nw > (uint64_t)c->win.max_per_file)))
             return aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: corrupt feature cache (record of file %zu)", path,
-                                c->n_files);
+                                c->n_files - 1);
     }
     ds_cache_index(c);
     uint64_t nw = cur_u64(cu);

@@ -31,7 +31,7 @@ typedef enum {
     DSP_ERR_EMPTY,          /* 0 bytes */
     DSP_ERR_FORMAT,         /* libsndfile cannot read it: unknown, unsupported or malformed header */
     DSP_ERR_TOO_SHORT,      /* fewer than 2 samples per channel */
-    DSP_ERR_NONFINITE,      /* a NaN or infinite sample (float formats) */
+    DSP_ERR_NONFINITE,      /* a NaN, infinite or absurdly large (|x| > DSP_MAX_SAMPLE) sample (float formats) */
     DSP_ERR_RATE,           /* sample rate outside DSP_MIN_RATE..DSP_MAX_RATE */
     DSP_ERR_CHANNELS,       /* channel count outside 1..DSP_MAX_CHANNELS */
     DSP_ERR_DECODE,         /* the decoder failed part-way through the file */
@@ -113,6 +113,10 @@ size_t dsp_clip_frames(const dsp_settings *s);
 #define DSP_MIN_RATE 8000
 #define DSP_MAX_RATE 192000
 #define DSP_MAX_CHANNELS 8
+/* Largest sample magnitude a float file may hold: 2^24, 144 dB over full scale. Float files slightly over 1
+ * are common, and some tools write float files at 16-bit scale (32768), but a larger value is damage, and
+ * from about 1e16 up the power spectrum overflows float32 (the log-mel would be infinite). */
+#define DSP_MAX_SAMPLE 16777216.0f
 /* dsp_load refuses recordings longer than this unless the caller passes its own limit: one hour is 230 MB
  * of float32 at 16 kHz, the most a caller holding a whole recording should need. A longer recording can be
  * read in bounded memory with dsp_reader. */

@@ -304,27 +304,34 @@ static int decode_chunk(dsp_reader *r, aa_error *err)
     const float *x = r->chunk;
     size_t total = (size_t)k * (size_t)ch;
     /* One pass over the raw samples on their bit patterns (integer operations vectorise where float
-     * compares would not): exponent all ones = NaN or Inf; |x| as bits orders like |x|. */
-    float fs = (float)r->full_scale;
-    int32_t fs_bits, peak_bits = 0;
+     * compares would not): |x| as bits orders like |x|, and NaN and Inf lie above every finite value, so
+     * one compare refuses them with the absurdly large samples. */
+    float fs = (float)r->full_scale, lim = DSP_MAX_SAMPLE;
+    int32_t fs_bits, lim_bits, peak_bits = 0;
     memcpy(&fs_bits, &fs, sizeof fs_bits);
+    memcpy(&lim_bits, &lim, sizeof lim_bits);
     int32_t bad = 0, full = 0; /* a chunk holds at most CHUNK * 8 samples */
 #pragma omp simd reduction(+ : bad, full) reduction(max : peak_bits)
     for (size_t i = 0; i < total; i++) {
         int32_t b;
         memcpy(&b, &x[i], sizeof b);
         int32_t mag = b & 0x7fffffff;
-        bad += mag >= 0x7f800000;
+        bad += mag > lim_bits;
         full += mag >= fs_bits;
         peak_bits = mag > peak_bits ? mag : peak_bits;
     }
     if (bad) {
         size_t i = 0;
-        while (isfinite(x[i]))
+        while (fabsf(x[i]) <= DSP_MAX_SAMPLE)
             i++;
-        aa_error_set(&r->fail, DSP_ERR_NONFINITE, "%s: %s sample at frame %lld (channel %d)", r->name,
-                     isnan(x[i]) ? "NaN" : "infinite", (long long)(r->frames_read + (int64_t)(i / (size_t)ch)),
-                     (int)(i % (size_t)ch) + 1);
+        long long frame = (long long)(r->frames_read + (int64_t)(i / (size_t)ch));
+        int chan = (int)(i % (size_t)ch) + 1;
+        if (isfinite(x[i]))
+            aa_error_set(&r->fail, DSP_ERR_NONFINITE, "%s: sample %.3g at frame %lld (channel %d) is out of range "
+                         "(magnitude over %.0f)", r->name, (double)x[i], frame, chan, (double)DSP_MAX_SAMPLE);
+        else
+            aa_error_set(&r->fail, DSP_ERR_NONFINITE, "%s: %s sample at frame %lld (channel %d)", r->name,
+                         isnan(x[i]) ? "NaN" : "infinite", frame, chan);
         return reader_failed(r, err);
     }
     float peak;

@@ -209,6 +209,15 @@ static int parse_value(const field *f, const char *v, dsp_settings *s)
     return 0;
 }
 
+/* The text may come from a damaged file and is quoted in messages, which are printable: other bytes show
+ * as '?'. */
+static void printable(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            *s = '?';
+}
+
 int dsp_settings_parse(const char *text, size_t len, const char *what, dsp_settings *out, aa_error *err)
 {
     dsp_settings s = dsp_settings_default();
@@ -231,23 +240,27 @@ int dsp_settings_parse(const char *text, size_t len, const char *what, dsp_setti
             continue;
         if (memchr(line, 0, n))
             return aa_error_set(err, DSP_ERR_SETTINGS, "%s: settings line %d contains a NUL byte", what, lineno);
+        char shown[sizeof line];
+        memcpy(shown, line, n + 1);
+        printable(shown);
         char *eq = strchr(line, '=');
         if (!eq)
             return aa_error_set(err, DSP_ERR_SETTINGS, "%s: settings line %d is not key=value: '%s'", what,
-                                lineno, line);
+                                lineno, shown);
         *eq = 0;
+        shown[eq - line] = 0;
         int i = 0;
         while (i < N_FIELDS && strcmp(line, FIELDS[i].key) != 0)
             i++;
         if (i == N_FIELDS)
             return aa_error_set(err, DSP_ERR_SETTINGS, "%s: settings line %d: unknown key '%s'", what, lineno,
-                                line);
+                                shown);
         if (seen[i]++)
             return aa_error_set(err, DSP_ERR_SETTINGS, "%s: settings line %d: key '%s' repeated", what, lineno,
                                 line);
         if (parse_value(&FIELDS[i], eq + 1, &s) != 0)
             return aa_error_set(err, DSP_ERR_SETTINGS, "%s: settings line %d: bad value '%s' for %s", what,
-                                lineno, eq + 1, line);
+                                lineno, shown + (eq - line) + 1, line);
     }
     for (int i = 0; i < N_FIELDS; i++)
         if (!seen[i])

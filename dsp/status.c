@@ -10,7 +10,7 @@ const char *dsp_strerror(int code)
     case DSP_ERR_EMPTY: return "empty file";
     case DSP_ERR_FORMAT: return "not a readable audio file";
     case DSP_ERR_TOO_SHORT: return "too short (fewer than 2 samples)";
-    case DSP_ERR_NONFINITE: return "NaN or infinite samples";
+    case DSP_ERR_NONFINITE: return "NaN, infinite or out-of-range samples";
     case DSP_ERR_RATE: return "sample rate out of range";
     case DSP_ERR_CHANNELS: return "channel count out of range";
     case DSP_ERR_DECODE: return "decode error";

@@ -43,13 +43,13 @@ void am_decide(const am_model *m, const float *logits, am_result *out)
 {
     int k = m->n_classes;
     double mx = -INFINITY, sum = 0, z[AM_MAX_CLASSES];
-    for (int c = 0; c < k; c++) {
-        z[c] = logits[c] / m->temperature;
-        if (z[c] > mx)
-            mx = z[c];
-    }
     for (int c = 0; c < k; c++)
-        sum += (z[c] = exp(z[c] - mx));
+        if (logits[c] > mx)
+            mx = logits[c];
+    /* Shifted before the division: logit / T overflows to inf for a small T (and inf - inf is NaN), while
+     * (logit - max) / T is at most 0, so the top class is exp(0) = 1 and the sum is at least 1. */
+    for (int c = 0; c < k; c++)
+        sum += (z[c] = exp(((double)logits[c] - mx) / m->temperature));
     int best = 0;
     for (int c = 0; c < k; c++) {
         out->probs[c] = (float)(z[c] / sum);

@@ -119,6 +119,11 @@ int nn_arch_parse(const char *arch, nn_layer_spec *layers, int *n_layers, char *
     for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
         if (strcmp(arch, PRESETS[i][0]) == 0)
             arch = PRESETS[i][1];
+    /* The string may come from a damaged file and is quoted in messages, which are one printable line. */
+    for (const unsigned char *q = (const unsigned char *)arch; *q; q++)
+        if ((*q < 0x20 && *q != '\t') || *q > 0x7e)
+            return aa_error_set(err, NN_ERR_ARCH, "architecture: byte 0x%02x at offset %zu is not printable ASCII",
+                                *q, (size_t)(q - (const unsigned char *)arch));
     int n = 0;
     size_t len = 0;
     canon[0] = '\0';

@@ -25,6 +25,8 @@ const char nn_magic_model[NN_MAGIC_LEN] = {'A', 'A', 'M', 'O', 'D', '\r', '\n', 
 const char nn_magic_checkpoint[NN_MAGIC_LEN] = {'A', 'A', 'C', 'K', 'P', '\r', '\n', 0x1a};
 
 #define HEADER 32
+/* A model has a few dozen entries (4 per layer at most, and the caller's metadata). */
+#define MAX_ENTRIES 4096
 
 static size_t file_size_of(const nn_meta *meta)
 {
@@ -48,6 +50,9 @@ static size_t file_size_of(const nn_meta *meta)
 
 int nn_file_write(const char *path, const char magic[NN_MAGIC_LEN], const nn_meta *meta, aa_error *err)
 {
+    if (nn_meta_str_count(meta) > MAX_ENTRIES || nn_meta_tensor_count(meta) > MAX_ENTRIES)
+        return aa_error_set(err, NN_ERR_ARG, "%s: %d strings and %d tensors, over the limit of %d each", path,
+                            nn_meta_str_count(meta), nn_meta_tensor_count(meta), MAX_ENTRIES);
     const size_t size = file_size_of(meta);
     unsigned char *buf = malloc(size), *p = buf;
     if (!buf)
@@ -143,13 +148,17 @@ static int take_u32(cursor *c, uint32_t *v)
     return 0;
 }
 
-/* Copies a length-prefixed name into buf (NUL-terminated). */
+/* Copies a length-prefixed name into buf (NUL-terminated). Names are printable ASCII (nn_meta's rule), so
+ * a message may quote one: a NUL or a control byte read from a damaged file is refused here. */
 static int take_name(cursor *c, char *buf, size_t cap)
 {
     uint32_t n;
     const unsigned char *q;
     if (take_u32(c, &n) || n == 0 || n >= cap || take(c, n, &q))
         return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (q[i] < 0x20 || q[i] > 0x7e)
+            return -1;
     memcpy(buf, q, n);
     buf[n] = '\0';
     return 0;
@@ -248,6 +257,10 @@ int nn_file_read(const char *path, const char magic[NN_MAGIC_LEN], const char *w
                           size - (size_t)declared, (unsigned long long)declared);
     else if (aa_crc32(0, buf, size - 4) != aa_get_u32(buf + size - 4))
         rc = aa_error_set(err, NN_ERR_CHECKSUM, "%s: checksum mismatch (the file is corrupted)", path);
+    /* Entries are looked up by name as they are added: a file of a million tiny entries would take hours. */
+    else if (aa_get_u32(buf + 12) > MAX_ENTRIES || aa_get_u32(buf + 16) > MAX_ENTRIES)
+        rc = aa_error_set(err, NN_ERR_FORMAT, "%s: %u strings and %u tensors, over the limit of %d each", path,
+                          aa_get_u32(buf + 12), aa_get_u32(buf + 16), MAX_ENTRIES);
     if (rc) {
         free(buf);
         return rc;

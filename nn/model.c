@@ -60,6 +60,7 @@ static int layout(nn_model *m, aa_error *err)
     char name[32];
     for (int i = 0; i < m->n_layers; i++) {
         const nn_layer_spec *l = &m->layers[i];
+        const int first = i; /* a fused block moves i past its bn, relu and pool */
         nn_stage *st = &m->stages[m->n_stages++];
         memset(st, 0, sizeof *st);
         st->w_off = st->b_off = st->g_off = st->be_off = st->rm_off = st->rv_off = SIZE_MAX;
@@ -119,6 +120,7 @@ static int layout(nn_model *m, aa_error *err)
             st->drop_index = n_drop++;
             break;
         case NN_L_FC: {
+            /* c h w <= NN_MAX_SAMPLE_BYTES / 4: the previous stage (or the input) was checked */
             int n_out = l->n ? l->n : m->n_classes;
             if (!l->n && i != m->n_layers - 1)
                 return aa_error_set(err, NN_ERR_ARCH, "architecture: plain \"fc\" (to the classes) must be the "
@@ -136,12 +138,49 @@ static int layout(nn_model *m, aa_error *err)
         st->out_c = c, st->out_h = h, st->out_w = w;
         st->in_size = (size_t)st->in_c * st->in_h * st->in_w;
         st->out_size = (size_t)c * h * w;
+        /* c <= 2^20 and h w <= the input's 2^27 floats: the product cannot wrap */
+        if (st->out_size > NN_MAX_SAMPLE_BYTES / sizeof(float))
+            return aa_error_set(err, NN_ERR_ARCH, "architecture: layer %d (%s) outputs %zu values per sample, over "
+                                "the limit of %zu", first + 1, KIND_NAME[l->kind], st->out_size,
+                                NN_MAX_SAMPLE_BYTES / sizeof(float));
     }
+    if (m->n_params > NN_MAX_PARAMS)
+        return aa_error_set(err, NN_ERR_ARCH, "architecture: %zu parameters, over the limit of %zu", m->n_params,
+                            (size_t)NN_MAX_PARAMS);
     const nn_stage *last = &m->stages[m->n_stages - 1];
     if (last->kind != NN_S_FC || last->out_c != m->n_classes)
         return aa_error_set(err, NN_ERR_ARCH, "architecture: must end with a dense layer to the %d classes (\"fc\")",
                             m->n_classes);
     return 0;
+}
+
+/* What allocate() and one thread's scratch take for a batch of one sample, in bytes: the numbers of a
+ * file (input shape, architecture) decide it, so it is checked before anything is allocated. Mirrors
+ * allocate(); an estimate on the high side is fine. */
+static size_t bytes_for_one_sample(const nn_model *m)
+{
+    size_t f = (size_t)m->in_c * m->in_h * m->in_w, max_io = f, conv = 0, max_y = 0, bytes = 0;
+    for (int i = 0; i < m->n_stages; i++) {
+        const nn_stage *st = &m->stages[i];
+        size_t ysz = (size_t)st->cd.c_out * st->cd.h * st->cd.w, c = (size_t)st->out_c;
+        max_io = st->out_size > max_io ? st->out_size : max_io;
+        f += st->out_size;                                                /* act */
+        if (st->kind == NN_S_BLOCK)
+            f += ysz, max_y = ysz > max_y ? ysz : max_y;                    /* y */
+        if ((st->kind == NN_S_BLOCK && st->pool) || st->kind == NN_S_POOL)
+            f += st->out_size, bytes += st->out_size;                     /* yarg, arg */
+        if (st->kind == NN_S_DROP)
+            f += st->out_size;                                            /* mask */
+        if (st->kind == NN_S_BLOCK || st->kind == NN_S_BN)
+            bytes += 7 * sizeof(double) * c, f += 6 * c;                  /* statistics, coefficients */
+        if (st->kind == NN_S_BLOCK || st->kind == NN_S_CONV) {
+            size_t need = nn_conv2d_scratch(&st->cd);
+            conv = need > conv ? need : conv;
+        }
+    }
+    f += 3 * m->n_params + m->n_stats + 2 * max_io + 2 * (size_t)m->n_classes; /* params, grads, gsamp, dbuf */
+    f += conv + 2 * max_y + 2 * max_io;                                          /* one thread's scratch */
+    return bytes + sizeof(float) * f;
 }
 
 static int alloc_scratch(nn_model *m, int n)
@@ -250,8 +289,8 @@ static int allocate(nn_model *m)
     return alloc_scratch(m, 1);
 }
 
-nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
-                          int reference, aa_error *err)
+nn_model *nn_model_plan(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
+                        int reference, aa_error *err)
 {
     if (in_c < 1 || in_h < 8 || in_w < 8 || n_classes < 1 || max_batch < 1) {
         aa_error_set(err, NN_ERR_ARG, "model: invalid shape (input %dx%dx%d, %d classes, batch %d; need "
@@ -259,7 +298,14 @@ nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_
                      n_classes, max_batch);
         return NULL;
     }
-    nn_blas_setup();
+    /* in two steps, so that the product of three ints cannot wrap a size_t */
+    const size_t max_floats = NN_MAX_SAMPLE_BYTES / sizeof(float);
+    if ((size_t)in_c * (size_t)in_h > max_floats || (size_t)in_c * (size_t)in_h * (size_t)in_w > max_floats ||
+        n_classes > (1 << 20)) {
+        aa_error_set(err, NN_ERR_ARG, "model: input %dx%dx%d or %d classes over the limits (%zu values, 2^20 "
+                     "classes)", in_c, in_h, in_w, n_classes, max_floats);
+        return NULL;
+    }
     nn_model *m = calloc(1, sizeof *m);
     if (!m) {
         aa_error_set(err, NN_ERR_NOMEM, "model: out of memory");
@@ -274,12 +320,34 @@ nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_
         nn_model_free(m);
         return NULL;
     }
-    if (allocate(m) != 0) {
-        aa_error_set(err, NN_ERR_NOMEM, "model: out of memory (%zu parameters, batch %d)", m->n_params, max_batch);
+    size_t need = bytes_for_one_sample(m);
+    if (need > NN_MAX_SAMPLE_BYTES) {
+        aa_error_set(err, NN_ERR_ARCH, "architecture: %zu MiB of buffers for one sample of %dx%dx%d, over the "
+                     "limit of %zu MiB", (need + (1u << 20) - 1) >> 20, in_c, in_h, in_w, NN_MAX_SAMPLE_BYTES >> 20);
         nn_model_free(m);
         return NULL;
     }
+    return m;
+}
+
+int nn_model_alloc(nn_model *m, aa_error *err)
+{
+    nn_blas_setup();
+    if (allocate(m) != 0)
+        return aa_error_set(err, NN_ERR_NOMEM, "model: out of memory (%zu parameters, batch %d)", m->n_params,
+                            m->max_batch);
     nn_init_he(m, 0);
+    return 0;
+}
+
+nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
+                          int reference, aa_error *err)
+{
+    nn_model *m = nn_model_plan(arch, in_c, in_h, in_w, n_classes, max_batch, reference, err);
+    if (m && nn_model_alloc(m, err) != 0) {
+        nn_model_free(m);
+        return NULL;
+    }
     return m;
 }
 

@@ -41,6 +41,13 @@ static int get_ints(const nn_meta *meta, const char *key, int *v, int n)
     return *s == '\0' ? 0 : -1;
 }
 
+/* "nn.param.<name>" of tensor i, into buf. */
+static const char *name_of(const nn_model *m, int i, char *buf, size_t n)
+{
+    snprintf(buf, n, "nn.param.%s", m->tensors[i].name);
+    return buf;
+}
+
 static void shape_text(char *buf, size_t n, int ndim, const int *dims)
 {
     size_t len = (size_t)snprintf(buf, n, "[");
@@ -59,7 +66,10 @@ nn_model *nn_model_from_meta(const nn_meta *meta, const char *path, int max_batc
         return NULL;
     }
     aa_error e;
-    nn_model *m = nn_model_new(arch, in[0], in[1], in_w > 0 ? in_w : in[2], classes, max_batch, &e);
+    /* The plan names and shapes every tensor; they are checked against the file before any buffer is
+     * allocated, so a few bytes of architecture cannot make the loader commit memory the file does not
+     * back (the parameters must all be there; the activations are bounded by NN_MAX_SAMPLE_BYTES). */
+    nn_model *m = nn_model_plan(arch, in[0], in[1], in_w > 0 ? in_w : in[2], classes, max_batch, 0, &e);
     if (!m) {
         aa_error_set(err, e.code == NN_ERR_NOMEM ? NN_ERR_NOMEM : NN_ERR_MISMATCH, "%s: %s", path, e.msg);
         return NULL;
@@ -74,8 +84,7 @@ nn_model *nn_model_from_meta(const nn_meta *meta, const char *path, int max_batc
     for (int i = 0; i < m->n_tensors; i++) {
         const nn_tensor_info *t = &m->tensors[i];
         int ndim, dims[NN_MAX_DIMS];
-        snprintf(name, sizeof name, "nn.param.%s", t->name);
-        const float *d = nn_meta_get_tensor(meta, name, &ndim, dims);
+        const float *d = nn_meta_get_tensor(meta, name_of(m, i, name, sizeof name), &ndim, dims);
         if (!d) {
             aa_error_set(err, NN_ERR_MISMATCH, "%s: missing tensor \"%s\" of architecture \"%s\"", path, t->name, arch);
             nn_model_free(m);
@@ -92,7 +101,6 @@ nn_model *nn_model_from_meta(const nn_meta *meta, const char *path, int max_batc
             nn_model_free(m);
             return NULL;
         }
-        memcpy(nn_tensor_data(m, i), d, sizeof *d * t->count);
     }
     if (n_file != m->n_tensors) {
         aa_error_set(err, NN_ERR_MISMATCH, "%s: %d parameter tensors, the architecture has %d", path, n_file,
@@ -100,6 +108,14 @@ nn_model *nn_model_from_meta(const nn_meta *meta, const char *path, int max_batc
         nn_model_free(m);
         return NULL;
     }
+    if (nn_model_alloc(m, &e) != 0) {
+        aa_error_set(err, NN_ERR_NOMEM, "%s: %s", path, e.msg);
+        nn_model_free(m);
+        return NULL;
+    }
+    for (int i = 0; i < m->n_tensors; i++)
+        memcpy(nn_tensor_data(m, i), nn_meta_get_tensor(meta, name_of(m, i, name, sizeof name), NULL, NULL),
+               sizeof(float) * m->tensors[i].count);
     return m;
 }
 

@@ -72,9 +72,17 @@ const char *nn_blas_core(void);
 
 typedef struct nn_model nn_model;
 
+/* Limits on what one model may ask for, checked before anything is allocated, since a model file's few
+ * bytes of input shape and architecture decide every buffer: the buffers for one sample (activations,
+ * parameters and their gradients, one thread's scratch; training on a batch of B needs roughly B times the
+ * per-sample part) and the parameter count. aa-cnn-s on a 64 x 401 log-mel takes 15 MB for one sample
+ * (measured RSS; 296 MB built for training batches of 64). */
+#define NN_MAX_SAMPLE_BYTES ((size_t)512 << 20)
+#define NN_MAX_PARAMS (1u << 26)
+
 /* Builds a model with the given input [in_c][in_h][in_w] (in_h, in_w >= 8) and n_classes outputs, able to
  * train on batches of up to max_batch samples (evaluation takes any number). Parameters start as
- * nn_init_he(m, 0) leaves them.
+ * nn_init_he(m, 0) leaves them. A model over NN_MAX_SAMPLE_BYTES or NN_MAX_PARAMS is refused (NN_ERR_ARCH).
  *
  * Architecture: space-separated layers, e.g. NN_ARCH_DEFAULT.
  *   c<N>[b][k<K>]  convolution to N channels, K x K kernel (odd, 1..7, default 3), stride 1, zero padding

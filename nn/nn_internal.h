@@ -330,6 +330,12 @@ struct nn_model {
 /* Builds with options: reference != 0 gives the plain layer-by-layer model the fast one is tested against. */
 nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
                           int reference, aa_error *err);
+/* nn_model_new_ex in two steps: plan (shapes, stages, named tensors and the limits, nothing large
+ * allocated), then alloc (every buffer, parameters as nn_init_he(m, 0) leaves them). A loader checks a
+ * file's tensors against the plan before committing memory to it. nn_model_free takes either. */
+nn_model *nn_model_plan(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
+                        int reference, aa_error *err);
+int nn_model_alloc(nn_model *m, aa_error *err);
 /* Thread count for parallel loops: min(m->threads, n_scratch). */
 int nn_model_threads_eff(const nn_model *m);
 /* Non-zero when stage st runs the direct convolution kernels. */

@@ -6,7 +6,7 @@
 # Groups (default: build):
 #   build    compilers' libraries and the test framework: everything `make` and `make check` need
 #   browser  Chromium and Node.js for the real-browser test of the web page
-#   fuzz     clang with its sanitizer runtimes, for `make fuzz`
+#   fuzz     clang with its sanitizer runtimes and OpenMP runtime, for `make fuzz`
 #   peers    PyTorch/torchaudio, the optional peers `make bench` compares against
 #
 # --check only reports what is missing (exit 1 if anything is). Installing needs root or sudo; the
@@ -16,7 +16,7 @@ set -euo pipefail
 declare -A GROUP=(
   [build]="gcc make pkg-config libopenblas-dev libsndfile1-dev libfftw3-dev libsamplerate0-dev check libmicrohttpd-dev"
   [browser]="chromium fonts-dejavu-core nodejs npm"
-  [fuzz]="clang libclang-rt-14-dev"
+  [fuzz]="clang libclang-rt-14-dev libomp-dev"
   [peers]="python3-torch python3-torchaudio python3-soundfile python3-scipy python3-sklearn python3-threadpoolctl"
 )
 

@@ -1,15 +1,32 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "util/util.h"
+
+/* Messages read "PATH: reason". A path too long for the buffer would push the reason out, so an overlong
+ * message keeps its start and its end with "..." between them. */
+#define LONG_MSG 16384
 
 int aa_error_set(aa_error *err, int code, const char *fmt, ...)
 {
     if (err) {
         err->code = code;
-        va_list ap;
+        va_list ap, again;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_copy(again, ap);
+        int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        if (n >= (int)sizeof err->msg) {
+            char full[LONG_MSG];
+            int m = vsnprintf(full, sizeof full, fmt, again);
+            size_t len = m < (int)sizeof full ? (size_t)m : sizeof full - 1;
+            const size_t head = sizeof err->msg / 4, tail = sizeof err->msg - head - 4;
+            memcpy(err->msg, full, head);
+            memcpy(err->msg + head, "...", 3);
+            memcpy(err->msg + head + 3, full + len - tail, tail);
+            err->msg[sizeof err->msg - 1] = 0;
+        }
+        va_end(again);
         va_end(ap);
     }
     return code;
