@@ -142,7 +142,7 @@ bench-bins: all $(BENCH_BIN)
 bench: bench-bins
 	AA_BUILD=$(BUILD) bash scripts/bench.sh
 
-demo: all
+demo:
 	bash scripts/demo.sh
 
 # ---- fuzzing: clang + libFuzzer, with ASan and UBSan, on the project's own sources compiled apart -------

@@ -87,10 +87,15 @@ size_t inf_events_from(const am_model *m, const float *probs, size_t n, double h
         size_t l = i++;
         double sf = (double)f * hop_s, sl = (double)l * hop_s, start, end;
         int first_edge = f > 0, last_edge = l + 1 < n;
-        if (sl < sf + window_s) {
+        int overlap = sl < sf + window_s;
+        if (overlap) {
             start = sl + (last_edge ? hop_s / 2 : 0);
             end = sf + window_s - (first_edge ? hop_s / 2 : 0);
-        } else {
+            /* A common part shorter than a hop says the windows did not each hold the whole sound: a
+             * sound longer than their overlap (breathing flagged by windows it covers only in part). */
+            overlap = end - start >= hop_s;
+        }
+        if (!overlap) {
             start = first_edge ? sf + window_s / 2 - hop_s / 2 : 0;
             end = last_edge ? sl + window_s / 2 + hop_s / 2 : sl + window_s;
         }
