@@ -102,6 +102,57 @@ static int make_case(const char *dir, const tu_audio_case *c, char *path, size_t
     return made;
 }
 
+/* Makes dir/<21 folders of 200-byte names>/deep.wav, a path over PATH_MAX (4096), with *at() calls (a plain
+ * mkdir of the whole path fails with ENAMETOOLONG). */
+#define DEEP_LEVELS 21
+static void make_deep(const char *dir)
+{
+    char name[201];
+    memset(name, 'n', 200);
+    name[200] = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_ge(fd, 0);
+    for (int i = 0; i < DEEP_LEVELS; i++) {
+        ck_assert_int_eq(mkdirat(fd, name, 0755), 0);
+        int next = openat(fd, name, O_RDONLY | O_DIRECTORY);
+        ck_assert_int_ge(next, 0);
+        close(fd);
+        fd = next;
+    }
+    int f = openat(fd, "deep.wav", O_WRONLY | O_CREAT, 0644);
+    ck_assert_int_ge(f, 0);
+    ck_assert_int_eq(write(f, "RIFF", 4), 4);
+    close(f);
+    close(fd);
+}
+
+/* Removes make_deep's chain from the bottom (tu_rmtree's full paths would be too long). */
+static void remove_deep(const char *dir)
+{
+    char name[201];
+    memset(name, 'n', 200);
+    name[200] = '\0';
+    int fds[DEEP_LEVELS + 1];
+    fds[0] = open(dir, O_RDONLY | O_DIRECTORY);
+    for (int i = 1; i <= DEEP_LEVELS; i++)
+        fds[i] = openat(fds[i - 1], name, O_RDONLY | O_DIRECTORY);
+    unlinkat(fds[DEEP_LEVELS], "deep.wav", 0);
+    for (int i = DEEP_LEVELS; i >= 1; i--) {
+        close(fds[i]);
+        unlinkat(fds[i - 1], name, AT_REMOVEDIR);
+    }
+    close(fds[0]);
+}
+
+/* The listing's own oddities beside the corpus's: a FIFO named like a recording (never opened, so it
+ * cannot block) and a recording whose path is over PATH_MAX. Both are skipped with a warning. */
+static void make_fifo_and_deep(const char *cls)
+{
+    char p[600];
+    ck_assert_int_eq(mkfifo(tu_path(p, sizeof p, cls, "pipe.wav"), 0644), 0);
+    make_deep(cls);
+}
+
 /* A small demo corpus at data: 8 clips per class, 4 simulated people per class. */
 static void make_corpus(const char *data)
 {
@@ -190,6 +241,8 @@ START_TEST(train_skips_every_bad_recording)
             loads++;
         unreadable += is(c, "unreadable.wav");
     }
+    make_fifo_and_deep(cls);
+    unlisted += 2;
     char cache[400];
     tu_path(cache, sizeof cache, dir, "c.aacache");
     int rc = run_bin(1, "aa-train", "'%s' -o '%s/m.aam' --cache '%s' --arch " ARCH " --epochs 2 -j 1", data, dir,
@@ -227,7 +280,9 @@ START_TEST(train_skips_every_bad_recording)
     ck_assert_msg(m != NULL, "%s", err.msg);
     am_free(m);
     ck_assert_int_eq(temps_in(dir), 0);
-    (void)made;
+    ck_assert_int_gt(made, 45);
+    ck_assert_msg(strstr(g_err, "pipe.wav") && strstr(g_err, "path too long"), "%.2000s", g_err);
+    remove_deep(cls);
     tu_rmtree(dir);
 }
 END_TEST
@@ -373,7 +428,7 @@ START_TEST(infer_classifies_around_bad_recordings)
     ck_assert_ptr_nonnull(args);
     len += (size_t)snprintf(args + len, cap - len, "-m '%s' --json '%s'", model, good);
     int want_ok = 2, want_bad = 0;
-    char hour[320] = "";
+    char hour[PATH_MAX + 256] = "";
     for (int i = 0; i < TU_N_BAD_AUDIO; i++) {
         const tu_audio_case *c = &TU_BAD_AUDIO[i];
         if (!make_case(dir, c, path, sizeof path))
@@ -440,8 +495,13 @@ START_TEST(infer_eval_around_bad_recordings)
             continue;
         loads += c->out == TU_LOADS;
     }
+    make_fifo_and_deep(cls);
     int rc = run_bin(1, "aa-infer", "-m '%s' --eval '%s' --json", model, data);
     ck_assert_msg(rc == 1, "exit %d: %.2000s", rc, g_err);
+    /* every line of ours says who speaks: errors and the listing's warnings alike */
+    ck_assert_msg(lines_without(g_err, "aa-infer: ") == tu_count_lines(g_err) - own_lines(g_err), "%.2000s", g_err);
+    ck_assert_msg(strstr(g_err, "aa-infer: warning: ") && strstr(g_err, "pipe.wav") && strstr(g_err, "path too long"),
+                  "%.2000s", g_err);
     /* every recording that loads is in the report: the corpus's 32 and the bad ones that load */
     ck_assert_msg(tu_json_num(g_out, "n") == 4 * 8 + loads, "n = %g, want %d", tu_json_num(g_out, "n"),
                   4 * 8 + loads);
@@ -451,6 +511,7 @@ START_TEST(infer_eval_around_bad_recordings)
             (!is(c, "unreadable.wav") || can_test_unreadable()))
             ck_assert_msg(strstr(g_err, c->file) != NULL, "%s is not named: %.2000s", c->file, g_err);
     }
+    remove_deep(cls);
     tu_rmtree(dir);
 }
 END_TEST
