@@ -37,6 +37,12 @@
 
 static char g_out[OUT_CAP], g_err[OUT_CAP];
 
+/* Whether the mode-000 case can be tried: not root, or root with setpriv to become nobody. */
+static int can_test_unreadable(void)
+{
+    return geteuid() != 0 || access("/usr/bin/setpriv", X_OK) == 0;
+}
+
 /* Runs a binary of the build with printf-style arguments; `as_nobody` prefixes setpriv when root. */
 static int run_bin(int as_nobody, const char *bin, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int run_bin(int as_nobody, const char *bin, const char *fmt, ...)
@@ -51,19 +57,14 @@ static int run_bin(int as_nobody, const char *bin, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, cap, fmt, ap);
     va_end(ap);
-    snprintf(cmd, cap + 512, "%s%s/%s %s",
-             as_nobody && geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "",
-             tu_build_dir(), bin, args);
+    const char *nobody = as_nobody && geteuid() == 0 && can_test_unreadable()
+                             ? "setpriv --reuid=65534 --regid=65534 --clear-groups "
+                             : "";
+    snprintf(cmd, cap + 512, "%s%s/%s %s", nobody, tu_build_dir(), bin, args);
     int rc = tu_run(cmd, g_out, sizeof g_out, g_err, sizeof g_err);
     free(args);
     free(cmd);
     return rc;
-}
-
-/* Whether the mode-000 case can be tried: not root, or root with setpriv to become nobody. */
-static int can_test_unreadable(void)
-{
-    return geteuid() != 0 || access("/usr/bin/setpriv", X_OK) == 0;
 }
 
 static int is(const tu_audio_case *c, const char *name)
