@@ -7,16 +7,32 @@
 
 #include "nn/nn_internal.h"
 
-/* 64-byte aligned, zeroed; NULL on failure. Freed with free(). */
+/* 64-byte aligned, zeroed; NULL on failure. Freed with free_zero().
+ * calloc rather than posix_memalign + memset: glibc's calloc hands out fresh pages (new mmap or heap top)
+ * without writing them, so a buffer the run never touches (the training buffers, when a model is loaded
+ * only to classify) costs no page faults. The header before the aligned block keeps calloc's pointer. */
 static void *alloc_zero(size_t bytes)
 {
-    void *p = NULL;
     if (bytes == 0)
         bytes = 64;
-    if (posix_memalign(&p, 64, bytes) != 0)
+    if (bytes > SIZE_MAX - 64)
         return NULL;
-    memset(p, 0, bytes);
+    unsigned char *base = calloc(1, bytes + 64);
+    if (!base)
+        return NULL;
+    /* calloc's alignment is at least 8, so the gap below the aligned block always has room for a pointer */
+    unsigned char *p = (unsigned char *)(((uintptr_t)base + 64) & ~(uintptr_t)63);
+    memcpy(p - sizeof base, &base, sizeof base);
     return p;
+}
+
+static void free_zero(void *p)
+{
+    if (!p)
+        return;
+    unsigned char *base;
+    memcpy(&base, (unsigned char *)p - sizeof base, sizeof base);
+    free(base);
 }
 
 static int add_tensor(nn_model *m, const char *name, int kind, int ndim, const int *dims, size_t *off)
@@ -330,14 +346,21 @@ nn_model *nn_model_plan(const char *arch, int in_c, int in_h, int in_w, int n_cl
     return m;
 }
 
-int nn_model_alloc(nn_model *m, aa_error *err)
+int nn_model_alloc_zero(nn_model *m, aa_error *err)
 {
     nn_blas_setup();
     if (allocate(m) != 0)
         return aa_error_set(err, NN_ERR_NOMEM, "model: out of memory (%zu parameters, batch %d)", m->n_params,
                             m->max_batch);
-    nn_init_he(m, 0);
     return 0;
+}
+
+int nn_model_alloc(nn_model *m, aa_error *err)
+{
+    int rc = nn_model_alloc_zero(m, err);
+    if (rc == 0)
+        nn_init_he(m, 0);
+    return rc;
 }
 
 nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
@@ -363,17 +386,19 @@ void nn_model_free(nn_model *m)
         return;
     for (int i = 0; i < m->n_stages; i++) {
         nn_stage *st = &m->stages[i];
-        free(st->act), free(st->y), free(st->arg), free(st->yarg), free(st->mask), free(st->part);
-        free(st->mean), free(st->invstd), free(st->work), free(st->scale), free(st->shift), free(st->coef);
-        free(st->wf), free(st->wt), free(st->gram);
+        free_zero(st->act), free_zero(st->y), free_zero(st->arg), free_zero(st->yarg), free_zero(st->mask);
+        free_zero(st->part), free_zero(st->mean), free_zero(st->invstd), free_zero(st->work);
+        free_zero(st->scale), free_zero(st->shift), free_zero(st->coef);
+        free_zero(st->wf), free_zero(st->wt), free_zero(st->gram);
     }
     for (int t = 0; t < m->n_scratch; t++) {
         nn_scratch *s = &m->scratch[t];
-        free(s->conv), free(s->dy), free(s->ping), free(s->pong), free(s->y), free(s->pad), free(s->dpad);
+        free_zero(s->conv), free_zero(s->dy), free_zero(s->ping), free_zero(s->pong), free_zero(s->y);
+        free_zero(s->pad), free_zero(s->dpad);
     }
     free(m->scratch);
-    free(m->params), free(m->grads), free(m->stats), free(m->gsamp), free(m->input);
-    free(m->dbuf[0]), free(m->dbuf[1]), free(m->dlogits), free(m->probs);
+    free_zero(m->params), free_zero(m->grads), free_zero(m->stats), free_zero(m->gsamp), free_zero(m->input);
+    free_zero(m->dbuf[0]), free_zero(m->dbuf[1]), free_zero(m->dlogits), free_zero(m->probs);
     free(m);
 }
 

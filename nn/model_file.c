@@ -108,7 +108,8 @@ nn_model *nn_model_from_meta(const nn_meta *meta, const char *path, int max_batc
         nn_model_free(m);
         return NULL;
     }
-    if (nn_model_alloc(m, &e) != 0) {
+    /* every tensor is copied from the file below (their count was checked above) */
+    if (nn_model_alloc_zero(m, &e) != 0) {
         aa_error_set(err, NN_ERR_NOMEM, "%s: %s", path, e.msg);
         nn_model_free(m);
         return NULL;

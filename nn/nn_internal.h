@@ -336,6 +336,9 @@ nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_
 nn_model *nn_model_plan(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
                         int reference, aa_error *err);
 int nn_model_alloc(nn_model *m, aa_error *err);
+/* nn_model_alloc without the initialisation: every parameter and statistic is 0, for a loader that is
+ * about to overwrite them all (He's normal draws are most of a small model's load time). */
+int nn_model_alloc_zero(nn_model *m, aa_error *err);
 /* Thread count for parallel loops: min(m->threads, n_scratch). */
 int nn_model_threads_eff(const nn_model *m);
 /* Non-zero when stage st runs the direct convolution kernels. */
