@@ -24,7 +24,9 @@ MODULES    := util dsp nn datasets model eval
 
 # pkg-config is evaluated lazily (=) so that `make` on a fresh machine can install it first.
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS    = $(shell pkg-config --libs $(PKGS))
+# libmicrohttpd is not linked: infer/mhd.c loads it when a server starts, so that a run that does not serve
+# does not load it and the GnuTLS stack behind it.
+PKG_LIBS    = $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS)))
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
 TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 

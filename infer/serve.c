@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -26,6 +25,17 @@
 
 #include "infer/assets.h"
 #include "infer/http_internal.h"
+#include "infer/mhd.h"
+
+/* Every libmicrohttpd call goes through the table aa_serve_start loaded (infer/mhd.h); none can run
+ * before it, since they all act on its daemon. */
+#define MHD_start_daemon(...) inf_mhd()->start_daemon(__VA_ARGS__)
+#define MHD_stop_daemon(d) inf_mhd()->stop_daemon(d)
+#define MHD_create_response_from_buffer(n, d, m) inf_mhd()->create_response_from_buffer(n, d, m)
+#define MHD_add_response_header(r, k, v) inf_mhd()->add_response_header(r, k, v)
+#define MHD_queue_response(c, st, r) inf_mhd()->queue_response(c, st, r)
+#define MHD_destroy_response(r) inf_mhd()->destroy_response(r)
+#define MHD_lookup_connection_value(c, k, key) inf_mhd()->lookup_connection_value(c, k, key)
 
 #define WORKERS_MAX 64
 /* spelled out: libmicrohttpd renamed these constants between releases */
@@ -479,6 +489,8 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
     int rc = check_config(cfg, err);
     if (rc)
         return rc;
+    if (!inf_mhd_load(err))
+        return AA_SERVE_ERR_START;
     aa_serve *s = calloc(1, sizeof *s);
     if (!s)
         return aa_error_set(err, AA_SERVE_ERR_NOMEM, "serve: out of memory");
