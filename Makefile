@@ -26,7 +26,10 @@ MODULES    := util dsp nn datasets model eval
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
 # libmicrohttpd is not linked: infer/mhd.c loads it when a server starts, so that a run that does not serve
 # does not load it and the GnuTLS stack behind it.
-PKG_LIBS    = $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS)))
+# OpenBLAS is linked statically: its thousands of exported symbols no longer go through the dynamic
+# linker at every start (about a millisecond of a one-clip aa-infer run). Its Fortran parts need libgfortran.
+PKG_LIBS    = $(shell pkg-config --libs-only-L openblas) -Wl,-Bstatic -lopenblas -Wl,-Bdynamic -lgfortran \
+              $(shell pkg-config --libs $(filter-out openblas libmicrohttpd,$(PKGS)))
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
 TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 
