@@ -141,6 +141,12 @@ int inf_cmd_serve(const inf_options *o)
     if (o->workers > 0)
         cfg.n_workers = o->workers;
     cfg.max_upload = (size_t)(o->max_upload_mb * 1024 * 1024);
+    if (o->max_connections > 0)
+        cfg.max_connections = o->max_connections;
+    if (o->max_per_ip >= 0)
+        cfg.max_per_ip = o->max_per_ip;
+    if (o->idle_timeout_s > 0)
+        cfg.timeout_s = o->idle_timeout_s;
 
     aa_error err = {0};
     am_model *m = inf_open_model(o, cfg.n_workers, &err);
