@@ -12,7 +12,7 @@
 #      up to 3 x 36 MB at once (a 16 MB buffer copied into a 20 MB one), well under the 160 MB upload budget
 #   2. ogg: malformed Ogg Vorbis uploads only; fails when RSS ends more than OGG_RSS_MB (4) higher: 3000
 #      uploads leaking libsndfile's 5.8 KB each would add 17 MB
-# Then: the server must not have written a byte to storage after start-up (/proc/PID/io write_bytes), its working and
+# Then: the server must not have written a byte to storage (/proc/PID/io write_bytes), its working and
 # temporary folders must still be empty, and SIGTERM must stop it with exit status 0 within 2 s.
 # Extra arguments for the server: AA_ABUSE_SERVER_ARGS (e.g. "--workers 1").
 set -uo pipefail
@@ -37,12 +37,13 @@ trap '[[ -n "$server" ]] && kill -9 "$server" 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$work/cwd" "$work/tmp"
 port=$(( 20000 + RANDOM % 20000 ))
 # the server runs in an empty folder with an empty TMPDIR, so that a file it wrote would show
+# Its output goes through pipes (to cat, which writes the files), so that write_bytes counts only what the
+# server itself puts on storage; libmpg123 prints notes on stderr about random bytes it takes for MP3.
 (cd "$work/cwd" && TMPDIR="$work/tmp" exec "$top/$B/aa-infer" -m "$work/model.aam" --serve --port "$port" \
-   ${AA_ABUSE_SERVER_ARGS:-} >"$work/server.out" 2>"$work/server.err") &
+   ${AA_ABUSE_SERVER_ARGS:-} > >(cat >"$work/server.out") 2> >(cat >"$work/server.err")) &
 server=$!
 for _ in $(seq 100); do grep -q serving "$work/server.out" 2>/dev/null && break; sleep 0.1; done
 grep -q serving "$work/server.out" || { echo "abuse: the server did not start" >&2; cat "$work/server.err" >&2; exit 1; }
-# its start-up line went to a file: only what it writes from here on counts
 written0=$(awk '/^write_bytes:/ {print $2}' "/proc/$server/io")
 echo "server: aa-infer --serve, aa-cnn-s, pid $server, $(nproc) cores; $(head -1 "$work/server.out")"
 
@@ -62,6 +63,7 @@ else
   echo "bytes the server wrote to storage: $written"
   [[ "$written" == 0 ]] || { echo "abuse: FAIL: the server wrote $written bytes to storage" >&2; status=1; }
 fi
+echo "lines the server printed on stderr: $(wc -l <"$work/server.err") ($(sort "$work/server.err" | uniq -c | sort -rn | head -2 | tr -s ' ' | tr '\n' ';'))"
 left=$(find "$work/cwd" "$work/tmp" -mindepth 1 | head -5)
 [[ -z "$left" ]] || { echo "abuse: FAIL: the server left files: $left" >&2; status=1; }
 
