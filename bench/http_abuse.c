@@ -686,6 +686,7 @@ int main(int argc, char **argv)
         pthread_create(&ab[i], NULL, abuse_thread, &R);
     for (int i = 0; i < abusers; i++)
         pthread_join(ab[i], NULL);
+    double wall = now_s() - R.t_abuse; /* the slow and flood threads may take up to 3 s more to notice */
     /* the abuse is over: the valid stream and the held connections stop with it */
     if (now_s() < R.deadline)
         R.deadline = now_s();
@@ -693,7 +694,6 @@ int main(int argc, char **argv)
         pthread_join(valid[i], NULL);
     pthread_join(slow, NULL);
     pthread_join(flood, NULL);
-    double wall = now_s() - R.t_abuse;
     sleep_s(0.5); /* RSS samples after the last request: what the server keeps */
     atomic_store(&R.stop, 1);
     pthread_join(rss, NULL);
