@@ -54,6 +54,9 @@ typedef struct {
     int port;
     int workers; /* 0: the server's default */
     double max_upload_mb;
+    int max_connections; /* 0: the server's default */
+    int max_per_ip;      /* -1: the server's default; 0: no per-address limit */
+    int idle_timeout_s;  /* 0: the server's default */
 } inf_options;
 
 void inf_options_default(inf_options *o);

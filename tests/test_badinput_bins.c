@@ -648,6 +648,7 @@ START_TEST(serve_answers_bad_uploads)
         size_t n;
         void *data = tu_read_file(path, &n);
         ck_assert_ptr_nonnull(data);
+        int is_ogg_upload = n >= 4 && !memcmp(data, "OggS", 4);
         tu_http_response r;
         const char *name = is(c, "<255 bytes>") ? strrchr(path, '/') + 1 : c->file;
         ck_assert_msg(post(port, data, n, name, &r) == 0, "%s: no complete answer", c->file);
@@ -657,8 +658,11 @@ START_TEST(serve_answers_bad_uploads)
             ck_assert_msg(r.status >= 400 && r.status < 500, "%s: status %d", c->file, r.status);
             char e[1024];
             ck_assert_msg(tu_json_str(r.body, "error", e, sizeof e) && strlen(e) > 10, "%s: %s", c->file, r.body);
-            /* the decoder's reason, as the command line gives it; an empty upload is refused before it */
-            const char *reason = !strncmp(c->file, "empty.", 6) ? "empty" : c->reason;
+            /* the decoder's reason, as the command line gives it; an empty upload is refused before it, and
+             * so is a damaged Ogg stream (the server checks its pages first: libsndfile leaks on those) */
+            const char *reason = !strncmp(c->file, "empty.", 6) ? "empty"
+                                 : is_ogg_upload           ? "malformed Ogg file"
+                                                           : c->reason;
             ck_assert_msg(strstr(e, reason) != NULL, "%s: '%s' lacks '%s'", c->file, e, reason);
             refused++;
         } else {
