@@ -8,16 +8,6 @@
 #include "nn/nn.h"
 #include "train/version.h"
 
-/* OpenBLAS starts its worker threads in its own constructor, as many as OPENBLAS_NUM_THREADS says (else one
- * per core), before main could call openblas_set_num_threads; nn runs it on one thread (nn_blas_setup), so
- * the workers would only be created, spin and be joined. OpenBLAS is linked statically (Makefile), so its
- * constructor is part of this executable, and one of higher priority runs first: it sets the default,
- * leaving a value the user chose alone. */
-__attribute__((constructor(101))) static void blas_one_thread(void)
-{
-    setenv("OPENBLAS_NUM_THREADS", "1", 0);
-}
-
 int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
