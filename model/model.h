@@ -59,7 +59,7 @@ typedef struct {
     double hop_s; /* s between windows (mean, top), in [0.05, 60] */
     int top;      /* windows kept by AM_AGG_TOP, >= 1 */
 } am_aggregate;
-#define AM_AGG_DEFAULT_POLICY AM_AGG_MEAN
+#define AM_AGG_DEFAULT_POLICY AM_AGG_ENERGY
 #define AM_AGG_DEFAULT_HOP_S 1.0
 #define AM_AGG_DEFAULT_TOP 3
 #define AM_AGGREGATE_TEXT_MAX 48

@@ -188,8 +188,9 @@ static const opt_def OPTS[] = {
      "one threshold per class, each aiming at the target precision", ""},
     {O_AGGREGATE, "aggregate", 0, K_STR, "POLICY", 0, 0, NULL, NULL,
      "how a recording longer than 4 s is judged, stored in the model: loudest (its loudest 4 s), mean@HOP "
-     "(mean probability of windows HOP s apart), topK@HOP (mean of the K loudest of those windows)",
-     "--aggregate top3@1"},
+     "(mean probability of windows HOP s apart), topK@HOP (that mean over the K loudest windows), rms@HOP and "
+     "energy@HOP (that mean weighted by each window's RMS or energy)",
+     "--aggregate mean@2"},
     {O_AGGREGATE_REPORT, "aggregate-report", 0, K_STR, "P,P,..", 0, 0, NULL, NULL,
      "also print the validation recordings' accuracy and macro-F1 under each of these policies",
      "--aggregate-report loudest,mean@1,top3@1"},
