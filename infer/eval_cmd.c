@@ -75,7 +75,7 @@ static int from_folder(const char *data, const char *side, const am_model *m, in
     if (!rc && warn && l->n_warnings) {
         inf_buf b = {0};
         for (size_t i = 0; i < l->n_warnings; i++)
-            inf_buf_printf(&b, "%s\n", l->warnings[i].msg);
+            inf_buf_printf(&b, "aa-infer: warning: %s\n", l->warnings[i].msg);
         *warn = inf_buf_take(&b);
     }
     ds_list_free(l);

@@ -29,4 +29,13 @@ int aa_http_multipart_file(const void *body, size_t body_n, const char *boundary
  * become "upload"). */
 void aa_http_sanitize_filename(const char *in, size_t in_n, char out[AA_HTTP_FILENAME_MAX]);
 
+/* 1 when data begins like an Ogg file ("OggS"), else 0. */
+int aa_http_is_ogg(const void *data, size_t n);
+
+/* Checks the Ogg container of an upload that begins with "OggS" without decoding it: every page whole, its
+ * CRC correct, the first page beginning a stream, the last one ending it. Returns 0 (also for data that is not Ogg at all), or
+ * AA_SERVE_ERR_AUDIO with err naming filename and the first fault and its byte offset. Uploads it refuses
+ * never reach libsndfile, which leaks memory on each malformed Ogg Vorbis file it refuses. */
+int aa_http_ogg_check(const void *data, size_t n, const char *filename, aa_error *err);
+
 #endif

@@ -55,6 +55,9 @@ typedef struct {
     int port;
     int workers; /* 0: the server's default */
     double max_upload_mb;
+    int max_connections; /* 0: the server's default */
+    int max_per_ip;      /* -1: the server's default; 0: no per-address limit */
+    int idle_timeout_s;  /* 0: the server's default */
 } inf_options;
 
 void inf_options_default(inf_options *o);
@@ -76,7 +79,8 @@ typedef struct {
 
 /* Expands the arguments: files are kept as given (a missing one fails later, with the decoder's message),
  * folders are walked recursively for audio files (.wav .flac .ogg .oga .opus .mp3, any case; hidden entries
- * skipped; symlinks followed, each folder once), in bytewise order of their paths. NULL on out of memory;
+ * skipped; symlinks followed, each folder once), in bytewise order of their paths; a folder holding none is
+ * one input with an error saying so. NULL on out of memory;
  * free with inf_inputs_free. */
 inf_input *inf_inputs_expand(char *const *args, int n, size_t *n_out, aa_error *err);
 void inf_inputs_free(inf_input *in, size_t n);

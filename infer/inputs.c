@@ -124,8 +124,15 @@ inf_input *inf_inputs_expand(char *const *args, int n, size_t *n_out, aa_error *
             size_t first = w.n;
             w.n_seen = 0;
             rc = mark_seen(&w, &st) < 0 ? -1 : walk_dir(&w, args[i]);
-            if (!rc && w.n > first)
+            if (!rc && w.n > first) {
                 qsort(w.v + first, w.n - first, sizeof *w.v, by_path);
+            } else if (!rc) {
+                /* a folder named among clips that holds none would otherwise vanish without a word */
+                char msg[AA_ERROR_MSG_MAX];
+                snprintf(msg, sizeof msg, "%s: no audio files (.wav .flac .ogg .oga .opus .mp3) in this folder",
+                         args[i]);
+                rc = push(&w, args[i], msg);
+            }
         } else {
             rc = push(&w, args[i], NULL);
         }

@@ -22,6 +22,7 @@ void inf_options_default(inf_options *o)
     o->host = "127.0.0.1";
     o->port = 8501;
     o->max_upload_mb = 20;
+    o->max_per_ip = -1;
 }
 
 void inf_usage(FILE *to)
@@ -79,6 +80,13 @@ void inf_usage(FILE *to)
         "      --port N            TCP port (0: any free one)                             [8501]\n"
         "      --workers N         requests classified at once                            [cores, at most 8]\n"
         "      --max-upload MB     largest upload accepted                                [20]\n"
+        "      --max-connections N open connections at once; more wait to be accepted     [512]\n"
+        "      --max-per-ip N      open connections from one address (0: no limit); more  [32]\n"
+        "                          are closed at once\n"
+        "      --idle-timeout S    close a connection silent this long                    [15]\n"
+        "                          Uploads in progress may hold 8 x --max-upload of memory together;\n"
+        "                          past that the server answers 503 (try again). A body still arriving\n"
+        "                          after 120 s is cut off.\n"
         "\n"
         "Other:\n"
         "      --selftest          recompute the model's stored test signal; PASS or FAIL (exit 1)\n"
@@ -155,6 +163,7 @@ static const opt_spec OPTS[] = {
     {"smooth", 0, 1},       {"background", 0, 1},    {"stream", 0, 0},      {"rate", 'r', 1},
     {"serve", 0, 0},        {"host", 0, 1},          {"port", 0, 1},        {"workers", 0, 1},
     {"max-upload", 0, 1},   {"selftest", 0, 0},      {"help", 'h', 0},      {"version", 0, 0},
+    {"max-connections", 0, 1}, {"max-per-ip", 0, 1},  {"idle-timeout", 0, 1},
     {"aggregate", 0, 1},
 };
 
@@ -233,6 +242,9 @@ static int apply(inf_options *o, const opt_spec *s, const char *v, int *mode_set
     else if (!strcmp(n, "port")) return parse_int(opt, v, 0, 65535, &o->port, err);
     else if (!strcmp(n, "workers")) return parse_int(opt, v, 1, 64, &o->workers, err);
     else if (!strcmp(n, "max-upload")) return parse_double(opt, v, 0.001, 4096, &o->max_upload_mb, err);
+    else if (!strcmp(n, "max-connections")) return parse_int(opt, v, 1, 100000, &o->max_connections, err);
+    else if (!strcmp(n, "max-per-ip")) return parse_int(opt, v, 0, 100000, &o->max_per_ip, err);
+    else if (!strcmp(n, "idle-timeout")) return parse_int(opt, v, 1, 3600, &o->idle_timeout_s, err);
     else if (!strcmp(n, "selftest")) return set_mode(o, INF_SELFTEST, mode_set, opt, err);
     else if (!strcmp(n, "help")) o->help = 1;
     else if (!strcmp(n, "version")) o->version = 1;
@@ -246,6 +258,7 @@ static int check_combination(const inf_options *o, const int *given, aa_error *e
         {"side", INF_EVAL}, {"svg", INF_EVAL}, {"smooth", INF_TIMELINE}, {"background", INF_TIMELINE},
         {"rate", INF_STREAM},
         {"host", INF_SERVE}, {"port", INF_SERVE}, {"workers", INF_SERVE}, {"max-upload", INF_SERVE},
+        {"max-connections", INF_SERVE}, {"max-per-ip", INF_SERVE}, {"idle-timeout", INF_SERVE},
     };
     for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
         for (size_t j = 0; j < sizeof OPTS / sizeof OPTS[0]; j++)

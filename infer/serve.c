@@ -31,6 +31,7 @@
 /* spelled out: libmicrohttpd renamed these constants between releases */
 #define HTTP_TOO_LARGE 413
 #define HTTP_UNPROCESSABLE 422
+#define HTTP_UNAVAILABLE 503
 
 struct aa_serve {
     struct MHD_Daemon *daemon;
@@ -42,6 +43,7 @@ struct aa_serve {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     unsigned char busy[WORKERS_MAX];
+    size_t buffered; /* bytes reserved by upload buffers, at most cfg.max_buffered; under mu */
 };
 
 typedef struct {
@@ -50,7 +52,8 @@ typedef struct {
     double t0;           /* when the headers arrived, for request_timeout_s */
     int multipart;
     int too_large;       /* the body passed the limit; the rest is being discarded */
-    unsigned long long seen; /* bytes of body received once too_large */
+    int no_room;         /* the uploads in progress hold max_buffered; the rest is being discarded -> 503 */
+    unsigned long long seen; /* bytes of body received once too_large or no_room */
     char boundary[72];
     char filename[AA_HTTP_FILENAME_MAX];
 } request;
@@ -68,8 +71,11 @@ void aa_serve_config_default(aa_serve_config *c)
     c->n_workers = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
     c->max_upload = (size_t)20 * 1024 * 1024;
     c->timeout_s = 15;
-    c->max_connections = 64;
+    /* 512 sockets fit the usual 1024-descriptor limit; one host alone may hold 32 of them */
+    c->max_connections = 512;
+    c->max_per_ip = 32;
     c->request_timeout_s = 120;
+    c->max_buffered = 0; /* 8 x max_upload, resolved at start */
 }
 
 int aa_serve_http_status(int code)
@@ -77,6 +83,7 @@ int aa_serve_http_status(int code)
     switch (code) {
     case AA_SERVE_ERR_AUDIO: return HTTP_UNPROCESSABLE;
     case AA_SERVE_ERR_REQUEST: return MHD_HTTP_BAD_REQUEST;
+    case AA_SERVE_ERR_BUSY: return HTTP_UNAVAILABLE;
     default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
 }
@@ -114,6 +121,8 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, vo
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == HTTP_UNAVAILABLE)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     add_common_headers(r, cacheable);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -227,20 +236,58 @@ static void slot_release(aa_serve *s, int slot)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* ---- upload memory -------------------------------------------------------------------------------------- */
+
+/* Upload buffers are reserved against max_buffered before they are allocated, so that many connections
+ * each promising or sending a large body cannot together take more memory than that. Returns 0, or -1
+ * when n more bytes would pass the budget (nothing reserved then). */
+static int budget_take(aa_serve *s, size_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    int ok = n <= s->cfg.max_buffered - s->buffered;
+    if (ok)
+        s->buffered += n;
+    pthread_mutex_unlock(&s->mu);
+    return ok ? 0 : -1;
+}
+
+static void budget_give(aa_serve *s, size_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    s->buffered -= n;
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* ---- POST /api/classify --------------------------------------------------------------------------------- */
 
-static void request_free(request *q)
+/* Wipes and frees the request's buffer and gives its reservation back; the request itself stays. */
+static void request_drop_body(aa_serve *s, request *q)
 {
-    if (!q)
-        return;
     if (q->body) {
         /* the recording is gone once answered; only the first n bytes were ever written (the rest of a
          * buffer sized from Content-Length may be untouched pages, better left unmapped) */
         explicit_bzero(q->body, q->n);
         free(q->body);
     }
+    if (q->cap)
+        budget_give(s, q->cap);
+    q->body = NULL;
+    q->n = q->cap = 0;
+}
+
+static void request_free(aa_serve *s, request *q)
+{
+    if (!q)
+        return;
+    request_drop_body(s, q);
     explicit_bzero(q, sizeof *q);
     free(q);
+}
+
+static enum MHD_Result no_room(struct MHD_Connection *c)
+{
+    return send_error(c, HTTP_UNAVAILABLE, NULL,
+                      "server busy: the uploads in progress use all the memory set aside for them; try again");
 }
 
 static enum MHD_Result too_large(const aa_serve *s, struct MHD_Connection *c, unsigned long long got)
@@ -276,8 +323,13 @@ static enum MHD_Result classify_begin(aa_serve *s, struct MHD_Connection *c, voi
     const char *fn = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Filename");
     aa_http_sanitize_filename(fn ? fn : "", fn ? strlen(fn) : 0, q->filename);
     if (declared > 0) {
+        if (budget_take(s, (size_t)declared) != 0) {
+            free(q);
+            return no_room(c);
+        }
         q->body = malloc((size_t)declared);
         if (!q->body) {
+            budget_give(s, (size_t)declared);
             free(q);
             return MHD_NO;
         }
@@ -296,28 +348,31 @@ static enum MHD_Result classify_chunk(aa_serve *s, request *q, const char *data,
 {
     if (aa_now() - q->t0 > s->cfg.request_timeout_s)
         return MHD_NO; /* a body dribbled in for too long: drop the connection */
-    if (q->too_large) {
+    if (q->too_large || q->no_room) {
         q->seen += n;
         return q->seen > 2 * (unsigned long long)s->cfg.max_upload ? MHD_NO : MHD_YES;
     }
     if (n > s->cfg.max_upload - q->n) {
         q->too_large = 1;
         q->seen = (unsigned long long)q->n + n;
-        if (q->body) {
-            explicit_bzero(q->body, q->n);
-            free(q->body);
-        }
-        q->body = NULL;
-        q->n = q->cap = 0;
+        request_drop_body(s, q);
         return MHD_YES;
     }
     if (q->n + n > q->cap) {
         size_t nc = q->cap ? q->cap : 64 * 1024;
         while (nc < q->n + n)
             nc = nc > s->cfg.max_upload / 2 ? s->cfg.max_upload : nc * 2;
+        if (budget_take(s, nc - q->cap) != 0) {
+            q->no_room = 1;
+            q->seen = (unsigned long long)q->n + n;
+            request_drop_body(s, q);
+            return MHD_YES;
+        }
         unsigned char *nb = malloc(nc);
-        if (!nb)
+        if (!nb) {
+            budget_give(s, nc - q->cap);
             return MHD_NO;
+        }
         /* copy rather than realloc, so that no stale copy of the upload is left in freed memory */
         if (q->body) {
             memcpy(nb, q->body, q->n);
@@ -337,6 +392,8 @@ static enum MHD_Result classify_end(aa_serve *s, struct MHD_Connection *c, reque
 {
     if (q->too_large)
         return too_large(s, c, q->seen);
+    if (q->no_room)
+        return no_room(c);
     const void *audio = q->body;
     size_t n = q->n;
     aa_error err = {0};
@@ -395,8 +452,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
 {
-    (void)cls; (void)c; (void)t;
-    request_free(*con_cls);
+    (void)c; (void)t;
+    request_free(cls, *con_cls);
     *con_cls = NULL;
 }
 
@@ -416,6 +473,11 @@ static int check_config(const aa_serve_config *c, aa_error *err)
                             c->max_upload);
     if (c->timeout_s < 1 || c->request_timeout_s < 1)
         return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: timeouts must be at least 1 s");
+    if (c->max_per_ip < 0)
+        return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: max_per_ip %d is negative", c->max_per_ip);
+    if (c->max_buffered && c->max_buffered < c->max_upload)
+        return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: upload memory %zu is below the upload limit %zu",
+                            c->max_buffered, c->max_upload);
     if (c->max_connections < c->n_workers)
         return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: max_connections %d is below the %d workers",
                             c->max_connections, c->n_workers);
@@ -485,6 +547,8 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
     s->h = *handler;
     s->cfg = *cfg;
     s->cfg.host = NULL;
+    if (!s->cfg.max_buffered)
+        s->cfg.max_buffered = cfg->max_upload > SIZE_MAX / 8 ? SIZE_MAX : 8 * cfg->max_upload;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
 
@@ -495,12 +559,17 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
     }
     s->port = bound_port(fd);
 
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
+    /* poll(), not the epoll that MHD_USE_AUTO picks on Linux: with libmicrohttpd 0.9.75's edge-triggered
+     * epoll, a client that sends part of a request and closes at once is not seen to have gone, and its
+     * socket sits in CLOSE_WAIT, counted against the connection limits, until the idle timeout (found by
+     * scripts/abuse.sh: 40 truncated requests held 31 sockets for 15 s). poll() sees the end at once. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(cfg->n_workers > 1 ? cfg->n_workers : 0), MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->max_per_ip, MHD_OPTION_END);
     if (!s->daemon) {
         /* libmicrohttpd closes the socket itself on some failure paths; close it only if it is still open */
         if (fcntl(fd, F_GETFD) != -1)

@@ -11,7 +11,12 @@
  *
  * Errors are one line of JSON, {"error": "..."}, with a 4xx/5xx status: 400 malformed body or form, 404
  * unknown path, 405 wrong method (with Allow), 413 upload over the limit, 422 audio the callback could not
- * use, 500 internal failure.
+ * use, 500 internal failure, 503 (with Retry-After) when the uploads in progress already hold max_buffered.
+ *
+ * Hostile clients: a slow or idle connection costs one socket and at most libmicrohttpd's 32 KB pool; one
+ * address can hold at most max_per_ip of them and all together max_connections, so a slowloris or a
+ * connection flood from one host cannot take the server from others; the memory held by uploads in
+ * progress is capped by max_buffered.
  *
  * Privacy: uploads live only in memory, in a buffer owned by the request; the buffer is wiped and freed
  * when the response has been sent (or the connection dropped), and nothing received is written to disk.
@@ -35,6 +40,7 @@ enum {
     AA_SERVE_ERR_AUDIO,         /* the upload is not audio the classifier can use: 422 */
     AA_SERVE_ERR_REQUEST,       /* the request itself is malformed: 400 */
     AA_SERVE_ERR_INTERNAL,      /* a failure on the server's side: 500 */
+    AA_SERVE_ERR_BUSY,          /* the server is out of upload memory for now: 503 */
 };
 
 typedef struct {
@@ -56,8 +62,12 @@ typedef struct {
     int n_workers;         /* event threads = classify slots; default: online CPUs, at most 8 */
     size_t max_upload;     /* body limit in bytes; default 20 MB (20 * 1024 * 1024) -> 413 above */
     int timeout_s;         /* a connection idle this long is closed; default 15 */
-    int max_connections;   /* concurrent connections; more are refused at accept; default 64 */
+    int max_connections;   /* concurrent connections; more wait in the listen queue; default 512 */
+    int max_per_ip;        /* concurrent connections from one address; more are closed at accept; default
+                            * 32 (a browser opens at most 6); 0: no per-address limit */
     int request_timeout_s; /* a body still arriving after this long is cut off; default 120 */
+    size_t max_buffered;   /* bytes of uploads held in memory at once, over all connections; an upload that
+                            * would pass it is answered 503; default 8 x max_upload (0: that default) */
 } aa_serve_config;
 
 typedef struct aa_serve aa_serve;

@@ -2,6 +2,7 @@
  *
  * Each of the server's workers owns one model slot and one log-mel buffer, so uploads are classified in
  * parallel without locks. An upload is decoded from memory (am_classify_memory), never written to disk;
+ * an Ogg upload whose container is broken is refused before that (infer/serve_ogg.c);
  * the log-mel buffer is wiped after each answer. The answer is the --json object of the same bytes plus
  * "mel", the clip's log-mel for the page to draw. */
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <pthread.h>
 
+#include "infer/http_internal.h"
 #include "infer/infer.h"
 
 /* Uploads decoded whole are limited to this much audio unless --max-seconds says otherwise: ten minutes
@@ -31,6 +33,8 @@ static int classify_cb(void *ctx, int slot, const void *audio, size_t n, const c
     if (slot < 0 || slot >= s->n_slots)
         return aa_error_set(err, AA_SERVE_ERR_INTERNAL, "worker %d has no model slot", slot);
     float *mel = s->mel + (size_t)slot * s->mel_size;
+    if (aa_http_ogg_check(audio, n, filename, err) != 0)
+        return err->code;
     am_file_result r;
     int rc = am_classify_memory(s->m, slot, audio, n, filename, s->max_seconds, &r, mel, err);
     if (rc) {
@@ -146,6 +150,12 @@ int inf_cmd_serve(const inf_options *o)
     if (o->workers > 0)
         cfg.n_workers = o->workers;
     cfg.max_upload = (size_t)(o->max_upload_mb * 1024 * 1024);
+    if (o->max_connections > 0)
+        cfg.max_connections = o->max_connections;
+    if (o->max_per_ip >= 0)
+        cfg.max_per_ip = o->max_per_ip;
+    if (o->idle_timeout_s > 0)
+        cfg.timeout_s = o->idle_timeout_s;
 
     aa_error err = {0};
     am_model *m = inf_open_model(o, cfg.n_workers, &err);

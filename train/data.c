@@ -208,6 +208,16 @@ size_t tr_data_train_windows(const tr_data *d, int cls)
 
 /* ---- printing ----------------------------------------------------------------------------------------------- */
 
+size_t tr_data_unlisted(const tr_data *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->list->n_warnings; i++) {
+        int kind = d->list->warnings[i].kind;
+        n += kind != DS_WARN_NOT_UTF8 && kind != DS_WARN_MANIFEST_ROW && kind != DS_WARN_MANIFEST_DUP;
+    }
+    return n;
+}
+
 void tr_data_print_warnings(const tr_data *d, FILE *to)
 {
     for (size_t i = 0; i < d->list->n_warnings; i++)
@@ -242,6 +252,10 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
         fprintf(to, "  cache not written: %s\n", d->cache_info.write_error);
     if (d->skipped)
         fprintf(to, "Skipped: %zu recordings that could not be decoded (named above)\n", d->skipped);
+    size_t unlisted = tr_data_unlisted(d);
+    if (unlisted)
+        fprintf(to, "Skipped: %zu entr%s while listing the folders (named above)\n", unlisted,
+                unlisted == 1 ? "y" : "ies");
 
     size_t w = 5;
     for (int k = 0; k < d->k; k++)

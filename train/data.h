@@ -45,6 +45,10 @@ typedef struct {
 int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err);
 void tr_data_free(tr_data *d);
 
+/* Entries of DATA the listing skipped (broken or looping links, empty files, FIFOs, overlong paths, ...),
+ * each named by a listing warning; names that are kept with a warning (not UTF-8) do not count. */
+size_t tr_data_unlisted(const tr_data *d);
+
 /* Each listing warning and each skipped file, one line each, "aa-train: warning: ...". */
 void tr_data_print_warnings(const tr_data *d, FILE *to);
 /* The data summary: files, windows and groups per class and split, where the groups came from, the cache,

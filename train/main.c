@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model/model.h"
@@ -152,10 +153,23 @@ static int check_writable(const char *path, aa_error *err)
 {
     if (!path)
         return 0;
+    /* A temporary file beside a folder opens fine; only the final rename would fail, after the training. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return aa_error_set(err, AA_ERR_IO, "%s: cannot write (a directory)", path);
     aa_afile *f = aa_afile_open(path, err);
     if (!f)
         return 1;
     aa_afile_abort(f);
+    return 0;
+}
+
+/* The plots' folder is made at the end; a file in its place is found now. */
+static int check_svg_dir(const char *dir, aa_error *err)
+{
+    struct stat st;
+    if (dir && stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+        return aa_error_set(err, AA_ERR_IO, "%s: not a folder", dir);
     return 0;
 }
 
@@ -164,8 +178,14 @@ static int run(const tr_options *o, FILE *out, FILE *log)
     aa_error err;
     aa_error_clear(&err);
     double t0 = aa_now();
-    if (check_writable(o->model_path, &err) || check_writable(o->report_json, &err) ||
-        check_writable(o->checkpoint, &err))
+    char *split_out = split_path(o->model_path);
+    int unwritable = !split_out || check_writable(o->model_path, &err) || check_writable(split_out, &err) ||
+                     check_writable(o->report_json, &err) || check_writable(o->checkpoint, &err) ||
+                     check_svg_dir(o->svg_dir, &err);
+    if (!split_out)
+        aa_error_set(&err, AA_ERR_NOMEM, "out of memory");
+    free(split_out);
+    if (unwritable)
         return fail(&err);
     tr_progress p;
     tr_progress_init(&p, out, isatty(fileno(out)), o->quiet, log);
@@ -255,6 +275,9 @@ static int run(const tr_options *o, FILE *out, FILE *log)
         fprintf(out, "\nWrote %s and %s", o->model_path, split);
         if (d.skipped)
             fprintf(out, "; %zu recording%s skipped (could not be decoded)", d.skipped, d.skipped == 1 ? "" : "s");
+        size_t unlisted = tr_data_unlisted(&d);
+        if (unlisted)
+            fprintf(out, "; %zu entr%s skipped while listing", unlisted, unlisted == 1 ? "y" : "ies");
         fprintf(out, ". %d epochs, %.1f s in all.\n", r.n_history - r.resumed_from, aa_now() - t0);
     }
     rc = 0;

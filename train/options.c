@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/dsp.h"
+#include "nn/nn.h"
 #include "train/demo_cmd.h"
 #include "train/options.h"
 
@@ -543,6 +545,14 @@ static int check_together(const tr_options *o, aa_error *err)
     if (o->stop_after && o->stop_after >= o->epochs)
         return aa_error_set(err, TR_PARSE_USAGE, "--stop-after %d is not before the last epoch (--epochs %d)",
                             o->stop_after, o->epochs);
+    /* A mistyped architecture is a usage error, found before the data is read: built once for one sample of
+     * the front end's input (the class count is not known yet; 2 stands in for it). */
+    dsp_settings ds = dsp_settings_default();
+    aa_error e;
+    nn_model *probe = nn_model_new(o->arch, 1, ds.n_mels, (int)dsp_clip_frames(&ds), 2, 1, &e);
+    if (!probe)
+        return aa_error_set(err, TR_PARSE_USAGE, "--arch: %s", e.msg);
+    nn_model_free(probe);
     return 0;
 }
 

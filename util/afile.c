@@ -1,4 +1,6 @@
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,53 @@ static void afile_free(aa_afile *a)
     free(a);
 }
 
+/* A writer killed (SIGKILL, power loss) between open and rename leaves PATH.tmp.PID behind; nothing else
+ * would ever remove it. After a successful rename of PATH, temporaries of the same target whose process no
+ * longer exists go. A live process with that PID (even an unrelated one that reused it) keeps its file:
+ * the error is a stale file left, never a live writer's file taken. Best effort: failures are ignored, the
+ * commit has already succeeded. */
+static void remove_stale_temps(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t dir_len = slash ? (size_t)(slash - path) : 0;
+    size_t base_len = strlen(base);
+    char *dir = malloc(dir_len + 2);
+    if (!dir)
+        return;
+    if (!slash)
+        strcpy(dir, ".");
+    else if (dir_len == 0)
+        strcpy(dir, "/");
+    else
+        memcpy(dir, path, dir_len), dir[dir_len] = '\0';
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, base_len) || strncmp(n + base_len, ".tmp.", 5))
+            continue;
+        const char *digits = n + base_len + 5;
+        char *end;
+        errno = 0;
+        long pid = strtol(digits, &end, 10);
+        if (*digits < '1' || *digits > '9' || *end || errno || pid <= 0 || pid == (long)getpid() ||
+            (pid_t)pid != pid)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        size_t full_len = strlen(dir) + strlen(n) + 2;
+        char *full = malloc(full_len);
+        if (full) {
+            snprintf(full, full_len, "%s/%s", dir, n);
+            unlink(full);
+            free(full);
+        }
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
 int aa_afile_commit(aa_afile *a, aa_error *err)
 {
     int bad = ferror(a->f) != 0;
@@ -67,6 +116,7 @@ int aa_afile_commit(aa_afile *a, aa_error *err)
         afile_free(a);
         return AA_ERR_IO;
     }
+    remove_stale_temps(a->path);
     afile_free(a);
     return 0;
 }

@@ -57,7 +57,9 @@ uint32_t aa_crc32(uint32_t crc, const void *data, size_t n);
 
 /* A file written under a temporary name (PATH.tmp.PID in the same directory) and renamed over PATH only on
  * commit, after fsync: a reader sees the old file or the whole new one, never a half-written file, even if
- * the process is killed. Abort (or a failed commit) removes the temporary file. */
+ * the process is killed. Abort (or a failed commit) removes the temporary file. A process killed between
+ * open and rename (SIGKILL) leaves its PATH.tmp.PID; the next successful commit of the same PATH removes
+ * such files whose PID is no longer a running process. */
 typedef struct aa_afile aa_afile;
 
 enum { AA_ERR_IO = 1, AA_ERR_NOMEM = 2 };
