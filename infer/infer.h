@@ -36,6 +36,7 @@ typedef struct {
     char **inputs; /* [n_inputs] into argv: clips, folders, '-' */
     int n_inputs;
     double min_confidence; /* < 0: the model's own gate */
+    const char *aggregate; /* --aggregate POLICY or NULL: the model's own */
     inf_threshold thresholds[AM_MAX_CLASSES];
     int n_thresholds;
     int threads;        /* 0: automatic (see --help) */

@@ -50,6 +50,10 @@ void inf_usage(FILE *to)
         "      --min-confidence P  withhold predictions below P, 0..1                    [the model's gate]\n"
         "      --threshold CLASS=P per-class gate (CLASS: folder name or label); repeat for more classes\n"
         "                                                                                [the model's]\n"
+        "      --aggregate POLICY  how a recording longer than one clip is judged: loudest, mean@HOP (mean\n"
+        "                          probability of windows HOP s apart), topK@HOP (that mean over the K\n"
+        "                          loudest), rms@HOP, energy@HOP (weighted by each window's RMS or energy)\n"
+        "                                                                                [the model's]\n"
         "      --threads N         threads: clips and --eval classify files in parallel, --timeline windows;\n"
         "                          0 = all cores (clips: at most one per file)           [0]\n"
         "      --max-seconds S     longest recording decoded whole (clips, --eval, uploads)\n"
@@ -160,6 +164,7 @@ static const opt_spec OPTS[] = {
     {"serve", 0, 0},        {"host", 0, 1},          {"port", 0, 1},        {"workers", 0, 1},
     {"max-upload", 0, 1},   {"selftest", 0, 0},      {"help", 'h', 0},      {"version", 0, 0},
     {"max-connections", 0, 1}, {"max-per-ip", 0, 1},  {"idle-timeout", 0, 1},
+    {"aggregate", 0, 1},
 };
 
 static const opt_spec *find_opt(const char *arg, const char **inline_value)
@@ -204,6 +209,14 @@ static int apply(inf_options *o, const opt_spec *s, const char *v, int *mode_set
     else if (!strcmp(n, "csv")) o->format = INF_CSV;
     else if (!strcmp(n, "min-confidence")) return parse_double(opt, v, 0, 1, &o->min_confidence, err);
     else if (!strcmp(n, "threshold")) return parse_threshold(o, v, err);
+    else if (!strcmp(n, "aggregate")) {
+        am_aggregate a;
+        aa_error e;
+        aa_error_clear(&e);
+        if (am_aggregate_parse(v, &a, &e))
+            return aa_error_set(err, USAGE, "--aggregate: %s", e.msg);
+        o->aggregate = v;
+    }
     else if (!strcmp(n, "threads")) return parse_int(opt, v, 0, 1024, &o->threads, err);
     else if (!strcmp(n, "max-seconds")) return parse_double(opt, v, 0.001, 1e7, &o->max_seconds, err);
     else if (!strcmp(n, "eval")) { o->eval_data = v; return set_mode(o, INF_EVAL, mode_set, opt, err); }
@@ -324,6 +337,12 @@ am_model *inf_open_model(const inf_options *o, int n_slots, aa_error *err)
         return NULL;
     if (o->min_confidence >= 0)
         am_set_min_confidence(m, o->min_confidence);
+    am_aggregate agg;
+    if (o->aggregate && (am_aggregate_parse(o->aggregate, &agg, err) || am_set_aggregate(m, &agg, err))) {
+        err->code = INF_ERR_USAGE;
+        am_free(m);
+        return NULL;
+    }
     for (int i = 0; i < o->n_thresholds; i++)
         if (am_set_class_threshold(m, o->thresholds[i].cls, o->thresholds[i].p, err)) {
             char msg[AA_ERROR_MSG_MAX];

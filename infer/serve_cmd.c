@@ -83,7 +83,12 @@ char *inf_model_json(const am_model *m)
         inf_buf_json_string(&b, am_class_name(m, c));
         inf_buf_printf(&b, ": %.9g", am_class_threshold(m, c));
     }
-    inf_buf_printf(&b, "}}, \"unclear_label\": ");
+    char agg[AM_AGGREGATE_TEXT_MAX];
+    am_aggregate a = am_get_aggregate(m);
+    am_aggregate_format(&a, agg, sizeof agg);
+    inf_buf_printf(&b, "}}, \"aggregate\": ");
+    inf_buf_json_string(&b, agg);
+    inf_buf_printf(&b, ", \"unclear_label\": ");
     inf_buf_json_string(&b, AM_UNCLEAR_LABEL);
     inf_buf_printf(&b, ", \"quality\": {\"min_seconds\": %g, \"silent_dbfs\": %g, \"clipped_fraction\": %g}, "
                    "\"disclaimer\": ", AM_QUALITY_MIN_SECONDS, AM_QUALITY_SILENT_DBFS, AM_QUALITY_CLIP_FRACTION);

@@ -36,3 +36,16 @@ void am_set_threads(am_model *m, int n)
     for (int s = 0; s < m->n_slots; s++)
         nn_set_threads(m->slots[s].net, n);
 }
+
+am_aggregate am_get_aggregate(const am_model *m)
+{
+    return m->aggregate;
+}
+
+int am_set_aggregate(am_model *m, const am_aggregate *a, aa_error *err)
+{
+    if (am_aggregate_check(a, err))
+        return AM_ERR_ARG;
+    m->aggregate = *a;
+    return 0;
+}

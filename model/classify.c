@@ -82,6 +82,7 @@ int am_classify_clip(am_model *m, int slot, const float *clip, am_result *out, f
         return rc;
     am_decide(m, logits, out);
     out->offset = 0;
+    out->windows = 1;
     if (mel)
         memcpy(mel, s->mel, am_mel_size(m) * sizeof *mel);
     return 0;
@@ -92,10 +93,45 @@ int am_classify_samples(am_model *m, int slot, const float *x, size_t n, am_resu
 {
     if (check_slot(m, slot, err))
         return AM_ERR_ARG;
-    size_t offset = 0;
-    dsp_clip(&m->dsp, x, n, m->slots[slot].clip, &offset);
-    int rc = am_classify_clip(m, slot, m->slots[slot].clip, out, mel, err);
-    out->offset = offset;
+    am_slot *s = &m->slots[slot];
+    size_t count = am_aggregate_windows(&m->aggregate, &m->dsp, x, n, NULL, NULL, 0);
+    if (count <= 1) {
+        size_t offset = 0;
+        dsp_clip(&m->dsp, x, n, s->clip, &offset);
+        int rc = am_classify_clip(m, slot, s->clip, out, mel, err);
+        out->offset = offset;
+        return rc;
+    }
+    int k = m->n_classes;
+    size_t *offsets = malloc(count * sizeof *offsets);
+    double *energy = malloc(count * sizeof *energy);
+    float *logits = malloc(count * (size_t)k * sizeof *logits);
+    int rc = 0;
+    if (!offsets || !energy || !logits) {
+        rc = aa_error_set(err, AM_ERR_NOMEM, "out of memory for %zu windows", count);
+        goto out;
+    }
+    am_aggregate_windows(&m->aggregate, &m->dsp, x, n, offsets, energy, count);
+    size_t loudest = 0;
+    for (size_t i = 1; i < count; i++)
+        if (energy[i] > energy[loudest])
+            loudest = i;
+    for (size_t i = 0; i < count && !rc; i++) {
+        memcpy(s->clip, x + offsets[i], m->clip_samples * sizeof *s->clip);
+        rc = am_clip_logits(m, m->logmel, slot, s->net, s->clip, s->mel, s->scratch, logits + i * (size_t)k, err);
+        if (!rc && i == loudest && mel)
+            memcpy(mel, s->mel, am_mel_size(m) * sizeof *mel);
+    }
+    float score[AM_MAX_CLASSES];
+    if (!rc && !(rc = am_aggregate_combine(&m->aggregate, k, count, logits, energy, score, err))) {
+        am_decide(m, score, out);
+        out->offset = offsets[loudest];
+        out->windows = count;
+    }
+out:
+    free(offsets);
+    free(energy);
+    free(logits);
     return rc;
 }
 

@@ -36,12 +36,15 @@ static int check_spec(const char *path, const nn_model *net, const am_spec *sp, 
             if (!(sp->class_threshold[c] >= 0 && sp->class_threshold[c] <= 1))
                 return aa_error_set(err, AM_ERR_ARG, "%s: threshold of class %s outside [0, 1]", path,
                                     sp->classes[c]);
+    if (am_aggregate_check(&sp->aggregate, err))
+        return AM_ERR_ARG;
     return 0;
 }
 
 static int put_meta(nn_meta *meta, const char *path, nn_model *net, const am_spec *sp, aa_error *err)
 {
-    char fmt[64], dsp_text[DSP_SETTINGS_TEXT_MAX];
+    char fmt[64], dsp_text[DSP_SETTINGS_TEXT_MAX], agg[AM_AGGREGATE_TEXT_MAX];
+    am_aggregate_format(&sp->aggregate, agg, sizeof agg);
     snprintf(fmt, sizeof fmt, "%s %d", AM_FORMAT_NAME, AM_FORMAT_VERSION);
     dsp_settings_format(&sp->dsp, dsp_text, sizeof dsp_text);
     size_t len = 1;
@@ -61,6 +64,7 @@ static int put_meta(nn_meta *meta, const char *path, nn_model *net, const am_spe
              nn_meta_set_str(meta, AM_KEY_CLASSES, classes, err) ||
              nn_meta_set_num(meta, AM_KEY_TEMPERATURE, sp->temperature, err) ||
              nn_meta_set_num(meta, AM_KEY_MIN_CONF, sp->min_confidence, err) ||
+             nn_meta_set_str(meta, AM_KEY_AGGREGATE, agg, err) ||
              nn_meta_set_tensor(meta, AM_TENSOR_MEAN, sp->norm_mean, 1, &n_mels, err) ||
              nn_meta_set_tensor(meta, AM_TENSOR_STD, sp->norm_std, 1, &n_mels, err) ||
              (sp->train_json && nn_meta_set_str(meta, AM_KEY_TRAIN_JSON, sp->train_json, err));
@@ -188,6 +192,11 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
     if (nn_meta_get_num(meta, AM_KEY_MIN_CONF, &m->min_confidence, NULL) ||
         !(m->min_confidence >= 0 && m->min_confidence <= 1))
         return aa_error_set(err, AM_ERR_FORMAT, "%s: gate threshold missing or outside [0, 1]", path);
+
+    const char *agg = nn_meta_get_str(meta, AM_KEY_AGGREGATE);
+    m->aggregate = am_aggregate_loudest(); /* files from before the policy was stored were judged this way */
+    if (agg && am_aggregate_parse(agg, &m->aggregate, NULL))
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: aggregation policy \"%.40s\" not understood", path, agg);
 
     int n_mels = m->dsp.n_mels, k = m->n_classes, mel_dims[2] = {n_mels, (int)m->n_frames};
     m->norm_mean = copy_tensor(meta, AM_TENSOR_MEAN, 1, &n_mels);

@@ -12,8 +12,8 @@
  *   printf("%s %.2f\n", r.gated ? AM_UNCLEAR_LABEL : am_class_label(m, r.cls), r.confidence);
  *   am_free(m);
  *
- * Classification of one recording: decode + resample (dsp_load) -> one clip by the crop policy (loudest
- * window by default) -> log-mel -> (x - mean[mel]) / std[mel] -> network (eval mode) -> softmax(logits / T)
+ * Classification of one recording: decode + resample (dsp_load) -> its windows by the aggregation policy
+ * (below; one clip for a recording no longer than a clip) -> each: log-mel -> (x - mean[mel]) / std[mel] -> network (eval mode) -> softmax(logits / T)
  * -> gate: withheld ("Unclear/Unknown") when the top probability is below max(min_confidence,
  * class_threshold[top]).
  *
@@ -40,6 +40,47 @@ enum am_status {
 #define AM_DISCLAIMER "Not a medical device: this is not a diagnosis or health advice."
 #define AM_MAX_CLASSES 64
 
+/* ---- recording-level decisions ------------------------------------------------------------------------
+ * A recording no longer than one clip is one window and is classified as it is. A longer one is judged by
+ * the aggregation policy stored in the model file:
+ *   loudest     its loudest clip-long window (the front end's crop policy; files without a policy)
+ *   mean@H      the mean of the probabilities of all windows H seconds apart (the last one ending at the
+ *               recording's end)
+ *   topK@H      the same mean over the K windows of largest energy only, so a short loud event in a long
+ *               quiet recording is not averaged away
+ *   rms@H       the mean over all those windows weighted by each window's RMS level: a quiet recording's
+ *               windows count about equally, a short loud event outweighs the silence around it
+ *   energy@H    the same weighted by energy (RMS squared): louder windows dominate more strongly
+ * Window probabilities are at temperature 1; the mean is returned as log-probabilities, to which the
+ * model's temperature and gate apply as to one window's logits. */
+typedef enum { AM_AGG_LOUDEST = 0, AM_AGG_MEAN, AM_AGG_TOP, AM_AGG_RMS, AM_AGG_ENERGY } am_agg_policy;
+typedef struct {
+    am_agg_policy policy;
+    double hop_s; /* s between windows (mean, top), in [0.05, 60] */
+    int top;      /* windows kept by AM_AGG_TOP, >= 1 */
+} am_aggregate;
+#define AM_AGG_DEFAULT_POLICY AM_AGG_ENERGY
+#define AM_AGG_DEFAULT_HOP_S 1.0
+#define AM_AGG_DEFAULT_TOP 3
+#define AM_AGGREGATE_TEXT_MAX 48
+
+am_aggregate am_aggregate_loudest(void);
+am_aggregate am_aggregate_default(void); /* what aa-train stores unless told otherwise */
+const char *am_aggregate_name(am_agg_policy p);
+int am_aggregate_check(const am_aggregate *a, aa_error *err);
+/* "loudest", "mean", "mean@1.5", "top3", "top3@0.5" (hop default AM_AGG_DEFAULT_HOP_S). */
+int am_aggregate_parse(const char *text, am_aggregate *out, aa_error *err);
+void am_aggregate_format(const am_aggregate *a, char *buf, size_t cap);
+/* The windows a recording x[0..n) at the model rate is judged by: their start offsets and (for mean and
+ * top) their energies (sum of squares). One window when n <= one clip or the policy is loudest (its
+ * offset then the crop policy's). Writes at most cap entries and returns the count (cap 0 sizes). */
+size_t am_aggregate_windows(const am_aggregate *a, const dsp_settings *s, const float *x, size_t n,
+                            size_t *offsets, double *energy /* may be NULL */, size_t cap);
+/* One recording's scores [k] from its windows' logits [n][k] and energies [n] (as am_aggregate_windows
+ * gave them); one window's logits are returned unchanged. */
+int am_aggregate_combine(const am_aggregate *a, int k, size_t n, const float *logits, const double *energy,
+                         float *out, aa_error *err);
+
 /* What the trainer decides and the model file stores beside the network. */
 typedef struct {
     dsp_settings dsp;
@@ -51,6 +92,7 @@ typedef struct {
     double min_confidence;               /* global gate in [0, 1]; 0 = never withhold */
     const double *class_threshold;       /* [n_classes] or NULL: per-class gates, 0 = use the global one */
     const char *train_json;              /* optional: a JSON summary of the training run (data, metrics) */
+    am_aggregate aggregate;              /* recording-level decisions; zero = loudest */
 } am_spec;
 
 typedef struct am_model am_model;
@@ -81,6 +123,9 @@ void am_set_threads(am_model *m, int n);
 /* Overrides the stored gate (--min-confidence, --threshold CLASS=P). */
 void am_set_min_confidence(am_model *m, double p);
 int am_set_class_threshold(am_model *m, const char *class_name, double p, aa_error *err);
+/* The stored aggregation policy, and an override of it (--aggregate). */
+am_aggregate am_get_aggregate(const am_model *m);
+int am_set_aggregate(am_model *m, const am_aggregate *a, aa_error *err);
 
 /* ---- classification ------------------------------------------------------------------------------------ */
 
@@ -89,14 +134,16 @@ typedef struct {
     int gated;             /* 1: withheld, report AM_UNCLEAR_LABEL */
     double confidence;     /* probability of cls after temperature scaling */
     float probs[AM_MAX_CLASSES];
-    size_t offset;         /* first sample of the clip used, at the model rate */
+    size_t offset;         /* first sample of the clip used (the loudest of those judged), at the model rate */
+    size_t windows;        /* windows the decision rests on (1 for loudest or a short recording) */
 } am_result;
 
 /* Applies temperature and gate to logits [n_classes]. */
 void am_decide(const am_model *m, const float *logits, am_result *out);
 
-/* Classifies a whole recording already at the model rate: crop policy -> clip -> features -> decision.
- * mel (may be NULL): receives the clip's log-mel in dB, [n_mels][n_frames] (am_mel_size floats). */
+/* Classifies a whole recording already at the model rate: windows by the aggregation policy -> features
+ * -> logits -> one decision. mel (may be NULL): receives the log-mel in dB, [n_mels][n_frames]
+ * (am_mel_size floats), of the window of largest energy among those judged (out->offset is its start). */
 int am_classify_samples(am_model *m, int slot, const float *x, size_t n, am_result *out, float *mel,
                         aa_error *err);
 /* Classifies exactly one clip of dsp_clip_samples() samples (no cropping). */

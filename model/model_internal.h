@@ -12,6 +12,7 @@
 #define AM_KEY_TEMPERATURE "aa.temperature"
 #define AM_KEY_MIN_CONF "aa.min_confidence"
 #define AM_KEY_TRAIN_JSON "aa.train_json"
+#define AM_KEY_AGGREGATE "aa.aggregate" /* am_aggregate_format text; absent in older files = loudest */
 #define AM_TENSOR_MEAN "aa.norm_mean"
 #define AM_TENSOR_STD "aa.norm_std"
 #define AM_TENSOR_THRESH "aa.class_threshold"
@@ -37,6 +38,7 @@ struct am_model {
     double class_threshold[AM_MAX_CLASSES];
     char *arch;
     char *train_json;
+    am_aggregate aggregate;
     float *st_mel;    /* [n_mels][n_frames] stored self-test log-mel, NULL if absent */
     float *st_logits; /* [n_classes] */
     dsp_logmel *logmel; /* one thread slot per am slot */

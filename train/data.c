@@ -22,7 +22,7 @@ void tr_data_free(tr_data *d)
     free(d->mean);
     free(d->std);
     free(d->class_weight);
-    free(d->val_rec_feat);
+    tr_rec_windows_free(&d->val_rec);
     free(d->val_rec_label);
     memset(d, 0, sizeof *d);
 }
@@ -135,11 +135,10 @@ static int class_weights(tr_data *d, const tr_options *o, aa_error *err)
 
 static int val_recordings(tr_data *d, const tr_options *o, aa_error *err)
 {
-    size_t n = d->n_rec[DS_VAL], per = d->n_mels * d->n_frames;
-    d->val_rec_feat = malloc((n ? n : 1) * per * sizeof *d->val_rec_feat);
+    size_t n = d->n_rec[DS_VAL];
     d->val_rec_label = malloc((n ? n : 1) * sizeof *d->val_rec_label);
     const char **paths = malloc((n ? n : 1) * sizeof *paths);
-    if (!d->val_rec_feat || !d->val_rec_label || !paths) {
+    if (!d->val_rec_label || !paths) {
         free(paths);
         return nomem(err);
     }
@@ -148,7 +147,8 @@ static int val_recordings(tr_data *d, const tr_options *o, aa_error *err)
         paths[i] = d->list->items[f].path;
         d->val_rec_label[i] = d->cache->files[f].cls;
     }
-    int rc = tr_clip_features(paths, n, &d->dsp, o->threads, d->val_rec_feat, err);
+    d->aggregate = o->aggregate;
+    int rc = tr_rec_windows_build(paths, n, &d->dsp, &d->aggregate, o->threads, &d->val_rec, err);
     free(paths);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "datasets/datasets.h"
+#include "train/clips.h"
 #include "train/options.h"
 #include "train/progress.h"
 
@@ -31,8 +32,9 @@ typedef struct {
     size_t skipped;            /* files that could not be decoded (named in cache->files[].reason) */
     float *mean, *std;         /* [n_mels] per-mel normalisation from the training windows */
     float *class_weight;       /* [k] loss weights (all 1 with --no-class-weights) */
-    /* The validation recordings as aa-infer sees them: one clip per file by the front end's crop policy. */
-    float *val_rec_feat;       /* [n_rec[DS_VAL]][n_mels][n_frames] log-mel dB, not normalised */
+    /* The validation recordings as aa-infer sees them: the windows the aggregation policy judges. */
+    am_aggregate aggregate;
+    tr_rec_windows val_rec;
     int *val_rec_label;        /* [n_rec[DS_VAL]] */
 } tr_data;
 

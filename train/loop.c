@@ -53,22 +53,37 @@ int tr_window_logits(nn_model *net, const tr_data *d, const size_t *idx, size_t 
     return rc;
 }
 
-int tr_val_recording_logits(nn_model *net, const tr_data *d, int batch, float *logits, aa_error *err)
+int tr_rec_logits(nn_model *net, const tr_data *d, const tr_rec_windows *w, const am_aggregate *a, int batch,
+                  float *logits, aa_error *err)
 {
-    size_t n = d->n_rec[DS_VAL], per = d->n_mels * d->n_frames, B = batch > 0 ? (size_t)batch : 32;
+    size_t per = d->n_mels * d->n_frames, B = batch > 0 ? (size_t)batch : 32, K = (size_t)d->k;
     float *x = malloc(B * per * sizeof *x);
-    if (!x)
-        return aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    float *wl = malloc((w->n_win ? w->n_win : 1) * K * sizeof *wl);
     int rc = 0;
-    for (size_t i = 0; i < n && !rc; i += B) {
-        size_t b = n - i < B ? n - i : B;
-        memcpy(x, d->val_rec_feat + i * per, b * per * sizeof *x);
+    if (!x || !wl) {
+        rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < w->n_win && !rc; i += B) {
+        size_t b = w->n_win - i < B ? w->n_win - i : B;
+        memcpy(x, w->feat + i * per, b * per * sizeof *x);
         for (size_t j = 0; j < b; j++)
             ds_norm_apply(d->mean, d->std, d->n_mels, d->n_frames, x + j * per);
-        rc = nn_forward_eval(net, x, (int)b, logits + i * (size_t)d->k, err);
+        rc = nn_forward_eval(net, x, (int)b, wl + i * K, err);
     }
+    for (size_t r = 0; r < w->n_rec && !rc; r++) {
+        size_t f = w->first[r];
+        rc = am_aggregate_combine(a, d->k, w->first[r + 1] - f, wl + f * K, w->energy + f, logits + r * K, err);
+    }
+out:
     free(x);
+    free(wl);
     return rc;
+}
+
+int tr_val_recording_logits(nn_model *net, const tr_data *d, int batch, float *logits, aa_error *err)
+{
+    return tr_rec_logits(net, d, &d->val_rec, &d->aggregate, batch, logits, err);
 }
 
 /* Validation windows: loss (plain mean NLL), accuracy and macro-F1, all at temperature 1, no gate. */

@@ -28,7 +28,11 @@ void tr_run_free(tr_run *r);
 /* Evaluation-mode logits of windows idx[0..n) of d, normalised as in training ([n][k]); chunks of `batch`. */
 int tr_window_logits(nn_model *net, const tr_data *d, const size_t *idx, size_t n, int batch,
                      float *logits /* [n][k] */, aa_error *err);
-/* Evaluation-mode logits of the validation recordings (d->val_rec_feat), [n_rec[DS_VAL]][k]. */
+/* Evaluation-mode scores of recordings [w->n_rec][k]: the logits of their windows w, combined by policy a
+ * (am_aggregate_combine), as am_classify_file scores a file. */
+int tr_rec_logits(nn_model *net, const tr_data *d, const tr_rec_windows *w, const am_aggregate *a, int batch,
+                  float *logits, aa_error *err);
+/* The same for the validation recordings under the run's policy (d->val_rec, d->aggregate), [n_rec[DS_VAL]][k]. */
 int tr_val_recording_logits(nn_model *net, const tr_data *d, int batch, float *logits, aa_error *err);
 
 #endif

@@ -46,6 +46,9 @@ static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, c
     if (rc || o->quiet)
         return rc;
     const ev_temp_fit *t = &cal->fit;
+    char agg[AM_AGGREGATE_TEXT_MAX];
+    am_aggregate_format(&d->aggregate, agg, sizeof agg);
+    fprintf(out, "Recordings longer than one clip are judged by --aggregate %s\n", agg);
     fprintf(out, "Calibration on %zu validation recordings: temperature %.3f (ECE %.3f -> %.3f, NLL %.3f -> %.3f)%s\n",
             t->n, cal->temperature, t->ece_before, t->ece_after, t->nll_before, t->nll_after,
             cal->temperature_rejected ? "; the fit ran to the lower bound, so 1 is kept" : "");
@@ -64,12 +67,65 @@ static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, c
     return 0;
 }
 
+/* --aggregate-report: the validation recordings judged under other policies by the same network, each
+ * with its own temperature and gate as the trainer would fit them, to choose a policy on validation. */
+static int aggregate_report(const tr_data *d, const tr_run *run, const tr_options *o, FILE *out, aa_error *err)
+{
+    size_t n = d->n_rec[DS_VAL];
+    const char **paths = malloc((n ? n : 1) * sizeof *paths);
+    float *logits = malloc((n ? n : 1) * (size_t)d->k * sizeof *logits);
+    float *probs = malloc((n ? n : 1) * (size_t)d->k * sizeof *probs);
+    char *list = strdup(o->aggregate_report);
+    int rc = 0;
+    if (!paths || !logits || !probs || !list) {
+        rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        paths[i] = d->list->items[d->rec[DS_VAL][i]].path;
+    fprintf(out, "Aggregation policies on %zu validation recordings (no gate; then the gate fitted to each):\n", n);
+    char *save = NULL;
+    for (char *tok = strtok_r(list, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        am_aggregate a;
+        tr_rec_windows w;
+        if ((rc = am_aggregate_parse(tok, &a, err)) ||
+            (rc = tr_rec_windows_build(paths, n, &d->dsp, &a, o->threads, &w, err)))
+            break;
+        rc = tr_rec_logits(run->net, d, &w, &a, o->batch, logits, err);
+        tr_rec_windows_free(&w);
+        if (rc)
+            break;
+        ev_softmax(n, d->k, logits, 1.0, probs);
+        ev_eval *ev = ev_evaluate(n, d->k, d->val_rec_label, probs, NULL, err);
+        tr_calibration cal;
+        if (!ev || tr_calibrate(&cal, n, d->k, d->val_rec_label, logits, o, err)) {
+            ev_eval_free(ev);
+            rc = 1;
+            break;
+        }
+        char name[AM_AGGREGATE_TEXT_MAX];
+        am_aggregate_format(&a, name, sizeof name);
+        fprintf(out, "  %-12s accuracy %.3f  macro-F1 %.3f  |  T %.3f, gate %.3f: coverage %.3f, selective accuracy %.3f\n",
+                name, ev->accuracy, ev->macro_f1, cal.temperature, cal.gate->gate.min_confidence, cal.gate->coverage,
+                cal.gate->selective_accuracy);
+        ev_eval_free(ev);
+        tr_calibration_free(&cal);
+    }
+out:
+    free(paths);
+    free(logits);
+    free(probs);
+    free(list);
+    return rc;
+}
+
 static int save_model(const char *path, const tr_data *d, const tr_run *run, const tr_calibration *cal,
                       const char *train_json, aa_error *err)
 {
     am_spec sp = {.dsp = d->dsp, .n_classes = d->k, .norm_mean = d->mean, .norm_std = d->std,
                   .temperature = cal->temperature, .min_confidence = cal->gate->gate.min_confidence,
-                  .class_threshold = cal->gate->class_threshold, .train_json = train_json};
+                  .class_threshold = cal->gate->class_threshold, .train_json = train_json,
+                  .aggregate = d->aggregate};
     for (int c = 0; c < d->k && c < AM_MAX_CLASSES; c++)
         sp.classes[c] = d->cache->classes[c];
     return am_save(path, run->net, &sp, err);
@@ -178,6 +234,8 @@ static int run(const tr_options *o, FILE *out, FILE *log)
         goto out;
     }
     if (calibrate(&cal, &d, &r, o, out, &err))
+        goto out;
+    if (o->aggregate_report && aggregate_report(&d, &r, o, out, &err))
         goto out;
     /* First without the test figures, then, once the file as written has been judged, with them: the
      * network, settings and gate are the same in both, so the figures describe the final file. */

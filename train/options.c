@@ -44,6 +44,7 @@ void tr_options_default(tr_options *o)
         .noise_class = "background_noise",
     };
     o->gate_target = 0.95;
+    o->aggregate = am_aggregate_default();
     o->gate_min_covered = 20;
     o->threads = 0;
 }
@@ -65,7 +66,7 @@ typedef enum {
     O_WEIGHT_DECAY, O_CLIP_NORM, O_SCHEDULE, O_WARMUP, O_MIN_LR, O_STEP_EPOCHS, O_STEP_GAMMA,
     O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_EMA, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
     O_NOISE_P, O_SNR_MIN, O_SNR_MAX, O_NOISE_CLASS, O_SPECAUG_P, O_TIME_MASKS, O_TIME_MASK, O_FREQ_MASKS,
-    O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_LOG,
+    O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_LOG,
     O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET,
 } opt_id;
 
@@ -187,6 +188,14 @@ static const opt_def OPTS[] = {
      "a gate must leave at least N validation items covered", "--gate-min-covered 10"},
     {O_PER_CLASS_GATES, "per-class-gates", 0, K_FLAG, NULL, 0, 0, NULL, NULL,
      "one threshold per class, each aiming at the target precision", ""},
+    {O_AGGREGATE, "aggregate", 0, K_STR, "POLICY", 0, 0, NULL, NULL,
+     "how a recording longer than 4 s is judged, stored in the model: loudest (its loudest 4 s), mean@HOP "
+     "(mean probability of windows HOP s apart), topK@HOP (that mean over the K loudest windows), rms@HOP and "
+     "energy@HOP (that mean weighted by each window's RMS or energy)",
+     "--aggregate mean@2"},
+    {O_AGGREGATE_REPORT, "aggregate-report", 0, K_STR, "P,P,..", 0, 0, NULL, NULL,
+     "also print the validation recordings' accuracy and macro-F1 under each of these policies",
+     "--aggregate-report loudest,mean@1,top3@1"},
 
     {O_CHECKPOINT, "checkpoint", 0, K_STR, "FILE", 0, 0, NULL, "Checkpoints",
      "write the whole training state to FILE after every epoch", "--checkpoint run.ckpt"},
@@ -220,6 +229,7 @@ static int default_text(opt_id id, char *buf, size_t n)
     case O_ARCH: snprintf(buf, n, "%s", d.arch); return 1;
     case O_OPTIMIZER: snprintf(buf, n, "%s", d.optimizer == TR_OPT_ADAMW ? "adamw" : "adam"); return 1;
     case O_SCHEDULE: snprintf(buf, n, "%s", d.schedule == TR_SCHED_STEP ? "step" : "cosine"); return 1;
+    case O_AGGREGATE: am_aggregate_format(&d.aggregate, buf, n); return 1;
     case O_NOISE_CLASS: snprintf(buf, n, "%s", a->noise_class); return 1;
     case O_VAL_FRAC: v = d.val_frac; break;
     case O_TEST_FRAC: v = d.test_frac; break;
@@ -494,6 +504,13 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_GATE_TARGET: o->gate_target = x; break;
     case O_GATE_MIN_COVERED: o->gate_min_covered = (int)n; break;
     case O_PER_CLASS_GATES: o->per_class_gates = 1; break;
+    case O_AGGREGATE: {
+        aa_error e = {0};
+        if (am_aggregate_parse(v, &o->aggregate, &e))
+            return aa_error_set(err, TR_PARSE_USAGE, "--aggregate: %s", e.msg);
+        break;
+    }
+    case O_AGGREGATE_REPORT: o->aggregate_report = v; break;
     case O_LOG: o->log_path = v; break;
     case O_REPORT_JSON: o->report_json = v; break;
     case O_SVG: o->svg_dir = v; break;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "model/model.h"
 #include "util/util.h"
 
 typedef enum { TR_SCHED_COSINE = 0, TR_SCHED_STEP = 1 } tr_sched_kind;
@@ -56,6 +57,8 @@ typedef struct {
     double gate_target;
     int gate_min_covered;
     int per_class_gates;
+    am_aggregate aggregate;  /* how a recording longer than one clip is judged (stored in the model) */
+    const char *aggregate_report; /* --aggregate-report a,b,..: validation figures of other policies, or NULL */
     /* outputs and running */
     const char *log_path, *report_json, *svg_dir;
     const char *checkpoint, *resume;

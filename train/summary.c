@@ -136,6 +136,10 @@ char *tr_summary_json(const tr_data *d, const tr_options *o, const tr_run *r, co
     }
     fputs("]}, \"calibration\": {\"unit\": ", f);
     tr_json_str(f, cal_unit);
+    char agg[AM_AGGREGATE_TEXT_MAX];
+    am_aggregate_format(&d->aggregate, agg, sizeof agg);
+    fputs(", \"aggregate\": ", f);
+    tr_json_str(f, agg);
     fprintf(f, ", \"n\": %zu, \"temperature\": ", cal->fit.n);
     tr_json_num(f, cal->temperature);
     fputs(", \"fitted_temperature\": ", f);
