@@ -369,7 +369,8 @@ static enum MHD_Result classify_chunk(aa_serve *s, request *q, const char *data,
         return MHD_YES;
     }
     if (q->n + n > q->cap) {
-        size_t nc = q->cap ? q->cap : 64 * 1024;
+        /* never more than the upload limit: a small limit may leave a budget (8 x the limit) under 64 KB */
+        size_t nc = q->cap ? q->cap : 64 * 1024 < s->cfg.max_upload ? 64 * 1024 : s->cfg.max_upload;
         while (nc < q->n + n)
             nc = nc > s->cfg.max_upload / 2 ? s->cfg.max_upload : nc * 2;
         if (budget_take(s, nc - q->cap) != 0) {

@@ -252,6 +252,33 @@ START_TEST(truncated_requests_give_back_their_socket)
 }
 END_TEST
 
+/* A chunked upload (no Content-Length) grows its buffer in steps; the first step must not ask for more than
+ * the upload limit, or a server with a small limit (budget 8 x the limit, under 64 KB) refuses every such
+ * upload with 503. */
+START_TEST(chunked_upload_fits_a_small_budget)
+{
+    aa_serve_config cfg;
+    aa_serve_config_default(&cfg);
+    cfg.max_upload = 4096;
+    aa_serve *s = start(&cfg);
+    int port = aa_serve_port(s);
+    int fd = tu_http_connect(port);
+    const char *req = "POST /api/classify HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n400\r\n";
+    static char body[1024];
+    memset(body, 'w', sizeof body);
+    tu_http_send(fd, req, strlen(req));
+    tu_http_send(fd, body, sizeof body);
+    tu_http_send(fd, "\r\n0\r\n\r\n", 7);
+    tu_http_response r = {0};
+    ck_assert_int_eq(tu_http_read(fd, 10, &r), 0);
+    ck_assert_msg(r.status == 200, "status %d: %s", r.status, r.body ? r.body : "");
+    tu_http_response_free(&r);
+    close(fd);
+    aa_serve_stop(s);
+}
+END_TEST
+
 START_TEST(upload_budget_answers_503)
 {
     aa_serve_config cfg;
@@ -322,6 +349,7 @@ Suite *serve_abuse_suite(void)
     tcase_add_test(t, per_address_limit);
     tcase_add_test(t, truncated_requests_give_back_their_socket);
     tcase_add_test(t, upload_budget_answers_503);
+    tcase_add_test(t, chunked_upload_fits_a_small_budget);
     suite_add_tcase(s, t);
     return s;
 }
