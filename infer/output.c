@@ -149,7 +149,8 @@ char *inf_result_json(const am_model *m, const char *file, const am_file_result 
                    fr->quality.name, fr->quality.verdict == AM_QUALITY_OK ? "true" : "false", fr->stats.duration,
                    fr->stats.rms_dbfs, peak_dbfs(fr->stats.peak), fr->stats.clip_fraction);
     inf_buf_json_string(&b, fr->quality.message);
-    inf_buf_printf(&b, "}, \"duration_s\": %.3f", fr->duration);
+    inf_buf_printf(&b, "}, \"duration_s\": %.3f, \"windows\": %zu, \"clip_start_s\": %.3f", fr->duration,
+                   r->windows, (double)r->offset / am_dsp(m)->sample_rate);
     if (mel) {
         inf_buf_printf(&b, ", \"mel\": ");
         inf_json_mel(&b, m, mel);

@@ -120,8 +120,21 @@ START_TEST(json_lines_match_the_library)
         }
         ck_assert(fabs(tu_json_num(line, "confidence") - r.result.confidence) <= 5e-6 * r.result.confidence);
         ck_assert(fabs(tu_json_num(line, "rms_dbfs") - r.stats.rms_dbfs) <= 0.005);
+        /* a 4 s clip is one window starting at 0 */
+        ck_assert(tu_json_num(line, "windows") == (double)r.result.windows && r.result.windows == 1);
+        ck_assert(fabs(tu_json_num(line, "clip_start_s")) < 1e-9);
     }
     am_free(m);
+
+    /* a 6.5 s clip judged by energy@1: windows at 0, 1, 2 and 2.5 s (the last ends at the end) */
+    char longer[1024], line[8192];
+    snprintf(longer, sizeof longer, "%s/long.wav", f.dir);
+    write_clip(longer, 1, 6.5);
+    ck_assert_msg(run(&f, "-m '%s' --json --aggregate energy@1 '%s'", f.model, longer) == 0, "%s", f.err);
+    line_of(f.out, 0, line, sizeof line);
+    ck_assert(tu_json_num(line, "windows") == 4);
+    double at = tu_json_num(line, "clip_start_s");
+    ck_assert_msg(at >= 0 && at <= 2.5 + 1e-9, "clip_start_s %g", at);
     tu_rmtree(f.dir);
 }
 END_TEST
