@@ -20,7 +20,9 @@ cores=$(nproc)
 jget() { sed -n "s/.*\"$1\": *\"\{0,1\}\([-0-9.eE+a-zA-Z]*\)\"\{0,1\}.*/\1/p" <<<"$2" | head -n1; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", (b > 0 ? 100 * a / b : 0)}'; }
+# ", N% of the sgemm ceiling (C GFLOP/s)", or nothing when the ceiling could not be measured
+pct() { awk -v a="$1" -v b="$2" -v w="$3" 'BEGIN {if (b > 0) printf ", %.0f%% of the %s", 100 * a / b, w}'; }
+pctnum() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.0f", 100 * a / b; else printf "null"}'; }
 
 core=$("$bin" core)
 echo "OpenBLAS kernels used by nn: $core"
@@ -62,9 +64,9 @@ for threads in 1 "$cores"; do
   ceil=$ceil1; [[ $threads -gt 1 ]] && ceil=$ceil2
   echo
   echo "-- training, $threads thread(s), batch 32"
-  echo "   ours:    $cps clips/s, $g GFLOP/s (median of $rounds: ${ours[*]}), $(pct "$g" "$ceil")% of the sgemm ceiling ($ceil GFLOP/s)"
+  echo "   ours:    $cps clips/s, $g GFLOP/s (median of $rounds: ${ours[*]})$(pct "$g" "$ceil" "sgemm ceiling ($ceil GFLOP/s)")"
   gg=$(median "${gemm[@]}")
-  echo "   ours, im2col + sgemm only (AA_NN_KERNELS=gemm): $(awk -v g="$gg" 'BEGIN {printf "%.1f", g / 0.5456}') clips/s, $gg GFLOP/s, $(pct "$gg" "$ceil")% of the ceiling"
+  echo "   ours, im2col + sgemm only (AA_NN_KERNELS=gemm): $(awk -v g="$gg" 'BEGIN {printf "%.1f", g / 0.5456}') clips/s, $gg GFLOP/s$(pct "$gg" "$ceil" "ceiling")"
   t=0
   if [[ ${#theirs[@]} -gt 0 ]]; then
     t=$(median "${theirs[@]}")
@@ -73,7 +75,7 @@ for threads in 1 "$cores"; do
   else
     echo "   PyTorch: not installed (scripts/install-deps.sh peers), no ratio"
   fi
-  json_rows+=("{\"threads\": $threads, \"ours_gflops\": $g, \"gemm_only_gflops\": $gg, \"ours_clips_per_s\": $cps, \"pytorch_gflops\": $t, \"ratio\": $(ratio "$g" "$t"), \"ceiling_gflops\": $ceil, \"pct_of_ceiling\": $(pct "$g" "$ceil")}")
+  json_rows+=("{\"threads\": $threads, \"ours_gflops\": $g, \"gemm_only_gflops\": $gg, \"ours_clips_per_s\": $cps, \"pytorch_gflops\": $t, \"ratio\": $(ratio "$g" "$t"), \"ceiling_gflops\": $ceil, \"pct_of_ceiling\": $(pctnum "$g" "$ceil")}")
   [[ $threads -eq 1 && ${#rss_t[@]} -gt 0 ]] && peer_rss=$(median "${rss_t[@]}")
 done
 
