@@ -12,66 +12,21 @@
 #include "dsp/dsp.h"
 #include "infer/http_internal.h"
 #include "infer/serve.h"
+#include "tests/util/badaudio.h"
 #include "tests/util/httpc.h"
 #include "tests/util/testutil.h"
 
-/* ---- an Ogg Vorbis file made in memory ------------------------------------------------------------------- */
-
-typedef struct {
-    unsigned char *p;
-    size_t n, cap, off;
-} membuf;
-
-static sf_count_t mb_len(void *u) { return (sf_count_t)((membuf *)u)->n; }
-static sf_count_t mb_seek(sf_count_t o, int whence, void *u)
-{
-    membuf *m = u;
-    sf_count_t base = whence == SEEK_CUR ? (sf_count_t)m->off : whence == SEEK_END ? (sf_count_t)m->n : 0;
-    m->off = (size_t)(base + o);
-    return (sf_count_t)m->off;
-}
-static sf_count_t mb_read(void *p, sf_count_t n, void *u)
-{
-    membuf *m = u;
-    size_t k = m->off >= m->n ? 0 : m->n - m->off < (size_t)n ? m->n - m->off : (size_t)n;
-    memcpy(p, m->p + m->off, k);
-    m->off += k;
-    return (sf_count_t)k;
-}
-static sf_count_t mb_write(const void *p, sf_count_t n, void *u)
-{
-    membuf *m = u;
-    if (m->off + (size_t)n > m->cap) {
-        size_t nc = (m->off + (size_t)n) * 2;
-        unsigned char *q = realloc(m->p, nc);
-        ck_assert_ptr_nonnull(q);
-        m->p = q;
-        m->cap = nc;
-    }
-    memcpy(m->p + m->off, p, (size_t)n);
-    m->off += (size_t)n;
-    if (m->off > m->n)
-        m->n = m->off;
-    return n;
-}
-static sf_count_t mb_tell(void *u) { return (sf_count_t)((membuf *)u)->off; }
-
-/* 1 s of a 440 Hz tone at 16 kHz as Ogg Vorbis; caller frees. */
+/* 1 s of a 440 Hz tone at 16 kHz as Ogg Vorbis, written by the corpus's tone writer and read back; caller
+ * frees. */
 static unsigned char *make_ogg(size_t *n_out)
 {
-    enum { N = 16000 };
-    static float x[N];
-    for (int i = 0; i < N; i++)
-        x[i] = 0.5f * sinf(2.0f * 3.14159265f * 440.0f * (float)i / 16000.0f);
-    membuf m = {0};
-    SF_VIRTUAL_IO io = {mb_len, mb_seek, mb_read, mb_write, mb_tell};
-    SF_INFO info = {.samplerate = 16000, .channels = 1, .format = SF_FORMAT_OGG | SF_FORMAT_VORBIS};
-    SNDFILE *f = sf_open_virtual(&io, SFM_WRITE, &info, &m);
-    ck_assert_msg(f != NULL, "no Ogg Vorbis encoder: %s", sf_strerror(NULL));
-    ck_assert_int_eq(sf_writef_float(f, x, N), N);
-    sf_close(f);
-    *n_out = m.n;
-    return m.p;
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_bad_tone(tu_path(path, sizeof path, dir, "tone.ogg"), SF_FORMAT_OGG | SF_FORMAT_VORBIS, 16000, 1, 16000);
+    unsigned char *ogg = tu_read_file(path, n_out);
+    ck_assert_ptr_nonnull(ogg);
+    tu_rmtree(dir);
+    return ogg;
 }
 
 /* Offsets where a page starts ("OggS" at a byte that the previous page's lengths lead to). */
