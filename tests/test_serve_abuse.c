@@ -2,7 +2,6 @@
  * check in front of libsndfile, the per-address connection limit, truncated requests giving their socket
  * back at once, and the memory budget of uploads in progress (503). */
 #include <check.h>
-#include <math.h>
 #include <sndfile.h>
 #include <stdlib.h>
 #include <string.h>
