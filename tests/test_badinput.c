@@ -187,17 +187,6 @@ END_TEST
 
 /* ---- through the binary ---------------------------------------------------------------------------- */
 
-static int dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    closedir(d);
-    return n;
-}
-
 START_TEST(cli_reports_each_case)
 {
     const bad_case *c = &CASES[_i];
@@ -212,7 +201,7 @@ START_TEST(cli_reports_each_case)
     ck_assert_msg(tu_count_lines(se) == 1, "%s: stderr is not one line: '%s'", c->file, se);
     ck_assert_msg(strstr(se, path) && strstr(se, c->reason), "%s: stderr '%s'", c->file, se);
     ck_assert_str_eq(so, "");
-    ck_assert_msg(dir_entries(outdir) == 0, "%s: something was left in the output folder", c->file);
+    ck_assert_msg(tu_count_entries(outdir, NULL) == 0, "%s: something was left in the output folder", c->file);
     tu_rmtree(dir);
     tu_rmtree(outdir);
 }
@@ -249,7 +238,7 @@ START_TEST(cli_out_of_memory)
     if (tu_sanitized() && strncmp(msg, "==", 2) == 0 && strchr(msg, '\n'))
         msg = strchr(msg, '\n') + 1;
     ck_assert_msg(tu_count_lines(msg) == 1 && strstr(msg, path) && strstr(msg, "out of memory"), "stderr '%s'", se);
-    ck_assert_int_eq(dir_entries(outdir), 0);
+    ck_assert_int_eq(tu_count_entries(outdir, NULL), 0);
     tu_rmtree(dir);
     tu_rmtree(outdir);
 }

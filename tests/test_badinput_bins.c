@@ -165,18 +165,6 @@ static void make_corpus(const char *data)
     ck_assert_msg(ds_corpus_write(data, &o, &err) == 0, "%s", err.msg);
 }
 
-/* Names in dir containing ".tmp." (temporary files a write left). */
-static int temps_in(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += strstr(e->d_name, ".tmp.") != NULL;
-    closedir(d);
-    return n;
-}
-
 /* Lines of s that do not start with prefix. */
 static int lines_without(const char *s, const char *prefix)
 {
@@ -280,7 +268,7 @@ START_TEST(train_skips_every_bad_recording)
     am_model *m = am_load(path, 1, &err);
     ck_assert_msg(m != NULL, "%s", err.msg);
     am_free(m);
-    ck_assert_int_eq(temps_in(dir), 0);
+    ck_assert_int_eq(tu_count_entries(dir, ".tmp."), 0);
     ck_assert_int_gt(made, 45);
     ck_assert_msg(strstr(g_err, "pipe.wav") && strstr(g_err, "path too long"), "%.2000s", g_err);
     remove_deep(cls);
@@ -300,7 +288,7 @@ static void expect_train_refused(const char *dir, const char *args, const char *
     char p[400];
     ck_assert_msg(!tu_exists(tu_path(p, sizeof p, dir, "m.aam")), "'%s': a model was written", args);
     ck_assert_msg(!tu_exists(tu_path(p, sizeof p, dir, "m.aam.split.tsv")), "'%s': a split was written", args);
-    ck_assert_msg(temps_in(dir) == 0, "'%s': a temporary file was left", args);
+    ck_assert_msg(tu_count_entries(dir, ".tmp.") == 0, "'%s': a temporary file was left", args);
 }
 
 START_TEST(train_refuses_data_it_cannot_use)

@@ -98,17 +98,6 @@ START_TEST(audio_library)
 }
 END_TEST
 
-static int dir_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    closedir(d);
-    return n;
-}
-
 START_TEST(audio_cli)
 {
     const tu_audio_case *c = &TU_BAD_AUDIO[_i];
@@ -132,14 +121,14 @@ START_TEST(audio_cli)
         ck_assert_msg(st == 1, "%s: exit %d, stderr '%s'", c->file, st, se);
         ck_assert_msg(tu_count_lines(se) == 1, "%s: stderr is not one line: '%s'", c->file, se);
         ck_assert_msg(strstr(se, c->reason) != NULL, "%s: stderr '%s'", c->file, se);
-        ck_assert_msg(dir_entries(outdir) == 0, "%s: something was left in the output folder", c->file);
+        ck_assert_msg(tu_count_entries(outdir, NULL) == 0, "%s: something was left in the output folder", c->file);
         ck_assert_str_eq(so, "");
     } else {
         ck_assert_msg(st == 0, "%s: exit %d, stderr '%s'", c->file, st, se);
         struct stat sb;
         ck_assert_int_eq(stat(out, &sb), 0);
         ck_assert_int_eq(sb.st_size, 64 * 401 * 4);
-        ck_assert_int_eq(dir_entries(outdir), 1); /* no temporary file beside it */
+        ck_assert_int_eq(tu_count_entries(outdir, NULL), 1); /* no temporary file beside it */
     }
     tu_rmtree(dir);
     tu_rmtree(outdir);

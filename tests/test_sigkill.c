@@ -94,18 +94,6 @@ static void tmp_name(char *out, size_t cap, const char *target, pid_t pid)
     snprintf(out, cap, "%s.tmp.%ld", target, (long)pid);
 }
 
-/* Temporary files (NAME.tmp.PID) in dir. */
-static int count_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    for (struct dirent *x; (x = readdir(d));)
-        n += strstr(x->d_name, ".tmp.") != NULL;
-    closedir(d);
-    return n;
-}
-
 /* The model and the checkpoint load, checksums verified. */
 static void assert_both_load(const kill_env *e, int kill_no)
 {
@@ -212,7 +200,7 @@ START_TEST(kills_never_tear_the_model_or_checkpoint)
     double t0 = now();
     ck_assert_int_eq(wait_exit(spawn_train(&e, 1, 0)), 0);
     double full = now() - t0;
-    ck_assert_int_eq(count_temps(e.dir), 0);
+    ck_assert_int_eq(tu_count_entries(e.dir, ".tmp."), 0);
     assert_both_load(&e, 0);
 
     int n = kills_wanted();
@@ -229,7 +217,7 @@ START_TEST(kills_never_tear_the_model_or_checkpoint)
             kill_once(&e, k + 1, seed, 0.05 * full + 0.8 * full * frac, (k / 2) % 2 ? e.ckpt : e.model,
                       3 * full + 1, &t);
     }
-    int stale = count_temps(e.dir);
+    int stale = tu_count_entries(e.dir, ".tmp.");
     fprintf(stderr,
             "sigkill: %d runs, %d killed (%d inside the model's write, %d inside the checkpoint's, %d inside "
             "another), %d finished first; model kept %d / new %d, checkpoint kept %d / new %d; %d temporary "
@@ -273,8 +261,8 @@ START_TEST(kills_never_tear_the_model_or_checkpoint)
     ck_assert_msg(tu_exists(live) && tu_exists(other), "a live writer's or a foreign file was removed");
     remove(live);
     remove(other);
-    ck_assert_msg(count_temps(e.dir) == 0, "%d temporary files are left after a complete run",
-                  count_temps(e.dir));
+    ck_assert_msg(tu_count_entries(e.dir, ".tmp.") == 0, "%d temporary files are left after a complete run",
+                  tu_count_entries(e.dir, ".tmp."));
     tu_rmtree(e.dir);
 }
 END_TEST

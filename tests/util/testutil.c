@@ -1,6 +1,7 @@
 #include "tests/util/testutil.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <sndfile.h>
@@ -92,6 +93,17 @@ int tu_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+int tu_count_entries(const char *dir, const char *part)
+{
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "open %s: %s", dir, strerror(errno));
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && (!part || strstr(e->d_name, part));
+    closedir(d);
+    return n;
 }
 
 static void slurp_into(const char *path, char *buf, size_t cap)

@@ -25,6 +25,9 @@ void *tu_read_file(const char *path, size_t *size);
 /* Writes bytes to a file; fails the test on error. */
 void tu_write_file(const char *path, const void *data, size_t size);
 int tu_exists(const char *path);
+/* Entries of dir other than . and .., only those whose name contains `part` when it is not NULL; fails the
+ * test when dir cannot be opened. */
+int tu_count_entries(const char *dir, const char *part);
 
 /* Runs a shell command line, capturing stdout and stderr (each up to cap-1 bytes, NUL-terminated; either
  * may be NULL). Returns the exit status (0..255), 128+signal if killed, or -1 if it could not run. */
