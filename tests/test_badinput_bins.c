@@ -553,34 +553,6 @@ END_TEST
 
 #define BOUNDARY "aaBadInputBoundary3f9Zq"
 
-static pid_t spawn_server(const char *model, int *port, FILE **out)
-{
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    char bin[512];
-    snprintf(bin, sizeof bin, "%s/aa-infer", tu_build_dir());
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2);
-        execl(bin, bin, "-m", model, "--serve", "--port", "0", "--workers", "2", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    *out = fdopen(fds[0], "r");
-    char line[1024];
-    ck_assert_msg(fgets(line, sizeof line, *out) != NULL, "the server printed nothing");
-    const char *p = strstr(line, "http://127.0.0.1:");
-    ck_assert_msg(p != NULL, "%s", line);
-    *port = atoi(p + strlen("http://127.0.0.1:"));
-    ck_assert_int_gt(*port, 0);
-    return pid;
-}
-
 static int post(int port, const void *data, size_t n, const char *filename, tu_http_response *r)
 {
     char head[1024];
@@ -625,7 +597,7 @@ START_TEST(serve_answers_bad_uploads)
     tone_model(dir, model, sizeof model);
     int port;
     FILE *out;
-    pid_t pid = spawn_server(model, &port, &out);
+    pid_t pid = tu_spawn_server(model, 1, &port, &out);
     int refused = 0, answered = 0;
     for (int i = 0; i < TU_N_BAD_AUDIO; i++) {
         const tu_audio_case *c = &TU_BAD_AUDIO[i];

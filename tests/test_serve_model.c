@@ -285,33 +285,6 @@ START_TEST(concurrent_uploads_use_their_own_slots)
 }
 END_TEST
 
-/* Starts `aa-infer ... --serve --port 0` with stdout on a pipe; returns its pid and the port it prints. */
-static pid_t spawn_server(const char *model, int *port, FILE **out)
-{
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    char bin[512];
-    snprintf(bin, sizeof bin, "%s/aa-infer", tu_build_dir());
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execl(bin, bin, "-m", model, "--serve", "--port", "0", "--workers", "2", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    *out = fdopen(fds[0], "r");
-    char line[1024];
-    ck_assert_msg(fgets(line, sizeof line, *out) != NULL, "the server printed nothing");
-    const char *p = strstr(line, "http://127.0.0.1:");
-    ck_assert_msg(p != NULL, "%s", line);
-    *port = atoi(p + strlen("http://127.0.0.1:"));
-    ck_assert_int_gt(*port, 0);
-    return pid;
-}
-
 START_TEST(binary_serves_and_stops_on_signals)
 {
     char dir[256], model[320], clip[320], msg[512];
@@ -324,7 +297,7 @@ START_TEST(binary_serves_and_stops_on_signals)
     for (int k = 0; k < 2; k++) {
         int port;
         FILE *out;
-        pid_t pid = spawn_server(model, &port, &out);
+        pid_t pid = tu_spawn_server(model, 0, &port, &out);
         tu_http_response r;
         ck_assert_int_eq(tu_http_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
         ck_assert_int_eq(r.status, 200);

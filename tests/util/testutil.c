@@ -3,6 +3,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -159,4 +160,34 @@ int tu_count_lines(const char *s)
     for (; s && *s; s++)
         n += *s == '\n';
     return n;
+}
+
+pid_t tu_spawn_server(const char *model, int quiet_stderr, int *port, FILE **out)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/aa-infer", tu_build_dir());
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        if (quiet_stderr) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 2);
+        }
+        execl(bin, bin, "-m", model, "--serve", "--port", "0", "--workers", "2", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    *out = fdopen(fds[0], "r");
+    char line[1024];
+    ck_assert_msg(fgets(line, sizeof line, *out) != NULL, "the server printed nothing");
+    const char *p = strstr(line, "http://127.0.0.1:");
+    ck_assert_msg(p != NULL, "%s", line);
+    *port = atoi(p + strlen("http://127.0.0.1:"));
+    ck_assert_int_gt(*port, 0);
+    return pid;
 }

@@ -4,6 +4,8 @@
 /* Helpers shared by the tests: where things are, temporary folders, running the binaries, making audio. */
 
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 /* Directory of the build (binaries), from $AA_BUILD; default "build". */
 const char *tu_build_dir(void);
@@ -32,6 +34,11 @@ int tu_count_entries(const char *dir, const char *part);
 /* Runs a shell command line, capturing stdout and stderr (each up to cap-1 bytes, NUL-terminated; either
  * may be NULL). Returns the exit status (0..255), 128+signal if killed, or -1 if it could not run. */
 int tu_run(const char *cmdline, char *out, size_t out_cap, char *err, size_t err_cap);
+
+/* Starts `aa-infer -m MODEL --serve --port 0 --workers 2` with its stdout on a pipe (*out; stderr to
+ * /dev/null when quiet_stderr) and reads the port from the line it prints first. Returns its pid; the
+ * caller signals and reaps it and closes *out. Fails the test when it does not start. */
+pid_t tu_spawn_server(const char *model, int quiet_stderr, int *port, FILE **out);
 
 /* Writes a WAV (float or PCM per subtype, a libsndfile SF_FORMAT_* subtype) from interleaved samples. */
 void tu_write_wav(const char *path, const float *samples, size_t frames, int channels, int rate, int subtype);
