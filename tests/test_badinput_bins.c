@@ -103,47 +103,8 @@ static int make_case(const char *dir, const tu_audio_case *c, char *path, size_t
     return made;
 }
 
-/* Makes dir/<21 folders of 200-byte names>/deep.wav, a path over PATH_MAX (4096), with *at() calls (a plain
- * mkdir of the whole path fails with ENAMETOOLONG). */
+/* Folders of 200-byte names that put deep.wav past PATH_MAX (21 x 201 bytes > 4096). */
 #define DEEP_LEVELS 21
-static void make_deep(const char *dir)
-{
-    char name[201];
-    memset(name, 'n', 200);
-    name[200] = '\0';
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    ck_assert_int_ge(fd, 0);
-    for (int i = 0; i < DEEP_LEVELS; i++) {
-        ck_assert_int_eq(mkdirat(fd, name, 0755), 0);
-        int next = openat(fd, name, O_RDONLY | O_DIRECTORY);
-        ck_assert_int_ge(next, 0);
-        close(fd);
-        fd = next;
-    }
-    int f = openat(fd, "deep.wav", O_WRONLY | O_CREAT, 0644);
-    ck_assert_int_ge(f, 0);
-    ck_assert_int_eq(write(f, "RIFF", 4), 4);
-    close(f);
-    close(fd);
-}
-
-/* Removes make_deep's chain from the bottom (tu_rmtree's full paths would be too long). */
-static void remove_deep(const char *dir)
-{
-    char name[201];
-    memset(name, 'n', 200);
-    name[200] = '\0';
-    int fds[DEEP_LEVELS + 1];
-    fds[0] = open(dir, O_RDONLY | O_DIRECTORY);
-    for (int i = 1; i <= DEEP_LEVELS; i++)
-        fds[i] = openat(fds[i - 1], name, O_RDONLY | O_DIRECTORY);
-    unlinkat(fds[DEEP_LEVELS], "deep.wav", 0);
-    for (int i = DEEP_LEVELS; i >= 1; i--) {
-        close(fds[i]);
-        unlinkat(fds[i - 1], name, AT_REMOVEDIR);
-    }
-    close(fds[0]);
-}
 
 /* The listing's own oddities beside the corpus's: a FIFO named like a recording (never opened, so it
  * cannot block) and a recording whose path is over PATH_MAX. Both are skipped with a warning. */
@@ -151,7 +112,7 @@ static void make_fifo_and_deep(const char *cls)
 {
     char p[600];
     ck_assert_int_eq(mkfifo(tu_path(p, sizeof p, cls, "pipe.wav"), 0644), 0);
-    make_deep(cls);
+    tu_make_deep(cls, DEEP_LEVELS);
 }
 
 /* A small demo corpus at data: 8 clips per class, 4 simulated people per class. */
@@ -271,7 +232,7 @@ START_TEST(train_skips_every_bad_recording)
     ck_assert_int_eq(tu_count_entries(dir, ".tmp."), 0);
     ck_assert_int_gt(made, 45);
     ck_assert_msg(strstr(g_err, "pipe.wav") && strstr(g_err, "path too long"), "%.2000s", g_err);
-    remove_deep(cls);
+    tu_remove_deep(cls, DEEP_LEVELS);
     tu_rmtree(dir);
 }
 END_TEST
@@ -500,7 +461,7 @@ START_TEST(infer_eval_around_bad_recordings)
             (!is(c, "unreadable.wav") || can_test_unreadable()))
             ck_assert_msg(strstr(g_err, c->file) != NULL, "%s is not named: %.2000s", c->file, g_err);
     }
-    remove_deep(cls);
+    tu_remove_deep(cls, DEEP_LEVELS);
     tu_rmtree(dir);
 }
 END_TEST

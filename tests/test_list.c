@@ -296,49 +296,6 @@ START_TEST(list_symlink_loops_and_duplicates)
 }
 END_TEST
 
-/* Makes DIR/a/<deep chain of 200-byte folder names>/deep.wav whose full path exceeds PATH_MAX, using
- * *at() calls (a plain mkdir of the full path fails with ENAMETOOLONG). */
-static void make_deep(const char *d, int levels)
-{
-    char name[201];
-    memset(name, 'n', 200);
-    name[200] = 0;
-    char a[300];
-    int fd = open(tu_path(a, sizeof a, d, "a"), O_RDONLY | O_DIRECTORY);
-    ck_assert_int_ge(fd, 0);
-    for (int i = 0; i < levels; i++) {
-        ck_assert_int_eq(mkdirat(fd, name, 0777), 0);
-        int next = openat(fd, name, O_RDONLY | O_DIRECTORY);
-        ck_assert_int_ge(next, 0);
-        close(fd);
-        fd = next;
-    }
-    int f = openat(fd, "deep.wav", O_WRONLY | O_CREAT, 0644);
-    ck_assert_int_ge(f, 0);
-    ck_assert_int_eq(write(f, "data", 4), 4);
-    close(f);
-    close(fd);
-}
-
-/* Removes the chain made by make_deep, from the bottom, again with *at() calls. */
-static void remove_deep(const char *d, int levels)
-{
-    char name[201];
-    memset(name, 'n', 200);
-    name[200] = 0;
-    char a[300];
-    int fds[64];
-    fds[0] = open(tu_path(a, sizeof a, d, "a"), O_RDONLY | O_DIRECTORY);
-    for (int i = 1; i <= levels; i++)
-        fds[i] = openat(fds[i - 1], name, O_RDONLY | O_DIRECTORY);
-    unlinkat(fds[levels], "deep.wav", 0);
-    for (int i = levels; i >= 1; i--) {
-        close(fds[i]);
-        unlinkat(fds[i - 1], name, AT_REMOVEDIR);
-    }
-    close(fds[0]);
-}
-
 START_TEST(list_odd_names_and_entries)
 {
     char d[256], path[PATH_MAX];
@@ -355,7 +312,8 @@ START_TEST(list_odd_names_and_entries)
     put(d, "b/1.wav");
     put(d, "top.wav"); /* outside any class folder */
     const int levels = 21; /* 21 x 201 bytes > PATH_MAX (4096) */
-    make_deep(d, levels);
+    char deep_in[300];
+    tu_make_deep(tu_path(deep_in, sizeof deep_in, d, "a"), levels);
 
     ds_list *l = load_ok(d, NULL);
     ck_assert_uint_eq(l->n_items, 4);
@@ -376,7 +334,7 @@ START_TEST(list_odd_names_and_entries)
             ck_assert_msg(strstr(l->warnings[i].msg, "\\xFF\\xFE-bad.wav") != NULL, "%s", l->warnings[i].msg);
     }
     ds_list_free(l);
-    remove_deep(d, levels);
+    tu_remove_deep(deep_in, levels);
     tu_rmtree(d);
 }
 END_TEST

@@ -191,3 +191,46 @@ pid_t tu_spawn_server(const char *model, int quiet_stderr, int *port, FILE **out
     ck_assert_int_gt(*port, 0);
     return pid;
 }
+
+static void deep_name(char name[201])
+{
+    memset(name, 'n', 200);
+    name[200] = '\0';
+}
+
+void tu_make_deep(const char *dir, int levels)
+{
+    char name[201];
+    deep_name(name);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    ck_assert_msg(fd >= 0, "open %s: %s", dir, strerror(errno));
+    for (int i = 0; i < levels; i++) {
+        ck_assert_int_eq(mkdirat(fd, name, 0755), 0);
+        int next = openat(fd, name, O_RDONLY | O_DIRECTORY);
+        ck_assert_int_ge(next, 0);
+        close(fd);
+        fd = next;
+    }
+    int f = openat(fd, "deep.wav", O_WRONLY | O_CREAT, 0644);
+    ck_assert_int_ge(f, 0);
+    ck_assert_int_eq(write(f, "RIFF", 4), 4);
+    close(f);
+    close(fd);
+}
+
+void tu_remove_deep(const char *dir, int levels)
+{
+    ck_assert(levels >= 0 && levels <= 64);
+    char name[201];
+    deep_name(name);
+    int fds[65];
+    fds[0] = open(dir, O_RDONLY | O_DIRECTORY);
+    for (int i = 1; i <= levels; i++)
+        fds[i] = openat(fds[i - 1], name, O_RDONLY | O_DIRECTORY);
+    unlinkat(fds[levels], "deep.wav", 0);
+    for (int i = levels; i >= 1; i--) {
+        close(fds[i]);
+        unlinkat(fds[i - 1], name, AT_REMOVEDIR);
+    }
+    close(fds[0]);
+}

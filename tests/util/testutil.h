@@ -35,6 +35,12 @@ int tu_count_entries(const char *dir, const char *part);
  * may be NULL). Returns the exit status (0..255), 128+signal if killed, or -1 if it could not run. */
 int tu_run(const char *cmdline, char *out, size_t out_cap, char *err, size_t err_cap);
 
+/* Makes dir/<levels folders of 200-byte names>/deep.wav (a 4-byte file) with *at() calls, so its path can
+ * exceed PATH_MAX (21 levels do), which a plain mkdir of the whole path refuses; tu_remove_deep removes that
+ * chain from the bottom (tu_rmtree's full paths would be too long). levels <= 64. */
+void tu_make_deep(const char *dir, int levels);
+void tu_remove_deep(const char *dir, int levels);
+
 /* Starts `aa-infer -m MODEL --serve --port 0 --workers 2` with its stdout on a pipe (*out; stderr to
  * /dev/null when quiet_stderr) and reads the port from the line it prints first. Returns its pid; the
  * caller signals and reaps it and closes *out. Fails the test when it does not start. */
