@@ -210,8 +210,11 @@ static int time_of(parser *p, size_t line_no, int col, char *field, double *out)
     ev_events_printable(s, qv, sizeof qv);
     if (end == s || *end)
         return fail(p, line_no, "%s '%s' is not a number", title, qv);
-    if (!isfinite(v))
+    if (!isfinite(v)) /* nan, inf, or out of range (1e999) */
         return fail(p, line_no, "%s '%s' is not a finite number", title, qv);
+    /* strtod also takes leading tabs or carriage returns and hexadecimal: not what a person writes */
+    if (strspn(s, "0123456789.eE+-") != strlen(s))
+        return fail(p, line_no, "%s '%s' is not a decimal number", title, qv);
     if (v < 0)
         return fail(p, line_no, "%s %s is negative", title, qv);
     *out = v;
@@ -235,7 +238,7 @@ static int row(parser *p, char *line, size_t line_no)
     if (rc)
         return rc;
     if (!(e.onset < e.offset)) {
-        /* strtod took the whole of both, so they are printable */
+        /* both are decimal numbers, so printable */
         return fail(p, line_no, "%s %.40s is not before %s %.40s", p->col_title[COL_START], start,
                     p->col_title[COL_END], end);
     }

@@ -65,7 +65,10 @@ static void print_table(FILE *out, table *t)
         }
     }
     for (size_t r = 0; r < t->rows; r++) {
-        for (size_t c = 0; c < t->cols; c++) {
+        size_t last = t->cols; /* no trailing spaces: stop after the last cell with text */
+        while (last > 1 && !cell(t, r, last - 1)[0])
+            last--;
+        for (size_t c = 0; c < last; c++) {
             const char *s = cell(t, r, c);
             size_t pad = t->width[c] - ev_utf8_width(s);
             if (c)
@@ -88,15 +91,14 @@ static void put_header(FILE *out, const ev_event_eval *s, const ev_report_info *
     fprintf(out, "Event-based scores: %zu recording%s, %.1f s of audio (%.3f h)\n", s->n_files,
             s->n_files == 1 ? "" : "s", s->duration_s, s->duration_s / 3600);
     const ev_event_opts *o = &s->opts;
-    fprintf(out, "hit: an estimate of the reference event's class in the same recording, onset within %.3f s of "
-                 "its onset",
+    fprintf(out, "a hit: an estimate of a reference event's class in its recording, the onsets at most %.3f s apart",
             o->collar);
     if (o->offset)
-        fprintf(out, ",\n     offset within max(%.3f s, %g %% of the reference event's length) of its offset",
-                o->collar, 100 * o->offset_length);
+        fprintf(out, ",\n       the offsets at most max(%.3f s, %g %% of the reference event's length) apart", o->collar,
+                100 * o->offset_length);
     else
         fputs(" (offsets not compared)", out);
-    fputs(";\n     each event in at most one hit (maximum bipartite matching, sed_eval's 'optimal')\n", out);
+    fputs(";\n       each event in at most one hit (maximum bipartite matching, as sed_eval's 'optimal')\n", out);
     if (s->reference_name) {
         fprintf(out, "reference: %s, %zu event%s from %zu row%s", s->reference_name, s->overall.reference +
                 s->ignored_reference, s->overall.reference + s->ignored_reference == 1 ? "" : "s",
@@ -176,8 +178,9 @@ static void put_counts(FILE *out, const ev_event_eval *s, const ev_report_info *
             o->deletions == 1 ? "" : "s", o->insertions, o->insertions == 1 ? "" : "s", o->reference,
             o->reference == 1 ? "" : "s", ev_ratio(o->substitutions, o->reference),
             ev_ratio(o->deletions, o->reference), ev_ratio(o->insertions, o->reference));
-    fprintf(out, "false alarms %zu in %.1f s of audio: %.1f per hour (%zu of them substitutions)\n\n",
-            o->false_alarms, s->duration_s, o->false_alarms_per_hour, o->substitutions);
+    fprintf(out, "false alarms %zu in %.1f s of audio: %.1f per hour (%zu of them substitution%s)\n\n",
+            o->false_alarms, s->duration_s, o->false_alarms_per_hour, o->substitutions,
+            o->substitutions == 1 ? "" : "s");
 }
 
 static void time_cells(table *t, size_t r, size_t c0, const ev_time_error *e)
