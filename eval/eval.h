@@ -384,7 +384,7 @@ int ev_svg_save_all(const char *dir, const ev_eval *ev, const ev_report_info *in
  * The figures follow sed_eval's EventBasedMetrics (sed_eval 0.2; Mesaros, Heittola and Virtanen, "Metrics
  * for polyphonic sound event detection", 2016) with event_matching_type 'optimal':
  *   hit           an estimate and a reference event of the same class in the same recording with
- *                 |onset_est - onset_ref| <= collar and, when offsets are evaluated (the default),
+ *                 |onset_est - onset_ref| <= collar and, when offsets are evaluated (opts.offset),
  *                 |offset_est - offset_ref| <= max(collar, offset_length * (offset_ref - onset_ref))
  *                 (sed_eval's t_collar and percentage_of_length)
  *   one to one    every event is in at most one hit: the hits are a maximum bipartite matching, per recording
@@ -406,6 +406,7 @@ int ev_svg_save_all(const char *dir, const ev_eval *ev, const ev_report_info *in
  * Where this differs from sed_eval:
  *   - the default collar is 1 s (sed_eval: 0.2 s): the timeline's windows are 4 s long and 0.5 s apart, so
  *     its boundaries are good to about a hop, and 0.2 s would count most hits as misses;
+ *   - offsets are not compared by default (sed_eval compares them by default; see below);
  *   - times are compared with an allowance of EV_EVENT_TIME_EPS, so that an estimate a collar away in
  *     decimal (onsets 1.2 and 2.2, collar 1) is a hit although 2.2 - 1.2 is 1.0000000000000002 in
  *     binary; sed_eval compares the binary values exactly;
@@ -433,10 +434,13 @@ int ev_svg_save_all(const char *dir, const ev_eval *ev, const ev_report_info *in
  *     Several maximum matchings may exist: they have the same counts but may pair different events, and so
  *     give different timing errors; the one found is deterministic (events are taken in order of onset).
  *
- * Onsets and offsets are evaluated by default: an estimate that starts on time but runs on well past the
- * event (two coughs and the breathing after them reported as one cough) has not found the event the
- * reference names, and onset-only figures would count it a hit. opts.offset = 0 scores onsets alone (sed_eval's
- * evaluate_offset=False); the offset errors of the hits are reported either way. */
+ * Why onsets alone by default: the timeline knows where a sound starts to about a hop, but a short sound's
+ * end only to within a 4 s window (a 1 s cough in the first seconds of a recording is reported as running
+ * to the end of the first window, 4 s). With offsets compared such an estimate is a miss and a false alarm
+ * at once, so recall and false alarms per hour would measure the window's length rather than whether the
+ * events were found; an estimate that runs over several events still hits only one of them. The offset
+ * errors of the hits are reported either way, and opts.offset = 1 applies sed_eval's offset rule (its
+ * evaluate_offset=True, for figures comparable with DCASE's event-based ones). */
 
 /* Allowance on every time comparison, in seconds: far below one sample (6.25e-5 s at 16 kHz) and far above
  * the rounding of a time of up to a day in double precision (1.5e-11 s). */
@@ -455,9 +459,9 @@ typedef struct {
 typedef struct {
     double collar;        /* s, the largest onset difference of a hit (and smallest offset allowance); >= 0;
                              default 1 */
-    int offset;           /* 1: offsets must match too (default); 0: onsets only */
-    double offset_length; /* offset allowance as a fraction of the reference event's length; >= 0; default
-                             0.5 */
+    int offset;           /* 0: onsets only (default); 1: offsets must match too, by the rule above */
+    double offset_length; /* offset allowance as a fraction of the reference event's length (with offset);
+                             >= 0; default 0.5, as sed_eval's */
     int ignore_class;     /* a class left out of every figure (the background), or -1 (default): none */
 } ev_event_opts;
 

@@ -8,7 +8,7 @@
 
 ev_event_opts ev_event_opts_default(void)
 {
-    return (ev_event_opts){.collar = 1.0, .offset = 1, .offset_length = 0.5, .ignore_class = -1};
+    return (ev_event_opts){.collar = 1.0, .offset = 0, .offset_length = 0.5, .ignore_class = -1};
 }
 
 static int check_opts(const ev_event_opts *o, int k, size_t n_rec, const ev_recording *recs, aa_error *err)

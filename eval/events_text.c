@@ -97,7 +97,7 @@ static void put_header(FILE *out, const ev_event_eval *s, const ev_report_info *
         fprintf(out, ",\n       the offsets at most max(%.3f s, %g %% of the reference event's length) apart", o->collar,
                 100 * o->offset_length);
     else
-        fputs(" (offsets not compared)", out);
+        fputs(" (offsets not compared: their errors are below)", out);
     fputs(";\n       each event in at most one hit (maximum bipartite matching, as sed_eval's 'optimal')\n", out);
     if (s->reference_name) {
         fprintf(out, "reference: %s, %zu event%s from %zu row%s", s->reference_name, s->overall.reference +

@@ -39,8 +39,14 @@ static ev_event_eval *score(size_t nr, const ev_event *r, size_t ne, const ev_ev
 
 static ev_event_opts onset_only(void)
 {
+    return ev_event_opts_default();
+}
+
+/* sed_eval's default rule: offsets compared too */
+static ev_event_opts with_offsets(void)
+{
     ev_event_opts o = ev_event_opts_default();
-    o.offset = 0;
+    o.offset = 1;
     return o;
 }
 
@@ -50,7 +56,7 @@ START_TEST(defaults_are_stated)
 {
     ev_event_opts o = ev_event_opts_default();
     ck_assert_double_eq(o.collar, 1.0);
-    ck_assert_int_eq(o.offset, 1);
+    ck_assert_int_eq(o.offset, 0); /* onsets only: eval.h says why */
     ck_assert_double_eq(o.offset_length, 0.5);
     ck_assert_int_eq(o.ignore_class, -1);
 }
@@ -63,13 +69,14 @@ START_TEST(hit_at_the_collar_edge_and_just_beyond)
     ev_event ref[1] = {E(1.2, 1.7, COUGH, 0)};
     /* onset 1 s late, offset 1 s late (the allowance is max(1, 0.5 x 0.5 s) = 1 s): both on the edge */
     ev_event late[1] = {E(2.2, 2.7, COUGH, 0)};
-    ev_event_eval *s = score(1, ref, 1, late, NULL);
+    ev_event_opts off = with_offsets();
+    ev_event_eval *s = score(1, ref, 1, late, &off);
     ck_assert_uint_eq(s->overall.hits, 1);
     ck_assert_uint_eq(s->ref_hit[0], 0);
     ev_event_eval_free(s);
     /* 1 s early */
     ev_event early[1] = {E(0.2, 0.7, COUGH, 0)};
-    s = score(1, ref, 1, early, NULL);
+    s = score(1, ref, 1, early, &off);
     ck_assert_uint_eq(s->overall.hits, 1);
     ev_event_eval_free(s);
     /* a microsecond beyond the onset collar: a deletion and an insertion, no substitution (same class) */
@@ -82,13 +89,12 @@ START_TEST(hit_at_the_collar_edge_and_just_beyond)
     ck_assert_uint_eq(s->ref_hit[0], EV_NO_EVENT);
     ck_assert_uint_eq(s->est_hit[0], EV_NO_EVENT);
     ev_event_eval_free(s);
-    /* onset on time, offset a microsecond beyond its 1 s: a miss with offsets, a hit without */
+    /* onset on time, offset a microsecond beyond its 1 s: a miss with offsets, a hit without (the default) */
     ev_event long_tail[1] = {E(1.2, 2.7 + 1e-6, COUGH, 0)};
-    s = score(1, ref, 1, long_tail, NULL);
+    s = score(1, ref, 1, long_tail, &off);
     ck_assert_uint_eq(s->overall.hits, 0);
     ev_event_eval_free(s);
-    ev_event_opts o = onset_only();
-    s = score(1, ref, 1, long_tail, &o);
+    s = score(1, ref, 1, long_tail, NULL);
     ck_assert_uint_eq(s->overall.hits, 1);
     ev_event_eval_free(s);
 }
@@ -99,17 +105,18 @@ START_TEST(offset_allowance_grows_with_the_length)
     /* 4 s long: the offset allowance is max(1 s, 0.5 x 4 s) = 2 s */
     ev_event ref[1] = {E(10, 14, HEAVY, 0)};
     ev_event at[1] = {E(10, 16, HEAVY, 0)}, past[1] = {E(10, 16.001, HEAVY, 0)}, early[1] = {E(10.5, 12, HEAVY, 0)};
-    ev_event_eval *s = score(1, ref, 1, at, NULL);
+    ev_event_opts off = with_offsets();
+    ev_event_eval *s = score(1, ref, 1, at, &off);
     ck_assert_uint_eq(s->overall.hits, 1);
     ev_event_eval_free(s);
-    s = score(1, ref, 1, past, NULL);
+    s = score(1, ref, 1, past, &off);
     ck_assert_uint_eq(s->overall.hits, 0);
     ev_event_eval_free(s);
-    s = score(1, ref, 1, early, NULL);
+    s = score(1, ref, 1, early, &off);
     ck_assert_uint_eq(s->overall.hits, 1);
     ev_event_eval_free(s);
     /* offset_length 0.25: the allowance is max(1, 1) = 1 s, so 16 is out and 15 in */
-    ev_event_opts o = ev_event_opts_default();
+    ev_event_opts o = with_offsets();
     o.offset_length = 0.25;
     s = score(1, ref, 1, at, &o);
     ck_assert_uint_eq(s->overall.hits, 0);
@@ -119,11 +126,33 @@ START_TEST(offset_allowance_grows_with_the_length)
     ck_assert_uint_eq(s->overall.hits, 1);
     ev_event_eval_free(s);
     /* a wider collar widens the onset window and the smallest offset allowance */
-    o = ev_event_opts_default();
+    o = with_offsets();
     o.collar = 2.5;
     ev_event far[1] = {E(12.5, 16.5, HEAVY, 0)};
     s = score(1, ref, 1, far, &o);
     ck_assert_uint_eq(s->overall.hits, 1);
+    ev_event_eval_free(s);
+}
+END_TEST
+
+START_TEST(short_sound_reported_a_window_long)
+{
+    /* The demo recording's first cough, [1.244, 2.230] s, as the demo model's timeline reports it from the
+     * recording's first 4 s window: [0.75, 4.00]. Onsets alone: a hit whose offset is 1.77 s late. With
+     * offsets: a miss and a false alarm, though the cough was found. */
+    ev_event ref[1] = {E(1.244, 2.230, COUGH, 0)};
+    ev_event est[1] = {E(0.75, 4.00, COUGH, 0)};
+    ev_event_eval *s = score(1, ref, 1, est, NULL);
+    ck_assert_uint_eq(s->overall.hits, 1);
+    ck_assert_uint_eq(s->overall.false_alarms, 0);
+    ck_assert_double_eq_tol(s->overall.offset.mean, 4.00 - 2.230, 1e-12);
+    ck_assert_double_eq_tol(s->overall.onset.mean, 0.75 - 1.244, 1e-12);
+    ev_event_eval_free(s);
+    ev_event_opts o = with_offsets();
+    s = score(1, ref, 1, est, &o);
+    ck_assert_uint_eq(s->overall.hits, 0);
+    ck_assert_uint_eq(s->overall.false_alarms, 1);
+    ck_assert_uint_eq(s->overall.deletions, 1);
     ev_event_eval_free(s);
 }
 END_TEST
@@ -135,7 +164,7 @@ START_TEST(split_event_is_one_hit_and_one_insertion)
     ev_event ref[1] = {E(10, 20, HEAVY, 0)};
     ev_event est[2] = {E(10.2, 15.5, HEAVY, 0), E(16, 20, HEAVY, 0)};
     for (int mode = 0; mode < 2; mode++) {
-        ev_event_opts o = mode ? onset_only() : ev_event_opts_default();
+        ev_event_opts o = mode ? onset_only() : with_offsets();
         ev_event_eval *s = score(1, ref, 2, est, &o);
         ck_assert_uint_eq(s->overall.hits, 1);
         ck_assert_uint_eq(s->est_hit[0], 0);
@@ -333,12 +362,14 @@ static size_t greedy_hits(size_t nr, const ev_event *r, size_t ne, const ev_even
 
 START_TEST(optimal_matching_beats_greedy)
 {
-    /* P fits both reference events; Q, later, fits only A (its offset is 1.05 s from B's). Greedy gives A
+    /* With offsets compared: P fits both reference events; Q, later, fits only A (its offset is 1.05 s from
+     * B's). Greedy gives A
      * the first estimate, P, and leaves B nothing: 1 hit. The maximum matching pairs A-Q and B-P: 2. */
     ev_event ref[2] = {E(0, 0.5, COUGH, 0), E(0.8, 1.6, COUGH, 0)};
     ev_event est[2] = {E(0.4, 1.2, COUGH, 0), E(0.45, 0.55, COUGH, 0)};
     ck_assert_uint_eq(greedy_hits(2, ref, 2, est, 1.0), 1);
-    ev_event_eval *s = score(2, ref, 2, est, NULL);
+    ev_event_opts o = with_offsets();
+    ev_event_eval *s = score(2, ref, 2, est, &o);
     ck_assert_uint_eq(s->overall.hits, 2);
     ck_assert_uint_eq(s->ref_hit[0], 1);
     ck_assert_uint_eq(s->ref_hit[1], 0);
@@ -510,6 +541,7 @@ START_TEST(matching_is_maximum_on_random_cases)
         }
         ev_event_opts o = ev_event_opts_default();
         o.collar = 0.25 * (double)aa_rng_below(&rng, 5);
+        o.offset_length = 0.25 * (double)aa_rng_below(&rng, 4);
         o.offset = (int)aa_rng_below(&rng, 2);
         int memo[9][256];
         memset(memo, -1, sizeof memo);
@@ -567,7 +599,8 @@ START_TEST(many_events_and_many_augmenting_paths)
     ck_assert_uint_eq(greedy_hits(2, r, 2, e, 1.0), 1);
     ev_recording rec[1] = {{"tiles.wav", 3.0 * (double)tiles}};
     aa_error err;
-    ev_event_eval *s = ev_events_score(n, r, n, e, 1, rec, K, NULL, &err);
+    ev_event_opts off = with_offsets();
+    ev_event_eval *s = ev_events_score(n, r, n, e, 1, rec, K, &off, &err);
     ck_assert_msg(s != NULL, "%s", err.msg);
     ck_assert_uint_eq(s->overall.hits, n);
     ev_event_eval_free(s);
@@ -1075,7 +1108,7 @@ START_TEST(text_report_states_the_rule_and_the_counts)
 
     s = report_case(0);
     t = render(ev_events_report_text, s, NULL);
-    ck_assert_ptr_nonnull(strstr(t, "(offsets not compared)"));
+    ck_assert_ptr_nonnull(strstr(t, "(offsets not compared: their errors are below)"));
     ck_assert_ptr_nonnull(strstr(t, "left out: class 0"));
     ck_assert_ptr_nonnull(strstr(t, "\nclass 1 "));
     free(t);
@@ -1178,6 +1211,7 @@ Suite *events_suite(void)
     tcase_add_test(tc, defaults_are_stated);
     tcase_add_test(tc, hit_at_the_collar_edge_and_just_beyond);
     tcase_add_test(tc, offset_allowance_grows_with_the_length);
+    tcase_add_test(tc, short_sound_reported_a_window_long);
     tcase_add_test(tc, split_event_is_one_hit_and_one_insertion);
     tcase_add_test(tc, two_detections_of_one_event);
     tcase_add_test(tc, events_never_match_across_recordings);
