@@ -622,8 +622,9 @@ void ev_event_eval_free(ev_event_eval *s);
  * per recording. Returns 0, or EV_ERR_IO if the stream reports an error; flushes the stream. */
 int ev_events_report_text(FILE *out, const ev_event_eval *s, const ev_report_info *info, aa_error *err);
 
-/* One JSON object, keys stable (version 1), numbers as in ev_report_json (counts as integers, figures with
- * 12 significant digits), ending with a newline:
+/* One JSON object on one line (so that it can follow the timeline's JSON lines), keys stable (version 1),
+ * numbers as in ev_report_json (counts as integers, figures with 12 significant digits), ending with a
+ * newline:
  *   "format": "audio-audit-events", "version": 1, "title": string|null,
  *   "matching": {"collar_s", "offset": bool, "offset_length", "method": "optimal",
  *                "time_allowance_s"},

@@ -1,5 +1,5 @@
-/* The event scores for programs: one JSON object with every figure and the counts behind it (keys in
- * eval.h). */
+/* The event scores for programs: one JSON object on one line, with every figure and the counts behind it
+ * (keys in eval.h). */
 #include <stdio.h>
 
 #include "eval/events_internal.h"
@@ -63,7 +63,7 @@ static void put_reference(FILE *out, const ev_event_eval *s)
 {
     key(out, "reference");
     if (!s->reference_name) {
-        fputs("null,\n", out);
+        fputs("null,", out);
         return;
     }
     fputc('{', out);
@@ -81,7 +81,7 @@ static void put_reference(FILE *out, const ev_event_eval *s)
     }
     fputs("],", out);
     kv_count(out, "unscored_events", s->unscored_events, 0);
-    fputs("},\n", out);
+    fputs("},", out);
 }
 
 int ev_events_report_json(FILE *out, const ev_event_eval *s, const ev_report_info *info, aa_error *err)
@@ -89,13 +89,13 @@ int ev_events_report_json(FILE *out, const ev_event_eval *s, const ev_report_inf
     const ev_event_opts *o = &s->opts;
     fputs("{\"format\":\"audio-audit-events\",\"version\":1,\"title\":", out);
     ev_json_string(out, info ? info->title : NULL);
-    fputs(",\n\"matching\":{", out);
+    fputs(",\"matching\":{", out);
     kv_num(out, "collar_s", o->collar, 1);
     fprintf(out, "\"offset\":%s,", o->offset ? "true" : "false");
     kv_num(out, "offset_length", o->offset_length, 1);
     fputs("\"method\":\"optimal\",", out);
     kv_num(out, "time_allowance_s", EV_EVENT_TIME_EPS, 0);
-    fputs("},\n", out);
+    fputs("},", out);
 
     key(out, "classes");
     fputc('[', out);
@@ -113,21 +113,20 @@ int ev_events_report_json(FILE *out, const ev_event_eval *s, const ev_report_inf
     fputs(",\"ignored\":{", out);
     kv_count(out, "reference", s->ignored_reference, 1);
     kv_count(out, "estimated", s->ignored_estimated, 0);
-    fputs("},\n", out);
+    fputs("},", out);
     put_reference(out, s);
     kv_num(out, "duration_s", s->duration_s, 1);
     kv_count(out, "recordings", s->n_files, 1);
-    fputc('\n', out);
 
     fputs("\"overall\":{", out);
     counts(out, &s->overall);
-    fputs("},\n\"macro\":{", out);
+    fputs("},\"macro\":{", out);
     kv_count(out, "classes", (size_t)s->macro_classes, 1);
     kv_num(out, "precision", s->macro_precision, 1);
     kv_num(out, "recall", s->macro_recall, 1);
     kv_num(out, "f1", s->macro_f1, 1);
     kv_num(out, "error_rate", s->macro_error_rate, 0);
-    fputs("},\n", out);
+    fputs("},", out);
 
     key(out, "per_class");
     fputc('[', out);
@@ -135,7 +134,7 @@ int ev_events_report_json(FILE *out, const ev_event_eval *s, const ev_report_inf
     for (int c = 0; c < s->k; c++) {
         if (c == o->ignore_class)
             continue;
-        fputs(first ? "\n  {" : ",\n  {", out);
+        fputs(first ? "{" : ",{", out);
         first = 0;
         key(out, "class");
         class_string(out, info, c);
@@ -143,13 +142,13 @@ int ev_events_report_json(FILE *out, const ev_event_eval *s, const ev_report_inf
         counts(out, &s->per_class[c]);
         fputc('}', out);
     }
-    fputs("],\n", out);
+    fputs("],", out);
 
     key(out, "files");
     fputc('[', out);
     for (size_t i = 0; i < s->n_files; i++) {
         const ev_event_file *f = &s->files[i];
-        fputs(i ? ",\n  {" : "\n  {", out);
+        fputs(i ? ",{" : "{", out);
         key(out, "file");
         ev_json_string(out, f->name);
         fputc(',', out);

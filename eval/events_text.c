@@ -94,11 +94,11 @@ static void put_header(FILE *out, const ev_event_eval *s, const ev_report_info *
     fprintf(out, "a hit: an estimate of a reference event's class in its recording, the onsets at most %.3f s apart",
             o->collar);
     if (o->offset)
-        fprintf(out, ",\n       the offsets at most max(%.3f s, %g %% of the reference event's length) apart", o->collar,
-                100 * o->offset_length);
+        fprintf(out, ",\n       the offsets at most max(%.3f s, %g %% of the reference event's length) apart;\n",
+                o->collar, 100 * o->offset_length);
     else
-        fputs(" (offsets not compared: their errors are below)", out);
-    fputs(";\n       each event in at most one hit (maximum bipartite matching, as sed_eval's 'optimal')\n", out);
+        fputs(";\n       offsets not compared (their errors are below);\n", out);
+    fputs("       each event in at most one hit (maximum bipartite matching, as sed_eval's 'optimal')\n", out);
     if (s->reference_name) {
         fprintf(out, "reference: %s, %zu event%s from %zu row%s", s->reference_name, s->overall.reference +
                 s->ignored_reference, s->overall.reference + s->ignored_reference == 1 ? "" : "s",
@@ -167,13 +167,13 @@ static void put_counts(FILE *out, const ev_event_eval *s, const ev_report_info *
     set(&t, r, 7, "%.3f", s->macro_error_rate);
     print_table(out, &t);
     free(t.cell);
-    fputs("(per class, the error rate is (deletions + insertions) / reference; macro: the mean over the classes "
-          "with events)\n",
+    fputs("(per class: error rate = (deletions + insertions) / reference; macro: the mean over the classes with "
+          "events)\n",
           out);
 
     const ev_event_counts *o = &s->overall;
     fprintf(out, "\nerror rate %.3f = (%zu substitution%s + %zu deletion%s + %zu insertion%s) / %zu reference "
-                 "event%s: substitutions %.3f, deletions %.3f, insertions %.3f\n",
+                 "event%s\n  substitution rate %.3f, deletion rate %.3f, insertion rate %.3f\n",
             o->error_rate, o->substitutions, o->substitutions == 1 ? "" : "s", o->deletions,
             o->deletions == 1 ? "" : "s", o->insertions, o->insertions == 1 ? "" : "s", o->reference,
             o->reference == 1 ? "" : "s", ev_ratio(o->substitutions, o->reference),
