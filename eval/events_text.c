@@ -31,7 +31,7 @@ static size_t add_row(table *t)
         void *v = realloc(t->cell, cap * sizeof *t->cell);
         if (!v) {
             t->oom = 1;
-            return t->rows ? t->rows - 1 : 0; /* overwrite the last row: the report says it was cut */
+            return t->rows ? t->rows - 1 : 0; /* overwrite the last row: the report then fails */
         }
         t->cell = v;
         t->cap = cap;
@@ -78,8 +78,6 @@ static void print_table(FILE *out, table *t)
         }
         fputc('\n', out);
     }
-    if (t->oom)
-        fputs("(out of memory: rows left out)\n", out);
 }
 
 /* ---- the sections ---------------------------------------------------------------------------------------- */
@@ -144,7 +142,7 @@ static void count_row(table *t, const char *name, const ev_event_counts *c)
     set(t, r, 8, "%zu (%.1f/h)", c->false_alarms, c->false_alarms_per_hour);
 }
 
-static void put_counts(FILE *out, const ev_event_eval *s, const ev_report_info *info)
+static int put_counts(FILE *out, const ev_event_eval *s, const ev_report_info *info)
 {
     table t = {.cols = 9};
     size_t r = add_row(&t);
@@ -166,6 +164,7 @@ static void put_counts(FILE *out, const ev_event_eval *s, const ev_report_info *
     set(&t, r, 6, "%.3f", s->macro_f1);
     set(&t, r, 7, "%.3f", s->macro_error_rate);
     print_table(out, &t);
+    int oom = t.oom || !t.cell;
     free(t.cell);
     fputs("(per class: error rate = (deletions + insertions) / reference; macro: the mean over the classes with "
           "events)\n",
@@ -181,6 +180,7 @@ static void put_counts(FILE *out, const ev_event_eval *s, const ev_report_info *
     fprintf(out, "false alarms %zu in %.1f s of audio: %.1f per hour (%zu of them substitution%s)\n\n",
             o->false_alarms, s->duration_s, o->false_alarms_per_hour, o->substitutions,
             o->substitutions == 1 ? "" : "s");
+    return oom;
 }
 
 static void time_cells(table *t, size_t r, size_t c0, const ev_time_error *e)
@@ -195,7 +195,7 @@ static void time_cells(table *t, size_t r, size_t c0, const ev_time_error *e)
     set(t, r, c0 + 2, "%+.3f", e->mean);
 }
 
-static void put_timing(FILE *out, const ev_event_eval *s, const ev_report_info *info)
+static int put_timing(FILE *out, const ev_event_eval *s, const ev_report_info *info)
 {
     fputs("timing of the hits in seconds (e = estimate - reference; e > 0: the estimate is late)\n", out);
     table t = {.cols = 8};
@@ -223,11 +223,13 @@ static void put_timing(FILE *out, const ev_event_eval *s, const ev_report_info *
         memcpy(t.cell[t.rows - 1], keep, sizeof keep);
     }
     print_table(out, &t);
+    int oom = t.oom || !t.cell;
     free(t.cell);
     fputc('\n', out);
+    return oom;
 }
 
-static void put_files(FILE *out, const ev_event_eval *s)
+static int put_files(FILE *out, const ev_event_eval *s)
 {
     table t = {.cols = 6};
     size_t r = add_row(&t);
@@ -250,14 +252,19 @@ static void put_files(FILE *out, const ev_event_eval *s)
         set(&t, r, 5, "%zu", f->substitutions);
     }
     print_table(out, &t);
+    int oom = t.oom || !t.cell;
     free(t.cell);
+    return oom;
 }
 
 int ev_events_report_text(FILE *out, const ev_event_eval *s, const ev_report_info *info, aa_error *err)
 {
     put_header(out, s, info);
-    put_counts(out, s, info);
-    put_timing(out, s, info);
-    put_files(out, s);
-    return ev_stream_status(out, "event report", err);
+    int oom = put_counts(out, s, info);
+    oom |= put_timing(out, s, info);
+    oom |= put_files(out, s);
+    int rc = ev_stream_status(out, "event report", err);
+    if (!rc && oom)
+        rc = aa_error_set(err, EV_ERR_NOMEM, "event report: out of memory (%zu recordings)", s->n_files);
+    return rc;
 }
