@@ -481,17 +481,19 @@ typedef struct {
  *   - the first non-empty line is a header naming the columns, in any order, case-insensitively and with
  *     spaces around the names ignored: `label` (or `class`, `event_label`), `start_s` (or `onset`,
  *     `event_onset`), `end_s` (or `offset`, `event_offset`), and `file` (or `filename`, `path`) when more
- *     than one recording is scored; other columns are ignored. The demo's .events.tsv (start_s, end_s,
+ *     than one recording is scored; other columns are ignored (and only the first 64 are looked at); a
+ *     name given twice ("label" and "class") is an error. The demo's .events.tsv (start_s, end_s,
  *     class: datasets' ds_long_write) is one such file, for its one recording;
  *   - one event per line after it, fields separated by tabs; a field may write a tab, newline or backslash
  *     as \t, \n, \\ (as aa-train's split TSV does); a UTF-8 byte-order mark, a '\r' before each newline
  *     and empty lines are skipped; lines are counted from 1 as they are in the file;
  *   - label: a class folder name or its display name (ev_display_name, or labels[] when given), compared
  *     case-insensitively ("heavy_breathing", "Heavy Breathing", "HEAVY BREATHING");
- *   - start_s, end_s: decimal numbers of seconds (spaces around them allowed), finite, 0 <= start < end.
+ *   - start_s, end_s: decimal numbers of seconds (digits, '.', 'e', signs; spaces around them allowed),
+ *     finite, 0 <= start < end.
  * Errors (EV_ERR_ARG; a file that cannot be read: EV_ERR_IO) are one line naming the file, the line and the
  * reason: "ref.tsv: line 7: start_s 5.2 is not before end_s 4.9", "ref.tsv: line 1: no 'label' column (the
- * header names the columns: file, label, start_s, end_s)", "ref.tsv: line 3: unknown label 'wheeze' (the
+ * first line names the columns: file, label, start_s, end_s)", "ref.tsv: line 3: unknown label 'wheeze' (the
  * classes: cough, ...)", a missing field, a number that is not one or is negative or not finite, an empty
  * file name, a NUL byte, no header. Text quoted in a message is made printable (control bytes and bytes
  * that are not UTF-8 as \xNN) and cut at 60 bytes.
@@ -595,10 +597,11 @@ typedef struct {
 } ev_event_eval;
 
 /* Scores estimates against reference events. recs [n_rec]: the recordings (every event's file < n_rec);
- * opts NULL: the defaults. Fails with EV_ERR_ARG naming the event or option ("estimated event 4: class 7
- * out of range (4 classes)", "reference event 2: onset 3 after offset 2", a time that is negative or not
- * finite, a duration that is negative or not finite, a collar or offset_length that is negative or not
- * finite, ignore_class out of range). Returns NULL on failure; the caller frees with ev_event_eval_free(). */
+ * opts NULL: the defaults. Fails with EV_ERR_ARG naming the event (its index) or option ("events:
+ * estimated event 4 has class 7 (classes are 0..3)", "events: reference event 2 has its onset 3 s after its
+ * offset 2 s", a time that is negative or not finite, a recording out of range, a duration that is negative
+ * or not finite, a collar or offset_length that is negative or not finite, ignore_class out of range).
+ * Returns NULL on failure; the caller frees with ev_event_eval_free(). */
 ev_event_eval *ev_events_score(size_t n_ref, const ev_event *ref /* [n_ref] */, size_t n_est,
                                const ev_event *est /* [n_est] */, size_t n_rec, const ev_recording *recs,
                                int k, const ev_event_opts *opts, aa_error *err);
@@ -619,7 +622,7 @@ void ev_event_eval_free(ev_event_eval *s);
  * the reference file and what was left out; a per-class table (reference, estimated, hits, precision and
  * recall with their counts, F1, error rate, false alarms with their count and per hour), the overall
  * (micro) and macro lines; the error rate with its S, D, I counts; the timing errors per class; one line
- * per recording. Returns 0, or EV_ERR_IO if the stream reports an error; flushes the stream. */
+ * per recording. Returns 0, EV_ERR_IO if the stream reports an error, or EV_ERR_NOMEM; flushes the stream. */
 int ev_events_report_text(FILE *out, const ev_event_eval *s, const ev_report_info *info, aa_error *err);
 
 /* One JSON object on one line (so that it can follow the timeline's JSON lines), keys stable (version 1),

@@ -11,6 +11,8 @@
 #define MAX_BYTES ((size_t)256 << 20)
 
 enum { COL_FILE, COL_LABEL, COL_START, COL_END, N_COLS };
+/* Columns looked at: far more than a reference has, and a bound on the fields held per line. */
+#define MAX_FIELDS 64
 
 static const char *const COL_NAME[N_COLS] = {"file", "label", "start_s", "end_s"};
 static const char *const COL_ALIAS[N_COLS][3] = {
@@ -137,8 +139,8 @@ static int header(parser *p, char *line, size_t line_no)
 {
     for (int c = 0; c < N_COLS; c++)
         p->col[c] = -1;
-    char *f[64];
-    size_t nf = split_tabs(line, f, 64), used = nf < 64 ? nf : 64;
+    char *f[MAX_FIELDS];
+    size_t nf = split_tabs(line, f, MAX_FIELDS), used = nf < MAX_FIELDS ? nf : MAX_FIELDS;
     for (size_t i = 0; i < used; i++) {
         char *w = trim(f[i]);
         for (int c = 0; c < N_COLS; c++) {
@@ -223,8 +225,8 @@ static int time_of(parser *p, size_t line_no, int col, char *field, double *out)
 
 static int row(parser *p, char *line, size_t line_no)
 {
-    char *f[64];
-    size_t nf = split_tabs(line, f, 64);
+    char *f[MAX_FIELDS];
+    size_t nf = split_tabs(line, f, MAX_FIELDS);
     if (nf < p->need)
         return fail(p, line_no, "%zu field%s, the header names %zu columns", nf, nf == 1 ? "" : "s", p->need);
     for (int c = 0; c < N_COLS; c++)
