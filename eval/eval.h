@@ -374,4 +374,272 @@ int ev_svg_learning_curves_save(const char *path, const ev_epoch *epochs, size_t
 /* DIR/confusion.svg, DIR/reliability.svg and DIR/coverage.svg (DIR must exist). */
 int ev_svg_save_all(const char *dir, const ev_eval *ev, const ev_report_info *info, aa_error *err);
 
+/* ---- events: scoring a timeline against a reference ------------------------------------------------------
+ *
+ * A timeline (aa-infer --timeline) is a list of estimated events per recording, each a class and an onset
+ * and offset in seconds. The functions below read the reference events from a TSV file, match estimates
+ * with reference events and measure event-based precision, recall, F1, error rate, false alarms per hour
+ * and the timing errors of the hits. Like the rest of eval/ they see arrays, never audio.
+ *
+ * The figures follow sed_eval's EventBasedMetrics (sed_eval 0.2; Mesaros, Heittola and Virtanen, "Metrics
+ * for polyphonic sound event detection", 2016) with event_matching_type 'optimal':
+ *   hit           an estimate and a reference event of the same class in the same recording with
+ *                 |onset_est - onset_ref| <= collar and, when offsets are evaluated (opts.offset),
+ *                 |offset_est - offset_ref| <= max(collar, offset_length * (offset_ref - onset_ref))
+ *                 (sed_eval's t_collar and percentage_of_length)
+ *   one to one    every event is in at most one hit: the hits are a maximum bipartite matching, per recording
+ *                 and class, between the estimates and the reference events that may pair (Hopcroft-Karp),
+ *                 so no greedy order can leave a pairing unfound
+ *   substitution  after the hits, a second maximum matching per recording between the estimates and the
+ *                 reference events left over, on the time conditions alone (their classes always differ: a
+ *                 leftover pair of one class would have enlarged the first matching): each pair is one
+ *                 substitution S
+ *   overall       (micro) precision = hits / estimated, recall = hits / reference, F1 = their harmonic mean;
+ *                 insertions I = estimated - hits - S, deletions D = reference - hits - S;
+ *                 error rate = (S + D + I) / reference, and each of S, D, I over reference
+ *   per class     the class's hits over its estimates (precision) and reference events (recall), F1; its
+ *                 insertions are its unmatched estimates, its deletions its unmatched reference events, its
+ *                 error rate (D + I) / reference (no substitutions within one class, as sed_eval's class-wise
+ *                 figures)
+ *   macro         the mean of the per-class precision, recall, F1 and error rate (sed_eval's class-wise
+ *                 average)
+ * Where this differs from sed_eval:
+ *   - the default collar is 1 s (sed_eval: 0.2 s): the timeline's windows are 4 s long and 0.5 s apart, so
+ *     its boundaries are good to about a hop, and 0.2 s would count most hits as misses;
+ *   - offsets are not compared by default (sed_eval compares them by default; see below);
+ *   - times are compared with an allowance of EV_EVENT_TIME_EPS, so that an estimate a collar away in
+ *     decimal (onsets 1.2 and 2.2, collar 1) is a hit although 2.2 - 1.2 is 1.0000000000000002 in
+ *     binary; sed_eval compares the binary values exactly;
+ *   - a ratio whose denominator is 0 is 0, with the counts beside it, as everywhere in eval/: precision
+ *     with no estimates, recall and the error rates with no reference events. sed_eval divides by the
+ *     denominator plus the machine epsilon, which also gives 0 for precision and recall, but an error rate
+ *     of about 4.5e15 per insertion when there are no reference events;
+ *   - the macro average is over the classes that occur in the reference or the estimates (reference > 0 or
+ *     estimated > 0), like macro_f1 above; sed_eval averages over its whole class list, a class absent
+ *     from both counting F1 0 and error rate 0;
+ *   - ev_reference_read merges overlapping reference events of one class in one recording into one event
+ *     (sed_eval keeps them apart): a timeline reports one event for one stretch of a class, so of two
+ *     overlapping reference events it could hit at most one. Estimates are never merged: two detections
+ *     of one event are one hit and one insertion;
+ *   - an optional class (ev_event_opts.ignore_class: the timeline's background class, which is never an
+ *     event) is left out of every figure; its events are only counted;
+ *   - false alarms per hour and the onset and offset errors are figures of our own:
+ *       false alarms per hour  per class: its unmatched estimates (estimated - hits) per hour of audio
+ *                 scored (the sum of the recordings' durations); overall: every unmatched estimate
+ *                 (substitutions included: each is an estimate that found no event of its class) per hour;
+ *                 0 when no audio was scored
+ *       onset and offset errors  over the hits: the signed difference estimate - reference (positive: the
+ *                 estimate is late), its mean, and the mean and median of its absolute value (the median of
+ *                 an even count is the mean of the two middle values); 0 when there are no hits.
+ *     Several maximum matchings may exist: they have the same counts but may pair different events, and so
+ *     give different timing errors; the one found is deterministic (events are taken in order of onset).
+ *
+ * Why onsets alone by default: the timeline knows where a sound starts to about a hop, but a short sound's
+ * end only to within a 4 s window (a 1 s cough in the first seconds of a recording is reported as running
+ * to the end of the first window, 4 s). With offsets compared such an estimate is a miss and a false alarm
+ * at once, so recall and false alarms per hour would measure the window's length rather than whether the
+ * events were found; an estimate that runs over several events still hits only one of them. The offset
+ * errors of the hits are reported either way, and opts.offset = 1 applies sed_eval's offset rule (its
+ * evaluate_offset=True, for figures comparable with DCASE's event-based ones). */
+
+/* Allowance on every time comparison, in seconds: far below one sample (6.25e-5 s at 16 kHz) and far above
+ * the rounding of a time of up to a day in double precision (1.5e-11 s). */
+#define EV_EVENT_TIME_EPS 1e-9
+/* "No partner" in the per-event outcomes, and "no recording" in ev_reference_match. */
+#define EV_NO_EVENT ((size_t)-1)
+
+/* One event: a class over [onset, offset] seconds of one recording. */
+typedef struct {
+    double onset, offset; /* s from the recording's start; finite, 0 <= onset <= offset */
+    int cls;              /* class index, 0 <= cls < K */
+    size_t file;          /* which recording: an index into the recordings (ev_events_score), or into
+                             ev_reference.files (the reader's events) */
+} ev_event;
+
+typedef struct {
+    double collar;        /* s, the largest onset difference of a hit (and smallest offset allowance); >= 0;
+                             default 1 */
+    int offset;           /* 0: onsets only (default); 1: offsets must match too, by the rule above */
+    double offset_length; /* offset allowance as a fraction of the reference event's length (with offset);
+                             >= 0; default 0.5, as sed_eval's */
+    int ignore_class;     /* a class left out of every figure (the background), or -1 (default): none */
+} ev_event_opts;
+
+/* The defaults above. Start from these: a zeroed struct would ignore class 0. */
+ev_event_opts ev_event_opts_default(void);
+
+/* A scored recording. */
+typedef struct {
+    const char *name;  /* as given to the scorer (the report's name for it, and what ev_reference_match
+                          compares); may be NULL in ev_events_score */
+    double duration_s; /* audio scored, s (>= 0, finite): the hours that false alarms are counted over */
+} ev_recording;
+
+/* ---- the reference file ----------------------------------------------------------------------------------- */
+
+/* The reference events of a TSV file. Format:
+ *   - the first non-empty line is a header naming the columns, in any order, case-insensitively and with
+ *     spaces around the names ignored: `label` (or `class`, `event_label`), `start_s` (or `onset`,
+ *     `event_onset`), `end_s` (or `offset`, `event_offset`), and `file` (or `filename`, `path`) when more
+ *     than one recording is scored; other columns are ignored (and only the first 64 are looked at); a
+ *     name given twice ("label" and "class") is an error. The demo's .events.tsv (start_s, end_s,
+ *     class: datasets' ds_long_write) is one such file, for its one recording;
+ *   - one event per line after it, fields separated by tabs; a field may write a tab, newline or backslash
+ *     as \t, \n, \\ (as aa-train's split TSV does); a UTF-8 byte-order mark, a '\r' before each newline
+ *     and empty lines are skipped; lines are counted from 1 as they are in the file;
+ *   - label: a class folder name or its display name (ev_display_name, or labels[] when given), compared
+ *     case-insensitively ("heavy_breathing", "Heavy Breathing", "HEAVY BREATHING");
+ *   - start_s, end_s: decimal numbers of seconds (digits, '.', 'e', signs; spaces around them allowed),
+ *     finite, 0 <= start < end.
+ * Errors (EV_ERR_ARG; a file that cannot be read: EV_ERR_IO) are one line naming the file, the line and the
+ * reason: "ref.tsv: line 7: start_s 5.2 is not before end_s 4.9", "ref.tsv: line 1: no 'label' column (the
+ * first line names the columns: file, label, start_s, end_s)", "ref.tsv: line 3: unknown label 'wheeze' (the
+ * classes: cough, ...)", a missing field, a number that is not one or is negative or not finite, an empty
+ * file name, a NUL byte, no header. Text quoted in a message is made printable (control bytes and bytes
+ * that are not UTF-8 as \xNN) and cut at 60 bytes.
+ * Events of one class in one file that overlap (the later starts before the earlier ends) are merged into
+ * one, from the earliest start to the latest end (counted in `merged`); events that only touch are kept
+ * apart. */
+typedef struct {
+    char *name;        /* the file's name as given, for messages */
+    int k;             /* classes the labels were mapped to */
+    size_t n;          /* events, after merging */
+    ev_event *events;  /* [n] by file (order of first appearance), then onset, then class; file indexes files */
+    size_t *line;      /* [n] the line each event was read from (the first of those merged into it) */
+    size_t n_files;
+    char **files;      /* [n_files] names in the file column, in order of first appearance; without the
+                          column, one name "" standing for the one recording scored */
+    size_t *file_line; /* [n_files] the first line naming each */
+    int has_file_column;
+    size_t rows;       /* event lines read */
+    size_t merged;     /* lines merged into an overlapping event (rows - merged = n) */
+} ev_reference;
+
+/* Reads path; classes [K] are the class folder names, labels [K] their display names or NULL (computed with
+ * ev_display_name). Returns NULL on failure (err says why). The caller frees with ev_reference_free(). */
+ev_reference *ev_reference_read(const char *path, int k, const char *const *classes, const char *const *labels,
+                                aa_error *err);
+/* The same from size bytes in memory (any bytes: a NUL is an error, not the end); name is used in
+ * messages. */
+ev_reference *ev_reference_parse(const char *text, size_t size, const char *name, int k,
+                                 const char *const *classes, const char *const *labels, aa_error *err);
+void ev_reference_free(ev_reference *r);
+
+/* Which scored recording each of the reference's files is: rec_of_file [ref->n_files] gets a recording
+ * index, or EV_NO_EVENT for a file that is not among them (its events are not scored; the scorer counts
+ * them). Names are compared after dropping leading "./": equal names match; failing that, the shorter
+ * name matches when it is the end of the longer one from a '/' on ("long.wav" and "demo/long.wav" both
+ * name "build/demo/long.wav", and "/data/demo/long.wav" names "long.wav"; "a/x.wav" does not name
+ * "b/x.wav"). Errors (EV_ERR_ARG), each naming the reference file and its line:
+ *   - a reference name that matches two recordings, exactly or (with no exact match) at the end
+ *     ("ref.tsv: line 2: 'x.wav' names two of the recordings scored: a/x.wav and b/x.wav");
+ *   - a recording named by two reference names ("'x.wav' (line 2) and 'demo/x.wav' (line 9) both name ...");
+ *   - no file column while more than one recording is scored (with one, every event is that recording's;
+ *     with none, no event is scored). */
+int ev_reference_match(const ev_reference *ref, size_t n_rec, const char *const *rec_names /* [n_rec] */,
+                       size_t *rec_of_file /* out: [ref->n_files] */, aa_error *err);
+
+/* ---- scoring ---------------------------------------------------------------------------------------------- */
+
+/* Timing errors over the hits, in seconds (see above). */
+typedef struct {
+    size_t n;          /* hits measured */
+    double mean;       /* mean of estimate - reference */
+    double mean_abs;   /* mean of |estimate - reference| */
+    double median_abs; /* median of |estimate - reference| */
+} ev_time_error;
+
+/* Counts and figures of one class, or of all (micro). Per class, substitutions is 0 and insertions equal
+ * false_alarms; overall, insertions = false_alarms - substitutions. */
+typedef struct {
+    size_t reference, estimated, hits;
+    size_t substitutions, deletions, insertions;
+    size_t false_alarms; /* estimated - hits */
+    double precision, recall, f1;
+    double error_rate;            /* (substitutions + deletions + insertions) / reference */
+    double false_alarms_per_hour; /* false_alarms / (duration_s / 3600) */
+    ev_time_error onset, offset;
+} ev_event_counts;
+
+/* Counts of one recording (the ignored class left out). */
+typedef struct {
+    char *name; /* copy of the recording's name, or NULL */
+    double duration_s;
+    size_t reference, estimated, hits, substitutions;
+} ev_event_file;
+
+typedef struct {
+    int k;
+    ev_event_opts opts;
+    size_t n_files;
+    ev_event_file *files;       /* [n_files] */
+    double duration_s;          /* audio scored: the sum of the recordings' durations */
+
+    ev_event_counts overall;    /* micro: every event of every class but the ignored one */
+    ev_event_counts *per_class; /* [K]; the ignored class's entry is all zero */
+    int macro_classes;          /* classes averaged: not ignored, reference > 0 or estimated > 0 */
+    double macro_precision, macro_recall, macro_f1, macro_error_rate;
+    size_t ignored_reference, ignored_estimated; /* events of opts.ignore_class, left out */
+
+    /* Every event as scored (copies, in the caller's order) and its outcome. */
+    size_t n_ref, n_est;
+    ev_event *ref, *est;        /* [n_ref], [n_est]; file indexes files[] */
+    size_t *ref_hit, *est_hit;  /* [n_ref], [n_est]: the partner of a hit (an index into est / ref), or
+                                   EV_NO_EVENT */
+    size_t *ref_sub, *est_sub;  /* [n_ref], [n_est]: the partner of a substitution, or EV_NO_EVENT */
+
+    /* The reference file, when scored through ev_events_score_reference (else NULL and 0). */
+    char *reference_name;
+    size_t reference_rows, reference_merged;
+    size_t n_unscored;          /* reference files that are none of the recordings scored */
+    char **unscored;            /* [n_unscored] their names */
+    size_t unscored_events;     /* their events, not counted anywhere else */
+} ev_event_eval;
+
+/* Scores estimates against reference events. recs [n_rec]: the recordings (every event's file < n_rec);
+ * opts NULL: the defaults. Fails with EV_ERR_ARG naming the event (its index) or option ("events:
+ * estimated event 4 has class 7 (classes are 0..3)", "events: reference event 2 has its onset 3 s after its
+ * offset 2 s", a time that is negative or not finite, a recording out of range, a duration that is negative
+ * or not finite, a collar or offset_length that is negative or not finite, ignore_class out of range).
+ * Returns NULL on failure; the caller frees with ev_event_eval_free(). */
+ev_event_eval *ev_events_score(size_t n_ref, const ev_event *ref /* [n_ref] */, size_t n_est,
+                               const ev_event *est /* [n_est] */, size_t n_rec, const ev_recording *recs,
+                               int k, const ev_event_opts *opts, aa_error *err);
+/* The same with the reference of a file: ev_reference_match on the recordings' names, then ev_events_score
+ * over the reference events of the recordings scored; the reference's name, rows, merges and the files
+ * that were not scored are kept for the reports. ref->k must be k. */
+ev_event_eval *ev_events_score_reference(const ev_reference *ref, size_t n_est, const ev_event *est,
+                                         size_t n_rec, const ev_recording *recs, int k,
+                                         const ev_event_opts *opts, aa_error *err);
+void ev_event_eval_free(ev_event_eval *s);
+
+/* ---- event reports ---------------------------------------------------------------------------------------- */
+
+/* The reports take the ev_report_info of the other reports for their title and class names (other fields
+ * are not used); info may be NULL.
+ *
+ * Text: a header stating the matching rule (collar, offset rule, one-to-one matching), the audio scored,
+ * the reference file and what was left out; a per-class table (reference, estimated, hits, precision and
+ * recall with their counts, F1, error rate, false alarms with their count and per hour), the overall
+ * (micro) and macro lines; the error rate with its S, D, I counts; the timing errors per class; one line
+ * per recording. Returns 0, EV_ERR_IO if the stream reports an error, or EV_ERR_NOMEM; flushes the stream. */
+int ev_events_report_text(FILE *out, const ev_event_eval *s, const ev_report_info *info, aa_error *err);
+
+/* One JSON object on one line (so that it can follow the timeline's JSON lines), keys stable (version 1),
+ * numbers as in ev_report_json (counts as integers, figures with 12 significant digits), ending with a
+ * newline:
+ *   "format": "audio-audit-events", "version": 1, "title": string|null,
+ *   "matching": {"collar_s", "offset": bool, "offset_length", "method": "optimal",
+ *                "time_allowance_s"},
+ *   "classes": [names], "ignored_class": name|null, "ignored": {"reference", "estimated"},
+ *   "reference": {"file", "rows", "merged", "unscored_files": [names], "unscored_events"}|null,
+ *   "duration_s": num, "recordings": int,
+ *   "overall": {counts}, "macro": {"classes", "precision", "recall", "f1", "error_rate"},
+ *   "per_class": [{"class": name, counts}] (every class but the ignored one, in class order),
+ *   "files": [{"file": name|null, "duration_s", "reference", "estimated", "hits", "substitutions"}]
+ * where {counts} is "reference", "estimated", "hits", "substitutions", "deletions", "insertions",
+ * "false_alarms", "precision", "recall", "f1", "error_rate", "false_alarms_per_hour",
+ * "onset_error": {"n", "mean", "mean_abs", "median_abs"}, "offset_error": {the same}. */
+int ev_events_report_json(FILE *out, const ev_event_eval *s, const ev_report_info *info, aa_error *err);
+
 #endif

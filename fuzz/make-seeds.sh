@@ -2,7 +2,7 @@
 # Seed corpora for the fuzz targets, made at run time into OUT (default build/fuzz/seeds), one folder per
 # target:
 #   audio/ model/ settings/   by the seedgen program (valid recordings, model file, checkpoint, settings)
-#   multipart/ serve/ manifest/   text seeds written here
+#   multipart/ serve/ manifest/ events/   text seeds written here
 #
 #   fuzz/make-seeds.sh [OUT]      (needs build/fuzz/seedgen: make fuzz-bins)
 set -euo pipefail
@@ -65,6 +65,16 @@ printf 'cough\n\npath\tgroup\ncough/p01_a.wav\ta\ncough/p01_a.wav\tb\nmissing.wa
 printf '\n(\npath\n' > "$mf/bad_regex_no_group"
 printf 'a,,b\n\n' > "$mf/bad_classes"
 printf '\n\n' > "$mf/empty"
+
+# ---- events: a reference TSV for the event scorer --------------------------------------------------------
+ev=$out/events
+mkdir -p "$ev"
+printf 'start_s\tend_s\tclass\n1.000\t1.450\tcough\n3.200\t9.100\theavy_breathing\n11.0\t16.5\tnormal_breathing\n' > "$ev/demo"
+printf '\xEF\xBB\xBFfile\tnote\tLabel\tonset\toffset\r\na.wav\tx\tCough\t1\t2\r\n\r\nb.wav\t\tHeavy Breathing\t5\t7.25\r\n' > "$ev/bom_crlf"
+printf 'file\tlabel\tstart_s\tend_s\na.wav\tcough\t1\t2\na.wav\tcough\t1.5\t3\nsub/dir/a.wav\tcough\t3\t4\ngone.wav\tcough\t0\t1\n' > "$ev/merge_match"
+printf 'file\tlabel\tstart_s\tend_s\na.wav\tcough\t2\t1\n' > "$ev/start_after_end"
+printf 'label\tstart_s\tend_s\nwheeze\t1\tnan\n' > "$ev/bad_label"
+printf 'label\tstart_s\n' > "$ev/missing_column"
 
 for d in "$out"/*/; do
   printf '%-10s %3d seeds\n' "$(basename "$d")" "$(find "$d" -type f | wc -l)"
