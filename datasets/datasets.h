@@ -31,10 +31,9 @@ const char *ds_strerror(int code);
 
 /* ---- text helpers --------------------------------------------------------------------------------------- */
 
-/* File names are bytes: the listing keeps non-UTF-8 names (they open fine) and these make them printable. */
-int ds_utf8_valid(const char *s);
-/* A copy of s with invalid UTF-8 bytes and control characters written as \xNN. NULL if out of memory.
- * Caller frees. */
+/* File names are bytes: the listing keeps names that are not UTF-8 (they open fine; aa_utf8_valid tells
+ * them) and this makes them printable: a copy of s with invalid UTF-8 bytes and control characters written
+ * as \xNN. NULL if out of memory. Caller frees. */
 char *ds_printable(const char *s);
 
 /* ---- listing: DATA/<class>/... ------------------------------------------------------------------------------

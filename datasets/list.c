@@ -222,7 +222,7 @@ static int visit(walker *w, const char *path, const char *rel, const char *name,
     if (fd < 0)
         return ds_warn(l, DS_WARN_UNREADABLE, path, "unreadable (%s); skipped", strerror(errno));
     close(fd);
-    if (!ds_utf8_valid(rel)) {
+    if (!aa_utf8_valid(rel)) {
         int rc = ds_warn(l, DS_WARN_NOT_UTF8, path, "name is not valid UTF-8 (kept; shown escaped)");
         if (rc)
             return rc;
@@ -319,7 +319,7 @@ static int collect_class_dirs(walker *w, const char *path, const char *rel, int 
 
 static int valid_class_name(const char *s)
 {
-    if (!*s || !ds_utf8_valid(s))
+    if (!*s || !aa_utf8_valid(s))
         return 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if (*p < 0x20 || *p == 0x7F)

@@ -5,45 +5,6 @@
 
 #include "datasets/ds_internal.h"
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one (overlong forms, surrogates and
- * values past U+10FFFF are invalid, as in RFC 3629). */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned min, cp;
-    if ((c & 0xE0) == 0xC0)
-        n = 2, min = 0x80, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0)
-        n = 3, min = 0x800, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0)
-        n = 4, min = 0x10000, cp = c & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-int ds_utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_seq(p);
-        if (!n)
-            return 0;
-        p += n;
-    }
-    return 1;
-}
-
 char *ds_printable(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -51,7 +12,7 @@ char *ds_printable(const char *s)
     if (!out)
         return NULL;
     while (*p) {
-        size_t n = utf8_seq(p);
+        size_t n = aa_utf8_seq((const char *)p, NULL);
         if (n == 1 && (*p < 0x20 || *p == 0x7F))
             n = 0;
         if (!n) {

@@ -5,7 +5,6 @@
  * into the test runner, hence the inf_ prefix on everything here). Each inf_cmd_* runs one mode from
  * parsed options, prints, and returns the exit status: 0 ok, 1 runtime error, 2 usage error. */
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -90,21 +89,9 @@ unsigned char *inf_read_all(FILE *f, const char *name, size_t limit, size_t *siz
 
 /* ---- output.c: results for people and for programs -------------------------------------------------------- */
 
-/* A growing string; an allocation failure is remembered (oom) and later appends do nothing. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} inf_buf;
-
-void inf_buf_printf(inf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void inf_buf_json_string(inf_buf *b, const char *s); /* a JSON string literal, escaped; NULL -> null */
-/* Hands the string over (caller frees); NULL after an allocation failure. */
-char *inf_buf_take(inf_buf *b);
-void inf_buf_free(inf_buf *b);
-
+/* Results are built in an aa_buf (util/util.h) and written with aa_json_str / aa_json_num. */
 /* {"Cough": 0.93, ...}: every class's probability by display label, in the model's class order. */
-void inf_json_probabilities(inf_buf *b, const am_model *m, const float *probs);
+void inf_json_probabilities(aa_buf *b, const am_model *m, const float *probs);
 /* The label shown for a decision: the class's display label, or AM_UNCLEAR_LABEL when gated. */
 const char *inf_label(const am_model *m, const am_result *r);
 
@@ -117,7 +104,7 @@ const char *inf_label(const am_model *m, const am_result *r);
 char *inf_result_json(const am_model *m, const char *file, const am_file_result *r, const float *mel);
 /* The log-mel as the page draws it: uint8 [n_mels][n_frames], 0 = min_db (the clip's floor, max - top_db),
  * 255 = max_db (the clip's loudest cell). Appends the "mel" object's value. */
-void inf_json_mel(inf_buf *b, const am_model *m, const float *mel);
+void inf_json_mel(aa_buf *b, const am_model *m, const float *mel);
 /* Human lines for one recording (label or Unclear, confidence, every probability, quality). */
 void inf_result_text(FILE *out, const am_model *m, const char *file, const am_file_result *r);
 /* CSV: a header, then one row per recording (RFC 4180 quoting). */

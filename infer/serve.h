@@ -89,12 +89,7 @@ void aa_serve_stop(aa_serve *s);
 /* The HTTP status a classify error code maps to (422, 400 or 500). */
 int aa_serve_http_status(int code);
 
-/* ---- JSON helpers for handlers ------------------------------------------------------------------------- */
-
-/* Appends s as a JSON string literal (quotes included, control characters and invalid UTF-8 escaped or
- * replaced) to the malloc'd buffer *buf of length *len and capacity *cap. Returns 0, or -1 out of memory
- * (the buffer is left as it was). */
-int aa_http_json_append_string(char **buf, size_t *len, size_t *cap, const char *s);
+/* ---- JSON and base64 for handlers ------------------------------------------------------------------------- */
 
 /* {"error": "<msg>"} followed by a newline, malloc'd (caller frees); NULL only when out of memory. */
 char *aa_http_json_error(const char *msg);

@@ -60,41 +60,41 @@ char *inf_model_json(const am_model *m)
 {
     const dsp_settings *d = am_dsp(m);
     int k = am_n_classes(m);
-    inf_buf b = {0};
-    inf_buf_printf(&b, "{\"classes\": [");
+    aa_buf b = {0};
+    aa_buf_printf(&b, "{\"classes\": [");
     for (int c = 0; c < k; c++) {
-        inf_buf_printf(&b, c ? ", " : "");
-        inf_buf_json_string(&b, am_class_name(m, c));
+        aa_buf_printf(&b, c ? ", " : "");
+        aa_json_str(&b, am_class_name(m, c));
     }
-    inf_buf_printf(&b, "], \"labels\": [");
+    aa_buf_printf(&b, "], \"labels\": [");
     for (int c = 0; c < k; c++) {
-        inf_buf_printf(&b, c ? ", " : "");
-        inf_buf_json_string(&b, am_class_label(m, c));
+        aa_buf_printf(&b, c ? ", " : "");
+        aa_json_str(&b, am_class_label(m, c));
     }
-    inf_buf_printf(&b, "], \"sample_rate\": %d, \"clip_seconds\": %g, \"n_mels\": %d, \"n_frames\": %zu, "
+    aa_buf_printf(&b, "], \"sample_rate\": %d, \"clip_seconds\": %g, \"n_mels\": %d, \"n_frames\": %zu, "
                    "\"n_fft\": %d, \"hop_length\": %d, \"fmin\": %g, \"fmax\": %g, \"top_db\": %g, \"arch\": ",
                    d->sample_rate, d->clip_seconds, d->n_mels, am_mel_size(m) / (size_t)d->n_mels, d->n_fft,
                    d->hop_length, d->fmin, d->fmax, d->top_db);
-    inf_buf_json_string(&b, am_arch(m));
-    inf_buf_printf(&b, ", \"temperature\": %.9g, \"gate\": {\"min_confidence\": %.9g, \"class_thresholds\": {",
+    aa_json_str(&b, am_arch(m));
+    aa_buf_printf(&b, ", \"temperature\": %.9g, \"gate\": {\"min_confidence\": %.9g, \"class_thresholds\": {",
                    am_temperature(m), am_min_confidence(m));
     for (int c = 0; c < k; c++) {
-        inf_buf_printf(&b, c ? ", " : "");
-        inf_buf_json_string(&b, am_class_name(m, c));
-        inf_buf_printf(&b, ": %.9g", am_class_threshold(m, c));
+        aa_buf_printf(&b, c ? ", " : "");
+        aa_json_str(&b, am_class_name(m, c));
+        aa_buf_printf(&b, ": %.9g", am_class_threshold(m, c));
     }
     char agg[AM_AGGREGATE_TEXT_MAX];
     am_aggregate a = am_get_aggregate(m);
     am_aggregate_format(&a, agg, sizeof agg);
-    inf_buf_printf(&b, "}}, \"aggregate\": ");
-    inf_buf_json_string(&b, agg);
-    inf_buf_printf(&b, ", \"unclear_label\": ");
-    inf_buf_json_string(&b, AM_UNCLEAR_LABEL);
-    inf_buf_printf(&b, ", \"quality\": {\"min_seconds\": %g, \"silent_dbfs\": %g, \"clipped_fraction\": %g}, "
+    aa_buf_printf(&b, "}}, \"aggregate\": ");
+    aa_json_str(&b, agg);
+    aa_buf_printf(&b, ", \"unclear_label\": ");
+    aa_json_str(&b, AM_UNCLEAR_LABEL);
+    aa_buf_printf(&b, ", \"quality\": {\"min_seconds\": %g, \"silent_dbfs\": %g, \"clipped_fraction\": %g}, "
                    "\"disclaimer\": ", AM_QUALITY_MIN_SECONDS, AM_QUALITY_SILENT_DBFS, AM_QUALITY_CLIP_FRACTION);
-    inf_buf_json_string(&b, AM_DISCLAIMER);
-    inf_buf_printf(&b, "}\n");
-    return inf_buf_take(&b);
+    aa_json_str(&b, AM_DISCLAIMER);
+    aa_buf_printf(&b, "}\n");
+    return aa_buf_take(&b);
 }
 
 inf_server *inf_server_new(am_model *m, double max_seconds)

@@ -1,5 +1,5 @@
 /* train/ pieces on their own: option parsing and its help, the learning-rate schedule, the checkpoint's
- * training state, the JSON helpers, the soft-target step. */
+ * training state, the soft-target step. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -7,7 +7,6 @@
 
 #include "tests/util/testutil.h"
 #include "train/checkpoint.h"
-#include "train/json.h"
 #include "train/options.h"
 #include "train/progress.h"
 #include "train/schedule.h"
@@ -184,24 +183,6 @@ START_TEST(schedule_cosine_and_step)
 }
 END_TEST
 
-START_TEST(json_strings)
-{
-    char *s = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&s, &n);
-    tr_json_str(f, "a\"b\\c\n\t\x01 \xc3\xa9 \xff!");
-    fputc(' ', f);
-    tr_json_num(f, NAN);
-    fputc(' ', f);
-    tr_json_num(f, 0.5);
-    fputc(' ', f);
-    tr_json_str(f, NULL);
-    fclose(f);
-    ck_assert_str_eq(s, "\"a\\\"b\\\\c\\n\\t\\u0001 \xc3\xa9 \xef\xbf\xbd!\" null 0.5 null");
-    free(s);
-}
-END_TEST
-
 static nn_model *tiny_net(int batch)
 {
     aa_error err;
@@ -353,7 +334,6 @@ Suite *train_units_suite(void)
     tcase_add_test(tc, help_lists_every_option_with_default);
     tcase_add_test(tc, fingerprint_covers_training_options_only);
     tcase_add_test(tc, schedule_cosine_and_step);
-    tcase_add_test(tc, json_strings);
     tcase_add_test(tc, soft_step_equals_hard_step_on_one_hot);
     tcase_add_test(tc, checkpoint_state_roundtrip_and_refusal);
     tcase_add_test(tc, progress_terminal_and_plain);

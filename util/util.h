@@ -85,6 +85,51 @@ uint32_t aa_get_u32(const unsigned char *p);
 uint64_t aa_get_u64(const unsigned char *p);
 float aa_get_f32(const unsigned char *p);
 
+/* ---- text: UTF-8, a growable buffer, JSON ------------------------------------------------------------ */
+
+/* Length (1..4) of the well-formed UTF-8 sequence at s, or 0 if the bytes there are not one: overlong
+ * forms, surrogates and values past U+10FFFF are refused (RFC 3629). A NUL is a sequence of length 1, and
+ * a sequence cut off by the terminating NUL is not one, so nothing is read past the end. cp (may be NULL)
+ * receives the code point when the length is not 0. */
+size_t aa_utf8_seq(const char *s, uint32_t *cp);
+/* 1 if s is well-formed UTF-8 throughout, else 0. */
+int aa_utf8_valid(const char *s);
+
+/* A string that grows as it is appended to. Start from {0}. After a failed allocation the buffer keeps what
+ * it had, sets oom, and ignores further appends, so a writer can append freely and check once at the end. */
+typedef struct {
+    char *s;    /* owned; NUL-terminated once anything has been appended (NULL before) */
+    size_t len; /* bytes in s, not counting the NUL */
+    size_t cap; /* bytes allocated */
+    int oom;    /* an append failed: the contents are incomplete */
+} aa_buf;
+
+/* Room for `more` bytes after len (plus the NUL): 0, or AA_ERR_NOMEM (and oom set). */
+int aa_buf_reserve(aa_buf *b, size_t more);
+/* Appends n bytes (they may contain NULs: the buffer also holds binary data). 0 or AA_ERR_NOMEM. */
+int aa_buf_add(aa_buf *b, const void *data, size_t n);
+/* Extends len by n bytes and returns where they start, for the caller to fill; NULL when out of memory.
+ * The pointer is valid until the next append. */
+void *aa_buf_room(aa_buf *b, size_t n);
+int aa_buf_printf(aa_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the string over (caller frees; "" if nothing was appended) and empties b. After a failed append
+ * (oom) it frees the contents and returns NULL. */
+char *aa_buf_take(aa_buf *b);
+void aa_buf_free(aa_buf *b);
+
+/* JSON text (RFC 8259), written to a buffer or a stream.
+ * A string is quoted; '"', '\\', and the controls below 0x20 and 0x7F are escaped (\n, \r, \t, else \u00XX);
+ * each byte that is not part of well-formed UTF-8 becomes U+FFFD, so the output is always valid UTF-8.
+ * NULL writes null.
+ * A number is written in the shortest of %.15g, %.16g, %.17g that reads back to the same double, so a
+ * reader gets exactly the value the program computed (a report's figures compare equal to the program's,
+ * not merely close), while values such as 0.1 or 0.75 stay short; non-finite values (JSON has no NaN)
+ * write null, and -0 writes 0. */
+void aa_json_str(aa_buf *b, const char *s);
+void aa_json_num(aa_buf *b, double v);
+void aa_json_fstr(FILE *f, const char *s);
+void aa_json_fnum(FILE *f, double v);
+
 /* ---- time --------------------------------------------------------------------------------------------- */
 
 /* Monotonic seconds, for progress lines and benchmarks. */
