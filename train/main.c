@@ -20,7 +20,6 @@
 #include "train/progress.h"
 #include "train/report.h"
 #include "train/summary.h"
-#include "train/version.h"
 
 static int fail(const aa_error *err)
 {

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The release both binaries report (--version); file formats carry versions of their own. */
+#define AA_VERSION "0.1.0"
+
 /* ---- errors ------------------------------------------------------------------------------------------- */
 
 /* Library functions report failure by returning non-zero and filling an aa_error: a module-specific code
