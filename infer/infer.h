@@ -59,11 +59,23 @@ typedef struct {
     int idle_timeout_s;  /* 0: the server's default */
 } inf_options;
 
+/* Uploads decoded whole are limited to this much audio unless --max-seconds says otherwise: ten minutes
+ * of float samples is 38 MB per worker at 16 kHz, while the page sends at most ten seconds. */
+#define INF_SERVE_MAX_SECONDS 600.0
+
 void inf_options_default(inf_options *o);
 /* Parses argv (not argv[0]). Returns 0, or 2 with err->msg saying what is wrong (one line). */
 int inf_parse(int argc, char **argv, inf_options *o, aa_error *err);
 /* The --help text: every option with its default, examples, exit status, disclaimer. */
 void inf_usage(FILE *to);
+/* Option i of the one table behind the parser and --help, for the tests; 0 past the last. */
+typedef struct {
+    const char *name; /* long name, without the dashes */
+    const char *arg;  /* the value's placeholder in --help; NULL: a flag */
+    int checked;      /* the value is checked (number, choice, CLASS=P, policy): a bad one is a usage error */
+} inf_option_info;
+/* Fills *info and def with the default as --help shows it in brackets ("" when it has none). */
+int inf_option(int i, inf_option_info *info, char *def, size_t n);
 /* Loads o->model for n_slots workers and applies --min-confidence / --threshold. NULL on failure. */
 am_model *inf_open_model(const inf_options *o, int n_slots, aa_error *err);
 /* Threads to use for n independent items: o->threads, or (0) the online CPUs but no more than n. */

@@ -13,10 +13,6 @@
 #include "infer/http_internal.h"
 #include "infer/infer.h"
 
-/* Uploads decoded whole are limited to this much audio unless --max-seconds says otherwise: ten minutes
- * of float samples is 38 MB per worker at 16 kHz, while the page sends at most ten seconds. */
-#define SERVE_MAX_SECONDS 600.0
-
 struct inf_server {
     am_model *m;
     double max_seconds;
@@ -163,7 +159,7 @@ int inf_cmd_serve(const inf_options *o)
         fprintf(stderr, "aa-infer: %s\n", err.msg);
         return inf_exit_status(&err);
     }
-    inf_server *srv = inf_server_new(m, o->max_seconds > 0 ? o->max_seconds : SERVE_MAX_SECONDS);
+    inf_server *srv = inf_server_new(m, o->max_seconds > 0 ? o->max_seconds : INF_SERVE_MAX_SECONDS);
     if (!srv) {
         fprintf(stderr, "aa-infer: out of memory\n");
         am_free(m);
