@@ -13,7 +13,7 @@
 #   make clean
 #
 # Sources are found by wildcard: a new file in a module directory is built without editing this file.
-# Each module (util, dsp, nn, datasets, model, eval) becomes part of one static library, build/libaudioaudit.a,
+# Each module (util, dsp, nn, datasets, model, eval, demo) becomes part of one static library, build/libaudioaudit.a,
 # that both binaries link.
 
 PREFIX  ?= /usr/local
@@ -23,7 +23,7 @@ CC      ?= gcc
 
 PKGS       := openblas sndfile fftw3f samplerate libmicrohttpd
 TEST_PKGS  := check
-MODULES    := util dsp nn datasets model eval
+MODULES    := util dsp nn datasets model eval demo
 
 # ---- what is needed, checked before anything is built -----------------------------------------------------
 # The goals below need none of the packages (deps installs them; demo and browser-test run scripts that

@@ -235,8 +235,8 @@ static int walk_dir(walker *w, const char *path, const char *rel, int cls, int s
     ds_strvec names = {0};
     int rc = read_names(w->l, path, &names);
     for (size_t i = 0; !rc && i < names.n; i++) {
-        char *cpath = ds_join(path, names.v[i]);
-        char *crel = *rel ? ds_join(rel, names.v[i]) : strdup(names.v[i]);
+        char *cpath = aa_path_join(path, names.v[i]);
+        char *crel = *rel ? aa_path_join(rel, names.v[i]) : strdup(names.v[i]);
         rc = cpath && crel ? visit(w, cpath, crel, names.v[i], cls, side) : DS_ERR_NOMEM;
         free(cpath);
         free(crel);
@@ -284,7 +284,7 @@ static int collect_class_dirs(walker *w, const char *path, const char *rel, int 
     int rc = read_names(w->l, path, &names);
     for (size_t i = 0; !rc && i < names.n; i++) {
         const char *name = names.v[i];
-        char *cpath = ds_join(path, name);
+        char *cpath = aa_path_join(path, name);
         if (!cpath) {
             rc = DS_ERR_NOMEM;
             break;
@@ -302,7 +302,7 @@ static int collect_class_dirs(walker *w, const char *path, const char *rel, int 
             }
             out->v = v;
             class_dir *c = &v[out->n++];
-            *c = (class_dir){side, strdup(name), cpath, *rel ? ds_join(rel, name) : strdup(name)};
+            *c = (class_dir){side, strdup(name), cpath, *rel ? aa_path_join(rel, name) : strdup(name)};
             cpath = NULL;
             if (!c->name || !c->rel)
                 rc = DS_ERR_NOMEM;

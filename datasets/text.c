@@ -27,18 +27,6 @@ char *ds_printable(const char *s)
     return out;
 }
 
-char *ds_join(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    char *s = malloc(na + nb + 2);
-    if (!s)
-        return NULL;
-    memcpy(s, a, na);
-    s[na] = '/';
-    memcpy(s + na + 1, b, nb + 1);
-    return s;
-}
-
 int ds_strvec_push(ds_strvec *s, char *owned)
 {
     if (!owned)

@@ -71,12 +71,26 @@ START_TEST(dsp_and_nn_know_nothing_of_each_other)
 }
 END_TEST
 
+START_TEST(demo_corpus_is_only_for_make_demo_tests_and_bench)
+{
+    /* demo/ is aa-train --make-demo's (train/demo_cmd.c), the tests' and the benchmarks': the library and
+     * aa-infer do not reach it. */
+    static const char *const demo[] = {"demo", NULL};
+    const char *dirs[] = {"util", "dsp", "nn", "datasets", "model", "eval", "infer"};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+        ck_assert_msg(banned_includes(dirs[i], demo) == 0, "%s/ includes demo/", dirs[i]);
+    static const char *const above_demo[] = {"dsp", "nn", "datasets", "model", "eval", "train", "infer", NULL};
+    ck_assert_int_eq(banned_includes("demo", above_demo), 0);
+}
+END_TEST
+
 Suite *layering_suite(void)
 {
     Suite *s = suite_create("layering");
     TCase *tc = tcase_create("includes");
     tcase_add_test(tc, infer_includes_nothing_of_train);
     tcase_add_test(tc, dsp_and_nn_know_nothing_of_each_other);
+    tcase_add_test(tc, demo_corpus_is_only_for_make_demo_tests_and_bench);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,4 +1,5 @@
-/* The growable buffer that the JSON writers, the server's answers and the cache writer append to. */
+/* The growable buffer that the JSON writers, the server's answers and the cache writer append to, and the
+ * path join built on it. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,4 +84,11 @@ void aa_buf_free(aa_buf *b)
 {
     free(b->s);
     memset(b, 0, sizeof *b);
+}
+
+char *aa_path_join(const char *dir, const char *name)
+{
+    aa_buf b = {0};
+    aa_buf_printf(&b, "%s/%s", dir, name);
+    return aa_buf_take(&b);
 }

@@ -65,7 +65,7 @@ uint32_t aa_crc32(uint32_t crc, const void *data, size_t n);
  * such files whose PID is no longer a running process. */
 typedef struct aa_afile aa_afile;
 
-enum { AA_ERR_IO = 1, AA_ERR_NOMEM = 2 };
+enum { AA_ERR_IO = 1, AA_ERR_NOMEM = 2, AA_ERR_ARG = 3 };
 
 /* Returns NULL on failure (err says why). The caller writes through aa_afile_stream(). */
 aa_afile *aa_afile_open(const char *path, aa_error *err);
@@ -119,6 +119,9 @@ int aa_buf_printf(aa_buf *b, const char *fmt, ...) __attribute__((format(printf,
  * (oom) it frees the contents and returns NULL. */
 char *aa_buf_take(aa_buf *b);
 void aa_buf_free(aa_buf *b);
+
+/* malloc'd "dir/name"; NULL if out of memory. */
+char *aa_path_join(const char *dir, const char *name);
 
 /* JSON text (RFC 8259), written to a buffer or a stream.
  * A string is quoted; '"', '\\', and the controls below 0x20 and 0x7F are escaped (\n, \r, \t, else \u00XX);
