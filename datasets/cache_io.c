@@ -136,7 +136,7 @@ int ds_cache_write(const ds_cache *c, const char *path, aa_error *err)
     aa_afile *af = aa_afile_open(path, &e);
     if (!af) {
         free(b.s);
-        return aa_error_set(err, e.code == AA_ERR_NOMEM ? DS_ERR_NOMEM : DS_ERR_IO, "%s", e.msg);
+        return aa_error_set(err, e.code, "%s", e.msg);
     }
     FILE *fp = aa_afile_stream(af);
     uint32_t crc = aa_crc32(0, b.s, b.len);

@@ -4,7 +4,7 @@
 /* datasets/: labelled folders of recordings -> a file list with classes and groups -> a grouped, stratified
  * train/val/test split. (The synthetic demo corpus is demo/demo.h.)
  *
- * Every function returns 0 (DS_OK) or a ds_status and fills an aa_error with a printable message. Nothing
+ * Every function returns 0 (DS_OK) or an error code (DS_ERR_* and the shared ones, util/util.h) and fills an aa_error with a printable message. Nothing
  * here prints, exits, or keeps global state; warnings about skipped files are handed back to the caller. */
 
 #include <stddef.h>
@@ -13,21 +13,7 @@
 #include "dsp/dsp.h"
 #include "util/util.h"
 
-enum ds_status {
-    DS_OK = 0,
-    DS_ERR_IO = AA_ERR_IO,         /* DATA, a manifest or an output file cannot be read or written */
-    DS_ERR_NOMEM = AA_ERR_NOMEM,
-    DS_ERR_ARG = 3,                /* a bad option: class list, regex, fractions, sizes */
-    DS_ERR_LAYOUT = 4,             /* folder layout unusable: empty class folder, < 2 classes, mixed layouts */
-    DS_ERR_MANIFEST = 5,           /* manifest.tsv unusable: no header, no path/group column */
-    DS_ERR_SPLIT = 6,              /* a split side would have no example of some class */
-    DS_ERR_CACHE_FORMAT = 7,       /* a feature cache file that is not one (wrong magic) */
-    DS_ERR_CACHE_VERSION = 8,      /* a feature cache written by a newer program (format version too high) */
-    DS_ERR_CACHE_CORRUPT = 9,      /* a feature cache that is truncated, inconsistent or fails its checksum */
-    DS_ERR_CACHE_STALE = 10,       /* a sound feature cache made with other DSP settings, windows or files */
-    DS_ERR_DSP = 11,               /* the front end failed for a reason that is not the file's (see message) */
-};
-const char *ds_strerror(int code);
+/* Error codes: DS_ERR_* in util/util.h, described by aa_strerror. */
 
 /* ---- text helpers --------------------------------------------------------------------------------------- */
 

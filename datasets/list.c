@@ -552,7 +552,7 @@ done:
     free(shown_root);
     if (rc) {
         if (!ds_err_is_set(err))
-            aa_error_set(err, rc, "%s", ds_strerror(rc));
+            aa_error_set(err, rc, "%s", aa_strerror(rc));
         ds_list_free(l);
         return rc;
     }

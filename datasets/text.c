@@ -59,25 +59,6 @@ int ds_cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-const char *ds_strerror(int code)
-{
-    switch (code) {
-    case DS_OK: return "ok";
-    case DS_ERR_IO: return "input/output error";
-    case DS_ERR_NOMEM: return "out of memory";
-    case DS_ERR_ARG: return "invalid argument";
-    case DS_ERR_LAYOUT: return "unusable folder layout";
-    case DS_ERR_MANIFEST: return "unusable manifest";
-    case DS_ERR_SPLIT: return "split impossible";
-    case DS_ERR_CACHE_FORMAT: return "not a feature cache";
-    case DS_ERR_CACHE_VERSION: return "feature cache from a newer version";
-    case DS_ERR_CACHE_CORRUPT: return "corrupt feature cache";
-    case DS_ERR_CACHE_STALE: return "feature cache out of date";
-    case DS_ERR_DSP: return "audio front end failure";
-    default: return "unknown error";
-    }
-}
-
 const char *ds_side_name(int side)
 {
     static const char *const names[DS_N_SIDES] = {"train", "val", "test"};

@@ -12,9 +12,10 @@
 #include "model/model.h"
 #include "util/util.h"
 
-/* aa_error code of a command-line mistake found after parsing (an unknown class in --threshold): exit 2. */
-#define INF_ERR_USAGE 2
-/* The exit status for an error: 2 for INF_ERR_USAGE, else 1. */
+/* aa_error code of a command-line mistake, also one found after parsing (an unknown class in --threshold):
+ * the shared AA_ERR_USAGE, the only code that makes aa-infer exit 2. */
+enum { INF_ERR_USAGE = AA_ERR_USAGE };
+/* The exit status for an error: 2 for a usage error, else 1 (out of memory included). */
 int inf_exit_status(const aa_error *err);
 
 /* ---- options.c: the command line ------------------------------------------------------------------------ */
@@ -64,7 +65,7 @@ typedef struct {
 #define INF_SERVE_MAX_SECONDS 600.0
 
 void inf_options_default(inf_options *o);
-/* Parses argv (not argv[0]). Returns 0, or 2 with err->msg saying what is wrong (one line). */
+/* Parses argv (not argv[0]). Returns 0, or INF_ERR_USAGE with err->msg saying what is wrong (one line). */
 int inf_parse(int argc, char **argv, inf_options *o, aa_error *err);
 /* The --help text: every option with its default, examples, exit status, disclaimer. */
 void inf_usage(FILE *to);

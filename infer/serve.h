@@ -29,19 +29,10 @@
 
 #include "util/util.h"
 
-/* Status codes of this module (aa_error.code). The classify callback also picks the HTTP status of its
- * failure with them: AA_SERVE_ERR_AUDIO -> 422, AA_SERVE_ERR_REQUEST -> 400, anything else -> 500. */
-enum {
-    AA_SERVE_OK = 0,
-    AA_SERVE_ERR_CONFIG = 10,   /* a setting out of range */
-    AA_SERVE_ERR_ADDRESS,       /* host not an address, or cannot bind/listen there */
-    AA_SERVE_ERR_START,         /* libmicrohttpd would not start */
-    AA_SERVE_ERR_NOMEM,
-    AA_SERVE_ERR_AUDIO,         /* the upload is not audio the classifier can use: 422 */
-    AA_SERVE_ERR_REQUEST,       /* the request itself is malformed: 400 */
-    AA_SERVE_ERR_INTERNAL,      /* a failure on the server's side: 500 */
-    AA_SERVE_ERR_BUSY,          /* the server is out of upload memory for now: 503 */
-};
+/* Error codes: AA_SERVE_ERR_* in util/util.h. The classify callback also picks the HTTP status of its
+ * failure with its code (aa_serve_http_status): 422 when the upload is not usable audio (AA_SERVE_ERR_AUDIO,
+ * AM_ERR_AUDIO, or a front-end verdict on the bytes: DSP_ERR_EMPTY, _FORMAT, _TOO_SHORT, _NONFINITE, _RATE,
+ * _CHANNELS, _DECODE, _TOO_LONG), 400 AA_SERVE_ERR_REQUEST, 503 AA_SERVE_ERR_BUSY, anything else 500. */
 
 typedef struct {
     /* Body bytes of an uploaded file -> *json_out, a malloc'd JSON object (the server frees it after
@@ -86,7 +77,7 @@ int aa_serve_port(const aa_serve *s);
 /* Closes every connection, waits for callbacks in progress, joins the threads and frees s. NULL is allowed. */
 void aa_serve_stop(aa_serve *s);
 
-/* The HTTP status a classify error code maps to (422, 400 or 500). */
+/* The HTTP status a classify error code maps to (422, 400, 503 or 500; see above). */
 int aa_serve_http_status(int code);
 
 /* ---- JSON and base64 for handlers ------------------------------------------------------------------------- */

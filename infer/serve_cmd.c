@@ -35,8 +35,7 @@ static int classify_cb(void *ctx, int slot, const void *audio, size_t n, const c
     int rc = am_classify_memory(s->m, slot, audio, n, filename, s->max_seconds, &r, mel, err);
     if (rc) {
         am_wipe_slot(s->m, slot);
-        err->code = rc == AM_ERR_AUDIO ? AA_SERVE_ERR_AUDIO : AA_SERVE_ERR_INTERNAL;
-        return err->code;
+        return rc; /* the code itself picks the answer's status (aa_serve_http_status) */
     }
     char *json = inf_result_json(s->m, filename, &r, mel);
     explicit_bzero(mel, s->mel_size * sizeof *mel);

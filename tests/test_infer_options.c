@@ -129,14 +129,14 @@ START_TEST(bad_value_names_the_option)
         snprintf(inline_form, sizeof inline_form, "--%s=abc", info.name);
         aa_error err;
         inf_options o;
-        ck_assert_msg(parse(opt, "abc", NULL, &err, &o) == 2, "%s abc: not a usage error", opt);
+        ck_assert_msg(parse(opt, "abc", NULL, &err, &o) == INF_ERR_USAGE, "%s abc: not a usage error", opt);
         ck_assert_msg(strstr(err.msg, opt) != NULL, "%s abc: '%s' does not name the option", opt, err.msg);
         ck_assert_msg(strchr(err.msg, '\n') == NULL, "%s: more than one line", opt);
-        ck_assert_msg(parse(inline_form, NULL, NULL, &err, &o) == 2, "%s: not a usage error", inline_form);
+        ck_assert_msg(parse(inline_form, NULL, NULL, &err, &o) == INF_ERR_USAGE, "%s: not a usage error", inline_form);
         ck_assert_msg(strstr(err.msg, opt) != NULL, "%s: '%s' does not name the option", inline_form, err.msg);
         /* A value missing at the end of the line names the option too. */
         char *argv[] = {opt};
-        ck_assert_int_eq(inf_parse(1, argv, &o, &err), 2);
+        ck_assert_int_eq(inf_parse(1, argv, &o, &err), INF_ERR_USAGE);
         free(o.inputs);
         ck_assert_msg(strstr(err.msg, opt) != NULL, "%s at the end: '%s'", opt, err.msg);
     }
@@ -149,11 +149,11 @@ START_TEST(bad_value_names_the_option)
     ck_assert(o.min_confidence == 0.25);
     ck_assert_int_eq(parse("--timeline", "--smooth", "5", &err, &o), 0);
     ck_assert_int_eq(o.smooth, 5);
-    ck_assert_int_eq(parse("--timeline", "--smooth", "4", &err, &o), 2);
+    ck_assert_int_eq(parse("--timeline", "--smooth", "4", &err, &o), INF_ERR_USAGE);
     ck_assert_ptr_nonnull(strstr(err.msg, "--smooth"));
-    ck_assert_int_eq(parse("--port", "80", NULL, &err, &o), 2); /* --port without --serve */
+    ck_assert_int_eq(parse("--port", "80", NULL, &err, &o), INF_ERR_USAGE); /* --port without --serve */
     ck_assert_str_eq(err.msg, "--port only applies with --serve");
-    ck_assert_int_eq(parse("--hop", "1", NULL, &err, &o), 2);
+    ck_assert_int_eq(parse("--hop", "1", NULL, &err, &o), INF_ERR_USAGE);
     ck_assert_str_eq(err.msg, "--hop only applies with --timeline or --stream");
 }
 END_TEST

@@ -348,7 +348,7 @@ START_TEST(list_printable_and_utf8)
     char *s = ds_printable("a\tb\xff\xc3\xa9");
     ck_assert_str_eq(s, "a\\x09b\\xFF\xc3\xa9");
     free(s);
-    ck_assert_str_eq(ds_strerror(DS_ERR_SPLIT), "split impossible");
+    ck_assert_str_eq(aa_strerror(DS_ERR_SPLIT), "split impossible");
     ck_assert_str_eq(ds_side_name(DS_VAL), "val");
     ck_assert_str_eq(ds_side_name(DS_SIDE_NONE), "none");
 }

@@ -60,7 +60,8 @@ typedef struct {
 /* The defaults every option's help line quotes. */
 void tr_options_default(tr_options *o);
 
-enum { TR_PARSE_OK = 0, TR_PARSE_HELP = 1, TR_PARSE_VERSION = 2, TR_PARSE_USAGE = 3 };
+/* A usage error is the shared AA_ERR_USAGE, so the code left in err says so too. */
+enum { TR_PARSE_OK = 0, TR_PARSE_HELP = 1, TR_PARSE_VERSION = 2, TR_PARSE_USAGE = AA_ERR_USAGE };
 /* Parses argv (argv[0] is the program) into o, which should hold the defaults. Returns TR_PARSE_OK,
  * TR_PARSE_HELP or TR_PARSE_VERSION when asked for those, or TR_PARSE_USAGE with err->msg saying what is
  * wrong in one line. Strings in o point into argv. */

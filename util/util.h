@@ -13,18 +13,105 @@
 
 /* ---- errors ------------------------------------------------------------------------------------------- */
 
-/* Library functions report failure by returning non-zero and filling an aa_error: a module-specific code
- * and a message ready to print, naming the file and the reason ("clip.wav: empty file (0 samples)").
+/* Library functions report failure by returning non-zero and filling an aa_error: a code and a message
+ * ready to print, naming the file and the reason ("clip.wav: empty file (0 samples)").
  * A NULL aa_error pointer is allowed everywhere and means "caller does not want the message". */
 #define AA_ERROR_MSG_MAX 512
 typedef struct {
-    int code;                    /* 0: no error; otherwise the module's own enum value */
+    int code;                    /* 0: no error; otherwise one of the codes below */
     char msg[AA_ERROR_MSG_MAX];
 } aa_error;
 
 /* Sets code and a printf-style message; returns code so that `return aa_error_set(err, X, ...)` reads well. */
 int aa_error_set(aa_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void aa_error_clear(aa_error *err);
+
+/* One code space for the library and both programs, so that a code relayed from any module still says what
+ * failed and no module translates another's codes. The conditions every module meets (I/O, memory, a bad
+ * argument, a command-line mistake) have one code each, and each module's names for them are aliases of
+ * those; the conditions of one module have codes in a range of their own:
+ *      10..  99  shared          400..499  model/ (AM_)        700..799  infer/'s server (AA_SERVE_)
+ *     100..199  dsp/ (DSP_)     500..599  eval/ (EV_)
+ *     200..299  nn/ (NN_)       600..699  demo/ (shared codes only)
+ *     300..399  datasets/ (DS_)
+ * 1..9 are left unused so that no code equals a process exit status (0 ok, 1 runtime error, 2 usage
+ * error): a code is never an exit status, and only AA_ERR_USAGE makes a binary exit 2.
+ * Each list is X(NAME, VALUE, "what aa_strerror says"); the values are fixed (a feature cache stores the
+ * dsp code that made a file unusable). tests/test_errors.c checks ranges, distinct values and texts. */
+#define AA_ERRORS_SHARED(X)                                                                                  \
+    X(AA_ERR_IO, 10, "input/output error")                                                                  \
+    X(AA_ERR_NOMEM, 11, "out of memory")                                                                    \
+    X(AA_ERR_ARG, 12, "invalid argument")                                                                   \
+    X(AA_ERR_USAGE, 13, "command-line usage error")
+
+#define AA_ERRORS_DSP(X)                                                                                     \
+    X(DSP_ERR_MISSING, 100, "no such file")                                                                 \
+    X(DSP_ERR_IO, 101, "cannot open or read the file") /* permissions, a directory, an I/O error */        \
+    X(DSP_ERR_EMPTY, 102, "empty file")                                                                     \
+    X(DSP_ERR_FORMAT, 103, "not a readable audio file") /* unknown, unsupported or malformed header */     \
+    X(DSP_ERR_TOO_SHORT, 104, "too short (fewer than 2 samples)")                                           \
+    X(DSP_ERR_NONFINITE, 105, "NaN, infinite or out-of-range samples") /* |x| > DSP_MAX_SAMPLE */          \
+    X(DSP_ERR_RATE, 106, "sample rate out of range") /* outside DSP_MIN_RATE..DSP_MAX_RATE */              \
+    X(DSP_ERR_CHANNELS, 107, "channel count out of range") /* outside 1..DSP_MAX_CHANNELS */               \
+    X(DSP_ERR_DECODE, 108, "decode error") /* the decoder failed part-way through the file */              \
+    X(DSP_ERR_TOO_LONG, 109, "recording too long") /* longer than the caller's limit */                    \
+    X(DSP_ERR_SETTINGS, 111, "invalid front-end settings") /* or settings text that does not parse */      \
+    X(DSP_ERR_RESAMPLE, 112, "resampling failed")
+
+#define AA_ERRORS_NN(X)                                                                                      \
+    X(NN_ERR_ARCH, 200, "invalid architecture") /* malformed, or not buildable on this input */            \
+    X(NN_ERR_FORMAT, 201, "not a file of the expected kind") /* or malformed contents */                   \
+    X(NN_ERR_VERSION, 202, "file format version too new")                                                   \
+    X(NN_ERR_TRUNCATED, 203, "file truncated") /* shorter than its header says */                          \
+    X(NN_ERR_CHECKSUM, 204, "checksum mismatch")                                                            \
+    X(NN_ERR_MISMATCH, 205, "file does not match the architecture") /* tensors missing or misshapen */     \
+    X(NN_ERR_NUMERIC, 206, "non-finite loss or gradient") /* the step was not applied */                   \
+    X(NN_ERR_STATE, 207, "call out of order") /* backward without a training forward and loss */
+
+#define AA_ERRORS_DS(X)                                                                                      \
+    X(DS_ERR_LAYOUT, 300, "unusable folder layout") /* empty class folder, < 2 classes, mixed layouts */   \
+    X(DS_ERR_MANIFEST, 301, "unusable manifest") /* no header, no path or group column */                  \
+    X(DS_ERR_SPLIT, 302, "split impossible") /* a side would have no example of some class */              \
+    X(DS_ERR_CACHE_FORMAT, 303, "not a feature cache") /* wrong magic */                                   \
+    X(DS_ERR_CACHE_VERSION, 304, "feature cache from a newer version")                                      \
+    X(DS_ERR_CACHE_CORRUPT, 305, "corrupt feature cache") /* truncated, inconsistent, bad checksum */      \
+    X(DS_ERR_CACHE_STALE, 306, "feature cache out of date") /* other DSP settings, windows or files */     \
+    X(DS_ERR_DSP, 307, "audio front end failure") /* not the file's fault (see the message) */
+
+#define AA_ERRORS_AM(X)                                                                                      \
+    X(AM_ERR_FORMAT, 400, "not a usable model file") /* Audio Audit metadata missing or malformed */       \
+    X(AM_ERR_AUDIO, 401, "recording not usable") /* the message says why */                                \
+    X(AM_ERR_NUMERIC, 402, "non-finite values") /* where numbers were expected */
+
+#define AA_ERRORS_SERVE(X)                                                                                   \
+    X(AA_SERVE_ERR_CONFIG, 700, "server setting out of range")                                              \
+    X(AA_SERVE_ERR_ADDRESS, 701, "cannot listen on that address") /* not an address, or bind/listen */     \
+    X(AA_SERVE_ERR_START, 702, "web server would not start")                                                \
+    X(AA_SERVE_ERR_AUDIO, 703, "upload is not usable audio") /* HTTP 422 */                                \
+    X(AA_SERVE_ERR_REQUEST, 704, "malformed request") /* HTTP 400 */                                       \
+    X(AA_SERVE_ERR_INTERNAL, 705, "server-side failure") /* HTTP 500 */                                    \
+    X(AA_SERVE_ERR_BUSY, 706, "server out of upload memory for now") /* HTTP 503 */
+
+#define AA_ERRORS_ALL(X)                                                                                     \
+    AA_ERRORS_SHARED(X) AA_ERRORS_DSP(X) AA_ERRORS_NN(X) AA_ERRORS_DS(X) AA_ERRORS_AM(X) AA_ERRORS_SERVE(X)
+
+#define AA_ERROR_ENUM_(name, value, text) name = value,
+enum { AA_OK = 0, AA_ERRORS_ALL(AA_ERROR_ENUM_) };
+#undef AA_ERROR_ENUM_
+
+/* Each module's names for the shared conditions. */
+enum {
+    DSP_OK = AA_OK, DSP_ERR_NOMEM = AA_ERR_NOMEM, DSP_ERR_ARG = AA_ERR_ARG,
+    NN_OK = AA_OK, NN_ERR_IO = AA_ERR_IO, NN_ERR_NOMEM = AA_ERR_NOMEM, NN_ERR_ARG = AA_ERR_ARG,
+    DS_OK = AA_OK, DS_ERR_IO = AA_ERR_IO, DS_ERR_NOMEM = AA_ERR_NOMEM, DS_ERR_ARG = AA_ERR_ARG,
+    AM_OK = AA_OK, AM_ERR_IO = AA_ERR_IO, AM_ERR_NOMEM = AA_ERR_NOMEM, AM_ERR_ARG = AA_ERR_ARG,
+    EV_OK = AA_OK, EV_ERR_IO = AA_ERR_IO, EV_ERR_NOMEM = AA_ERR_NOMEM, EV_ERR_ARG = AA_ERR_ARG,
+    AA_SERVE_OK = AA_OK, AA_SERVE_ERR_NOMEM = AA_ERR_NOMEM,
+};
+
+/* A short fixed description of any code above ("checksum mismatch"); "unknown error" for a value that is
+ * none of them; never NULL. */
+const char *aa_strerror(int code);
 
 /* ---- random numbers ----------------------------------------------------------------------------------- */
 
@@ -64,8 +151,6 @@ uint32_t aa_crc32(uint32_t crc, const void *data, size_t n);
  * open and rename (SIGKILL) leaves its PATH.tmp.PID; the next successful commit of the same PATH removes
  * such files whose PID is no longer a running process. */
 typedef struct aa_afile aa_afile;
-
-enum { AA_ERR_IO = 1, AA_ERR_NOMEM = 2, AA_ERR_ARG = 3 };
 
 /* Returns NULL on failure (err says why). The caller writes through aa_afile_stream(). */
 aa_afile *aa_afile_open(const char *path, aa_error *err);
