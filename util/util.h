@@ -1,8 +1,9 @@
 #ifndef AA_UTIL_H
 #define AA_UTIL_H
 
-/* Small pieces every module needs: an error carrier, a seeded RNG of our own, CRC32, atomic file writes.
- * Nothing here holds global state. */
+/* Small pieces every module needs: the error carrier and the one list of error codes, a seeded RNG of our
+ * own, CRC32, atomic file writes, little-endian I/O, UTF-8, a growable buffer, the JSON writer, the release
+ * version. Nothing here holds global state. */
 
 #include <stddef.h>
 #include <stdint.h>
