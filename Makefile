@@ -1,16 +1,19 @@
 # Audio Audit — build, test, benchmark, install.
 #
-#   make            build build/aa-train and build/aa-infer (installs missing Debian packages first)
+#   make            build build/aa-train and build/aa-infer; with a package missing, stops with one line
+#                   naming it and the command that installs it. It never installs anything itself.
+#   make deps       install the Debian packages `make` and `make check` need (scripts/install-deps.sh)
 #   make check      run every test (Check); SUITE=name runs one suite, CASE=name one test case
 #   make asan       the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks, beside the PyTorch/torchaudio peers when they are installed
 #   make fuzz       libFuzzer targets (fuzz/), each run FUZZ_SECONDS (30); make fuzz-smoke: a few seconds each
+#                   (make fuzz-deps installs clang and its runtimes)
 #   make demo       generate the demo corpus, train, evaluate and classify (the README's first command)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 #
 # Sources are found by wildcard: a new file in a module directory is built without editing this file.
-# Each module (util, dsp, nn, datasets, model, eval) becomes part of one static library, build/libaudioaudit.a,
+# Each module (util, dsp, nn, datasets, model, eval, demo) becomes part of one static library, build/libaudioaudit.a,
 # that both binaries link.
 
 PREFIX  ?= /usr/local
@@ -20,16 +23,37 @@ CC      ?= gcc
 
 PKGS       := openblas sndfile fftw3f samplerate libmicrohttpd
 TEST_PKGS  := check
-MODULES    := util dsp nn datasets model eval
+MODULES    := util dsp nn datasets model eval demo
 
-# pkg-config is evaluated lazily (=) so that `make` on a fresh machine can install it first.
-PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
+# ---- what is needed, checked before anything is built -----------------------------------------------------
+# The goals below need none of the packages (deps installs them; demo and browser-test run scripts that
+# install what they use, then call make again). Every other goal first asks scripts/install-deps.sh
+# --missing, which looks for the packages' commands and pkg-config modules and asks no package manager,
+# and stops with one line when something is missing: `make` builds or says what to install.
+NO_DEPS_GOALS := deps fuzz-deps clean uninstall demo browser-test
+TEST_GOALS    := check check-asan asan %/aa-tests
+FUZZ_GOALS    := fuzz fuzz-bins fuzz-smoke %/seedgen $(BUILD)/fuzz/%
+GOALS         := $(or $(MAKECMDGOALS),all)
+ifneq ($(filter-out $(NO_DEPS_GOALS),$(GOALS)),)
+  DEPS_MISSING := $(shell bash scripts/install-deps.sh --missing build $(if $(filter $(TEST_GOALS),$(GOALS)),test))
+  ifneq ($(DEPS_MISSING),)
+    $(error missing Debian packages: $(DEPS_MISSING). Install them with `make deps` (as root or with sudo), or as root: apt-get install -y $(DEPS_MISSING))
+  endif
+  ifneq ($(filter $(FUZZ_GOALS),$(GOALS)),)
+    FUZZ_MISSING := $(shell bash scripts/install-deps.sh --missing fuzz)
+    ifneq ($(FUZZ_MISSING),)
+      $(error missing Debian packages for fuzzing: $(FUZZ_MISSING). Install them with `make fuzz-deps` (as root or with sudo), or as root: apt-get install -y $(FUZZ_MISSING))
+    endif
+  endif
+  # Once per make run, not once per compiled file.
+  PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS))
+  PKG_LIBS    := $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS)))
+endif
 # libmicrohttpd is not linked: infer/mhd.c loads it when a server starts, so that a run that does not serve
 # does not load it and the GnuTLS stack behind it.
 # OpenBLAS stays a shared library. Linked statically, a one-clip aa-infer run took 9.5 ms instead of 12.2
 # (no symbol binding, no worker threads started), but each binary grew from 1.3 MB to 27 MB (every CPU's
 # kernels) and the system's BLAS could no longer be updated or swapped without a rebuild.
-PKG_LIBS    = $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS)))
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
 TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 
@@ -55,7 +79,6 @@ INFER_BIN := $(BUILD)/aa-infer
 TEST_BIN  := $(BUILD)/aa-tests
 WEB_GEN   := $(BUILD)/gen/web_assets.c
 SUITES    := $(BUILD)/gen/suites.inc
-DEPS_OK   := $(BUILD)/.deps-ok
 
 .PHONY: all deps check check-asan asan bench bench-bins demo install uninstall clean fuzz fuzz-bins fuzz-smoke \
         fuzz-deps stub-server browser-test
@@ -63,17 +86,18 @@ DEPS_OK   := $(BUILD)/.deps-ok
 
 all: $(TRAIN_BIN) $(INFER_BIN)
 
-# Installs missing packages once per build directory; delete build/ (make clean) to check again.
-$(DEPS_OK): scripts/install-deps.sh
-	@bash scripts/install-deps.sh build
-	@mkdir -p $(@D) && touch $@
-deps: $(DEPS_OK)
+# The only goals that install packages, and only when asked.
+deps:
+	bash scripts/install-deps.sh build test
 
-$(BUILD)/obj/%.o: %.c | $(DEPS_OK)
+fuzz-deps:
+	bash scripts/install-deps.sh fuzz
+
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/tests/%.o: tests/%.c $(SUITES) | $(DEPS_OK)
+$(BUILD)/obj/tests/%.o: tests/%.c $(SUITES)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Wno-missing-prototypes -I$(BUILD)/gen -MMD -MP -c $< -o $@
 
@@ -82,7 +106,7 @@ $(LIB): $(call OBJ,$(LIB_SRC))
 	rm -f $@ && ar rcs $@ $^
 
 # Web assets are ordinary files in infer/web/, embedded as byte arrays so the binary serves them alone.
-$(WEB_GEN): $(WEB_SRC) scripts/embed.sh | $(DEPS_OK)
+$(WEB_GEN): $(WEB_SRC) scripts/embed.sh
 	@mkdir -p $(@D)
 	bash scripts/embed.sh $@ $(WEB_SRC)
 
@@ -97,7 +121,7 @@ $(INFER_BIN): $(call OBJ,infer/main.c $(INFER_SRC)) $(BUILD)/obj/gen/web_assets.
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
 # Test suites register themselves: every `Suite *NAME_suite(void)` in tests/test_*.c is run.
-$(SUITES): $(sort $(wildcard tests/test_*.c)) | $(DEPS_OK)
+$(SUITES): $(sort $(wildcard tests/test_*.c))
 	@mkdir -p $(@D)
 	@sed -n 's/^Suite \*\([a-z0-9_]*\)_suite(void).*/AA_SUITE(\1)/p' $(sort $(wildcard tests/test_*.c)) > $@.tmp
 	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
@@ -164,20 +188,14 @@ FUZZ_CFLAGS   = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(WARN) -fopenmp 
                 $(PKG_CFLAGS) -g -O1 $(FUZZ_SAN) -Wno-pass-failed
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC) $(INFER_SRC)) $(FUZZ_BUILD)/obj/gen/web_assets.o
 FUZZ_BINS    := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard fuzz/fuzz_*.c)))
-FUZZ_DEPS_OK := $(FUZZ_BUILD)/.deps-ok
 # reached only through the pattern rules below, so make would delete them as intermediates after each link
 .SECONDARY: $(FUZZ_LIB_OBJ) $(patsubst fuzz/%.c,$(FUZZ_BUILD)/obj/fuzz/%.o,$(wildcard fuzz/fuzz_*.c))
 
-$(FUZZ_DEPS_OK): scripts/install-deps.sh | $(DEPS_OK)
-	@bash scripts/install-deps.sh fuzz
-	@mkdir -p $(@D) && touch $@
-fuzz-deps: $(FUZZ_DEPS_OK)
-
-$(FUZZ_BUILD)/obj/%.o: %.c | $(FUZZ_DEPS_OK)
+$(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
-$(FUZZ_BUILD)/obj/gen/web_assets.o: $(WEB_GEN) | $(FUZZ_DEPS_OK)
+$(FUZZ_BUILD)/obj/gen/web_assets.o: $(WEB_GEN)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "datasets/datasets.h"
+#include "demo/demo.h"
 
 static double peak_mb(void)
 {
@@ -34,10 +35,10 @@ int main(int argc, char **argv)
 {
     aa_error err;
     if (argc == 4 && !strcmp(argv[1], "--make-corpus")) {
-        ds_corpus_opts o;
-        ds_corpus_opts_default(&o);
+        demo_corpus_opts o;
+        demo_corpus_opts_default(&o);
         o.per_class = atoi(argv[3]);
-        if (ds_corpus_write(argv[2], &o, &err)) {
+        if (demo_corpus_write(argv[2], &o, &err)) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }

@@ -33,56 +33,29 @@ static const unsigned char MAGIC[8] = {'A', 'A', 'C', 'A', 'C', 'H', 'E', '\0'};
 
 /* ---- writing ------------------------------------------------------------------------------------------ */
 
-typedef struct {
-    unsigned char *p;
-    size_t n, cap;
-    int oom;
-} bbuf;
-
-static unsigned char *bb_room(bbuf *b, size_t n)
+static void bb_u32(aa_buf *b, uint32_t v)
 {
-    if (b->oom)
-        return NULL;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return NULL;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    unsigned char *at = b->p + b->n;
-    b->n += n;
-    return at;
-}
-
-static void bb_u32(bbuf *b, uint32_t v)
-{
-    unsigned char *p = bb_room(b, 4);
+    unsigned char *p = aa_buf_room(b, 4);
     if (p)
         aa_put_u32(p, v);
 }
 
-static void bb_u64(bbuf *b, uint64_t v)
+static void bb_u64(aa_buf *b, uint64_t v)
 {
-    unsigned char *p = bb_room(b, 8);
+    unsigned char *p = aa_buf_room(b, 8);
     if (p)
         aa_put_u64(p, v);
 }
 
-static void bb_bytes(bbuf *b, const void *d, size_t n)
+static void bb_bytes(aa_buf *b, const void *d, size_t n)
 {
     bb_u32(b, (uint32_t)n);
-    unsigned char *p = bb_room(b, n);
+    unsigned char *p = aa_buf_room(b, n);
     if (p && n)
         memcpy(p, d, n);
 }
 
-static void bb_str(bbuf *b, const char *s)
+static void bb_str(aa_buf *b, const char *s)
 {
     bb_bytes(b, s ? s : "", s ? strlen(s) : 0);
 }
@@ -103,10 +76,10 @@ static double bits_f64(uint64_t u)
 
 int ds_cache_write(const ds_cache *c, const char *path, aa_error *err)
 {
-    bbuf b = {0};
+    aa_buf b = {0};
     char settings[DSP_SETTINGS_TEXT_MAX];
     size_t slen = dsp_settings_format(&c->dsp, settings, sizeof settings);
-    unsigned char *head = bb_room(&b, FIXED_HEAD);
+    unsigned char *head = aa_buf_room(&b, FIXED_HEAD);
     bb_bytes(&b, settings, slen < sizeof settings ? slen : sizeof settings - 1);
     bb_u64(&b, f64_bits(c->win.hop_seconds));
     bb_u32(&b, (uint32_t)c->win.max_per_file);
@@ -141,34 +114,34 @@ int ds_cache_write(const ds_cache *c, const char *path, aa_error *err)
         bb_u64(&b, win->offset);
     }
     if (b.oom) {
-        free(b.p);
+        free(b.s);
         return aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory writing the cache header", path);
     }
-    head = b.p; /* the buffer may have moved */
+    head = (unsigned char *)b.s; /* the buffer may have moved */
     size_t per = c->n_mels * c->n_frames;
-    uint64_t header_len = b.n, file_size = header_len + 4 + (uint64_t)c->n_windows * per * 4 + 4;
+    uint64_t header_len = b.len, file_size = header_len + 4 + (uint64_t)c->n_windows * per * 4 + 4;
     memcpy(head, MAGIC, 8);
     aa_put_u32(head + 8, VERSION);
     aa_put_u32(head + 12, 0);
     aa_put_u64(head + 16, header_len);
     aa_put_u64(head + 24, file_size);
-    uint32_t hcrc = aa_crc32(0, b.p, b.n);
+    uint32_t hcrc = aa_crc32(0, b.s, b.len);
     bb_u32(&b, hcrc);
     if (b.oom) {
-        free(b.p);
+        free(b.s);
         return aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory writing the cache header", path);
     }
 
     aa_error e;
     aa_afile *af = aa_afile_open(path, &e);
     if (!af) {
-        free(b.p);
-        return aa_error_set(err, e.code == AA_ERR_NOMEM ? DS_ERR_NOMEM : DS_ERR_IO, "%s", e.msg);
+        free(b.s);
+        return aa_error_set(err, e.code, "%s", e.msg);
     }
     FILE *fp = aa_afile_stream(af);
-    uint32_t crc = aa_crc32(0, b.p, b.n);
-    int ok = fwrite(b.p, 1, b.n, fp) == b.n;
-    free(b.p);
+    uint32_t crc = aa_crc32(0, b.s, b.len);
+    int ok = fwrite(b.s, 1, b.len, fp) == b.len;
+    free(b.s);
     unsigned char *chunk = malloc(CHUNK * 4);
     if (!chunk) {
         aa_afile_abort(af);

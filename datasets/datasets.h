@@ -2,9 +2,9 @@
 #define AA_DATASETS_H
 
 /* datasets/: labelled folders of recordings -> a file list with classes and groups -> a grouped, stratified
- * train/val/test split; and a synthetic demo corpus of the four respiratory-sound classes.
+ * train/val/test split. (The synthetic demo corpus is demo/demo.h.)
  *
- * Every function returns 0 (DS_OK) or a ds_status and fills an aa_error with a printable message. Nothing
+ * Every function returns 0 (DS_OK) or an error code (DS_ERR_* and the shared ones, util/util.h) and fills an aa_error with a printable message. Nothing
  * here prints, exits, or keeps global state; warnings about skipped files are handed back to the caller. */
 
 #include <stddef.h>
@@ -13,28 +13,13 @@
 #include "dsp/dsp.h"
 #include "util/util.h"
 
-enum ds_status {
-    DS_OK = 0,
-    DS_ERR_IO = AA_ERR_IO,         /* DATA, a manifest or an output file cannot be read or written */
-    DS_ERR_NOMEM = AA_ERR_NOMEM,
-    DS_ERR_ARG = 3,                /* a bad option: class list, regex, fractions, sizes */
-    DS_ERR_LAYOUT = 4,             /* folder layout unusable: empty class folder, < 2 classes, mixed layouts */
-    DS_ERR_MANIFEST = 5,           /* manifest.tsv unusable: no header, no path/group column */
-    DS_ERR_SPLIT = 6,              /* a split side would have no example of some class */
-    DS_ERR_CACHE_FORMAT = 7,       /* a feature cache file that is not one (wrong magic) */
-    DS_ERR_CACHE_VERSION = 8,      /* a feature cache written by a newer program (format version too high) */
-    DS_ERR_CACHE_CORRUPT = 9,      /* a feature cache that is truncated, inconsistent or fails its checksum */
-    DS_ERR_CACHE_STALE = 10,       /* a sound feature cache made with other DSP settings, windows or files */
-    DS_ERR_DSP = 11,               /* the front end failed for a reason that is not the file's (see message) */
-};
-const char *ds_strerror(int code);
+/* Error codes: DS_ERR_* in util/util.h, described by aa_strerror. */
 
 /* ---- text helpers --------------------------------------------------------------------------------------- */
 
-/* File names are bytes: the listing keeps non-UTF-8 names (they open fine) and these make them printable. */
-int ds_utf8_valid(const char *s);
-/* A copy of s with invalid UTF-8 bytes and control characters written as \xNN. NULL if out of memory.
- * Caller frees. */
+/* File names are bytes: the listing keeps names that are not UTF-8 (they open fine; aa_utf8_valid tells
+ * them) and this makes them printable: a copy of s with invalid UTF-8 bytes and control characters written
+ * as \xNN. NULL if out of memory. Caller frees. */
 char *ds_printable(const char *s);
 
 /* ---- listing: DATA/<class>/... ------------------------------------------------------------------------------
@@ -186,59 +171,6 @@ void ds_split_free(ds_split *s);
  * print. Caller frees; NULL if out of memory. */
 char *ds_split_report(const ds_split *s, const ds_list *l);
 
-/* ---- synthetic demo corpus ------------------------------------------------------------------------------- */
-
-/* The demo classes, in the order their indices name them. */
-enum ds_synth_class { DS_SYN_COUGH = 0, DS_SYN_HEAVY = 1, DS_SYN_NORMAL = 2, DS_SYN_BACKGROUND = 3 };
-#define DS_SYN_N_CLASSES 4
-#define DS_SYN_RATE 16000
-/* "cough", "heavy_breathing", "normal_breathing", "background_noise"; NULL out of range. */
-const char *ds_synth_class_name(int cls);
-
-/* Clip `index` of class `cls` spoken by `speaker` (a simulated person for the three breathing/cough classes,
- * a simulated place for background): mono float at 16 kHz in (-1, 1), mostly 4 s long (about a sixth are
- * 1.5-4 s, a sixth 4-8 s). Clips of one speaker share its vocal-tract, breathing and microphone traits, so
- * a split that separates speakers is harder than one that does not, as with real recordings. Deterministic
- * from (seed, cls, index, speaker) alone: clip i does not depend on any other clip.
- * On success *out (malloc'd, caller frees) holds *n samples. */
-int ds_synth_clip(float **out, size_t *n, int cls, uint64_t index, uint64_t speaker, uint64_t seed,
-                  aa_error *err);
-
-/* A foreground event in a long recording; time between events is background. */
-typedef struct {
-    double start, end; /* seconds */
-    int cls;           /* DS_SYN_COUGH, DS_SYN_HEAVY or DS_SYN_NORMAL */
-} ds_synth_event;
-
-/* A long recording: continuous background with cough bouts and breathing bouts at known, non-overlapping
- * times (at least 1.5 s of background between them). Recordings of 20 s or more hold at least one event of
- * each of the three foreground classes. *out (n samples) and *events (n_events) are malloc'd; caller frees.
- * seconds must be in [5, 600]. */
-int ds_synth_long(float **out, size_t *n, ds_synth_event **events, size_t *n_events, double seconds,
-                  uint64_t seed, aa_error *err);
-
-/* The class a window [t0, t1) of a long recording should be given: cough if a cough event lies wholly inside
- * it (a cough is short, and a 4 s training clip with one cough in it is a cough clip); else the breathing
- * class covering at least half of it; else background. */
-int ds_synth_label_at(const ds_synth_event *events, size_t n_events, double t0, double t1);
-
-typedef struct {
-    int per_class;  /* clips per class, >= 6 (three people, so that a grouped split has one per side); default 100 */
-    uint64_t seed;  /* default 1 */
-} ds_corpus_opts;
-
-void ds_corpus_opts_default(ds_corpus_opts *o);
-
-/* Writes DIR/<class>/NNNN.wav (16-bit PCM, 16 kHz mono) for the four classes and DIR/manifest.tsv
- * (path, class, group, duration_s). Clips 2j and 2j+1 of the cough and breathing classes come from the same
- * simulated person, group "person_jjj", who so has files in three classes; background clips 2j and 2j+1 share
- * a place, group "place_jjj". Clip i of a class is ds_synth_clip(cls, i, i / 2, seed). Everything is written into a temporary sibling folder that is renamed to DIR at the end, so
- * DIR appears complete or not at all. DIR must not exist, or be an empty folder. */
-int ds_corpus_write(const char *dir, const ds_corpus_opts *opts, aa_error *err);
-
-/* Writes a long recording (16-bit PCM WAV) to wav_path and its events to events_path as TSV with a header
- * (start_s, end_s, class), both atomically. */
-int ds_long_write(const char *wav_path, const char *events_path, double seconds, uint64_t seed, aa_error *err);
 
 /* ---- windows: every file -> one or more clip windows ------------------------------------------------------
  *

@@ -11,9 +11,6 @@
 /* Appends a warning to l (message printf-style). Returns 0 or DS_ERR_NOMEM. */
 int ds_warn(ds_list *l, int kind, const char *path, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* malloc'd "a/b"; NULL if out of memory. */
-char *ds_join(const char *a, const char *b);
-
 /* Fills each item's group from the manifest / regex / per-file rule and builds l->groups. */
 int ds_groups_assign(ds_list *l, const ds_list_opts *o, aa_error *err);
 

@@ -252,7 +252,7 @@ int ds_groups_assign(ds_list *l, const ds_list_opts *o, aa_error *err)
     int rc = 0;
     char *manifest = NULL;
     if (!o->manifest) {
-        char *def = ds_join(l->root, "manifest.tsv");
+        char *def = aa_path_join(l->root, "manifest.tsv");
         struct stat st;
         if (def && stat(def, &st) == 0 && S_ISREG(st.st_mode))
             manifest = def;

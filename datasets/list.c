@@ -222,7 +222,7 @@ static int visit(walker *w, const char *path, const char *rel, const char *name,
     if (fd < 0)
         return ds_warn(l, DS_WARN_UNREADABLE, path, "unreadable (%s); skipped", strerror(errno));
     close(fd);
-    if (!ds_utf8_valid(rel)) {
+    if (!aa_utf8_valid(rel)) {
         int rc = ds_warn(l, DS_WARN_NOT_UTF8, path, "name is not valid UTF-8 (kept; shown escaped)");
         if (rc)
             return rc;
@@ -235,8 +235,8 @@ static int walk_dir(walker *w, const char *path, const char *rel, int cls, int s
     ds_strvec names = {0};
     int rc = read_names(w->l, path, &names);
     for (size_t i = 0; !rc && i < names.n; i++) {
-        char *cpath = ds_join(path, names.v[i]);
-        char *crel = *rel ? ds_join(rel, names.v[i]) : strdup(names.v[i]);
+        char *cpath = aa_path_join(path, names.v[i]);
+        char *crel = *rel ? aa_path_join(rel, names.v[i]) : strdup(names.v[i]);
         rc = cpath && crel ? visit(w, cpath, crel, names.v[i], cls, side) : DS_ERR_NOMEM;
         free(cpath);
         free(crel);
@@ -284,7 +284,7 @@ static int collect_class_dirs(walker *w, const char *path, const char *rel, int 
     int rc = read_names(w->l, path, &names);
     for (size_t i = 0; !rc && i < names.n; i++) {
         const char *name = names.v[i];
-        char *cpath = ds_join(path, name);
+        char *cpath = aa_path_join(path, name);
         if (!cpath) {
             rc = DS_ERR_NOMEM;
             break;
@@ -302,7 +302,7 @@ static int collect_class_dirs(walker *w, const char *path, const char *rel, int 
             }
             out->v = v;
             class_dir *c = &v[out->n++];
-            *c = (class_dir){side, strdup(name), cpath, *rel ? ds_join(rel, name) : strdup(name)};
+            *c = (class_dir){side, strdup(name), cpath, *rel ? aa_path_join(rel, name) : strdup(name)};
             cpath = NULL;
             if (!c->name || !c->rel)
                 rc = DS_ERR_NOMEM;
@@ -319,7 +319,7 @@ static int collect_class_dirs(walker *w, const char *path, const char *rel, int 
 
 static int valid_class_name(const char *s)
 {
-    if (!*s || !ds_utf8_valid(s))
+    if (!*s || !aa_utf8_valid(s))
         return 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if (*p < 0x20 || *p == 0x7F)
@@ -552,7 +552,7 @@ done:
     free(shown_root);
     if (rc) {
         if (!ds_err_is_set(err))
-            aa_error_set(err, rc, "%s", ds_strerror(rc));
+            aa_error_set(err, rc, "%s", aa_strerror(rc));
         ds_list_free(l);
         return rc;
     }

@@ -5,45 +5,6 @@
 
 #include "datasets/ds_internal.h"
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one (overlong forms, surrogates and
- * values past U+10FFFF are invalid, as in RFC 3629). */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned min, cp;
-    if ((c & 0xE0) == 0xC0)
-        n = 2, min = 0x80, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0)
-        n = 3, min = 0x800, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0)
-        n = 4, min = 0x10000, cp = c & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-int ds_utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_seq(p);
-        if (!n)
-            return 0;
-        p += n;
-    }
-    return 1;
-}
-
 char *ds_printable(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -51,7 +12,7 @@ char *ds_printable(const char *s)
     if (!out)
         return NULL;
     while (*p) {
-        size_t n = utf8_seq(p);
+        size_t n = aa_utf8_seq((const char *)p, NULL);
         if (n == 1 && (*p < 0x20 || *p == 0x7F))
             n = 0;
         if (!n) {
@@ -64,18 +25,6 @@ char *ds_printable(const char *s)
     }
     *o = 0;
     return out;
-}
-
-char *ds_join(const char *a, const char *b)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    char *s = malloc(na + nb + 2);
-    if (!s)
-        return NULL;
-    memcpy(s, a, na);
-    s[na] = '/';
-    memcpy(s + na + 1, b, nb + 1);
-    return s;
 }
 
 int ds_strvec_push(ds_strvec *s, char *owned)
@@ -108,25 +57,6 @@ void ds_strvec_free(ds_strvec *s)
 int ds_cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-const char *ds_strerror(int code)
-{
-    switch (code) {
-    case DS_OK: return "ok";
-    case DS_ERR_IO: return "input/output error";
-    case DS_ERR_NOMEM: return "out of memory";
-    case DS_ERR_ARG: return "invalid argument";
-    case DS_ERR_LAYOUT: return "unusable folder layout";
-    case DS_ERR_MANIFEST: return "unusable manifest";
-    case DS_ERR_SPLIT: return "split impossible";
-    case DS_ERR_CACHE_FORMAT: return "not a feature cache";
-    case DS_ERR_CACHE_VERSION: return "feature cache from a newer version";
-    case DS_ERR_CACHE_CORRUPT: return "corrupt feature cache";
-    case DS_ERR_CACHE_STALE: return "feature cache out of date";
-    case DS_ERR_DSP: return "audio front end failure";
-    default: return "unknown error";
-    }
 }
 
 const char *ds_side_name(int side)

@@ -22,28 +22,7 @@
 
 /* ---- status codes ------------------------------------------------------------------------------------- */
 
-/* Distinct from util's AA_ERR_* (1, 2) so a caller relaying errors from several modules can tell them
- * apart; AA_ERR_IO/AA_ERR_NOMEM are never returned by dsp_. */
-typedef enum {
-    DSP_OK = 0,
-    DSP_ERR_MISSING = 100,  /* no such file */
-    DSP_ERR_IO,             /* exists but cannot be opened or read (permissions, a directory, I/O error) */
-    DSP_ERR_EMPTY,          /* 0 bytes */
-    DSP_ERR_FORMAT,         /* libsndfile cannot read it: unknown, unsupported or malformed header */
-    DSP_ERR_TOO_SHORT,      /* fewer than 2 samples per channel */
-    DSP_ERR_NONFINITE,      /* a NaN, infinite or absurdly large (|x| > DSP_MAX_SAMPLE) sample (float formats) */
-    DSP_ERR_RATE,           /* sample rate outside DSP_MIN_RATE..DSP_MAX_RATE */
-    DSP_ERR_CHANNELS,       /* channel count outside 1..DSP_MAX_CHANNELS */
-    DSP_ERR_DECODE,         /* the decoder failed part-way through the file */
-    DSP_ERR_TOO_LONG,       /* longer than the caller's limit (dsp_load's max_seconds) */
-    DSP_ERR_NOMEM,          /* out of memory */
-    DSP_ERR_SETTINGS,       /* invalid settings, or settings text that does not parse */
-    DSP_ERR_RESAMPLE,       /* libsamplerate refused the conversion */
-    DSP_ERR_ARG             /* a caller error: bad thread slot, wrong length, NULL where data is needed */
-} dsp_status;
-
-/* A short fixed description of a code ("no such file"); never NULL. */
-const char *dsp_strerror(int code);
+/* Error codes: DSP_ERR_* in util/util.h, described by aa_strerror. */
 
 /* ---- settings ----------------------------------------------------------------------------------------- */
 

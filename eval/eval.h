@@ -24,15 +24,7 @@
 
 #include "util/util.h"
 
-typedef enum {
-    EV_OK = 0,
-    EV_ERR_ARG = 1,   /* invalid input: label out of range, non-finite probability, K < 1, ... */
-    EV_ERR_NOMEM = 2, /* out of memory */
-    EV_ERR_IO = 3,    /* a report or plot could not be written */
-} ev_status;
-
-/* A short description of an ev_status ("invalid argument"); never NULL. */
-const char *ev_strerror(int code);
+/* Error codes: EV_ERR_* in util/util.h (eval/ has no codes of its own), described by aa_strerror. */
 
 /* ---- class names -------------------------------------------------------------------------------------- */
 

@@ -41,15 +41,9 @@ void ev_class_metrics_from(const size_t *confusion /* [K][cols] */, int k, int c
 
 /* ---- text encoding -------------------------------------------------------------------------------------- */
 
-/* Decodes one UTF-8 code point from s (s[0] != 0); *cp gets it, or U+FFFD for an invalid or overlong
- * sequence. Returns the bytes consumed (>= 1). */
-size_t ev_utf8_next(const char *s, uint32_t *cp);
-/* Code points in s: the column width of a name in the text report (names are not East-Asian wide). */
+/* Code points in s (a byte that is not UTF-8 counts as one): the column width of a name in the text report
+ * (names are not East-Asian wide). */
 size_t ev_utf8_width(const char *s);
-/* Writes a code point as UTF-8. */
-void ev_put_utf8(FILE *out, uint32_t cp);
-/* s as a JSON string literal, quotes included. NULL writes null. */
-void ev_json_string(FILE *out, const char *s);
 /* s as XML character data or attribute text (&, <, >, ", ' escaped; disallowed controls dropped). */
 void ev_xml_text(FILE *out, const char *s);
 
@@ -57,9 +51,6 @@ void ev_xml_text(FILE *out, const char *s);
 const char *ev_class_name(const ev_report_info *info, int c, char *buf, size_t cap);
 /* info->unit or "items". */
 const char *ev_unit(const ev_report_info *info);
-
-/* A finite double with 12 significant digits, or null (never reached by ev_eval's figures). */
-void ev_json_num(FILE *out, double v);
 
 /* 0, or EV_ERR_IO with a message naming what was being written if the stream has an error. */
 int ev_stream_status(FILE *out, const char *what, aa_error *err);

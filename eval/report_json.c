@@ -13,7 +13,7 @@ static void key(FILE *out, const char *k)
 static void kv_num(FILE *out, const char *k, double v, int comma)
 {
     key(out, k);
-    ev_json_num(out, v);
+    aa_json_fnum(out, v);
     if (comma)
         fputc(',', out);
 }
@@ -26,7 +26,7 @@ static void kv_count(FILE *out, const char *k, size_t v, int comma)
 static void class_string(FILE *out, const ev_report_info *info, int c)
 {
     char nb[NAME_BUF];
-    ev_json_string(out, ev_class_name(info, c, nb, sizeof nb));
+    aa_json_fstr(out, ev_class_name(info, c, nb, sizeof nb));
 }
 
 static void cov_point(FILE *out, const ev_cov_point *p)
@@ -64,7 +64,7 @@ static void put_gate(FILE *out, const ev_eval *ev)
         for (int c = 0; c < ev->k; c++) {
             if (c)
                 fputc(',', out);
-            ev_json_num(out, ev->class_threshold[c]);
+            aa_json_fnum(out, ev->class_threshold[c]);
         }
         fputc(']', out);
     }
@@ -75,7 +75,7 @@ static void put_calibration(FILE *out, const ev_report_info *info)
 {
     key(out, "temperature");
     if (info && info->temperature > 0)
-        ev_json_num(out, info->temperature);
+        aa_json_fnum(out, info->temperature);
     else
         fputs("null", out);
     fputs(",\n", out);
@@ -169,9 +169,9 @@ int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
 {
     size_t K = (size_t)ev->k;
     fputs("{\"format\":\"audio-audit-eval\",\"version\":1,\"title\":", out);
-    ev_json_string(out, info ? info->title : NULL);
+    aa_json_fstr(out, info ? info->title : NULL);
     fputs(",\"unit\":", out);
-    ev_json_string(out, ev_unit(info));
+    aa_json_fstr(out, ev_unit(info));
     fputc(',', out);
     kv_count(out, "n", ev->n, 1);
     key(out, "classes");

@@ -86,13 +86,13 @@ static char *line_at(const uint8_t **p, const uint8_t *end)
 static void check_printable(const char *s)
 {
     char *p = ds_printable(s);
-    REQUIRE(p != NULL && ds_utf8_valid(p));
+    REQUIRE(p != NULL && aa_utf8_valid(p));
     for (const unsigned char *q = (const unsigned char *)p; *q; q++)
         REQUIRE(*q >= 0x20 && *q != 0x7f);
     int has_control = 0;
     for (const unsigned char *q = (const unsigned char *)s; *q; q++)
         has_control |= *q < 0x20 || *q == 0x7f;
-    if (ds_utf8_valid(s) && !has_control)
+    if (aa_utf8_valid(s) && !has_control)
         REQUIRE(strcmp(p, s) == 0);
     free(p);
 }

@@ -32,7 +32,7 @@ static void check_filename(const char *f)
     REQUIRE(strcmp(f, ".") && strcmp(f, ".."));
 }
 
-/* A JSON string literal as aa_http_json_append_string writes it: quoted, escapes well formed, UTF-8
+/* A JSON string literal as aa_json_str writes it: quoted, escapes well formed, UTF-8
  * valid, no raw control byte. */
 static void check_json_string(const char *s, size_t n)
 {
@@ -57,12 +57,11 @@ static void check_json_string(const char *s, size_t n)
 
 static void json_checks(const char *text)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    REQUIRE(aa_http_json_append_string(&buf, &len, &cap, text) == 0);
-    REQUIRE(len < cap && buf[len] == 0 && strlen(buf) == len);
-    check_json_string(buf, len);
-    free(buf);
+    aa_buf b = {0};
+    aa_json_str(&b, text);
+    REQUIRE(!b.oom && b.len < b.cap && b.s[b.len] == 0 && strlen(b.s) == b.len);
+    check_json_string(b.s, b.len);
+    aa_buf_free(&b);
     char *e = aa_http_json_error(text);
     REQUIRE(e != NULL && strncmp(e, "{\"error\": \"", 11) == 0);
     size_t el = strlen(e);

@@ -47,20 +47,14 @@ static int classify(void *ctx, int slot, const void *audio, size_t n, const char
         err->code = AA_SERVE_ERR_AUDIO;
         return AA_SERVE_ERR_AUDIO;
     }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    char num[64];
-    snprintf(num, sizeof num, ", \"samples\": %zu}", a.n);
+    aa_buf b = {0};
+    aa_buf_printf(&b, "{\"file\": ");
+    aa_json_str(&b, filename);
+    aa_buf_printf(&b, ", \"samples\": %zu}", a.n);
     dsp_audio_free(&a);
-    if (aa_http_json_append_string(&buf, &len, &cap, filename) != 0)
+    char *out = aa_buf_take(&b);
+    if (!out)
         return aa_error_set(err, AA_SERVE_ERR_INTERNAL, "out of memory");
-    char *out = malloc(len + strlen(num) + 16);
-    if (!out) {
-        free(buf);
-        return aa_error_set(err, AA_SERVE_ERR_INTERNAL, "out of memory");
-    }
-    sprintf(out, "{\"file\": %s%s", buf, num);
-    free(buf);
     *json_out = out;
     return 0;
 }

@@ -73,10 +73,10 @@ static int from_folder(const char *data, const char *side, const am_model *m, in
         it[n++].cls = map[l->items[i].cls];
     }
     if (!rc && warn && l->n_warnings) {
-        inf_buf b = {0};
+        aa_buf b = {0};
         for (size_t i = 0; i < l->n_warnings; i++)
-            inf_buf_printf(&b, "aa-infer: warning: %s\n", l->warnings[i].msg);
-        *warn = inf_buf_take(&b);
+            aa_buf_printf(&b, "aa-infer: warning: %s\n", l->warnings[i].msg);
+        *warn = aa_buf_take(&b);
     }
     ds_list_free(l);
     free(map);

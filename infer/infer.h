@@ -5,7 +5,6 @@
  * into the test runner, hence the inf_ prefix on everything here). Each inf_cmd_* runs one mode from
  * parsed options, prints, and returns the exit status: 0 ok, 1 runtime error, 2 usage error. */
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -13,9 +12,10 @@
 #include "model/model.h"
 #include "util/util.h"
 
-/* aa_error code of a command-line mistake found after parsing (an unknown class in --threshold): exit 2. */
-#define INF_ERR_USAGE 2
-/* The exit status for an error: 2 for INF_ERR_USAGE, else 1. */
+/* aa_error code of a command-line mistake, also one found after parsing (an unknown class in --threshold):
+ * the shared AA_ERR_USAGE, the only code that makes aa-infer exit 2. */
+enum { INF_ERR_USAGE = AA_ERR_USAGE };
+/* The exit status for an error: 2 for a usage error, else 1 (out of memory included). */
 int inf_exit_status(const aa_error *err);
 
 /* ---- options.c: the command line ------------------------------------------------------------------------ */
@@ -60,11 +60,23 @@ typedef struct {
     int idle_timeout_s;  /* 0: the server's default */
 } inf_options;
 
+/* Uploads decoded whole are limited to this much audio unless --max-seconds says otherwise: ten minutes
+ * of float samples is 38 MB per worker at 16 kHz, while the page sends at most ten seconds. */
+#define INF_SERVE_MAX_SECONDS 600.0
+
 void inf_options_default(inf_options *o);
-/* Parses argv (not argv[0]). Returns 0, or 2 with err->msg saying what is wrong (one line). */
+/* Parses argv (not argv[0]). Returns 0, or INF_ERR_USAGE with err->msg saying what is wrong (one line). */
 int inf_parse(int argc, char **argv, inf_options *o, aa_error *err);
 /* The --help text: every option with its default, examples, exit status, disclaimer. */
 void inf_usage(FILE *to);
+/* Option i of the one table behind the parser and --help, for the tests; 0 past the last. */
+typedef struct {
+    const char *name; /* long name, without the dashes */
+    const char *arg;  /* the value's placeholder in --help; NULL: a flag */
+    int checked;      /* the value is checked (number, choice, CLASS=P, policy): a bad one is a usage error */
+} inf_option_info;
+/* Fills *info and def with the default as --help shows it in brackets ("" when it has none). */
+int inf_option(int i, inf_option_info *info, char *def, size_t n);
 /* Loads o->model for n_slots workers and applies --min-confidence / --threshold. NULL on failure. */
 am_model *inf_open_model(const inf_options *o, int n_slots, aa_error *err);
 /* Threads to use for n independent items: o->threads, or (0) the online CPUs but no more than n. */
@@ -90,21 +102,9 @@ unsigned char *inf_read_all(FILE *f, const char *name, size_t limit, size_t *siz
 
 /* ---- output.c: results for people and for programs -------------------------------------------------------- */
 
-/* A growing string; an allocation failure is remembered (oom) and later appends do nothing. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} inf_buf;
-
-void inf_buf_printf(inf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void inf_buf_json_string(inf_buf *b, const char *s); /* a JSON string literal, escaped; NULL -> null */
-/* Hands the string over (caller frees); NULL after an allocation failure. */
-char *inf_buf_take(inf_buf *b);
-void inf_buf_free(inf_buf *b);
-
+/* Results are built in an aa_buf (util/util.h) and written with aa_json_str / aa_json_num. */
 /* {"Cough": 0.93, ...}: every class's probability by display label, in the model's class order. */
-void inf_json_probabilities(inf_buf *b, const am_model *m, const float *probs);
+void inf_json_probabilities(aa_buf *b, const am_model *m, const float *probs);
 /* The label shown for a decision: the class's display label, or AM_UNCLEAR_LABEL when gated. */
 const char *inf_label(const am_model *m, const am_result *r);
 
@@ -117,7 +117,7 @@ const char *inf_label(const am_model *m, const am_result *r);
 char *inf_result_json(const am_model *m, const char *file, const am_file_result *r, const float *mel);
 /* The log-mel as the page draws it: uint8 [n_mels][n_frames], 0 = min_db (the clip's floor, max - top_db),
  * 255 = max_db (the clip's loudest cell). Appends the "mel" object's value. */
-void inf_json_mel(inf_buf *b, const am_model *m, const float *mel);
+void inf_json_mel(aa_buf *b, const am_model *m, const float *mel);
 /* Human lines for one recording (label or Unclear, confidence, every probability, quality). */
 void inf_result_text(FILE *out, const am_model *m, const char *file, const am_file_result *r);
 /* CSV: a header, then one row per recording (RFC 4180 quoting). */

@@ -6,7 +6,6 @@
 #include "infer/infer.h"
 #include "infer/mel_cmd.h"
 #include "nn/nn.h"
-#include "train/version.h"
 
 int main(int argc, char **argv)
 {

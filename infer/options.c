@@ -25,6 +25,180 @@ void inf_options_default(inf_options *o)
     o->max_per_ip = -1;
 }
 
+/* ---- the table ------------------------------------------------------------------------------------------ */
+
+/* One table drives the parser, the --help text and the defaults it quotes, as aa-train's does: the help
+ * cannot forget an option or quote a stale default. */
+
+typedef enum {
+    K_FLAG, /* no value */
+    K_STR,  /* any string */
+    K_INT,  /* whole number in [lo, hi] */
+    K_NUM,  /* finite number in [lo, hi] */
+    K_TEXT, /* a value checked by its own rule (--side, --threshold, --aggregate) */
+} kind;
+
+typedef enum {
+    O_MODEL, O_JSON, O_CSV, O_MIN_CONFIDENCE, O_THRESHOLD, O_AGGREGATE, O_THREADS, O_MAX_SECONDS,
+    O_EVAL, O_SIDE, O_SVG,
+    O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_STREAM, O_RATE,
+    O_SERVE, O_HOST, O_PORT, O_WORKERS, O_MAX_UPLOAD, O_MAX_CONNECTIONS, O_MAX_PER_IP, O_IDLE_TIMEOUT,
+    O_SELFTEST, O_HELP, O_VERSION,
+} opt_id;
+
+#define MODE(m) (1u << (m))
+
+typedef struct {
+    opt_id id;
+    const char *name;    /* long name without the dashes */
+    char short_name;     /* 0: none */
+    kind k;
+    const char *arg;     /* placeholder in the help; NULL for a flag */
+    double lo, hi;       /* K_INT, K_NUM */
+    unsigned only;       /* the modes (MODE(INF_...)) the option applies to; 0: every mode */
+    const char *section; /* starts a new section of the help when set */
+    const char *help;
+    const char *words;   /* the default in words when it is not a value of the defaults (NULL: none, or
+                          * see default_text) */
+} opt_def;
+
+static const opt_def OPTS[] = {
+    {O_MODEL, "model", 'm', K_STR, "FILE", 0, 0, 0, "Common options (default in brackets)", "the model file",
+     "required"},
+    {O_JSON, "json", 0, K_FLAG, NULL, 0, 0, 0, NULL,
+     "JSON: one object per line (per clip, per file's timeline, per stream decision; --eval: one report)",
+     "text for people"},
+    {O_CSV, "csv", 0, K_FLAG, NULL, 0, 0, 0, NULL, "CSV table with a header (classifying clips only)", NULL},
+    {O_MIN_CONFIDENCE, "min-confidence", 0, K_NUM, "P", 0, 1, 0, NULL, "withhold predictions below P, 0..1",
+     "the model's gate"},
+    {O_THRESHOLD, "threshold", 0, K_TEXT, "CLASS=P", 0, 0, 0, NULL,
+     "per-class gate (CLASS: folder name or label); repeat for more classes", "the model's"},
+    {O_AGGREGATE, "aggregate", 0, K_TEXT, "POLICY", 0, 0, 0, NULL,
+     "how a recording longer than one clip is judged: loudest, mean@HOP (mean probability of windows HOP s "
+     "apart), topK@HOP (that mean over the K loudest), rms@HOP, energy@HOP (weighted by each window's RMS or "
+     "energy)", "the model's"},
+    {O_THREADS, "threads", 0, K_INT, "N", 0, 1024, 0, NULL,
+     "threads: clips and --eval classify files in parallel, --timeline windows; 0 = all cores (clips: at most "
+     "one per file)", NULL},
+    {O_MAX_SECONDS, "max-seconds", 0, K_NUM, "S", 0.001, 1e7, 0, NULL,
+     "longest recording decoded whole (clips, --eval, uploads)", NULL},
+
+    {O_EVAL, "eval", 0, K_STR, "DATA", 0, 0, 0, "Evaluation (--eval)",
+     "DATA/<class>/... folders (or DATA/{train,val,test}/<class>/...), or the MODEL.split.tsv aa-train writes "
+     "(columns path, class, group, side)", NULL},
+    {O_SIDE, "side", 0, K_TEXT, "SIDE", 0, 0, MODE(INF_EVAL), NULL, "train, val or test: only those rows (or "
+     "that folder)", "all"},
+    {O_SVG, "svg", 0, K_STR, "DIR", 0, 0, MODE(INF_EVAL), NULL,
+     "also write DIR/confusion.svg, reliability.svg, coverage.svg", NULL},
+
+    {O_TIMELINE, "timeline", 0, K_FLAG, NULL, 0, 0, 0, "Long recordings (--timeline) and live input (--stream)",
+     "slide the model's clip window over each FILE and print events", NULL},
+    {O_HOP, "hop", 0, K_NUM, "S", 0.01, 3600, MODE(INF_TIMELINE) | MODE(INF_STREAM), NULL,
+     "seconds between windows", NULL},
+    {O_SMOOTH, "smooth", 0, K_INT, "N", 1, 101, MODE(INF_TIMELINE), NULL,
+     "centred moving average of the probabilities over N windows (odd; 1 = none)", NULL},
+    {O_BACKGROUND, "background", 0, K_STR, "CLASS", 0, 0, MODE(INF_TIMELINE), NULL,
+     "the class that is never an event", NULL},
+    {O_STREAM, "stream", 0, K_FLAG, NULL, 0, 0, 0, NULL,
+     "raw 16-bit little-endian mono PCM from '-' (or a file): one decision per hop once a clip's worth has "
+     "arrived, and one at the end", NULL},
+    {O_RATE, "rate", 'r', K_INT, "HZ", DSP_MIN_RATE, DSP_MAX_RATE, MODE(INF_STREAM), NULL,
+     "sample rate of the raw PCM", "required"},
+
+    {O_SERVE, "serve", 0, K_FLAG, NULL, 0, 0, 0, "Web page (--serve)",
+     "serve the web page and the JSON API until interrupted", NULL},
+    {O_HOST, "host", 0, K_STR, "ADDR", 0, 0, MODE(INF_SERVE), NULL, "address to listen on", NULL},
+    {O_PORT, "port", 0, K_INT, "N", 0, 65535, MODE(INF_SERVE), NULL, "TCP port (0: any free one)", NULL},
+    {O_WORKERS, "workers", 0, K_INT, "N", 1, 64, MODE(INF_SERVE), NULL, "requests classified at once",
+     "cores, at most 8"},
+    {O_MAX_UPLOAD, "max-upload", 0, K_NUM, "MB", 0.001, 4096, MODE(INF_SERVE), NULL,
+     "largest upload accepted. Uploads in progress may hold 8 x --max-upload of memory together; past that "
+     "the server answers 503 (try again). A body still arriving after 120 s is cut off", NULL},
+    {O_MAX_CONNECTIONS, "max-connections", 0, K_INT, "N", 1, 100000, MODE(INF_SERVE), NULL,
+     "open connections at once; more wait to be accepted", NULL},
+    {O_MAX_PER_IP, "max-per-ip", 0, K_INT, "N", 0, 100000, MODE(INF_SERVE), NULL,
+     "open connections from one address (0: no limit); more are closed at once", NULL},
+    {O_IDLE_TIMEOUT, "idle-timeout", 0, K_INT, "S", 1, 3600, MODE(INF_SERVE), NULL,
+     "close a connection silent this long", NULL},
+
+    {O_SELFTEST, "selftest", 0, K_FLAG, NULL, 0, 0, 0, "Other",
+     "recompute the model's stored test signal; PASS or FAIL (exit 1)", NULL},
+    {O_HELP, "help", 'h', K_FLAG, NULL, 0, 0, 0, NULL, "show this help and exit", NULL},
+    {O_VERSION, "version", 0, K_FLAG, NULL, 0, 0, 0, NULL, "print the version and exit", NULL},
+};
+#define N_OPTS (sizeof OPTS / sizeof OPTS[0])
+
+/* The default --help quotes for d, from the same values inf_options_default and the server's defaults set;
+ * 0 when it has none. */
+static int default_text(const opt_def *d, char *buf, size_t n)
+{
+    if (d->words) {
+        snprintf(buf, n, "%s", d->words);
+        return 1;
+    }
+    inf_options o;
+    inf_options_default(&o);
+    aa_serve_config c; /* what the server does with the options left at 0 (or -1) */
+    aa_serve_config_default(&c);
+    switch (d->id) {
+    case O_THREADS: snprintf(buf, n, "%d", o.threads); return 1;
+    case O_MAX_SECONDS: snprintf(buf, n, "%g; --serve %g", DSP_LOAD_MAX_SECONDS, INF_SERVE_MAX_SECONDS); return 1;
+    case O_HOP: snprintf(buf, n, "%g", o.hop); return 1;
+    case O_SMOOTH: snprintf(buf, n, "%d", o.smooth); return 1;
+    case O_BACKGROUND: snprintf(buf, n, "%s", o.background); return 1;
+    case O_HOST: snprintf(buf, n, "%s", o.host); return 1;
+    case O_PORT: snprintf(buf, n, "%d", o.port); return 1;
+    case O_MAX_UPLOAD: snprintf(buf, n, "%g", o.max_upload_mb); return 1;
+    case O_MAX_CONNECTIONS: snprintf(buf, n, "%d", c.max_connections); return 1;
+    case O_MAX_PER_IP: snprintf(buf, n, "%d", c.max_per_ip); return 1;
+    case O_IDLE_TIMEOUT: snprintf(buf, n, "%d", c.timeout_s); return 1;
+    default: return 0;
+    }
+}
+
+int inf_option(int i, inf_option_info *info, char *def, size_t n)
+{
+    if (i < 0 || (size_t)i >= N_OPTS)
+        return 0;
+    const opt_def *d = &OPTS[i];
+    *info = (inf_option_info){.name = d->name, .arg = d->arg, .checked = d->k == K_INT || d->k == K_NUM ||
+                                                                         d->k == K_TEXT};
+    if (!default_text(d, def, n) && n)
+        def[0] = 0;
+    return 1;
+}
+
+/* ---- help ----------------------------------------------------------------------------------------------- */
+
+enum {
+    HELP_COL = 26,     /* where the help text starts */
+    HELP_END = 100,    /* no line passes this column */
+    DEFAULT_COL = 80,  /* where "[default]" starts: on the text's last line if it fits, else below */
+};
+
+/* Writes text wrapped at word boundaries between HELP_COL and HELP_END, starting at column col; returns the
+ * column the last line ends at. */
+static int wrapped(FILE *to, const char *text, int col)
+{
+    for (const char *p = text; *p;) {
+        const char *sp = strchr(p, ' ');
+        int len = sp ? (int)(sp - p) : (int)strlen(p);
+        if (col > HELP_COL && col + 1 + len > HELP_END) {
+            fprintf(to, "\n%*s", HELP_COL, "");
+            col = HELP_COL;
+        } else if (col > HELP_COL) {
+            fputc(' ', to);
+            col++;
+        }
+        fwrite(p, 1, (size_t)len, to);
+        col += len;
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    return col;
+}
+
 void inf_usage(FILE *to)
 {
     fprintf(to,
@@ -35,63 +209,42 @@ void inf_usage(FILE *to)
         "       aa-infer -m MODEL --selftest                 check this build against the model's self-test\n"
         "       aa-infer -m MODEL --serve [options]          web page and JSON API\n"
         "       aa-infer --mel CLIP -o OUT.f32               the log-mel the model sees (--mel --help)\n"
-        "Classify respiratory sounds (cough, heavy breathing, normal breathing, background noise) with a model\n"
-        "file made by aa-train. A prediction below the model's confidence gate is reported as\n"
-        "\"Unclear/Unknown\"; a recording that is too short, silent or clipped is flagged (and still classified).\n"
+        "Classify respiratory sounds (cough, heavy breathing, normal breathing, background noise) with a\n"
+        "model file made by aa-train. A prediction below the model's confidence gate is reported as\n"
+        "\"Unclear/Unknown\"; a recording that is too short, silent or clipped is flagged (and still\n"
+        "classified).\n"
         "\n"
         "Inputs: CLIP is any file libsndfile reads (WAV, FLAC, Ogg, Opus, MP3, ...); a folder is searched\n"
-        "recursively for .wav .flac .ogg .oga .opus .mp3 files; '-' reads one recording from standard input.\n"
-        "\n"
-        "Common options (default in brackets):\n"
-        "  -m, --model FILE        the model file                                        [required]\n"
-        "      --json              JSON: one object per line (per clip, per file's timeline, per stream\n"
-        "                          decision; --eval: one report)                         [text for people]\n"
-        "      --csv               CSV table with a header (classifying clips only)\n"
-        "      --min-confidence P  withhold predictions below P, 0..1                    [the model's gate]\n"
-        "      --threshold CLASS=P per-class gate (CLASS: folder name or label); repeat for more classes\n"
-        "                                                                                [the model's]\n"
-        "      --aggregate POLICY  how a recording longer than one clip is judged: loudest, mean@HOP (mean\n"
-        "                          probability of windows HOP s apart), topK@HOP (that mean over the K\n"
-        "                          loudest), rms@HOP, energy@HOP (weighted by each window's RMS or energy)\n"
-        "                                                                                [the model's]\n"
-        "      --threads N         threads: clips and --eval classify files in parallel, --timeline windows;\n"
-        "                          0 = all cores (clips: at most one per file)           [0]\n"
-        "      --max-seconds S     longest recording decoded whole (clips, --eval, uploads)\n"
-        "                                                                                [3600; --serve 600]\n"
-        "\n"
-        "Evaluation (--eval):\n"
-        "      --eval DATA         DATA/<class>/... folders (or DATA/{train,val,test}/<class>/...), or the\n"
-        "                          MODEL.split.tsv aa-train writes (columns path, class, group, side)\n"
-        "      --side SIDE         train, val or test: only those rows (or that folder)  [all]\n"
-        "      --svg DIR           also write DIR/confusion.svg, reliability.svg, coverage.svg\n"
-        "\n"
-        "Long recordings (--timeline) and live input (--stream):\n"
-        "      --timeline          slide the model's clip window over each FILE and print events\n"
-        "      --hop S             seconds between windows                                [0.5]\n"
-        "      --smooth N          centred moving average of the probabilities over N windows (odd;\n"
-        "                          1 = none; --timeline only)                             [3]\n"
-        "      --background CLASS  the class that is never an event                       [background_noise]\n"
-        "      --stream            raw 16-bit little-endian mono PCM from '-' (or a file): one decision per\n"
-        "                          hop once a clip's worth has arrived, and one at the end\n"
-        "  -r, --rate HZ           sample rate of the raw PCM (8000..192000)              [required]\n"
-        "\n"
-        "Web page (--serve):\n"
-        "      --host ADDR         address to listen on                                   [127.0.0.1]\n"
-        "      --port N            TCP port (0: any free one)                             [8501]\n"
-        "      --workers N         requests classified at once                            [cores, at most 8]\n"
-        "      --max-upload MB     largest upload accepted                                [20]\n"
-        "      --max-connections N open connections at once; more wait to be accepted     [512]\n"
-        "      --max-per-ip N      open connections from one address (0: no limit); more  [32]\n"
-        "                          are closed at once\n"
-        "      --idle-timeout S    close a connection silent this long                    [15]\n"
-        "                          Uploads in progress may hold 8 x --max-upload of memory together;\n"
-        "                          past that the server answers 503 (try again). A body still arriving\n"
-        "                          after 120 s is cut off.\n"
-        "\n"
-        "Other:\n"
-        "      --selftest          recompute the model's stored test signal; PASS or FAIL (exit 1)\n"
-        "  -h, --help              show this help and exit\n"
-        "      --version           print the version and exit\n"
+        "recursively for .wav .flac .ogg .oga .opus .mp3 files; '-' reads one recording from standard input.\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const opt_def *d = &OPTS[i];
+        if (d->section)
+            fprintf(to, "\n%s:\n", d->section);
+        char head[64];
+        if (d->short_name)
+            snprintf(head, sizeof head, "-%c, --%s%s%s", d->short_name, d->name, d->arg ? " " : "",
+                     d->arg ? d->arg : "");
+        else
+            snprintf(head, sizeof head, "    --%s%s%s", d->name, d->arg ? " " : "", d->arg ? d->arg : "");
+        int col = fprintf(to, "  %-*s", HELP_COL - 3, head);
+        if (col >= HELP_COL) { /* a long name and its placeholder push the text to the next line */
+            fprintf(to, "\n%*s", HELP_COL, "");
+            col = HELP_COL;
+        } else {
+            col += fprintf(to, "%*s", HELP_COL - col, "");
+        }
+        col = wrapped(to, d->help, col);
+        char def[64];
+        if (default_text(d, def, sizeof def)) {
+            if (col >= DEFAULT_COL - 1 || DEFAULT_COL + (int)strlen(def) + 2 > HELP_END) {
+                fputc('\n', to);
+                col = 0;
+            }
+            fprintf(to, "%*s[%s]", DEFAULT_COL - col, "", def);
+        }
+        fputc('\n', to);
+    }
+    fprintf(to,
         "\n"
         "Examples:\n"
         "  aa-infer -m model.aam cough.wav recordings/\n"
@@ -150,28 +303,11 @@ static int parse_threshold(inf_options *o, const char *v, aa_error *err)
 
 /* ---- parsing ------------------------------------------------------------------------------------------ */
 
-typedef struct {
-    const char *name;  /* long form */
-    char short_name;   /* 0: none */
-    int takes_value;
-} opt_spec;
-
-static const opt_spec OPTS[] = {
-    {"model", 'm', 1},      {"json", 0, 0},          {"csv", 0, 0},         {"min-confidence", 0, 1},
-    {"threshold", 0, 1},    {"threads", 0, 1},       {"max-seconds", 0, 1}, {"eval", 0, 1},
-    {"side", 0, 1},         {"svg", 0, 1},           {"timeline", 0, 0},    {"hop", 0, 1},
-    {"smooth", 0, 1},       {"background", 0, 1},    {"stream", 0, 0},      {"rate", 'r', 1},
-    {"serve", 0, 0},        {"host", 0, 1},          {"port", 0, 1},        {"workers", 0, 1},
-    {"max-upload", 0, 1},   {"selftest", 0, 0},      {"help", 'h', 0},      {"version", 0, 0},
-    {"max-connections", 0, 1}, {"max-per-ip", 0, 1},  {"idle-timeout", 0, 1},
-    {"aggregate", 0, 1},
-};
-
-static const opt_spec *find_opt(const char *arg, const char **inline_value)
+static const opt_def *find_opt(const char *arg, const char **inline_value)
 {
     *inline_value = NULL;
     if (arg[0] == '-' && arg[1] && arg[1] != '-' && !arg[2]) {
-        for (size_t i = 0; i < sizeof OPTS / sizeof OPTS[0]; i++)
+        for (size_t i = 0; i < N_OPTS; i++)
             if (OPTS[i].short_name == arg[1])
                 return &OPTS[i];
         return NULL;
@@ -180,7 +316,7 @@ static const opt_spec *find_opt(const char *arg, const char **inline_value)
         return NULL;
     const char *name = arg + 2, *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
-    for (size_t i = 0; i < sizeof OPTS / sizeof OPTS[0]; i++)
+    for (size_t i = 0; i < N_OPTS; i++)
         if (strlen(OPTS[i].name) == len && !strncmp(OPTS[i].name, name, len)) {
             if (eq)
                 *inline_value = eq + 1;
@@ -199,76 +335,89 @@ static int set_mode(inf_options *o, inf_mode m, int *mode_set, const char *opt, 
     return 0;
 }
 
-static int apply(inf_options *o, const opt_spec *s, const char *v, int *mode_set, aa_error *err)
+static int apply(inf_options *o, const opt_def *d, const char *v, int *mode_set, aa_error *err)
 {
-    const char *n = s->name;
     char opt[40];
-    snprintf(opt, sizeof opt, "--%s", n);
-    if (!strcmp(n, "model")) o->model = v;
-    else if (!strcmp(n, "json")) o->format = INF_JSON;
-    else if (!strcmp(n, "csv")) o->format = INF_CSV;
-    else if (!strcmp(n, "min-confidence")) return parse_double(opt, v, 0, 1, &o->min_confidence, err);
-    else if (!strcmp(n, "threshold")) return parse_threshold(o, v, err);
-    else if (!strcmp(n, "aggregate")) {
+    snprintf(opt, sizeof opt, "--%s", d->name);
+    /* Numbers are read by kind, with the table's range, into the field the option names. */
+    double x = 0;
+    int n = 0;
+    if (d->k == K_NUM && parse_double(opt, v, d->lo, d->hi, &x, err))
+        return USAGE;
+    if (d->k == K_INT && parse_int(opt, v, (long)d->lo, (long)d->hi, &n, err))
+        return USAGE;
+    switch (d->id) {
+    case O_MODEL: o->model = v; break;
+    case O_JSON: o->format = INF_JSON; break;
+    case O_CSV: o->format = INF_CSV; break;
+    case O_MIN_CONFIDENCE: o->min_confidence = x; break;
+    case O_THRESHOLD: return parse_threshold(o, v, err);
+    case O_AGGREGATE: {
         am_aggregate a;
         aa_error e;
         aa_error_clear(&e);
         if (am_aggregate_parse(v, &a, &e))
             return aa_error_set(err, USAGE, "--aggregate: %s", e.msg);
         o->aggregate = v;
+        break;
     }
-    else if (!strcmp(n, "threads")) return parse_int(opt, v, 0, 1024, &o->threads, err);
-    else if (!strcmp(n, "max-seconds")) return parse_double(opt, v, 0.001, 1e7, &o->max_seconds, err);
-    else if (!strcmp(n, "eval")) { o->eval_data = v; return set_mode(o, INF_EVAL, mode_set, opt, err); }
-    else if (!strcmp(n, "side")) {
+    case O_THREADS: o->threads = n; break;
+    case O_MAX_SECONDS: o->max_seconds = x; break;
+    case O_EVAL: o->eval_data = v; return set_mode(o, INF_EVAL, mode_set, opt, err);
+    case O_SIDE:
         if (strcmp(v, "train") && strcmp(v, "val") && strcmp(v, "test"))
             return aa_error_set(err, USAGE, "--side: '%s' is not train, val or test", v);
         o->side = v;
+        break;
+    case O_SVG: o->svg_dir = v; break;
+    case O_TIMELINE: return set_mode(o, INF_TIMELINE, mode_set, opt, err);
+    case O_HOP: o->hop = x; break;
+    case O_SMOOTH:
+        if (n % 2 == 0)
+            return aa_error_set(err, USAGE, "--smooth: %d is even; a centred average needs an odd count", n);
+        o->smooth = n;
+        break;
+    case O_BACKGROUND: o->background = v; break;
+    case O_STREAM: return set_mode(o, INF_STREAM, mode_set, opt, err);
+    case O_RATE: o->rate = n; break;
+    case O_SERVE: return set_mode(o, INF_SERVE, mode_set, opt, err);
+    case O_HOST: o->host = v; break;
+    case O_PORT: o->port = n; break;
+    case O_WORKERS: o->workers = n; break;
+    case O_MAX_UPLOAD: o->max_upload_mb = x; break;
+    case O_MAX_CONNECTIONS: o->max_connections = n; break;
+    case O_MAX_PER_IP: o->max_per_ip = n; break;
+    case O_IDLE_TIMEOUT: o->idle_timeout_s = n; break;
+    case O_SELFTEST: return set_mode(o, INF_SELFTEST, mode_set, opt, err);
+    case O_HELP: o->help = 1; break;
+    case O_VERSION: o->version = 1; break;
     }
-    else if (!strcmp(n, "svg")) o->svg_dir = v;
-    else if (!strcmp(n, "timeline")) return set_mode(o, INF_TIMELINE, mode_set, opt, err);
-    else if (!strcmp(n, "hop")) return parse_double(opt, v, 0.01, 3600, &o->hop, err);
-    else if (!strcmp(n, "smooth")) {
-        if (parse_int(opt, v, 1, 101, &o->smooth, err))
-            return USAGE;
-        if (o->smooth % 2 == 0)
-            return aa_error_set(err, USAGE, "--smooth: %d is even; a centred average needs an odd count", o->smooth);
-    }
-    else if (!strcmp(n, "background")) o->background = v;
-    else if (!strcmp(n, "stream")) return set_mode(o, INF_STREAM, mode_set, opt, err);
-    else if (!strcmp(n, "rate")) return parse_int(opt, v, DSP_MIN_RATE, DSP_MAX_RATE, &o->rate, err);
-    else if (!strcmp(n, "serve")) return set_mode(o, INF_SERVE, mode_set, opt, err);
-    else if (!strcmp(n, "host")) o->host = v;
-    else if (!strcmp(n, "port")) return parse_int(opt, v, 0, 65535, &o->port, err);
-    else if (!strcmp(n, "workers")) return parse_int(opt, v, 1, 64, &o->workers, err);
-    else if (!strcmp(n, "max-upload")) return parse_double(opt, v, 0.001, 4096, &o->max_upload_mb, err);
-    else if (!strcmp(n, "max-connections")) return parse_int(opt, v, 1, 100000, &o->max_connections, err);
-    else if (!strcmp(n, "max-per-ip")) return parse_int(opt, v, 0, 100000, &o->max_per_ip, err);
-    else if (!strcmp(n, "idle-timeout")) return parse_int(opt, v, 1, 3600, &o->idle_timeout_s, err);
-    else if (!strcmp(n, "selftest")) return set_mode(o, INF_SELFTEST, mode_set, opt, err);
-    else if (!strcmp(n, "help")) o->help = 1;
-    else if (!strcmp(n, "version")) o->version = 1;
     return 0;
 }
 
-/* Options that belong to one mode only, so a mistyped command line is caught rather than ignored. */
+/* "--eval", "--timeline or --stream": the modes in an option's `only`, as the message names them. */
+static void only_modes(unsigned only, char *buf, size_t n)
+{
+    static const struct { inf_mode mode; const char *flag; } flags[] = {
+        {INF_EVAL, "--eval"}, {INF_TIMELINE, "--timeline"}, {INF_STREAM, "--stream"},
+        {INF_SELFTEST, "--selftest"}, {INF_SERVE, "--serve"},
+    };
+    size_t at = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if ((only & MODE(flags[i].mode)) && at < n)
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? " or " : "", flags[i].flag);
+}
+
+/* Options that belong to some modes only, so a mistyped command line is caught rather than ignored. */
 static int check_combination(const inf_options *o, const int *given, aa_error *err)
 {
-    static const struct { const char *name; int mode; } only[] = {
-        {"side", INF_EVAL}, {"svg", INF_EVAL}, {"smooth", INF_TIMELINE}, {"background", INF_TIMELINE},
-        {"rate", INF_STREAM},
-        {"host", INF_SERVE}, {"port", INF_SERVE}, {"workers", INF_SERVE}, {"max-upload", INF_SERVE},
-        {"max-connections", INF_SERVE}, {"max-per-ip", INF_SERVE}, {"idle-timeout", INF_SERVE},
-    };
-    for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
-        for (size_t j = 0; j < sizeof OPTS / sizeof OPTS[0]; j++)
-            if (given[j] && !strcmp(OPTS[j].name, only[i].name) && (int)o->mode != only[i].mode)
-                return aa_error_set(err, USAGE, "--%s only applies with --%s", only[i].name,
-                                    only[i].mode == INF_EVAL ? "eval" : only[i].mode == INF_TIMELINE ? "timeline"
-                                    : only[i].mode == INF_STREAM ? "stream" : "serve");
-    for (size_t j = 0; j < sizeof OPTS / sizeof OPTS[0]; j++)
-        if (given[j] && !strcmp(OPTS[j].name, "hop") && o->mode != INF_TIMELINE && o->mode != INF_STREAM)
-            return aa_error_set(err, USAGE, "--hop only applies with --timeline or --stream");
+    for (size_t j = 0; j < N_OPTS; j++)
+        if (given[j] && OPTS[j].only && !(OPTS[j].only & MODE(o->mode))) {
+            char modes[96];
+            only_modes(OPTS[j].only, modes, sizeof modes);
+            return aa_error_set(err, USAGE, "--%s only applies with %s", OPTS[j].name, modes);
+        }
     if (o->format == INF_CSV && o->mode != INF_CLASSIFY)
         return aa_error_set(err, USAGE, "--csv only applies when classifying clips");
     if (!o->model)
@@ -298,7 +447,7 @@ int inf_parse(int argc, char **argv, inf_options *o, aa_error *err)
     o->inputs = calloc((size_t)(argc > 0 ? argc : 1), sizeof *o->inputs);
     if (!o->inputs)
         return aa_error_set(err, USAGE, "out of memory");
-    int given[sizeof OPTS / sizeof OPTS[0]] = {0};
+    int given[N_OPTS] = {0};
     int mode_set = 0, only_inputs = 0;
     for (int i = 0; i < argc; i++) {
         char *a = argv[i];
@@ -311,18 +460,18 @@ int inf_parse(int argc, char **argv, inf_options *o, aa_error *err)
             continue;
         }
         const char *v;
-        const opt_spec *s = find_opt(a, &v);
-        if (!s)
+        const opt_def *d = find_opt(a, &v);
+        if (!d)
             return aa_error_set(err, USAGE, "unknown option '%s' (see --help)", a);
-        if (s->takes_value && !v) {
+        if (d->k != K_FLAG && !v) {
             if (i + 1 >= argc)
                 return aa_error_set(err, USAGE, "%s needs a value (see --help)", a);
             v = argv[++i];
-        } else if (!s->takes_value && v) {
-            return aa_error_set(err, USAGE, "--%s takes no value", s->name);
+        } else if (d->k == K_FLAG && v) {
+            return aa_error_set(err, USAGE, "--%s takes no value", d->name);
         }
-        given[s - OPTS] = 1;
-        if (apply(o, s, v, &mode_set, err))
+        given[d - OPTS] = 1;
+        if (apply(o, d, v, &mode_set, err))
             return USAGE;
     }
     if (o->help || o->version)

@@ -5,70 +5,6 @@
 
 #include "infer/infer.h"
 
-/* ---- a growing string ------------------------------------------------------------------------------------ */
-
-static int reserve(inf_buf *b, size_t more)
-{
-    if (b->oom)
-        return -1;
-    if (b->len + more + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-        b->oom = 1;
-        return -1;
-    }
-    b->s = s;
-    b->cap = cap;
-    return 0;
-}
-
-void inf_buf_printf(inf_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void inf_buf_json_string(inf_buf *b, const char *s)
-{
-    if (!s) {
-        inf_buf_printf(b, "null");
-        return;
-    }
-    if (b->oom)
-        return;
-    if (aa_http_json_append_string(&b->s, &b->len, &b->cap, s))
-        b->oom = 1;
-}
-
-char *inf_buf_take(inf_buf *b)
-{
-    if (b->oom || reserve(b, 0)) {
-        inf_buf_free(b);
-        return NULL;
-    }
-    char *s = b->s;
-    memset(b, 0, sizeof *b);
-    return s;
-}
-
-void inf_buf_free(inf_buf *b)
-{
-    free(b->s);
-    memset(b, 0, sizeof *b);
-}
-
 /* ---- JSON ----------------------------------------------------------------------------------------------- */
 
 /* Probabilities are floats: 6 significant digits say all a person or a plot needs, and the same digits
@@ -80,15 +16,15 @@ const char *inf_label(const am_model *m, const am_result *r)
     return r->gated ? AM_UNCLEAR_LABEL : am_class_label(m, r->cls);
 }
 
-void inf_json_probabilities(inf_buf *b, const am_model *m, const float *probs)
+void inf_json_probabilities(aa_buf *b, const am_model *m, const float *probs)
 {
-    inf_buf_printf(b, "{");
+    aa_buf_printf(b, "{");
     for (int c = 0; c < am_n_classes(m); c++) {
-        inf_buf_printf(b, c ? ", " : "");
-        inf_buf_json_string(b, am_class_label(m, c));
-        inf_buf_printf(b, ": " PFMT, (double)probs[c]);
+        aa_buf_printf(b, c ? ", " : "");
+        aa_json_str(b, am_class_label(m, c));
+        aa_buf_printf(b, ": " PFMT, (double)probs[c]);
     }
-    inf_buf_printf(b, "}");
+    aa_buf_printf(b, "}");
 }
 
 static double peak_dbfs(double peak)
@@ -96,7 +32,7 @@ static double peak_dbfs(double peak)
     return peak > 1e-6 ? 20 * log10(peak) : -120.0; /* the same floor as the RMS figure */
 }
 
-void inf_json_mel(inf_buf *b, const am_model *m, const float *mel)
+void inf_json_mel(aa_buf *b, const am_model *m, const float *mel)
 {
     const dsp_settings *s = am_dsp(m);
     size_t n = am_mel_size(m), n_mels = (size_t)s->n_mels, n_frames = n / n_mels;
@@ -125,7 +61,7 @@ void inf_json_mel(inf_buf *b, const am_model *m, const float *mel)
         b->oom = 1;
         return;
     }
-    inf_buf_printf(b, "{\"n_mels\": %zu, \"n_frames\": %zu, \"min_db\": %.2f, \"max_db\": %.2f, \"data\": \"%s\"}",
+    aa_buf_printf(b, "{\"n_mels\": %zu, \"n_frames\": %zu, \"min_db\": %.2f, \"max_db\": %.2f, \"data\": \"%s\"}",
                    n_mels, n_frames, bottom, top, b64);
     free(b64);
 }
@@ -133,32 +69,32 @@ void inf_json_mel(inf_buf *b, const am_model *m, const float *mel)
 char *inf_result_json(const am_model *m, const char *file, const am_file_result *fr, const float *mel)
 {
     const am_result *r = &fr->result;
-    inf_buf b = {0};
-    inf_buf_printf(&b, "{\"file\": ");
-    inf_buf_json_string(&b, file);
-    inf_buf_printf(&b, ", \"label\": ");
-    inf_buf_json_string(&b, inf_label(m, r));
-    inf_buf_printf(&b, ", \"class\": ");
-    inf_buf_json_string(&b, r->gated ? NULL : am_class_name(m, r->cls));
-    inf_buf_printf(&b, ", \"confidence\": " PFMT ", \"gated\": %s, \"probabilities\": ", r->confidence,
+    aa_buf b = {0};
+    aa_buf_printf(&b, "{\"file\": ");
+    aa_json_str(&b, file);
+    aa_buf_printf(&b, ", \"label\": ");
+    aa_json_str(&b, inf_label(m, r));
+    aa_buf_printf(&b, ", \"class\": ");
+    aa_json_str(&b, r->gated ? NULL : am_class_name(m, r->cls));
+    aa_buf_printf(&b, ", \"confidence\": " PFMT ", \"gated\": %s, \"probabilities\": ", r->confidence,
                    r->gated ? "true" : "false");
     inf_json_probabilities(&b, m, r->probs);
-    inf_buf_printf(&b,
+    aa_buf_printf(&b,
                    ", \"quality\": {\"verdict\": \"%s\", \"ok\": %s, \"duration_s\": %.3f, \"rms_dbfs\": %.2f, "
                    "\"peak_dbfs\": %.2f, \"clipped_fraction\": " PFMT ", \"message\": ",
                    fr->quality.name, fr->quality.verdict == AM_QUALITY_OK ? "true" : "false", fr->stats.duration,
                    fr->stats.rms_dbfs, peak_dbfs(fr->stats.peak), fr->stats.clip_fraction);
-    inf_buf_json_string(&b, fr->quality.message);
-    inf_buf_printf(&b, "}, \"duration_s\": %.3f, \"windows\": %zu, \"clip_start_s\": %.3f", fr->duration,
+    aa_json_str(&b, fr->quality.message);
+    aa_buf_printf(&b, "}, \"duration_s\": %.3f, \"windows\": %zu, \"clip_start_s\": %.3f", fr->duration,
                    r->windows, (double)r->offset / am_dsp(m)->sample_rate);
     if (mel) {
-        inf_buf_printf(&b, ", \"mel\": ");
+        aa_buf_printf(&b, ", \"mel\": ");
         inf_json_mel(&b, m, mel);
     }
-    inf_buf_printf(&b, ", \"disclaimer\": ");
-    inf_buf_json_string(&b, AM_DISCLAIMER);
-    inf_buf_printf(&b, "}");
-    return inf_buf_take(&b);
+    aa_buf_printf(&b, ", \"disclaimer\": ");
+    aa_json_str(&b, AM_DISCLAIMER);
+    aa_buf_printf(&b, "}");
+    return aa_buf_take(&b);
 }
 
 /* ---- text ------------------------------------------------------------------------------------------------ */

@@ -19,13 +19,13 @@ int inf_cmd_selftest(const inf_options *o)
     const char *verdict = rep.pass ? "PASS" : "FAIL";
     if (o->format == INF_JSON) {
         printf("{\"model\": ");
-        inf_buf b = {0};
-        inf_buf_json_string(&b, o->model);
+        aa_buf b = {0};
+        aa_json_str(&b, o->model);
         printf("%s, \"mel_max_abs_diff_db\": %.9g, \"mel_tolerance_db\": %g, \"logit_max_abs_diff\": %.9g, "
                "\"logit_tolerance\": %g, \"pass\": %s}\n",
                b.s ? b.s : "null", rep.mel_max_abs_diff, rep.mel_tolerance, rep.logit_max_abs_diff,
                rep.logit_tolerance, rep.pass ? "true" : "false");
-        inf_buf_free(&b);
+        aa_buf_free(&b);
     } else {
         printf("self-test of %s (the model's stored test signal, recomputed by this build):\n", o->model);
         printf("  log-mel: largest difference %.3g dB (tolerance %g dB) %s\n", rep.mel_max_abs_diff,

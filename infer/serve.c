@@ -91,7 +91,17 @@ void aa_serve_config_default(aa_serve_config *c)
 int aa_serve_http_status(int code)
 {
     switch (code) {
-    case AA_SERVE_ERR_AUDIO: return HTTP_UNPROCESSABLE;
+    case AA_SERVE_ERR_AUDIO:
+    case AM_ERR_AUDIO:
+    /* the front end's verdicts on the bytes themselves, whichever module relays them */
+    case DSP_ERR_EMPTY:
+    case DSP_ERR_FORMAT:
+    case DSP_ERR_TOO_SHORT:
+    case DSP_ERR_NONFINITE:
+    case DSP_ERR_RATE:
+    case DSP_ERR_CHANNELS:
+    case DSP_ERR_DECODE:
+    case DSP_ERR_TOO_LONG: return HTTP_UNPROCESSABLE;
     case AA_SERVE_ERR_REQUEST: return MHD_HTTP_BAD_REQUEST;
     case AA_SERVE_ERR_BUSY: return HTTP_UNAVAILABLE;
     default: return MHD_HTTP_INTERNAL_SERVER_ERROR;

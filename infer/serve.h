@@ -29,19 +29,10 @@
 
 #include "util/util.h"
 
-/* Status codes of this module (aa_error.code). The classify callback also picks the HTTP status of its
- * failure with them: AA_SERVE_ERR_AUDIO -> 422, AA_SERVE_ERR_REQUEST -> 400, anything else -> 500. */
-enum {
-    AA_SERVE_OK = 0,
-    AA_SERVE_ERR_CONFIG = 10,   /* a setting out of range */
-    AA_SERVE_ERR_ADDRESS,       /* host not an address, or cannot bind/listen there */
-    AA_SERVE_ERR_START,         /* libmicrohttpd would not start */
-    AA_SERVE_ERR_NOMEM,
-    AA_SERVE_ERR_AUDIO,         /* the upload is not audio the classifier can use: 422 */
-    AA_SERVE_ERR_REQUEST,       /* the request itself is malformed: 400 */
-    AA_SERVE_ERR_INTERNAL,      /* a failure on the server's side: 500 */
-    AA_SERVE_ERR_BUSY,          /* the server is out of upload memory for now: 503 */
-};
+/* Error codes: AA_SERVE_ERR_* in util/util.h. The classify callback also picks the HTTP status of its
+ * failure with its code (aa_serve_http_status): 422 when the upload is not usable audio (AA_SERVE_ERR_AUDIO,
+ * AM_ERR_AUDIO, or a front-end verdict on the bytes: DSP_ERR_EMPTY, _FORMAT, _TOO_SHORT, _NONFINITE, _RATE,
+ * _CHANNELS, _DECODE, _TOO_LONG), 400 AA_SERVE_ERR_REQUEST, 503 AA_SERVE_ERR_BUSY, anything else 500. */
 
 typedef struct {
     /* Body bytes of an uploaded file -> *json_out, a malloc'd JSON object (the server frees it after
@@ -86,15 +77,10 @@ int aa_serve_port(const aa_serve *s);
 /* Closes every connection, waits for callbacks in progress, joins the threads and frees s. NULL is allowed. */
 void aa_serve_stop(aa_serve *s);
 
-/* The HTTP status a classify error code maps to (422, 400 or 500). */
+/* The HTTP status a classify error code maps to (422, 400, 503 or 500; see above). */
 int aa_serve_http_status(int code);
 
-/* ---- JSON helpers for handlers ------------------------------------------------------------------------- */
-
-/* Appends s as a JSON string literal (quotes included, control characters and invalid UTF-8 escaped or
- * replaced) to the malloc'd buffer *buf of length *len and capacity *cap. Returns 0, or -1 out of memory
- * (the buffer is left as it was). */
-int aa_http_json_append_string(char **buf, size_t *len, size_t *cap, const char *s);
+/* ---- JSON and base64 for handlers ------------------------------------------------------------------------- */
 
 /* {"error": "<msg>"} followed by a newline, malloc'd (caller frees); NULL only when out of memory. */
 char *aa_http_json_error(const char *msg);

@@ -13,10 +13,6 @@
 #include "infer/http_internal.h"
 #include "infer/infer.h"
 
-/* Uploads decoded whole are limited to this much audio unless --max-seconds says otherwise: ten minutes
- * of float samples is 38 MB per worker at 16 kHz, while the page sends at most ten seconds. */
-#define SERVE_MAX_SECONDS 600.0
-
 struct inf_server {
     am_model *m;
     double max_seconds;
@@ -39,8 +35,7 @@ static int classify_cb(void *ctx, int slot, const void *audio, size_t n, const c
     int rc = am_classify_memory(s->m, slot, audio, n, filename, s->max_seconds, &r, mel, err);
     if (rc) {
         am_wipe_slot(s->m, slot);
-        err->code = rc == AM_ERR_AUDIO ? AA_SERVE_ERR_AUDIO : AA_SERVE_ERR_INTERNAL;
-        return err->code;
+        return rc; /* the code itself picks the answer's status (aa_serve_http_status) */
     }
     char *json = inf_result_json(s->m, filename, &r, mel);
     explicit_bzero(mel, s->mel_size * sizeof *mel);
@@ -60,41 +55,41 @@ char *inf_model_json(const am_model *m)
 {
     const dsp_settings *d = am_dsp(m);
     int k = am_n_classes(m);
-    inf_buf b = {0};
-    inf_buf_printf(&b, "{\"classes\": [");
+    aa_buf b = {0};
+    aa_buf_printf(&b, "{\"classes\": [");
     for (int c = 0; c < k; c++) {
-        inf_buf_printf(&b, c ? ", " : "");
-        inf_buf_json_string(&b, am_class_name(m, c));
+        aa_buf_printf(&b, c ? ", " : "");
+        aa_json_str(&b, am_class_name(m, c));
     }
-    inf_buf_printf(&b, "], \"labels\": [");
+    aa_buf_printf(&b, "], \"labels\": [");
     for (int c = 0; c < k; c++) {
-        inf_buf_printf(&b, c ? ", " : "");
-        inf_buf_json_string(&b, am_class_label(m, c));
+        aa_buf_printf(&b, c ? ", " : "");
+        aa_json_str(&b, am_class_label(m, c));
     }
-    inf_buf_printf(&b, "], \"sample_rate\": %d, \"clip_seconds\": %g, \"n_mels\": %d, \"n_frames\": %zu, "
+    aa_buf_printf(&b, "], \"sample_rate\": %d, \"clip_seconds\": %g, \"n_mels\": %d, \"n_frames\": %zu, "
                    "\"n_fft\": %d, \"hop_length\": %d, \"fmin\": %g, \"fmax\": %g, \"top_db\": %g, \"arch\": ",
                    d->sample_rate, d->clip_seconds, d->n_mels, am_mel_size(m) / (size_t)d->n_mels, d->n_fft,
                    d->hop_length, d->fmin, d->fmax, d->top_db);
-    inf_buf_json_string(&b, am_arch(m));
-    inf_buf_printf(&b, ", \"temperature\": %.9g, \"gate\": {\"min_confidence\": %.9g, \"class_thresholds\": {",
+    aa_json_str(&b, am_arch(m));
+    aa_buf_printf(&b, ", \"temperature\": %.9g, \"gate\": {\"min_confidence\": %.9g, \"class_thresholds\": {",
                    am_temperature(m), am_min_confidence(m));
     for (int c = 0; c < k; c++) {
-        inf_buf_printf(&b, c ? ", " : "");
-        inf_buf_json_string(&b, am_class_name(m, c));
-        inf_buf_printf(&b, ": %.9g", am_class_threshold(m, c));
+        aa_buf_printf(&b, c ? ", " : "");
+        aa_json_str(&b, am_class_name(m, c));
+        aa_buf_printf(&b, ": %.9g", am_class_threshold(m, c));
     }
     char agg[AM_AGGREGATE_TEXT_MAX];
     am_aggregate a = am_get_aggregate(m);
     am_aggregate_format(&a, agg, sizeof agg);
-    inf_buf_printf(&b, "}}, \"aggregate\": ");
-    inf_buf_json_string(&b, agg);
-    inf_buf_printf(&b, ", \"unclear_label\": ");
-    inf_buf_json_string(&b, AM_UNCLEAR_LABEL);
-    inf_buf_printf(&b, ", \"quality\": {\"min_seconds\": %g, \"silent_dbfs\": %g, \"clipped_fraction\": %g}, "
+    aa_buf_printf(&b, "}}, \"aggregate\": ");
+    aa_json_str(&b, agg);
+    aa_buf_printf(&b, ", \"unclear_label\": ");
+    aa_json_str(&b, AM_UNCLEAR_LABEL);
+    aa_buf_printf(&b, ", \"quality\": {\"min_seconds\": %g, \"silent_dbfs\": %g, \"clipped_fraction\": %g}, "
                    "\"disclaimer\": ", AM_QUALITY_MIN_SECONDS, AM_QUALITY_SILENT_DBFS, AM_QUALITY_CLIP_FRACTION);
-    inf_buf_json_string(&b, AM_DISCLAIMER);
-    inf_buf_printf(&b, "}\n");
-    return inf_buf_take(&b);
+    aa_json_str(&b, AM_DISCLAIMER);
+    aa_buf_printf(&b, "}\n");
+    return aa_buf_take(&b);
 }
 
 inf_server *inf_server_new(am_model *m, double max_seconds)
@@ -163,7 +158,7 @@ int inf_cmd_serve(const inf_options *o)
         fprintf(stderr, "aa-infer: %s\n", err.msg);
         return inf_exit_status(&err);
     }
-    inf_server *srv = inf_server_new(m, o->max_seconds > 0 ? o->max_seconds : SERVE_MAX_SECONDS);
+    inf_server *srv = inf_server_new(m, o->max_seconds > 0 ? o->max_seconds : INF_SERVE_MAX_SECONDS);
     if (!srv) {
         fprintf(stderr, "aa-infer: out of memory\n");
         am_free(m);

@@ -35,16 +35,16 @@ static void print_decision(const streamer *st, const am_result *r, double start,
     const am_model *m = st->m;
     am_quality q = am_quality_of(stats);
     if (st->o->format == INF_JSON) {
-        inf_buf b = {0};
-        inf_buf_printf(&b, "{\"start_s\": %.3f, \"end_s\": %.3f, \"label\": ", start, end);
-        inf_buf_json_string(&b, inf_label(m, r));
-        inf_buf_printf(&b, ", \"class\": ");
-        inf_buf_json_string(&b, r->gated ? NULL : am_class_name(m, r->cls));
-        inf_buf_printf(&b, ", \"confidence\": %.6g, \"gated\": %s, \"probabilities\": ", r->confidence,
+        aa_buf b = {0};
+        aa_buf_printf(&b, "{\"start_s\": %.3f, \"end_s\": %.3f, \"label\": ", start, end);
+        aa_json_str(&b, inf_label(m, r));
+        aa_buf_printf(&b, ", \"class\": ");
+        aa_json_str(&b, r->gated ? NULL : am_class_name(m, r->cls));
+        aa_buf_printf(&b, ", \"confidence\": %.6g, \"gated\": %s, \"probabilities\": ", r->confidence,
                        r->gated ? "true" : "false");
         inf_json_probabilities(&b, m, r->probs);
-        inf_buf_printf(&b, ", \"quality\": \"%s\", \"rms_dbfs\": %.2f}", q.name, stats->rms_dbfs);
-        char *s = inf_buf_take(&b);
+        aa_buf_printf(&b, ", \"quality\": \"%s\", \"rms_dbfs\": %.2f}", q.name, stats->rms_dbfs);
+        char *s = aa_buf_take(&b);
         if (s)
             printf("%s\n", s);
         free(s);

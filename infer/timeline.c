@@ -310,26 +310,26 @@ static void print_text(const am_model *m, const char *file, const inf_timeline *
 static char *timeline_json(const am_model *m, const char *file, const inf_timeline *t, int smooth,
                            int background)
 {
-    inf_buf b = {0};
-    inf_buf_printf(&b, "{\"file\": ");
-    inf_buf_json_string(&b, file);
+    aa_buf b = {0};
+    aa_buf_printf(&b, "{\"file\": ");
+    aa_json_str(&b, file);
     am_quality q = am_quality_of(&t->stats);
-    inf_buf_printf(&b, ", \"duration_s\": %.3f, \"window_s\": %g, \"hop_s\": %g, \"smooth\": %d, \"windows\": %zu, "
+    aa_buf_printf(&b, ", \"duration_s\": %.3f, \"window_s\": %g, \"hop_s\": %g, \"smooth\": %d, \"windows\": %zu, "
                    "\"background\": ", t->duration_s, t->window_s, t->hop_s, smooth, t->n_windows);
-    inf_buf_json_string(&b, background >= 0 ? am_class_name(m, background) : NULL);
-    inf_buf_printf(&b, ", \"quality\": \"%s\", \"events\": [", q.name);
+    aa_json_str(&b, background >= 0 ? am_class_name(m, background) : NULL);
+    aa_buf_printf(&b, ", \"quality\": \"%s\", \"events\": [", q.name);
     for (size_t i = 0; i < t->n_events; i++) {
         const inf_event *e = &t->events[i];
-        inf_buf_printf(&b, "%s{\"start_s\": %.3f, \"end_s\": %.3f, \"label\": ", i ? ", " : "", e->start, e->end);
-        inf_buf_json_string(&b, am_class_label(m, e->cls));
-        inf_buf_printf(&b, ", \"class\": ");
-        inf_buf_json_string(&b, am_class_name(m, e->cls));
-        inf_buf_printf(&b, ", \"peak_confidence\": %.6g, \"windows\": %zu}", e->peak, e->windows);
+        aa_buf_printf(&b, "%s{\"start_s\": %.3f, \"end_s\": %.3f, \"label\": ", i ? ", " : "", e->start, e->end);
+        aa_json_str(&b, am_class_label(m, e->cls));
+        aa_buf_printf(&b, ", \"class\": ");
+        aa_json_str(&b, am_class_name(m, e->cls));
+        aa_buf_printf(&b, ", \"peak_confidence\": %.6g, \"windows\": %zu}", e->peak, e->windows);
     }
-    inf_buf_printf(&b, "], \"disclaimer\": ");
-    inf_buf_json_string(&b, AM_DISCLAIMER);
-    inf_buf_printf(&b, "}");
-    return inf_buf_take(&b);
+    aa_buf_printf(&b, "], \"disclaimer\": ");
+    aa_json_str(&b, AM_DISCLAIMER);
+    aa_buf_printf(&b, "}");
+    return aa_buf_take(&b);
 }
 
 /* Index of the background class, -1 when the model has none by that name. */

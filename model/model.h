@@ -26,15 +26,7 @@
 #include "nn/nn.h"
 #include "util/util.h"
 
-enum am_status {
-    AM_OK = 0,
-    AM_ERR_IO = AA_ERR_IO,
-    AM_ERR_NOMEM = AA_ERR_NOMEM,
-    AM_ERR_ARG = 200,  /* bad argument (slot, sizes, names) */
-    AM_ERR_FORMAT,     /* a model file whose Audio Audit metadata is missing or malformed */
-    AM_ERR_AUDIO,      /* the recording could not be used (the message says why) */
-    AM_ERR_NUMERIC     /* non-finite values where numbers were expected */
-};
+/* Error codes: AM_ERR_* in util/util.h, described by aa_strerror. */
 
 #define AM_UNCLEAR_LABEL "Unclear/Unknown"
 #define AM_DISCLAIMER "Not a medical device: this is not a diagnosis or health advice."

@@ -30,22 +30,7 @@
 
 #include "util/util.h"
 
-enum nn_status {
-    NN_OK = 0,
-    NN_ERR_IO = AA_ERR_IO,       /* read or write failed */
-    NN_ERR_NOMEM = AA_ERR_NOMEM, /* allocation failed */
-    NN_ERR_ARG = 10,             /* bad argument (batch too large, label out of range, ...) */
-    NN_ERR_ARCH,                 /* architecture string malformed or not buildable on this input */
-    NN_ERR_FORMAT,               /* not a file of the expected kind, or malformed contents */
-    NN_ERR_VERSION,              /* file written by a newer format version */
-    NN_ERR_TRUNCATED,            /* file shorter than its header says */
-    NN_ERR_CHECKSUM,             /* CRC32 mismatch */
-    NN_ERR_MISMATCH,             /* file tensors do not fit the architecture (missing, shape) */
-    NN_ERR_NUMERIC,              /* loss or gradient not finite; the step was not applied */
-    NN_ERR_STATE                 /* call out of order (backward without a training forward and loss) */
-};
-/* A short description of a status code ("checksum mismatch"); never NULL. */
-const char *nn_strerror(int code);
+/* Error codes: NN_ERR_* in util/util.h, described by aa_strerror. */
 
 #define NN_MAX_DIMS 4
 

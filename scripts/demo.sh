@@ -17,8 +17,9 @@ infer="$B/aa-infer"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" 2>/dev/null || printf '\n== %s\n' "$*"; }
 [[ -t 1 ]] || step() { printf '\n== %s\n' "$*"; }
 
-# A fresh Debian 12 machine may lack even make and gcc: install what is missing, then build.
-bash scripts/install-deps.sh build
+# A fresh Debian 12 machine may lack even make and gcc: install what is missing (with Check, for the
+# `make check` the README runs next), then build. A plain `make` never installs anything itself.
+bash scripts/install-deps.sh build test
 make -j"$(nproc 2>/dev/null || echo 2)" --no-print-directory BUILD="$B" all >/dev/null
 echo "(built $B/aa-train and $B/aa-infer)"
 mkdir -p "$D"

@@ -1,52 +1,76 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Audio Audit needs, only those that are missing.
 #
-#   scripts/install-deps.sh [--check] [GROUP...]
+#   scripts/install-deps.sh [--check | --missing] [GROUP...]
 #
 # Groups (default: build):
-#   build    compilers' libraries and the test framework: everything `make` and `make check` need
+#   build    compiler, make, pkg-config and the libraries: everything `make` needs
+#   test     the test framework (Check): what `make check` and `make asan` add
 #   browser  Chromium and Node.js for the real-browser test of the web page
 #   fuzz     clang with its sanitizer runtimes and OpenMP runtime, for `make fuzz`
 #   peers    PyTorch/torchaudio, the optional peers `make bench` compares against
 #
-# --check only reports what is missing (exit 1 if anything is). Installing needs root or sudo; the
+# --check only reports what is missing (exit 1 if anything is). --missing prints the missing packages on
+# one line (nothing when all are there) and exits 0: the Makefile runs it before building. Neither asks
+# the package manager: a package counts as there when what it provides is (a command on PATH, a
+# pkg-config module), so a library installed some other way counts too; only packages without such a
+# sign (the fuzz runtimes, the peers) are looked up with dpkg-query. Installing needs root or sudo; the
 # script never downloads anything but Debian packages.
 set -euo pipefail
 
 declare -A GROUP=(
-  [build]="gcc make pkg-config libopenblas-dev libsndfile1-dev libfftw3-dev libsamplerate0-dev check libmicrohttpd-dev"
+  [build]="gcc make pkg-config libopenblas-dev libsndfile1-dev libfftw3-dev libsamplerate0-dev libmicrohttpd-dev"
+  [test]="check"
   [browser]="chromium fonts-dejavu-core nodejs npm"
   [fuzz]="clang libclang-rt-14-dev libomp-dev"
   [peers]="python3-torch python3-torchaudio python3-soundfile python3-scipy python3-sklearn python3-threadpoolctl"
 )
+# What shows that a package is there: cmd:NAME (a command on PATH) or pc:MODULE (pkg-config finds it).
+declare -A SIGN=(
+  [gcc]=cmd:gcc [make]=cmd:make [pkg-config]=cmd:pkg-config [libopenblas-dev]=pc:openblas
+  [libsndfile1-dev]=pc:sndfile [libfftw3-dev]=pc:fftw3f [libsamplerate0-dev]=pc:samplerate
+  [libmicrohttpd-dev]=pc:libmicrohttpd [check]=pc:check [clang]=cmd:clang [chromium]=cmd:chromium
+  # a Node.js installed some other way (it brings its own npm) is kept: Debian's would conflict with it
+  [nodejs]=cmd:node [npm]=cmd:npm
+)
 
-check_only=0
+mode=install
 groups=()
 for a in "$@"; do
   case "$a" in
-    --check) check_only=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) [[ -n "${GROUP[$a]+x}" ]] || { echo "install-deps: unknown group '$a' (build, browser, fuzz, peers)" >&2; exit 2; }
+    --check) mode=check ;;
+    --missing) mode=missing ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) [[ -n "${GROUP[$a]+x}" ]] || { echo "install-deps: unknown group '$a' (${!GROUP[*]})" >&2; exit 2; }
        groups+=("$a") ;;
   esac
 done
 [[ ${#groups[@]} -gt 0 ]] || groups=(build)
 
+present() {
+  local sign=${SIGN[$1]:-}
+  case $sign in
+    cmd:*) command -v "${sign#cmd:}" >/dev/null 2>&1 ;;
+    pc:*) command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "${sign#pc:}" ;;
+    *) [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true) == installed ]] ;;
+  esac
+}
+
 missing=()
 for g in "${groups[@]}"; do
   for p in ${GROUP[$g]}; do
-    # a Node.js installed some other way (it brings its own npm) is kept: Debian's would conflict with it
-    case $p in nodejs) cmd=node ;; npm) cmd=npm ;; *) cmd= ;; esac
-    if [[ -n $cmd ]] && command -v "$cmd" >/dev/null 2>&1; then continue; fi
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-    [[ "$status" == installed ]] || missing+=("$p")
+    present "$p" || missing+=("$p")
   done
 done
 
+if [[ $mode == missing ]]; then
+  echo "${missing[*]}"
+  exit 0
+fi
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
-if [[ $check_only -eq 1 ]]; then
+if [[ $mode == check ]]; then
   echo "install-deps: missing Debian packages: ${missing[*]}" >&2
   exit 1
 fi

@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "datasets/datasets.h"
+#include "demo/demo.h"
 #include "dsp/dsp.h"
 #include "model/model.h"
 #include "tests/util/badaudio.h"
@@ -118,12 +118,12 @@ static void make_fifo_and_deep(const char *cls)
 /* A small demo corpus at data: 8 clips per class, 4 simulated people per class. */
 static void make_corpus(const char *data)
 {
-    ds_corpus_opts o;
-    ds_corpus_opts_default(&o);
+    demo_corpus_opts o;
+    demo_corpus_opts_default(&o);
     o.per_class = 8;
     o.seed = 3;
     aa_error err;
-    ck_assert_msg(ds_corpus_write(data, &o, &err) == 0, "%s", err.msg);
+    ck_assert_msg(demo_corpus_write(data, &o, &err) == 0, "%s", err.msg);
 }
 
 /* Lines of s that do not start with prefix. */

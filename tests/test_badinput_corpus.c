@@ -557,7 +557,7 @@ START_TEST(data_folder_oddities)
     ck_assert_uint_eq(warnings_of(l, DS_WARN_NOT_REGULAR), 1);
     ck_assert_uint_eq(warnings_of(l, DS_WARN_NOT_UTF8), 1);
     for (size_t i = 0; i < l->n_warnings; i++)
-        ck_assert_msg(ds_utf8_valid(l->warnings[i].msg) && one_line(l->warnings[i].msg), "%s", l->warnings[i].msg);
+        ck_assert_msg(aa_utf8_valid(l->warnings[i].msg) && one_line(l->warnings[i].msg), "%s", l->warnings[i].msg);
     ds_list_free(l);
     if (can_lock)
         chmod(target, 0600);

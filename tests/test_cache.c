@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "datasets/datasets.h"
+#include "demo/demo.h"
 #include "tests/util/testutil.h"
 
 #define SR 16000
@@ -29,11 +30,11 @@ static void make_corpus(corpus *c)
 {
     tu_mkdtemp(c->root, sizeof c->root);
     tu_path(c->data, sizeof c->data, c->root, "data");
-    ds_corpus_opts o;
-    ds_corpus_opts_default(&o);
+    demo_corpus_opts o;
+    demo_corpus_opts_default(&o);
     o.per_class = 6;
     aa_error err;
-    ck_assert_msg(ds_corpus_write(c->data, &o, &err) == 0, "%s", err.msg);
+    ck_assert_msg(demo_corpus_write(c->data, &o, &err) == 0, "%s", err.msg);
     size_t n = 30 * SR;
     float *x = malloc(n * sizeof *x);
     uint32_t r = 12345;

@@ -37,6 +37,27 @@ START_TEST(unknown_option_is_usage_error)
 }
 END_TEST
 
+START_TEST(bad_value_names_the_option)
+{
+    const char *cases[][3] = {
+        {"aa-train", "data -o m.aam --epochs abc", "--epochs"},
+        {"aa-train", "data -o m.aam --hop=-1", "--hop"},
+        {"aa-infer", "-m m.aam --threads abc x.wav", "--threads"},
+        {"aa-infer", "-m m.aam --serve --port=99999", "--port"},
+        {"aa-infer", "-m m.aam --side nowhere --eval d", "--side"},
+    };
+    char out[4096], err[4096];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_msg(run_bin(cases[i][0], cases[i][1], out, sizeof out, err, sizeof err) == 2, "%s %s: not 2",
+                      cases[i][0], cases[i][1]);
+        ck_assert_msg(strstr(err, cases[i][2]) != NULL, "%s %s: '%s' does not name %s", cases[i][0], cases[i][1],
+                      err, cases[i][2]);
+        ck_assert_int_eq(tu_count_lines(err), 1);
+        ck_assert_str_eq(out, "");
+    }
+}
+END_TEST
+
 START_TEST(version_prints)
 {
     char out[256];
@@ -52,6 +73,7 @@ Suite *cli_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, help_exits_zero_and_disclaims);
     tcase_add_test(tc, unknown_option_is_usage_error);
+    tcase_add_test(tc, bad_value_names_the_option);
     tcase_add_test(tc, version_prints);
     suite_add_tcase(s, tc);
     return s;

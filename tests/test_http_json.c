@@ -7,11 +7,11 @@
 
 static char *quote(const char *s)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    ck_assert_int_eq(aa_http_json_append_string(&buf, &len, &cap, s), 0);
-    ck_assert_uint_eq(strlen(buf), len);
-    return buf;
+    aa_buf b = {0};
+    aa_json_str(&b, s);
+    ck_assert(!b.oom);
+    ck_assert_uint_eq(strlen(b.s), b.len);
+    return aa_buf_take(&b);
 }
 
 START_TEST(strings_are_escaped)
@@ -43,17 +43,17 @@ END_TEST
 
 START_TEST(appends_grow_the_buffer)
 {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    aa_buf b = {0};
     char word[200];
     memset(word, 'w', sizeof word - 1);
     word[sizeof word - 1] = 0;
     for (int i = 0; i < 50; i++)
-        ck_assert_int_eq(aa_http_json_append_string(&buf, &len, &cap, word), 0);
-    ck_assert_uint_eq(len, 50 * (sizeof word - 1 + 2));
-    ck_assert_uint_eq(strlen(buf), len);
-    ck_assert_uint_ge(cap, len + 1);
-    free(buf);
+        aa_json_str(&b, word);
+    ck_assert(!b.oom);
+    ck_assert_uint_eq(b.len, 50 * (sizeof word - 1 + 2));
+    ck_assert_uint_eq(strlen(b.s), b.len);
+    ck_assert_uint_ge(b.cap, b.len + 1);
+    aa_buf_free(&b);
 }
 END_TEST
 

@@ -329,7 +329,7 @@ START_TEST(list_odd_names_and_entries)
     ck_assert_uint_ge(count_warnings(l, DS_WARN_TOO_LONG), 1);
     for (size_t i = 0; i < l->n_warnings; i++) {
         /* Messages are printable: the bad bytes appear escaped, never raw. */
-        ck_assert_msg(ds_utf8_valid(l->warnings[i].msg), "warning %zu not UTF-8", i);
+        ck_assert_msg(aa_utf8_valid(l->warnings[i].msg), "warning %zu not UTF-8", i);
         if (l->warnings[i].kind == DS_WARN_NOT_UTF8)
             ck_assert_msg(strstr(l->warnings[i].msg, "\\xFF\\xFE-bad.wav") != NULL, "%s", l->warnings[i].msg);
     }
@@ -341,14 +341,14 @@ END_TEST
 
 START_TEST(list_printable_and_utf8)
 {
-    ck_assert(ds_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
-    ck_assert(!ds_utf8_valid("\xc0\xaf"));         /* overlong '/' */
-    ck_assert(!ds_utf8_valid("\xed\xa0\x80"));     /* a surrogate */
-    ck_assert(!ds_utf8_valid("\xe2\x82"));         /* truncated */
+    ck_assert(aa_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    ck_assert(!aa_utf8_valid("\xc0\xaf"));         /* overlong '/' */
+    ck_assert(!aa_utf8_valid("\xed\xa0\x80"));     /* a surrogate */
+    ck_assert(!aa_utf8_valid("\xe2\x82"));         /* truncated */
     char *s = ds_printable("a\tb\xff\xc3\xa9");
     ck_assert_str_eq(s, "a\\x09b\\xFF\xc3\xa9");
     free(s);
-    ck_assert_str_eq(ds_strerror(DS_ERR_SPLIT), "split impossible");
+    ck_assert_str_eq(aa_strerror(DS_ERR_SPLIT), "split impossible");
     ck_assert_str_eq(ds_side_name(DS_VAL), "val");
     ck_assert_str_eq(ds_side_name(DS_SIDE_NONE), "none");
 }

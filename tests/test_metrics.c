@@ -235,7 +235,7 @@ START_TEST(bad_inputs_are_refused)
     ev_gate nan_gate = {.min_confidence = NAN};
     ck_assert_ptr_null(ev_evaluate(2, 2, label, probs, &nan_gate, &err));
     ck_assert_int_eq(err.code, EV_ERR_ARG);
-    ck_assert_str_eq(ev_strerror(EV_ERR_ARG), "invalid argument");
+    ck_assert_str_eq(aa_strerror(EV_ERR_ARG), "invalid argument");
 }
 END_TEST
 

@@ -288,7 +288,11 @@ START_TEST(json_report_parses_and_carries_everything)
     ck_assert_str_eq(classes->kids[0].str, "Toux sèche");
     ck_assert_str_eq(classes->kids[2].str, "A & \"B\" <c>\\\n\x01\xef\xbf\xbd");
 
-    /* 12 significant digits: relative error below 5e-12. */
+    /* Numbers round-trip: each figure reads back as exactly the double ev holds (aa_json_num), and the
+     * hand-computed values agree within rounding of the arithmetic. */
+    ck_assert(j_num(&root, "accuracy") == ev->accuracy);
+    ck_assert(j_num(&root, "macro_f1") == ev->macro_f1);
+    ck_assert(j_num(&root, "ece") == ev->ece && j_num(&root, "nll") == ev->nll);
     ck_assert_double_eq_tol(j_num(&root, "accuracy"), 0.6, 1e-11);
     ck_assert_double_eq(j_num(&root, "correct"), 6);
     ck_assert_double_eq_tol(j_num(&root, "macro_f1"), 38.0 / 63, 1e-11);
@@ -317,6 +321,7 @@ START_TEST(json_report_parses_and_carries_everything)
     ck_assert_str_eq(j_get(&pc->kids[1], "class")->str, "Heavy Breathing");
     ck_assert_double_eq(j_num(&pc->kids[0], "support"), 4);
     ck_assert_double_eq_tol(j_num(&pc->kids[0], "f1"), 4.0 / 7, 1e-11);
+    ck_assert(j_num(&pc->kids[0], "f1") == ev->per_class[0].f1);
     ck_assert_double_eq(j_num(j_get(&pc->kids[2], "gated"), "withheld"), 2);
     ck_assert_double_eq_tol(j_num(j_get(&pc->kids[1], "gated"), "recall"), 1.0 / 3, 1e-11);
 

@@ -59,14 +59,12 @@ static int stub_classify(void *ctx, int slot, const void *audio, size_t n, const
     if (c->fail_code) {
         rc = aa_error_set(err, c->fail_code, "%s", c->fail_msg);
     } else {
-        char *fname = NULL;
-        size_t fl = 0, fc = 0;
-        ck_assert_int_eq(aa_http_json_append_string(&fname, &fl, &fc, filename), 0);
-        size_t cap = fl + 128;
-        *json_out = malloc(cap);
-        snprintf(*json_out, cap, "{\"n\": %zu, \"crc\": %u, \"file\": %s, \"slot\": %d}\n", n,
-                 (unsigned)aa_crc32(0, audio, n), fname, slot);
-        free(fname);
+        aa_buf b = {0};
+        aa_buf_printf(&b, "{\"n\": %zu, \"crc\": %u, \"file\": ", n, (unsigned)aa_crc32(0, audio, n));
+        aa_json_str(&b, filename);
+        aa_buf_printf(&b, ", \"slot\": %d}\n", slot);
+        *json_out = aa_buf_take(&b);
+        ck_assert_ptr_nonnull(*json_out);
     }
     atomic_fetch_sub(&c->running, 1);
     atomic_fetch_sub(&c->in_slot[slot], 1);

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "datasets/datasets.h"
+#include "demo/demo.h"
 #include "model/model.h"
 #include "nn/nn.h"
 #include "tests/util/testutil.h"
@@ -38,12 +38,12 @@ static void make_env(kill_env *e)
     tu_path(e->model, sizeof e->model, e->dir, "m.aam");
     tu_path(e->ckpt, sizeof e->ckpt, e->dir, "run.ckpt");
     tu_path(e->cache, sizeof e->cache, e->dir, "feats.aacache");
-    ds_corpus_opts o;
-    ds_corpus_opts_default(&o);
+    demo_corpus_opts o;
+    demo_corpus_opts_default(&o);
     o.per_class = 8; /* 4 simulated people per class: enough for a grouped three-way split */
     o.seed = 5;
     aa_error err;
-    ck_assert_msg(ds_corpus_write(e->data, &o, &err) == 0, "%s", err.msg);
+    ck_assert_msg(demo_corpus_write(e->data, &o, &err) == 0, "%s", err.msg);
 }
 
 /* Starts aa-train on the environment (seed decides which model a complete run writes; resume: continue

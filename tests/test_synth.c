@@ -1,4 +1,4 @@
-/* datasets/synth*.c and corpus.c: the demo corpus is deterministic, clean (no NaN, no clipping), its classes
+/* demo/ (synth*.c and corpus.c): the demo corpus is deterministic, clean (no NaN, no clipping), its classes
  * differ in the intended ways, loudness alone does not separate them, and it lands on disk readable. */
 #include <check.h>
 #include <math.h>
@@ -9,16 +9,17 @@
 #include <sys/stat.h>
 
 #include "datasets/datasets.h"
+#include "demo/demo.h"
 #include "tests/util/testutil.h"
 
-#define FS DS_SYN_RATE
+#define FS DEMO_RATE
 #define HOP (FS / 50) /* 20 ms frames */
 
 static float *clip(int cls, uint64_t index, uint64_t speaker, uint64_t seed, size_t *n)
 {
     float *x = NULL;
     aa_error err;
-    ck_assert_msg(ds_synth_clip(&x, n, cls, index, speaker, seed, &err) == 0, "%s", err.msg);
+    ck_assert_msg(demo_clip(&x, n, cls, index, speaker, seed, &err) == 0, "%s", err.msg);
     ck_assert_ptr_nonnull(x);
     return x;
 }
@@ -88,7 +89,7 @@ static double crossings_per_s(const double *f, size_t m)
 
 START_TEST(synth_deterministic_per_clip)
 {
-    for (int c = 0; c < DS_SYN_N_CLASSES; c++) {
+    for (int c = 0; c < DEMO_N_CLASSES; c++) {
         size_t n1, n2, n3, n4;
         float *a = clip(c, 5, 2, 7, &n1);
         float *other = clip(c, 4, 2, 7, &n3); /* generating another clip in between changes nothing */
@@ -101,16 +102,16 @@ START_TEST(synth_deterministic_per_clip)
     }
     /* A pinned sample: a change of generator would silently change every demo corpus and its results. */
     size_t n;
-    float *x = clip(DS_SYN_COUGH, 0, 0, 1, &n);
+    float *x = clip(DEMO_COUGH, 0, 0, 1, &n);
     ck_assert_uint_eq(n, 4 * FS);
     /* Pinned to a level rather than to bits: libm's sin/exp/pow may differ in the last bit between C
      * libraries, which moves this by ~1e-12 dB, while any change to the generator moves it by far more. */
     ck_assert_double_eq_tol(clip_rms_db(x, n), -30.0136285, 1e-4);
     free(x);
-    ck_assert_str_eq(ds_synth_class_name(DS_SYN_HEAVY), "heavy_breathing");
-    ck_assert_ptr_null(ds_synth_class_name(4));
+    ck_assert_str_eq(demo_class_name(DEMO_HEAVY), "heavy_breathing");
+    ck_assert_ptr_null(demo_class_name(4));
     aa_error err;
-    ck_assert_int_eq(ds_synth_clip(&x, &n, 9, 0, 0, 1, &err), DS_ERR_ARG);
+    ck_assert_int_eq(demo_clip(&x, &n, 9, 0, 0, 1, &err), AA_ERR_ARG);
 }
 END_TEST
 
@@ -118,7 +119,7 @@ START_TEST(synth_clean_lengths_and_levels)
 {
     int per = tu_sanitized() ? 12 : 30;
     size_t four = 0, total = 0;
-    for (int c = 0; c < DS_SYN_N_CLASSES; c++) {
+    for (int c = 0; c < DEMO_N_CLASSES; c++) {
         for (int i = 0; i < per; i++) {
             size_t n;
             float *x = clip(c, (uint64_t)i, (uint64_t)i / 2, 3, &n);
@@ -147,9 +148,9 @@ END_TEST
 START_TEST(synth_classes_differ_as_intended)
 {
     int per = tu_sanitized() ? 16 : 40;
-    double rise[DS_SYN_N_CLASSES] = {0}, loud[DS_SYN_N_CLASSES] = {0}, cross[DS_SYN_N_CLASSES] = {0};
+    double rise[DEMO_N_CLASSES] = {0}, loud[DEMO_N_CLASSES] = {0}, cross[DEMO_N_CLASSES] = {0};
     double *f = malloc((8 * FS / HOP + 1) * sizeof *f);
-    for (int c = 0; c < DS_SYN_N_CLASSES; c++) {
+    for (int c = 0; c < DEMO_N_CLASSES; c++) {
         for (int i = 0; i < per; i++) {
             size_t n;
             float *x = clip(c, (uint64_t)i, (uint64_t)i / 2, 11, &n);
@@ -165,24 +166,24 @@ START_TEST(synth_classes_differ_as_intended)
      * frames within 6 dB of the loudest: cough 0.05, deep 0.38, shallow 0.34; envelope crossings: deep 0.50/s,
      * shallow 1.08/s. The bounds sit about halfway between the classes.
      * Coughs: short bursts with a sudden onset. */
-    ck_assert(rise[DS_SYN_COUGH] > 15.0);
-    ck_assert(loud[DS_SYN_COUGH] < 0.1);
-    for (int c = DS_SYN_HEAVY; c <= DS_SYN_NORMAL; c++) {
-        ck_assert(rise[c] < rise[DS_SYN_COUGH] - 6);
-        ck_assert(loud[c] > 2 * loud[DS_SYN_COUGH]);
+    ck_assert(rise[DEMO_COUGH] > 15.0);
+    ck_assert(loud[DEMO_COUGH] < 0.1);
+    for (int c = DEMO_HEAVY; c <= DEMO_NORMAL; c++) {
+        ck_assert(rise[c] < rise[DEMO_COUGH] - 6);
+        ck_assert(loud[c] > 2 * loud[DEMO_COUGH]);
     }
     /* Deep breathing cycles more slowly than shallow breathing. */
-    ck_assert(cross[DS_SYN_NORMAL] > 1.5 * cross[DS_SYN_HEAVY]);
+    ck_assert(cross[DEMO_NORMAL] > 1.5 * cross[DEMO_HEAVY]);
 }
 END_TEST
 
 START_TEST(synth_loudness_alone_does_not_separate)
 {
     int per = tu_sanitized() ? 25 : 60;
-    int n = per * DS_SYN_N_CLASSES;
+    int n = per * DEMO_N_CLASSES;
     double *lv = malloc((size_t)n * sizeof *lv), *sorted = malloc((size_t)n * sizeof *sorted);
     int *cls = malloc((size_t)n * sizeof *cls);
-    for (int c = 0; c < DS_SYN_N_CLASSES; c++) {
+    for (int c = 0; c < DEMO_N_CLASSES; c++) {
         for (int i = 0; i < per; i++) {
             size_t len;
             float *x = clip(c, (uint64_t)i, (uint64_t)i / 2, 21, &len);
@@ -204,11 +205,11 @@ START_TEST(synth_loudness_alone_does_not_separate)
     int hits = 0;
     for (int b = 0; b < bins; b++) {
         double lo = sorted[b * n / bins], hi = b + 1 < bins ? sorted[(b + 1) * n / bins] : 1e9;
-        int votes[DS_SYN_N_CLASSES] = {0}, best = 0;
+        int votes[DEMO_N_CLASSES] = {0}, best = 0;
         for (int i = 0; i < n; i++)
             if (lv[i] >= lo && lv[i] < hi)
                 votes[cls[i]]++;
-        for (int c = 0; c < DS_SYN_N_CLASSES; c++)
+        for (int c = 0; c < DEMO_N_CLASSES; c++)
             best = votes[c] > best ? votes[c] : best;
         hits += best;
     }
@@ -224,11 +225,11 @@ START_TEST(synth_long_recording_events)
 {
     float *x, *y;
     size_t n, ne, n2, ne2;
-    ds_synth_event *ev, *ev2;
+    demo_event *ev, *ev2;
     aa_error err;
-    ck_assert_msg(ds_synth_long(&x, &n, &ev, &ne, 30, 5, &err) == 0, "%s", err.msg);
+    ck_assert_msg(demo_long(&x, &n, &ev, &ne, 30, 5, &err) == 0, "%s", err.msg);
     ck_assert_uint_eq(n, 30 * FS);
-    ck_assert_msg(ds_synth_long(&y, &n2, &ev2, &ne2, 30, 5, &err) == 0, "%s", err.msg);
+    ck_assert_msg(demo_long(&y, &n2, &ev2, &ne2, 30, 5, &err) == 0, "%s", err.msg);
     ck_assert_uint_eq(n2, n);
     ck_assert_uint_eq(ne2, ne);
     ck_assert_int_eq(memcmp(x, y, n * sizeof *x), 0);
@@ -236,7 +237,7 @@ START_TEST(synth_long_recording_events)
         ck_assert(ev[e].start == ev2[e].start && ev[e].end == ev2[e].end && ev[e].cls == ev2[e].cls);
     free(y), free(ev2);
 
-    int seen[DS_SYN_N_CLASSES] = {0};
+    int seen[DEMO_N_CLASSES] = {0};
     double peak = 0;
     for (size_t i = 0; i < n; i++) {
         ck_assert(isfinite(x[i]));
@@ -250,15 +251,15 @@ START_TEST(synth_long_recording_events)
         ck_assert(ev[e].start >= 1.0 - 1e-9 && ev[e].end <= 29.0 + 1e-9);
         if (e)
             ck_assert_msg(ev[e].start - ev[e - 1].end >= 1.5 - 1e-9, "events %zu and %zu closer than 1.5 s", e - 1, e);
-        ck_assert(ev[e].cls >= DS_SYN_COUGH && ev[e].cls <= DS_SYN_NORMAL);
+        ck_assert(ev[e].cls >= DEMO_COUGH && ev[e].cls <= DEMO_NORMAL);
         seen[ev[e].cls]++;
         /* Label of a 4 s window over the event: coughs inside it; breathing bouts long enough to hold one. */
-        if (ev[e].cls == DS_SYN_COUGH)
-            ck_assert_int_eq(ds_synth_label_at(ev, ne, ev[e].start - 1.0, ev[e].start + 3.0), DS_SYN_COUGH);
+        if (ev[e].cls == DEMO_COUGH)
+            ck_assert_int_eq(demo_label_at(ev, ne, ev[e].start - 1.0, ev[e].start + 3.0), DEMO_COUGH);
         else
-            ck_assert_int_eq(ds_synth_label_at(ev, ne, ev[e].start + 0.2, ev[e].start + 4.2), ev[e].cls);
+            ck_assert_int_eq(demo_label_at(ev, ne, ev[e].start + 0.2, ev[e].start + 4.2), ev[e].cls);
     }
-    ck_assert(seen[DS_SYN_COUGH] && seen[DS_SYN_HEAVY] && seen[DS_SYN_NORMAL]);
+    ck_assert(seen[DEMO_COUGH] && seen[DEMO_HEAVY] && seen[DEMO_NORMAL]);
     /* Events stand out of the background: compare mean power inside events with that of the gaps (leaving
      * 0.7 s after each event for cough tails). */
     for (size_t i = 0; i < n; i++) {
@@ -279,26 +280,26 @@ START_TEST(synth_long_recording_events)
      * bouts the margin shrinks, 6 dB is the floor. */
     ck_assert_msg(ratio_db > 6, "events only %.1f dB over the background", ratio_db);
     /* A window wholly in a gap is background. */
-    ck_assert_int_eq(ds_synth_label_at(ev, ne, 0, 0.9), DS_SYN_BACKGROUND);
+    ck_assert_int_eq(demo_label_at(ev, ne, 0, 0.9), DEMO_BACKGROUND);
     free(x), free(ev);
 
-    ck_assert_int_eq(ds_synth_long(&x, &n, &ev, &ne, 4, 5, &err), DS_ERR_ARG);
-    ck_assert_int_eq(ds_synth_long(&x, &n, &ev, &ne, 601, 5, &err), DS_ERR_ARG);
+    ck_assert_int_eq(demo_long(&x, &n, &ev, &ne, 4, 5, &err), AA_ERR_ARG);
+    ck_assert_int_eq(demo_long(&x, &n, &ev, &ne, 601, 5, &err), AA_ERR_ARG);
     ck_assert_ptr_null(x);
 }
 END_TEST
 
 START_TEST(synth_label_at_rules)
 {
-    ds_synth_event ev[] = {{2.0, 2.5, DS_SYN_COUGH}, {5.0, 11.0, DS_SYN_HEAVY}, {13.0, 18.0, DS_SYN_NORMAL}};
-    ck_assert_int_eq(ds_synth_label_at(ev, 3, 0, 4), DS_SYN_COUGH);
-    ck_assert_int_eq(ds_synth_label_at(ev, 3, 1.9, 5.9), DS_SYN_COUGH);      /* a whole cough wins */
-    ck_assert_int_eq(ds_synth_label_at(ev, 3, 2.2, 6.2), DS_SYN_BACKGROUND); /* cough cut, 1.2 s of heavy */
-    ck_assert_int_eq(ds_synth_label_at(ev, 3, 6, 10), DS_SYN_HEAVY);
-    ck_assert_int_eq(ds_synth_label_at(ev, 3, 9, 13), DS_SYN_HEAVY);      /* 2 s of 4: half */
-    ck_assert_int_eq(ds_synth_label_at(ev, 3, 9.5, 13.5), DS_SYN_BACKGROUND);
-    ck_assert_int_eq(ds_synth_label_at(ev, 3, 14, 18), DS_SYN_NORMAL);
-    ck_assert_int_eq(ds_synth_label_at(ev, 3, 19, 23), DS_SYN_BACKGROUND);
+    demo_event ev[] = {{2.0, 2.5, DEMO_COUGH}, {5.0, 11.0, DEMO_HEAVY}, {13.0, 18.0, DEMO_NORMAL}};
+    ck_assert_int_eq(demo_label_at(ev, 3, 0, 4), DEMO_COUGH);
+    ck_assert_int_eq(demo_label_at(ev, 3, 1.9, 5.9), DEMO_COUGH);      /* a whole cough wins */
+    ck_assert_int_eq(demo_label_at(ev, 3, 2.2, 6.2), DEMO_BACKGROUND); /* cough cut, 1.2 s of heavy */
+    ck_assert_int_eq(demo_label_at(ev, 3, 6, 10), DEMO_HEAVY);
+    ck_assert_int_eq(demo_label_at(ev, 3, 9, 13), DEMO_HEAVY);      /* 2 s of 4: half */
+    ck_assert_int_eq(demo_label_at(ev, 3, 9.5, 13.5), DEMO_BACKGROUND);
+    ck_assert_int_eq(demo_label_at(ev, 3, 14, 18), DEMO_NORMAL);
+    ck_assert_int_eq(demo_label_at(ev, 3, 19, 23), DEMO_BACKGROUND);
 }
 END_TEST
 
@@ -323,17 +324,17 @@ START_TEST(corpus_written_readable_and_listable)
     char d[256], dir[300], path[512];
     tu_mkdtemp(d, sizeof d);
     snprintf(dir, sizeof dir, "%s/demo", d);
-    ds_corpus_opts o;
-    ds_corpus_opts_default(&o);
+    demo_corpus_opts o;
+    demo_corpus_opts_default(&o);
     ck_assert_int_eq(o.per_class, 100);
     o.per_class = 6;
     o.seed = 4;
     aa_error err;
-    ck_assert_msg(ds_corpus_write(dir, &o, &err) == 0, "%s", err.msg);
+    ck_assert_msg(demo_corpus_write(dir, &o, &err) == 0, "%s", err.msg);
 
-    for (int c = 0; c < DS_SYN_N_CLASSES; c++) {
+    for (int c = 0; c < DEMO_N_CLASSES; c++) {
         for (int i = 0; i < 6; i++) {
-            snprintf(path, sizeof path, "%s/%s/%04d.wav", dir, ds_synth_class_name(c), i);
+            snprintf(path, sizeof path, "%s/%s/%04d.wav", dir, demo_class_name(c), i);
             size_t n, m;
             float *got = read_wav(path, &n);
             float *want = clip(c, (uint64_t)i, (uint64_t)i / 2, 4, &m);
@@ -369,15 +370,15 @@ START_TEST(corpus_written_readable_and_listable)
     ds_list_free(l);
 
     /* DIR must be new or empty; a refused write leaves nothing behind. */
-    ck_assert_int_eq(ds_corpus_write(dir, &o, &err), DS_ERR_IO);
+    ck_assert_int_eq(demo_corpus_write(dir, &o, &err), AA_ERR_IO);
     ck_assert_msg(strstr(err.msg, "not empty") != NULL, "%s", err.msg);
     snprintf(path, sizeof path, "%s/empty", d);
     ck_assert_int_eq(mkdir(path, 0777), 0);
-    ck_assert_msg(ds_corpus_write(path, &o, &err) == 0, "%s", err.msg);
+    ck_assert_msg(demo_corpus_write(path, &o, &err) == 0, "%s", err.msg);
     snprintf(path, sizeof path, "%s/no/such/parent", d);
-    ck_assert_int_eq(ds_corpus_write(path, &o, &err), DS_ERR_IO);
+    ck_assert_int_eq(demo_corpus_write(path, &o, &err), AA_ERR_IO);
     o.per_class = 5;
-    ck_assert_int_eq(ds_corpus_write(path, &o, &err), DS_ERR_ARG);
+    ck_assert_int_eq(demo_corpus_write(path, &o, &err), AA_ERR_ARG);
     int entries = 0;
     char cmd[600], out[256];
     snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", d);
@@ -395,7 +396,7 @@ START_TEST(long_written_with_events)
     snprintf(wav, sizeof wav, "%s/long.wav", d);
     snprintf(tsv, sizeof tsv, "%s/long.events.tsv", d);
     aa_error err;
-    ck_assert_msg(ds_long_write(wav, tsv, 20, 2, &err) == 0, "%s", err.msg);
+    ck_assert_msg(demo_long_write(wav, tsv, 20, 2, &err) == 0, "%s", err.msg);
     size_t n;
     float *x = read_wav(wav, &n);
     ck_assert_uint_eq(n, 20 * FS);

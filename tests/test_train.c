@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "datasets/datasets.h"
+#include "demo/demo.h"
 #include "model/model.h"
 #include "tests/util/testutil.h"
 
@@ -35,12 +35,12 @@ static void corpus_setup(void)
 {
     tu_mkdtemp(g_dir, sizeof g_dir);
     snprintf(g_data, sizeof g_data, "%s/demo", g_dir);
-    ds_corpus_opts o;
-    ds_corpus_opts_default(&o);
+    demo_corpus_opts o;
+    demo_corpus_opts_default(&o);
     o.per_class = per_class();
     o.seed = 11;
     aa_error err;
-    if (ds_corpus_write(g_data, &o, &err)) {
+    if (demo_corpus_write(g_data, &o, &err)) {
         fprintf(stderr, "corpus: %s\n", err.msg);
         abort();
     }

@@ -1,5 +1,5 @@
 /* train/ pieces on their own: option parsing and its help, the learning-rate schedule, the checkpoint's
- * training state, the JSON helpers, the soft-target step. */
+ * training state, the soft-target step. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -7,7 +7,6 @@
 
 #include "tests/util/testutil.h"
 #include "train/checkpoint.h"
-#include "train/json.h"
 #include "train/options.h"
 #include "train/progress.h"
 #include "train/schedule.h"
@@ -41,7 +40,7 @@ START_TEST(options_parse_values)
     ck_assert_int_eq(o.optimizer, TR_OPT_ADAMW);
     ck_assert_int_eq(o.schedule, TR_SCHED_STEP);
     ck_assert_int_eq(o.class_weights, 0);
-    ck_assert_int_eq(o.aug.on, 0);
+    ck_assert_int_eq(o.augment, 0);
     ck_assert(o.hop_s == 1.5);
     ck_assert_int_eq(o.max_windows, 3);
     ck_assert_int_eq(o.per_class_gates, 1);
@@ -53,6 +52,32 @@ START_TEST(options_parse_values)
     tr_options d;
     tr_options_default(&d);
     ck_assert(o.val_frac == d.val_frac && o.patience == d.patience && o.label_smoothing == d.label_smoothing);
+}
+END_TEST
+
+START_TEST(augment_options_are_the_batchers)
+{
+    /* The defaults are datasets' own, and each option lands in the ds_augment_opts the batcher is given. */
+    tr_options o;
+    tr_options_default(&o);
+    ds_augment_opts d;
+    ds_augment_opts_default(&d);
+    ck_assert(o.augment == 1 && o.aug.shift_p == d.shift_p && o.aug.snr_max_db == d.snr_max_db &&
+              o.aug.freq_mask_max == d.freq_mask_max && !strcmp(o.aug.background_class, d.background_class));
+    const char *args[] = {"data", "-o", "m.aam", "--shift-p", "0.8", "--shift", "1", "--gain-p", "0.25",
+                          "--gain", "3", "--noise-p", "0.5", "--snr-min", "0", "--snr-max", "20",
+                          "--noise-class", "hum", "--specaug-p", "0.75", "--time-masks", "1", "--time-mask", "20",
+                          "--freq-masks", "3", "--freq-mask", "12", "--mixup-p", "0.3", "--mixup-alpha", "0.4"};
+    aa_error err;
+    ck_assert_int_eq(parse(&o, args, (int)(sizeof args / sizeof *args), &err), TR_PARSE_OK);
+    const ds_augment_opts *a = &o.aug;
+    ck_assert(a->shift_p == 0.8 && a->shift_max_s == 1 && a->gain_p == 0.25 && a->gain_db == 3);
+    ck_assert(a->noise_p == 0.5 && a->snr_min_db == 0 && a->snr_max_db == 20);
+    ck_assert_str_eq(a->background_class, "hum");
+    ck_assert(a->specaug_p == 0.75 && a->time_masks == 1 && a->time_mask_max == 20 && a->freq_masks == 3 &&
+              a->freq_mask_max == 12);
+    ck_assert(a->mixup_p == 0.3 && a->mixup_alpha == 0.4);
+    ck_assert_int_eq(o.augment, 1);
 }
 END_TEST
 
@@ -181,24 +206,6 @@ START_TEST(schedule_cosine_and_step)
     sc = tr_schedule_make(&o, 1);
     ck_assert(sc.warmup == 0);
     ck_assert_float_eq_tol(tr_schedule_lr(&sc, 0), 0.01f, 1e-9f);
-}
-END_TEST
-
-START_TEST(json_strings)
-{
-    char *s = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&s, &n);
-    tr_json_str(f, "a\"b\\c\n\t\x01 \xc3\xa9 \xff!");
-    fputc(' ', f);
-    tr_json_num(f, NAN);
-    fputc(' ', f);
-    tr_json_num(f, 0.5);
-    fputc(' ', f);
-    tr_json_str(f, NULL);
-    fclose(f);
-    ck_assert_str_eq(s, "\"a\\\"b\\\\c\\n\\t\\u0001 \xc3\xa9 \xef\xbf\xbd!\" null 0.5 null");
-    free(s);
 }
 END_TEST
 
@@ -349,11 +356,11 @@ Suite *train_units_suite(void)
     TCase *tc = tcase_create("units");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, options_parse_values);
+    tcase_add_test(tc, augment_options_are_the_batchers);
     tcase_add_test(tc, options_usage_errors);
     tcase_add_test(tc, help_lists_every_option_with_default);
     tcase_add_test(tc, fingerprint_covers_training_options_only);
     tcase_add_test(tc, schedule_cosine_and_step);
-    tcase_add_test(tc, json_strings);
     tcase_add_test(tc, soft_step_equals_hard_step_on_one_hot);
     tcase_add_test(tc, checkpoint_state_roundtrip_and_refusal);
     tcase_add_test(tc, progress_terminal_and_plain);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datasets/datasets.h"
+#include "demo/demo.h"
 #include "train/demo_cmd.h"
 
 void aa_cmd_make_demo_usage(FILE *to)
@@ -82,8 +82,8 @@ static int usage_error(const char *fmt, const char *arg)
 
 int aa_cmd_make_demo(int argc, char **argv)
 {
-    ds_corpus_opts o;
-    ds_corpus_opts_default(&o);
+    demo_corpus_opts o;
+    demo_corpus_opts_default(&o);
     const char *dir = NULL, *long_path = NULL;
     double long_s = 30;
     for (int i = 1; i < argc; i++) {
@@ -124,12 +124,12 @@ int aa_cmd_make_demo(int argc, char **argv)
 
     aa_error err;
     double t0 = aa_now();
-    if (ds_corpus_write(dir, &o, &err)) {
+    if (demo_corpus_write(dir, &o, &err)) {
         fprintf(stderr, "aa-train: %s\n", err.msg);
         return 1;
     }
     printf("Wrote %d clips (%d classes x %d, 16 kHz mono WAV) and manifest.tsv to %s in %.1f s (seed %llu).\n",
-           DS_SYN_N_CLASSES * o.per_class, DS_SYN_N_CLASSES, o.per_class, dir, aa_now() - t0,
+           DEMO_N_CLASSES * o.per_class, DEMO_N_CLASSES, o.per_class, dir, aa_now() - t0,
            (unsigned long long)o.seed);
     if (long_path) {
         char *ev = events_name(long_path);
@@ -137,7 +137,7 @@ int aa_cmd_make_demo(int argc, char **argv)
             fprintf(stderr, "aa-train: out of memory\n");
             return 1;
         }
-        if (ds_long_write(long_path, ev, long_s, o.seed, &err)) {
+        if (demo_long_write(long_path, ev, long_s, o.seed, &err)) {
             fprintf(stderr, "aa-train: %s\n", err.msg);
             free(ev);
             return 1;

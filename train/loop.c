@@ -196,26 +196,10 @@ static int buffers_new(buffers *b, const tr_data *d, int batch, aa_error *err)
 
 static void augment_opts(const tr_options *o, ds_augment_opts *a)
 {
-    if (!o->aug.on) {
+    if (o->augment)
+        *a = o->aug;
+    else
         ds_augment_opts_off(a);
-        return;
-    }
-    ds_augment_opts_default(a);
-    a->shift_p = o->aug.shift_p;
-    a->shift_max_s = o->aug.shift_max_s;
-    a->gain_p = o->aug.gain_p;
-    a->gain_db = o->aug.gain_db;
-    a->noise_p = o->aug.noise_p;
-    a->snr_min_db = o->aug.snr_min_db;
-    a->snr_max_db = o->aug.snr_max_db;
-    a->specaug_p = o->aug.specaug_p;
-    a->time_masks = o->aug.time_masks;
-    a->time_mask_max = o->aug.time_mask_max;
-    a->freq_masks = o->aug.freq_masks;
-    a->freq_mask_max = o->aug.freq_mask_max;
-    a->mixup_p = o->aug.mixup_p;
-    a->mixup_alpha = o->aug.mixup_alpha;
-    a->background_class = o->aug.noise_class;
 }
 
 /* ---- the loop --------------------------------------------------------------------------------------------------- */
@@ -239,7 +223,7 @@ static int run_epoch(nn_model *net, nn_optimizer *opt, ds_batcher *bat, const tr
      * two would give batch-norm statistics of no meaning. */
     size_t steps = n >= B ? n / B : 1, bs = n >= B ? B : n;
     uint64_t aug_seed = stream_seed(o->seed, STREAM_AUGMENT), drop_seed = stream_seed(o->seed, STREAM_DROPOUT);
-    int mixup = o->aug.on && o->aug.mixup_p > 0;
+    int mixup = o->augment && o->aug.mixup_p > 0;
     nn_loss_opts lo = {.class_weights = d->class_weight, .label_smoothing = (float)o->label_smoothing};
     double loss_sum = 0;
     size_t correct = 0, seen = 0;

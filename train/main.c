@@ -20,7 +20,6 @@
 #include "train/progress.h"
 #include "train/report.h"
 #include "train/summary.h"
-#include "train/version.h"
 
 static int fail(const aa_error *err)
 {
@@ -199,7 +198,7 @@ static int run(const tr_options *o, FILE *out, FILE *log)
     if (!o->quiet)
         tr_data_print_summary(&d, o, out);
     if (d.k > AM_MAX_CLASSES) {
-        aa_error_set(&err, 1, "%s: %d classes, a model holds at most %d", o->data_dir, d.k, AM_MAX_CLASSES);
+        aa_error_set(&err, AA_ERR_ARG, "%s: %d classes, a model holds at most %d", o->data_dir, d.k, AM_MAX_CLASSES);
         tr_data_free(&d);
         return fail(&err);
     }
@@ -230,7 +229,7 @@ static int run(const tr_options *o, FILE *out, FILE *log)
     int have_test = d.n_rec[DS_TEST] > 0;
     char *summary = NULL, *split = split_path(o->model_path);
     if (!split) {
-        aa_error_set(&err, 1, "out of memory");
+        aa_error_set(&err, AA_ERR_NOMEM, "out of memory");
         goto out;
     }
     if (calibrate(&cal, &d, &r, o, out, &err))
@@ -241,7 +240,7 @@ static int run(const tr_options *o, FILE *out, FILE *log)
      * network, settings and gate are the same in both, so the figures describe the final file. */
     summary = tr_summary_json(&d, o, &r, &cal, "recordings", NULL);
     if (!summary) {
-        aa_error_set(&err, 1, "out of memory");
+        aa_error_set(&err, AA_ERR_NOMEM, "out of memory");
         goto out;
     }
     if (save_model(o->model_path, &d, &r, &cal, summary, &err) || tr_data_write_split(&d, split, &err))
@@ -254,7 +253,7 @@ static int run(const tr_options *o, FILE *out, FILE *log)
         free(summary);
         summary = tr_summary_json(&d, o, &r, &cal, "recordings", &test);
         if (!summary) {
-            aa_error_set(&err, 1, "out of memory");
+            aa_error_set(&err, AA_ERR_NOMEM, "out of memory");
             goto out;
         }
         if (save_model(o->model_path, &d, &r, &cal, summary, &err))

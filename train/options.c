@@ -34,15 +34,8 @@ void tr_options_default(tr_options *o)
     o->label_smoothing = 0.05;
     o->patience = 10;
     o->ema = 0.99;
-    o->aug = (tr_aug_options){
-        .on = 1,
-        .shift_p = 0.5, .shift_max_s = 0.5,
-        .gain_p = 0.5, .gain_db = 6,
-        .noise_p = 0.3, .snr_min_db = 5, .snr_max_db = 30,
-        .specaug_p = 0.5, .time_masks = 2, .time_mask_max = 40, .freq_masks = 2, .freq_mask_max = 8,
-        .mixup_p = 0, .mixup_alpha = 0.2,
-        .noise_class = "background_noise",
-    };
+    o->augment = 1;
+    ds_augment_opts_default(&o->aug);
     o->gate_target = 0.95;
     o->aggregate = am_aggregate_default();
     o->gate_min_covered = 20;
@@ -222,7 +215,7 @@ static int default_text(opt_id id, char *buf, size_t n)
 {
     tr_options d;
     tr_options_default(&d);
-    const tr_aug_options *a = &d.aug;
+    const ds_augment_opts *a = &d.aug;
     double v;
     switch (id) {
     case O_SEED: snprintf(buf, n, "%llu", (unsigned long long)d.seed); return 1;
@@ -230,7 +223,7 @@ static int default_text(opt_id id, char *buf, size_t n)
     case O_OPTIMIZER: snprintf(buf, n, "%s", d.optimizer == TR_OPT_ADAMW ? "adamw" : "adam"); return 1;
     case O_SCHEDULE: snprintf(buf, n, "%s", d.schedule == TR_SCHED_STEP ? "step" : "cosine"); return 1;
     case O_AGGREGATE: am_aggregate_format(&d.aggregate, buf, n); return 1;
-    case O_NOISE_CLASS: snprintf(buf, n, "%s", a->noise_class); return 1;
+    case O_NOISE_CLASS: snprintf(buf, n, "%s", a->background_class); return 1;
     case O_VAL_FRAC: v = d.val_frac; break;
     case O_TEST_FRAC: v = d.test_frac; break;
     case O_HOP: v = d.hop_s; break;
@@ -454,7 +447,7 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
             return bad_value(d, v, err);
         break;
     }
-    tr_aug_options *a = &o->aug;
+    ds_augment_opts *a = &o->aug;
     switch (d->id) {
     case O_HELP: case O_VERSION: break;
     case O_OUTPUT: o->model_path = v; break;
@@ -485,7 +478,7 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_LABEL_SMOOTHING: o->label_smoothing = x; break;
     case O_PATIENCE: o->patience = (int)n; break;
     case O_EMA: o->ema = x; break;
-    case O_NO_AUGMENT: a->on = 0; break;
+    case O_NO_AUGMENT: o->augment = 0; break;
     case O_SHIFT: a->shift_max_s = x; break;
     case O_SHIFT_P: a->shift_p = x; break;
     case O_GAIN: a->gain_db = x; break;
@@ -493,7 +486,7 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_NOISE_P: a->noise_p = x; break;
     case O_SNR_MIN: a->snr_min_db = x; break;
     case O_SNR_MAX: a->snr_max_db = x; break;
-    case O_NOISE_CLASS: a->noise_class = v; break;
+    case O_NOISE_CLASS: a->background_class = v; break;
     case O_SPECAUG_P: a->specaug_p = x; break;
     case O_TIME_MASKS: a->time_masks = (int)n; break;
     case O_TIME_MASK: a->time_mask_max = (int)n; break;
@@ -605,7 +598,7 @@ int tr_options_parse(tr_options *o, int argc, char **argv, aa_error *err)
 
 char *tr_options_fingerprint(const tr_options *o)
 {
-    const tr_aug_options *a = &o->aug;
+    const ds_augment_opts *a = &o->aug;
     char *s = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&s, &n);
@@ -622,11 +615,11 @@ char *tr_options_fingerprint(const tr_options *o)
             o->min_lr_frac, o->step_epochs);
     fprintf(f, "step_gamma=%.17g\nclass_weights=%d\nlabel_smoothing=%.17g\npatience=%d\nema=%.17g\n",
             o->step_gamma, o->class_weights, o->label_smoothing, o->patience, o->ema);
-    fprintf(f, "augment=%d\n", a->on);
-    if (a->on) {
+    fprintf(f, "augment=%d\n", o->augment);
+    if (o->augment) {
         fprintf(f, "shift=%.17g@%.17g\ngain=%.17g@%.17g\nnoise=%.17g@%.17g..%.17g:%s\n", a->shift_max_s,
                 a->shift_p, a->gain_db, a->gain_p, a->noise_p, a->snr_min_db, a->snr_max_db,
-                a->noise_class ? a->noise_class : "(none)");
+                a->background_class ? a->background_class : "(none)");
         fprintf(f, "specaug=%.17g:%dx%d,%dx%d\nmixup=%.17g@%.17g\n", a->specaug_p, a->time_masks,
                 a->time_mask_max, a->freq_masks, a->freq_mask_max, a->mixup_p, a->mixup_alpha);
     }

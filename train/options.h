@@ -6,23 +6,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "datasets/datasets.h"
 #include "model/model.h"
 #include "util/util.h"
 
 typedef enum { TR_SCHED_COSINE = 0, TR_SCHED_STEP = 1 } tr_sched_kind;
 typedef enum { TR_OPT_ADAM = 0, TR_OPT_ADAMW = 1 } tr_optimizer_kind;
-
-/* On-the-fly augmentation of training windows (datasets/' batch builder does the work). */
-typedef struct {
-    int on;                  /* 0: --no-augment, every other field ignored */
-    double shift_p, shift_max_s;
-    double gain_p, gain_db;
-    double noise_p, snr_min_db, snr_max_db;
-    double specaug_p;
-    int time_masks, time_mask_max, freq_masks, freq_mask_max;
-    double mixup_p, mixup_alpha;
-    const char *noise_class; /* class whose training windows are mixed in as background noise */
-} tr_aug_options;
 
 typedef struct {
     /* what and where */
@@ -52,7 +41,8 @@ typedef struct {
     double label_smoothing;
     int patience;            /* epochs without a better validation macro-F1 before stopping; 0: never */
     double ema;              /* > 0: validate and keep an exponential moving average of the weights */
-    tr_aug_options aug;
+    int augment;             /* 0: --no-augment, train on the windows as they are (aug is then ignored) */
+    ds_augment_opts aug;     /* on-the-fly augmentation of training windows, datasets/' own settings */
     /* calibration */
     double gate_target;
     int gate_min_covered;
@@ -70,7 +60,8 @@ typedef struct {
 /* The defaults every option's help line quotes. */
 void tr_options_default(tr_options *o);
 
-enum { TR_PARSE_OK = 0, TR_PARSE_HELP = 1, TR_PARSE_VERSION = 2, TR_PARSE_USAGE = 3 };
+/* A usage error is the shared AA_ERR_USAGE, so the code left in err says so too. */
+enum { TR_PARSE_OK = 0, TR_PARSE_HELP = 1, TR_PARSE_VERSION = 2, TR_PARSE_USAGE = AA_ERR_USAGE };
 /* Parses argv (argv[0] is the program) into o, which should hold the defaults. Returns TR_PARSE_OK,
  * TR_PARSE_HELP or TR_PARSE_VERSION when asked for those, or TR_PARSE_USAGE with err->msg saying what is
  * wrong in one line. Strings in o point into argv. */

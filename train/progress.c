@@ -3,7 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "train/json.h"
 #include "train/progress.h"
 
 void tr_progress_init(tr_progress *p, FILE *out, int tty, int quiet, FILE *log)
@@ -108,27 +107,27 @@ void tr_progress_step(tr_progress *p, int epoch, int epochs, size_t done, size_t
 static void log_epoch(FILE *log, const tr_epoch *e)
 {
     fprintf(log, "{\"type\": \"epoch\", \"epoch\": %d, \"lr\": ", e->epoch);
-    tr_json_num(log, e->lr);
+    aa_json_fnum(log, e->lr);
     fputs(", \"train_loss\": ", log);
-    tr_json_num(log, e->train_loss);
+    aa_json_fnum(log, e->train_loss);
     fputs(", \"train_accuracy\": ", log);
-    tr_json_num(log, e->train_accuracy);
+    aa_json_fnum(log, e->train_accuracy);
     fputs(", \"val_loss\": ", log);
-    tr_json_num(log, e->val_loss);
+    aa_json_fnum(log, e->val_loss);
     fputs(", \"val_accuracy\": ", log);
-    tr_json_num(log, e->val_accuracy);
+    aa_json_fnum(log, e->val_accuracy);
     fputs(", \"val_macro_f1\": ", log);
-    tr_json_num(log, e->val_macro_f1);
+    aa_json_fnum(log, e->val_macro_f1);
     fputs(", \"val_recording_accuracy\": ", log);
-    tr_json_num(log, e->val_rec_accuracy);
+    aa_json_fnum(log, e->val_rec_accuracy);
     fputs(", \"val_recording_macro_f1\": ", log);
-    tr_json_num(log, e->val_rec_macro_f1);
+    aa_json_fnum(log, e->val_rec_macro_f1);
     fputs(", \"val_recording_window_mean_macro_f1\": ", log);
-    tr_json_num(log, e->val_rec_mean_macro_f1);
+    aa_json_fnum(log, e->val_rec_mean_macro_f1);
     fputs(", \"seconds\": ", log);
-    tr_json_num(log, e->seconds);
+    aa_json_fnum(log, e->seconds);
     fputs(", \"train_seconds\": ", log);
-    tr_json_num(log, e->train_seconds);
+    aa_json_fnum(log, e->train_seconds);
     fprintf(log, ", \"samples\": %zu", e->samples);
     fprintf(log, ", \"best\": %s}\n", e->best ? "true" : "false");
     fflush(log);

@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/json.h"
 #include "train/summary.h"
 
 static void counts(FILE *f, const size_t *a /* [DS_N_SIDES][k] */, int k)
@@ -35,9 +34,9 @@ static void settings(FILE *f, const tr_options *o)
         *eq = '\0';
         fputs(first ? "" : ", ", f);
         first = 0;
-        tr_json_str(f, line);
+        aa_json_fstr(f, line);
         fputs(": ", f);
-        tr_json_str(f, eq + 1);
+        aa_json_fstr(f, eq + 1);
     }
     fputc('}', f);
     free(fp);
@@ -46,15 +45,15 @@ static void settings(FILE *f, const tr_options *o)
 static void figures(FILE *f, const ev_eval *ev)
 {
     fprintf(f, "{\"n\": %zu, \"accuracy\": ", ev->n);
-    tr_json_num(f, ev->accuracy);
+    aa_json_fnum(f, ev->accuracy);
     fputs(", \"macro_f1\": ", f);
-    tr_json_num(f, ev->macro_f1);
+    aa_json_fnum(f, ev->macro_f1);
     fprintf(f, ", \"covered\": %zu, \"coverage\": ", ev->covered);
-    tr_json_num(f, ev->coverage);
+    aa_json_fnum(f, ev->coverage);
     fputs(", \"selective_accuracy\": ", f);
-    tr_json_num(f, ev->selective_accuracy);
+    aa_json_fnum(f, ev->selective_accuracy);
     fputs(", \"ece\": ", f);
-    tr_json_num(f, ev->ece);
+    aa_json_fnum(f, ev->ece);
     fputs(", \"confusion\": [", f);
     for (int r = 0; r < ev->k; r++) {
         fputs(r ? ", [" : "[", f);
@@ -94,11 +93,11 @@ char *tr_summary_json(const tr_data *d, const tr_options *o, const tr_run *r, co
         return NULL;
     char name[256];
     fputs("{\"format\": \"audio-audit-training\", \"version\": 1, \"data\": {\"name\": ", f);
-    tr_json_str(f, base_name(d->list->root, name, sizeof name));
+    aa_json_fstr(f, base_name(d->list->root, name, sizeof name));
     fputs(", \"classes\": [", f);
     for (int c = 0; c < d->k; c++) {
         fputs(c ? ", " : "", f);
-        tr_json_str(f, d->cache->classes[c]);
+        aa_json_fstr(f, d->cache->classes[c]);
     }
     fprintf(f, "], \"recordings\": %zu, \"skipped\": %zu, \"groups\": %zu, \"files\": ", d->list->n_items, d->skipped,
             d->list->n_groups);
@@ -110,7 +109,7 @@ char *tr_summary_json(const tr_data *d, const tr_options *o, const tr_run *r, co
     fputs(", \"class_weights\": [", f);
     for (int c = 0; c < d->k; c++) {
         fputs(c ? ", " : "", f);
-        tr_json_num(f, d->class_weight[c]);
+        aa_json_fnum(f, d->class_weight[c]);
     }
     fputs("]}, \"settings\": ", f);
     settings(f, o);
@@ -119,47 +118,47 @@ char *tr_summary_json(const tr_data *d, const tr_options *o, const tr_run *r, co
     for (int i = 0; i < r->n_history; i++) {
         const tr_epoch *e = &r->history[i];
         fprintf(f, "%s{\"epoch\": %d, \"lr\": ", i ? ", " : "", e->epoch);
-        tr_json_num(f, e->lr);
+        aa_json_fnum(f, e->lr);
         fputs(", \"train_loss\": ", f);
-        tr_json_num(f, e->train_loss);
+        aa_json_fnum(f, e->train_loss);
         fputs(", \"train_accuracy\": ", f);
-        tr_json_num(f, e->train_accuracy);
+        aa_json_fnum(f, e->train_accuracy);
         fputs(", \"val_loss\": ", f);
-        tr_json_num(f, e->val_loss);
+        aa_json_fnum(f, e->val_loss);
         fputs(", \"val_accuracy\": ", f);
-        tr_json_num(f, e->val_accuracy);
+        aa_json_fnum(f, e->val_accuracy);
         fputs(", \"val_macro_f1\": ", f);
-        tr_json_num(f, e->val_macro_f1);
+        aa_json_fnum(f, e->val_macro_f1);
         fputs(", \"val_recording_macro_f1\": ", f);
-        tr_json_num(f, e->val_rec_macro_f1);
+        aa_json_fnum(f, e->val_rec_macro_f1);
         fputc('}', f);
     }
     fputs("]}, \"calibration\": {\"unit\": ", f);
-    tr_json_str(f, cal_unit);
+    aa_json_fstr(f, cal_unit);
     char agg[AM_AGGREGATE_TEXT_MAX];
     am_aggregate_format(&d->aggregate, agg, sizeof agg);
     fputs(", \"aggregate\": ", f);
-    tr_json_str(f, agg);
+    aa_json_fstr(f, agg);
     fprintf(f, ", \"n\": %zu, \"temperature\": ", cal->fit.n);
-    tr_json_num(f, cal->temperature);
+    aa_json_fnum(f, cal->temperature);
     fputs(", \"fitted_temperature\": ", f);
-    tr_json_num(f, cal->fit.t);
+    aa_json_fnum(f, cal->fit.t);
     fputs(", \"ece_before\": ", f);
-    tr_json_num(f, cal->fit.ece_before);
+    aa_json_fnum(f, cal->fit.ece_before);
     fputs(", \"ece_after\": ", f);
-    tr_json_num(f, cal->fit.ece_after);
+    aa_json_fnum(f, cal->fit.ece_after);
     fputs(", \"gate_target\": ", f);
-    tr_json_num(f, o->gate_target);
+    aa_json_fnum(f, o->gate_target);
     fputs(", \"gate_status\": ", f);
-    tr_json_str(f, ev_gate_status_name(cal->gate->global.status));
+    aa_json_fstr(f, ev_gate_status_name(cal->gate->global.status));
     fputs(", \"min_confidence\": ", f);
-    tr_json_num(f, cal->gate->gate.min_confidence);
+    aa_json_fnum(f, cal->gate->gate.min_confidence);
     fputs(", \"class_thresholds\": ", f);
     if (cal->gate->class_threshold) {
         fputc('[', f);
         for (int c = 0; c < d->k; c++) {
             fputs(c ? ", " : "", f);
-            tr_json_num(f, cal->gate->class_threshold[c]);
+            aa_json_fnum(f, cal->gate->class_threshold[c]);
         }
         fputc(']', f);
     } else {

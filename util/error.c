@@ -39,3 +39,15 @@ void aa_error_clear(aa_error *err)
         err->msg[0] = 0;
     }
 }
+
+const char *aa_strerror(int code)
+{
+    /* A switch rather than a table: two codes with one value would not compile. */
+    switch (code) {
+    case AA_OK: return "ok";
+#define AA_ERROR_CASE_(name, value, text) case name: return text;
+        AA_ERRORS_ALL(AA_ERROR_CASE_)
+#undef AA_ERROR_CASE_
+    default: return "unknown error";
+    }
+}

@@ -69,16 +69,17 @@ static int stub_classify(void *ctx, int slot, const void *audio, size_t n, const
     char *b64 = aa_http_base64(mel, N_MELS * N_FRAMES);
     free(mel);
 
-    char *fname = NULL; /* the file name as a JSON string literal */
-    size_t fl = 0, fc = 0;
-    if (!b64 || aa_http_json_append_string(&fname, &fl, &fc, filename)) {
+    aa_buf name = {0}; /* the file name as a JSON string literal */
+    aa_json_str(&name, filename);
+    char *fname = aa_buf_take(&name);
+    if (!b64 || !fname) {
         free(b64);
         free(fname);
         return aa_error_set(err, AA_SERVE_ERR_INTERNAL, "out of memory");
     }
     char cls[40];
     snprintf(cls, sizeof cls, gated ? "null" : "\"%s\"", CLASSES[top]);
-    size_t need = strlen(b64) + fl + 2048;
+    size_t need = strlen(b64) + strlen(fname) + 2048;
     char *buf = malloc(need);
     if (buf)
         snprintf(buf, need,

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datasets/datasets.h"
+#include "demo/demo.h"
 #include "dsp/dsp.h"
 #include "model/model.h"
 #include "nn/nn.h"
@@ -108,8 +108,8 @@ static int collect(items *it, const tu_demo_train *o, dsp_logmel *lm, const dsp_
     for (int r = 0; r < o->recordings && !rc; r++) {
         float *y = NULL;
         size_t n = 0, n_ev = 0;
-        ds_synth_event *ev = NULL;
-        if (ds_synth_long(&y, &n, &ev, &n_ev, o->seconds, o->seed * 1000 + (uint64_t)r, &err)) {
+        demo_event *ev = NULL;
+        if (demo_long(&y, &n, &ev, &n_ev, o->seconds, o->seed * 1000 + (uint64_t)r, &err)) {
             rc = fail(msg, cap, "%s", err.msg);
             break;
         }
@@ -117,7 +117,7 @@ static int collect(items *it, const tu_demo_train *o, dsp_logmel *lm, const dsp_
             double t0 = (double)off / s->sample_rate, t1 = (double)(off + len) / s->sample_rate;
             if (dsp_logmel_compute(lm, 0, y + off, len, mel, &err))
                 rc = fail(msg, cap, "%s", err.msg);
-            else if (add_item(it, mel, ds_synth_label_at(ev, n_ev, t0, t1)))
+            else if (add_item(it, mel, demo_label_at(ev, n_ev, t0, t1)))
                 rc = fail(msg, cap, "out of memory");
         }
         free(y);
@@ -127,7 +127,7 @@ static int collect(items *it, const tu_demo_train *o, dsp_logmel *lm, const dsp_
         for (int i = 0; i < o->clips_per_class && !rc; i++) {
             float *x = NULL;
             size_t n = 0;
-            if (ds_synth_clip(&x, &n, c, (uint64_t)i, (uint64_t)i / 2, o->seed * 1000 + 999, &err)) {
+            if (demo_clip(&x, &n, c, (uint64_t)i, (uint64_t)i / 2, o->seed * 1000 + 999, &err)) {
                 rc = fail(msg, cap, "%s", err.msg);
                 break;
             }
@@ -262,7 +262,7 @@ float *tu_tone_recording(size_t n, const tu_tone_event *ev, size_t n_ev, uint64_
     aa_rng_seed(&r, seed);
     for (size_t i = 0; i < n; i++)
         x[i] = (float)(TU_TONE_NOISE * aa_rng_normal(&r));
-    const double fs = DS_SYN_RATE, edge = 0.010;
+    const double fs = DEMO_RATE, edge = 0.010;
     for (size_t e = 0; e < n_ev; e++) {
         double f = tu_tone_freq(ev[e].cls);
         size_t s0 = (size_t)lround(ev[e].start * fs), len = (size_t)lround(ev[e].len * fs);

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The demo classes in the model's output order (ds_synth_class order: cough, heavy_breathing,
+/* The demo classes in the model's output order (demo_class order: cough, heavy_breathing,
  * normal_breathing, background_noise). */
 extern const char *const TU_DEMO_CLASSES[4];
 
@@ -54,10 +54,10 @@ double tu_tone_freq(int cls);
 
 typedef struct {
     const char *arch;   /* NULL: TU_TINY_ARCH */
-    int recordings;     /* long demo recordings (ds_synth_long) whose windows are training items */
+    int recordings;     /* long demo recordings (demo_long) whose windows are training items */
     double seconds;     /* length of each */
     double hop;         /* s between training windows */
-    int clips_per_class;/* demo clips (ds_synth_clip, cropped as inference crops) added per class */
+    int clips_per_class;/* demo clips (demo_clip, cropped as inference crops) added per class */
     int epochs;
     uint64_t seed;      /* data seeds are seed*1000 + r; never the seed of a test recording (those use < 1000) */
     int threads;
@@ -67,7 +67,7 @@ typedef struct {
 /* Defaults: 6 recordings of 90 s, hop 1 s, 12 clips per class, 12 epochs, seed 7, 2 threads, gate 0.5. */
 void tu_demo_train_default(tu_demo_train *o);
 
-/* Trains and saves. Window labels follow ds_synth_label_at, the rule the timeline test judges by. Adam,
+/* Trains and saves. Window labels follow demo_label_at, the rule the timeline test judges by. Adam,
  * batch 32, class-weighted cross-entropy; deterministic for a given thread count. Returns 0, or -1 with
  * msg. *train_accuracy (may be NULL) gets the last epoch's training accuracy. */
 int tu_train_demo_model(const char *path, const tu_demo_train *o, double *train_accuracy, char *msg,

@@ -1,7 +1,7 @@
 /* Signal pieces of the demo corpus: filters, coloured noise, smooth random curves. */
 #include <math.h>
 
-#include "datasets/synth_internal.h"
+#include "demo/demo_internal.h"
 
 #define PI 3.14159265358979323846
 
@@ -13,39 +13,39 @@ static double clamp_fc(double fc, double rate)
     return fc < 10.0 ? 10.0 : fc;
 }
 
-static void set(ds_biquad *f, double b0, double b1, double b2, double a0, double a1, double a2)
+static void set(demo_biquad *f, double b0, double b1, double b2, double a0, double a1, double a2)
 {
-    *f = (ds_biquad){b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0, 0, 0};
+    *f = (demo_biquad){b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0, 0, 0};
 }
 
-void ds_bq_lowpass(ds_biquad *f, double fc, double q, double rate)
+void demo_bq_lowpass(demo_biquad *f, double fc, double q, double rate)
 {
     double w = 2 * PI * clamp_fc(fc, rate) / rate, c = cos(w), al = sin(w) / (2 * q);
     set(f, (1 - c) / 2, 1 - c, (1 - c) / 2, 1 + al, -2 * c, 1 - al);
 }
 
-void ds_bq_highpass(ds_biquad *f, double fc, double q, double rate)
+void demo_bq_highpass(demo_biquad *f, double fc, double q, double rate)
 {
     double w = 2 * PI * clamp_fc(fc, rate) / rate, c = cos(w), al = sin(w) / (2 * q);
     set(f, (1 + c) / 2, -(1 + c), (1 + c) / 2, 1 + al, -2 * c, 1 - al);
 }
 
-void ds_bq_bandpass(ds_biquad *f, double fc, double q, double rate)
+void demo_bq_bandpass(demo_biquad *f, double fc, double q, double rate)
 {
     double w = 2 * PI * clamp_fc(fc, rate) / rate, c = cos(w), al = sin(w) / (2 * q);
     set(f, al, 0, -al, 1 + al, -2 * c, 1 - al);
 }
 
-double ds_pink(aa_rng *r, double *s)
+double demo_pink(aa_rng *r, double *s)
 {
-    double w = ds_white(r);
+    double w = demo_white(r);
     s[0] = 0.99765 * s[0] + w * 0.0990460;
     s[1] = 0.96300 * s[1] + w * 0.2965164;
     s[2] = 0.57000 * s[2] + w * 1.0526913;
     return (s[0] + s[1] + s[2] + w * 0.1848) * 0.2;
 }
 
-void ds_smooth_init(ds_smooth *s, double rate, double fs, aa_rng *r)
+void demo_smooth_init(demo_smooth *s, double rate, double fs, aa_rng *r)
 {
     s->step = fs / rate;
     s->a = aa_rng_uniform_d(r);
@@ -53,7 +53,7 @@ void ds_smooth_init(ds_smooth *s, double rate, double fs, aa_rng *r)
     s->pos = aa_rng_uniform_d(r) * s->step;
 }
 
-double ds_smooth_next(ds_smooth *s, aa_rng *r)
+double demo_smooth_next(demo_smooth *s, aa_rng *r)
 {
     double v = s->a + (s->b - s->a) * (1 - cos(PI * s->pos / s->step)) / 2;
     if (++s->pos >= s->step) {
@@ -64,7 +64,7 @@ double ds_smooth_next(ds_smooth *s, aa_rng *r)
     return v;
 }
 
-double ds_rms(const float *x, size_t n)
+double demo_rms(const float *x, size_t n)
 {
     double s = 0;
     for (size_t i = 0; i < n; i++)
@@ -72,11 +72,11 @@ double ds_rms(const float *x, size_t n)
     return n ? sqrt(s / (double)n) : 0;
 }
 
-void ds_render_mic(float *y, size_t n, double hp, double lp)
+void demo_render_mic(float *y, size_t n, double hp, double lp)
 {
-    ds_biquad h, l;
-    ds_bq_highpass(&h, hp, 0.707, DS_SYN_RATE);
-    ds_bq_lowpass(&l, lp, 0.707, DS_SYN_RATE);
+    demo_biquad h, l;
+    demo_bq_highpass(&h, hp, 0.707, DEMO_RATE);
+    demo_bq_lowpass(&l, lp, 0.707, DEMO_RATE);
     for (size_t i = 0; i < n; i++)
-        y[i] = (float)ds_bq_run(&l, ds_bq_run(&h, y[i]));
+        y[i] = (float)demo_bq_run(&l, demo_bq_run(&h, y[i]));
 }
