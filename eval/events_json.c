@@ -14,7 +14,7 @@ static void key(FILE *out, const char *k)
 static void kv_num(FILE *out, const char *k, double v, int comma)
 {
     key(out, k);
-    ev_json_num(out, v);
+    aa_json_fnum(out, v);
     if (comma)
         fputc(',', out);
 }
@@ -27,7 +27,7 @@ static void kv_count(FILE *out, const char *k, size_t v, int comma)
 static void class_string(FILE *out, const ev_report_info *info, int c)
 {
     char nb[NAME_BUF];
-    ev_json_string(out, ev_class_name(info, c, nb, sizeof nb));
+    aa_json_fstr(out, ev_class_name(info, c, nb, sizeof nb));
 }
 
 static void time_error(FILE *out, const char *k, const ev_time_error *t, int comma)
@@ -68,7 +68,7 @@ static void put_reference(FILE *out, const ev_event_eval *s)
     }
     fputc('{', out);
     key(out, "file");
-    ev_json_string(out, s->reference_name);
+    aa_json_fstr(out, s->reference_name);
     fputc(',', out);
     kv_count(out, "rows", s->reference_rows, 1);
     kv_count(out, "merged", s->reference_merged, 1);
@@ -77,7 +77,7 @@ static void put_reference(FILE *out, const ev_event_eval *s)
     for (size_t i = 0; i < s->n_unscored; i++) {
         if (i)
             fputc(',', out);
-        ev_json_string(out, s->unscored[i]);
+        aa_json_fstr(out, s->unscored[i]);
     }
     fputs("],", out);
     kv_count(out, "unscored_events", s->unscored_events, 0);
@@ -88,7 +88,7 @@ int ev_events_report_json(FILE *out, const ev_event_eval *s, const ev_report_inf
 {
     const ev_event_opts *o = &s->opts;
     fputs("{\"format\":\"audio-audit-events\",\"version\":1,\"title\":", out);
-    ev_json_string(out, info ? info->title : NULL);
+    aa_json_fstr(out, info ? info->title : NULL);
     fputs(",\"matching\":{", out);
     kv_num(out, "collar_s", o->collar, 1);
     fprintf(out, "\"offset\":%s,", o->offset ? "true" : "false");
@@ -150,7 +150,7 @@ int ev_events_report_json(FILE *out, const ev_event_eval *s, const ev_report_inf
         const ev_event_file *f = &s->files[i];
         fputs(i ? ",{" : "{", out);
         key(out, "file");
-        ev_json_string(out, f->name);
+        aa_json_fstr(out, f->name);
         fputc(',', out);
         kv_num(out, "duration_s", f->duration_s, 1);
         kv_count(out, "reference", f->reference, 1);

@@ -58,10 +58,12 @@ const char *ev_events_printable(const char *s, char *out, size_t cap)
             o += 3;
             break;
         }
-        uint32_t cp;
-        size_t n = ev_utf8_next(s, &cp);
-        int literal_fffd = n == 3 && !memcmp(s, "\xEF\xBF\xBD", 3);
-        if ((cp == 0xFFFD && !literal_fffd) || cp < 0x20 || cp == 0x7F) {
+        uint32_t cp = 0;
+        size_t n = aa_utf8_seq(s, &cp);
+        int invalid = n == 0;
+        if (invalid)
+            n = 1;
+        if (invalid || cp < 0x20 || cp == 0x7F) {
             for (size_t i = 0; i < n && o + 8 < cap; i++)
                 o += (size_t)snprintf(out + o, cap - o, "\\x%02X", (unsigned char)s[i]);
         } else {

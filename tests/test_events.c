@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datasets/datasets.h"
+#include "demo/demo.h"
 #include "eval/eval.h"
 #include "tests/util/jsonparse.h"
 #include "tests/util/testutil.h"
@@ -634,11 +634,11 @@ START_TEST(reads_the_demo_events_file)
     tu_path(wav, sizeof wav, dir, "long.wav");
     tu_path(tsv, sizeof tsv, dir, "long.events.tsv");
     aa_error err;
-    ck_assert_msg(ds_long_write(wav, tsv, 40, 3, &err) == 0, "%s", err.msg);
-    const char *names[DS_SYN_N_CLASSES];
-    for (int c = 0; c < DS_SYN_N_CLASSES; c++)
-        names[c] = ds_synth_class_name(c);
-    ev_reference *r = ev_reference_read(tsv, DS_SYN_N_CLASSES, names, NULL, &err);
+    ck_assert_msg(demo_long_write(wav, tsv, 40, 3, &err) == 0, "%s", err.msg);
+    const char *names[DEMO_N_CLASSES];
+    for (int c = 0; c < DEMO_N_CLASSES; c++)
+        names[c] = demo_class_name(c);
+    ev_reference *r = ev_reference_read(tsv, DEMO_N_CLASSES, names, NULL, &err);
     ck_assert_msg(r != NULL, "%s", err.msg);
     size_t size;
     char *text = tu_read_file(tsv, &size);
