@@ -1,4 +1,4 @@
-/* Fixed descriptions of the dsp_ status codes. */
+/* Fixed descriptions of the dsp_ status codes, and which of them blame the recording. */
 #include "dsp/dsp.h"
 
 const char *dsp_strerror(int code)
@@ -20,5 +20,23 @@ const char *dsp_strerror(int code)
     case DSP_ERR_RESAMPLE: return "resampling failed";
     case DSP_ERR_ARG: return "invalid argument";
     default: return "unknown dsp error";
+    }
+}
+
+int dsp_status_is_input(int code)
+{
+    switch (code) {
+    case DSP_ERR_MISSING:
+    case DSP_ERR_IO:
+    case DSP_ERR_EMPTY:
+    case DSP_ERR_FORMAT:
+    case DSP_ERR_TOO_SHORT:
+    case DSP_ERR_NONFINITE:
+    case DSP_ERR_RATE:
+    case DSP_ERR_CHANNELS:
+    case DSP_ERR_DECODE:
+    case DSP_ERR_TOO_LONG:
+    case DSP_ERR_RESAMPLE: return 1;
+    default: return 0;
     }
 }
