@@ -1,5 +1,5 @@
 /* Where the feature cache lives by default, and the trainer's one call: reuse the cache when it matches the
- * listing and settings, else rebuild and rewrite it. */
+ * listing and settings, else rebuild and rewrite it; then the windows' features from its signals. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -135,9 +135,10 @@ int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const
     memset(info, 0, sizeof *info);
     ds_cache_opts o = ds_cache_opts_resolve(opts);
     aa_error e;
-    if (dsp_settings_validate(s, &e))
-        return aa_error_set(err, DS_ERR_ARG, "%s", e.msg);
-    int rc = ds_window_opts_validate(&o.win, s, err);
+    int rc = dsp_settings_validate(s, err);
+    if (rc)
+        return rc;
+    rc = ds_window_opts_validate(&o.win, s, err);
     if (rc)
         return rc;
     char *owned = NULL;
@@ -166,7 +167,7 @@ int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const
             free(owned);
             return aa_error_set(err, rc, "%s", e.msg);
         }
-        if (!rc && (rc = take_labels(c, l, err))) {
+        if (!rc && ((rc = take_labels(c, l, err)) || (rc = ds_cache_compute_features(c, o.threads, err)))) {
             ds_cache_free(c);
             free(owned);
             return rc;
@@ -189,6 +190,10 @@ int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const
         snprintf(info->write_error, sizeof info->write_error, "%s", e.msg);
     }
     free(owned);
+    if ((rc = ds_cache_compute_features(c, o.threads, err))) {
+        ds_cache_free(c);
+        return rc;
+    }
     info->seconds = aa_now() - t0;
     *out = c;
     return 0;

@@ -39,7 +39,8 @@ static int classify_cb(void *ctx, int slot, const void *audio, size_t n, const c
     int rc = am_classify_memory(s->m, slot, audio, n, filename, s->max_seconds, &r, mel, err);
     if (rc) {
         am_wipe_slot(s->m, slot);
-        err->code = rc == AM_ERR_AUDIO ? AA_SERVE_ERR_AUDIO : AA_SERVE_ERR_INTERNAL;
+        /* The front end's own code says whether the upload is at fault (a 4xx) or the server (a 5xx). */
+        err->code = dsp_status_is_input(rc) ? AA_SERVE_ERR_AUDIO : AA_SERVE_ERR_INTERNAL;
         return err->code;
     }
     char *json = inf_result_json(s->m, filename, &r, mel);

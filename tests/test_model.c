@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "dsp/dsp_internal.h"
 #include "model/model_internal.h"
 #include "tests/util/testutil.h"
 
@@ -83,7 +84,7 @@ START_TEST(save_load_roundtrip_same_decisions)
     ck_assert_int_eq(am_classify_clip(m, 1, x, &r1, NULL, &err), 0);
     ck_assert_mem_eq(r0.probs, r1.probs, 4 * sizeof(float));
 
-    am_normalise(m, mel);
+    dsp_normalise(mean, std, 64, dsp_clip_frames(&sp.dsp), mel);
     float logits[4];
     ck_assert_int_eq(nn_forward_eval(net, mel, 1, logits, &err), 0);
     am_result direct;
@@ -299,22 +300,37 @@ START_TEST(classify_memory_reports_quality_and_offset)
     ck_assert_uint_ge(fr.result.offset, 16000 * 12 / 10);
     ck_assert_uint_le(fr.result.offset, 16000 * 2);
 
-    ck_assert_int_ne(am_classify_memory(m, 0, "garbage", 7, "upload.bin", 0, &fr, NULL, &err), 0);
-    ck_assert_int_eq(err.code, AM_ERR_AUDIO);
+    /* The front end's own code comes back (no remapping), and it blames the recording. */
+    ck_assert_int_eq(am_classify_memory(m, 0, "garbage", 7, "upload.bin", 0, &fr, NULL, &err), DSP_ERR_FORMAT);
+    ck_assert_int_eq(err.code, DSP_ERR_FORMAT);
+    ck_assert(dsp_status_is_input(err.code));
     ck_assert_ptr_nonnull(strstr(err.msg, "upload.bin"));
     ck_assert_int_ne(am_classify_clip(m, 1, x, &fr.result, NULL, &err), 0); /* no slot 1 */
 
-    /* After a wipe nothing of the last upload is left in the slot's buffers. */
+    /* After a wipe nothing of the last upload is left in the slot's buffers: the log-mels of its windows, the
+     * features the network was given, and the front end's slot, where a short upload is zero-padded. */
     ck_assert_int_eq(am_classify_memory(m, 0, bytes, size, "upload.wav", 0, &fr, NULL, &err), 0);
-    int nonzero = 0;
+    size_t per = am_mel_size(m), nonzero = 0;
+    for (size_t i = 0; i < per; i++)
+        nonzero += (m->slots[0].mels[i] != 0) + (m->slots[0].norm[i] != 0);
+    ck_assert_uint_gt(nonzero, per);
+    am_wipe_slot(m, 0);
+    for (size_t i = 0; i < per; i++)
+        ck_assert(m->slots[0].mels[i] == 0 && m->slots[0].norm[i] == 0);
+    size_t short_n = (size_t)rate; /* 1 s: padded to 4 s at 16 kHz */
+    tu_path(path, sizeof path, dir, "short.wav");
+    tu_write_wav(path, x + 5 * rate, short_n, 1, rate, SF_FORMAT_PCM_16);
+    void *short_bytes = tu_read_file(path, &size);
+    ck_assert_int_eq(am_classify_memory(m, 0, short_bytes, size, "short.wav", 0, &fr, NULL, &err), 0);
+    const float *padded = dsp_logmel_slot_window(m->logmel, 0);
+    nonzero = 0;
     for (size_t i = 0; i < dsp_clip_samples(am_dsp(m)); i++)
-        nonzero += m->slots[0].clip[i] != 0;
-    ck_assert_int_gt(nonzero, 0);
+        nonzero += padded[i] != 0;
+    ck_assert_uint_gt(nonzero, 1000);
     am_wipe_slot(m, 0);
     for (size_t i = 0; i < dsp_clip_samples(am_dsp(m)); i++)
-        ck_assert(m->slots[0].clip[i] == 0);
-    for (size_t i = 0; i < am_mel_size(m); i++)
-        ck_assert(m->slots[0].mel[i] == 0 && m->slots[0].scratch[i] == 0);
+        ck_assert(padded[i] == 0);
+    free(short_bytes);
 
     free(bytes);
     free(x);
