@@ -188,6 +188,21 @@ START_TEST(build_equals_direct_computation)
         free(idx);
     }
     ck_assert_uint_eq(total, c->n_windows);
+
+    /* A released signal: the features computed from it stay; without them it cannot be recomputed, and
+     * without it the cache cannot be written (nothing is left behind). */
+    ds_cache_release_signal(c, 0);
+    ck_assert_ptr_null(c->signal[0]);
+    ck_assert_int_eq(ds_cache_compute_features(c, 1, &err), 0);
+    ck_assert_ptr_nonnull(c->feat[0]);
+    free(c->feat[0]);
+    c->feat[0] = NULL;
+    ck_assert_int_eq(ds_cache_compute_features(c, 1, &err), DS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, c->files[0].rel));
+    char out[700];
+    tu_path(out, sizeof out, cp.root, "released.aacache");
+    ck_assert_int_eq(ds_cache_write(c, out, &err), DS_ERR_ARG);
+    ck_assert(!tu_exists(out));
     ds_split_free(sp);
     free(wt);
     free(clip);

@@ -103,6 +103,61 @@ START_TEST(save_load_roundtrip_same_decisions)
 }
 END_TEST
 
+/* A network borrowed into a model in memory judges as the file made from it does: the same scores and
+ * decisions on a long recording, the gate and temperature as the file stores them (a per-class threshold
+ * rounded to float), and freeing the borrowed model leaves the network to its owner. */
+START_TEST(borrowed_network_judges_as_its_file)
+{
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "m.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    double th[4] = {0, 0.9, 0.1, 0};
+    sp.class_threshold = th;
+    ck_assert_int_eq(am_aggregate_parse("energy@1", &sp.aggregate, NULL), 0);
+    nn_model *net = small_net(5);
+    aa_error err;
+    ck_assert_msg(am_save(path, net, &sp, &err) == 0, "%s", err.msg);
+    am_model *file = am_load(path, 1, &err), *mem = am_borrow(net, &sp, &err);
+    ck_assert_msg(file && mem, "%s", err.msg);
+    ck_assert(am_temperature(mem) == am_temperature(file) && am_min_confidence(mem) == am_min_confidence(file));
+    for (int c = 0; c < 4; c++)
+        ck_assert(am_class_threshold(mem, c) == am_class_threshold(file, c));
+    ck_assert(am_class_threshold(mem, 2) == (double)(float)0.1 && am_class_threshold(mem, 2) != 0.1);
+    ck_assert_str_eq(am_class_label(mem, 2), am_class_label(file, 2));
+    ck_assert_str_eq(am_arch(mem), am_arch(file));
+    size_t n = 9 * 16000 + 123;
+    float *x = tone(n, 16000, 700, 0.2);
+    for (size_t i = 5 * 16000; i < 6 * 16000; i++)
+        x[i] += 0.5f * (float)sin((double)i * 1.3);
+    am_result a, b;
+    ck_assert_int_eq(am_classify_samples(file, 0, x, n, &a, NULL, &err), 0);
+    ck_assert_int_eq(am_classify_samples(mem, 0, x, n, &b, NULL, &err), 0);
+    ck_assert_uint_eq(a.windows, 7);
+    ck_assert_uint_eq(a.windows, b.windows);
+    ck_assert_uint_eq(a.offset, b.offset);
+    ck_assert_mem_eq(a.probs, b.probs, 4 * sizeof(float));
+    ck_assert_int_eq(a.gated, b.gated);
+    /* No self-test in memory; the spec is checked as am_save checks it. */
+    am_selftest_report rep;
+    ck_assert_int_eq(am_selftest(mem, &rep, &err), AM_ERR_FORMAT);
+    am_free(mem);
+    sp.n_classes = 3;
+    ck_assert_ptr_null(am_borrow(net, &sp, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "3 classes"));
+    /* The network outlives the borrowed model. */
+    float logits[4], *feat = calloc(am_mel_size(file), sizeof *feat);
+    ck_assert_int_eq(nn_forward_eval(net, feat, 1, logits, &err), 0);
+    free(feat);
+    free(x);
+    am_free(file);
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(decide_temperature_and_gate)
 {
     char dir[256], path[320];
@@ -347,6 +402,7 @@ Suite *model_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, save_load_roundtrip_same_decisions);
     tcase_add_test(tc, decide_temperature_and_gate);
+    tcase_add_test(tc, borrowed_network_judges_as_its_file);
     tcase_add_test(tc, selftest_passes_and_detects_drift);
     tcase_add_test(tc, load_errors_name_the_file);
     tcase_add_test(tc, quality_verdicts);
