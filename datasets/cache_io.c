@@ -18,6 +18,7 @@
  * a stale cache is refused without reading its signals. Version 1 held each window's log-mel where the
  * signals are now; the features are computed from the signals at load instead (datasets.h says why). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,6 +425,7 @@ static int read_exact(FILE *fp, void *buf, size_t n, const char *path, aa_error 
 
 static int read_signals(ds_cache *c, FILE *fp, uint32_t crc, const char *path, aa_error *err)
 {
+    size_t nonfinite = 0; /* 1 + the first file with a NaN or infinite sample */
     for (size_t f = 0; f < c->n_files; f++) {
         size_t count = c->files[f].status ? 0 : (size_t)c->files[f].n_samples;
         if (!count)
@@ -439,8 +441,14 @@ static int read_signals(ds_cache *c, FILE *fp, uint32_t crc, const char *path, a
         crc = aa_crc32(crc, x, count * 4);
         /* The bytes are little-endian floats; on a little-endian host this is a copy onto itself. */
         unsigned char *b = (unsigned char *)x;
-        for (size_t i = 0; i < count; i++)
+        int finite = 1;
+        for (size_t i = 0; i < count; i++) {
             x[i] = aa_get_f32(b + 4 * i);
+            finite &= isfinite(x[i]) != 0;
+        }
+        /* dsp_load never gives a NaN or an infinity; one would poison the normalisation and the training. */
+        if (!finite)
+            nonfinite = nonfinite ? nonfinite : f + 1;
     }
     unsigned char tail[4];
     int rc = read_exact(fp, tail, 4, path, err);
@@ -448,6 +456,9 @@ static int read_signals(ds_cache *c, FILE *fp, uint32_t crc, const char *path, a
         return rc;
     if (aa_get_u32(tail) != crc)
         return aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: feature cache checksum mismatch (corrupt file)", path);
+    if (nonfinite)
+        return aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: corrupt feature cache (a sample of %s is not finite)", path,
+                            c->files[nonfinite - 1].rel);
     return 0;
 }
 

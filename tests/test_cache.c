@@ -505,6 +505,15 @@ START_TEST(damaged_cache_files_refused_and_rebuilt)
     aa_put_u64(b + rec, 0);
     aa_put_u32(b + header_len, aa_crc32(0, b, header_len));
     aa_put_u32(b + n - 4, aa_crc32(0, b, n - 4));
+    /* ... and a NaN sample under a checksum that matches: no decoder gives one. */
+    unsigned char keep[4];
+    memcpy(keep, b + header_len + 4 + 400, 4);
+    aa_put_u32(b + header_len + 4 + 400, 0x7fc00000u);
+    aa_put_u32(b + n - 4, aa_crc32(0, b, n - 4));
+    put(bad, b, n);
+    expect_read_error(bad, DS_ERR_CACHE_CORRUPT, "is not finite");
+    memcpy(b + header_len + 4 + 400, keep, 4);
+    aa_put_u32(b + n - 4, aa_crc32(0, b, n - 4));
     /* Missing file. */
     ck_assert_int_eq(ds_cache_read(&r, "/nonexistent/x.aacache", &err), DS_ERR_IO);
 
