@@ -80,7 +80,7 @@ int main(int argc, char **argv)
     ds_cache *c = NULL;
     ds_cache_info info;
     double t0 = aa_now();
-    if (ds_cache_open(&c, l, &s, &o, path, &info, &err)) {
+    if (ds_cache_open(&c, l, &s, &o, path, &info, &err) || ds_cache_compute_features(c, o.threads, NULL, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -107,7 +107,8 @@ int main(int argc, char **argv)
     ds_cache_free(c);
 
     t0 = aa_now();
-    if (ds_cache_open(&c, l, &s, &o, path, &info, &err) || !info.loaded) {
+    if (ds_cache_open(&c, l, &s, &o, path, &info, &err) || !info.loaded ||
+        ds_cache_compute_features(c, o.threads, NULL, &err)) {
         fprintf(stderr, "reuse failed: %s %s\n", err.msg, info.reason);
         return 1;
     }

@@ -152,7 +152,7 @@ void ds_cache_release_signal(ds_cache *c, size_t f)
     }
 }
 
-int ds_cache_compute_features(ds_cache *c, int threads, aa_error *err)
+int ds_cache_compute_features(ds_cache *c, int threads, const unsigned char *release, aa_error *err)
 {
     const size_t n = c->n_files, per = c->n_mels * c->n_frames;
     if (!c->feat && !(c->feat = calloc(n ? n : 1, sizeof *c->feat)))
@@ -194,6 +194,8 @@ int ds_cache_compute_features(ds_cache *c, int threads, aa_error *err)
                 r = dsp_windows_logmel(lm, t, c->signal[f], (size_t)cf->n_samples, off, cf->n_windows, x, &fe);
             if (off != offsets)
                 free(off);
+            if (!r && release && release[f])
+                ds_cache_release_signal(c, f);
             if (r) {
                 free(x);
 #pragma omp critical(ds_cache_features)

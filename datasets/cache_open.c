@@ -1,5 +1,5 @@
 /* Where the feature cache lives by default, and the trainer's one call: reuse the cache when it matches the
- * listing and settings, else rebuild and rewrite it; then the windows' features from its signals. */
+ * listing and settings, else rebuild and rewrite it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -167,7 +167,7 @@ int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const
             free(owned);
             return aa_error_set(err, rc, "%s", e.msg);
         }
-        if (!rc && ((rc = take_labels(c, l, err)) || (rc = ds_cache_compute_features(c, o.threads, err)))) {
+        if (!rc && (rc = take_labels(c, l, err))) {
             ds_cache_free(c);
             free(owned);
             return rc;
@@ -190,10 +190,6 @@ int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const
         snprintf(info->write_error, sizeof info->write_error, "%s", e.msg);
     }
     free(owned);
-    if ((rc = ds_cache_compute_features(c, o.threads, err))) {
-        ds_cache_free(c);
-        return rc;
-    }
     info->seconds = aa_now() - t0;
     *out = c;
     return 0;

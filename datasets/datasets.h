@@ -340,9 +340,11 @@ void ds_cache_opts_default(ds_cache_opts *o);
 const float *ds_cache_features(const ds_cache *c, size_t w);
 /* The log-mel of every window of every decoded file (dsp_windows_logmel at the windows' offsets), in
  * parallel over files (threads: 0 = omp_get_max_threads()); the same bits whatever the thread count. Files
- * whose features are there already are left as they are. Needs the signals. Errors: out of memory (and
+ * whose features are there already are left as they are. Needs the signals. release [n_files] (may be
+ * NULL): a file with release[f] set gives up its signal as soon as its features are computed, so that
+ * the signals and the features of a large corpus are not all held at once. Errors: out of memory (and
  * the front end's codes). */
-int ds_cache_compute_features(ds_cache *c, int threads, aa_error *err);
+int ds_cache_compute_features(ds_cache *c, int threads, const unsigned char *release, aa_error *err);
 /* Frees the decoded signal of file f (once its features and whatever else needs it have been computed). */
 void ds_cache_release_signal(ds_cache *c, size_t f);
 
@@ -387,8 +389,9 @@ typedef struct {
 
 /* The trainer's entry point: the cache at path (NULL: ds_cache_default_path(l->root, ...), its folder made
  * if missing) if it reads cleanly and ds_cache_check passes; otherwise builds it (progress reported), writes
- * it atomically and returns it; either way with every window's features computed (ds_cache_compute_features,
- * o->threads) and every signal kept. A cache that cannot be written is not an error (info->write_failed).
+ * it atomically and returns it; either way with every signal and no features (the caller computes them,
+ * ds_cache_compute_features, once it knows which signals it will still need). A cache that cannot be
+ * written is not an error (info->write_failed).
  * The result's classes and groups are always the listing's (a manifest or --classes change needs no
  * rebuild). info may be NULL. On success *out is owned by the caller: ds_cache_free. */
 int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const ds_cache_opts *o,

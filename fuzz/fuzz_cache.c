@@ -118,7 +118,7 @@ static void exercise(const fixture *f, ds_cache *c)
     /* What the trainer does with a cache that passes: the windows' features from the signals. */
     aa_error ferr;
     memset(&ferr, 0, sizeof ferr);
-    int frc = ds_cache_compute_features(c, 1, &ferr);
+    int frc = ds_cache_compute_features(c, 1, NULL, &ferr);
     REQUIRE(frc == 0 || (frc == DS_ERR_NOMEM && ferr.code == frc));
     if (frc)
         return;

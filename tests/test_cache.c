@@ -67,14 +67,14 @@ static ds_cache *build(const ds_list *l, const dsp_settings *s, int threads)
     aa_error err;
     ck_assert_msg(ds_cache_build(&c, l, s, &o, &err) == 0, "%s", err.msg);
     ck_assert_ptr_null(c->feat);
-    ck_assert_msg(ds_cache_compute_features(c, threads, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ds_cache_compute_features(c, threads, NULL, &err) == 0, "%s", err.msg);
     return c;
 }
 
 static void features(ds_cache *c, int threads)
 {
     aa_error err;
-    ck_assert_msg(ds_cache_compute_features(c, threads, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ds_cache_compute_features(c, threads, NULL, &err) == 0, "%s", err.msg);
 }
 
 /* Two caches hold the same files, windows, signal bits and feature bits. */
@@ -193,16 +193,35 @@ START_TEST(build_equals_direct_computation)
      * without it the cache cannot be written (nothing is left behind). */
     ds_cache_release_signal(c, 0);
     ck_assert_ptr_null(c->signal[0]);
-    ck_assert_int_eq(ds_cache_compute_features(c, 1, &err), 0);
+    ck_assert_int_eq(ds_cache_compute_features(c, 1, NULL, &err), 0);
     ck_assert_ptr_nonnull(c->feat[0]);
     free(c->feat[0]);
     c->feat[0] = NULL;
-    ck_assert_int_eq(ds_cache_compute_features(c, 1, &err), DS_ERR_ARG);
+    ck_assert_int_eq(ds_cache_compute_features(c, 1, NULL, &err), DS_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(err.msg, c->files[0].rel));
     char out[700];
     tu_path(out, sizeof out, cp.root, "released.aacache");
     ck_assert_int_eq(ds_cache_write(c, out, &err), DS_ERR_ARG);
     ck_assert(!tu_exists(out));
+    /* Computing features can give up the signals it no longer needs as it goes, and only those. */
+    ds_cache *d = build(l, &s, 1);
+    unsigned char *release = calloc(d->n_files, 1);
+    for (size_t f = 0; f < d->n_files; f += 2)
+        release[f] = 1;
+    for (size_t f = 0; f < d->n_files; f++) {
+        free(d->feat[f]);
+        d->feat[f] = NULL;
+    }
+    ck_assert_int_eq(ds_cache_compute_features(d, 2, release, &err), 0);
+    for (size_t f = 0; f < d->n_files; f++) {
+        ck_assert_int_eq(d->signal[f] == NULL, release[f]);
+        ck_assert_ptr_nonnull(d->feat[f]);
+    }
+    for (size_t k = 0; k < d->n_windows; k++)
+        ck_assert(d->windows[k].file == 0 /* c gave its own up above */ ||
+                  memcmp(ds_cache_features(d, k), ds_cache_features(c, k), per * sizeof(float)) == 0);
+    free(release);
+    ds_cache_free(d);
     ds_split_free(sp);
     free(wt);
     free(clip);
@@ -268,6 +287,8 @@ static ds_cache *open_expect(const ds_list *l, const dsp_settings *s, const char
     aa_error err;
     ck_assert_msg(ds_cache_open(&c, l, s, &o, path, &info, &err) == 0, "%s", err.msg);
     ck_assert_msg(info.loaded == loaded, "loaded %d, expected %d (reason: %s)", info.loaded, loaded, info.reason);
+    ck_assert_ptr_null(c->feat); /* the caller computes them */
+    features(c, 2);
     ck_assert_int_eq(info.write_failed, 0);
     ck_assert_str_eq(info.path, path);
     if (!loaded && why)

@@ -46,13 +46,29 @@ static int open_cache(tr_data *d, const tr_options *o, tr_progress *p, aa_error 
     if (o->no_cache) {
         double t0 = aa_now();
         int rc = ds_cache_build(&d->cache, d->list, &d->dsp, &co, err);
-        if (!rc)
-            rc = ds_cache_compute_features(d->cache, o->threads, err);
         d->cache_info.seconds = aa_now() - t0;
         return rc;
     }
     d->cache_used = 1;
     return ds_cache_open(&d->cache, d->list, &d->dsp, &co, o->cache_path, &d->cache_info, err);
+}
+
+/* The windows' log-mels from the cached signals. A training file's signal is released as soon as its
+ * features are there, so that the corpus's signals and features are not all held at once; those of the
+ * validation and test recordings stay until judged_recordings has cut them. */
+static int features(tr_data *d, const tr_options *o, aa_error *err)
+{
+    size_t n = d->cache->n_files;
+    unsigned char *release = malloc(n ? n : 1);
+    if (!release)
+        return nomem(err);
+    for (size_t f = 0; f < n; f++)
+        release[f] = d->split->side[f] == DS_TRAIN;
+    double t0 = aa_now();
+    int rc = ds_cache_compute_features(d->cache, o->threads, release, err);
+    d->features_seconds = aa_now() - t0;
+    free(release);
+    return rc;
 }
 
 /* Counts per side and class, and the checks: a class or a side without windows cannot be trained,
@@ -192,9 +208,10 @@ int tr_data_recording_windows(const tr_data *d, int side, const am_aggregate *a,
     return 0;
 }
 
-/* The validation and test recordings cut once, as aa-infer cuts a file; then the signals nothing needs any
- * more are released: after this, training reads the windows' features, validation and the test report
- * these windows. (Augmentation in the waveform domain will keep the training files' signals.) */
+/* The validation and test recordings cut once, as aa-infer cuts a file; then their signals are released
+ * too (those of the training files went with their features): after this, training reads the windows'
+ * features, validation and the test report these windows. (Augmentation in the waveform domain will keep
+ * the training files' signals.) */
 static int judged_recordings(tr_data *d, const tr_options *o, aa_error *err)
 {
     d->aggregate = o->aggregate;
@@ -265,7 +282,8 @@ int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
     so.weights = w;
     rc = ds_split_make(&d->split, d->list, &so, err);
     free(w);
-    if (rc || (rc = side_lists(d, err)) || (rc = count_and_check(d, err)) || (rc = class_weights(d, o, err)))
+    if (rc || (rc = side_lists(d, err)) || (rc = count_and_check(d, err)) || (rc = class_weights(d, o, err)) ||
+        (rc = features(d, o, err)))
         goto fail;
 
     d->mean = malloc(d->n_mels * sizeof *d->mean);
@@ -323,13 +341,16 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
             l->manifest_path ? l->manifest_path : "no manifest", l->stats.group_manifest, l->stats.group_regex,
             l->stats.group_per_file);
     if (d->cache_used)
-        fprintf(to, "Features: %zu windows of %.0f s (hop %g s, at most %d per recording), cache %s (%s, %.1f s)\n",
+        fprintf(to, "Features: %zu windows of %.0f s (hop %g s, at most %d per recording), cache %s (%s, %.1f s; "
+                "log-mels %.1f s)\n",
                 c->n_windows, d->dsp.clip_seconds, o->hop_s, o->max_windows, d->cache_info.path,
                 d->cache_info.loaded ? "reused" : d->cache_info.write_failed ? "built, not written" : "built",
-                d->cache_info.seconds);
+                d->cache_info.seconds, d->features_seconds);
     else
-        fprintf(to, "Features: %zu windows of %.0f s (hop %g s, at most %d per recording), no cache file (%.1f s)\n",
-                c->n_windows, d->dsp.clip_seconds, o->hop_s, o->max_windows, d->cache_info.seconds);
+        fprintf(to, "Features: %zu windows of %.0f s (hop %g s, at most %d per recording), no cache file (%.1f s; "
+                "log-mels %.1f s)\n",
+                c->n_windows, d->dsp.clip_seconds, o->hop_s, o->max_windows, d->cache_info.seconds,
+                d->features_seconds);
     if (d->cache_used && !d->cache_info.loaded && d->cache_info.write_failed)
         fprintf(to, "  cache not written: %s\n", d->cache_info.write_error);
     if (d->skipped)

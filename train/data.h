@@ -19,6 +19,7 @@ typedef struct {
     ds_list *list;
     ds_cache *cache;
     ds_cache_info cache_info;
+    double features_seconds;   /* computing the windows' log-mels from the cached signals */
     int cache_used;            /* 0 with --no-cache */
     ds_split *split;
     dsp_settings dsp;
