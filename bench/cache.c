@@ -1,5 +1,6 @@
-/* Feature cache build on a folder: wall time, peak memory, windows per class; then the reuse path (load of
- * the written file, checked against the listing) on the same file.
+/* Feature cache build on a folder (decode every file, write the signals, compute the windows' log-mels):
+ * wall time, peak memory, windows per class; then the reuse path (load of the written file, checked
+ * against the listing, and the windows' log-mels computed from its signals) on the same file.
  *
  *   cache [--threads N] [--hop S] [--cap K] DATA CACHEFILE     measure (JSON line last)
  *   cache --make-corpus DIR PER_CLASS                           write the demo corpus into DIR
@@ -80,7 +81,7 @@ int main(int argc, char **argv)
     ds_cache *c = NULL;
     ds_cache_info info;
     double t0 = aa_now();
-    if (ds_cache_open(&c, l, &s, &o, path, &info, &err)) {
+    if (ds_cache_open(&c, l, &s, &o, path, &info, &err) || ds_cache_compute_features(c, o.threads, NULL, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -107,7 +108,8 @@ int main(int argc, char **argv)
     ds_cache_free(c);
 
     t0 = aa_now();
-    if (ds_cache_open(&c, l, &s, &o, path, &info, &err) || !info.loaded) {
+    if (ds_cache_open(&c, l, &s, &o, path, &info, &err) || !info.loaded ||
+        ds_cache_compute_features(c, o.threads, NULL, &err)) {
         fprintf(stderr, "reuse failed: %s %s\n", err.msg, info.reason);
         return 1;
     }
@@ -118,7 +120,7 @@ int main(int argc, char **argv)
         size = ftell(fp);
     if (fp)
         fclose(fp);
-    printf("reuse (read + check): %.2f s for %.0f MB; build/reuse %.0fx\n", load_s, size / 1e6, build_s / load_s);
+    printf("reuse (read + check + log-mels): %.2f s for %.0f MB; build/reuse %.0fx\n", load_s, size / 1e6, build_s / load_s);
     printf("{\"bench\":\"cache\",\"threads\":%d,\"files\":%zu,\"skipped\":%zu,\"windows\":%zu,\"build_s\":%.3f,"
            "\"peak_rss_mb\":%.1f,\"load_s\":%.3f,\"cache_mb\":%.1f,\"windows_per_class\":{",
            threads, c->n_files, c->n_skipped, c->n_windows, build_s, build_mb, load_s, size / 1e6);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Feature cache build (decode every file once, log-mel of each kept window, write the cache) on one thread
-# and on every core, each in its own process so the peak resident size is its own; and the reuse path
-# (read + check of the written cache) beside it.
+# Feature cache build (decode every file once, write the decoded signals, log-mel of each kept window) on one
+# thread and on every core, each in its own process so the peak resident size is its own; and the reuse
+# path (read + check of the written cache, log-mels of its windows from the signals) beside it.
 #
 #   BENCH_DATA=DIR   labelled folders DIR/<class>/... (default: ../shared/data/respiratory when present, else
 #                    a generated demo corpus of 40 clips per class)
@@ -28,7 +28,7 @@ j1=$(tail -n1 <<<"$one") jn=$(tail -n1 <<<"$all")
 n=$(jget threads "$jn")
 b1=$(jget build_s "$j1") bn=$(jget build_s "$jn")
 echo "   $n threads: build + write $bn s, peak RSS $(jget peak_rss_mb "$jn") MB -> speed-up $(awk -v a="$b1" -v b="$bn" 'BEGIN{printf "%.2f", a/b}')x"
-echo "   reuse (read + check): $(jget load_s "$jn") s for $(jget cache_mb "$jn") MB -> $(awk -v a="$bn" -v b="$(jget load_s "$jn")" 'BEGIN{printf "%.0f", a/b}')x faster than building"
+echo "   reuse (read + check + log-mels): $(jget load_s "$jn") s for $(jget cache_mb "$jn") MB -> $(awk -v a="$bn" -v b="$(jget load_s "$jn")" 'BEGIN{printf "%.0f", a/b}')x faster than building"
 cmp -s "$tmp/c1.aacache" "$tmp/cn.aacache" && echo "   1-thread and $n-thread cache files identical" || { echo "   cache files differ between thread counts" >&2; exit 1; }
 printf '{"bench":"cache","data":"%s","build_s_1t":%s,"build_s_nt":%s,"threads":%s,"speedup":%s,"peak_rss_mb_1t":%s,"peak_rss_mb_nt":%s,"load_s":%s,"one":%s}\n' \
   "$data" "$b1" "$bn" "$n" "$(awk -v a="$b1" -v b="$bn" 'BEGIN{printf "%.3f", a/b}')" "$(jget peak_rss_mb "$j1")" \

@@ -17,7 +17,10 @@ struct ds_batcher {
     size_t *noise;      /* [n_noise] the pool's background windows */
     size_t n_noise;
     int threads;
+    int n_scratch;      /* threads ds_batch_fill runs */
+    float *scratch;     /* [n_scratch][n_mels][n_frames] a mixup partner, normalised; NULL without mixup */
 };
+
 
 int ds_batcher_new(ds_batcher **out, const ds_cache *c, const float *mean, const float *std,
                    const ds_augment_opts *aug, const size_t *pool, size_t n_pool, int threads, aa_error *err)
@@ -60,7 +63,10 @@ int ds_batcher_new(ds_batcher **out, const ds_cache *c, const float *mean, const
     }
     b->pool = malloc((n_pool ? n_pool : 1) * sizeof *b->pool);
     b->noise = malloc((n_pool ? n_pool : 1) * sizeof *b->noise);
-    if ((mean && (!b->mean || !b->std)) || !b->pool || !b->noise) {
+    b->n_scratch = threads > 0 ? threads : omp_get_max_threads();
+    if (a.mixup_p > 0)
+        b->scratch = malloc((size_t)b->n_scratch * c->n_mels * c->n_frames * sizeof *b->scratch);
+    if ((mean && (!b->mean || !b->std)) || !b->pool || !b->noise || (a.mixup_p > 0 && !b->scratch)) {
         ds_batcher_free(b);
         return aa_error_set(err, DS_ERR_NOMEM, "batches: out of memory");
     }
@@ -84,6 +90,7 @@ void ds_batcher_free(ds_batcher *b)
         return;
     free(b->mean);
     free(b->std);
+    free(b->scratch);
     free(b->pool);
     free(b->noise);
     free(b);
@@ -163,8 +170,8 @@ void ds_batcher_draw(const ds_batcher *b, size_t w, uint64_t seed, uint64_t epoc
     }
 }
 
-/* Item w with parameters p into x: [n_mels][n_frames]. */
-static void make_item(const ds_batcher *b, size_t w, const ds_augment_params *p, float *x)
+/* Item w with parameters p into x: [n_mels][n_frames]; scratch: [n_mels][n_frames] for a mixup partner. */
+static void make_item(const ds_batcher *b, size_t w, const ds_augment_params *p, float *x, float *scratch)
 {
     const ds_cache *c = b->c;
     const size_t M = c->n_mels, F = c->n_frames, count = M * F;
@@ -174,17 +181,17 @@ static void make_item(const ds_batcher *b, size_t w, const ds_augment_params *p,
     if (p->noise)
         ds_aug_mix_noise(x, ds_cache_features(c, p->noise_window), count, p->snr_db, c->dsp.top_db);
     if (b->mean)
-        ds_norm_apply(b->mean, b->std, M, F, x);
+        dsp_normalise(b->mean, b->std, M, F, x);
     if (p->mixup) {
         const float *y = ds_cache_features(c, p->mix_window);
+        if (b->mean) {
+            memcpy(scratch, y, count * sizeof *scratch);
+            dsp_normalise(b->mean, b->std, M, F, scratch);
+            y = scratch;
+        }
         const float lam = p->lambda, rest = 1 - p->lambda;
-        for (size_t m = 0; m < M; m++)
-            for (size_t t = 0; t < F; t++) {
-                float v = y[m * F + t];
-                if (b->mean)
-                    v = (v - b->mean[m]) / b->std[m];
-                x[m * F + t] = lam * x[m * F + t] + rest * v;
-            }
+        for (size_t i = 0; i < count; i++)
+            x[i] = lam * x[i] + rest * y[i];
     }
     ds_aug_masks(x, M, F, p);
 }
@@ -200,12 +207,13 @@ int ds_batch_fill(ds_batcher *b, const size_t *idx, size_t n, uint64_t seed, uin
     if (b->aug.mixup_p > 0 && !targets)
         return aa_error_set(err, DS_ERR_ARG, "batches: mixup is on, so soft targets are needed");
     const size_t per = c->n_mels * c->n_frames, K = (size_t)c->n_classes;
-    const int nt = b->threads > 0 ? b->threads : omp_get_max_threads();
+    const int nt = b->n_scratch;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (size_t i = 0; i < n; i++) {
         ds_augment_params p;
         ds_batcher_draw(b, idx[i], seed, epoch, first + i, &p);
-        make_item(b, idx[i], &p, x + i * per);
+        float *scratch = b->scratch ? b->scratch + (size_t)omp_get_thread_num() * per : NULL;
+        make_item(b, idx[i], &p, x + i * per, scratch);
         int cls = c->windows[idx[i]].cls;
         if (labels)
             labels[i] = cls;

@@ -1,5 +1,5 @@
-/* Building the feature cache: every file decoded once, its windows' log-mels computed, in parallel over
- * files. */
+/* Building the feature cache: every file decoded once and kept as its signal with its windows' plan, in
+ * parallel over files; and the windows' log-mels computed from those signals. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,9 +94,12 @@ void ds_cache_free(ds_cache *c)
         free(c->files[f].reason);
         if (c->feat)
             free(c->feat[f]);
+        if (c->signal)
+            free(c->signal[f]);
     }
     free(c->files);
     free(c->feat);
+    free(c->signal);
     free(c->windows);
     free_names(c->classes, (size_t)c->n_classes);
     free_names(c->groups, c->n_groups);
@@ -141,28 +144,99 @@ int ds_cache_side_windows(const ds_cache *c, const ds_split *sp, int side, size_
     return 0;
 }
 
+void ds_cache_release_signal(ds_cache *c, size_t f)
+{
+    if (c->signal && f < c->n_files) {
+        free(c->signal[f]);
+        c->signal[f] = NULL;
+    }
+}
+
+int ds_cache_compute_features(ds_cache *c, int threads, const unsigned char *release, aa_error *err)
+{
+    const size_t n = c->n_files, per = c->n_mels * c->n_frames;
+    if (!c->feat && !(c->feat = calloc(n ? n : 1, sizeof *c->feat)))
+        return aa_error_set(err, DS_ERR_NOMEM, "out of memory for the features of %zu files", n);
+    for (size_t f = 0; f < n; f++)
+        if (c->files[f].n_windows && !c->feat[f] && (!c->signal || !c->signal[f]))
+            return aa_error_set(err, DS_ERR_ARG, "%s: no decoded signal to compute features from", c->files[f].rel);
+    int nt = threads > 0 ? threads : omp_get_max_threads();
+    aa_error e;
+    dsp_logmel *lm = dsp_logmel_new(&c->dsp, nt, &e);
+    if (!lm) {
+        if (err)
+            *err = e;
+        return e.code;
+    }
+    int fatal = 0;
+    aa_error fatal_err = {0};
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num();
+        size_t offsets[256];
+#pragma omp for schedule(dynamic, 1)
+        for (size_t f = 0; f < n; f++) {
+            const ds_cache_file *cf = &c->files[f];
+            int stop;
+#pragma omp atomic read
+            stop = fatal;
+            if (stop || !cf->n_windows || c->feat[f])
+                continue;
+            aa_error fe = {0};
+            float *x = malloc(cf->n_windows * per * sizeof *x);
+            size_t *off = cf->n_windows <= 256 ? offsets : malloc(cf->n_windows * sizeof *off);
+            int r = !x || !off ? aa_error_set(&fe, DS_ERR_NOMEM, "out of memory for %zu windows of %s", cf->n_windows,
+                                              cf->rel)
+                               : 0;
+            for (size_t k = 0; !r && k < cf->n_windows; k++)
+                off[k] = (size_t)c->windows[cf->first_window + k].offset;
+            if (!r)
+                r = dsp_windows_logmel(lm, t, c->signal[f], (size_t)cf->n_samples, off, cf->n_windows, x, &fe);
+            if (off != offsets)
+                free(off);
+            if (!r && release && release[f])
+                ds_cache_release_signal(c, f);
+            if (r) {
+                free(x);
+#pragma omp critical(ds_cache_features)
+                if (!fatal) {
+                    fatal_err = fe;
+                    fatal = r;
+                }
+                continue;
+            }
+            c->feat[f] = x;
+        }
+    }
+    dsp_logmel_free(lm);
+    if (fatal && err)
+        *err = fatal_err;
+    return fatal;
+}
+
 /* ---- the build ------------------------------------------------------------------------------------------ */
 
 typedef struct {
     const ds_list *l;
     const dsp_settings *s;
     const ds_window_opts *w;
-    dsp_logmel *lm;
     ds_cache *c;
     uint64_t **offsets; /* [n_files] -> [n_windows of file], until the windows are assembled */
 } build_ctx;
 
-/* Decodes file i and computes its windows into c->feat[i]. An undecodable file is recorded as skipped and
- * is not an error; only what would make every later file fail too (memory, the front end itself) is. */
-static int build_file(build_ctx *b, size_t i, int slot, float *clip /* [clip_samples] */, aa_error *err)
+/* Decodes file i into c->signal[i] and plans its windows. An undecodable file is recorded as skipped and is
+ * not an error; only what would make every later file fail too (memory) is. */
+static int build_file(build_ctx *b, size_t i, aa_error *err)
 {
     ds_cache_file *f = &b->c->files[i];
-    const size_t len = dsp_clip_samples(b->s), per = b->c->n_mels * b->c->n_frames;
     dsp_audio a;
     aa_error e;
     int rc = dsp_load(b->l->items[i].path, b->s, 0, &a, &e);
-    if (rc == DSP_ERR_NOMEM)
-        return aa_error_set(err, DS_ERR_NOMEM, "%s", e.msg);
+    if (rc == DSP_ERR_NOMEM) {
+        if (err)
+            *err = e;
+        return rc;
+    }
     if (rc) {
         f->status = rc;
         if (!(f->reason = strdup(e.msg)))
@@ -172,27 +246,19 @@ static int build_file(build_ctx *b, size_t i, int slot, float *clip /* [clip_sam
     size_t nw = ds_window_plan(b->s, b->w, a.n, NULL, 0);
     size_t *offs = malloc(nw * sizeof *offs);
     b->offsets[i] = malloc(nw * sizeof *b->offsets[i]);
-    b->c->feat[i] = malloc(nw * per * sizeof(float));
-    if (!offs || !b->offsets[i] || !b->c->feat[i]) {
+    if (!offs || !b->offsets[i]) {
         free(offs);
         dsp_audio_free(&a);
         return aa_error_set(err, DS_ERR_NOMEM, "out of memory for %zu windows of %s", nw, f->rel);
     }
     ds_window_plan(b->s, b->w, a.n, offs, nw);
-    for (size_t k = 0; k < nw && !rc; k++) {
-        /* The window's samples, zero-padded past the end exactly as dsp_clip pads a short recording. */
-        size_t keep = a.n - offs[k] < len ? a.n - offs[k] : len;
-        memcpy(clip, a.samples + offs[k], keep * sizeof *clip);
-        memset(clip + keep, 0, (len - keep) * sizeof *clip);
+    for (size_t k = 0; k < nw; k++)
         b->offsets[i][k] = offs[k];
-        if (dsp_logmel_compute(b->lm, slot, clip, len, b->c->feat[i] + k * per, &e))
-            rc = aa_error_set(err, DS_ERR_DSP, "%s: log-mel failed: %s", f->rel, e.msg);
-    }
+    free(offs);
     f->n_samples = a.n;
     f->n_windows = nw;
-    free(offs);
-    dsp_audio_free(&a);
-    return rc;
+    b->c->signal[i] = a.samples; /* the cache owns the samples from here on */
+    return 0;
 }
 
 /* Files are started in decreasing size, so that the largest do not start last and leave one thread working
@@ -232,10 +298,9 @@ int ds_cache_build(ds_cache **out, const ds_list *l, const dsp_settings *s, cons
 {
     *out = NULL;
     ds_cache_opts o = ds_cache_opts_resolve(opts);
-    aa_error e;
-    int rc = dsp_settings_validate(s, &e);
+    int rc = dsp_settings_validate(s, err);
     if (rc)
-        return aa_error_set(err, DS_ERR_ARG, "%s", e.msg);
+        return rc;
     if ((rc = ds_window_opts_validate(&o.win, s, err)))
         return rc;
     if (o.threads < 0)
@@ -246,7 +311,7 @@ int ds_cache_build(ds_cache **out, const ds_list *l, const dsp_settings *s, cons
     size_key *order = malloc((n ? n : 1) * sizeof *order);
     uint64_t **offsets = calloc(n ? n : 1, sizeof *offsets);
     if (!c || !order || !offsets || !(c->files = calloc(n ? n : 1, sizeof *c->files)) ||
-        !(c->feat = calloc(n ? n : 1, sizeof *c->feat)) || ds_cache_take_names(c, l)) {
+        !(c->signal = calloc(n ? n : 1, sizeof *c->signal)) || ds_cache_take_names(c, l)) {
         rc = aa_error_set(err, DS_ERR_NOMEM, "out of memory for a cache of %zu files", n);
         goto done;
     }
@@ -263,13 +328,6 @@ int ds_cache_build(ds_cache **out, const ds_list *l, const dsp_settings *s, cons
     qsort(order, n, sizeof *order, cmp_size_desc);
 
     build_ctx b = {.l = l, .s = s, .w = &o.win, .c = c, .offsets = offsets};
-    if (!(b.lm = dsp_logmel_new(s, nt, err))) {
-        rc = err && err->code == DSP_ERR_NOMEM ? DS_ERR_NOMEM : DS_ERR_DSP;
-        if (err)
-            err->code = rc;
-        goto done;
-    }
-    const size_t len = dsp_clip_samples(s);
     int fatal = 0;
     aa_error fatal_err = {0};
     size_t finished = 0, reported = 0;
@@ -278,21 +336,15 @@ int ds_cache_build(ds_cache **out, const ds_list *l, const dsp_settings *s, cons
 #pragma omp parallel num_threads(nt)
     {
         const int t = omp_get_thread_num();
-        float *clip = malloc(len * sizeof *clip);
-        if (!clip) {
-#pragma omp critical(ds_cache_fatal)
-            if (!fatal)
-                fatal = aa_error_set(&fatal_err, DS_ERR_NOMEM, "out of memory for a clip");
-        }
 #pragma omp for schedule(dynamic, 1)
         for (size_t k = 0; k < n; k++) {
             int stop;
 #pragma omp atomic read
             stop = fatal;
-            if (stop || !clip)
+            if (stop)
                 continue;
             aa_error fe = {0};
-            int r = build_file(&b, order[k].i, t, clip, &fe);
+            int r = build_file(&b, order[k].i, &fe);
             if (r) {
 #pragma omp critical(ds_cache_fatal)
                 if (!fatal) {
@@ -314,9 +366,7 @@ int ds_cache_build(ds_cache **out, const ds_list *l, const dsp_settings *s, cons
                 }
             }
         }
-        free(clip);
     }
-    dsp_logmel_free(b.lm);
     if (fatal) {
         rc = fatal;
         if (err)

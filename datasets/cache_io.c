@@ -2,7 +2,7 @@
  *
  * Layout, little-endian:
  *   0   magic "AACACHE\0"
- *   8   u32 format version (1)            12  u32 reserved (0)
+ *   8   u32 format version (2)            12  u32 reserved (0)
  *   16  u64 header_len: bytes before the header checksum
  *   24  u64 file_size: the whole file, so truncation is named as such rather than as a checksum mismatch
  *   32  str DSP settings text (dsp_settings_format)        str = u32 length + bytes
@@ -12,10 +12,13 @@
  *           u64 n_windows, str reason (empty when not skipped)
  *       u64 n_windows, each: u32 class, u32 reserved, u64 group, u64 file, u64 offset
  *   header_len  u32 CRC32 of bytes [0, header_len)
- *   then n_windows x n_mels x n_frames f32, then u32 CRC32 of every byte before it.
+ *   then, for each file not skipped, in file order, its n_samples f32 (the decoded signal at the model
+ *   rate), then u32 CRC32 of every byte before it.
  * The header has its own checksum so that it is known sound before any count in it is believed, and so that
- * a stale cache is refused without reading its features. */
+ * a stale cache is refused without reading its signals. Version 1 held each window's log-mel where the
+ * signals are now; the features are computed from the signals at load instead (datasets.h says why). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +27,11 @@
 #include "datasets/cache_internal.h"
 
 static const unsigned char MAGIC[8] = {'A', 'A', 'C', 'A', 'C', 'H', 'E', '\0'};
-#define VERSION 1u
+#define VERSION 2u
 #define FIXED_HEAD 32
 #define FILE_REC_MIN (4 + 8 + 8 + 4 + 4 + 8 + 8 + 8 + 4)
 #define WINDOW_REC 32
-/* Features are converted and checksummed through a buffer of this many floats. */
+/* Signals are converted and checksummed through a buffer of this many floats. */
 #define CHUNK 16384
 
 /* ---- writing ------------------------------------------------------------------------------------------ */
@@ -118,8 +121,10 @@ int ds_cache_write(const ds_cache *c, const char *path, aa_error *err)
         return aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory writing the cache header", path);
     }
     head = (unsigned char *)b.s; /* the buffer may have moved */
-    size_t per = c->n_mels * c->n_frames;
-    uint64_t header_len = b.len, file_size = header_len + 4 + (uint64_t)c->n_windows * per * 4 + 4;
+    uint64_t samples = 0;
+    for (size_t f = 0; f < c->n_files; f++)
+        samples += c->files[f].status ? 0 : c->files[f].n_samples;
+    uint64_t header_len = b.len, file_size = header_len + 4 + samples * 4 + 4;
     memcpy(head, MAGIC, 8);
     aa_put_u32(head + 8, VERSION);
     aa_put_u32(head + 12, 0);
@@ -148,8 +153,16 @@ int ds_cache_write(const ds_cache *c, const char *path, aa_error *err)
         return aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory", path);
     }
     for (size_t f = 0; ok && f < c->n_files; f++) {
-        const float *x = c->feat[f];
-        size_t count = c->files[f].n_windows * per;
+        if (c->files[f].status)
+            continue;
+        const float *x = c->signal ? c->signal[f] : NULL;
+        size_t count = (size_t)c->files[f].n_samples;
+        if (!x) {
+            free(chunk);
+            aa_afile_abort(af);
+            return aa_error_set(err, DS_ERR_ARG, "%s: the signal of %s was released before the cache was written",
+                                path, c->files[f].rel);
+        }
         for (size_t at = 0; ok && at < count; at += CHUNK) {
             size_t m = count - at < CHUNK ? count - at : CHUNK;
             for (size_t i = 0; i < m; i++)
@@ -225,8 +238,32 @@ static char *cur_str(cursor *c, int *oom)
     return s;
 }
 
-/* Parses the header (already checksummed) into c; DS_ERR_CACHE_CORRUPT naming what is inconsistent. */
-static int parse_header(ds_cache *c, cursor *cu, const char *path, aa_error *err)
+/* Whether each decoded file's windows are the ones ds_window_plan gives for its length: the features are
+ * computed at these offsets, so a cache whose offsets were not planned for its files is not one we wrote. */
+static int windows_follow_plan(const ds_cache *c)
+{
+    size_t most = 0;
+    for (size_t f = 0; f < c->n_files; f++)
+        most = c->files[f].n_windows > most ? c->files[f].n_windows : most;
+    size_t *plan = malloc((most ? most : 1) * sizeof *plan);
+    if (!plan)
+        return -1;
+    int ok = 1;
+    for (size_t f = 0; ok && f < c->n_files; f++) {
+        const ds_cache_file *cf = &c->files[f];
+        if (cf->status)
+            continue;
+        ok = ds_window_plan(&c->dsp, &c->win, (size_t)cf->n_samples, plan, most) == cf->n_windows;
+        for (size_t k = 0; ok && k < cf->n_windows; k++)
+            ok = c->windows[cf->first_window + k].offset == plan[k];
+    }
+    free(plan);
+    return ok;
+}
+
+/* Parses the header (already checksummed) into c; DS_ERR_CACHE_CORRUPT naming what is inconsistent.
+ * max_samples: how many float32 samples the rest of the file has room for. */
+static int parse_header(ds_cache *c, cursor *cu, uint64_t max_samples, const char *path, aa_error *err)
 {
     int oom = 0;
     cu->at = FIXED_HEAD;
@@ -267,8 +304,10 @@ static int parse_header(ds_cache *c, cursor *cu, const char *path, aa_error *err
     if (cu->bad || nf > (cu->n - cu->at) / FILE_REC_MIN)
         return aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: corrupt feature cache (file count %llu)", path,
                             (unsigned long long)nf);
-    if (!(c->files = calloc(nf ? nf : 1, sizeof *c->files)) || !(c->feat = calloc(nf ? nf : 1, sizeof *c->feat)))
+    if (!(c->files = calloc(nf ? nf : 1, sizeof *c->files)) ||
+        !(c->signal = calloc(nf ? nf : 1, sizeof *c->signal)))
         return aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory", path);
+    uint64_t samples = 0;
     while (c->n_files < nf) {
         /* counted before it is read, so that ds_cache_free frees a record the checks below stop half-way */
         ds_cache_file *f = &c->files[c->n_files++];
@@ -290,13 +329,17 @@ static int parse_header(ds_cache *c, cursor *cu, const char *path, aa_error *err
             f->reason = reason;
         else
             free(reason);
-        /* A file is either decoded (status 0, no reason, 1..cap windows) or skipped (a status, a reason, no
-         * window): anything else was not written by ds_cache_write. */
+        /* A file is either decoded (status 0, no reason, samples, 1..cap windows) or skipped (a status, a
+         * reason, no sample, no window): anything else was not written by ds_cache_write. The samples must
+         * fit in what follows the header, which also bounds the window plan checked below. */
         int skipped = status != 0;
         if (cls >= nc || f->group >= ng || skipped != (f->reason != NULL) ||
-            (skipped ? nw != 0 : (nw < 1 || nw > (uint64_t)c->win.max_per_file)))
+            (skipped ? nw != 0 || f->n_samples != 0
+                     : (nw < 1 || nw > (uint64_t)c->win.max_per_file || f->n_samples == 0 ||
+                        f->n_samples > max_samples - samples)))
             return aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: corrupt feature cache (record of file %zu)", path,
                                 c->n_files - 1);
+        samples += f->n_samples;
     }
     ds_cache_index(c);
     uint64_t nw = cur_u64(cu);
@@ -325,6 +368,16 @@ static int parse_header(ds_cache *c, cursor *cu, const char *path, aa_error *err
         return aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: corrupt feature cache (%zu windows listed by files, "
                             "%llu recorded; %zu bytes of header left over)",
                             path, total, (unsigned long long)nw, cu->n - cu->at);
+    int planned = windows_follow_plan(c);
+    if (planned < 0)
+        return aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory", path);
+    if (!planned)
+        return aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: corrupt feature cache (windows not planned for their "
+                            "files' lengths)", path);
+    if (samples != max_samples)
+        return aa_error_set(err, DS_ERR_CACHE_CORRUPT,
+                            "%s: corrupt feature cache (%llu samples recorded, room for %llu)", path,
+                            (unsigned long long)samples, (unsigned long long)max_samples);
     return 0;
 bad:
     if (oom)
@@ -343,25 +396,32 @@ static int read_exact(FILE *fp, void *buf, size_t n, const char *path, aa_error 
     return aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: truncated feature cache (file shrank while read)", path);
 }
 
-static int read_features(ds_cache *c, FILE *fp, uint32_t crc, const char *path, aa_error *err)
+static int read_signals(ds_cache *c, FILE *fp, uint32_t crc, const char *path, aa_error *err)
 {
-    size_t per = c->n_mels * c->n_frames;
+    size_t nonfinite = 0; /* 1 + the first file with a NaN or infinite sample */
     for (size_t f = 0; f < c->n_files; f++) {
-        size_t count = c->files[f].n_windows * per;
+        size_t count = c->files[f].status ? 0 : (size_t)c->files[f].n_samples;
         if (!count)
             continue;
         float *x = malloc(count * sizeof *x);
         if (!x)
-            return aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory for %zu windows", path, c->files[f].n_windows);
-        c->feat[f] = x;
+            return aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory for %zu samples of %s", path, count,
+                                c->files[f].rel);
+        c->signal[f] = x;
         int rc = read_exact(fp, x, count * 4, path, err);
         if (rc)
             return rc;
         crc = aa_crc32(crc, x, count * 4);
         /* The bytes are little-endian floats; on a little-endian host this is a copy onto itself. */
         unsigned char *b = (unsigned char *)x;
-        for (size_t i = 0; i < count; i++)
+        int finite = 1;
+        for (size_t i = 0; i < count; i++) {
             x[i] = aa_get_f32(b + 4 * i);
+            finite &= isfinite(x[i]) != 0;
+        }
+        /* dsp_load never gives a NaN or an infinity; one would poison the normalisation and the training. */
+        if (!finite)
+            nonfinite = nonfinite ? nonfinite : f + 1;
     }
     unsigned char tail[4];
     int rc = read_exact(fp, tail, 4, path, err);
@@ -369,6 +429,9 @@ static int read_features(ds_cache *c, FILE *fp, uint32_t crc, const char *path, 
         return rc;
     if (aa_get_u32(tail) != crc)
         return aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: feature cache checksum mismatch (corrupt file)", path);
+    if (nonfinite)
+        return aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: corrupt feature cache (a sample of %s is not finite)", path,
+                            c->files[nonfinite - 1].rel);
     return 0;
 }
 
@@ -412,6 +475,12 @@ int ds_cache_read_checked(ds_cache **out, const char *path, const ds_list *l, co
         rc = aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: corrupt feature cache (format version 0)", path);
         goto done;
     }
+    if (version < VERSION) {
+        rc = aa_error_set(err, DS_ERR_CACHE_VERSION,
+                          "%s: feature cache format version %u (log-mels) is older than this program reads (%u: "
+                          "decoded signals)", path, version, VERSION);
+        goto done;
+    }
     uint64_t header_len = aa_get_u64(fixed + 16), file_size = aa_get_u64(fixed + 24), actual = (uint64_t)st.st_size;
     if (actual < file_size) {
         rc = aa_error_set(err, DS_ERR_CACHE_CORRUPT, "%s: truncated feature cache (%llu of %llu bytes)", path,
@@ -447,20 +516,19 @@ int ds_cache_read_checked(ds_cache **out, const char *path, const ds_list *l, co
         rc = aa_error_set(err, DS_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    cursor cu = {.p = head, .n = (size_t)header_len};
-    if ((rc = parse_header(c, &cu, path, err)))
-        goto done;
-    uint64_t per = (uint64_t)c->n_mels * c->n_frames;
-    if (per == 0 || c->n_windows > (file_size - header_len - 8) / 4 / per ||
-        header_len + 8 + (uint64_t)c->n_windows * per * 4 != file_size) {
+    uint64_t room = file_size - header_len - 8;
+    if (room % 4) {
         rc = aa_error_set(err, DS_ERR_CACHE_CORRUPT,
-                          "%s: corrupt feature cache (%zu windows do not fill its %llu bytes)", path, c->n_windows,
-                          (unsigned long long)file_size);
+                          "%s: corrupt feature cache (%llu bytes after the header are not whole samples)", path,
+                          (unsigned long long)room);
         goto done;
     }
+    cursor cu = {.p = head, .n = (size_t)header_len};
+    if ((rc = parse_header(c, &cu, room / 4, path, err)))
+        goto done;
     if (l && (rc = ds_cache_check(c, l, s, w, err)))
         goto done;
-    rc = read_features(c, fp, crc, path, err);
+    rc = read_signals(c, fp, crc, path, err);
 done:
     free(head);
     fclose(fp);

@@ -135,9 +135,10 @@ int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const
     memset(info, 0, sizeof *info);
     ds_cache_opts o = ds_cache_opts_resolve(opts);
     aa_error e;
-    if (dsp_settings_validate(s, &e))
-        return aa_error_set(err, DS_ERR_ARG, "%s", e.msg);
-    int rc = ds_window_opts_validate(&o.win, s, err);
+    int rc = dsp_settings_validate(s, err);
+    if (rc)
+        return rc;
+    rc = ds_window_opts_validate(&o.win, s, err);
     if (rc)
         return rc;
     char *owned = NULL;

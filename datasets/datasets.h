@@ -197,16 +197,22 @@ size_t ds_window_plan(const dsp_settings *s, const ds_window_opts *o, size_t n, 
 
 /* ---- feature cache ----------------------------------------------------------------------------------------
  *
- * Every listed file decoded once (dsp_load) and cut into its windows; each window's feature is exactly what
- * inference computes for that clip: dsp_logmel_compute on the window's samples ([n_mels][n_frames] dB, floored
- * at the window's own max - top_db). Files that cannot be decoded are kept in the file list as skipped, with
- * the reason, and contribute no window; they never stop a build.
+ * Every listed file decoded once (dsp_load: mono float32 at the model rate) and kept as that signal, with the
+ * plan of its training windows (ds_window_plan). The cache file holds the decoded signals, not log-mels:
+ * the work that follows starts from the waveform — validation and the test report judge each recording on
+ * the windows aa-infer would cut from it (model/'s am_recording_windows), and augmentation in the waveform
+ * domain (events cut out of recordings and placed into backgrounds, EQ, reverberation, clipping) needs the
+ * samples — and none of it should decode a file twice. In memory, ds_cache_compute_features adds each
+ * window's log-mel ([n_mels][n_frames] dB through dsp_windows_logmel, exactly what inference computes for
+ * that clip), which is what the batcher reads (ds_cache_features). Files that cannot be decoded are kept in
+ * the file list as skipped, with the reason, and contribute no window; they never stop a build.
  *
- * On disk (little-endian; see datasets/cache_io.c): magic "AACACHE\0", format version, size of the whole
+ * On disk (little-endian; see datasets/cache_io.c): magic "AACACHE\0", format version (2), size of the whole
  * file, the DSP settings text (dsp_settings_format), window hop and cap, class and group names, every file
  * (relative path, size, mtime in ns, class, group, decoded length, window count, skip status and reason),
- * every window (class, group, file index, offset in samples), a CRC32 of all that; then the features
- * ([n_windows][n_mels][n_frames] float32) and a CRC32 of the whole file. Written through aa_afile. */
+ * every window (class, group, file index, offset in samples), a CRC32 of all that; then the decoded signal
+ * of every file that was not skipped, in file order (n_samples float32 each), and a CRC32 of the whole file.
+ * Written through aa_afile. Version 1 held the windows' log-mels instead and is rebuilt. */
 
 typedef struct {
     char *rel;          /* path relative to DATA, as in the listing */
@@ -241,11 +247,15 @@ typedef struct {
     size_t n_skipped;        /* files with status != 0 */
     ds_window *windows;      /* [n_windows], grouped by file in file order, offsets increasing */
     size_t n_windows;
-    float **feat;            /* [n_files] -> [files[f].n_windows][n_mels][n_frames], NULL for no windows */
+    float **signal;          /* [n_files] -> [files[f].n_samples] the decoded file at the model rate; NULL when
+                              * skipped or released (ds_cache_release_signal) */
+    float **feat;            /* [n_files] -> [files[f].n_windows][n_mels][n_frames] (ds_cache_compute_features),
+                              * NULL for no windows or not computed */
 } ds_cache;
 
-/* Progress of a cache build: done of total files decoded. Called from the thread that called the build only
- * (never concurrently), at least once with done = 0 and once with done = total. */
+/* Progress of a cache build: done of total files decoded (computing features from the signals is not
+ * reported). Called from the thread that called the build only (never concurrently), at least once with
+ * done = 0 and once with done = total. */
 typedef void (*ds_progress_fn)(void *user, size_t done, size_t total);
 
 /* All-zero is the default; a win with both fields 0 means the default windows. */
@@ -258,12 +268,22 @@ typedef struct {
 
 void ds_cache_opts_default(ds_cache_opts *o);
 
-/* The feature of window w: [n_mels][n_frames], owned by c. */
+/* The feature of window w: [n_mels][n_frames], owned by c; ds_cache_compute_features must have run. */
 const float *ds_cache_features(const ds_cache *c, size_t w);
+/* The log-mel of every window of every decoded file (dsp_windows_logmel at the windows' offsets), in
+ * parallel over files (threads: 0 = omp_get_max_threads()); the same bits whatever the thread count. Files
+ * whose features are there already are left as they are. Needs the signals. release [n_files] (may be
+ * NULL): a file with release[f] set gives up its signal as soon as its features are computed, so that
+ * the signals and the features of a large corpus are not all held at once. Errors: out of memory (and
+ * the front end's codes). */
+int ds_cache_compute_features(ds_cache *c, int threads, const unsigned char *release, aa_error *err);
+/* Frees the decoded signal of file f (once its features and whatever else needs it have been computed). */
+void ds_cache_release_signal(ds_cache *c, size_t f);
 
-/* Builds the cache of l's items in parallel (OpenMP over files, largest first; one log-mel slot per thread;
- * each thread holds one decoded file at a time). The result does not depend on the thread count. Undecodable
- * files are skipped (files[i].status, .reason). Errors: bad settings or options, out of memory.
+/* Builds the cache of l's items in parallel (OpenMP over files, largest first), decoding each file into
+ * signal[i] and planning its windows; features are not computed (ds_cache_compute_features). The result
+ * does not depend on the thread count. Undecodable files are skipped (files[i].status, .reason). Errors:
+ * bad settings or options, out of memory (codes of the module that found them).
  * On success *out is owned by the caller: ds_cache_free. */
 int ds_cache_build(ds_cache **out, const ds_list *l, const dsp_settings *s, const ds_cache_opts *o,
                    aa_error *err);
@@ -271,9 +291,10 @@ void ds_cache_free(ds_cache *c);
 
 /* Writes c to path atomically. */
 int ds_cache_write(const ds_cache *c, const char *path, aa_error *err);
-/* Reads a cache file as it is, trusting nothing: magic (DS_ERR_CACHE_FORMAT), version
- * (DS_ERR_CACHE_VERSION when newer), the recorded size against the file's (truncated or trailing bytes),
- * every count against the bytes there are, the checksums (DS_ERR_CACHE_CORRUPT for all of these); DS_ERR_IO
+/* Reads a cache file as it is (signals, no features), trusting nothing: magic (DS_ERR_CACHE_FORMAT), version
+ * (DS_ERR_CACHE_VERSION when newer, or older than the decoded-signal layout of version 2), the recorded
+ * size against the file's (truncated or trailing bytes), every count against the bytes there are, each
+ * file's windows against its window plan, the checksums (DS_ERR_CACHE_CORRUPT for all of these); DS_ERR_IO
  * if it cannot be opened or read. Messages name the file. On success *out is the caller's: ds_cache_free. */
 int ds_cache_read(ds_cache **out, const char *path, aa_error *err);
 /* 0 if c was made with settings s, windows w and exactly l's files (same relative paths, sizes and mtimes);
@@ -300,9 +321,11 @@ typedef struct {
 
 /* The trainer's entry point: the cache at path (NULL: ds_cache_default_path(l->root, ...), its folder made
  * if missing) if it reads cleanly and ds_cache_check passes; otherwise builds it (progress reported), writes
- * it atomically and returns it. A cache that cannot be written is not an error (info->write_failed). The
- * result's classes and groups are always the listing's (a manifest or --classes change needs no rebuild).
- * info may be NULL. On success *out is owned by the caller: ds_cache_free. */
+ * it atomically and returns it; either way with every signal and no features (the caller computes them,
+ * ds_cache_compute_features, once it knows which signals it will still need). A cache that cannot be
+ * written is not an error (info->write_failed).
+ * The result's classes and groups are always the listing's (a manifest or --classes change needs no
+ * rebuild). info may be NULL. On success *out is owned by the caller: ds_cache_free. */
 int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const ds_cache_opts *o,
                   const char *path, ds_cache_info *info, aa_error *err);
 
@@ -320,12 +343,10 @@ int ds_cache_side_windows(const ds_cache *c, const ds_split *sp, int side, size_
  * deviation std[m] of every value of mel row m, accumulated in double in a fixed order (two passes), so the
  * same windows give the same bits on every run. A std below DS_NORM_MIN_STD (a mel row constant over the
  * training set) is stored as 1: such a row carries no information and dividing by ~0 would only amplify
- * rounding. Applied as (x - mean[m]) / std[m] in float, the formula the model file's reader must use too. */
+ * rounding. Applied by dsp_normalise, (x - mean[m]) / std[m] in float, in training and inference alike. */
 #define DS_NORM_MIN_STD 1e-3
 int ds_norm_compute(const ds_cache *c, const size_t *idx /* [n] */, size_t n, float *mean /* [n_mels] */,
                     float *std /* [n_mels] */, aa_error *err);
-void ds_norm_apply(const float *mean /* [n_mels] */, const float *std /* [n_mels] */, size_t n_mels,
-                   size_t n_frames, float *x /* [n_mels][n_frames] */);
 
 /* ---- batches with on-the-fly augmentation -----------------------------------------------------------------
  *
@@ -334,7 +355,7 @@ void ds_norm_apply(const float *mean /* [n_mels] */, const float *std /* [n_mels
  *      for 0.5 s by default), the frames uncovered filled with the window's floor (max - top_db), which is
  *      what zero-padded audio gives. Applied to every window, long files included: neighbouring cached
  *      windows are hop (2 s) apart, so a finer crop inside a long file would mean recomputing the log-mel
- *      from audio at training time, which the cache exists to avoid.
+ *      from audio at training time, which the features computed once at load exist to avoid.
  *   2. gain: g dB uniform in [-gain_db, gain_db] added to every value (a waveform gain in the dB domain; the
  *      floor moves with it as top_db is relative).
  *   3. background noise: a random window of the background class (from the pool given to the batcher) mixed
@@ -343,7 +364,7 @@ void ds_norm_apply(const float *mean /* [n_mels] */, const float *std /* [n_mels
  *      re-floored at max - top_db. A waveform mix would add cross terms 2 Re(X N*) per bin; their phase is
  *      random, so they average out over the many bins and frames a mel value sums, and adding powers is the
  *      expectation of the mix. Off when the background class is absent.
- *   4. normalisation (ds_norm_apply; none when mean/std are NULL).
+ *   4. normalisation (dsp_normalise; none when mean/std are NULL).
  *   5. mixup (off by default): x = lambda x + (1 - lambda) x', x' another pool window after step 4 only,
  *      lambda ~ Beta(alpha, alpha) folded to >= 0.5; targets get lambda and 1 - lambda.
  *   6. SpecAugment: time_masks masks of width uniform in [0, time_mask_max] frames and freq_masks masks of

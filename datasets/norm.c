@@ -1,4 +1,4 @@
-/* Per-mel feature normalisation: statistics over the training windows, and their application. */
+/* Per-mel feature normalisation statistics over the training windows (dsp_normalise applies them). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -48,14 +48,4 @@ int ds_norm_compute(const ds_cache *c, const size_t *idx, size_t n, float *mean,
     free(mu);
     free(ss);
     return 0;
-}
-
-void ds_norm_apply(const float *mean, const float *std, size_t n_mels, size_t n_frames, float *x)
-{
-    for (size_t m = 0; m < n_mels; m++) {
-        const float mu = mean[m], sd = std[m];
-        float *row = x + m * n_frames;
-        for (size_t t = 0; t < n_frames; t++)
-            row[t] = (row[t] - mu) / sd;
-    }
 }

@@ -1,4 +1,6 @@
-/* Power to decibels, as librosa.power_to_db on a float32 spectrogram:
+/* The scale of the features: power to decibels, and the per-mel normalisation the network is given.
+ *
+ * Power to decibels, as librosa.power_to_db on a float32 spectrogram:
  *   max(10 log10(max(S, amin)) - 10 log10(max(ref, amin)),  max over the spectrogram - top_db).
  * The logarithm is Cephes' single-precision logf polynomial (about 1 ulp) written branch-free so the loop
  * vectorizes: a log-mel clip has 25 664 values, and libm's scalar log10f took a third of the log-mel time.
@@ -80,4 +82,14 @@ void dsp_power_to_db(const dsp_settings *s, float *v, size_t count)
 #pragma omp simd
     for (size_t i = 0; i < count; i++)
         v[i] = v[i] > floor_db ? v[i] : floor_db;
+}
+
+void dsp_normalise(const float *mean, const float *std, size_t n_mels, size_t n_frames, float *x)
+{
+    for (size_t m = 0; m < n_mels; m++) {
+        const float mu = mean[m], sd = std[m];
+        float *row = x + m * n_frames;
+        for (size_t t = 0; t < n_frames; t++)
+            row[t] = (row[t] - mu) / sd;
+    }
 }

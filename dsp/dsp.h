@@ -10,6 +10,10 @@
  *   dsp_logmel *lm = dsp_logmel_new(&s, 1, &err);
  *   float *mel = malloc(dsp_logmel_size(lm, dsp_clip_samples(&s)) * sizeof *mel);
  *   dsp_logmel_compute(lm, 0, clip, dsp_clip_samples(&s), mel, &err);      // mel: [n_mels][n_frames] dB
+ * or, for the windows of a whole recording (the route every caller of the model takes):
+ *   size_t at = dsp_crop_offset(a.samples, a.n, dsp_clip_samples(&s), s.crop);
+ *   dsp_windows_logmel(lm, 0, a.samples, a.n, &at, 1, mel, &err);
+ *   dsp_normalise(mean, std, s.n_mels, dsp_clip_frames(&s), mel);          // what the network is given
  *
  * Every function that can fail returns 0 or a dsp_status and fills an aa_error (may be NULL) with that code
  * and one line naming the file and the reason. Nothing here prints, exits or keeps global state; the only
@@ -23,6 +27,9 @@
 /* ---- status codes ------------------------------------------------------------------------------------- */
 
 /* Error codes: DSP_ERR_* in util/util.h, described by aa_strerror. */
+/* 1 when code says the recording itself cannot be used (missing, unreadable, malformed, too long, ...), 0 for
+ * success and for failures that are not the recording's (out of memory, settings, a caller's error). */
+int dsp_status_is_input(int code);
 
 /* ---- settings ----------------------------------------------------------------------------------------- */
 
@@ -167,8 +174,8 @@ void dsp_stats_compute(const float *x /* [n] */, size_t n, int rate, dsp_stats *
  * the largest sum of squares (earliest on ties), found in O(n) with a running sum in double. */
 size_t dsp_crop_offset(const float *x /* [n] */, size_t n, size_t len, dsp_crop policy);
 /* out[0..dsp_clip_samples(s)) = the window of x chosen by s->crop; a shorter x is copied to the start and
- * zero-padded at the end (as the original app's load_clip did). *offset (may be NULL) gets the window's
- * start in x. */
+ * zero-padded at the end (as the original app's load_clip did), exactly as dsp_windows_logmel cuts it.
+ * *offset (may be NULL) gets the window's start in x. */
 void dsp_clip(const dsp_settings *s, const float *x /* [n] */, size_t n, float *out /* [clip_samples] */,
               size_t *offset);
 /* Starts of len-sample windows over n samples, hop apart: 0, hop, 2 hop, ... while the window fits; with
@@ -210,5 +217,27 @@ int dsp_logmel_compute(dsp_logmel *m, int slot, const float *x /* [n] */, size_t
 /* In place: 10 log10(max(S, amin)) - 10 log10(max(ref, amin)), then floored at the array's max - top_db
  * (one spectrogram at a time: top_db is per clip). */
 void dsp_power_to_db(const dsp_settings *s, float *inout /* [count] */, size_t count);
+
+/* The log-mels of `count` windows of a recording x[0..n) at the model rate, into out. Window i is the
+ * dsp_clip_samples() samples from offsets[i] on, zero-padded past the end of x (a recording shorter than a
+ * clip, or a window running past its end): this is the one place in the project where a window is cut out
+ * of a signal, so the trainer's cache, its validation, aa-infer's every mode and the self-test all hear
+ * the same samples. Offsets come from dsp_crop_offset, dsp_window_offsets or a caller's plan built on them;
+ * each must be <= n. A window needing padding is assembled in the slot's own buffer, so calls with
+ * different slots may run concurrently. DSP_ERR_ARG for a bad slot or offset. */
+int dsp_windows_logmel(dsp_logmel *m, int slot, const float *x /* [n] */, size_t n, const size_t *offsets,
+                       size_t count, float *out /* [count][n_mels][clip_frames] */, aa_error *err);
+/* Zeroes a slot's work buffers (the last window's samples and spectra), so that nothing of a recording
+ * outlives its request (the server's uploads). */
+void dsp_logmel_wipe(dsp_logmel *m, int slot);
+
+/* ---- normalisation ----------------------------------------------------------------------------------- */
+
+/* In place, per mel row m: x = (x - mean[m]) / std[m] in float. The one normaliser: training batches,
+ * validation, the test report and every inference mode give the network features made by it, and it is
+ * the formula the statistics of a model file are meant for (a division, not a multiplication by 1 / std,
+ * which differs in the last bit for about a quarter of the values). std[m] > 0. */
+void dsp_normalise(const float *mean /* [n_mels] */, const float *std /* [n_mels] */, size_t n_mels,
+                   size_t n_frames, float *x /* [n_mels][n_frames] */);
 
 #endif

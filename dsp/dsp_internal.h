@@ -30,6 +30,11 @@ int dsp_resampler_process(dsp_resampler_state *r, const float *in, size_t n_in, 
                           size_t cap, size_t *gen, int eof);
 const char *dsp_resampler_strerror(int src_err);
 
+/* ---- logmel.c ---- */
+/* The slot's buffer of dsp_clip_samples() floats where dsp_windows_logmel assembles a padded window (marked
+ * as holding samples until dsp_logmel_wipe); NULL for a bad slot. */
+float *dsp_logmel_slot_window(dsp_logmel *m, int slot);
+
 /* ---- stats.c ---- */
 /* Full-scale threshold for a source of the given integer bit depth (0: unknown -> as 16-bit). */
 double dsp_full_scale(int bits);

@@ -522,3 +522,21 @@ void dsp_audio_free(dsp_audio *a)
         memset(a, 0, sizeof *a);
     }
 }
+
+int dsp_status_is_input(int code)
+{
+    switch (code) {
+    case DSP_ERR_MISSING:
+    case DSP_ERR_IO:
+    case DSP_ERR_EMPTY:
+    case DSP_ERR_FORMAT:
+    case DSP_ERR_TOO_SHORT:
+    case DSP_ERR_NONFINITE:
+    case DSP_ERR_RATE:
+    case DSP_ERR_CHANNELS:
+    case DSP_ERR_DECODE:
+    case DSP_ERR_TOO_LONG:
+    case DSP_ERR_RESAMPLE: return 1;
+    default: return 0;
+    }
+}

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dsp/dsp.h"
+#include "dsp/dsp_internal.h"
 
 /* FFTW's planner keeps process-wide tables (wisdom, twiddles) and must not run in two threads at once;
  * this lock serialises every plan creation and destruction dsp_ makes. */
@@ -35,6 +35,8 @@ typedef struct {
     float *zr, *zi;        /* [n_fft] each: their joint spectrum */
     float *pa, *pb;        /* [n_bins] each: the pair's power spectra, before they join the block */
     float *pow;            /* [n_bins][BLOCK] |X|^power of a block of frames, bin-major */
+    float *window;         /* [clip_samples] a window zero-padded past the end of its recording */
+    int window_used;       /* window holds samples since the last dsp_logmel_wipe */
 } slot;
 
 struct dsp_logmel {
@@ -108,6 +110,7 @@ void dsp_logmel_free(dsp_logmel *m)
             free(m->slots[t].pa);
             free(m->slots[t].pb);
             free(m->slots[t].pow);
+            free(m->slots[t].window);
         }
         free(m->slots);
     }
@@ -168,7 +171,9 @@ dsp_logmel *dsp_logmel_new(const dsp_settings *s, int n_threads, aa_error *err)
         sl->pa = malloc(sizeof(float) * (size_t)m->n_bins);
         sl->pb = malloc(sizeof(float) * (size_t)m->n_bins);
         sl->pow = calloc((size_t)m->n_bins * BLOCK, sizeof(float));
-        if (!sl->re || !sl->im || !sl->zr || !sl->zi || !sl->pa || !sl->pb || !sl->pow)
+        /* malloc, not calloc: only a recording shorter than a clip (or a window past its end) touches it */
+        sl->window = malloc(dsp_clip_samples(s) * sizeof(float));
+        if (!sl->re || !sl->im || !sl->zr || !sl->zi || !sl->pa || !sl->pb || !sl->pow || !sl->window)
             goto nomem;
     }
     pthread_mutex_lock(&planner_lock);
@@ -204,6 +209,33 @@ size_t dsp_logmel_size(const dsp_logmel *m, size_t n)
 const float *dsp_logmel_filterbank(const dsp_logmel *m)
 {
     return m->fb;
+}
+
+float *dsp_logmel_slot_window(dsp_logmel *m, int slot_i)
+{
+    if (slot_i < 0 || slot_i >= m->n_threads)
+        return NULL;
+    m->slots[slot_i].window_used = 1;
+    return m->slots[slot_i].window;
+}
+
+void dsp_logmel_wipe(dsp_logmel *m, int slot_i)
+{
+    if (!m || slot_i < 0 || slot_i >= m->n_threads)
+        return;
+    slot *sl = &m->slots[slot_i];
+    size_t nf = (size_t)m->n_fft, nb = (size_t)m->n_bins;
+    explicit_bzero(sl->re, nf * sizeof(float));
+    explicit_bzero(sl->im, nf * sizeof(float));
+    explicit_bzero(sl->zr, nf * sizeof(float));
+    explicit_bzero(sl->zi, nf * sizeof(float));
+    explicit_bzero(sl->pa, nb * sizeof(float));
+    explicit_bzero(sl->pb, nb * sizeof(float));
+    explicit_bzero(sl->pow, nb * BLOCK * sizeof(float));
+    /* Untouched, its pages need not be made resident just to be cleared. */
+    if (sl->window_used)
+        explicit_bzero(sl->window, dsp_clip_samples(&m->s) * sizeof(float));
+    sl->window_used = 0;
 }
 
 /* frame = window * x[start .. start + n_fft), zeros outside x (librosa's constant padding). */

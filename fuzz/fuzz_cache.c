@@ -6,10 +6,13 @@
  * whole file's) on the bytes, so that mutations reach the header parser behind them.
  * The listing is of fuzz/fixture_folder.h's folder, made once per process with the files and times the
  * seed cache was built from, so the seed passes ds_cache_check and its mutations test the comparison.
- * Properties: a refused file gets a cache status and one line naming the file; a cache that reads has
- * windows that lie inside their files and features for each; a check passes or says what is stale; a
- * cache that passes gives each split side window indices in range. */
+ * Properties: a refused file gets a cache status and one line naming the file; a cache that reads has a
+ * decoded signal of its recorded length for each file it did not skip; a check passes or says what is
+ * stale; a cache that passes gets features computed from its signals for each window (what the trainer
+ * does next), finite, at windows that start inside their files, and gives each split side window indices
+ * in range. */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,10 +87,11 @@ static void put(int fd, const uint8_t *data, size_t size)
     }
 }
 
-static void exercise(const fixture *f, const ds_cache *c)
+static void exercise(const fixture *f, ds_cache *c)
 {
     REQUIRE(c->n_mels == (size_t)c->dsp.n_mels && c->n_frames == dsp_clip_frames(&c->dsp));
     size_t windows = 0, skipped = 0;
+    volatile float sink = 0;
     for (size_t i = 0; i < c->n_files; i++) {
         const ds_cache_file *cf = &c->files[i];
         REQUIRE(cf->cls >= 0 && cf->cls < c->n_classes && cf->group < c->n_groups);
@@ -95,23 +99,37 @@ static void exercise(const fixture *f, const ds_cache *c)
         windows += cf->n_windows;
         skipped += cf->status != 0;
         REQUIRE((cf->status != 0) == (cf->reason != NULL));
+        REQUIRE((cf->status != 0) == (c->signal[i] == NULL) && (cf->status != 0) == (cf->n_samples == 0));
+        if (c->signal[i]) /* both ends are inside an allocation (ASan) */
+            sink += c->signal[i][0] + c->signal[i][cf->n_samples - 1];
     }
     REQUIRE(windows == c->n_windows && skipped == c->n_skipped);
-    volatile float sink = 0;
     for (size_t w = 0; w < c->n_windows; w++) {
         const ds_window *win = &c->windows[w];
         REQUIRE(win->file < c->n_files && win->cls == c->files[win->file].cls);
-        const float *x = ds_cache_features(c, w);
-        REQUIRE(x != NULL);
-        sink += x[0] + x[c->n_mels * c->n_frames - 1]; /* both ends are inside an allocation (ASan) */
+        REQUIRE(win->offset < c->files[win->file].n_samples);
     }
-    (void)sink;
     aa_error err;
     memset(&err, 0, sizeof err);
     int rc = ds_cache_check(c, f->list, &f->s, &f->w, &err);
     REQUIRE(rc == 0 || (rc == DS_ERR_CACHE_STALE && err.code == rc && err.msg[0]));
     if (rc)
         return;
+    /* What the trainer does with a cache that passes: the windows' features from the signals. */
+    aa_error ferr;
+    memset(&ferr, 0, sizeof ferr);
+    int frc = ds_cache_compute_features(c, 1, NULL, &ferr);
+    REQUIRE(frc == 0 || (frc == DS_ERR_NOMEM && ferr.code == frc));
+    if (frc)
+        return;
+    for (size_t w = 0; w < c->n_windows; w++) {
+        const float *x = ds_cache_features(c, w);
+        REQUIRE(x != NULL);
+        REQUIRE(isfinite(x[0]) && isfinite(x[c->n_mels * c->n_frames - 1]));
+        sink += x[0] + x[c->n_mels * c->n_frames - 1];
+    }
+    (void)sink;
+
     double *wt = malloc(sizeof *wt * (c->n_files ? c->n_files : 1));
     REQUIRE(wt != NULL);
     ds_cache_file_weights(c, wt);

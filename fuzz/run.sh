@@ -14,11 +14,13 @@ FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 bash fuzz/make-seeds.sh "$FUZZ_BUILD/seeds" >/dev/null || { echo "fuzz: seed generation failed" >&2; exit 1; }
 
-# Largest input per target: room for a few seconds of compressed audio, a model file, a body past the
-# server's 4 KB upload limit; the text parsers need little.
+# Largest input per target: room for a few seconds of compressed audio, a model file, a feature cache of the
+# fixture folder (its decoded signals: 58 KB), a body past the server's 4 KB upload limit; the text parsers
+# need little.
 max_len() {
   case $1 in
-    audio) echo 32768 ;; model|cache) echo 16384 ;; serve) echo 12288 ;; multipart) echo 8192 ;; *) echo 4096 ;;
+    audio) echo 32768 ;; cache) echo 65536 ;; model) echo 16384 ;; serve) echo 12288 ;; multipart) echo 8192 ;;
+    *) echo 4096 ;;
   esac
 }
 

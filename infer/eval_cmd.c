@@ -1,6 +1,6 @@
 /* aa-infer --eval DATA: labelled recordings classified exactly as `aa-infer CLIP` classifies them
- * (am_classify_file, the model's gate), then eval/'s figures — the same code path as the trainer's test
- * report, so the two agree on the same files. */
+ * (am_classify_file, the model's gate), then eval/'s figures — the route (model.h) and the metrics the
+ * trainer's validation and test report use, so they agree on the same files to the last digit. */
 #include <errno.h>
 #include <omp.h>
 #include <stdlib.h>

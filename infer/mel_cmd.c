@@ -80,19 +80,18 @@ static int clip_logmel(const char *clip, const dsp_settings *s, float **mel, siz
     if (e)
         return e;
     size_t len = dsp_clip_samples(s);
-    float *x = malloc(sizeof(float) * len);
-    dsp_logmel *lm = x ? dsp_logmel_new(s, 1, err) : NULL;
+    dsp_logmel *lm = dsp_logmel_new(s, 1, err);
     float *out = lm ? malloc(sizeof(float) * dsp_logmel_size(lm, len)) : NULL;
     if (!out) {
-        if (!x || lm) /* otherwise dsp_logmel_new said why */
+        if (lm) /* otherwise dsp_logmel_new said why */
             aa_error_set(err, DSP_ERR_NOMEM, "%s: out of memory", clip);
         e = err->code;
     } else {
-        dsp_clip(s, a.samples, a.n, x, NULL);
-        e = dsp_logmel_compute(lm, 0, x, len, out, err);
+        /* the window the model's crop policy keeps, cut as every window is (dsp_windows_logmel) */
+        size_t at = dsp_crop_offset(a.samples, a.n, len, s->crop);
+        e = dsp_windows_logmel(lm, 0, a.samples, a.n, &at, 1, out, err);
     }
     dsp_logmel_free(lm);
-    free(x);
     dsp_audio_free(&a);
     if (e) {
         free(out);

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dsp/dsp.h"
 #include "infer/assets.h"
 #include "infer/http_internal.h"
 #include "infer/mhd.h"
@@ -90,18 +91,12 @@ void aa_serve_config_default(aa_serve_config *c)
 
 int aa_serve_http_status(int code)
 {
+    /* the front end's verdicts on the bytes themselves, whichever module relays them */
+    if (dsp_status_is_input(code))
+        return HTTP_UNPROCESSABLE;
     switch (code) {
     case AA_SERVE_ERR_AUDIO:
-    case AM_ERR_AUDIO:
-    /* the front end's verdicts on the bytes themselves, whichever module relays them */
-    case DSP_ERR_EMPTY:
-    case DSP_ERR_FORMAT:
-    case DSP_ERR_TOO_SHORT:
-    case DSP_ERR_NONFINITE:
-    case DSP_ERR_RATE:
-    case DSP_ERR_CHANNELS:
-    case DSP_ERR_DECODE:
-    case DSP_ERR_TOO_LONG: return HTTP_UNPROCESSABLE;
+    case AM_ERR_AUDIO: return HTTP_UNPROCESSABLE;
     case AA_SERVE_ERR_REQUEST: return MHD_HTTP_BAD_REQUEST;
     case AA_SERVE_ERR_BUSY: return HTTP_UNAVAILABLE;
     default: return MHD_HTTP_INTERNAL_SERVER_ERROR;

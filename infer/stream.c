@@ -59,21 +59,21 @@ static void print_decision(const streamer *st, const am_result *r, double start,
     fflush(stdout);
 }
 
-/* Classifies the clip ending now (n valid samples: fewer than len only at the end of a short stream). */
+/* Classifies the clip ending now (n valid samples: fewer than len only at the end of a short stream, which
+ * the model's route then zero-pads as it pads any short recording). */
 static int decide(streamer *st, size_t n, aa_error *err)
 {
     if (n < st->len) {
         memcpy(st->clip, st->ring, n * sizeof *st->clip);
-        memset(st->clip + n, 0, (st->len - n) * sizeof *st->clip);
     } else {
         size_t tail = st->len - st->pos;
         memcpy(st->clip, st->ring + st->pos, tail * sizeof *st->clip);
         memcpy(st->clip + tail, st->ring, st->pos * sizeof *st->clip);
     }
-    am_result r;
-    if (am_classify_clip(st->m, 0, st->clip, &r, NULL, err))
-        return err->code;
     size_t used = n < st->len ? n : st->len;
+    am_result r;
+    if (am_classify_samples(st->m, 0, st->clip, used, &r, NULL, err))
+        return err->code;
     dsp_stats stats;
     dsp_stats_compute(st->clip, used, st->rate, &stats);
     double end = (double)st->total / st->rate, start = end - (double)used / st->rate;

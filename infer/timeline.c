@@ -2,9 +2,10 @@
  *
  * Windows: window i covers [i hop, i hop + W) (W the model's clip length); only whole windows are
  * classified, so up to one hop at the end is not looked at; a recording shorter than W is one window,
- * zero-padded as a short clip is. Windows are batched (am_logits_batch) with their log-mels computed in
- * parallel; the samples kept are those of one batch, so memory does not grow with the recording (apart
- * from k floats of probabilities per window).
+ * zero-padded as a short clip is. Windows are cut and their log-mels computed by dsp_windows_logmel, in
+ * parallel, and batched through am_logits_batch and am_decide: the route every judgement takes. The samples
+ * kept are those of one batch, so memory does not grow with the recording (apart from k floats of
+ * probabilities per window).
  *
  * Smoothing: each window's probabilities are replaced by the mean over a centred run of `smooth` windows
  * (3 by default: the window and its two neighbours; at the ends, the mean of those that exist). A
@@ -123,15 +124,17 @@ typedef struct {
     size_t n_windows, cap_windows;
 } runner;
 
-/* Log-mels of the windows starting at starts[0..nb) (offsets into x), their logits and decisions. */
-static int run_batch(runner *r, const float *x, const size_t *starts, size_t nb, size_t len, aa_error *err)
+/* Log-mels of the windows starting at starts[0..nb) (offsets into x[0..n)), their logits and decisions. */
+static int run_batch(runner *r, const float *x, size_t n, const size_t *starts, size_t nb, aa_error *err)
 {
     int bad = 0;
     aa_error e = {0};
+    const float *mels[BATCH];
 #pragma omp parallel for num_threads(r->threads) schedule(static) reduction(| : bad)
     for (size_t j = 0; j < nb; j++) {
         aa_error ej;
-        if (dsp_logmel_compute(r->lm, omp_get_thread_num(), x + starts[j], len, r->mels + j * r->per, &ej)) {
+        mels[j] = r->mels + j * r->per;
+        if (dsp_windows_logmel(r->lm, omp_get_thread_num(), x, n, &starts[j], 1, r->mels + j * r->per, &ej)) {
             bad = 1;
 #pragma omp critical
             e = ej;
@@ -139,7 +142,7 @@ static int run_batch(runner *r, const float *x, const size_t *starts, size_t nb,
     }
     if (bad)
         return aa_error_set(err, e.code, "%s", e.msg);
-    if (am_logits_batch(r->m, 0, r->mels, nb, r->logits, err))
+    if (am_logits_batch(r->m, 0, mels, nb, r->logits, err))
         return err->code;
     if (r->n_windows + nb > r->cap_windows) {
         size_t cap = r->cap_windows ? 2 * r->cap_windows : 1024;
@@ -200,7 +203,7 @@ static int slide(runner *r, dsp_reader *rd, const dsp_settings *s, size_t hop, a
             if (pending == batch || (eof && pending)) {
                 for (size_t j = 0; j < pending; j++)
                     starts[j] = (first_pending + j) * hop - base;
-                rc = run_batch(r, buf, starts, pending, len, err);
+                rc = run_batch(r, buf, have, starts, pending, err);
                 pending = 0;
                 continue;
             }
@@ -211,15 +214,8 @@ static int slide(runner *r, dsp_reader *rd, const dsp_settings *s, size_t hop, a
     }
     if (!rc && r->n_windows == 0 && have > 0) {
         /* shorter than one window: the whole recording, zero-padded like a short clip */
-        float *clip = calloc(len, sizeof *clip);
-        if (!clip) {
-            rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
-        } else {
-            dsp_clip(s, buf, have, clip, NULL);
-            size_t zero = 0;
-            rc = run_batch(r, clip, &zero, 1, len, err);
-            free(clip);
-        }
+        size_t zero = 0;
+        rc = run_batch(r, buf, have, &zero, 1, err);
     }
     free(buf);
     return rc;

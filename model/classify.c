@@ -1,43 +1,11 @@
+/* The route from a recording to a decision (model.h, "the route"): windows by the policy, their log-mels,
+ * normalisation and the network, the policy's combination, temperature and gate. Everything that judges a
+ * recording, in aa-infer and in the trainer, comes through here. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/model_internal.h"
-
-/* The front end's message already names the file and reason; the code becomes ours so that callers see
- * one code space per module they call. */
-static int audio_error(aa_error *err)
-{
-    if (err)
-        err->code = AM_ERR_AUDIO;
-    return AM_ERR_AUDIO;
-}
-
-void am_normalise(const am_model *m, float *mel)
-{
-    size_t nf = m->n_frames;
-    for (int i = 0; i < m->dsp.n_mels; i++) {
-        float mu = m->norm_mean[i], inv = 1.0f / m->norm_std[i];
-        float *row = mel + (size_t)i * nf;
-        for (size_t t = 0; t < nf; t++)
-            row[t] = (row[t] - mu) * inv;
-    }
-}
-
-int am_clip_logits(const am_model *m, dsp_logmel *lm, int lm_slot, nn_model *net, const float *clip,
-                   float *mel_db, float *scratch, float *logits, aa_error *err)
-{
-    if (dsp_logmel_compute(lm, lm_slot, clip, m->clip_samples, mel_db, err))
-        return audio_error(err);
-    memcpy(scratch, mel_db, am_mel_size(m) * sizeof *scratch);
-    am_normalise(m, scratch);
-    if (nn_forward_eval(net, scratch, 1, logits, err))
-        return AM_ERR_NUMERIC;
-    for (int c = 0; c < m->n_classes; c++)
-        if (!isfinite(logits[c]))
-            return aa_error_set(err, AM_ERR_NUMERIC, "network output is not finite");
-    return 0;
-}
 
 void am_decide(const am_model *m, const float *logits, am_result *out)
 {
@@ -71,41 +39,112 @@ static int check_slot(const am_model *m, int slot, aa_error *err)
     return 0;
 }
 
-int am_classify_clip(am_model *m, int slot, const float *clip, am_result *out, float *mel, aa_error *err)
+static void touch(am_slot *s, size_t windows)
+{
+    if (windows > s->touched)
+        s->touched = windows;
+}
+
+int am_logits_batch(am_model *m, int slot, const float *const *mels, size_t n, float *logits, aa_error *err)
 {
     if (check_slot(m, slot, err))
         return AM_ERR_ARG;
     am_slot *s = &m->slots[slot];
-    float logits[AM_MAX_CLASSES];
-    int rc = am_clip_logits(m, m->logmel, slot, s->net, clip, s->mel, s->scratch, logits, err);
-    if (rc)
-        return rc;
-    am_decide(m, logits, out);
-    out->offset = 0;
-    out->windows = 1;
-    if (mel)
-        memcpy(mel, s->mel, am_mel_size(m) * sizeof *mel);
+    const size_t per = am_mel_size(m), K = (size_t)m->n_classes;
+    for (size_t i = 0; i < n; i += AM_BATCH) {
+        size_t b = n - i < AM_BATCH ? n - i : AM_BATCH;
+        for (size_t j = 0; j < b; j++) {
+            float *x = s->norm + j * per;
+            memcpy(x, mels[i + j], per * sizeof *x);
+            dsp_normalise(m->norm_mean, m->norm_std, (size_t)m->dsp.n_mels, m->n_frames, x);
+        }
+        touch(s, b);
+        int rc = nn_forward_eval(s->net, s->norm, (int)b, logits + i * K, err);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < n * K; i++)
+        if (!isfinite(logits[i]))
+            return aa_error_set(err, AM_ERR_NUMERIC, "network output is not finite");
     return 0;
 }
 
-int am_classify_samples(am_model *m, int slot, const float *x, size_t n, am_result *out, float *mel,
-                        aa_error *err)
+void am_windows_free(am_windows *w)
+{
+    if (!w)
+        return;
+    free(w->offset);
+    free(w->energy);
+    free(w->mel);
+    memset(w, 0, sizeof *w);
+}
+
+int am_recording_windows(dsp_logmel *lm, int slot, const am_aggregate *a, const float *x, size_t n,
+                         am_windows *out, aa_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (am_aggregate_check(a, err))
+        return AM_ERR_ARG;
+    const dsp_settings *s = dsp_logmel_settings(lm);
+    const size_t per = dsp_logmel_size(lm, dsp_clip_samples(s));
+    size_t count = am_aggregate_windows(a, s, x, n, NULL, NULL, 0);
+    out->aggregate = *a;
+    out->offset = malloc(count * sizeof *out->offset);
+    out->energy = malloc(count * sizeof *out->energy);
+    out->mel = malloc(count * per * sizeof *out->mel);
+    if (!out->offset || !out->energy || !out->mel) {
+        am_windows_free(out);
+        return aa_error_set(err, AM_ERR_NOMEM, "out of memory for the log-mels of %zu windows", count);
+    }
+    out->n = am_aggregate_windows(a, s, x, n, out->offset, out->energy, count);
+    int rc = dsp_windows_logmel(lm, slot, x, n, out->offset, count, out->mel, err);
+    if (rc)
+        am_windows_free(out);
+    return rc;
+}
+
+int am_windows_scores(am_model *m, int slot, const am_windows *w, size_t n_rec, float *scores, aa_error *err)
+{
+    if (check_slot(m, slot, err))
+        return AM_ERR_ARG;
+    const size_t K = (size_t)m->n_classes, per = am_mel_size(m);
+    size_t total = 0;
+    for (size_t r = 0; r < n_rec; r++)
+        total += w[r].n;
+    const float **mels = calloc(total ? total : 1, sizeof *mels);
+    float *logits = malloc((total ? total : 1) * K * sizeof *logits);
+    int rc = 0;
+    if (!mels || !logits) {
+        rc = aa_error_set(err, AM_ERR_NOMEM, "out of memory for the logits of %zu windows", total);
+        goto out;
+    }
+    /* All recordings' windows in one run of batches: a recording of one window does not leave the other
+     * threads of a batch idle. */
+    for (size_t r = 0, at = 0; r < n_rec; r++)
+        for (size_t j = 0; j < w[r].n; j++)
+            mels[at++] = w[r].mel + j * per;
+    if ((rc = am_logits_batch(m, slot, mels, total, logits, err)))
+        goto out;
+    for (size_t r = 0, at = 0; r < n_rec && !rc; at += w[r].n, r++)
+        rc = am_aggregate_combine(&w[r].aggregate, m->n_classes, w[r].n, logits + at * K, w[r].energy,
+                                  scores + r * K, err);
+out:
+    free(mels);
+    free(logits);
+    return rc;
+}
+
+int am_recording_scores(am_model *m, int slot, const float *x, size_t n, float *scores, size_t *n_windows,
+                        size_t *offset, float *mel, aa_error *err)
 {
     if (check_slot(m, slot, err))
         return AM_ERR_ARG;
     am_slot *s = &m->slots[slot];
+    const size_t per = am_mel_size(m), K = (size_t)m->n_classes;
     size_t count = am_aggregate_windows(&m->aggregate, &m->dsp, x, n, NULL, NULL, 0);
-    if (count <= 1) {
-        size_t offset = 0;
-        dsp_clip(&m->dsp, x, n, s->clip, &offset);
-        int rc = am_classify_clip(m, slot, s->clip, out, mel, err);
-        out->offset = offset;
-        return rc;
-    }
-    int k = m->n_classes;
     size_t *offsets = malloc(count * sizeof *offsets);
     double *energy = malloc(count * sizeof *energy);
-    float *logits = malloc(count * (size_t)k * sizeof *logits);
+    float *logits = malloc(count * K * sizeof *logits);
     int rc = 0;
     if (!offsets || !energy || !logits) {
         rc = aa_error_set(err, AM_ERR_NOMEM, "out of memory for %zu windows", count);
@@ -116,17 +155,22 @@ int am_classify_samples(am_model *m, int slot, const float *x, size_t n, am_resu
     for (size_t i = 1; i < count; i++)
         if (energy[i] > energy[loudest])
             loudest = i;
-    for (size_t i = 0; i < count && !rc; i++) {
-        memcpy(s->clip, x + offsets[i], m->clip_samples * sizeof *s->clip);
-        rc = am_clip_logits(m, m->logmel, slot, s->net, s->clip, s->mel, s->scratch, logits + i * (size_t)k, err);
-        if (!rc && i == loudest && mel)
-            memcpy(mel, s->mel, am_mel_size(m) * sizeof *mel);
+    /* The two halves of am_recording_windows and am_windows_scores, a part at a time. */
+    for (size_t i = 0; i < count && !rc; i += AM_BATCH) {
+        size_t b = count - i < AM_BATCH ? count - i : AM_BATCH;
+        const float *part[AM_BATCH];
+        for (size_t j = 0; j < b; j++)
+            part[j] = s->mels + j * per;
+        touch(s, b);
+        if ((rc = dsp_windows_logmel(m->logmel, slot, x, n, offsets + i, b, s->mels, err)) ||
+            (rc = am_logits_batch(m, slot, part, b, logits + i * K, err)))
+            break;
+        if (mel && loudest >= i && loudest < i + b)
+            memcpy(mel, s->mels + (loudest - i) * per, per * sizeof *mel);
     }
-    float score[AM_MAX_CLASSES];
-    if (!rc && !(rc = am_aggregate_combine(&m->aggregate, k, count, logits, energy, score, err))) {
-        am_decide(m, score, out);
-        out->offset = offsets[loudest];
-        out->windows = count;
+    if (!rc && !(rc = am_aggregate_combine(&m->aggregate, m->n_classes, count, logits, energy, scores, err))) {
+        *n_windows = count;
+        *offset = offsets[loudest];
     }
 out:
     free(offsets);
@@ -135,14 +179,35 @@ out:
     return rc;
 }
 
+int am_classify_samples(am_model *m, int slot, const float *x, size_t n, am_result *out, float *mel,
+                        aa_error *err)
+{
+    float scores[AM_MAX_CLASSES];
+    size_t windows = 0, offset = 0;
+    int rc = am_recording_scores(m, slot, x, n, scores, &windows, &offset, mel, err);
+    if (rc)
+        return rc;
+    am_decide(m, scores, out);
+    out->offset = offset;
+    out->windows = windows;
+    return 0;
+}
+
+int am_classify_clip(am_model *m, int slot, const float *clip, am_result *out, float *mel, aa_error *err)
+{
+    /* A recording of exactly one clip is one window at offset 0 under every policy. */
+    return am_classify_samples(m, slot, clip, m->clip_samples, out, mel, err);
+}
+
 void am_wipe_slot(am_model *m, int slot)
 {
     if (slot < 0 || slot >= m->n_slots)
         return;
     am_slot *s = &m->slots[slot];
-    explicit_bzero(s->clip, m->clip_samples * sizeof *s->clip);
-    explicit_bzero(s->mel, am_mel_size(m) * sizeof *s->mel);
-    explicit_bzero(s->scratch, am_mel_size(m) * sizeof *s->scratch);
+    explicit_bzero(s->mels, s->touched * am_mel_size(m) * sizeof *s->mels);
+    explicit_bzero(s->norm, s->touched * am_mel_size(m) * sizeof *s->norm);
+    s->touched = 0;
+    dsp_logmel_wipe(m->logmel, slot);
 }
 
 static int classify_audio(am_model *m, int slot, dsp_audio *a, int wipe, am_file_result *out, float *mel,
@@ -159,14 +224,15 @@ static int classify_audio(am_model *m, int slot, dsp_audio *a, int wipe, am_file
     return rc;
 }
 
+/* A recording that cannot be decoded returns the front end's own code and message (which name the file and
+ * the reason): the caller tells the recording's faults from others with dsp_status_is_input. */
 int am_classify_file(am_model *m, int slot, const char *path, double max_seconds, am_file_result *out,
                      float *mel, aa_error *err)
 {
     memset(out, 0, sizeof *out);
     dsp_audio a;
-    if (dsp_load(path, &m->dsp, max_seconds, &a, err))
-        return audio_error(err);
-    return classify_audio(m, slot, &a, 0, out, mel, err);
+    int rc = dsp_load(path, &m->dsp, max_seconds, &a, err);
+    return rc ? rc : classify_audio(m, slot, &a, 0, out, mel, err);
 }
 
 int am_classify_memory(am_model *m, int slot, const void *data, size_t size, const char *name,
@@ -174,29 +240,6 @@ int am_classify_memory(am_model *m, int slot, const void *data, size_t size, con
 {
     memset(out, 0, sizeof *out);
     dsp_audio a;
-    if (dsp_load_memory(data, size, name, &m->dsp, max_seconds, &a, err))
-        return audio_error(err);
-    return classify_audio(m, slot, &a, 1, out, mel, err);
-}
-
-int am_logits_batch(am_model *m, int slot, const float *mels, size_t n, float *logits, aa_error *err)
-{
-    if (check_slot(m, slot, err))
-        return AM_ERR_ARG;
-    enum { CHUNK = 32 };
-    size_t per = am_mel_size(m);
-    float *buf = malloc(CHUNK * per * sizeof *buf);
-    if (!buf)
-        return aa_error_set(err, AM_ERR_NOMEM, "out of memory");
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i += CHUNK) {
-        size_t b = n - i < CHUNK ? n - i : CHUNK;
-        memcpy(buf, mels + i * per, b * per * sizeof *buf);
-        for (size_t j = 0; j < b; j++)
-            am_normalise(m, buf + j * per);
-        if (nn_forward_eval(m->slots[slot].net, buf, (int)b, logits + i * (size_t)m->n_classes, err))
-            rc = AM_ERR_NUMERIC;
-    }
-    free(buf);
-    return rc;
+    int rc = dsp_load_memory(data, size, name, &m->dsp, max_seconds, &a, err);
+    return rc ? rc : classify_audio(m, slot, &a, 1, out, mel, err);
 }

@@ -80,31 +80,25 @@ static int put_meta(nn_meta *meta, const char *path, nn_model *net, const am_spe
     }
 
     /* The self-test: this network's view of a fixed signal, for am_selftest to recompute anywhere. */
-    am_model tmp = {.dsp = sp->dsp, .n_classes = k, .clip_samples = dsp_clip_samples(&sp->dsp),
-                    .n_frames = dsp_clip_frames(&sp->dsp), .norm_mean = (float *)sp->norm_mean,
-                    .norm_std = (float *)sp->norm_std};
-    size_t n_sig = 0, mel_n = (size_t)n_mels * tmp.n_frames;
-    float *sig = am_selftest_signal(&sp->dsp, &n_sig);
-    float *mel = malloc(mel_n * sizeof *mel), *scratch = malloc(mel_n * sizeof *scratch);
+    aa_error e;
+    am_model *tmp = am_borrow(net, sp, &e);
+    if (!tmp) {
+        if (err)
+            *err = e;
+        return e.code;
+    }
+    size_t mel_n = am_mel_size(tmp);
+    float *mel = malloc(mel_n * sizeof *mel);
     float logits[AM_MAX_CLASSES];
-    dsp_logmel *lm = dsp_logmel_new(&sp->dsp, 1, err);
-    rc = !sig || !mel || !scratch || !lm;
-    if (rc && !lm)
-        rc = AM_ERR_ARG;
-    else if (rc)
-        rc = aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
-    if (!rc)
-        rc = am_clip_logits(&tmp, lm, 0, net, sig, mel, scratch, logits, err);
+    rc = mel ? am_selftest_compute(tmp, mel, logits, err) : aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
     if (!rc) {
-        int dims[2] = {n_mels, (int)tmp.n_frames};
+        int dims[2] = {n_mels, (int)tmp->n_frames};
         if (nn_meta_set_tensor(meta, AM_TENSOR_ST_MEL, mel, 2, dims, err) ||
             nn_meta_set_tensor(meta, AM_TENSOR_ST_LOGITS, logits, 1, &k, err))
             rc = AM_ERR_ARG;
     }
-    dsp_logmel_free(lm);
-    free(sig);
+    am_free(tmp);
     free(mel);
-    free(scratch);
     return rc;
 }
 
@@ -264,19 +258,71 @@ am_model *am_load(const char *path, int n_slots, aa_error *err)
             memcpy(nn_tensor_data(net, i), nn_tensor_data(first, i), nn_tensor_at(first, i)->count * sizeof(float));
         m->slots[s].net = net;
     }
-    size_t mel_n = (size_t)m->dsp.n_mels * m->n_frames;
-    for (int s = 0; s < n_slots; s++) {
-        am_slot *sl = &m->slots[s];
-        sl->clip = malloc(m->clip_samples * sizeof *sl->clip);
-        sl->mel = malloc(mel_n * sizeof *sl->mel);
-        sl->scratch = malloc(mel_n * sizeof *sl->scratch);
-        if (!sl->clip || !sl->mel || !sl->scratch) {
-            aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
-            am_free(m);
-            return NULL;
-        }
+    if (am_model_alloc_slots(m, path, err)) {
+        am_free(m);
+        return NULL;
     }
-    if (!(m->logmel = dsp_logmel_new(&m->dsp, n_slots, err))) {
+    return m;
+}
+
+int am_model_alloc_slots(am_model *m, const char *what, aa_error *err)
+{
+    /* malloc'd, not cleared: a 4 s clip touches one window of each, a long recording up to AM_BATCH */
+    size_t bytes = (size_t)AM_BATCH * am_mel_size(m) * sizeof(float);
+    for (int s = 0; s < m->n_slots; s++) {
+        am_slot *sl = &m->slots[s];
+        if (!(sl->mels = malloc(bytes)) || !(sl->norm = malloc(bytes)))
+            return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", what);
+    }
+    aa_error e;
+    if (!(m->logmel = dsp_logmel_new(&m->dsp, m->n_slots, &e))) {
+        if (err)
+            *err = e;
+        return e.code;
+    }
+    return 0;
+}
+
+am_model *am_borrow(nn_model *net, const am_spec *sp, aa_error *err)
+{
+    if (check_spec("model in memory", net, sp, err))
+        return NULL;
+    am_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->slots = calloc(1, sizeof *m->slots))) {
+        free(m);
+        aa_error_set(err, AM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    m->n_slots = 1;
+    m->borrowed = 1;
+    m->slots[0].net = net;
+    m->dsp = sp->dsp;
+    m->clip_samples = dsp_clip_samples(&sp->dsp);
+    m->n_frames = dsp_clip_frames(&sp->dsp);
+    m->n_classes = sp->n_classes;
+    m->temperature = sp->temperature;
+    m->min_confidence = sp->min_confidence;
+    m->aggregate = sp->aggregate;
+    size_t n_mels = (size_t)sp->dsp.n_mels;
+    m->norm_mean = malloc(n_mels * sizeof *m->norm_mean);
+    m->norm_std = malloc(n_mels * sizeof *m->norm_std);
+    m->arch = strdup(nn_model_arch(net));
+    int ok = m->norm_mean && m->norm_std && m->arch;
+    for (int c = 0; ok && c < m->n_classes; c++) {
+        char label[256];
+        ev_display_name(sp->classes[c], label, sizeof label);
+        ok = (m->classes[c] = strdup(sp->classes[c])) && (m->labels[c] = strdup(label));
+        /* stored as a float tensor: the file would give back the float's value */
+        m->class_threshold[c] = sp->class_threshold ? (double)(float)sp->class_threshold[c] : 0;
+    }
+    if (!ok) {
+        aa_error_set(err, AM_ERR_NOMEM, "out of memory");
+        am_free(m);
+        return NULL;
+    }
+    memcpy(m->norm_mean, sp->norm_mean, n_mels * sizeof *m->norm_mean);
+    memcpy(m->norm_std, sp->norm_std, n_mels * sizeof *m->norm_std);
+    if (am_model_alloc_slots(m, "model in memory", err)) {
         am_free(m);
         return NULL;
     }
@@ -288,10 +334,10 @@ void am_free(am_model *m)
     if (!m)
         return;
     for (int s = 0; m->slots && s < m->n_slots; s++) {
-        nn_model_free(m->slots[s].net);
-        free(m->slots[s].clip);
-        free(m->slots[s].mel);
-        free(m->slots[s].scratch);
+        if (!m->borrowed)
+            nn_model_free(m->slots[s].net);
+        free(m->slots[s].mels);
+        free(m->slots[s].norm);
     }
     free(m->slots);
     for (int c = 0; c < AM_MAX_CLASSES; c++) {

@@ -13,9 +13,10 @@
  *   am_free(m);
  *
  * Classification of one recording: decode + resample (dsp_load) -> its windows by the aggregation policy
- * (below; one clip for a recording no longer than a clip) -> each: log-mel -> (x - mean[mel]) / std[mel] -> network (eval mode) -> softmax(logits / T)
- * -> gate: withheld ("Unclear/Unknown") when the top probability is below max(min_confidence,
- * class_threshold[top]).
+ * (below; one clip for a recording no longer than a clip) -> each: log-mel -> (x - mean[mel]) / std[mel]
+ * -> network (eval mode) -> the policy's combination -> softmax(scores / T) -> gate: withheld
+ * ("Unclear/Unknown") when the top probability is below max(min_confidence, class_threshold[top]). The
+ * route is spelled out, function by function, under "the route" below.
  *
  * Threading: an am_model has n_slots independent workers (each its own network copy and buffers); calls with
  * different slots may run concurrently, calls with the same slot may not. */
@@ -96,6 +97,13 @@ int am_save(const char *path, nn_model *net, const am_spec *spec, aa_error *err)
 /* Loads a model file for n_slots concurrent workers (>= 1). NULL on failure; err names the file and reason
  * (missing, truncated, not a model file, newer version, checksum mismatch, missing metadata). */
 am_model *am_load(const char *path, int n_slots, aa_error *err);
+/* A model in memory around a network that is being trained, so that the trainer judges its validation
+ * recordings with the inference code itself: spec as am_save takes it (the trainer passes temperature 1 and
+ * no gate while it trains), everything read back as am_load would read the file (per-class thresholds
+ * rounded to float as the file stores them), one worker slot, no self-test. The network is borrowed: used
+ * as it is (its weights as they are at each call), never copied or freed; the caller keeps it alive, and
+ * uses it for nothing else while a call runs. am_free frees the rest. */
+am_model *am_borrow(nn_model *net, const am_spec *spec, aa_error *err);
 void am_free(am_model *m);
 
 /* ---- what the model knows ------------------------------------------------------------------------------- */
@@ -133,25 +141,64 @@ typedef struct {
 /* Applies temperature and gate to logits [n_classes]. */
 void am_decide(const am_model *m, const float *logits, am_result *out);
 
-/* Classifies a whole recording already at the model rate: windows by the aggregation policy -> features
- * -> logits -> one decision. mel (may be NULL): receives the log-mel in dB, [n_mels][n_frames]
- * (am_mel_size floats), of the window of largest energy among those judged (out->offset is its start). */
+/* ---- the route from a recording to its scores ------------------------------------------------------------
+ * Every judgement of a recording — aa-infer's clips, --eval, --timeline, --stream, --serve, the self-test,
+ * and the trainer's validation, calibration and test report — is made of these steps, in this order:
+ *   am_aggregate_windows   the windows the aggregation policy judges the recording by, and their energies
+ *   dsp_windows_logmel     their log-mels (dsp/: the one place a window is cut out and zero-padded)
+ *   am_logits_batch        normalised (dsp_normalise) and through the network, AM_BATCH at a time
+ *   am_aggregate_combine   the recording's scores, to which am_decide applies temperature and gate.
+ * am_recording_windows (the first half) and am_windows_scores (the second) split them where the trainer
+ * needs it: it cuts each validation and test recording once, from the decoded signal its feature cache
+ * holds, and runs the second half on the network it is training after every epoch. am_recording_scores
+ * runs both halves on one recording, AM_BATCH windows at a time so that an hour-long recording needs 3 MB of
+ * log-mels instead of 370 MB, and gives the same bits (the network judges each window independently of the
+ * others in its batch). */
+#define AM_BATCH 32
+
+typedef struct {
+    am_aggregate aggregate; /* the policy the windows were chosen by; am_windows_scores combines by it */
+    size_t n;               /* windows (1 for a recording no longer than a clip, or the loudest policy) */
+    size_t *offset;         /* [n] first sample of each window, at the model rate */
+    double *energy;         /* [n] sum of squares of each window's samples (0 for a single window) */
+    float *mel;             /* [n][n_mels][n_frames] log-mel in dB, not normalised */
+} am_windows;
+
+/* The first half: the windows recording x[0..n) (at lm's rate) is judged by under policy a, and their
+ * log-mels, computed with lm's thread slot `slot` (any dsp_logmel made with the model's settings). Needs no
+ * network, so the trainer cuts its validation recordings before it has one. On success *out is the
+ * caller's (am_windows_free); on failure it holds nothing to free. */
+int am_recording_windows(dsp_logmel *lm, int slot, const am_aggregate *a, const float *x /* [n] */, size_t n,
+                         am_windows *out, aa_error *err);
+void am_windows_free(am_windows *w);
+/* The second half: the scores [n_rec][n_classes] of recordings w[0..n_rec) — the logits of all their
+ * windows (am_logits_batch, batched across recordings) combined per recording by its windows' policy
+ * (am_aggregate_combine). The scores are logits to am_decide. */
+int am_windows_scores(am_model *m, int slot, const am_windows *w, size_t n_rec, float *scores, aa_error *err);
+/* Both halves on one recording at the model rate under the model's policy: scores [n_classes]; *n_windows
+ * the windows judged, *offset the start of the loudest of them (first on ties; the crop policy's window for
+ * one window); mel (may be NULL) receives that window's log-mel in dB ([n_mels][n_frames]). */
+int am_recording_scores(am_model *m, int slot, const float *x /* [n] */, size_t n, float *scores,
+                        size_t *n_windows, size_t *offset, float *mel, aa_error *err);
+
+/* Logits [n][n_classes] of n log-mels in dB (mels[i]: [n_mels][n_frames], as dsp_windows_logmel gives
+ * them): each normalised with the model's statistics (dsp_normalise) into the slot's buffer, AM_BATCH at a
+ * time, through the network in evaluation mode with the model's threads (am_set_threads). The one
+ * "normalise, then forward" of the project. AM_ERR_NUMERIC when an output is not finite. */
+int am_logits_batch(am_model *m, int slot, const float *const *mels, size_t n, float *logits, aa_error *err);
+
+/* Classifies a whole recording already at the model rate: am_recording_scores then am_decide. mel (may be
+ * NULL): receives the log-mel in dB, [n_mels][n_frames] (am_mel_size floats), of the window of largest
+ * energy among those judged (out->offset is its start). A failure of the front end returns its own code. */
 int am_classify_samples(am_model *m, int slot, const float *x, size_t n, am_result *out, float *mel,
                         aa_error *err);
 /* Classifies exactly one clip of dsp_clip_samples() samples (no cropping). */
 int am_classify_clip(am_model *m, int slot, const float *clip, am_result *out, float *mel, aa_error *err);
 size_t am_mel_size(const am_model *m);
 
-/* Logits of many precomputed log-mel windows (dB, [n][n_mels][n_frames]), normalised here, using all the
- * model's threads (nn_set_threads); logits: [n][n_classes]. For evaluations over thousands of windows. */
-int am_logits_batch(am_model *m, int slot, const float *mels, size_t n, float *logits, aa_error *err);
-
-/* Wipes a slot's working buffers (the last clip's samples and features). The server calls it after each
- * answer so that nothing of an upload outlives its request. */
+/* Wipes a slot's working buffers (the last recording's log-mels and features, and the front end's slot).
+ * The server calls it after each answer so that nothing of an upload outlives its request. */
 void am_wipe_slot(am_model *m, int slot);
-
-/* Normalises one log-mel in place with the stored per-mel mean and std. */
-void am_normalise(const am_model *m, float *mel);
 
 /* ---- recording quality (kept apart from "Unclear") ----------------------------------------------------- */
 

@@ -21,9 +21,9 @@
 
 typedef struct {
     nn_model *net;
-    float *clip;   /* [clip_samples] */
-    float *mel;     /* [n_mels][n_frames] dB */
-    float *scratch; /* [n_mels][n_frames] normalised features */
+    float *mels;    /* [AM_BATCH][n_mels][n_frames] dB: the part of a recording am_recording_scores judges */
+    float *norm;    /* [AM_BATCH][n_mels][n_frames] what am_logits_batch gives the network */
+    size_t touched; /* windows of mels and norm written since the last am_wipe_slot */
 } am_slot;
 
 struct am_model {
@@ -44,11 +44,15 @@ struct am_model {
     dsp_logmel *logmel; /* one thread slot per am slot */
     int n_slots;
     am_slot *slots;
+    int borrowed;       /* slots[0].net is the caller's (am_borrow) */
 };
 
-/* Logits of one clip for the self-test and classification: log-mel into mel_db (dB, as the model sees
- * before normalisation), then normalised features through net. scratch: [n_mels][n_frames]. */
-int am_clip_logits(const am_model *m, dsp_logmel *lm, int lm_slot, nn_model *net, const float *clip,
-                   float *mel_db, float *scratch, float *logits, aa_error *err);
+/* The slots' work buffers and the front end, once the fields above them are filled: 0 or AM_ERR_NOMEM (or
+ * the front end's code). */
+int am_model_alloc_slots(am_model *m, const char *what, aa_error *err);
+
+/* The self-test signal through the route (the crop of one clip at offset 0, its log-mel, its logits) with
+ * slot 0: mel [n_mels][n_frames] dB, logits [n_classes]. */
+int am_selftest_compute(am_model *m, float *mel, float *logits, aa_error *err);
 
 #endif

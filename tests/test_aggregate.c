@@ -227,6 +227,74 @@ START_TEST(test_short_unchanged)
 }
 END_TEST
 
+/* The two halves of the route and the whole agree to the bit: am_recording_scores (both halves, AM_BATCH
+ * windows at a time) against am_recording_windows + am_windows_scores (every window at once, batched across
+ * recordings, as the trainer's validation runs them), on a recording of more windows than one batch, one of
+ * a few windows and one shorter than a clip; and am_classify_samples decides on those scores. */
+START_TEST(test_halves_equal_whole)
+{
+    aa_error err;
+    am_model *m = am_load(g_model, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    am_aggregate a;
+    ck_assert_int_eq(am_aggregate_parse("energy@1", &a, &err), 0);
+    ck_assert_int_eq(am_set_aggregate(m, &a, &err), 0);
+    const size_t lens[3] = {40 * RATE + RATE / 3, 6 * RATE + RATE / 2, 3 * RATE};
+    const size_t want_windows[3] = {38, 4, 1};
+    tu_tone_event ev[3] = {{12.0, TU_TONE_BURST_S, 0}, {2.0, 3.0, 1}, {0.5, 2.0, 1}};
+    float *x[3];
+    am_windows w[3];
+    float whole[3][AM_MAX_CLASSES], halves[3 * AM_MAX_CLASSES], alone[AM_MAX_CLASSES]; /* halves: [3][k] */
+    int k = am_n_classes(m);
+    dsp_logmel *lm = dsp_logmel_new(am_dsp(m), 2, &err);
+    ck_assert_ptr_nonnull(lm);
+    for (int r = 0; r < 3; r++) {
+        x[r] = tu_tone_recording(lens[r], &ev[r], 1, 40 + (uint64_t)r);
+        size_t nw = 0, off = 0;
+        float *mel = malloc(am_mel_size(m) * sizeof *mel);
+        ck_assert_int_eq(am_recording_scores(m, 0, x[r], lens[r], whole[r], &nw, &off, mel, &err), 0);
+        ck_assert_uint_eq(nw, want_windows[r]);
+        ck_assert_int_eq(am_recording_windows(lm, r % 2, &a, x[r], lens[r], &w[r], &err), 0);
+        ck_assert_uint_eq(w[r].n, nw);
+        size_t loudest = 0;
+        for (size_t i = 1; i < w[r].n; i++)
+            loudest = w[r].energy[i] > w[r].energy[loudest] ? i : loudest;
+        ck_assert_uint_eq(w[r].offset[loudest], off);
+        ck_assert(memcmp(w[r].mel + loudest * am_mel_size(m), mel, am_mel_size(m) * sizeof *mel) == 0);
+        free(mel);
+        ck_assert_int_eq(am_windows_scores(m, 0, &w[r], 1, alone, &err), 0);
+        ck_assert_msg(memcmp(alone, whole[r], (size_t)k * sizeof *alone) == 0, "recording %d alone", r);
+        am_result res, dec;
+        ck_assert_int_eq(am_classify_samples(m, 0, x[r], lens[r], &res, NULL, &err), 0);
+        am_decide(m, whole[r], &dec);
+        ck_assert(memcmp(res.probs, dec.probs, (size_t)k * sizeof *res.probs) == 0);
+        ck_assert_uint_eq(res.windows, nw);
+        ck_assert_uint_eq(res.offset, off);
+    }
+    ck_assert_int_eq(am_windows_scores(m, 0, w, 3, halves, &err), 0);
+    for (int r = 0; r < 3; r++)
+        ck_assert_msg(memcmp(halves + r * k, whole[r], (size_t)k * sizeof(float)) == 0, "recording %d in a batch", r);
+    /* Windows chosen by another policy are combined by that policy, whatever the model's. */
+    am_aggregate mean;
+    ck_assert_int_eq(am_aggregate_parse("mean@1", &mean, &err), 0);
+    am_windows wm;
+    ck_assert_int_eq(am_recording_windows(lm, 0, &mean, x[0], lens[0], &wm, &err), 0);
+    ck_assert_int_eq(am_windows_scores(m, 0, &wm, 1, alone, &err), 0);
+    ck_assert_int_eq(am_set_aggregate(m, &mean, &err), 0);
+    size_t nw, off;
+    ck_assert_int_eq(am_recording_scores(m, 0, x[0], lens[0], whole[0], &nw, &off, NULL, &err), 0);
+    ck_assert(memcmp(alone, whole[0], (size_t)k * sizeof *alone) == 0);
+    ck_assert(memcmp(alone, halves, (size_t)k * sizeof *alone) != 0); /* and differ from energy's */
+    am_windows_free(&wm);
+    for (int r = 0; r < 3; r++) {
+        am_windows_free(&w[r]);
+        free(x[r]);
+    }
+    dsp_logmel_free(lm);
+    am_free(m);
+}
+END_TEST
+
 /* ---- the model file ------------------------------------------------------------------------------------ */
 
 static int save_with(const char *path, const am_aggregate *a, aa_error *err)
@@ -339,6 +407,7 @@ Suite *aggregate_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_burst_at_5s);
     tcase_add_test(tc, test_short_unchanged);
+    tcase_add_test(tc, test_halves_equal_whole);
     suite_add_tcase(s, tc);
     tc = tcase_create("file");
     tcase_set_timeout(tc, 60);

@@ -91,7 +91,7 @@ START_TEST(off_is_plain_features)
         fill(b, idx, 4, 1, 3, 17, x, labels, targets);
         for (int i = 0; i < 4; i++) {
             memcpy(want, fk_features(c, idx[i]), PER * sizeof *want);
-            ds_norm_apply(mean, sd, M, F, want);
+            dsp_normalise(mean, sd, M, F, want);
             ck_assert_msg(memcmp(x + i * PER, want, PER * sizeof *want) == 0, "item %d not the plain feature", i);
             ck_assert_int_eq(labels[i], c->windows[idx[i]].cls);
             ck_assert(targets[2 * i + labels[i]] == 1.0f && targets[2 * i + 1 - labels[i]] == 0.0f);

@@ -374,7 +374,7 @@ static void small_cache(const char *dir, const char *path)
 
 /* Section ends of a cache file, walked with the format's rules (datasets/cache_io.c): each fixed header
  * field, the settings text, the window options, every class, group, file and window record, the header
- * checksum, every window's features, the file. */
+ * checksum, every decoded file's signal, the file. */
 static size_t cache_section_ends(const unsigned char *b, size_t size, size_t *ends, size_t cap)
 {
     size_t n = 0, p = 32;
@@ -384,7 +384,6 @@ static size_t cache_section_ends(const unsigned char *b, size_t size, size_t *en
     uint64_t header_len = aa_get_u64(b + 16);
     p += 4 + aa_get_u32(b + p), ends[n++] = p;       /* settings */
     p += 8 + 4 + 4 + 4, ends[n++] = p;               /* hop, cap, n_mels, n_frames */
-    uint32_t n_mels = aa_get_u32(b + p - 8), n_frames = aa_get_u32(b + p - 4);
     uint32_t nc = aa_get_u32(b + p);
     p += 4;
     for (uint32_t i = 0; i < nc && n < cap; i++)
@@ -395,8 +394,13 @@ static size_t cache_section_ends(const unsigned char *b, size_t size, size_t *en
         p += 4 + aa_get_u32(b + p), ends[n++] = p;
     uint64_t nf = aa_get_u64(b + p);
     p += 8;
+    uint64_t samples[64];
+    ck_assert_uint_le(nf, 64);
     for (uint64_t i = 0; i < nf && n < cap; i++) {
-        p += 4 + aa_get_u32(b + p) + 8 + 8 + 4 + 4 + 8 + 8 + 8;
+        p += 4 + aa_get_u32(b + p) + 8 + 8;
+        uint32_t status = aa_get_u32(b + p + 4);
+        samples[i] = status ? 0 : aa_get_u64(b + p + 4 + 4 + 8);
+        p += 4 + 4 + 8 + 8 + 8;
         p += 4 + aa_get_u32(b + p), ends[n++] = p;
     }
     uint64_t nw = aa_get_u64(b + p);
@@ -405,8 +409,9 @@ static size_t cache_section_ends(const unsigned char *b, size_t size, size_t *en
         p += 32, ends[n++] = p;
     ck_assert_uint_eq(p, header_len); /* the walk agrees with the file */
     p += 4, ends[n++] = p;
-    for (uint64_t i = 0; i < nw && n < cap; i++)
-        p += 4 * (size_t)n_mels * n_frames, ends[n++] = p;
+    for (uint64_t i = 0; i < nf && n < cap; i++)
+        if (samples[i])
+            p += 4 * (size_t)samples[i], ends[n++] = p;
     ck_assert_uint_eq(p + 4, size);
     ends[n++] = size - 1;
     return n;

@@ -1,5 +1,5 @@
-/* datasets/cache*.c: the feature cache equals direct decoding + windowing + log-mel bit for bit, whatever
- * the thread count; it is reused while nothing changed and rebuilt when a file, the file list or the
+/* datasets/cache*.c: the feature cache holds each file's decoded signal bit for bit, and the features
+ * computed from it equal direct decoding + windowing + log-mel bit for bit, whatever the thread count; it is reused while nothing changed and rebuilt when a file, the file list or the
  * settings change; a damaged cache file is refused with the right error and rebuilt; undecodable audio is
  * skipped with a warning; writes are atomic; the default location is outside the data folder. */
 #include <check.h>
@@ -58,6 +58,7 @@ static ds_list *list_of(const char *data)
     return l;
 }
 
+/* The cache of l as built, with its features computed (both on `threads` threads). */
 static ds_cache *build(const ds_list *l, const dsp_settings *s, int threads)
 {
     ds_cache_opts o;
@@ -66,10 +67,18 @@ static ds_cache *build(const ds_list *l, const dsp_settings *s, int threads)
     ds_cache *c = NULL;
     aa_error err;
     ck_assert_msg(ds_cache_build(&c, l, s, &o, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_null(c->feat);
+    ck_assert_msg(ds_cache_compute_features(c, threads, NULL, &err) == 0, "%s", err.msg);
     return c;
 }
 
-/* Two caches hold the same files, windows and feature bits. */
+static void features(ds_cache *c, int threads)
+{
+    aa_error err;
+    ck_assert_msg(ds_cache_compute_features(c, threads, NULL, &err) == 0, "%s", err.msg);
+}
+
+/* Two caches hold the same files, windows, signal bits and feature bits. */
 static void assert_same(const ds_cache *a, const ds_cache *b)
 {
     ck_assert_uint_eq(a->n_files, b->n_files);
@@ -81,6 +90,11 @@ static void assert_same(const ds_cache *a, const ds_cache *b)
         ck_assert_uint_eq(a->files[f].n_windows, b->files[f].n_windows);
         ck_assert_uint_eq(a->files[f].n_samples, b->files[f].n_samples);
         ck_assert_int_eq(a->files[f].status, b->files[f].status);
+        ck_assert_int_eq(a->signal[f] == NULL, b->signal[f] == NULL);
+        ck_assert_int_eq(a->signal[f] == NULL, a->files[f].status != 0);
+        if (a->signal[f])
+            ck_assert_msg(memcmp(a->signal[f], b->signal[f], a->files[f].n_samples * sizeof(float)) == 0,
+                          "file %zu: signals differ", f);
     }
     for (size_t w = 0; w < a->n_windows; w++) {
         ck_assert_int_eq(a->windows[w].cls, b->windows[w].cls);
@@ -118,6 +132,9 @@ START_TEST(build_equals_direct_computation)
         dsp_audio a;
         ck_assert_msg(dsp_load(l->items[f].path, &s, 0, &a, &err) == 0, "%s", err.msg);
         ck_assert_uint_eq(c->files[f].n_samples, a.n);
+        /* the cache holds the decoded signal itself */
+        ck_assert_msg(memcmp(c->signal[f], a.samples, a.n * sizeof *a.samples) == 0, "%s: signal differs",
+                      l->items[f].rel);
         ck_assert_uint_eq(c->files[f].first_window, w);
         size_t offs[64];
         size_t nw = ds_window_plan(&s, &wo, a.n, offs, 64);
@@ -172,6 +189,40 @@ START_TEST(build_equals_direct_computation)
         free(idx);
     }
     ck_assert_uint_eq(total, c->n_windows);
+
+    /* A released signal: the features computed from it stay; without them it cannot be recomputed, and
+     * without it the cache cannot be written (nothing is left behind). */
+    ds_cache_release_signal(c, 0);
+    ck_assert_ptr_null(c->signal[0]);
+    ck_assert_int_eq(ds_cache_compute_features(c, 1, NULL, &err), 0);
+    ck_assert_ptr_nonnull(c->feat[0]);
+    free(c->feat[0]);
+    c->feat[0] = NULL;
+    ck_assert_int_eq(ds_cache_compute_features(c, 1, NULL, &err), DS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, c->files[0].rel));
+    char out[700];
+    tu_path(out, sizeof out, cp.root, "released.aacache");
+    ck_assert_int_eq(ds_cache_write(c, out, &err), DS_ERR_ARG);
+    ck_assert(!tu_exists(out));
+    /* Computing features can give up the signals it no longer needs as it goes, and only those. */
+    ds_cache *d = build(l, &s, 1);
+    unsigned char *release = calloc(d->n_files, 1);
+    for (size_t f = 0; f < d->n_files; f += 2)
+        release[f] = 1;
+    for (size_t f = 0; f < d->n_files; f++) {
+        free(d->feat[f]);
+        d->feat[f] = NULL;
+    }
+    ck_assert_int_eq(ds_cache_compute_features(d, 2, release, &err), 0);
+    for (size_t f = 0; f < d->n_files; f++) {
+        ck_assert_int_eq(d->signal[f] == NULL, release[f]);
+        ck_assert_ptr_nonnull(d->feat[f]);
+    }
+    for (size_t k = 0; k < d->n_windows; k++)
+        ck_assert(d->windows[k].file == 0 /* c gave its own up above */ ||
+                  memcmp(ds_cache_features(d, k), ds_cache_features(c, k), per * sizeof(float)) == 0);
+    free(release);
+    ds_cache_free(d);
     ds_split_free(sp);
     free(wt);
     free(clip);
@@ -209,6 +260,7 @@ START_TEST(same_with_one_and_two_threads)
     ds_cache *b = NULL;
     aa_error err;
     ck_assert_int_eq(ds_cache_build(&b, l, &s, &o, &err), 0);
+    features(b, 2);
     assert_same(a, b);
     ck_assert_uint_ge(calls[0], 2); /* at least the start and the end */
     ck_assert_uint_eq(calls[1], l->n_items);
@@ -236,6 +288,8 @@ static ds_cache *open_expect(const ds_list *l, const dsp_settings *s, const char
     aa_error err;
     ck_assert_msg(ds_cache_open(&c, l, s, &o, path, &info, &err) == 0, "%s", err.msg);
     ck_assert_msg(info.loaded == loaded, "loaded %d, expected %d (reason: %s)", info.loaded, loaded, info.reason);
+    ck_assert_ptr_null(c->feat); /* the caller computes them */
+    features(c, 2);
     ck_assert_int_eq(info.write_failed, 0);
     ck_assert_str_eq(info.path, path);
     if (!loaded && why)
@@ -277,7 +331,7 @@ START_TEST(reused_until_something_changes)
     ck_assert_uint_gt(calls, 0);
     assert_only(cdir, "c.aacache");
     ds_cache *again = open_expect(l, &s, path, 1, NULL, &calls);
-    ck_assert_uint_eq(calls, 0); /* nothing recomputed */
+    ck_assert_uint_eq(calls, 0); /* nothing decoded */
     assert_same(first, again);
     for (size_t f = 0; f < first->n_files; f++) {
         ck_assert_int_eq(first->files[f].size, again->files[f].size);
@@ -404,17 +458,22 @@ START_TEST(damaged_cache_files_refused_and_rebuilt)
     size_t n;
     unsigned char *b = tu_read_file(path, &n);
     ck_assert_ptr_nonnull(b);
-    size_t header_len = (size_t)aa_get_u64(b + 16);
+    size_t header_len = (size_t)aa_get_u64(b + 16), samples = 0;
+    for (size_t f = 0; f < c->n_files; f++)
+        samples += c->files[f].n_samples;
     ck_assert_uint_eq(aa_get_u64(b + 24), n);
-    ck_assert_uint_eq(n, header_len + 8 + c->n_windows * 64 * 401 * 4);
+    ck_assert_uint_eq(aa_get_u32(b + 8), 2);
+    ck_assert_uint_eq(n, header_len + 8 + samples * 4); /* the signals, not the windows' log-mels */
 
-    /* A sound file reads back equal. */
+    /* A sound file reads back equal: the same signals, and the same features computed from them. */
     ds_cache *r = NULL;
     ck_assert_msg(ds_cache_read(&r, path, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_null(r->feat);
+    features(r, 1);
     assert_same(c, r);
     ds_cache_free(r);
 
-    /* Truncated anywhere: in the magic, the fixed header, the names, the features, the last checksum. */
+    /* Truncated anywhere: in the magic, the fixed header, the names, the signals, the last checksum. */
     size_t cuts[] = {0, 5, 20, 31, 40, header_len / 2, header_len, header_len + 4 + 1000, n / 2, n - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
         put(bad, b, cuts[i]);
@@ -427,7 +486,7 @@ START_TEST(damaged_cache_files_refused_and_rebuilt)
     put(bad, longer, n + 3);
     expect_read_error(bad, DS_ERR_CACHE_CORRUPT, "3 bytes after its end");
     free(longer);
-    /* One flipped bit in the header's names, its window records, a feature, the final checksum. */
+    /* One flipped bit in the header's names, its window records, a sample, the final checksum. */
     size_t flips[] = {40, header_len - 10, header_len + 4 + 12345, n - 2};
     const char *said[] = {"header checksum mismatch", "header checksum mismatch", "checksum mismatch",
                           "checksum mismatch"};
@@ -444,11 +503,39 @@ START_TEST(damaged_cache_files_refused_and_rebuilt)
     expect_read_error(bad, DS_ERR_CACHE_FORMAT, "wrong magic");
     put(bad, "RIFF", 4);
     expect_read_error(bad, DS_ERR_CACHE_FORMAT, "wrong magic");
-    aa_put_u32(b + 8, 2);
+    aa_put_u32(b + 8, 3);
     aa_put_u32(b + header_len, aa_crc32(0, b, header_len));
     aa_put_u32(b + n - 4, aa_crc32(0, b, n - 4));
     put(bad, b, n);
-    expect_read_error(bad, DS_ERR_CACHE_VERSION, "version 2 is newer");
+    expect_read_error(bad, DS_ERR_CACHE_VERSION, "version 3 is newer");
+    /* A version 1 cache (log-mels instead of signals) is not misread as this layout. */
+    aa_put_u32(b + 8, 1);
+    aa_put_u32(b + header_len, aa_crc32(0, b, header_len));
+    aa_put_u32(b + n - 4, aa_crc32(0, b, n - 4));
+    put(bad, b, n);
+    expect_read_error(bad, DS_ERR_CACHE_VERSION, "version 1 (log-mels) is older");
+    aa_put_u32(b + 8, 2);
+    /* Consistent checksums over an inconsistent header: a window moved off its planned offset, a decoded
+     * file claiming one sample more than the signals hold. */
+    size_t rec = header_len - 32 * c->n_windows + 24; /* the first window's offset */
+    ck_assert_uint_eq(aa_get_u64(b + rec), 0);
+    aa_put_u64(b + rec, 1);
+    aa_put_u32(b + header_len, aa_crc32(0, b, header_len));
+    aa_put_u32(b + n - 4, aa_crc32(0, b, n - 4));
+    put(bad, b, n);
+    expect_read_error(bad, DS_ERR_CACHE_CORRUPT, "windows not planned");
+    aa_put_u64(b + rec, 0);
+    aa_put_u32(b + header_len, aa_crc32(0, b, header_len));
+    aa_put_u32(b + n - 4, aa_crc32(0, b, n - 4));
+    /* ... and a NaN sample under a checksum that matches: no decoder gives one. */
+    unsigned char keep[4];
+    memcpy(keep, b + header_len + 4 + 400, 4);
+    aa_put_u32(b + header_len + 4 + 400, 0x7fc00000u);
+    aa_put_u32(b + n - 4, aa_crc32(0, b, n - 4));
+    put(bad, b, n);
+    expect_read_error(bad, DS_ERR_CACHE_CORRUPT, "is not finite");
+    memcpy(b + header_len + 4 + 400, keep, 4);
+    aa_put_u32(b + n - 4, aa_crc32(0, b, n - 4));
     /* Missing file. */
     ck_assert_int_eq(ds_cache_read(&r, "/nonexistent/x.aacache", &err), DS_ERR_IO);
 
@@ -497,6 +584,7 @@ START_TEST(corrupt_audio_skipped_with_warning)
     ds_cache *c = NULL;
     aa_error err;
     ck_assert_msg(ds_cache_build(&c, l, &s, &o, &err) == 0, "%s", err.msg);
+    features(c, 2);
     ck_assert_uint_eq(c->n_skipped, 1);
     size_t bad = 0;
     while (bad < c->n_files && !strstr(c->files[bad].rel, "zz_garbage"))

@@ -1,4 +1,5 @@
-/* Fixed-length clips: padding, the three crop policies (the cough in the fifth second), the window grid. */
+/* Fixed-length clips: padding, the three crop policies (the cough in the fifth second), the window grid,
+ * and dsp_windows_logmel, which every window's feature comes from. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -148,6 +149,51 @@ START_TEST(window_offsets)
 }
 END_TEST
 
+/* dsp_windows_logmel gives the log-mel of exactly the samples dsp_clip and a plain copy give: a window
+ * inside the recording, the last one running past its end (zero-padded), a recording shorter than a clip,
+ * an empty window at the very end; two slots do not disturb each other; bad slots and offsets are
+ * refused. */
+START_TEST(windows_logmel_cuts_as_clip_does)
+{
+    dsp_settings s = dsp_settings_default();
+    size_t len = dsp_clip_samples(&s), n = len + len / 3;
+    aa_error err;
+    dsp_logmel *lm = dsp_logmel_new(&s, 2, &err);
+    ck_assert_msg(lm != NULL, "%s", err.msg);
+    size_t per = dsp_logmel_size(lm, len);
+    float *x = malloc(sizeof(float) * n), *clip = malloc(sizeof(float) * len);
+    float *want = malloc(sizeof(float) * per), *got = malloc(sizeof(float) * 4 * per);
+    aa_rng r;
+    aa_rng_seed(&r, 7);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.2f * (float)aa_rng_normal(&r);
+    size_t offs[4] = {0, len / 5, len / 2, n};
+    ck_assert_int_eq(dsp_windows_logmel(lm, 1, x, n, offs, 4, got, &err), 0);
+    for (int i = 0; i < 4; i++) {
+        size_t keep = n - offs[i] < len ? n - offs[i] : len;
+        memset(clip, 0, sizeof(float) * len);
+        memcpy(clip, x + offs[i], sizeof(float) * keep);
+        ck_assert_int_eq(dsp_logmel_compute(lm, 0, clip, len, want, &err), 0);
+        ck_assert_msg(memcmp(got + i * per, want, sizeof(float) * per) == 0, "window %d at %zu differs", i, offs[i]);
+    }
+    /* A short recording: the clip dsp_clip makes. */
+    size_t short_n = len / 3, at = 0;
+    dsp_clip(&s, x, short_n, clip, &at);
+    ck_assert_int_eq(dsp_logmel_compute(lm, 0, clip, len, want, &err), 0);
+    ck_assert_int_eq(dsp_windows_logmel(lm, 0, x, short_n, &at, 1, got, &err), 0);
+    ck_assert(memcmp(got, want, sizeof(float) * per) == 0);
+    /* Misuse. */
+    size_t past = n + 1;
+    ck_assert_int_eq(dsp_windows_logmel(lm, 2, x, n, offs, 1, got, &err), DSP_ERR_ARG);
+    ck_assert_int_eq(dsp_windows_logmel(lm, 0, x, n, &past, 1, got, &err), DSP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "past the end"));
+    ck_assert(!dsp_status_is_input(DSP_ERR_ARG) && !dsp_status_is_input(DSP_ERR_NOMEM) &&
+              dsp_status_is_input(DSP_ERR_FORMAT) && dsp_status_is_input(DSP_ERR_TOO_LONG) && !dsp_status_is_input(0));
+    free(x), free(clip), free(want), free(got);
+    dsp_logmel_free(lm);
+}
+END_TEST
+
 Suite *clip_suite(void)
 {
     Suite *s = suite_create("clip");
@@ -157,6 +203,7 @@ Suite *clip_suite(void)
     tcase_add_test(tc, loudest_keeps_a_burst_in_the_fifth_second);
     tcase_add_test(tc, loudest_equals_brute_force);
     tcase_add_test(tc, window_offsets);
+    tcase_add_test(tc, windows_logmel_cuts_as_clip_does);
     suite_add_tcase(s, tc);
     return s;
 }

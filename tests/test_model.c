@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "dsp/dsp_internal.h"
 #include "model/model_internal.h"
 #include "tests/util/testutil.h"
 
@@ -83,7 +84,7 @@ START_TEST(save_load_roundtrip_same_decisions)
     ck_assert_int_eq(am_classify_clip(m, 1, x, &r1, NULL, &err), 0);
     ck_assert_mem_eq(r0.probs, r1.probs, 4 * sizeof(float));
 
-    am_normalise(m, mel);
+    dsp_normalise(mean, std, 64, dsp_clip_frames(&sp.dsp), mel);
     float logits[4];
     ck_assert_int_eq(nn_forward_eval(net, mel, 1, logits, &err), 0);
     am_result direct;
@@ -97,6 +98,61 @@ START_TEST(save_load_roundtrip_same_decisions)
     free(x);
     free(mel);
     am_free(m);
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* A network borrowed into a model in memory judges as the file made from it does: the same scores and
+ * decisions on a long recording, the gate and temperature as the file stores them (a per-class threshold
+ * rounded to float), and freeing the borrowed model leaves the network to its owner. */
+START_TEST(borrowed_network_judges_as_its_file)
+{
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "m.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    double th[4] = {0, 0.9, 0.1, 0};
+    sp.class_threshold = th;
+    ck_assert_int_eq(am_aggregate_parse("energy@1", &sp.aggregate, NULL), 0);
+    nn_model *net = small_net(5);
+    aa_error err;
+    ck_assert_msg(am_save(path, net, &sp, &err) == 0, "%s", err.msg);
+    am_model *file = am_load(path, 1, &err), *mem = am_borrow(net, &sp, &err);
+    ck_assert_msg(file && mem, "%s", err.msg);
+    ck_assert(am_temperature(mem) == am_temperature(file) && am_min_confidence(mem) == am_min_confidence(file));
+    for (int c = 0; c < 4; c++)
+        ck_assert(am_class_threshold(mem, c) == am_class_threshold(file, c));
+    ck_assert(am_class_threshold(mem, 2) == (double)(float)0.1 && am_class_threshold(mem, 2) != 0.1);
+    ck_assert_str_eq(am_class_label(mem, 2), am_class_label(file, 2));
+    ck_assert_str_eq(am_arch(mem), am_arch(file));
+    size_t n = 9 * 16000 + 123;
+    float *x = tone(n, 16000, 700, 0.2);
+    for (size_t i = 5 * 16000; i < 6 * 16000; i++)
+        x[i] += 0.5f * (float)sin((double)i * 1.3);
+    am_result a, b;
+    ck_assert_int_eq(am_classify_samples(file, 0, x, n, &a, NULL, &err), 0);
+    ck_assert_int_eq(am_classify_samples(mem, 0, x, n, &b, NULL, &err), 0);
+    ck_assert_uint_eq(a.windows, 7);
+    ck_assert_uint_eq(a.windows, b.windows);
+    ck_assert_uint_eq(a.offset, b.offset);
+    ck_assert_mem_eq(a.probs, b.probs, 4 * sizeof(float));
+    ck_assert_int_eq(a.gated, b.gated);
+    /* No self-test in memory; the spec is checked as am_save checks it. */
+    am_selftest_report rep;
+    ck_assert_int_eq(am_selftest(mem, &rep, &err), AM_ERR_FORMAT);
+    am_free(mem);
+    sp.n_classes = 3;
+    ck_assert_ptr_null(am_borrow(net, &sp, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "3 classes"));
+    /* The network outlives the borrowed model. */
+    float logits[4], *feat = calloc(am_mel_size(file), sizeof *feat);
+    ck_assert_int_eq(nn_forward_eval(net, feat, 1, logits, &err), 0);
+    free(feat);
+    free(x);
+    am_free(file);
     nn_model_free(net);
     tu_rmtree(dir);
 }
@@ -299,22 +355,37 @@ START_TEST(classify_memory_reports_quality_and_offset)
     ck_assert_uint_ge(fr.result.offset, 16000 * 12 / 10);
     ck_assert_uint_le(fr.result.offset, 16000 * 2);
 
-    ck_assert_int_ne(am_classify_memory(m, 0, "garbage", 7, "upload.bin", 0, &fr, NULL, &err), 0);
-    ck_assert_int_eq(err.code, AM_ERR_AUDIO);
+    /* The front end's own code comes back (no remapping), and it blames the recording. */
+    ck_assert_int_eq(am_classify_memory(m, 0, "garbage", 7, "upload.bin", 0, &fr, NULL, &err), DSP_ERR_FORMAT);
+    ck_assert_int_eq(err.code, DSP_ERR_FORMAT);
+    ck_assert(dsp_status_is_input(err.code));
     ck_assert_ptr_nonnull(strstr(err.msg, "upload.bin"));
     ck_assert_int_ne(am_classify_clip(m, 1, x, &fr.result, NULL, &err), 0); /* no slot 1 */
 
-    /* After a wipe nothing of the last upload is left in the slot's buffers. */
+    /* After a wipe nothing of the last upload is left in the slot's buffers: the log-mels of its windows, the
+     * features the network was given, and the front end's slot, where a short upload is zero-padded. */
     ck_assert_int_eq(am_classify_memory(m, 0, bytes, size, "upload.wav", 0, &fr, NULL, &err), 0);
-    int nonzero = 0;
+    size_t per = am_mel_size(m), nonzero = 0;
+    for (size_t i = 0; i < per; i++)
+        nonzero += (m->slots[0].mels[i] != 0) + (m->slots[0].norm[i] != 0);
+    ck_assert_uint_gt(nonzero, per);
+    am_wipe_slot(m, 0);
+    for (size_t i = 0; i < per; i++)
+        ck_assert(m->slots[0].mels[i] == 0 && m->slots[0].norm[i] == 0);
+    size_t short_n = (size_t)rate; /* 1 s: padded to 4 s at 16 kHz */
+    tu_path(path, sizeof path, dir, "short.wav");
+    tu_write_wav(path, x + 5 * rate, short_n, 1, rate, SF_FORMAT_PCM_16);
+    void *short_bytes = tu_read_file(path, &size);
+    ck_assert_int_eq(am_classify_memory(m, 0, short_bytes, size, "short.wav", 0, &fr, NULL, &err), 0);
+    const float *padded = dsp_logmel_slot_window(m->logmel, 0);
+    nonzero = 0;
     for (size_t i = 0; i < dsp_clip_samples(am_dsp(m)); i++)
-        nonzero += m->slots[0].clip[i] != 0;
-    ck_assert_int_gt(nonzero, 0);
+        nonzero += padded[i] != 0;
+    ck_assert_uint_gt(nonzero, 1000);
     am_wipe_slot(m, 0);
     for (size_t i = 0; i < dsp_clip_samples(am_dsp(m)); i++)
-        ck_assert(m->slots[0].clip[i] == 0);
-    for (size_t i = 0; i < am_mel_size(m); i++)
-        ck_assert(m->slots[0].mel[i] == 0 && m->slots[0].scratch[i] == 0);
+        ck_assert(padded[i] == 0);
+    free(short_bytes);
 
     free(bytes);
     free(x);
@@ -331,6 +402,7 @@ Suite *model_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, save_load_roundtrip_same_decisions);
     tcase_add_test(tc, decide_temperature_and_gate);
+    tcase_add_test(tc, borrowed_network_judges_as_its_file);
     tcase_add_test(tc, selftest_passes_and_detects_drift);
     tcase_add_test(tc, load_errors_name_the_file);
     tcase_add_test(tc, quality_verdicts);

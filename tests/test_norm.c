@@ -62,7 +62,7 @@ START_TEST(statistics_match_direct_computation)
     /* Applying: (x - mean) / std, per mel, in float. */
     float *x = malloc(64 * F * sizeof *x);
     memcpy(x, fk_features(c, 3), 64 * F * sizeof *x);
-    ds_norm_apply(mean, sd, 64, F, x);
+    dsp_normalise(mean, sd, 64, F, x);
     for (size_t m = 0; m < 64; m++)
         for (size_t t = 0; t < F; t += 37) {
             float want = (fk_features(c, 3)[m * F + t] - mean[m]) / sd[m];

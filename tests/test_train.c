@@ -164,6 +164,70 @@ START_TEST(learns_the_demo_corpus)
 }
 END_TEST
 
+/* The validation figures the trainer computes with the final model — the report's "validation": the
+ * recordings its temperature and gate were fitted on, judged with them — equal aa-infer --eval on the split
+ * file's validation rows, every figure to the last digit (reliability bins and coverage curve included):
+ * the trainer judges them with the inference code on the network it holds in memory, from the signals its
+ * cache holds, while aa-infer reads the model file and decodes each file itself, here on one thread against
+ * the trainer's two. Once with a global gate, once with per-class gates (stored as float in the file); a
+ * four-epoch network is not sure enough of itself for the default target, so a lower one makes each gate
+ * withhold some recordings and its figures worth comparing. */
+START_TEST(validation_report_equals_infer_eval)
+{
+    char dir[256], args[2048], path[400], out[65536], err[8192], cmd[1200];
+    static char inf[1 << 20];
+    tu_mkdtemp(dir, sizeof dir);
+    const char *gates[] = {"--gate-target 0.8 --gate-min-covered 5", "--per-class-gates --gate-min-covered 2"};
+    for (int g = 0; g < 2; g++) {
+        char more[1024];
+        snprintf(more, sizeof more, "-q --report-json %s/report%d.json %s", dir, g, gates[g]);
+        base_args(args, sizeof args, g_data, dir, "v.aam", more);
+        int rc = run_train(args, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+        char name[64];
+        snprintf(name, sizeof name, "report%d.json", g);
+        char *report = tu_read_file(tu_path(path, sizeof path, dir, name), NULL);
+        ck_assert_ptr_nonnull(report);
+        const char *v = strstr(report, "\n\"validation\": ");
+        ck_assert_msg(v != NULL, "no validation report: %.300s", report);
+        ck_assert_ptr_nonnull(strstr(v, "\"calibration\":{\"t\":")); /* the trainer says how it fitted */
+        const char *a0 = strstr(v, "\"accuracy\":");
+        size_t alen = strlen(report);
+        ck_assert(a0 && alen > 2 && !strcmp(report + alen - 2, "}\n"));
+        size_t an = (size_t)(report + alen - 2 - a0); /* up to the end of the validation object */
+
+        snprintf(cmd, sizeof cmd, "%s/aa-infer -m %s/v.aam --eval %s/v.aam.split.tsv --side val --json --threads 1",
+                 tu_build_dir(), dir, dir);
+        ck_assert_int_eq(tu_run(cmd, inf, sizeof inf, err, sizeof err), 0);
+        const char *b0 = strstr(inf, "\"accuracy\":");
+        ck_assert_msg(b0 != NULL, "figures missing: %.300s", inf);
+        size_t bn = strlen(b0), at = 0;
+        while (at < an && at < bn && a0[at] == b0[at])
+            at++;
+        size_t from = at > 80 ? at - 80 : 0;
+        ck_assert_msg(an == bn && at == an, "%s: the trainer's validation figures and aa-infer --eval --side val "
+                      "disagree at byte %zu:\n%.160s\n---\n%.160s", g ? "per-class gates" : "global gate", at,
+                      a0 + from, b0 + from);
+        /* Both judged every validation recording of the split file, and the gate under test was used. */
+        char *split = tu_read_file(tu_path(path, sizeof path, dir, "v.aam.split.tsv"), NULL);
+        ck_assert_ptr_nonnull(split);
+        size_t n_val = 0;
+        for (const char *p = split; (p = strstr(p, "\tval\n")); p++)
+            n_val++;
+        char want[64];
+        snprintf(want, sizeof want, "\"n\":%zu,", n_val);
+        ck_assert_uint_gt(n_val, 10);
+        ck_assert_msg(strstr(v, want) != NULL, "validation report is not of %zu recordings", n_val);
+        ck_assert_ptr_nonnull(strstr(v, g ? "\"min_confidence\":0,\"class_thresholds\":[" : "\"class_thresholds\":null"));
+        const char *wh = strstr(a0, "\"withheld\":"); /* the whole split's, first after the accuracy */
+        ck_assert_msg(wh && strtol(wh + 11, NULL, 10) > 0, "the gate withheld nothing: %.200s", a0);
+        free(split);
+        free(report);
+    }
+    tu_rmtree(dir);
+}
+END_TEST
+
 static void *read_model(const char *dir, const char *name, size_t *n)
 {
     char path[400];
@@ -378,6 +442,7 @@ Suite *train_suite(void)
     /* Seconds each on an idle machine; the timeout leaves room for a loaded one (x8 under make asan). */
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, learns_the_demo_corpus);
+    tcase_add_test(tc, validation_report_equals_infer_eval);
     tcase_add_test(tc, deterministic_model_bytes);
     tcase_add_test(tc, resume_equals_uninterrupted);
     tcase_add_test(tc, refuses_missing_folder_and_single_class);

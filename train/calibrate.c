@@ -38,13 +38,9 @@ int tr_calibrate(tr_calibration *c, size_t n, int k, const int *labels, const fl
     go.min_covered = (size_t)o->gate_min_covered;
     go.per_class = o->per_class_gates;
     c->gate = ev_choose_gate(n, k, labels, c->probs, &go, err);
-    if (!c->gate)
-        goto fail;
-    c->eval = ev_evaluate(n, k, labels, c->probs, &c->gate->gate, err);
-    if (!c->eval)
-        goto fail;
+    if (!c->gate) {
+        tr_calibration_free(c);
+        return 1;
+    }
     return 0;
-fail:
-    tr_calibration_free(c);
-    return 1;
 }

@@ -14,13 +14,16 @@ typedef struct {
     int temperature_rejected;/* 1: the fit hit EV_TEMP_MIN (validation items all but perfectly separated,
                                 which says nothing about confidence on new recordings), 1 kept */
     ev_gate_choice *gate;    /* chosen on the items scaled with `temperature`; owned */
-    ev_eval *eval;           /* the items evaluated with temperature and gate; owned */
     float *probs;            /* [n][k] the items' probabilities at `temperature`; owned */
+    /* The validation recordings judged by the final model — temperature and gate as the model file stores
+     * them — through the inference route (tr_judge_recordings); the trainer fills it once the gate is
+     * chosen. Owned (tr_calibration_free frees it); NULL until then. */
+    ev_eval *eval;
 } tr_calibration;
 
 /* Fits the temperature on logits [n][k] with labels [n], then chooses the gate with the options'
- * --gate-target, --gate-min-covered and --per-class-gates. On failure (err says why) *c holds nothing to
- * free. */
+ * --gate-target, --gate-min-covered and --per-class-gates (eval stays NULL). On failure (err says why) *c
+ * holds nothing to free. */
 int tr_calibrate(tr_calibration *c, size_t n, int k, const int *labels /* [n] */, const float *logits /* [n][k] */,
                  const tr_options *o, aa_error *err);
 void tr_calibration_free(tr_calibration *c);

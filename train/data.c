@@ -1,8 +1,8 @@
 /* From DATA to windows ready to train on, with every check that can fail a run made before training. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/clips.h"
 #include "train/data.h"
 
 void tr_data_free(tr_data *d)
@@ -22,8 +22,10 @@ void tr_data_free(tr_data *d)
     free(d->mean);
     free(d->std);
     free(d->class_weight);
-    tr_rec_windows_free(&d->val_rec);
-    free(d->val_rec_label);
+    for (int s = 0; s < DS_N_SIDES; s++) {
+        tr_data_windows_free(d->rec_windows[s], d->n_rec[s]);
+        free(d->rec_label[s]);
+    }
     memset(d, 0, sizeof *d);
 }
 
@@ -49,6 +51,24 @@ static int open_cache(tr_data *d, const tr_options *o, tr_progress *p, aa_error 
     }
     d->cache_used = 1;
     return ds_cache_open(&d->cache, d->list, &d->dsp, &co, o->cache_path, &d->cache_info, err);
+}
+
+/* The windows' log-mels from the cached signals. A training file's signal is released as soon as its
+ * features are there, so that the corpus's signals and features are not all held at once; those of the
+ * validation and test recordings stay until judged_recordings has cut them. */
+static int features(tr_data *d, const tr_options *o, aa_error *err)
+{
+    size_t n = d->cache->n_files;
+    unsigned char *release = malloc(n ? n : 1);
+    if (!release)
+        return nomem(err);
+    for (size_t f = 0; f < n; f++)
+        release[f] = d->split->side[f] == DS_TRAIN;
+    double t0 = aa_now();
+    int rc = ds_cache_compute_features(d->cache, o->threads, release, err);
+    d->features_seconds = aa_now() - t0;
+    free(release);
+    return rc;
 }
 
 /* Counts per side and class, and the checks: a class or a side without windows cannot be trained,
@@ -133,24 +153,103 @@ static int class_weights(tr_data *d, const tr_options *o, aa_error *err)
     return 0;
 }
 
-static int val_recordings(tr_data *d, const tr_options *o, aa_error *err)
+void tr_data_windows_free(am_windows *w, size_t n)
 {
-    size_t n = d->n_rec[DS_VAL];
-    d->val_rec_label = malloc((n ? n : 1) * sizeof *d->val_rec_label);
-    const char **paths = malloc((n ? n : 1) * sizeof *paths);
-    if (!d->val_rec_label || !paths) {
-        free(paths);
+    for (size_t i = 0; w && i < n; i++)
+        am_windows_free(&w[i]);
+    free(w);
+}
+
+int tr_data_recording_windows(const tr_data *d, int side, const am_aggregate *a, int threads, am_windows **out,
+                              aa_error *err)
+{
+    *out = NULL;
+    size_t n = d->n_rec[side];
+    am_windows *w = calloc(n ? n : 1, sizeof *w);
+    aa_error *errs = calloc(n ? n : 1, sizeof *errs);
+    if (!w || !errs) {
+        free(w);
+        free(errs);
         return nomem(err);
     }
-    for (size_t i = 0; i < n; i++) {
-        size_t f = d->rec[DS_VAL][i];
-        paths[i] = d->list->items[f].path;
-        d->val_rec_label[i] = d->cache->files[f].cls;
+    for (size_t i = 0; i < n; i++)
+        if (!d->cache->signal[d->rec[side][i]]) {
+            free(w);
+            free(errs);
+            return aa_error_set(err, DS_ERR_ARG, "%s: its decoded signal is no longer held",
+                                d->cache->files[d->rec[side][i]].rel);
+        }
+    int nt = threads > 0 ? threads : omp_get_max_threads();
+    if ((size_t)nt > n)
+        nt = n ? (int)n : 1;
+    dsp_logmel *lm = dsp_logmel_new(&d->dsp, nt, err);
+    if (!lm) {
+        free(w);
+        free(errs);
+        return err ? err->code : 1;
     }
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (size_t i = 0; i < n; i++) {
+        size_t f = d->rec[side][i];
+        am_recording_windows(lm, omp_get_thread_num(), a, d->cache->signal[f], (size_t)d->cache->files[f].n_samples,
+                             &w[i], &errs[i]);
+    }
+    dsp_logmel_free(lm);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        if (errs[i].code)
+            rc = aa_error_set(err, errs[i].code, "%s", errs[i].msg);
+    free(errs);
+    if (rc) {
+        tr_data_windows_free(w, n);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+/* The validation and test recordings cut once, as aa-infer cuts a file; then their signals are released
+ * too (those of the training files went with their features): after this, training reads the windows'
+ * features, validation and the test report these windows. (Augmentation in the waveform domain will keep
+ * the training files' signals.) */
+static int judged_recordings(tr_data *d, const tr_options *o, aa_error *err)
+{
     d->aggregate = o->aggregate;
-    int rc = tr_rec_windows_build(paths, n, &d->dsp, &d->aggregate, o->threads, &d->val_rec, err);
-    free(paths);
-    return rc;
+    for (int s = DS_VAL; s <= DS_TEST; s++) {
+        size_t n = d->n_rec[s];
+        if (!(d->rec_label[s] = malloc((n ? n : 1) * sizeof *d->rec_label[s])))
+            return nomem(err);
+        for (size_t i = 0; i < n; i++)
+            d->rec_label[s][i] = d->cache->files[d->rec[s][i]].cls;
+        int rc = tr_data_recording_windows(d, s, &d->aggregate, o->threads, &d->rec_windows[s], err);
+        if (rc)
+            return rc;
+    }
+    for (size_t f = 0; f < d->cache->n_files; f++)
+        if (!(o->aggregate_report && d->split->side[f] == DS_VAL))
+            ds_cache_release_signal(d->cache, f);
+    return 0;
+}
+
+void tr_data_spec(const tr_data *d, am_spec *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->dsp = d->dsp;
+    sp->n_classes = d->k;
+    for (int c = 0; c < d->k && c < AM_MAX_CLASSES; c++)
+        sp->classes[c] = d->cache->classes[c];
+    sp->norm_mean = d->mean;
+    sp->norm_std = d->std;
+    sp->temperature = 1;
+    sp->min_confidence = 0;
+    sp->aggregate = d->aggregate;
+}
+
+am_model *tr_data_judge(const tr_data *d, nn_model *net, aa_error *err)
+{
+    am_spec sp;
+    tr_data_spec(d, &sp);
+    return am_borrow(net, &sp, err);
 }
 
 int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
@@ -183,7 +282,8 @@ int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
     so.weights = w;
     rc = ds_split_make(&d->split, d->list, &so, err);
     free(w);
-    if (rc || (rc = side_lists(d, err)) || (rc = count_and_check(d, err)) || (rc = class_weights(d, o, err)))
+    if (rc || (rc = side_lists(d, err)) || (rc = count_and_check(d, err)) || (rc = class_weights(d, o, err)) ||
+        (rc = features(d, o, err)))
         goto fail;
 
     d->mean = malloc(d->n_mels * sizeof *d->mean);
@@ -193,7 +293,7 @@ int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
         goto fail;
     }
     if ((rc = ds_norm_compute(d->cache, d->win[DS_TRAIN], d->n_win[DS_TRAIN], d->mean, d->std, err)) ||
-        (rc = val_recordings(d, o, err)))
+        (rc = judged_recordings(d, o, err)))
         goto fail;
     return 0;
 fail:
@@ -241,13 +341,16 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
             l->manifest_path ? l->manifest_path : "no manifest", l->stats.group_manifest, l->stats.group_regex,
             l->stats.group_per_file);
     if (d->cache_used)
-        fprintf(to, "Features: %zu windows of %.0f s (hop %g s, at most %d per recording), cache %s (%s, %.1f s)\n",
+        fprintf(to, "Features: %zu windows of %.0f s (hop %g s, at most %d per recording), cache %s (%s, %.1f s; "
+                "log-mels %.1f s)\n",
                 c->n_windows, d->dsp.clip_seconds, o->hop_s, o->max_windows, d->cache_info.path,
                 d->cache_info.loaded ? "reused" : d->cache_info.write_failed ? "built, not written" : "built",
-                d->cache_info.seconds);
+                d->cache_info.seconds, d->features_seconds);
     else
-        fprintf(to, "Features: %zu windows of %.0f s (hop %g s, at most %d per recording), no cache file (%.1f s)\n",
-                c->n_windows, d->dsp.clip_seconds, o->hop_s, o->max_windows, d->cache_info.seconds);
+        fprintf(to, "Features: %zu windows of %.0f s (hop %g s, at most %d per recording), no cache file (%.1f s; "
+                "log-mels %.1f s)\n",
+                c->n_windows, d->dsp.clip_seconds, o->hop_s, o->max_windows, d->cache_info.seconds,
+                d->features_seconds);
     if (d->cache_used && !d->cache_info.loaded && d->cache_info.write_failed)
         fprintf(to, "  cache not written: %s\n", d->cache_info.write_error);
     if (d->skipped)

@@ -1,15 +1,17 @@
 #ifndef TR_DATA_H
 #define TR_DATA_H
 
-/* The trainer's data: listing, feature cache, grouped split, windows per side, normalisation, class
- * weights, and the validation recordings cut as aa-infer cuts a file. Everything a training run reads
- * comes from here, and every problem that would spoil a run is found here, before training starts. */
+/* The trainer's data: listing, feature cache (decoded signals, and the training windows' log-mels computed
+ * from them), grouped split, windows per side, normalisation, class weights, and the validation and test
+ * recordings cut as aa-infer cuts a file (model/'s am_recording_windows on the cached signal: no second
+ * decode). Everything a training run reads comes from here, and every problem that would spoil a run is
+ * found here, before training starts. */
 
 #include <stddef.h>
 #include <stdio.h>
 
 #include "datasets/datasets.h"
-#include "train/clips.h"
+#include "model/model.h"
 #include "train/options.h"
 #include "train/progress.h"
 
@@ -17,6 +19,7 @@ typedef struct {
     ds_list *list;
     ds_cache *cache;
     ds_cache_info cache_info;
+    double features_seconds;   /* computing the windows' log-mels from the cached signals */
     int cache_used;            /* 0 with --no-cache */
     ds_split *split;
     dsp_settings dsp;
@@ -32,10 +35,11 @@ typedef struct {
     size_t skipped;            /* files that could not be decoded (named in cache->files[].reason) */
     float *mean, *std;         /* [n_mels] per-mel normalisation from the training windows */
     float *class_weight;       /* [k] loss weights (all 1 with --no-class-weights) */
-    /* The validation recordings as aa-infer sees them: the windows the aggregation policy judges. */
+    /* The validation and test recordings as aa-infer sees them: the windows the aggregation policy judges
+     * each by and their log-mels (model/'s first half), cut once from the cached signals. NULL for train. */
     am_aggregate aggregate;
-    tr_rec_windows val_rec;
-    int *val_rec_label;        /* [n_rec[DS_VAL]] */
+    am_windows *rec_windows[DS_N_SIDES]; /* [n_rec[s]] in the order of rec[s] */
+    int *rec_label[DS_N_SIDES];          /* [n_rec[s]] each recording's class */
 } tr_data;
 
 /* Lists DATA, opens or builds the cache (progress reported through p), splits, and checks that every
@@ -44,6 +48,22 @@ typedef struct {
  * the file or class and the reason) *d holds nothing to free. */
 int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err);
 void tr_data_free(tr_data *d);
+
+/* The windows aa-infer would judge each recording of `side` by under policy a, from the cached signals, in
+ * parallel over recordings (threads: 0 = all cores; the same bits whatever the count): *out [n_rec[side]],
+ * freed with tr_data_windows_free. The signals must still be there: tr_data_load keeps those of the
+ * validation recordings when --aggregate-report asks for other policies, and releases the rest. */
+int tr_data_recording_windows(const tr_data *d, int side, const am_aggregate *a, int threads, am_windows **out,
+                              aa_error *err);
+void tr_data_windows_free(am_windows *w, size_t n);
+
+/* What a model file made from this data stores beside the network: front-end settings, class names,
+ * normalisation, the aggregation policy; temperature 1 and no gate (the caller sets those it has chosen).
+ * The pointers are into d. */
+void tr_data_spec(const tr_data *d, am_spec *sp);
+/* The network being trained as an inference model (am_borrow with tr_data_spec): validation and
+ * calibration judge recordings and windows through it exactly as aa-infer would. am_free it before net. */
+am_model *tr_data_judge(const tr_data *d, nn_model *net, aa_error *err);
 
 /* Entries of DATA the listing skipped (broken or looping links, empty files, FIFOs, overlong paths, ...),
  * each named by a listing warning; names that are kept with a warning (not UTF-8) do not count. */

@@ -33,72 +33,19 @@ void tr_run_free(tr_run *r)
 
 /* ---- evaluation ---------------------------------------------------------------------------------------------- */
 
-int tr_window_logits(nn_model *net, const tr_data *d, const size_t *idx, size_t n, int batch, float *logits,
-                     aa_error *err)
-{
-    size_t per = d->n_mels * d->n_frames, B = batch > 0 ? (size_t)batch : 32;
-    float *x = malloc(B * per * sizeof *x);
-    if (!x)
-        return aa_error_set(err, AA_ERR_NOMEM, "out of memory");
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i += B) {
-        size_t b = n - i < B ? n - i : B;
-        for (size_t j = 0; j < b; j++) {
-            memcpy(x + j * per, ds_cache_features(d->cache, idx[i + j]), per * sizeof *x);
-            ds_norm_apply(d->mean, d->std, d->n_mels, d->n_frames, x + j * per);
-        }
-        rc = nn_forward_eval(net, x, (int)b, logits + i * (size_t)d->k, err);
-    }
-    free(x);
-    return rc;
-}
-
-int tr_rec_logits(nn_model *net, const tr_data *d, const tr_rec_windows *w, const am_aggregate *a, int batch,
-                  float *logits, aa_error *err)
-{
-    size_t per = d->n_mels * d->n_frames, B = batch > 0 ? (size_t)batch : 32, K = (size_t)d->k;
-    float *x = malloc(B * per * sizeof *x);
-    float *wl = malloc((w->n_win ? w->n_win : 1) * K * sizeof *wl);
-    int rc = 0;
-    if (!x || !wl) {
-        rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < w->n_win && !rc; i += B) {
-        size_t b = w->n_win - i < B ? w->n_win - i : B;
-        memcpy(x, w->feat + i * per, b * per * sizeof *x);
-        for (size_t j = 0; j < b; j++)
-            ds_norm_apply(d->mean, d->std, d->n_mels, d->n_frames, x + j * per);
-        rc = nn_forward_eval(net, x, (int)b, wl + i * K, err);
-    }
-    for (size_t r = 0; r < w->n_rec && !rc; r++) {
-        size_t f = w->first[r];
-        rc = am_aggregate_combine(a, d->k, w->first[r + 1] - f, wl + f * K, w->energy + f, logits + r * K, err);
-    }
-out:
-    free(x);
-    free(wl);
-    return rc;
-}
-
-int tr_val_recording_logits(nn_model *net, const tr_data *d, int batch, float *logits, aa_error *err)
-{
-    return tr_rec_logits(net, d, &d->val_rec, &d->aggregate, batch, logits, err);
-}
-
-/* Validation windows: loss (plain mean NLL), accuracy and macro-F1, all at temperature 1, no gate. */
-static int validate(nn_model *net, const tr_data *d, int batch, float *logits, float *probs, int *labels,
-                    tr_epoch *e, aa_error *err)
+/* Validation windows: loss (plain mean NLL), accuracy and macro-F1, all at temperature 1, no gate; judge
+ * is the network being trained seen as an inference model; mels [n_win[DS_VAL]] the windows' features. */
+static int validate(am_model *judge, const tr_data *d, const float *const *mels, float *logits, float *probs,
+                    int *labels, tr_epoch *e, aa_error *err)
 {
     size_t n = d->n_win[DS_VAL];
-    int rc = tr_window_logits(net, d, d->win[DS_VAL], n, batch, logits, err);
+    int rc = am_logits_batch(judge, 0, mels, n, logits, err);
+    if (rc == AM_ERR_NUMERIC)
+        return aa_error_set(err, NN_ERR_NUMERIC, "validation: the network's output is not finite");
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++)
         labels[i] = d->cache->windows[d->win[DS_VAL][i]].cls;
-    for (size_t i = 0; i < n * (size_t)d->k; i++)
-        if (!isfinite(logits[i]))
-            return aa_error_set(err, NN_ERR_NUMERIC, "validation: the network's output is not finite");
     ev_softmax(n, d->k, logits, 1.0, probs);
     ev_eval *ev = ev_evaluate(n, d->k, labels, probs, NULL, err);
     if (!ev)
@@ -127,10 +74,10 @@ static int validate(nn_model *net, const tr_data *d, int batch, float *logits, f
 
     /* The recordings too, for the log: they are the unit the test report judges. */
     size_t nr = d->n_rec[DS_VAL];
-    if ((rc = tr_val_recording_logits(net, d, batch, logits, err)))
+    if ((rc = am_windows_scores(judge, 0, d->rec_windows[DS_VAL], nr, logits, err)))
         return rc;
     ev_softmax(nr, d->k, logits, 1.0, probs);
-    if (!(ev = ev_evaluate(nr, d->k, d->val_rec_label, probs, NULL, err)))
+    if (!(ev = ev_evaluate(nr, d->k, d->rec_label[DS_VAL], probs, NULL, err)))
         return 1;
     e->val_rec_accuracy = ev->accuracy;
     e->val_rec_macro_f1 = ev->macro_f1;
@@ -163,6 +110,7 @@ typedef struct {
     size_t *order;            /* [n_train] */
     float *val_logits, *val_probs; /* [n_val][k] */
     int *val_labels;          /* [n_val] */
+    const float **val_mels;   /* [n_val] the validation windows' features in the cache */
 } buffers;
 
 static void buffers_free(buffers *b)
@@ -174,6 +122,7 @@ static void buffers_free(buffers *b)
     free(b->val_logits);
     free(b->val_probs);
     free(b->val_labels);
+    free(b->val_mels);
 }
 
 static int buffers_new(buffers *b, const tr_data *d, int batch, aa_error *err)
@@ -187,10 +136,14 @@ static int buffers_new(buffers *b, const tr_data *d, int batch, aa_error *err)
     b->val_logits = malloc(nv * K * sizeof *b->val_logits);
     b->val_probs = malloc(nv * K * sizeof *b->val_probs);
     b->val_labels = malloc(nv * sizeof *b->val_labels);
-    if (!b->x || !b->targets || !b->labels || !b->order || !b->val_logits || !b->val_probs || !b->val_labels) {
+    b->val_mels = calloc(nv, sizeof *b->val_mels);
+    if (!b->x || !b->targets || !b->labels || !b->order || !b->val_logits || !b->val_probs || !b->val_labels ||
+        !b->val_mels) {
         buffers_free(b);
         return aa_error_set(err, AA_ERR_NOMEM, "out of memory for training buffers");
     }
+    for (size_t i = 0; i < d->n_win[DS_VAL]; i++)
+        b->val_mels[i] = ds_cache_features(d->cache, d->win[DS_VAL][i]);
     return 0;
 }
 
@@ -264,6 +217,7 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
     nn_model *net = NULL;
     nn_optimizer *opt = NULL;
     ds_batcher *bat = NULL;
+    am_model *judge = NULL;
     aa_rng rng;
     tr_state st;
     memset(&st, 0, sizeof st);
@@ -290,6 +244,10 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
         goto out;
     }
     nn_set_threads(net, o->threads);
+    if (!(judge = tr_data_judge(d, net, err))) {
+        rc = 1;
+        goto out;
+    }
 
     ds_augment_opts aug;
     augment_opts(o, &aug);
@@ -310,7 +268,7 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
         e.train_seconds = aa_now() - te;
         /* With --ema the average is what is validated and kept; the weights themselves train on. */
         tr_state_ema_swap(&st, net);
-        rc = validate(net, d, o->batch, bf.val_logits, bf.val_probs, bf.val_labels, &e, err);
+        rc = validate(judge, d, bf.val_mels, bf.val_logits, bf.val_probs, bf.val_labels, &e, err);
         int better = !rc && is_better(&st, &e);
         if (better)
             tr_state_keep_best(&st, net);
@@ -358,6 +316,7 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
     r->net = net;
     net = NULL;
 out:
+    am_free(judge);
     free(fp);
     buffers_free(&bf);
     ds_batcher_free(bat);

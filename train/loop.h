@@ -2,7 +2,9 @@
 #define TR_LOOP_H
 
 /* The training loop: epochs of shuffled, augmented batches, validation after each epoch, early stopping on
- * the validation macro-F1 keeping the best parameters, a checkpoint after every epoch and an exact resume. */
+ * the validation macro-F1 keeping the best parameters, a checkpoint after every epoch and an exact resume.
+ * Validation runs the inference code on the network being trained (tr_data_judge): the windows' logits
+ * through am_logits_batch, the recordings' scores through am_windows_scores. */
 
 #include "nn/nn.h"
 #include "train/data.h"
@@ -24,15 +26,5 @@ typedef struct {
 /* Trains (or resumes, with --resume) on d. On failure (err says why) *r holds nothing to free. */
 int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, aa_error *err);
 void tr_run_free(tr_run *r);
-
-/* Evaluation-mode logits of windows idx[0..n) of d, normalised as in training ([n][k]); chunks of `batch`. */
-int tr_window_logits(nn_model *net, const tr_data *d, const size_t *idx, size_t n, int batch,
-                     float *logits /* [n][k] */, aa_error *err);
-/* Evaluation-mode scores of recordings [w->n_rec][k]: the logits of their windows w, combined by policy a
- * (am_aggregate_combine), as am_classify_file scores a file. */
-int tr_rec_logits(nn_model *net, const tr_data *d, const tr_rec_windows *w, const am_aggregate *a, int batch,
-                  float *logits, aa_error *err);
-/* The same for the validation recordings under the run's policy (d->val_rec, d->aggregate), [n_rec[DS_VAL]][k]. */
-int tr_val_recording_logits(nn_model *net, const tr_data *d, int batch, float *logits, aa_error *err);
 
 #endif

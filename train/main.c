@@ -28,20 +28,43 @@ static int fail(const aa_error *err)
     return 1;
 }
 
-/* Temperature and gate on the validation recordings, each cut as aa-infer cuts a file: the gate is applied
- * to recordings, and recordings (their loudest 4 s) are more confidently classified than the average
- * window, so a gate chosen on windows would withhold more than its target asks. */
+/* What the model file stores: the data's spec with the calibration's temperature and gate. */
+static void final_spec(const tr_data *d, const tr_calibration *cal, const char *train_json, am_spec *sp)
+{
+    tr_data_spec(d, sp);
+    sp->temperature = cal->temperature;
+    sp->min_confidence = cal->gate->gate.min_confidence;
+    sp->class_threshold = cal->gate->class_threshold;
+    sp->train_json = train_json;
+}
+
+/* Temperature and gate on the validation recordings, each cut as aa-infer cuts a file and judged by the
+ * inference code on the trained network: the gate is applied to recordings, and recordings are more
+ * confidently classified than the average window, so a gate chosen on windows would withhold more than its
+ * target asks. Then the validation recordings judged by the final model (its temperature and gate): the
+ * figures aa-infer --eval gives on them. */
 static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, const tr_options *o, FILE *out,
                      aa_error *err)
 {
     size_t n = d->n_rec[DS_VAL];
     float *logits = malloc((n ? n : 1) * (size_t)d->k * sizeof *logits);
-    int rc = !logits ? aa_error_set(err, AA_ERR_NOMEM, "out of memory") : 0;
+    am_model *judge = logits ? tr_data_judge(d, run->net, err) : NULL;
+    int rc = !logits ? aa_error_set(err, AA_ERR_NOMEM, "out of memory") : !judge ? 1 : 0;
     if (!rc)
-        rc = tr_val_recording_logits(run->net, d, o->batch, logits, err);
+        rc = am_windows_scores(judge, 0, d->rec_windows[DS_VAL], n, logits, err);
+    am_free(judge);
+    judge = NULL;
     if (!rc)
-        rc = tr_calibrate(cal, n, d->k, d->val_rec_label, logits, o, err);
+        rc = tr_calibrate(cal, n, d->k, d->rec_label[DS_VAL], logits, o, err);
     free(logits);
+    if (!rc) {
+        am_spec sp;
+        final_spec(d, cal, NULL, &sp);
+        if (!(judge = am_borrow(run->net, &sp, err)) ||
+            !(cal->eval = tr_judge_recordings(judge, d->rec_windows[DS_VAL], n, d->rec_label[DS_VAL], err)))
+            rc = 1;
+        am_free(judge);
+    }
     if (rc || o->quiet)
         return rc;
     const ev_temp_fit *t = &cal->fit;
@@ -67,37 +90,40 @@ static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, c
 }
 
 /* --aggregate-report: the validation recordings judged under other policies by the same network, each
- * with its own temperature and gate as the trainer would fit them, to choose a policy on validation. */
+ * with its own temperature and gate as the trainer would fit them, to choose a policy on validation. Each
+ * policy cuts the recordings anew from their cached signals (tr_data_load kept them for this). */
 static int aggregate_report(const tr_data *d, const tr_run *run, const tr_options *o, FILE *out, aa_error *err)
 {
     size_t n = d->n_rec[DS_VAL];
-    const char **paths = malloc((n ? n : 1) * sizeof *paths);
     float *logits = malloc((n ? n : 1) * (size_t)d->k * sizeof *logits);
     float *probs = malloc((n ? n : 1) * (size_t)d->k * sizeof *probs);
     char *list = strdup(o->aggregate_report);
+    am_model *judge = logits && probs && list ? tr_data_judge(d, run->net, err) : NULL;
     int rc = 0;
-    if (!paths || !logits || !probs || !list) {
+    if (!logits || !probs || !list) {
         rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        paths[i] = d->list->items[d->rec[DS_VAL][i]].path;
+    if (!judge) {
+        rc = 1;
+        goto out;
+    }
     fprintf(out, "Aggregation policies on %zu validation recordings (no gate; then the gate fitted to each):\n", n);
     char *save = NULL;
     for (char *tok = strtok_r(list, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
         am_aggregate a;
-        tr_rec_windows w;
+        am_windows *w = NULL;
         if ((rc = am_aggregate_parse(tok, &a, err)) ||
-            (rc = tr_rec_windows_build(paths, n, &d->dsp, &a, o->threads, &w, err)))
+            (rc = tr_data_recording_windows(d, DS_VAL, &a, o->threads, &w, err)))
             break;
-        rc = tr_rec_logits(run->net, d, &w, &a, o->batch, logits, err);
-        tr_rec_windows_free(&w);
+        rc = am_windows_scores(judge, 0, w, n, logits, err);
+        tr_data_windows_free(w, n);
         if (rc)
             break;
         ev_softmax(n, d->k, logits, 1.0, probs);
-        ev_eval *ev = ev_evaluate(n, d->k, d->val_rec_label, probs, NULL, err);
+        ev_eval *ev = ev_evaluate(n, d->k, d->rec_label[DS_VAL], probs, NULL, err);
         tr_calibration cal;
-        if (!ev || tr_calibrate(&cal, n, d->k, d->val_rec_label, logits, o, err)) {
+        if (!ev || tr_calibrate(&cal, n, d->k, d->rec_label[DS_VAL], logits, o, err)) {
             ev_eval_free(ev);
             rc = 1;
             break;
@@ -111,7 +137,7 @@ static int aggregate_report(const tr_data *d, const tr_run *run, const tr_option
         tr_calibration_free(&cal);
     }
 out:
-    free(paths);
+    am_free(judge);
     free(logits);
     free(probs);
     free(list);
@@ -121,12 +147,8 @@ out:
 static int save_model(const char *path, const tr_data *d, const tr_run *run, const tr_calibration *cal,
                       const char *train_json, aa_error *err)
 {
-    am_spec sp = {.dsp = d->dsp, .n_classes = d->k, .norm_mean = d->mean, .norm_std = d->std,
-                  .temperature = cal->temperature, .min_confidence = cal->gate->gate.min_confidence,
-                  .class_threshold = cal->gate->class_threshold, .train_json = train_json,
-                  .aggregate = d->aggregate};
-    for (int c = 0; c < d->k && c < AM_MAX_CLASSES; c++)
-        sp.classes[c] = d->cache->classes[c];
+    am_spec sp;
+    final_spec(d, cal, train_json, &sp);
     return am_save(path, run->net, &sp, err);
 }
 
@@ -250,6 +272,7 @@ static int run(const tr_options *o, FILE *out, FILE *log)
             goto out;
         test.fit = &cal.fit;
         test.gate_choice = cal.gate;
+        test.val = cal.eval;
         free(summary);
         summary = tr_summary_json(&d, o, &r, &cal, "recordings", &test);
         if (!summary) {

@@ -17,7 +17,7 @@ typedef struct {
     double train_accuracy; /* of the augmented training windows, in training mode */
     double val_loss;       /* mean cross-entropy (unweighted) of the validation windows */
     double val_accuracy, val_macro_f1;
-    /* the validation recordings, one clip each as aa-infer cuts a file (loudest 4 s) */
+    /* the validation recordings, each judged as aa-infer judges a file (its policy's windows) */
     double val_rec_accuracy, val_rec_macro_f1;
     /* the same recordings judged by the mean of their windows' probabilities (the log only) */
     double val_rec_mean_macro_f1;

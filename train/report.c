@@ -1,5 +1,5 @@
-/* The test report, computed from the model file as written: nothing the trainer holds in memory is trusted
- * for it, so what it says is what a user of the file gets. */
+/* The test report, computed from the model file as written: nothing of the network the trainer holds in
+ * memory is trusted for it, so what it says is what a user of the file gets. */
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -25,86 +25,74 @@ static ev_gate model_gate(const tr_test *t)
     return (ev_gate){.min_confidence = t->min_confidence, .class_threshold = t->per_class ? t->class_threshold : NULL};
 }
 
-/* Each test recording through am_classify_file, in parallel (one model slot per thread); results land by
- * index, so the order and the numbers do not depend on the thread count. */
-static int per_recording(tr_test *t, const tr_data *d, int nt, aa_error *err)
+ev_eval *tr_judge_recordings(am_model *m, const am_windows *w, size_t n, const int *labels, aa_error *err)
 {
-    size_t n = d->n_rec[DS_TEST];
-    int k = d->k;
-    int *labels = malloc((n ? n : 1) * sizeof *labels);
+    int k = am_n_classes(m);
+    float *scores = malloc((n ? n : 1) * (size_t)k * sizeof *scores);
     float *probs = malloc((n ? n : 1) * (size_t)k * sizeof *probs);
-    aa_error *errs = calloc(n ? n : 1, sizeof *errs);
-    if (!labels || !probs || !errs) {
-        free(labels), free(probs), free(errs);
-        return aa_error_set(err, AA_ERR_NOMEM, "test report: out of memory");
+    ev_eval *ev = NULL;
+    if (!scores || !probs) {
+        aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    } else if (!am_windows_scores(m, 0, w, n, scores, err)) {
+        for (size_t i = 0; i < n; i++) {
+            am_result r;
+            am_decide(m, scores + i * (size_t)k, &r);
+            memcpy(probs + i * (size_t)k, r.probs, (size_t)k * sizeof *probs);
+        }
+        /* The gate as aa-infer --eval states it: per-class thresholds only when the model has one. */
+        double th[AM_MAX_CLASSES];
+        int per_class = 0;
+        for (int c = 0; c < k; c++)
+            per_class |= (th[c] = am_class_threshold(m, c)) > 0;
+        ev_gate g = {am_min_confidence(m), per_class ? th : NULL};
+        ev = ev_evaluate(n, k, labels, probs, &g, err);
     }
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (size_t i = 0; i < n; i++) {
-        size_t f = d->rec[DS_TEST][i];
-        am_file_result r;
-        labels[i] = d->cache->files[f].cls;
-        if (am_classify_file(t->model, omp_get_thread_num(), d->list->items[f].path, 0, &r, NULL, &errs[i]))
-            continue;
-        memcpy(probs + i * (size_t)k, r.result.probs, (size_t)k * sizeof *probs);
-    }
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++)
-        if (errs[i].code)
-            rc = aa_error_set(err, errs[i].code, "test report: %s", errs[i].msg);
-    if (!rc) {
-        ev_gate g = model_gate(t);
-        if (!(t->rec = ev_evaluate(n, k, labels, probs, &g, err)))
-            rc = 1;
-    }
-    free(labels), free(probs), free(errs);
-    return rc;
+    free(scores);
+    free(probs);
+    return ev;
 }
 
-/* The test windows from the cache through the model's own normalisation, network and temperature. */
+/* The test windows' features from the cache through the model's own normalisation, network and
+ * temperature. */
 static int per_window(tr_test *t, const tr_data *d, aa_error *err)
 {
-    enum { CHUNK = 64 };
-    size_t n = d->n_win[DS_TEST], per = d->n_mels * d->n_frames;
+    size_t n = d->n_win[DS_TEST];
     int k = d->k;
     int *labels = malloc((n ? n : 1) * sizeof *labels);
     float *probs = malloc((n ? n : 1) * (size_t)k * sizeof *probs);
-    float *mels = malloc(CHUNK * per * sizeof *mels);
-    float *logits = malloc(CHUNK * (size_t)k * sizeof *logits);
+    float *logits = malloc((n ? n : 1) * (size_t)k * sizeof *logits);
+    const float **mels = calloc(n ? n : 1, sizeof *mels);
     int rc = 0;
-    if (!labels || !probs || !mels || !logits) {
+    if (!labels || !probs || !logits || !mels) {
         rc = aa_error_set(err, AA_ERR_NOMEM, "test report: out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n && !rc; i += CHUNK) {
-        size_t b = n - i < CHUNK ? n - i : CHUNK;
-        for (size_t j = 0; j < b; j++) {
-            size_t w = d->win[DS_TEST][i + j];
-            memcpy(mels + j * per, ds_cache_features(d->cache, w), per * sizeof *mels);
-            labels[i + j] = d->cache->windows[w].cls;
-        }
-        if ((rc = am_logits_batch(t->model, 0, mels, b, logits, err)))
-            break;
-        for (size_t j = 0; j < b; j++) {
-            am_result r;
-            am_decide(t->model, logits + j * (size_t)k, &r);
-            memcpy(probs + (i + j) * (size_t)k, r.probs, (size_t)k * sizeof *probs);
-        }
+    for (size_t i = 0; i < n; i++) {
+        mels[i] = ds_cache_features(d->cache, d->win[DS_TEST][i]);
+        labels[i] = d->cache->windows[d->win[DS_TEST][i]].cls;
     }
-    if (!rc) {
-        ev_gate g = model_gate(t);
-        if (!(t->win = ev_evaluate(n, k, labels, probs, &g, err)))
-            rc = 1;
+    if ((rc = am_logits_batch(t->model, 0, mels, n, logits, err)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        am_result r;
+        am_decide(t->model, logits + i * (size_t)k, &r);
+        memcpy(probs + i * (size_t)k, r.probs, (size_t)k * sizeof *probs);
     }
+    ev_gate g = model_gate(t);
+    if (!(t->win = ev_evaluate(n, k, labels, probs, &g, err)))
+        rc = 1;
 out:
-    free(labels), free(probs), free(mels), free(logits);
+    free(labels), free(probs), free(logits), free(mels);
     return rc;
 }
 
 int tr_test_run(tr_test *t, const char *model_path, const tr_data *d, int threads, aa_error *err)
 {
     memset(t, 0, sizeof *t);
+    /* One worker whose network runs its batches on every thread: the recordings' windows are judged in
+     * batches across recordings, as the trainer's validation judges them. */
     int nt = threads > 0 ? threads : omp_get_max_threads();
-    if (!(t->model = am_load(model_path, nt, err)))
+    if (!(t->model = am_load(model_path, 1, err)))
         return 1;
     am_set_threads(t->model, nt);
     t->temperature = am_temperature(t->model);
@@ -114,7 +102,9 @@ int tr_test_run(tr_test *t, const char *model_path, const tr_data *d, int thread
         t->class_threshold[c] = am_class_threshold(t->model, c);
         t->per_class |= t->class_threshold[c] > 0;
     }
-    if (per_recording(t, d, nt, err) || per_window(t, d, err)) {
+    if (!(t->rec = tr_judge_recordings(t->model, d->rec_windows[DS_TEST], d->n_rec[DS_TEST], d->rec_label[DS_TEST],
+                                       err)) ||
+        per_window(t, d, err)) {
         tr_test_free(t);
         return 1;
     }
@@ -158,6 +148,15 @@ int tr_test_save_json(const char *path, const tr_test *t, aa_error *err)
     fputs(",\n\"windows\": ", f);
     if (ev_report_json(f, t->win, &wi, err))
         goto fail;
+    if (t->val) {
+        /* After the test figures, so that a reader looking for the first "accuracy" finds the test's. */
+        ev_report_info vi = {.title = "Validation split, per recording (temperature and gate fitted here)",
+                             .class_names = t->names, .unit = "recordings", .temperature = t->temperature,
+                             .fit = t->fit, .gate_choice = t->gate_choice};
+        fputs(",\n\"validation\": ", f);
+        if (ev_report_json(f, t->val, &vi, err))
+            goto fail;
+    }
     fputs("}\n", f);
     return aa_afile_commit(af, err) ? 1 : 0;
 fail:

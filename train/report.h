@@ -2,9 +2,11 @@
 #define TR_REPORT_H
 
 /* The test report. The unit a user sees is a recording classified as aa-infer classifies a file, so the
- * model is read back from its file and each test recording goes through am_classify_file: the same code
- * path, the same numbers as `aa-infer -m MODEL --eval MODEL.split.tsv --side test`. The 4 s windows of the
- * same recordings are reported beside, as a second, clearly labelled table. */
+ * model is read back from its file and each test recording goes through the inference route: its windows
+ * as model/'s first half cut them from the cached signal (tr_data_load), the second half and am_decide with
+ * the model as read back — the same code path, the same numbers as
+ * `aa-infer -m MODEL --eval MODEL.split.tsv --side test`. The 4 s windows of the same recordings are
+ * reported beside, as a second, clearly labelled table. */
 
 #include <stdio.h>
 
@@ -26,7 +28,15 @@ typedef struct {
      * NULL). */
     const ev_temp_fit *fit;
     const ev_gate_choice *gate_choice;
+    /* The validation recordings judged by the final model (tr_calibration.eval; may be NULL): saved beside
+     * the test figures, they equal `aa-infer --eval MODEL.split.tsv --side val`. */
+    const ev_eval *val;
 } tr_test;
+
+/* Recordings judged as aa-infer judges them: windows w[0..n) (model/'s first half) through m (the second
+ * half), then m's temperature and gate (am_decide); labels [n]. The figures `aa-infer -m M --eval` gives on
+ * the same files. NULL on failure (err says why). */
+ev_eval *tr_judge_recordings(am_model *m, const am_windows *w, size_t n, const int *labels, aa_error *err);
 
 /* Reads model_path back and evaluates d's test side. threads: 0 = all cores. On failure nothing is left
  * to free. */
@@ -36,7 +46,9 @@ void tr_test_free(tr_test *t);
 /* Both tables as text. */
 int tr_test_print(FILE *out, const tr_test *t, aa_error *err);
 /* {"format": "audio-audit-train-report", "version": 1, "recordings": <ev_report_json>,
- *  "windows": <ev_report_json>} written atomically to path. */
+ *  "windows": <ev_report_json>, "validation": <ev_report_json>} written atomically to path ("validation":
+ *  the validation recordings with the final model, with how temperature and gate were fitted on them;
+ *  present when t->val is). */
 int tr_test_save_json(const char *path, const tr_test *t, aa_error *err);
 /* DIR/confusion.svg, reliability.svg, coverage.svg (recordings), confusion_windows.svg (windows);
  * DIR is created if missing. */
