@@ -2,7 +2,7 @@
  * (nn/layer_<name>.c: its kernels when they are small, and its `const nn_op nn_op_<name>`; struct nn_op in
  * nn/nn_model.h says what an entry provides).
  *
- * Adding a layer: write nn/layer_<name>.c and add one line X(<name>) to NN_OPS below. Nothing else changes:
+ * Adding a layer: write nn/layer_<name>.c and add its line X(<name>) to NN_OPS below. Nothing else changes:
  * the architecture parser (token, syntax in messages, canonical text), the shapes, the tensors (named, shaped,
  * initialised and stored in model files as the entry says), the buffer sizes and the limit check, the training
  * and evaluation passes and the FLOP count all iterate this table. The least an entry has is a name,
@@ -21,7 +21,8 @@
     X(pool)       \
     X(gap)        \
     X(drop)       \
-    X(fc)
+    X(fc)         \
+    /* (one line per entry, each ending in a backslash) */
 
 #define DECLARE(name) extern const nn_op nn_op_##name;
 #define ENTRY(name) &nn_op_##name,
