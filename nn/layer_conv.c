@@ -144,10 +144,6 @@ static void conv_eval(nn_model *m, nn_stage *st, float *out, const float *in, nn
         nn_stage_conv_forward(m, st, out, in, sc);
 }
 
-static void conv_fwd(nn_model *m, nn_stage *st, int s, const float *in, nn_scratch *sc)
-{
-    conv_eval(m, st, nn_stage_act(st, s), in, sc);
-}
 
 static void conv_bwd_post(nn_model *m, nn_stage *st, int s, const float *in, const float *dout, float *din,
                           nn_scratch *sc)
@@ -179,7 +175,6 @@ const nn_op nn_op_conv = {
     .text = conv_text,
     .layout = conv_layout,
     .buffers = conv_buffers,
-    .fwd_pre = conv_fwd,
     .bwd_post = conv_bwd_post,
     .eval = conv_eval,
     .pack = nn_conv_part_pack,

@@ -67,10 +67,6 @@ static void fc_eval(nn_model *m, nn_stage *st, float *out, const float *in, nn_s
     nn_dense_forward(out, in, m->params + st->w_off, m->params + st->b_off, (int)st->in_size, (int)st->out_size);
 }
 
-static void fc_fwd(nn_model *m, nn_stage *st, int s, const float *in, nn_scratch *sc)
-{
-    fc_eval(m, st, nn_stage_act(st, s), in, sc);
-}
 
 static void fc_bwd(nn_model *m, nn_stage *st, int s, const float *in, const float *dout, float *din,
                    nn_scratch *sc)
@@ -95,7 +91,6 @@ const nn_op nn_op_fc = {
     .flattens = 1,
     .head = 1,
     .layout = fc_layout,
-    .fwd_pre = fc_fwd,
     .bwd_post = fc_bwd,
     .eval = fc_eval,
     .macs = fc_macs,

@@ -50,10 +50,6 @@ static void gap_eval(nn_model *m, nn_stage *st, float *out, const float *in, nn_
     nn_gap_forward(out, in, st->in_c, st->in_h * st->in_w);
 }
 
-static void gap_fwd(nn_model *m, nn_stage *st, int s, const float *in, nn_scratch *sc)
-{
-    gap_eval(m, st, nn_stage_act(st, s), in, sc);
-}
 
 static void gap_bwd(nn_model *m, nn_stage *st, int s, const float *in, const float *dout, float *din,
                     nn_scratch *sc)
@@ -67,7 +63,6 @@ const nn_op nn_op_gap = {
     .name = "gap",
     .flattens = 1,
     .layout = gap_layout,
-    .fwd_pre = gap_fwd,
     .bwd_post = gap_bwd,
     .eval = gap_eval,
 };

@@ -19,10 +19,6 @@ static void relu_eval(nn_model *m, nn_stage *st, float *out, const float *in, nn
     nn_relu_forward(out, in, st->out_size);
 }
 
-static void relu_fwd(nn_model *m, nn_stage *st, int s, const float *in, nn_scratch *sc)
-{
-    relu_eval(m, st, nn_stage_act(st, s), in, sc);
-}
 
 static void relu_bwd(nn_model *m, nn_stage *st, int s, const float *in, const float *dout, float *din,
                      nn_scratch *sc)
@@ -35,7 +31,6 @@ static void relu_bwd(nn_model *m, nn_stage *st, int s, const float *in, const fl
 const nn_op nn_op_relu = {
     .name = "relu",
     .takes_vector = 1,
-    .fwd_pre = relu_fwd,
     .bwd_post = relu_bwd,
     .eval = relu_eval,
 };

@@ -6,7 +6,7 @@
  * the architecture parser (token, syntax in messages, canonical text), the shapes, the tensors (named, shaped,
  * initialised and stored in model files as the entry says), the buffer sizes and the limit check, the training
  * and evaluation passes and the FLOP count all iterate this table. The least an entry has is a name,
- * fwd_pre, bwd_post and eval; layout when it changes the shape or has parameters; buffers when it keeps
+ * eval and bwd_post; fwd_pre when training keeps something for the backward pass; layout when it changes the shape or has parameters; buffers when it keeps
  * anything between passes; fwd_mid/bwd_mid when it reduces over the batch. Fusing entries come first: at each
  * layer they are tried before the layer's own entry. */
 #include <stddef.h>

@@ -83,7 +83,8 @@ struct nn_op {
     /* Declares every buffer the stage uses besides act (nn_mem_*); the same calls size and allocate them. */
     void (*buffers)(nn_model *m, nn_stage *st, nn_mem *mm);
     /* Training forward of sample s: pre (in: the stage input of the sample) writes act, or, with a batch
-     * reduction, what the reduction needs; mid (given: the stage has one) reduces; post finishes act. */
+     * reduction, what the reduction needs (NULL: eval into act, for a stage that keeps nothing for its
+     * backward); mid (given: the stage has one) reduces; post finishes act. */
     void (*fwd_pre)(nn_model *m, nn_stage *st, int s, const float *in, nn_scratch *sc);
     void (*fwd_mid)(nn_model *m, nn_stage *st, int batch);
     void (*fwd_post)(nn_model *m, nn_stage *st, int s, nn_scratch *sc);

@@ -30,7 +30,10 @@ int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint
             nn_scratch *sc = &m->scratch[omp_get_thread_num()];
             if (post)
                 post->op->fwd_post(m, post, s, sc);
-            st->op->fwd_pre(m, st, s, st->in + s * isz, sc);
+            if (st->op->fwd_pre)
+                st->op->fwd_pre(m, st, s, st->in + s * isz, sc);
+            else
+                st->op->eval(m, st, nn_stage_act(st, s), st->in + s * isz, sc);
         }
         pending = NULL;
         if (st->op->fwd_mid) {
