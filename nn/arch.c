@@ -1,17 +1,14 @@
 /* Architecture strings: "c16 bn relu p2 ... gap drop0.3 fc" <-> layer specs, and the canonical text that a
- * model file stores. */
+ * model file stores. Tokens are the table's (nn/layers.c): each entry parses and prints its own. */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_model.h"
 
 static const char *const PRESETS[][2] = {{"aa-cnn-s", NN_ARCH_DEFAULT}};
 
-/* Parses a decimal integer at *p (advancing it); -1 if none or out of range [lo, hi]. */
-static int parse_int(const char **p, int lo, int hi)
+int nn_arch_int(const char **p, int lo, int hi)
 {
     if (!isdigit((unsigned char)**p))
         return -1;
@@ -25,90 +22,37 @@ static int parse_int(const char **p, int lo, int hi)
     return v < lo ? -1 : (int)v;
 }
 
+/* The entry whose token tok is, with its spec; -1 if none. */
 static int parse_token(const char *tok, nn_layer_spec *l)
 {
-    memset(l, 0, sizeof *l);
-    const char *p = tok;
-    if (strcmp(tok, "bn") == 0) {
-        l->kind = NN_L_BN;
-        return 0;
-    }
-    if (strcmp(tok, "relu") == 0) {
-        l->kind = NN_L_RELU;
-        return 0;
-    }
-    if (strcmp(tok, "p2") == 0) {
-        l->kind = NN_L_POOL;
-        return 0;
-    }
-    if (strcmp(tok, "gap") == 0) {
-        l->kind = NN_L_GAP;
-        return 0;
-    }
-    if (strncmp(tok, "drop", 4) == 0) {
-        char *end;
-        errno = 0;
-        double v = strtod(tok + 4, &end);
-        if (tok[4] == '\0' || *end || errno || !(v >= 0 && v < 1))
-            return -1;
-        l->kind = NN_L_DROP;
-        l->p = (float)v;
-        return 0;
-    }
-    if (strncmp(tok, "fc", 2) == 0) {
-        p = tok + 2;
-        l->kind = NN_L_FC;
-        if (*p == '\0')
-            return 0; /* n = 0: n_classes */
-        l->n = parse_int(&p, 1, 1 << 20);
-        return l->n > 0 && *p == '\0' ? 0 : -1;
-    }
-    if (tok[0] == 'c') {
-        p = tok + 1;
-        l->kind = NN_L_CONV;
-        l->k = 3;
-        if ((l->n = parse_int(&p, 1, 1 << 16)) < 0)
-            return -1;
-        int seen_b = 0, seen_k = 0;
-        while (*p) {
-            if (*p == 'b' && !seen_b) {
-                l->bias = seen_b = 1;
-                p++;
-            } else if (*p == 'k' && !seen_k) {
-                p++;
-                l->k = parse_int(&p, 1, 7);
-                if (l->k < 0 || l->k % 2 == 0)
-                    return -1;
-                seen_k = 1;
-            } else {
-                return -1;
-            }
-        }
-        return 0;
+    for (const nn_op *const *op = nn_ops; *op; op++) {
+        if ((*op)->fuse)
+            continue;
+        memset(l, 0, sizeof *l);
+        l->op = *op;
+        if ((*op)->parse ? (*op)->parse(tok, l) == 0 : strcmp(tok, (*op)->name) == 0)
+            return 0;
     }
     return -1;
 }
 
 static void token_text(const nn_layer_spec *l, char *buf, size_t n)
 {
-    switch (l->kind) {
-    case NN_L_CONV:
-        snprintf(buf, n, "c%d%s", l->n, l->bias ? "b" : "");
-        if (l->k != 3)
-            snprintf(buf + strlen(buf), n - strlen(buf), "k%d", l->k);
-        break;
-    case NN_L_BN: snprintf(buf, n, "bn"); break;
-    case NN_L_RELU: snprintf(buf, n, "relu"); break;
-    case NN_L_POOL: snprintf(buf, n, "p2"); break;
-    case NN_L_GAP: snprintf(buf, n, "gap"); break;
-    case NN_L_DROP: snprintf(buf, n, "drop%g", (double)l->p); break;
-    case NN_L_FC:
-        if (l->n)
-            snprintf(buf, n, "fc%d", l->n);
-        else
-            snprintf(buf, n, "fc");
-        break;
-    }
+    if (l->op->text)
+        l->op->text(l, buf, n);
+    else
+        snprintf(buf, n, "%s", l->op->name);
+}
+
+/* "c<N>[b][k<K>], bn, relu, ..." for messages. */
+static void syntax_list(char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (const nn_op *const *op = nn_ops; *op && len < n; op++)
+        if (!(*op)->fuse)
+            len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? ", " : "",
+                                    (*op)->syntax ? (*op)->syntax : (*op)->name);
 }
 
 int nn_arch_parse(const char *arch, nn_layer_spec *layers, int *n_layers, char *canon, size_t canon_size,
@@ -143,10 +87,11 @@ int nn_arch_parse(const char *arch, nn_layer_spec *layers, int *n_layers, char *
         tok[t] = '\0';
         if (n >= NN_MAX_LAYERS)
             return aa_error_set(err, NN_ERR_ARCH, "architecture: more than %d layers", NN_MAX_LAYERS);
-        if (parse_token(tok, &layers[n]) != 0)
-            return aa_error_set(err, NN_ERR_ARCH,
-                                "architecture: unknown layer \"%s\" (expected c<N>[b][k<K>], bn, relu, p2, gap, "
-                                "drop<P>, fc[<N>])", tok);
+        if (parse_token(tok, &layers[n]) != 0) {
+            char expected[256];
+            syntax_list(expected, sizeof expected);
+            return aa_error_set(err, NN_ERR_ARCH, "architecture: unknown layer \"%s\" (expected %s)", tok, expected);
+        }
         char txt[64];
         token_text(&layers[n], txt, sizeof txt);
         size_t tl = strlen(txt) + (n ? 1 : 0);

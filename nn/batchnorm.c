@@ -8,7 +8,7 @@
 #include <immintrin.h>
 #endif
 
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 
 /* Float partial sums over chunks this long, each chunk's sum added in double: the float error stays at a
  * chunk's worth of terms (about 1e-6 relative) whatever hw is. */

@@ -10,7 +10,7 @@
 #include <immintrin.h>
 #endif
 
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 
 /* Offset of argmax k of pooled cell (py, px) in a [h][w] map. */
 static inline size_t cell(int py, int px, int w, uint8_t k)

@@ -6,7 +6,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_file.h"
+#include "nn/nn_model.h"
 
 static int put_f(nn_meta *meta, const char *key, float v, aa_error *err)
 {

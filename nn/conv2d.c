@@ -3,7 +3,7 @@
  * (the first layer of aa-cnn-s), where the im2col GEMM has K = k*k, a poor shape. */
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 
 /* Floats of one im2col band (1 MB). Measured on aa-cnn-s's layers: 128K-1M floats are within this
  * machine's noise of each other, 64K and below lose 10-25% to short GEMMs. */

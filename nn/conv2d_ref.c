@@ -1,6 +1,6 @@
 /* Plain reference convolution: the definition, loop by loop, in double. The fast kernels are tested
  * against it. */
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 
 void nn_conv2d_forward_ref(float *out, const float *in, const float *wt, const float *bias,
                            const nn_conv_dims *d)

@@ -7,7 +7,7 @@
 #include <immintrin.h>
 #endif
 
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 
 void nn_conv_pad_input(float *pad, const float *in, const nn_conv_dims *d)
 {

@@ -13,7 +13,7 @@
  * so AVX2 CPUs keep the im2col path (nn/conv2d.c). */
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 
 nn_pad_geom nn_pad_geom_of(const nn_conv_dims *d)
 {

@@ -1,34 +1,16 @@
 /* Evaluation forward: every sample independent, each thread carrying its own samples through all stages
  * in its own scratch, so no barrier and no batch-sized buffer; batch 1 runs on the calling thread. */
-#include <math.h>
 #include <omp.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
-
-static void eval_affine(nn_model *m)
-{
-    for (int i = 0; i < m->n_stages; i++) {
-        nn_stage *st = &m->stages[i];
-        if (!nn_stage_has_mid(st))
-            continue;
-        const int c = st->out_c;
-        const float *gamma = m->params + st->g_off, *beta = m->params + st->be_off;
-        const float *rm = m->stats + st->rm_off, *rv = m->stats + st->rv_off;
-        for (int ch = 0; ch < c; ch++) {
-            double sc = gamma[ch] / sqrt((double)rv[ch] + NN_BN_EPS);
-            st->scale[ch] = (float)sc;
-            st->shift[ch] = (float)(beta[ch] - rm[ch] * sc);
-        }
-    }
-}
+#include "nn/nn_model.h"
 
 static void eval_sample(nn_model *m, const float *x, float *logits, nn_scratch *sc)
 {
     const float *cur = x;
     for (int i = 0; i < m->n_stages; i++) {
         float *out = i == m->n_stages - 1 ? logits : (i % 2 ? sc->pong : sc->ping);
-        nn_stage_eval(m, i, out, cur, sc);
+        m->stages[i].op->eval(m, &m->stages[i], out, cur, sc);
         cur = out;
     }
 }
@@ -37,7 +19,9 @@ int nn_forward_eval(nn_model *m, const float *x, int batch, float *logits, aa_er
 {
     if (batch < 1 || !x || !logits)
         return aa_error_set(err, NN_ERR_ARG, "forward: invalid batch (%d samples)", batch);
-    eval_affine(m);
+    for (int i = 0; i < m->n_stages; i++)
+        if (m->stages[i].op->eval_prepare)
+            m->stages[i].op->eval_prepare(m, &m->stages[i]);
     nn_model_pack_weights(m, 0);
     const size_t in_size = (size_t)m->in_c * m->in_h * m->in_w;
     const int k = m->n_classes, threads = nn_model_threads_eff(m);

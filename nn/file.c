@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_file.h"
 
 /* Text-mode transfers that mangle line ends or stop at ^Z break the tail of the magic. */
 const char nn_magic_model[NN_MAGIC_LEN] = {'A', 'A', 'M', 'O', 'D', '\r', '\n', 0x1a};

@@ -10,12 +10,7 @@
  * pooled cells. Both replace passes over the 16-channel conv output, 16 times larger than the input. S and G
  * are summed in double, so the variance (a difference of two such sums) keeps its digits even when the
  * outputs' mean is far larger than their spread. */
-#include "nn/nn_internal.h"
-
-int nn_stage_gram(const nn_model *m, const nn_stage *st)
-{
-    return st->gram != NULL && st->recompute && m->isa >= NN_ISA_AVX512 && nn_stage_direct(m, st);
-}
+#include "nn/nn_kernels.h"
 
 void nn_gram_stats(double *mean, double *m2, const double *gram, const float *wt, const float *bias, int c,
                    double n)
@@ -41,15 +36,14 @@ void nn_gram_stats(double *mean, double *m2, const double *gram, const float *wt
 }
 
 void nn_gram_wgrad(float *dwt, float *dbias, const double *gram, const double *cell, const float *wt,
-                   const float *bias, const nn_stage *st, const float *gamma, double n_batch, double n)
+                   const float *bias, const double *mean, const double *invstd, const double *sdz,
+                   const double *sdzx, const float *gamma, int c, double n_batch, double n)
 {
     const double *S = gram, *G = gram + 9;
-    const int c = st->cd.c_out;
-    const double *sdz = st->work, *sdzx = st->work + c;
     for (int co = 0; co < c; co++) {
         /* the batch-norm backward coefficients of nn_bn_backward_coef, kept in double */
-        const double kc = gamma[co] * st->invstd[co], mu = st->mean[co];
-        const double a = -kc * sdz[co] / n_batch, b = -kc * sdzx[co] / n_batch * st->invstd[co];
+        const double kc = gamma[co] * invstd[co], mu = mean[co];
+        const double a = -kc * sdz[co] / n_batch, b = -kc * sdzx[co] / n_batch * invstd[co];
         const float *w = wt + (size_t)co * 9;
         const double bi = bias ? bias[co] : 0.0;
         const double *T = cell + (size_t)co * 10; /* nine window sums, then the sum of g */

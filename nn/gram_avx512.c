@@ -4,7 +4,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 

@@ -5,7 +5,7 @@
 #include <immintrin.h>
 #endif
 
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static void add_row_avx2(float *dst, const float *src, int n)

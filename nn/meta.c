@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_file.h"
 
 #define KEY_MAX 63
 #define VALUE_MAX (1u << 24)

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_file.h"
+#include "nn/nn_model.h"
 
 int nn_model_to_meta(const nn_model *m, nn_meta *meta, aa_error *err)
 {

@@ -1,12 +1,50 @@
-/* The optimizer object: configuration, step count, moments; gradient clipping by global norm; dispatch to
- * the Adam/AdamW and SGD updates. Updates are element-wise, so splitting them across threads cannot change
- * a bit. */
+/* The optimizers: configuration, step count, moments; gradient clipping by global norm; the Adam/AdamW and
+ * SGD updates. Updates are element-wise, so splitting them across threads cannot change a bit. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_model.h"
+
+/* Adam and AdamW (PyTorch's formulas: bias-corrected moments, eps outside the square root). */
+static void adam_update(float *w, float *m1, float *m2, const float *g, const uint8_t *decay, size_t n,
+                        const nn_opt_config *c, float lr, uint64_t t, float gscale)
+{
+    const double bc1 = 1.0 - pow(c->beta1, (double)t), bc2 = 1.0 - pow(c->beta2, (double)t);
+    const float b1 = c->beta1, b2 = c->beta2, eps = c->eps, wd = c->weight_decay;
+    const float step = (float)(lr / bc1), rbc2 = (float)(1.0 / sqrt(bc2));
+    const int adamw = c->kind == NN_OPT_ADAMW;
+    for (size_t j = 0; j < n; j++) {
+        float gj = g[j] * gscale;
+        if (decay[j] && wd != 0) {
+            if (adamw)
+                w[j] *= 1.0f - lr * wd;
+            else
+                gj += wd * w[j];
+        }
+        m1[j] = b1 * m1[j] + (1.0f - b1) * gj;
+        m2[j] = b2 * m2[j] + (1.0f - b2) * gj * gj;
+        w[j] -= step * m1[j] / (sqrtf(m2[j]) * rbc2 + eps);
+    }
+}
+
+/* SGD with momentum (PyTorch's form: the buffer starts as the first gradient; Nesterov optional). */
+static void sgd_update(float *w, float *buf, const float *g, const uint8_t *decay, size_t n, const nn_opt_config *c,
+                       float lr, uint64_t t, float gscale)
+{
+    const float mu = c->momentum, wd = c->weight_decay;
+    for (size_t j = 0; j < n; j++) {
+        float gj = g[j] * gscale;
+        if (decay[j] && wd != 0)
+            gj += wd * w[j];
+        if (mu != 0) {
+            buf[j] = t == 1 ? gj : mu * buf[j] + gj;
+            gj = c->nesterov ? gj + mu * buf[j] : buf[j];
+        }
+        w[j] -= lr * gj;
+    }
+}
 
 nn_opt_config nn_opt_defaults(nn_opt_kind kind)
 {
@@ -52,11 +90,9 @@ nn_optimizer *nn_opt_new(const nn_model *m, const nn_opt_config *cfg, aa_error *
     }
     /* Weight decay on conv and dense weights only: decaying biases and batch-norm parameters only
      * fights the normalisation. */
-    for (int i = 0; i < m->n_tensors; i++) {
-        const nn_tensor_info *t = &m->tensors[i];
-        if (t->kind == NN_TENSOR_PARAM && t->ndim > 1)
-            memset(o->decay + t->offset, 1, t->count);
-    }
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensor_role[i] == NN_T_WEIGHT)
+            memset(o->decay + m->tensors[i].offset, 1, m->tensors[i].count);
     return o;
 }
 
@@ -103,10 +139,10 @@ int nn_opt_step(nn_optimizer *o, nn_model *m, float lr, float *grad_norm, aa_err
     for (long b = 0; b < nblk; b++) {
         size_t j0 = (size_t)b * blk, n = j0 + blk < o->n ? blk : o->n - j0;
         if (o->cfg.kind == NN_OPT_SGD)
-            nn_sgd_update(m->params + j0, o->m1 + j0, m->grads + j0, o->decay + j0, n, &o->cfg, lr, o->t, gscale);
+            sgd_update(m->params + j0, o->m1 + j0, m->grads + j0, o->decay + j0, n, &o->cfg, lr, o->t, gscale);
         else
-            nn_adam_update(m->params + j0, o->m1 + j0, o->m2 + j0, m->grads + j0, o->decay + j0, n, &o->cfg, lr,
-                           o->t, gscale);
+            adam_update(m->params + j0, o->m1 + j0, o->m2 + j0, m->grads + j0, o->decay + j0, n, &o->cfg, lr, o->t,
+                        gscale);
     }
     return 0;
 }

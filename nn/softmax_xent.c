@@ -2,7 +2,7 @@
  * loss = [ (1-s) sum_i w[y_i] (-log p_i[y_i]) + (s/K) sum_i sum_k w[k] (-log p_i[k]) ] / sum_i w[y_i]. */
 #include <math.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 
 static double target_weight(int j, int label, int k, const float *class_weights, float smoothing)
 {

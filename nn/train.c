@@ -8,7 +8,7 @@
 #include <omp.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_model.h"
 
 int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint64_t step, aa_error *err)
 {
@@ -21,27 +21,30 @@ int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint
     m->seed = seed, m->step = step;
     nn_model_pack_weights(m, 0);
     const int threads = nn_model_threads_eff(m);
-    int pending = -1; /* stage whose post phase is still to run */
+    nn_stage *pending = NULL; /* stage whose post phase is still to run */
     for (int i = 0; i < m->n_stages; i++) {
-        const float *in = nn_stage_input(m, i);
-        const size_t isz = m->stages[i].in_size;
+        nn_stage *st = &m->stages[i], *post = pending;
+        const size_t isz = st->in_size;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1 && batch > 1)
         for (int s = 0; s < batch; s++) {
             nn_scratch *sc = &m->scratch[omp_get_thread_num()];
-            if (pending >= 0)
-                nn_stage_fwd_post(m, pending, s, sc);
-            nn_stage_fwd_pre(m, i, s, in + s * isz, sc);
+            if (post)
+                post->op->fwd_post(m, post, s, sc);
+            if (st->op->fwd_pre)
+                st->op->fwd_pre(m, st, s, st->in + s * isz, sc);
+            else
+                st->op->eval(m, st, nn_stage_act(st, s), st->in + s * isz, sc);
         }
-        pending = -1;
-        if (nn_stage_has_mid(&m->stages[i])) {
-            nn_stage_fwd_mid(m, i, batch);
-            pending = i;
+        pending = NULL;
+        if (st->op->fwd_mid) {
+            st->op->fwd_mid(m, st, batch);
+            pending = st->op->fwd_post ? st : NULL;
         }
     }
-    if (pending >= 0) {
+    if (pending) {
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1 && batch > 1)
         for (int s = 0; s < batch; s++)
-            nn_stage_fwd_post(m, pending, s, &m->scratch[omp_get_thread_num()]);
+            pending->op->fwd_post(m, pending, s, &m->scratch[omp_get_thread_num()]);
     }
     m->batch = batch;
     return 0;
@@ -115,34 +118,34 @@ int nn_backward(nn_model *m, aa_error *err)
     const int batch = m->batch, threads = nn_model_threads_eff(m);
     const float *dout = m->dlogits;
     nn_model_pack_weights(m, 1);
-    int pending = -1, flip = 0;
+    nn_stage *pending = NULL; /* stage whose post phase is still to run, with its gradients */
+    int flip = 0;
     const float *p_dout = NULL;
     float *p_din = NULL;
     for (int i = m->n_stages - 1; i >= 0; i--) {
         float *din = i > 0 ? m->dbuf[flip] : NULL;
-        const nn_stage *st = &m->stages[i];
+        nn_stage *st = &m->stages[i], *post = pending;
         const size_t osz = st->out_size;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1 && batch > 1)
         for (int s = 0; s < batch; s++) {
-            if (pending >= 0) {
-                const nn_stage *ps = &m->stages[pending];
-                nn_stage_bwd_post(m, pending, s, nn_stage_input(m, pending) + s * ps->in_size,
-                                  p_dout + s * ps->out_size, p_din + s * ps->in_size,
-                                  &m->scratch[omp_get_thread_num()]);
-            }
-            nn_stage_bwd_pre(m, i, s, dout + s * osz);
+            if (post)
+                post->op->bwd_post(m, post, s, post->in + s * post->in_size, p_dout + s * post->out_size,
+                                   p_din + s * post->in_size, &m->scratch[omp_get_thread_num()]);
+            if (st->op->bwd_pre)
+                st->op->bwd_pre(m, st, s, dout + s * osz);
         }
-        nn_stage_bwd_mid(m, i, batch, dout, din);
-        pending = i, p_dout = dout, p_din = din;
+        if (st->op->bwd_mid)
+            st->op->bwd_mid(m, st, batch, dout, din);
+        pending = st, p_dout = dout, p_din = din;
         dout = din;
         flip ^= 1;
     }
     /* Stage 0 needs no input gradient. */
-    const nn_stage *s0 = &m->stages[0];
+    nn_stage *s0 = &m->stages[0];
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) if (threads > 1 && batch > 1)
     for (int s = 0; s < batch; s++)
-        nn_stage_bwd_post(m, 0, s, m->input + s * s0->in_size, p_dout + s * s0->out_size, NULL,
-                          &m->scratch[omp_get_thread_num()]);
+        s0->op->bwd_post(m, s0, s, m->input + s * s0->in_size, p_dout + s * s0->out_size, NULL,
+                         &m->scratch[omp_get_thread_num()]);
     reduce_grads(m, batch, threads);
     return 0;
 }

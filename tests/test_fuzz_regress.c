@@ -14,7 +14,8 @@
 #include "datasets/datasets.h"
 #include "dsp/dsp.h"
 #include "model/model.h"
-#include "nn/nn_internal.h"
+#include "nn/nn_file.h"
+#include "nn/nn_model.h"
 #include "tests/util/audiogen.h"
 #include "tests/util/testutil.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_model.h"
 #include "tests/util/testutil.h"
 
 #define ARCH "c4 bn relu p2 c8 bn relu gap drop0.3 fc"

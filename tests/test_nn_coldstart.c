@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_model.h"
 #include "tests/util/testutil.h"
 
 /* Maps of 8 x 40 x 64 floats (80 KB per sample): the activations, padded inputs and training buffers are

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_kernels.h"
 #include "tests/util/testutil.h"
 
 static float *rnd(size_t n, aa_rng *r)

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_file.h"
+#include "nn/nn_model.h"
 #include "tests/util/testutil.h"
 
 #define ARCH "c4 bn relu p2 c6b bn relu gap drop0.2 fc"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_model.h"
 #include "tests/util/testutil.h"
 
 static float *rnd(size_t n, uint64_t seed)
@@ -219,11 +219,11 @@ START_TEST(eval_uses_running_statistics)
     ck_assert_int_eq(nn_forward_train(m, x, B, 1, 0, &err), 0);
     for (int i = 0; i < m->n_stages; i++) {
         nn_stage *st = &m->stages[i];
-        if (st->kind != NN_S_BLOCK)
+        if (st->op != &nn_op_block)
             continue;
         for (int c = 0; c < st->out_c; c++) {
-            m->stats[st->rm_off + c] = (float)st->mean[c];
-            m->stats[st->rv_off + c] = (float)(1.0 / (st->invstd[c] * st->invstd[c]) - NN_BN_EPS);
+            m->stats[st->bn.rm_off + c] = (float)st->bn.mean[c];
+            m->stats[st->bn.rv_off + c] = (float)(1.0 / (st->bn.invstd[c] * st->bn.invstd[c]) - NN_BN_EPS);
         }
     }
     ck_assert_int_eq(nn_forward_eval(m, x, B, logits, &err), 0);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_model.h"
 #include "tests/util/testutil.h"
 
 #define ARCH "c16b bn relu p2 c32b bn relu p2 c64b bn relu p2 c128b bn relu gap fc"

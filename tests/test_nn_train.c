@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn_internal.h"
+#include "nn/nn_model.h"
 #include "tests/util/testutil.h"
 
 static float *rnd(size_t n, uint64_t seed)

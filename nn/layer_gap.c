@@ -1,5 +1,5 @@
-/* Global average pool over each channel's map. */
-#include "nn/nn_internal.h"
+/* Global average pool, "gap": [C][H][W] -> the vector [C]. */
+#include "nn/nn_model.h"
 
 /* Float partial sums over chunks of this many values in 16 independent lanes (which the compiler keeps in
  * vector registers: no reassociation needed), each chunk added in double. */
@@ -36,3 +36,33 @@ void nn_gap_backward(float *din, const float *dout, int c, int hw)
             d[i] = g;
     }
 }
+
+static int gap_layout(nn_model *m, nn_stage *st, aa_error *err)
+{
+    (void)m, (void)err;
+    st->out_h = st->out_w = 1;
+    return 0;
+}
+
+static void gap_eval(nn_model *m, nn_stage *st, float *out, const float *in, nn_scratch *sc)
+{
+    (void)m, (void)sc;
+    nn_gap_forward(out, in, st->in_c, st->in_h * st->in_w);
+}
+
+
+static void gap_bwd(nn_model *m, nn_stage *st, int s, const float *in, const float *dout, float *din,
+                    nn_scratch *sc)
+{
+    (void)m, (void)s, (void)in, (void)sc;
+    if (din)
+        nn_gap_backward(din, dout, st->in_c, st->in_h * st->in_w);
+}
+
+const nn_op nn_op_gap = {
+    .name = "gap",
+    .flattens = 1,
+    .layout = gap_layout,
+    .bwd_post = gap_bwd,
+    .eval = gap_eval,
+};

@@ -1,11 +1,14 @@
-#ifndef AA_NN_INTERNAL_H
-#define AA_NN_INTERNAL_H
+#ifndef AA_NN_KERNELS_H
+#define AA_NN_KERNELS_H
 
-/* Private to nn/ (and its tests): layer kernels, the model's layout, the stages that run it. */
+/* Private to nn/ (and its tests): the arithmetic of the layers on plain arrays, one sample at a time unless
+ * said otherwise, knowing nothing of models or stages. Each fast kernel has a plain twin beside it and is
+ * chosen at run time from a kernel set (NN_ISA_*); the model and its stages are in nn/nn_model.h. */
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "nn/nn.h"
+#include "util/util.h"
 
 /* ---- CPU features ------------------------------------------------------------------------------------------- */
 
@@ -204,7 +207,29 @@ void nn_block_dy_avx512(float *dy, int rs, size_t cs, const float *dout, const f
                         const float *y, const float *coef, int c, int h, int w, int pool);
 void nn_bn_sums_avx512(const float *x, int n, float mu, double *s1, double *s2);
 
-/* ---- the other layers, one sample at a time (backward: din overwritten, parameter gradients overwritten) ---- */
+/* ---- the Gram shortcut of a one-channel 3x3 pooled block (nn/gram.c, nn/gram_avx512.c) ---------------------- */
+
+#define NN_GRAM_SIZE 90 /* doubles per sample: S [9], G [9][9] */
+/* mean, m2 [c] of the conv output (as nn_bn_sample_stats) from gram; wt [c][9], bias [c] or NULL. */
+void nn_gram_stats(double *mean, double *m2, const double *gram, const float *wt, const float *bias, int c,
+                   double n);
+/* dwt [c][9] and dbias [c] (may be NULL) of one sample, overwritten, from its gram and cell sums ([c][10]: the
+ * nine window sums of g over live pooled cells, then the sum of g), with the batch statistics (mean, invstd [c])
+ * and backward sums (sdz, sdzx [c], as the batch-norm backward forms them); n_batch, n: conv outputs per
+ * channel in the batch, in the sample. */
+void nn_gram_wgrad(float *dwt, float *dbias, const double *gram, const double *cell, const float *wt,
+                   const float *bias, const double *mean, const double *invstd, const double *sdz,
+                   const double *sdzx, const float *gamma, int c, double n_batch, double n);
+/* gram of one padded input plane (xd: (h + 2p) ws + 8 doubles of scratch); cell sums from the gradient of the
+ * block output (dout), the block output (out: ReLU mask) and the argmax codes of one sample ([c][h/2][w/2]
+ * each). scratch: 480 c floats. */
+void nn_gram_sums_avx512(double *gram, const float *pad, const nn_conv_dims *d, const nn_pad_geom *g,
+                         double *xd);
+void nn_gram_cells_avx512(double *cell, const float *pad, const float *dout, const float *out,
+                          const uint8_t *arg, int c, int h, int w, const nn_pad_geom *g, float *scratch);
+
+/* ---- the other layers (each defined in its layer file, nn/layer_*.c; backward: din and parameter gradients
+ * overwritten) ---------------------------------------------------------------------------------------------------- */
 
 /* 2x2 max pool, floor; arg (may be NULL) gets the argmax (0..3, first maximum in scan order). in [c][h][w] -> out
  * [c][h/2][w/2]. Backward overwrites din [c][h][w]. */
@@ -233,213 +258,5 @@ void nn_dense_backward(float *din, float *dwt, float *dbias, const float *dout, 
  * (the gradient of the mean loss) and returns the mean loss. Labels are assumed valid. */
 double nn_softmax_xent(float *probs, float *dlogits, const float *logits, const int *labels, int batch, int k,
                        const float *class_weights, float smoothing);
-
-/* ---- architecture ------------------------------------------------------------------------------------------- */
-
-typedef enum { NN_L_CONV, NN_L_BN, NN_L_RELU, NN_L_POOL, NN_L_GAP, NN_L_DROP, NN_L_FC } nn_layer_kind;
-
-typedef struct {
-    nn_layer_kind kind;
-    int n;      /* conv: output channels; fc: outputs (0: n_classes) */
-    int k;      /* conv kernel size */
-    int bias;   /* conv: has a bias */
-    float p;    /* dropout probability */
-} nn_layer_spec;
-
-#define NN_MAX_LAYERS 64
-#define NN_ARCH_MAX 1024
-
-/* Parses an architecture string (or "aa-cnn-s") into layers and its canonical text. NN_ERR_ARCH on a bad
- * token. Shapes are checked later, by nn_model_new. */
-int nn_arch_parse(const char *arch, nn_layer_spec *layers, int *n_layers, char *canon, size_t canon_size,
-                  aa_error *err);
-
-/* ---- model layout: stages ------------------------------------------------------------------------------------ */
-
-/* The layers run as stages. A conv followed by bn and relu (and optionally p2) is one fused stage: conv
- * output kept for the backward pass, batch-norm statistics from per-sample partials, affine + ReLU + pool
- * in one pass over memory. Every other layer is a stage of its own. */
-typedef enum { NN_S_BLOCK, NN_S_CONV, NN_S_BN, NN_S_RELU, NN_S_POOL, NN_S_GAP, NN_S_DROP, NN_S_FC } nn_stage_kind;
-
-typedef struct {
-    nn_stage_kind kind;
-    int in_c, in_h, in_w, out_c, out_h, out_w; /* per-sample shapes; a vector is [n][1][1] */
-    size_t in_size, out_size;                  /* floats per sample */
-    int pool;                                  /* block: 2x2 pool after ReLU */
-    int recompute;                             /* block: y is not kept but recomputed (nn_stage_recompute) */
-    nn_conv_dims cd;                           /* block, conv */
-    size_t w_off, b_off;                       /* params: weights, bias (SIZE_MAX: none) */
-    size_t g_off, be_off;                      /* params: batch-norm scale and shift */
-    size_t rm_off, rv_off;                     /* stats: running mean and variance */
-    float p;                                   /* dropout */
-    int drop_index;                            /* which dropout layer (seeds its stream) */
-    /* training-pass buffers */
-    float *act;      /* [max_batch][out_size] output */
-    float *y;        /* block: [max_batch][c][h][w] conv output (before batch-norm); NULL when recomputed */
-    uint8_t *arg;    /* block with pool, pool: [max_batch][out_size] argmax */
-    float *yarg;     /* block with pool: [max_batch][out_size] conv output at the argmax */
-    float *mask;     /* dropout: [max_batch][out_size] */
-    double *part;    /* block, bn: [max_batch][2][c] per-sample partial sums */
-    double *mean, *invstd; /* block, bn: [c] batch statistics of the last training forward */
-    double *work;          /* block, bn: [2][c] batch sums */
-    float *scale, *shift;  /* block, bn: [c] the affine map of the last forward (training or eval) */
-    float *coef;           /* block, bn: [4][c] backward coefficients */
-    /* direct convolution (model isa >= NN_ISA_AVX2) */
-    nn_pad_geom pg;        /* block, conv: the padded planes of its input and output gradient */
-    float *wf, *wt;        /* block, conv: packed weights (nn_convd_pack, nn_convd_pack_t) of the last pass */
-    double *gram;          /* block (nn_stage_gram): [max_batch][9 + 81] each sample's input sums S and G */
-} nn_stage;
-
-/* Per-thread scratch. */
-typedef struct {
-    float *conv;  /* nn_conv2d_scratch floats (max over stages) */
-    float *dy;    /* block backward: [c][h][w] max */
-    float *ping, *pong; /* eval: activations of one sample, max stage output */
-    float *y;     /* eval: block conv output, max */
-    float *pad;   /* direct convolution: padded input planes, max c_in plane */
-    float *dpad;  /* direct convolution: padded output-gradient planes, max c_out plane */
-} nn_scratch;
-
-struct nn_model {
-    char arch[NN_ARCH_MAX];
-    int in_c, in_h, in_w, n_classes, max_batch, threads;
-    int reference; /* tests: every layer a stage of its own, plain reference kernels */
-    int isa;       /* kernel set (NN_ISA_*): nn_cpu_isa() when built; tests may lower it */
-    size_t band_floats; /* conv output per band of a recomputed block (nn/stage_band.c); tests shrink it */
-    nn_layer_spec layers[NN_MAX_LAYERS];
-    int n_layers;
-    nn_stage stages[NN_MAX_LAYERS];
-    int n_stages;
-    nn_tensor_info tensors[4 * NN_MAX_LAYERS];
-    int n_tensors;
-    size_t n_params, n_stats;
-    float *params, *grads, *stats;
-    float *gsamp;   /* [max_batch][n_params] per-sample gradients, summed in sample order */
-    float *input;   /* [max_batch][in_size] copy of the training input */
-    float *dbuf[2]; /* [max_batch][max out_size] gradient ping-pong */
-    float *dlogits; /* [max_batch][n_classes] gradient of the loss w.r.t. the logits */
-    float *probs;   /* [max_batch][n_classes] softmax of the last nn_loss */
-    int batch;      /* of the last training forward; 0 before the first */
-    int have_grad;  /* dlogits holds the gradient of a loss of that forward */
-    uint64_t seed, step; /* dropout stream of the last training forward */
-    nn_scratch *scratch; /* [n_scratch], one per OpenMP thread */
-    int n_scratch;
-    size_t conv_scratch, max_out, max_y, max_pad, max_dpad;
-};
-
-/* Builds with options: reference != 0 gives the plain layer-by-layer model the fast one is tested against. */
-nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
-                          int reference, aa_error *err);
-/* nn_model_new_ex in two steps: plan (shapes, stages, named tensors and the limits, nothing large
- * allocated), then alloc (every buffer, parameters as nn_init_he(m, 0) leaves them). A loader checks a
- * file's tensors against the plan before committing memory to it. nn_model_free takes either. */
-nn_model *nn_model_plan(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,
-                        int reference, aa_error *err);
-int nn_model_alloc(nn_model *m, aa_error *err);
-/* nn_model_alloc without the initialisation: every parameter and statistic is 0, for a loader that is
- * about to overwrite them all (He's normal draws are most of a small model's load time). */
-int nn_model_alloc_zero(nn_model *m, aa_error *err);
-/* Thread count for parallel loops: min(m->threads, n_scratch). */
-int nn_model_threads_eff(const nn_model *m);
-/* Non-zero when stage st runs the direct convolution kernels. */
-int nn_stage_direct(const nn_model *m, const nn_stage *st);
-/* Non-zero when a block's conv output is cheaper to compute again than to keep: the batch's outputs do not
- * fit in cache, so the pass after the batch statistics and the backward pass would read them back from
- * memory, while the convolution itself is a few multiply-adds per output (few input channels). */
-int nn_stage_recompute(const nn_model *m, const nn_stage *st);
-/* The conv output of sample s of a block stage: kept in st->y, or recomputed into sc->y (the stage input,
- * padded, then also stays in sc->pad). */
-const float *nn_stage_block_y(nn_model *m, int i, int s, nn_scratch *sc);
-/* Packs the weights of every direct-convolution stage for the forward pass (transposed: for the backward). */
-void nn_model_pack_weights(nn_model *m, int transposed);
-
-/* ---- stages: per-sample phases (nn/stage_fwd.c, nn/stage_bwd.c) ------------------------------------------ */
-
-/* Training forward of stage i for sample s, before (pre) and after (post) the batch reduction of
- * batch-norm; mid is the serial reduction between. in: the stage input of sample s. */
-void nn_stage_fwd_pre(nn_model *m, int i, int s, const float *in, nn_scratch *sc);
-void nn_stage_fwd_mid(nn_model *m, int i, int batch);
-void nn_stage_fwd_post(nn_model *m, int i, int s, nn_scratch *sc);
-/* The input of stage i for the whole batch, [batch][in_size]: the previous stage's output or the model input. */
-const float *nn_stage_input(const nn_model *m, int i);
-int nn_stage_has_mid(const nn_stage *st);
-/* Backward: pre forms per-sample partials from dout (the gradient of the stage output), mid combines
- * them, post writes din (may be NULL for the first stage) and this sample's parameter gradients into
- * gsamp[s]. mid gets the whole batch's dout and din ([batch][size]) for the reference batch-norm. */
-void nn_stage_bwd_pre(nn_model *m, int i, int s, const float *dout);
-void nn_stage_bwd_mid(nn_model *m, int i, int batch, const float *dout, float *din);
-void nn_stage_bwd_post(nn_model *m, int i, int s, const float *in, const float *dout, float *din,
-                       nn_scratch *sc);
-/* The convolution of a block or conv stage for one sample: out [c_out][h][w] from in [c_in][h][w] (direct
- * kernels with the packed weights of the pass, or im2col + sgemm). */
-void nn_stage_conv_forward(const nn_model *m, const nn_stage *st, float *out, const float *in, nn_scratch *sc);
-/* A recomputed block on the direct kernels, band by band (nn/stage_band.c): the batch-norm partials of one
- * sample (part: [2][c], as nn_bn_sample_stats); its forward output (act, arg, yarg of sample s); the gradient
- * at its conv output from dout (the gradient of act, sample s's) into sc->dpad, borders zeroed. Each leaves
- * the padded input in sc->pad. in: the stage input of the sample. */
-void nn_band_stats(const nn_model *m, const nn_stage *st, const float *in, double *part, nn_scratch *sc);
-void nn_band_forward(const nn_model *m, const nn_stage *st, int s, const float *in, nn_scratch *sc);
-void nn_band_dy(const nn_model *m, const nn_stage *st, int s, const float *in, const float *dout, nn_scratch *sc);
-/* A recomputed pooled block with a one-channel 3x3 convolution, on AVX-512 (nn/gram.c): batch-norm statistics
- * and weight gradient from the input's shifted sums and Gram matrix instead of passes over its conv output. */
-int nn_stage_gram(const nn_model *m, const nn_stage *st);
-#define NN_GRAM_SIZE 90 /* doubles per sample: S [9], G [9][9] */
-/* mean, m2 [c] of the conv output (as nn_bn_sample_stats) from gram; wt [c][9], bias [c] or NULL. */
-void nn_gram_stats(double *mean, double *m2, const double *gram, const float *wt, const float *bias, int c,
-                   double n);
-/* dwt [c][9] and dbias [c] (may be NULL) of one sample, overwritten, from its gram and cell sums ([c][10]: the
- * nine window sums of g over live pooled cells, then the sum of g), with st's batch statistics and backward
- * sums (st->work after the backward mid); n_batch, n: conv outputs per channel in the batch, in the sample. */
-void nn_gram_wgrad(float *dwt, float *dbias, const double *gram, const double *cell, const float *wt,
-                   const float *bias, const nn_stage *st, const float *gamma, double n_batch, double n);
-/* gram of one padded input plane; cell sums from the gradient of the block output (dout), the block output
- * (out: ReLU mask) and the argmax codes of one sample ([c][h/2][w/2] each). scratch: 480 c floats. */
-/* (xd: (h + 2p) ws + 8 doubles of scratch) */
-void nn_gram_sums_avx512(double *gram, const float *pad, const nn_conv_dims *d, const nn_pad_geom *g,
-                         double *xd);
-void nn_gram_cells_avx512(double *cell, const float *pad, const float *dout, const float *out,
-                          const uint8_t *arg, int c, int h, int w, const nn_pad_geom *g, float *scratch);
-/* Evaluation forward of one sample through stage i (running statistics; scale/shift already set). */
-void nn_stage_eval(nn_model *m, int i, float *out, const float *in, nn_scratch *sc);
-
-/* ---- optimizer internals (checkpoint) -------------------------------------------------------------------- */
-
-struct nn_optimizer {
-    nn_opt_config cfg;
-    uint64_t t;
-    size_t n;
-    float *m1; /* Adam first moment / SGD momentum buffer: [n_params] */
-    float *m2; /* Adam second moment: [n_params] (NULL for SGD) */
-    uint8_t *decay; /* [n_params] 1 where weight decay applies */
-};
-
-void nn_adam_update(float *w, float *m1, float *m2, const float *g, const uint8_t *decay, size_t n,
-                    const nn_opt_config *c, float lr, uint64_t t, float gscale);
-void nn_sgd_update(float *w, float *buf, const float *g, const uint8_t *decay, size_t n, const nn_opt_config *c,
-                   float lr, uint64_t t, float gscale);
-
-/* ---- file container (nn/file.c): magic, version, strings, tensors, CRC32 -------------------------------------- */
-
-#define NN_MAGIC_LEN 8
-extern const char nn_magic_model[NN_MAGIC_LEN];
-extern const char nn_magic_checkpoint[NN_MAGIC_LEN];
-#define NN_FILE_VERSION 1
-
-/* Writes every entry of meta atomically under the given magic. */
-int nn_file_write(const char *path, const char magic[NN_MAGIC_LEN], const nn_meta *meta, aa_error *err);
-/* Reads and checks a whole file; *out receives its entries. what: "model file" or "checkpoint" for messages. */
-int nn_file_read(const char *path, const char magic[NN_MAGIC_LEN], const char *what, nn_meta **out,
-                 aa_error *err);
-
-/* Meta entries without the "nn." reservation check (the module's own keys). */
-int nn_meta_put_str(nn_meta *meta, const char *key, const char *value, aa_error *err);
-int nn_meta_put_tensor(nn_meta *meta, const char *name, const float *data, int ndim, const int *dims,
-                       aa_error *err);
-/* Copies every entry of src not starting with "nn." into dst. */
-int nn_meta_copy_user(nn_meta *dst, const nn_meta *src, aa_error *err);
-
-/* Model parameters and statistics <-> meta entries "nn.param.<name>" (shared by model file and checkpoint). */
-int nn_model_to_meta(const nn_model *m, nn_meta *meta, aa_error *err);
-nn_model *nn_model_from_meta(const nn_meta *meta, const char *path, int max_batch, int in_w, aa_error *err);
 
 #endif
