@@ -1,5 +1,6 @@
 /* Audio in: a file or an in-memory file -> checked, decoded in bounded chunks, mixed to mono (mean of the
- * channels), resampled to the model rate. dsp_load collects the whole recording; dsp_reader streams it. */
+ * channels, before resampling, as librosa.load does), resampled to the model rate (dsp/resample.c).
+ * dsp_load collects the whole recording; dsp_reader streams it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -21,12 +22,13 @@ struct dsp_reader {
     SNDFILE *sf;
     SF_INFO info;
     dsp_source src;
-    dsp_resampler_state *rs; /* NULL when the file is already at the target rate */
+    dsp_converter *cv;      /* NULL when the file is already at the target rate */
     float *chunk;           /* [CHUNK][channels] interleaved, as decoded */
     float *mono;            /* [CHUNK] the channel mean (= chunk for mono files) */
-    size_t in_n, in_pos;    /* mono[in_pos..in_n) not yet given to the resampler */
+    size_t in_n, in_pos;    /* mono[in_pos..in_n) not yet given to the converter */
     float *pend;            /* converted samples not yet returned: pend[pend_pos..pend_n) */
     size_t pend_cap, pend_n, pend_pos;
+    int cv_more;            /* the converter filled pend: it may hold more output */
     int64_t frames_read;
     int64_t header_frames;  /* the header's length, -1 if unknown */
     int eof_in;             /* the decoder has nothing more */
@@ -46,7 +48,7 @@ static void reader_free(dsp_reader *r)
         sf_close(r->sf);
     if (r->fd >= 0)
         close(r->fd);
-    dsp_resampler_free(r->rs);
+    dsp_converter_free(r->cv);
     free(r->chunk);
     if (r->mono != r->chunk)
         free(r->mono);
@@ -119,16 +121,9 @@ static dsp_reader *reader_start(dsp_reader *r, const dsp_settings *s, aa_error *
     if (!r->chunk || !r->mono)
         goto nomem;
     if (rate != s->sample_rate) {
-        int e;
-        r->rs = dsp_resampler_new(rate, s->sample_rate, s->resampler, &e);
-        if (!r->rs) {
-            if (e == 0)
-                goto nomem;
-            aa_error_set(err, DSP_ERR_RESAMPLE, "%s: cannot resample %d Hz to %d Hz (%s)", name, rate,
-                         s->sample_rate, dsp_resampler_strerror(e));
+        if (!(r->cv = dsp_converter_new(rate, s->sample_rate, s->resampler, name, err)))
             goto fail;
-        }
-        r->pend_cap = dsp_resampler_out_capacity(r->rs, CHUNK);
+        r->pend_cap = dsp_converter_capacity(r->cv, CHUNK);
         if (!(r->pend = malloc(sizeof(float) * r->pend_cap)))
             goto nomem;
     }
@@ -371,12 +366,12 @@ static int decode_chunk(dsp_reader *r, aa_error *err)
 static int produce(dsp_reader *r, aa_error *err)
 {
     while (!r->done && r->pend_pos >= r->pend_n) {
-        if (r->in_pos >= r->in_n && !r->eof_in) {
-            int e = decode_chunk(r, err);
-            if (e)
-                return e;
-        }
-        if (!r->rs) {
+        if (!r->cv) {
+            if (r->in_pos >= r->in_n && !r->eof_in) {
+                int e = decode_chunk(r, err);
+                if (e)
+                    return e;
+            }
             /* Already at the target rate: hand out the mono chunk itself. */
             r->pend_n = r->in_n;
             r->pend_pos = r->in_pos;
@@ -385,19 +380,29 @@ static int produce(dsp_reader *r, aa_error *err)
                 r->done = 1;
             continue;
         }
-        size_t used, gen;
-        int e = dsp_resampler_process(r->rs, r->mono + r->in_pos, r->in_n - r->in_pos, &used, r->pend,
-                                      r->pend_cap, &gen, r->eof_in);
+        size_t gen = 0;
+        aa_error sub;
+        int e = 0;
+        if (r->in_pos < r->in_n || r->cv_more) {
+            /* The whole chunk goes in at once; output that did not fit waits in the converter. */
+            e = dsp_converter_process(r->cv, r->mono + r->in_pos, r->in_n - r->in_pos, r->pend, r->pend_cap, &gen,
+                                      &sub);
+            r->in_pos = r->in_n;
+            r->cv_more = gen == r->pend_cap;
+        } else if (!r->eof_in) {
+            if ((e = decode_chunk(r, err)))
+                return e;
+            continue;
+        } else {
+            e = dsp_converter_flush(r->cv, r->pend, r->pend_cap, &gen, &sub);
+            r->done = !e && gen == 0;
+        }
         if (e) {
-            aa_error_set(&r->fail, DSP_ERR_RESAMPLE, "%s: resampling failed (%s)", r->name,
-                         dsp_resampler_strerror(e));
+            aa_error_set(&r->fail, e, "%s: %s", r->name, sub.msg);
             return reader_failed(r, err);
         }
-        r->in_pos += used;
         r->pend_n = gen;
         r->pend_pos = 0;
-        if (r->eof_in && r->in_pos >= r->in_n && gen == 0)
-            r->done = 1;
     }
     return 0;
 }
@@ -419,7 +424,7 @@ int dsp_reader_read(dsp_reader *r, float *out, size_t cap, size_t *got, aa_error
             return e;
         if (r->pend_pos >= r->pend_n)
             break; /* done */
-        const float *from = r->rs ? r->pend : r->mono;
+        const float *from = r->cv ? r->pend : r->mono;
         size_t n = r->pend_n - r->pend_pos;
         if (n > cap - *got)
             n = cap - *got;

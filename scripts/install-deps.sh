@@ -14,7 +14,7 @@
 set -euo pipefail
 
 declare -A GROUP=(
-  [build]="gcc make pkg-config libopenblas-dev libsndfile1-dev libfftw3-dev libsamplerate0-dev check libmicrohttpd-dev"
+  [build]="gcc make pkg-config libopenblas-dev libsndfile1-dev libfftw3-dev libsoxr-dev check libmicrohttpd-dev"
   [browser]="chromium fonts-dejavu-core nodejs npm"
   [fuzz]="clang libclang-rt-14-dev libomp-dev"
   [peers]="python3-torch python3-torchaudio python3-soundfile python3-scipy python3-sklearn python3-threadpoolctl"
