@@ -13,6 +13,10 @@
 
 /* Frames decoded per libsndfile call: 4096 x 8 channels x 4 bytes = 128 KB of interleaved samples. */
 #define CHUNK 4096
+/* Mono samples per converter call. libsoxr is fastest fed about this much at a time: its internal buffers
+ * stay in the first-level caches (a 4 s clip at 8/22.05/44.1 kHz: 0.11/0.51/0.64 ms fed 1024 at a time,
+ * 0.25/0.74/0.68 ms fed 4096, best of 60 on the bench machine), and smaller pieces cost calls. */
+#define FEED 1024
 
 struct dsp_reader {
     char *name;             /* for messages */
@@ -123,7 +127,7 @@ static dsp_reader *reader_start(dsp_reader *r, const dsp_settings *s, aa_error *
     if (rate != s->sample_rate) {
         if (!(r->cv = dsp_converter_new(rate, s->sample_rate, s->resampler, name, err)))
             goto fail;
-        r->pend_cap = dsp_converter_capacity(r->cv, CHUNK);
+        r->pend_cap = dsp_converter_capacity(r->cv, FEED);
         if (!(r->pend = malloc(sizeof(float) * r->pend_cap)))
             goto nomem;
     }
@@ -253,6 +257,68 @@ static int reader_failed(dsp_reader *r, aa_error *err)
     return r->fail.code;
 }
 
+typedef struct {
+    int32_t bad, full; /* samples out of range (or NaN/Inf); samples at full scale */
+    float peak;        /* largest |x| */
+    float sum_sq;      /* sum of squares of the mono mix */
+} chunk_scan;
+
+/* One chunk of k frames of ch interleaved channels: the checks and statistics, and the channel mean into
+ * mono (which is x itself for one channel). Compiled twice, for AVX2 and for the baseline (as dsp/db.c):
+ * the checks run on every decoded sample, and AVX2 does them 6x faster than SSE2 (0.075 against 0.45 ns a
+ * sample on the bench machine).
+ * The mean is exact either way: the sum of the channels in channel order, then one division, as numpy's
+ * mean over the channel axis computes it in float32 (librosa.to_mono). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void scan_chunk(const float *x, size_t k, int ch, double full_scale, float *mono, chunk_scan *out)
+{
+    size_t total = k * (size_t)ch;
+    /* On the bit patterns (integer operations vectorise where float compares would not): |x| as bits
+     * orders like |x|, and NaN and Inf lie above every finite value, so one compare refuses them with the
+     * absurdly large samples. */
+    float fs = (float)full_scale, lim = DSP_MAX_SAMPLE;
+    int32_t fs_bits, lim_bits, peak_bits = 0;
+    memcpy(&fs_bits, &fs, sizeof fs_bits);
+    memcpy(&lim_bits, &lim, sizeof lim_bits);
+    int32_t bad = 0, full = 0; /* a chunk holds at most CHUNK * 8 samples */
+#pragma omp simd reduction(+ : bad, full) reduction(max : peak_bits)
+    for (size_t i = 0; i < total; i++) {
+        int32_t b;
+        memcpy(&b, &x[i], sizeof b);
+        int32_t mag = b & 0x7fffffff;
+        bad += mag > lim_bits;
+        full += mag >= fs_bits;
+        peak_bits = mag > peak_bits ? mag : peak_bits;
+    }
+    out->bad = bad;
+    out->full = full;
+    memcpy(&out->peak, &peak_bits, sizeof out->peak);
+    if (bad)
+        return;
+    if (ch == 2) {
+#pragma omp simd
+        for (size_t t = 0; t < k; t++)
+            mono[t] = (x[2 * t] + x[2 * t + 1]) / 2.0f;
+    } else if (ch > 2) {
+        for (size_t t = 0; t < k; t++) {
+            float sum = x[t * (size_t)ch];
+            for (int c = 1; c < ch; c++)
+                sum += x[t * (size_t)ch + (size_t)c];
+            mono[t] = sum / (float)ch;
+        }
+    }
+    /* A chunk's sum of squares in float lanes (4096 terms: relative error ~1e-6, plenty for a level in
+     * dBFS); the caller keeps the running total in double. */
+    const float *m = ch == 1 ? x : mono;
+    float ss = 0;
+#pragma omp simd reduction(+ : ss)
+    for (size_t t = 0; t < k; t++)
+        ss += m[t] * m[t];
+    out->sum_sq = ss;
+}
+
 /* Decodes the next chunk into mono[0..in_n): checks, statistics, channel mean. */
 static int decode_chunk(dsp_reader *r, aa_error *err)
 {
@@ -297,25 +363,9 @@ static int decode_chunk(dsp_reader *r, aa_error *err)
         return 0;
     }
     const float *x = r->chunk;
-    size_t total = (size_t)k * (size_t)ch;
-    /* One pass over the raw samples on their bit patterns (integer operations vectorise where float
-     * compares would not): |x| as bits orders like |x|, and NaN and Inf lie above every finite value, so
-     * one compare refuses them with the absurdly large samples. */
-    float fs = (float)r->full_scale, lim = DSP_MAX_SAMPLE;
-    int32_t fs_bits, lim_bits, peak_bits = 0;
-    memcpy(&fs_bits, &fs, sizeof fs_bits);
-    memcpy(&lim_bits, &lim, sizeof lim_bits);
-    int32_t bad = 0, full = 0; /* a chunk holds at most CHUNK * 8 samples */
-#pragma omp simd reduction(+ : bad, full) reduction(max : peak_bits)
-    for (size_t i = 0; i < total; i++) {
-        int32_t b;
-        memcpy(&b, &x[i], sizeof b);
-        int32_t mag = b & 0x7fffffff;
-        bad += mag > lim_bits;
-        full += mag >= fs_bits;
-        peak_bits = mag > peak_bits ? mag : peak_bits;
-    }
-    if (bad) {
+    chunk_scan sc;
+    scan_chunk(x, (size_t)k, ch, r->full_scale, r->mono, &sc);
+    if (sc.bad) {
         size_t i = 0;
         while (fabsf(x[i]) <= DSP_MAX_SAMPLE)
             i++;
@@ -329,33 +379,9 @@ static int decode_chunk(dsp_reader *r, aa_error *err)
                          isnan(x[i]) ? "NaN" : "infinite", frame, chan);
         return reader_failed(r, err);
     }
-    float peak;
-    memcpy(&peak, &peak_bits, sizeof peak);
-    r->peak = peak > r->peak ? peak : r->peak;
-    r->n_full += (uint64_t)full;
-    /* The mean of the channels, summed in channel order and divided, as numpy's mean(axis=1) does. */
-    float *mono = r->mono;
-    if (ch == 1) {
-        /* mono is chunk itself */
-    } else if (ch == 2) {
-#pragma omp simd
-        for (sf_count_t t = 0; t < k; t++)
-            mono[t] = (x[2 * t] + x[2 * t + 1]) / 2.0f;
-    } else {
-        for (sf_count_t t = 0; t < k; t++) {
-            float sum = 0;
-            for (int c = 0; c < ch; c++)
-                sum += x[t * ch + c];
-            mono[t] = sum / (float)ch;
-        }
-    }
-    /* A chunk's sum of squares in float lanes (4096 terms: relative error ~1e-6, plenty for a level in
-     * dBFS), the running total in double. */
-    float ss = 0;
-#pragma omp simd reduction(+ : ss)
-    for (sf_count_t t = 0; t < k; t++)
-        ss += mono[t] * mono[t];
-    r->sum_sq_mono += ss;
+    r->peak = sc.peak > r->peak ? sc.peak : r->peak;
+    r->n_full += (uint64_t)sc.full;
+    r->sum_sq_mono += sc.sum_sq;
     r->frames_read += k;
     r->in_n = (size_t)k;
     r->in_pos = 0;
@@ -384,10 +410,10 @@ static int produce(dsp_reader *r, aa_error *err)
         aa_error sub;
         int e = 0;
         if (r->in_pos < r->in_n || r->cv_more) {
-            /* The whole chunk goes in at once; output that did not fit waits in the converter. */
-            e = dsp_converter_process(r->cv, r->mono + r->in_pos, r->in_n - r->in_pos, r->pend, r->pend_cap, &gen,
-                                      &sub);
-            r->in_pos = r->in_n;
+            /* FEED samples at a time; output that did not fit waits in the converter. */
+            size_t k = r->in_n - r->in_pos < FEED ? r->in_n - r->in_pos : FEED;
+            e = dsp_converter_process(r->cv, r->mono + r->in_pos, k, r->pend, r->pend_cap, &gen, &sub);
+            r->in_pos += k;
             r->cv_more = gen == r->pend_cap;
         } else if (!r->eof_in) {
             if ((e = decode_chunk(r, err)))
