@@ -4,11 +4,14 @@
  * every recipe is a low-pass converter. */
 #include <check.h>
 #include <math.h>
+#include <sndfile.h>
 #include <soxr.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dsp/dsp.h"
+#include "model/model.h"
+#include "model/model_internal.h"
 #include "tests/util/audiogen.h"
 #include "tests/util/testutil.h"
 
@@ -331,6 +334,69 @@ START_TEST(bad_conversions_are_refused)
 }
 END_TEST
 
+/* A model file written before libsoxr names a libsamplerate converter in its settings (resampler=sinc_medium,
+ * the old default). The loader and aa-infer refuse it with one line that says why and what to do, rather
+ * than resample differently from its training (dsp/settings.c); the same file with soxr_hq loads. */
+START_TEST(model_naming_libsamplerate_is_refused)
+{
+    char dir[256], path[320], old[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "new.aam");
+    tu_path(old, sizeof old, dir, "old.aam");
+    dsp_settings s = dsp_settings_default();
+    aa_error err;
+    nn_model *net = nn_model_new("c4 bn relu gap fc", 1, s.n_mels, (int)dsp_clip_frames(&s), 2, 1, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    nn_init_he(net, 1);
+    float mean[64], sd[64];
+    for (int i = 0; i < 64; i++)
+        mean[i] = -40, sd[i] = 15;
+    am_spec sp = {.dsp = s, .n_classes = 2, .classes = {"cough", "background_noise"}, .norm_mean = mean,
+                  .norm_std = sd, .temperature = 1, .min_confidence = 0.5};
+    ck_assert_msg(am_save(path, net, &sp, &err) == 0, "%s", err.msg);
+    nn_model_free(net);
+
+    /* the same file as the libsamplerate version wrote it: only the resampler's name differs */
+    nn_meta *meta = NULL;
+    net = nn_model_load(path, 1, 0, &meta, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    const char *text = nn_meta_get_str(meta, AM_KEY_DSP);
+    ck_assert_ptr_nonnull(text);
+    const char *at = strstr(text, "resampler=soxr_hq\n");
+    ck_assert_ptr_nonnull(at);
+    char changed[DSP_SETTINGS_TEXT_MAX + 16];
+    snprintf(changed, sizeof changed, "%.*sresampler=sinc_medium\n%s", (int)(at - text), text,
+             at + strlen("resampler=soxr_hq\n"));
+    ck_assert_int_eq(nn_meta_set_str(meta, AM_KEY_DSP, changed, &err), 0);
+    ck_assert_msg(nn_model_save(net, meta, old, &err) == 0, "%s", err.msg);
+    nn_meta_free(meta);
+    nn_model_free(net);
+
+    am_model *m = am_load(path, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    am_free(m);
+    ck_assert_ptr_null(am_load(old, 1, &err));
+    ck_assert_msg(strstr(err.msg, old) == err.msg && strstr(err.msg, "resampler 'sinc_medium' was libsamplerate's") &&
+                      strstr(err.msg, "train the model again"),
+                  "got '%s'", err.msg);
+
+    /* through the binary: one line on stderr, exit 1, nothing on stdout */
+    char clip[320], cmd[1200], out[4096], errs[4096];
+    tu_path(clip, sizeof clip, dir, "clip.wav");
+    float *x = test_signal(16000, 5);
+    tu_write_wav(clip, x, 16000, 1, 16000, SF_FORMAT_PCM_16);
+    free(x);
+    snprintf(cmd, sizeof cmd, "%s/aa-infer -m %s %s", tu_build_dir(), old, clip);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, errs, sizeof errs), 1);
+    ck_assert_msg(tu_count_lines(errs) == 1 && strstr(errs, "resampler 'sinc_medium' was libsamplerate's"),
+                  "stderr: '%s'", errs);
+    ck_assert_str_eq(out, "");
+    snprintf(cmd, sizeof cmd, "%s/aa-infer -m %s %s", tu_build_dir(), path, clip);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, errs, sizeof errs), 0);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *resample_suite(void)
 {
     Suite *s = suite_create("resample");
@@ -342,6 +408,7 @@ Suite *resample_suite(void)
     tcase_add_test(tc, equal_rates_copy);
     tcase_add_test(tc, each_recipe_measures_as_documented);
     tcase_add_test(tc, bad_conversions_are_refused);
+    tcase_add_test(tc, model_naming_libsamplerate_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
