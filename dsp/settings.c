@@ -216,6 +216,14 @@ static int parse_value(const field *f, const char *v, dsp_settings *s)
     return 0;
 }
 
+static int is_retired_resampler(const char *v)
+{
+    for (int k = 0; k < N_OF(RETIRED_RESAMPLERS); k++)
+        if (!strcmp(v, RETIRED_RESAMPLERS[k]))
+            return 1;
+    return 0;
+}
+
 /* The text may come from a damaged file and is quoted in messages, which are printable: other bytes show
  * as '?'. */
 static void printable(char *s)
@@ -265,13 +273,11 @@ int dsp_settings_parse(const char *text, size_t len, const char *what, dsp_setti
         if (seen[i]++)
             return aa_error_set(err, DSP_ERR_SETTINGS, "%s: settings line %d: key '%s' repeated", what, lineno,
                                 line);
-        if (FIELDS[i].names == RESAMPLER_NAMES)
-            for (int k = 0; k < N_OF(RETIRED_RESAMPLERS); k++)
-                if (!strcmp(eq + 1, RETIRED_RESAMPLERS[k]))
-                    return aa_error_set(err, DSP_ERR_SETTINGS,
-                                        "%s: settings line %d: resampler '%s' was libsamplerate's, which this version "
-                                        "no longer has (it resamples with libsoxr: soxr_hq, as librosa); train "
-                                        "the model again", what, lineno, eq + 1);
+        if (FIELDS[i].names == RESAMPLER_NAMES && is_retired_resampler(eq + 1))
+            return aa_error_set(err, DSP_ERR_SETTINGS,
+                                "%s: settings line %d: resampler '%s' was libsamplerate's, which this version does "
+                                "not have: it resamples with libsoxr (soxr_hq, librosa's default), so a model made "
+                                "with '%s' must be trained again", what, lineno, eq + 1, eq + 1);
         if (parse_value(&FIELDS[i], eq + 1, &s) != 0)
             return aa_error_set(err, DSP_ERR_SETTINGS, "%s: settings line %d: bad value '%s' for %s", what,
                                 lineno, shown + (eq - line) + 1, line);

@@ -377,7 +377,7 @@ START_TEST(model_naming_libsamplerate_is_refused)
     am_free(m);
     ck_assert_ptr_null(am_load(old, 1, &err));
     ck_assert_msg(strstr(err.msg, old) == err.msg && strstr(err.msg, "resampler 'sinc_medium' was libsamplerate's") &&
-                      strstr(err.msg, "train the model again"),
+                      strstr(err.msg, "must be trained again"),
                   "got '%s'", err.msg);
 
     /* through the binary: one line on stderr, exit 1, nothing on stdout */

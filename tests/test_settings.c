@@ -227,7 +227,7 @@ START_TEST(parse_names_recipes_and_refuses_libsamplerate)
         aa_error err;
         ck_assert_int_eq(dsp_settings_parse(text, strlen(text), "old.aam", &out, &err), DSP_ERR_SETTINGS);
         ck_assert_msg(strstr(err.msg, "old.aam: settings line 4: resampler") && strstr(err.msg, old[i]) &&
-                          strstr(err.msg, "libsamplerate") && strstr(err.msg, "train the model again"),
+                          strstr(err.msg, "libsamplerate") && strstr(err.msg, "must be trained again"),
                       "got '%s'", err.msg);
         ck_assert_int_eq(out.sample_rate, 0);
     }
