@@ -189,6 +189,61 @@ START_TEST(memory_and_stream_equal_file)
 }
 END_TEST
 
+/* Sources of 16 bits or fewer are read as integers and scaled by dsp/load.c itself: the samples must be
+ * libsndfile's float read of the same file, bit for bit (what soundfile, hence librosa, reads), in every
+ * container and at every depth that takes that path, full scale included; and the mono mix is their mean.
+ * 24-bit and float files (libsndfile's float read) are the control. */
+START_TEST(integer_sources_equal_libsndfile_floats)
+{
+    static const int formats[] = {SF_FORMAT_WAV | SF_FORMAT_PCM_16, SF_FORMAT_WAV | SF_FORMAT_PCM_U8,
+                                  SF_FORMAT_FLAC | SF_FORMAT_PCM_16, SF_FORMAT_FLAC | SF_FORMAT_PCM_S8,
+                                  SF_FORMAT_AIFF | SF_FORMAT_PCM_16, SF_FORMAT_AIFF | SF_FORMAT_PCM_S8,
+                                  SF_FORMAT_WAV | SF_FORMAT_PCM_24, SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+    const size_t frames = 20000; /* several decode chunks */
+    char dir[256], path[512];
+    tu_mkdtemp(dir, sizeof dir);
+    int16_t *x = malloc(sizeof(int16_t) * frames * 2);
+    float *ref = malloc(sizeof(float) * frames * 2);
+    aa_rng rng;
+    aa_rng_seed(&rng, 7);
+    for (size_t i = 0; i < frames * 2; i++)
+        x[i] = (int16_t)((int)aa_rng_below(&rng, 65536) - 32768);
+    x[0] = -32768, x[1] = 32767, x[2] = -32767, x[3] = 0; /* the extremes of every integer depth */
+    for (size_t f = 0; f < sizeof formats / sizeof *formats; f++) {
+        for (int ch = 1; ch <= 2; ch++) {
+            snprintf(path, sizeof path, "%s/int%zu_%d.%s", dir, f, ch,
+                     (formats[f] & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC ? "flac"
+                     : (formats[f] & SF_FORMAT_TYPEMASK) == SF_FORMAT_AIFF ? "aiff" : "wav");
+            /* integers in, so that the negative full scale (-32768, -128) is in the file */
+            SF_INFO info = {.samplerate = 16000, .channels = ch, .format = formats[f]};
+            SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+            ck_assert_ptr_nonnull(sf);
+            ck_assert_int_eq(sf_writef_short(sf, x, (sf_count_t)frames), (sf_count_t)frames);
+            ck_assert_int_eq(sf_close(sf), 0);
+            memset(&info, 0, sizeof info);
+            sf = sf_open(path, SFM_READ, &info);
+            ck_assert_ptr_nonnull(sf);
+            ck_assert_int_eq(sf_readf_float(sf, ref, (sf_count_t)frames), (sf_count_t)frames);
+            sf_close(sf);
+            dsp_settings s = dsp_settings_default();
+            dsp_audio a;
+            aa_error err;
+            ck_assert_msg(dsp_load(path, &s, 0, &a, &err) == 0, "%s", err.msg);
+            ck_assert_uint_eq(a.n, frames);
+            for (size_t i = 0; i < frames; i++) {
+                float want = ch == 1 ? ref[i] : (ref[2 * i] + ref[2 * i + 1]) / 2.0f;
+                ck_assert_msg(memcmp(&a.samples[i], &want, sizeof want) == 0, "%s: sample %zu is %.9g, libsndfile %.9g",
+                              path, i, a.samples[i], want);
+            }
+            dsp_audio_free(&a);
+        }
+    }
+    free(x);
+    free(ref);
+    tu_rmtree(dir);
+}
+END_TEST
+
 /* Clipping and level: a sine of amplitude 2 written to 16-bit is clipped whenever |sin| >= 1/2, a third of
  * the time on each side: 2/3 of the samples sit at full scale (+-1 sample of rounding per crossing). */
 START_TEST(stats_see_clipping_and_level)
@@ -315,6 +370,7 @@ Suite *load_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, every_format_rate_and_channel_count, 0, N_CASES);
     tcase_add_loop_test(tc, memory_and_stream_equal_file, 0, N_CASES);
+    tcase_add_test(tc, integer_sources_equal_libsndfile_floats);
     tcase_add_test(tc, stats_see_clipping_and_level);
     tcase_add_test(tc, length_limit_is_enforced);
     tcase_add_test(tc, other_target_rate);
