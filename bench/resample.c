@@ -50,12 +50,16 @@ static long run_soxr(const void *ctx, const float *in, long n, float *out, long 
     dsp_converter *c = dsp_converter_new(IN_RATE, OUT_RATE, recipe, NULL, NULL);
     if (!c)
         return -1;
+    /* fed as dsp_load feeds it (dsp/load.c's FEED), the output buffer large enough to take everything */
     size_t got, len = 0;
-    if (dsp_converter_process(c, in, (size_t)n, out, (size_t)cap, &got, NULL)) {
-        dsp_converter_free(c);
-        return -1;
+    for (long at = 0; at < n; at += 1024) {
+        size_t k = n - at < 1024 ? (size_t)(n - at) : 1024;
+        if (dsp_converter_process(c, in + at, k, out + len, (size_t)cap - len, &got, NULL)) {
+            dsp_converter_free(c);
+            return -1;
+        }
+        len += got;
     }
-    len = got;
     do {
         if (dsp_converter_flush(c, out + len, (size_t)cap - len, &got, NULL)) {
             dsp_converter_free(c);

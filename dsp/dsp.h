@@ -55,11 +55,11 @@ typedef enum { DSP_NORM_SLANEY, DSP_NORM_NONE } dsp_mel_norm;
  * settings text. HQ is librosa 0.10.1's default (res_type "soxr_hq") and comes first, so that a zeroed
  * dsp_settings resamples as librosa does; bench/resample.sh measures them all. */
 typedef enum {
-    DSP_RESAMPLE_SOXR_HQ,  /* 20-bit precision, passband flat (< 0.01 dB) to 91.3 % of the lower Nyquist rate */
-    DSP_RESAMPLE_SOXR_VHQ, /* 28-bit (double-precision filter): slower, for material that needs it */
-    DSP_RESAMPLE_SOXR_MQ,  /* 16-bit, medium roll-off (<= 0.35 dB) */
-    DSP_RESAMPLE_SOXR_LQ,  /* 16-bit, larger roll-off, wider transition band */
-    DSP_RESAMPLE_SOXR_QQ   /* cubic interpolation: no anti-aliasing filter to speak of; for tests and fuzzing */
+    DSP_RESAMPLE_SOXR_HQ,  /* 20-bit: flat (< 0.01 dB) to 91.3 % of the lower Nyquist rate (7.3 kHz at 16 kHz) */
+    DSP_RESAMPLE_SOXR_VHQ, /* 28-bit, the same band, computed in double */
+    DSP_RESAMPLE_SOXR_MQ,  /* 16-bit, medium roll-off (-0.05 dB at 7 kHz) */
+    DSP_RESAMPLE_SOXR_LQ,  /* 16-bit, the band ends at 67.6 % (5.4 kHz at 16 kHz) */
+    DSP_RESAMPLE_SOXR_QQ   /* cubic interpolation, no anti-aliasing filter: for tests and fuzzing */
 } dsp_resampler;
 
 /* Every parameter of the front end. The model file and the feature cache carry it (dsp_settings_format),
