@@ -8,23 +8,30 @@
  * cut into calls (tests/test_resample.c checks it bit for bit), so dsp_reader's chunks give what one call
  * over the whole recording gives.
  *
- * Why soxr_hq is the default (bench/resample.sh, 44.1 kHz -> 16 kHz, one core; gain of a 0.5-amplitude sine
- * in dB, alias: what a 9 kHz input leaves in the output, time: one 4 s clip, resampler made and freed):
+ * Why soxr_hq is the default (bench/resample.sh, 44.1 kHz -> 16 kHz; gain of a 0.5-amplitude sine in dB;
+ * alias: what a 9 kHz input leaves in the output; time: one 4 s clip fed as dsp_load feeds it, converter made
+ * and freed, median of 21 on the shared 2-core AMD EPYC at load 2-3, 2026-12-07):
  *
- *   recipe        SNR@1k   7 kHz    7.5 kHz   alias 9k   ms per 4 s clip
- *   soxr_vhq      144 dB   -0.000   -0.000    -176 dB    1.05
- *   soxr_hq       116 dB   -0.000   -0.000    -127 dB    0.47
- *   soxr_mq        98 dB   -0.000   -0.000    -104 dB    0.38
- *   soxr_lq        98 dB   -9.3     -107      -105 dB    0.27
- *   soxr_qq        34 dB   -1.0     -1.4       -13 dB    0.15
- *   (libsamplerate sinc_medium, the old default: 122 dB, -0.28, -12.9, -137 dB, 33 ms)
+ *   recipe                  SNR@1k   7 kHz    7.5 kHz   7.8 kHz   alias 9k   ms per 4 s clip
+ *   soxr_vhq                152 dB   -0.005   -0.31     -32.0     -159 dB    1.94
+ *   soxr_hq                 134 dB   -0.006   -0.41     -25.0     -144 dB    1.08
+ *   soxr_mq                 111 dB   -0.051   -0.50     -21.6     -127 dB    0.99
+ *   soxr_lq                 111 dB   -13.3    -37.9     -68.2     -128 dB    0.84
+ *   soxr_qq                 111 dB   -0.12    -0.16     -0.18       -0 dB    0.21
+ *   libsamplerate (the old front end's, same run):
+ *   sinc_best               146 dB   -0.000   -0.002    -16.5     -155 dB    130
+ *   sinc_medium             122 dB   -0.28    -12.9     -42.2     -137 dB    34.3
+ *   sinc_fastest            113 dB   -13.8    -35.3     -60.2     -112 dB    14.5
+ *   (scipy's resample_poly, the peers' choice: 91 dB, -0.25, -1.8, -4.0, -31 dB, 2.0 ms in an earlier run)
  *
- * It is what librosa users get, so features of 44.1/48 kHz recordings equal theirs (the top mel bands,
- * 6-8 kHz, differed by 2-10 dB under sinc_medium, which is -12.9 dB at 7.5 kHz); it is flat to 7.3 kHz
- * (91.3 % of 8 kHz) with 127 dB alias rejection, and 70x faster than sinc_medium: libsoxr designs one
- * polyphase/FFT filter per conversion and runs it in SIMD float32, where libsamplerate interpolates its
- * filter table per tap in double. VHQ buys nothing a 64-mel spectrogram floored 80 dB under its peak can
- * show; MQ and LQ save little time; QQ aliases. */
+ * It is what librosa users get, so the features of 44.1/48 kHz recordings are theirs (under sinc_medium
+ * the top mel bands, 6-8 kHz, differed from librosa's by 2-10 dB); it is flat to 7.3 kHz (91.3 % of 8 kHz)
+ * and rejects aliases by 144 dB; and it is 30x faster than sinc_medium: libsoxr designs its filters once per
+ * conversion and runs them in SIMD float32, where libsamplerate interpolates its filter table per tap in
+ * double. VHQ changes nothing a 64-mel spectrogram
+ * floored 80 dB under its peak can show, at twice the time; MQ and LQ save little time, and LQ's band
+ * ends at 5.4 kHz; QQ is cubic interpolation with no anti-aliasing filter.
+ */
 #include <math.h>
 #include <soxr.h>
 #include <stdlib.h>
@@ -97,8 +104,8 @@ void dsp_converter_free(dsp_converter *c)
 
 size_t dsp_converter_capacity(const dsp_converter *c, size_t n_in)
 {
-    /* libsoxr releases output a filter block at a time; 1024 samples cover its blocks at these ratios, and
-     * a smaller capacity only means more calls. */
+    /* libsoxr may release output in bursts; what does not fit waits inside for the next call, so the slack
+     * only saves calls. */
     return (size_t)ceil((double)n_in * c->out_rate / c->in_rate) + 1024;
 }
 
