@@ -15,7 +15,7 @@ RUN apt-get update && bash scripts/install-deps.sh build && make -j"$(nproc)" \
 
 FROM debian:12-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libopenblas0-pthread libsndfile1 libfftw3-single3 libsamplerate0 \
+ && apt-get install -y --no-install-recommends libopenblas0-pthread libsndfile1 libfftw3-single3 libsoxr0 \
         libmicrohttpd12 libgomp1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home audit

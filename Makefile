@@ -21,7 +21,7 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= gcc
 
-PKGS       := openblas sndfile fftw3f samplerate libmicrohttpd
+PKGS       := openblas sndfile fftw3f soxr libmicrohttpd
 TEST_PKGS  := check
 MODULES    := util dsp nn datasets model eval demo
 

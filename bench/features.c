@@ -245,7 +245,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-warmup"))
             warmup = 0;
         else if (!strcmp(argv[i], "--resampler") && i + 1 < argc) {
-            const char *names[] = {"sinc_best", "sinc_medium", "sinc_fastest", "zoh", "linear"};
+            const char *names[] = {"soxr_hq", "soxr_vhq", "soxr_mq", "soxr_lq", "soxr_qq"};
             int k = 0;
             while (k < 5 && strcmp(argv[i + 1], names[k]))
                 k++;
@@ -304,7 +304,7 @@ int main(int argc, char **argv)
     double dec = decode_only(&files), fft = fft_only(&s, files.n);
     double ms = 1e3 / n;
     double resample = st.load - dec > 0 ? st.load - dec : 0, mel = st.power - fft > 0 ? st.power - fft : 0;
-    const char *rs[] = {"sinc_best", "sinc_medium", "sinc_fastest", "zoh", "linear"};
+    const char *rs[] = {"soxr_hq", "soxr_vhq", "soxr_mq", "soxr_lq", "soxr_qq"};
     printf("ours (%s), %zu files, %.1f s of audio:\n", rs[s.resampler], files.n, st.audio_s);
     printf("  1 thread : %8.1f clips/s  (%.3f ms/clip, median of %d)\n", n / m1, 1e3 * m1 / n, repeat);
     printf("  %d threads: %8.1f clips/s  (%.2fx one thread)\n", threads, n / mn, m1 / mn);

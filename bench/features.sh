@@ -8,7 +8,7 @@
 #   BENCH_ROUNDS=N   ours/peer alternations per folder (default 3; the medians are reported)
 #
 # What each side does per file (an honest comparison, not the same work):
-#   ours        libsndfile decode of the whole file, mean of channels, libsamplerate sinc_medium to 16 kHz,
+#   ours        libsndfile decode of the whole file, mean of channels, libsoxr HQ to 16 kHz (librosa's load),
 #               the loudest 4 s window (needs the whole file), log-mel 64 x 401 (FFTW, float32)
 #   torchaudio  soundfile decode of the whole file, mean of channels, scipy resample_poly to 16 kHz, the
 #               first 4 s, torchaudio MelSpectrogram + AmplitudeToDB 64 x 401
@@ -55,7 +55,7 @@ else
   "$bin" --make-corpus "$tmp/16k" 200 2 16000
   sets=("mixed rates|$tmp/mixed" "16 kHz|$tmp/16k")
 fi
-echo "ours: whole-file decode, libsamplerate sinc_medium, loudest 4 s window, log-mel; torchaudio: whole-file"
+echo "ours: whole-file decode, libsoxr HQ (librosa's default), loudest 4 s window, log-mel; torchaudio: whole-file"
 echo "decode, scipy resample_poly, first 4 s, log-mel. librosa: ${librosa_readme} clips/s (README figure, not run)."
 
 for entry in "${sets[@]}"; do

@@ -1,8 +1,9 @@
 #ifndef AA_DSP_H
 #define AA_DSP_H
 
-/* The audio front end: any recording libsndfile reads -> mono float32 at the model rate (libsamplerate)
- * -> fixed-length clips -> log-mel spectrogram equal to librosa 0.10.1's melspectrogram + power_to_db.
+/* The audio front end: any recording libsndfile reads -> mono float32 at the model rate (libsoxr, as
+ * librosa 0.10.1's default load) -> fixed-length clips -> log-mel spectrogram equal to librosa 0.10.1's
+ * melspectrogram + power_to_db.
  *
  *   dsp_settings s = dsp_settings_default();
  *   dsp_audio a;  dsp_load("clip.flac", &s, 0, &a, &err);
@@ -36,13 +37,15 @@ int dsp_status_is_input(int code);
 typedef enum { DSP_CROP_START, DSP_CROP_CENTER, DSP_CROP_LOUDEST } dsp_crop;
 typedef enum { DSP_MEL_SLANEY, DSP_MEL_HTK } dsp_mel_scale;
 typedef enum { DSP_NORM_SLANEY, DSP_NORM_NONE } dsp_mel_norm;
-/* libsamplerate's converters, best first (values equal SRC_SINC_BEST_QUALITY..SRC_LINEAR). */
+/* libsoxr's recipes (soxr_quality_spec(SOXR_xx, 0), float32 in and out), named soxr_hq ... soxr_qq in the
+ * settings text. HQ is librosa 0.10.1's default (res_type "soxr_hq") and comes first, so that a zeroed
+ * dsp_settings resamples as librosa does; bench/resample.sh measures them all. */
 typedef enum {
-    DSP_RESAMPLE_SINC_BEST,
-    DSP_RESAMPLE_SINC_MEDIUM,
-    DSP_RESAMPLE_SINC_FASTEST,
-    DSP_RESAMPLE_ZOH,
-    DSP_RESAMPLE_LINEAR
+    DSP_RESAMPLE_SOXR_HQ,  /* 20-bit: flat (< 0.01 dB) to 91.3 % of the lower Nyquist rate (7.3 kHz at 16 kHz) */
+    DSP_RESAMPLE_SOXR_VHQ, /* 28-bit, the same band, computed in double */
+    DSP_RESAMPLE_SOXR_MQ,  /* 16-bit, medium roll-off (-0.05 dB at 7 kHz) */
+    DSP_RESAMPLE_SOXR_LQ,  /* 16-bit, the band ends at 67.6 % (5.4 kHz at 16 kHz) */
+    DSP_RESAMPLE_SOXR_QQ   /* cubic interpolation, no anti-aliasing filter: for tests and fuzzing */
 } dsp_resampler;
 
 /* Every parameter of the front end. The model file and the feature cache carry it (dsp_settings_format),
@@ -51,7 +54,7 @@ typedef struct {
     int sample_rate;         /* [16000] Hz: everything is resampled to this rate */
     double clip_seconds;     /* [4.0] fixed clip length */
     dsp_crop crop;           /* [loudest] which window of a longer recording a clip keeps */
-    dsp_resampler resampler; /* [sinc_medium] see dsp/resample.c for the measurements behind it */
+    dsp_resampler resampler; /* [soxr_hq] see dsp/resample.c for the measurements behind it */
     int n_fft;               /* [512] */
     int win_length;          /* [512] periodic Hann of this length, centred in n_fft (librosa's pad_center) */
     int hop_length;          /* [160] */
@@ -138,9 +141,11 @@ typedef struct {
 } dsp_audio;
 
 /* Decodes a whole file (path) or an in-memory file (data, size; `name` appears in messages) to mono at
- * s->sample_rate with s->resampler. Formats: whatever libsndfile 1.2 reads (WAV, FLAC, Ogg Vorbis/Opus,
- * MP3, AIFF, ...). max_seconds <= 0 means DSP_LOAD_MAX_SECONDS. Decoding goes through bounded chunks, so
- * memory is the output (4 bytes per output sample) plus ~0.5 MB, whatever the source format.
+ * s->sample_rate with s->resampler: librosa.load(path, sr=s->sample_rate) with its default res_type when the
+ * resampler is soxr_hq (float32 samples as libsndfile decodes them, the mean of the channels, then
+ * dsp_converter; see there for the length). Formats: whatever libsndfile 1.2 reads (WAV, FLAC, Ogg
+ * Vorbis/Opus, MP3, AIFF, ...). max_seconds <= 0 means DSP_LOAD_MAX_SECONDS. Decoding goes through bounded
+ * chunks, so memory is the output (4 bytes per output sample) plus ~1 MB, whatever the source format.
  * On success fills *out (free with dsp_audio_free); on error *out is zeroed. */
 int dsp_load(const char *path, const dsp_settings *s, double max_seconds, dsp_audio *out, aa_error *err);
 int dsp_load_memory(const void *data, size_t size, const char *name, const dsp_settings *s, double max_seconds,
@@ -148,7 +153,8 @@ int dsp_load_memory(const void *data, size_t size, const char *name, const dsp_s
 /* Frees the samples and zeroes *a; a zeroed or NULL a is allowed. */
 void dsp_audio_free(dsp_audio *a);
 
-/* Streaming decode, for recordings too long to hold: the same conversion as dsp_load, chunk by chunk. */
+/* Streaming decode, for recordings too long to hold: the same conversion as dsp_load, chunk by chunk; the
+ * samples delivered are those dsp_load returns, bit for bit, whatever the read sizes. */
 typedef struct dsp_reader dsp_reader;
 /* Opens and checks the header (existence, size, format, rate, channels). Caller closes with
  * dsp_reader_close. For _memory, data must stay valid until then. */
@@ -164,6 +170,29 @@ const dsp_source *dsp_reader_source(const dsp_reader *r);
 /* Statistics of what has been decoded so far (all of it after the end). */
 void dsp_reader_stats(const dsp_reader *r, dsp_stats *out);
 void dsp_reader_close(dsp_reader *r);
+
+/* ---- rate conversion ------------------------------------------------------------------------------------ */
+
+/* Streaming mono rate conversion with a libsoxr recipe, for samples that do not come from a file
+ * (aa-infer --stream's raw PCM); dsp_load and dsp_reader use the same object. With soxr_hq it is
+ * librosa.resample(y, orig_sr=in_rate, target_sr=out_rate) (python-soxr) followed by librosa's fix_length:
+ * n input samples give exactly ceil(n * out_rate / in_rate) outputs, libsoxr's own samples first (it is
+ * linear-phase and delay-compensated, so output t is at input time t / ratio) and zeros if it made fewer.
+ * The output does not depend on how the input is cut into calls. */
+typedef struct dsp_converter dsp_converter;
+/* in_rate and out_rate in DSP_MIN_RATE..DSP_MAX_RATE (they may be equal: the samples are copied). NULL on
+ * failure with DSP_ERR_RESAMPLE, DSP_ERR_ARG or DSP_ERR_NOMEM; `name` (may be NULL) starts the message. */
+dsp_converter *dsp_converter_new(int in_rate, int out_rate, dsp_resampler recipe, const char *name, aa_error *err);
+void dsp_converter_free(dsp_converter *c);
+/* A good output capacity for n_in input samples per call: ceil(n_in * ratio) plus libsoxr's block slack. */
+size_t dsp_converter_capacity(const dsp_converter *c, size_t n_in);
+/* Takes all of in[0..n_in) and writes up to cap converted samples; *got == cap means more may be waiting:
+ * call again with n_in = 0 before giving up on output. */
+int dsp_converter_process(dsp_converter *c, const float *in /* [n_in] */, size_t n_in, float *out /* [cap] */,
+                          size_t cap, size_t *got, aa_error *err);
+/* End of input: writes up to cap of the remaining samples (libsoxr's tail, then the length rule above);
+ * call until *got == 0. No input may follow. */
+int dsp_converter_flush(dsp_converter *c, float *out /* [cap] */, size_t cap, size_t *got, aa_error *err);
 
 /* Statistics of a mono buffer with the given rate (for a clip or a window). */
 void dsp_stats_compute(const float *x /* [n] */, size_t n, int rate, dsp_stats *out);

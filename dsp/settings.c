@@ -14,7 +14,7 @@ dsp_settings dsp_settings_default(void)
         .sample_rate = 16000,
         .clip_seconds = 4.0,
         .crop = DSP_CROP_LOUDEST,
-        .resampler = DSP_RESAMPLE_SINC_MEDIUM,
+        .resampler = DSP_RESAMPLE_SOXR_HQ,
         .n_fft = 512,
         .win_length = 512,
         .hop_length = 160,
@@ -36,7 +36,14 @@ dsp_settings dsp_settings_default(void)
 static const char *const CROP_NAMES[] = {"start", "center", "loudest"};
 static const char *const SCALE_NAMES[] = {"slaney", "htk"};
 static const char *const NORM_NAMES[] = {"slaney", "none"};
-static const char *const RESAMPLER_NAMES[] = {"sinc_best", "sinc_medium", "sinc_fastest", "zoh", "linear"};
+static const char *const RESAMPLER_NAMES[] = {"soxr_hq", "soxr_vhq", "soxr_mq", "soxr_lq", "soxr_qq"};
+/* libsamplerate's converters, which earlier versions resampled with and wrote into model files and caches.
+ * They are refused, not mapped to the nearest libsoxr recipe: no recipe reproduces them (sinc_medium is
+ * -12.9 dB at 7.5 kHz where soxr_hq is flat), so a model trained on them would hear recordings at other
+ * rates with brighter top mel bands than in training, with nothing to say so; and a feature cache whose
+ * settings parsed as soxr_hq would pass as current and be reused. Refused, a cache is rebuilt (its reader
+ * treats any settings error as stale) and a model gets one line saying to train it again. */
+static const char *const RETIRED_RESAMPLERS[] = {"sinc_best", "sinc_medium", "sinc_fastest", "zoh", "linear"};
 #define N_OF(a) ((int)(sizeof(a) / sizeof *(a)))
 
 static const char *enum_name(const char *const *names, int n, int v)
@@ -57,7 +64,7 @@ int dsp_settings_validate(const dsp_settings *s, aa_error *err)
     if ((int)s->crop < 0 || (int)s->crop >= N_OF(CROP_NAMES))
         BAD("crop %d is not a crop policy", (int)s->crop);
     if ((int)s->resampler < 0 || (int)s->resampler >= N_OF(RESAMPLER_NAMES))
-        BAD("resampler %d is not a converter", (int)s->resampler);
+        BAD("resampler %d is not a libsoxr recipe", (int)s->resampler);
     if (s->n_fft < 16 || s->n_fft > 65536)
         BAD("n_fft %d out of range (16..65536)", s->n_fft);
     if (s->win_length < 1 || s->win_length > s->n_fft)
@@ -209,6 +216,14 @@ static int parse_value(const field *f, const char *v, dsp_settings *s)
     return 0;
 }
 
+static int is_retired_resampler(const char *v)
+{
+    for (int k = 0; k < N_OF(RETIRED_RESAMPLERS); k++)
+        if (!strcmp(v, RETIRED_RESAMPLERS[k]))
+            return 1;
+    return 0;
+}
+
 /* The text may come from a damaged file and is quoted in messages, which are printable: other bytes show
  * as '?'. */
 static void printable(char *s)
@@ -258,6 +273,11 @@ int dsp_settings_parse(const char *text, size_t len, const char *what, dsp_setti
         if (seen[i]++)
             return aa_error_set(err, DSP_ERR_SETTINGS, "%s: settings line %d: key '%s' repeated", what, lineno,
                                 line);
+        if (FIELDS[i].names == RESAMPLER_NAMES && is_retired_resampler(eq + 1))
+            return aa_error_set(err, DSP_ERR_SETTINGS,
+                                "%s: settings line %d: resampler '%s' was libsamplerate's, which this version does "
+                                "not have: it resamples with libsoxr (soxr_hq, librosa's default), so a model made "
+                                "with '%s' must be trained again", what, lineno, eq + 1, eq + 1);
         if (parse_value(&FIELDS[i], eq + 1, &s) != 0)
             return aa_error_set(err, DSP_ERR_SETTINGS, "%s: settings line %d: bad value '%s' for %s", what,
                                 lineno, shown + (eq - line) + 1, line);

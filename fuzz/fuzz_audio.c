@@ -5,8 +5,8 @@
  * in the message, a message names the upload; a success has at least two finite samples at the model
  * rate; the streaming reader delivers exactly the samples the whole-file load returns; the log-mel of
  * finite audio is finite. Decoded length is capped at MAX_SECONDS so a tiny compressed input cannot
- * ask for an hour of work, and the linear converter stands in for the default sinc one: libsamplerate is
- * not instrumented, so its quality adds nothing here but time. Clips are half a second (see get_state). */
+ * ask for an hour of work, and libsoxr's quick recipe stands in for the default HQ one: libsoxr is not
+ * instrumented, so its quality adds nothing here but time. Clips are half a second (see get_state). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,7 +42,7 @@ static state *get_state(void)
     if (!st.lm) {
         aa_error err;
         st.s = dsp_settings_default();
-        st.s.resampler = DSP_RESAMPLE_LINEAR;
+        st.s.resampler = DSP_RESAMPLE_SOXR_QQ;
         /* the log-mel's loops are instrumented and dominate a run: a half-second clip takes the same path
          * as a 4 s one at an eighth of the cost */
         st.s.clip_seconds = 0.5;

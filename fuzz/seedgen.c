@@ -180,7 +180,8 @@ static int settings_seeds(const char *out)
         return fail(dir, strerror(errno));
     dsp_settings v[3] = {dsp_settings_default(), fx_settings(), dsp_settings_default()};
     v[2].sample_rate = 22050, v[2].fmax = 11025, v[2].center = 0, v[2].mel_scale = DSP_MEL_HTK,
-    v[2].mel_norm = DSP_NORM_NONE, v[2].power = 1, v[2].crop = DSP_CROP_CENTER, v[2].resampler = DSP_RESAMPLE_LINEAR;
+    v[2].mel_norm = DSP_NORM_NONE, v[2].power = 1, v[2].crop = DSP_CROP_CENTER;
+    v[2].resampler = DSP_RESAMPLE_SOXR_QQ;
     for (int i = 0; i < 3; i++) {
         char text[DSP_SETTINGS_TEXT_MAX];
         size_t n = dsp_settings_format(&v[i], text, sizeof text);

@@ -5,12 +5,11 @@
  * new audio triggers a decision on it. At the end of input: a stream shorter than one clip is classified
  * once, zero-padded like a short clip; otherwise a last decision covers the final clip if audio arrived
  * since the previous one. Each decision stands alone (no smoothing), so it is printed as soon as it is
- * made. Input at another rate is converted with libsamplerate, using the converter the model's front end
- * names (the same as dsp_load uses for files). */
+ * made. Input at another rate is converted by dsp_converter with the recipe the model's front end names
+ * (the same conversion dsp_load applies to files). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <samplerate.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,27 +95,22 @@ static int push(streamer *st, const float *x, size_t n, aa_error *err)
 }
 
 /* Converts in[0..n) at the input rate and pushes the result; eof flushes the converter. */
-static int convert(streamer *st, SRC_STATE *src, double ratio, const float *in, size_t n, int eof, float *out,
-                   size_t cap, aa_error *err)
+static int convert(streamer *st, dsp_converter *cv, const float *in, size_t n, int eof, float *out, size_t cap,
+                   aa_error *err)
 {
-    if (!src)
+    if (!cv)
         return push(st, in, n, err);
-    SRC_DATA d = {0};
-    d.src_ratio = ratio;
-    d.end_of_input = eof;
-    d.data_in = in;
-    d.input_frames = (long)n;
+    size_t got;
+    aa_error sub;
     do {
-        d.data_out = out;
-        d.output_frames = (long)cap;
-        int e = src_process(src, &d);
+        int e = eof ? dsp_converter_flush(cv, out, cap, &got, &sub)
+                    : dsp_converter_process(cv, in, n, out, cap, &got, &sub);
         if (e)
-            return aa_error_set(err, AM_ERR_AUDIO, "stdin: resampling failed (%s)", src_strerror(e));
-        if (push(st, out, (size_t)d.output_frames_gen, err))
+            return aa_error_set(err, AM_ERR_AUDIO, "stdin: %s", sub.msg);
+        if (push(st, out, got, err))
             return err->code;
-        d.data_in += d.input_frames_used;
-        d.input_frames -= d.input_frames_used;
-    } while (d.input_frames > 0 || (eof && d.output_frames_gen > 0));
+        n = 0;
+    } while (eof ? got > 0 : got == cap);
     return 0;
 }
 
@@ -141,15 +135,16 @@ int inf_cmd_stream(const inf_options *o)
     st.hop = st.hop ? st.hop : 1;
     st.ring = calloc(st.len, sizeof *st.ring);
     st.clip = malloc(st.len * sizeof *st.clip);
-    double ratio = (double)s->sample_rate / o->rate;
-    size_t out_cap = (size_t)ceil(READ_BYTES / 2 * ratio) + 256;
-    float *in = malloc(READ_BYTES / 2 * sizeof *in), *out = malloc(out_cap * sizeof *out);
-    int src_err = 0;
-    SRC_STATE *src = o->rate != s->sample_rate ? src_new((int)s->resampler, 1, &src_err) : NULL;
+    aa_error cv_err = {0};
+    dsp_converter *cv = o->rate != s->sample_rate ? dsp_converter_new(o->rate, s->sample_rate, s->resampler, NULL,
+                                                                      &cv_err)
+                                                  : NULL;
+    size_t out_cap = cv ? dsp_converter_capacity(cv, READ_BYTES / 2) : 0;
+    float *in = malloc(READ_BYTES / 2 * sizeof *in), *out = malloc((out_cap ? out_cap : 1) * sizeof *out);
     int rc = 0;
-    if (!st.ring || !st.clip || !in || !out || (o->rate != s->sample_rate && !src))
+    if (!st.ring || !st.clip || !in || !out || (o->rate != s->sample_rate && !cv))
         rc = aa_error_set(&err, AA_ERR_NOMEM, "%s: cannot set up the stream (%s)", name,
-                          src_err ? src_strerror(src_err) : "out of memory");
+                          cv_err.code ? cv_err.msg : "out of memory");
     if (!rc && o->format == INF_TEXT) {
         printf("%s: %d Hz 16-bit mono PCM, a decision on the last %.2f s every %.2f s\n%s\n", name, o->rate,
                (double)st.len / st.rate, (double)st.hop / st.rate, AM_DISCLAIMER);
@@ -171,7 +166,7 @@ int inf_cmd_stream(const inf_options *o)
         carry = nb % 2;
         if (carry)
             bytes[0] = bytes[nb - 1];
-        rc = convert(&st, src, ratio, in, ns, got == 0, out, out_cap, &err);
+        rc = convert(&st, cv, in, ns, got == 0, out, out_cap, &err);
         if (got == 0)
             break;
     }
@@ -189,8 +184,7 @@ int inf_cmd_stream(const inf_options *o)
     }
     if (fd > 0)
         close(fd);
-    if (src)
-        src_delete(src);
+    dsp_converter_free(cv);
     free(in);
     free(out);
     free(st.ring);

@@ -19,7 +19,7 @@
 set -euo pipefail
 
 declare -A GROUP=(
-  [build]="gcc make pkg-config libopenblas-dev libsndfile1-dev libfftw3-dev libsamplerate0-dev libmicrohttpd-dev"
+  [build]="gcc make pkg-config libopenblas-dev libsndfile1-dev libfftw3-dev libsoxr-dev libmicrohttpd-dev"
   [test]="check"
   [browser]="chromium fonts-dejavu-core nodejs npm"
   [fuzz]="clang libclang-rt-14-dev libomp-dev"
@@ -28,7 +28,7 @@ declare -A GROUP=(
 # What shows that a package is there: cmd:NAME (a command on PATH) or pc:MODULE (pkg-config finds it).
 declare -A SIGN=(
   [gcc]=cmd:gcc [make]=cmd:make [pkg-config]=cmd:pkg-config [libopenblas-dev]=pc:openblas
-  [libsndfile1-dev]=pc:sndfile [libfftw3-dev]=pc:fftw3f [libsamplerate0-dev]=pc:samplerate
+  [libsndfile1-dev]=pc:sndfile [libfftw3-dev]=pc:fftw3f [libsoxr-dev]=pc:soxr
   [libmicrohttpd-dev]=pc:libmicrohttpd [check]=pc:check [clang]=cmd:clang [chromium]=cmd:chromium
   # a Node.js installed some other way (it brings its own npm) is kept: Debian's would conflict with it
   [nodejs]=cmd:node [npm]=cmd:npm

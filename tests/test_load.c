@@ -21,7 +21,7 @@ typedef struct {
     double amp_tol; /* dB, fitted amplitude against the channel mean */
 } fmt_case;
 
-/* SNR floors: lossless PCM is limited by quantisation or by the resampler (sinc_medium: ~120 dB). A
+/* SNR floors: lossless PCM is limited by quantisation or by the resampler (soxr_hq: ~134 dB). A
  * full-scale 16-bit sine has 98 dB; the stereo mean (0.2) is 14 dB below full scale and carries two
  * channels' noise (+3 dB): ~81 dB, so 16-bit cases need 70 dB and 24/32-bit and float ones 80 dB (they
  * measure 120-165). 8-bit measures 44-61 dB and needs 35. Lossy codecs at their default quality measure
@@ -98,12 +98,13 @@ START_TEST(every_format_rate_and_channel_count)
     ck_assert_int_eq(a.src.channels, fc->channels);
     ck_assert_int_eq(a.src.bits, fc->bits);
     ck_assert_msg(a.src.format[0] != 0 && strstr(a.src.format, ", ") != NULL, "format '%s'", a.src.format);
-    /* Lossless: exactly the frames written, and the resampled length within a sample of rate x duration.
+    /* Lossless: exactly the frames written, and librosa's resampled length, ceil(frames * 16000 / rate).
      * Lossy: decoders trim their padding to within one codec frame (Opus 20 ms, MP3 1152 samples). */
     size_t want = (size_t)(SECONDS * 16000);
     if (fc->bits) {
         ck_assert_int_eq(a.src.frames, (int64_t)(SECONDS * fc->rate));
-        ck_assert_msg(a.n + 1 >= want && a.n <= want + 1, "%s: %zu samples, expected %zu", fc->file, a.n, want);
+        size_t exact = (size_t)ceil((double)a.src.frames * 16000 / fc->rate);
+        ck_assert_msg(a.n == exact, "%s: %zu samples, expected %zu", fc->file, a.n, exact);
     } else {
         double slack = 0.08 * 16000;
         ck_assert_msg(fabs((double)a.n - (double)want) <= slack, "%s: %zu samples, expected ~%zu", fc->file, a.n,
@@ -119,8 +120,9 @@ START_TEST(every_format_rate_and_channel_count)
     ck_assert_msg(snr >= fc->min_snr, "%s: SNR %.1f dB < %.0f", fc->file, snr, fc->min_snr);
     ck_assert_msg(fabs(err_db) <= fc->amp_tol, "%s: amplitude %.5f, expected %.5f (%.3f dB)", fc->file, amp, expect,
                   err_db);
-    /* Lossless sources keep the phase too: libsamplerate adds no delay, so the fit is a pure sine with the
-     * mean's sign (a delay of one 16 kHz sample would put 0.39 of the amplitude in the cosine). */
+    /* Lossless sources keep the phase too: libsoxr's filters are linear-phase and it removes their delay,
+     * so the fit is a pure sine with the mean's sign (a delay of one 16 kHz sample would put 0.39 of the
+     * amplitude in the cosine). */
     if (fc->bits) {
         ck_assert_msg(fabs(sb) < 0.01 * amp, "%s: phase off (sin %.5f, cos %.5f)", fc->file, sa, sb);
         ck_assert_msg((sa > 0) == (mean_amp(fc) > 0), "%s: sign flipped", fc->file);
@@ -183,6 +185,61 @@ START_TEST(memory_and_stream_equal_file)
     free(bytes);
     dsp_audio_free(&a);
     dsp_audio_free(&b);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* Sources of 16 bits or fewer are read as integers and scaled by dsp/load.c itself: the samples must be
+ * libsndfile's float read of the same file, bit for bit (what soundfile, hence librosa, reads), in every
+ * container and at every depth that takes that path, full scale included; and the mono mix is their mean.
+ * 24-bit and float files (libsndfile's float read) are the control. */
+START_TEST(integer_sources_equal_libsndfile_floats)
+{
+    static const int formats[] = {SF_FORMAT_WAV | SF_FORMAT_PCM_16, SF_FORMAT_WAV | SF_FORMAT_PCM_U8,
+                                  SF_FORMAT_FLAC | SF_FORMAT_PCM_16, SF_FORMAT_FLAC | SF_FORMAT_PCM_S8,
+                                  SF_FORMAT_AIFF | SF_FORMAT_PCM_16, SF_FORMAT_AIFF | SF_FORMAT_PCM_S8,
+                                  SF_FORMAT_WAV | SF_FORMAT_PCM_24, SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+    const size_t frames = 20000; /* several decode chunks */
+    char dir[256], path[512];
+    tu_mkdtemp(dir, sizeof dir);
+    int16_t *x = malloc(sizeof(int16_t) * frames * 2);
+    float *ref = malloc(sizeof(float) * frames * 2);
+    aa_rng rng;
+    aa_rng_seed(&rng, 7);
+    for (size_t i = 0; i < frames * 2; i++)
+        x[i] = (int16_t)((int)aa_rng_below(&rng, 65536) - 32768);
+    x[0] = -32768, x[1] = 32767, x[2] = -32767, x[3] = 0; /* the extremes of every integer depth */
+    for (size_t f = 0; f < sizeof formats / sizeof *formats; f++) {
+        for (int ch = 1; ch <= 2; ch++) {
+            snprintf(path, sizeof path, "%s/int%zu_%d.%s", dir, f, ch,
+                     (formats[f] & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC ? "flac"
+                     : (formats[f] & SF_FORMAT_TYPEMASK) == SF_FORMAT_AIFF ? "aiff" : "wav");
+            /* integers in, so that the negative full scale (-32768, -128) is in the file */
+            SF_INFO info = {.samplerate = 16000, .channels = ch, .format = formats[f]};
+            SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+            ck_assert_ptr_nonnull(sf);
+            ck_assert_int_eq(sf_writef_short(sf, x, (sf_count_t)frames), (sf_count_t)frames);
+            ck_assert_int_eq(sf_close(sf), 0);
+            memset(&info, 0, sizeof info);
+            sf = sf_open(path, SFM_READ, &info);
+            ck_assert_ptr_nonnull(sf);
+            ck_assert_int_eq(sf_readf_float(sf, ref, (sf_count_t)frames), (sf_count_t)frames);
+            sf_close(sf);
+            dsp_settings s = dsp_settings_default();
+            dsp_audio a;
+            aa_error err;
+            ck_assert_msg(dsp_load(path, &s, 0, &a, &err) == 0, "%s", err.msg);
+            ck_assert_uint_eq(a.n, frames);
+            for (size_t i = 0; i < frames; i++) {
+                float want = ch == 1 ? ref[i] : (ref[2 * i] + ref[2 * i + 1]) / 2.0f;
+                ck_assert_msg(memcmp(&a.samples[i], &want, sizeof want) == 0, "%s: sample %zu is %.9g, libsndfile %.9g",
+                              path, i, a.samples[i], want);
+            }
+            dsp_audio_free(&a);
+        }
+    }
+    free(x);
+    free(ref);
     tu_rmtree(dir);
 }
 END_TEST
@@ -257,7 +314,7 @@ START_TEST(other_target_rate)
     aa_error err;
     ck_assert_msg(dsp_load(path, &s, 0, &a, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(a.rate, 22050);
-    ck_assert_msg(a.n + 1 >= 33075 && a.n <= 33076, "%zu samples", a.n);
+    ck_assert_msg(a.n == 33075, "%zu samples", a.n); /* librosa's ceil(66150 * 22050 / 44100) */
     double sa, sb;
     ck_assert(ag_fit_sine(a.samples, 5000, a.n - 5000, 22050, 1000.0, &sa, &sb) > 80);
     dsp_audio_free(&a);
@@ -313,6 +370,7 @@ Suite *load_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, every_format_rate_and_channel_count, 0, N_CASES);
     tcase_add_loop_test(tc, memory_and_stream_equal_file, 0, N_CASES);
+    tcase_add_test(tc, integer_sources_equal_libsndfile_floats);
     tcase_add_test(tc, stats_see_clipping_and_level);
     tcase_add_test(tc, length_limit_is_enforced);
     tcase_add_test(tc, other_target_rate);

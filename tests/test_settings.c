@@ -19,7 +19,7 @@ START_TEST(defaults_are_the_issues)
     ck_assert_int_eq(s.mel_norm, DSP_NORM_SLANEY);
     ck_assert(s.power == 2.0 && s.amin == 1e-10 && s.ref == 1.0 && s.top_db == 80.0);
     ck_assert_int_eq(s.crop, DSP_CROP_LOUDEST);
-    ck_assert_int_eq(s.resampler, DSP_RESAMPLE_SINC_MEDIUM);
+    ck_assert_int_eq(s.resampler, DSP_RESAMPLE_SOXR_HQ);
     ck_assert_int_eq(dsp_settings_validate(&s, NULL), 0);
     /* 4 s at 16 kHz, and librosa's frame count for centred frames: 1 + 64000 // 160. */
     ck_assert_uint_eq(dsp_clip_samples(&s), 64000);
@@ -81,7 +81,7 @@ START_TEST(text_round_trip_is_exact)
     ck_assert_uint_lt(n, sizeof buf);
     ck_assert_uint_eq(strlen(buf), n);
     ck_assert_msg(strstr(buf, "sample_rate=16000\n") && strstr(buf, "crop=loudest\n") &&
-                      strstr(buf, "mel_scale=slaney\n") && strstr(buf, "resampler=sinc_medium\n") &&
+                      strstr(buf, "mel_scale=slaney\n") && strstr(buf, "resampler=soxr_hq\n") &&
                       strstr(buf, "amin=1e-10\n"),
                   "unexpected text:\n%s", buf);
     ck_assert_int_eq(dsp_settings_parse(buf, n, "t", &b, NULL), 0);
@@ -97,7 +97,7 @@ START_TEST(text_round_trip_is_exact)
     a.crop = DSP_CROP_CENTER;
     a.mel_scale = DSP_MEL_HTK;
     a.mel_norm = DSP_NORM_NONE;
-    a.resampler = DSP_RESAMPLE_SINC_BEST;
+    a.resampler = DSP_RESAMPLE_SOXR_VHQ;
     a.center = 0;
     a.win_length = 400;
     n = dsp_settings_format(&a, buf, sizeof buf);
@@ -197,6 +197,49 @@ START_TEST(parse_rejects_bad_text)
 }
 END_TEST
 
+/* Every libsoxr recipe round-trips by name; libsamplerate's converters, which older model files and caches
+ * name, are refused with a line that says why (dsp/settings.c explains refusing over mapping). */
+START_TEST(parse_names_recipes_and_refuses_libsamplerate)
+{
+    static const char *const names[] = {"soxr_hq", "soxr_vhq", "soxr_mq", "soxr_lq", "soxr_qq"};
+    static const dsp_resampler values[] = {DSP_RESAMPLE_SOXR_HQ, DSP_RESAMPLE_SOXR_VHQ, DSP_RESAMPLE_SOXR_MQ,
+                                           DSP_RESAMPLE_SOXR_LQ, DSP_RESAMPLE_SOXR_QQ};
+    char buf[DSP_SETTINGS_TEXT_MAX], text[2 * DSP_SETTINGS_TEXT_MAX];
+    for (int i = 0; i < 5; i++) {
+        dsp_settings a = dsp_settings_default(), b;
+        a.resampler = values[i];
+        size_t n = dsp_settings_format(&a, buf, sizeof buf);
+        char line[64];
+        snprintf(line, sizeof line, "\nresampler=%s\n", names[i]);
+        ck_assert_msg(strstr(buf, line), "%s not written as '%s'", names[i], line + 1);
+        ck_assert_int_eq(dsp_settings_parse(buf, n, "t", &b, NULL), 0);
+        ck_assert_int_eq(b.resampler, values[i]);
+    }
+    static const char *const old[] = {"sinc_best", "sinc_medium", "sinc_fastest", "zoh", "linear"};
+    dsp_settings a = dsp_settings_default();
+    dsp_settings_format(&a, buf, sizeof buf);
+    char *at = strstr(buf, "resampler=soxr_hq\n");
+    ck_assert_ptr_nonnull(at);
+    for (int i = 0; i < 5; i++) {
+        snprintf(text, sizeof text, "%.*sresampler=%s\n%s", (int)(at - buf), buf, old[i],
+                 at + strlen("resampler=soxr_hq\n"));
+        dsp_settings out = {0};
+        aa_error err;
+        ck_assert_int_eq(dsp_settings_parse(text, strlen(text), "old.aam", &out, &err), DSP_ERR_SETTINGS);
+        ck_assert_msg(strstr(err.msg, "old.aam: settings line 4: resampler") && strstr(err.msg, old[i]) &&
+                          strstr(err.msg, "libsamplerate") && strstr(err.msg, "must be trained again"),
+                      "got '%s'", err.msg);
+        ck_assert_int_eq(out.sample_rate, 0);
+    }
+    /* A name that was never a converter is an ordinary bad value. */
+    snprintf(text, sizeof text, "%.*sresampler=soxr_xq\n%s", (int)(at - buf), buf, at + strlen("resampler=soxr_hq\n"));
+    aa_error err;
+    dsp_settings out;
+    ck_assert_int_eq(dsp_settings_parse(text, strlen(text), "t", &out, &err), DSP_ERR_SETTINGS);
+    ck_assert_msg(strstr(err.msg, "bad value 'soxr_xq'"), "got '%s'", err.msg);
+}
+END_TEST
+
 Suite *settings_suite(void)
 {
     Suite *s = suite_create("settings");
@@ -207,6 +250,7 @@ Suite *settings_suite(void)
     tcase_add_test(tc, format_reports_needed_length_when_truncated);
     tcase_add_test(tc, parse_accepts_crlf_and_blank_lines);
     tcase_add_test(tc, parse_rejects_bad_text);
+    tcase_add_test(tc, parse_names_recipes_and_refuses_libsamplerate);
     suite_add_tcase(s, tc);
     return s;
 }

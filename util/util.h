@@ -57,7 +57,7 @@ void aa_error_clear(aa_error *err);
     X(DSP_ERR_DECODE, 108, "decode error") /* the decoder failed part-way through the file */              \
     X(DSP_ERR_TOO_LONG, 109, "recording too long") /* longer than the caller's limit */                    \
     X(DSP_ERR_SETTINGS, 111, "invalid front-end settings") /* or settings text that does not parse */      \
-    X(DSP_ERR_RESAMPLE, 112, "resampling failed")
+    X(DSP_ERR_RESAMPLE, 112, "resampling failed (libsoxr)")
 
 #define AA_ERRORS_NN(X)                                                                                      \
     X(NN_ERR_ARCH, 200, "invalid architecture") /* malformed, or not buildable on this input */            \
