@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "eval/eval.h"
 #include "infer/serve.h"
 #include "model/model.h"
 #include "util/util.h"
@@ -49,6 +50,9 @@ typedef struct {
     double hop;             /* s; default 0.5 */
     int smooth;             /* windows in the centred moving average; default 3 (1 = none) */
     const char *background; /* class that is never an event; default "background_noise" */
+    const char *reference;  /* --timeline --reference REF.tsv: score the events; NULL: do not */
+    double collar;          /* s, onset collar of the scoring; default 1 */
+    int offsets;            /* 1: offsets must match too (sed_eval's rule) */
     int rate;               /* --stream: Hz of the raw PCM */
     /* --serve */
     const char *host;
@@ -184,6 +188,28 @@ size_t inf_events_from(const am_model *m, const float *probs, size_t n, double h
 int inf_timeline_run(am_model *m, const char *path, const void *data, size_t size, double hop_s, int smooth,
                      int background, int threads, inf_timeline *out, aa_error *err);
 void inf_timeline_free(inf_timeline *t);
+
+/* ---- timeline_score.c: --timeline --reference ------------------------------------------------------------- */
+
+typedef struct {
+    ev_reference *ref;
+    int k;
+    ev_event_opts opts;
+    ev_event *est; /* [n_est] every recording's events; file indexes recs */
+    size_t n_est, cap_est;
+    ev_recording *recs; /* [n_rec] the recordings followed, names owned */
+    size_t n_rec, cap_rec;
+} inf_timeline_score;
+
+/* Reads o->reference with m's class names (errors name the file and line) and sets the matching rule from
+ * o (--collar, --offsets) with `background` (-1: none) left out. Free with inf_score_free, also on failure. */
+int inf_score_open(inf_timeline_score *s, const am_model *m, const inf_options *o, int background,
+                   aa_error *err);
+/* Adds one recording's timeline under `name` (what the reference's file column is matched against). */
+int inf_score_add(inf_timeline_score *s, const char *name, const inf_timeline *t, aa_error *err);
+/* Scores what was added and prints the report on stdout: text, or one JSON line with o->format JSON. */
+int inf_score_report(const inf_timeline_score *s, const am_model *m, const inf_options *o, aa_error *err);
+void inf_score_free(inf_timeline_score *s);
 
 /* ---- serve_cmd.c: the web server's classifier ------------------------------------------------------------- */
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "dsp/dsp.h"
+#include "eval/eval.h"
 #include "infer/infer.h"
 
 #define USAGE INF_ERR_USAGE
@@ -19,6 +20,7 @@ void inf_options_default(inf_options *o)
     o->hop = 0.5;
     o->smooth = 3;
     o->background = "background_noise";
+    o->collar = ev_event_opts_default().collar;
     o->host = "127.0.0.1";
     o->port = 8501;
     o->max_upload_mb = 20;
@@ -41,7 +43,7 @@ typedef enum {
 typedef enum {
     O_MODEL, O_JSON, O_CSV, O_MIN_CONFIDENCE, O_THRESHOLD, O_AGGREGATE, O_THREADS, O_MAX_SECONDS,
     O_EVAL, O_SIDE, O_SVG,
-    O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_STREAM, O_RATE,
+    O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_REFERENCE, O_COLLAR, O_OFFSETS, O_STREAM, O_RATE,
     O_SERVE, O_HOST, O_PORT, O_WORKERS, O_MAX_UPLOAD, O_MAX_CONNECTIONS, O_MAX_PER_IP, O_IDLE_TIMEOUT,
     O_SELFTEST, O_HELP, O_VERSION,
 } opt_id;
@@ -99,6 +101,16 @@ static const opt_def OPTS[] = {
      "centred moving average of the probabilities over N windows (odd; 1 = none)", NULL},
     {O_BACKGROUND, "background", 0, K_STR, "CLASS", 0, 0, MODE(INF_TIMELINE), NULL,
      "the class that is never an event", NULL},
+    {O_REFERENCE, "reference", 0, K_STR, "REF.tsv", 0, 0, MODE(INF_TIMELINE), NULL,
+     "score the events against the reference events of REF.tsv (columns file, label, start_s, end_s) and "
+     "print one report for all the recordings: per class precision, recall, F1, false alarms per hour, onset "
+     "and offset errors (with --json: one more line)", NULL},
+    {O_COLLAR, "collar", 0, K_NUM, "S", 0, 3600, MODE(INF_TIMELINE), NULL,
+     "a hit's onsets are at most S seconds apart (each event in at most one hit, matched optimally)", NULL},
+    {O_OFFSETS, "offsets", 0, K_FLAG, NULL, 0, 0, MODE(INF_TIMELINE), NULL,
+     "offsets must match too: within the larger of the collar and half the reference event's length "
+     "(sed_eval's rule); by default only onsets are compared, since a window places an end only to within "
+     "its length", NULL},
     {O_STREAM, "stream", 0, K_FLAG, NULL, 0, 0, 0, NULL,
      "raw 16-bit little-endian mono PCM from '-' (or a file): one decision per hop once a clip's worth has "
      "arrived, and one at the end", NULL},
@@ -146,6 +158,7 @@ static int default_text(const opt_def *d, char *buf, size_t n)
     case O_HOP: snprintf(buf, n, "%g", o.hop); return 1;
     case O_SMOOTH: snprintf(buf, n, "%d", o.smooth); return 1;
     case O_BACKGROUND: snprintf(buf, n, "%s", o.background); return 1;
+    case O_COLLAR: snprintf(buf, n, "%g", o.collar); return 1;
     case O_HOST: snprintf(buf, n, "%s", o.host); return 1;
     case O_PORT: snprintf(buf, n, "%d", o.port); return 1;
     case O_MAX_UPLOAD: snprintf(buf, n, "%g", o.max_upload_mb); return 1;
@@ -378,6 +391,9 @@ static int apply(inf_options *o, const opt_def *d, const char *v, int *mode_set,
         o->smooth = n;
         break;
     case O_BACKGROUND: o->background = v; break;
+    case O_REFERENCE: o->reference = v; break;
+    case O_COLLAR: o->collar = x; break;
+    case O_OFFSETS: o->offsets = 1; break;
     case O_STREAM: return set_mode(o, INF_STREAM, mode_set, opt, err);
     case O_RATE: o->rate = n; break;
     case O_SERVE: return set_mode(o, INF_SERVE, mode_set, opt, err);
@@ -420,6 +436,9 @@ static int check_combination(const inf_options *o, const int *given, aa_error *e
         }
     if (o->format == INF_CSV && o->mode != INF_CLASSIFY)
         return aa_error_set(err, USAGE, "--csv only applies when classifying clips");
+    for (size_t j = 0; j < N_OPTS; j++)
+        if (given[j] && (OPTS[j].id == O_COLLAR || OPTS[j].id == O_OFFSETS) && !o->reference)
+            return aa_error_set(err, USAGE, "--%s only applies with --reference", OPTS[j].name);
     if (!o->model)
         return aa_error_set(err, USAGE, "no model given (-m MODEL)");
     switch (o->mode) {

@@ -351,10 +351,18 @@ int inf_cmd_timeline(const inf_options *o)
         am_free(m);
         return 2;
     }
+    inf_timeline_score score = {0};
+    if (o->reference && inf_score_open(&score, m, o, background, &err)) {
+        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_score_free(&score);
+        am_free(m);
+        return 1;
+    }
     size_t n = 0;
     inf_input *in = inf_inputs_expand(o->inputs, o->n_inputs, &n, &err);
     if (!in) {
         fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_score_free(&score);
         am_free(m);
         return 1;
     }
@@ -392,7 +400,21 @@ int inf_cmd_timeline(const inf_options *o)
             print_text(m, in[i].path, &t, o->smooth);
         }
         fflush(stdout);
+        if (o->reference && inf_score_add(&score, data ? "stdin" : in[i].path, &t, &err)) {
+            fprintf(stderr, "aa-infer: %s\n", err.msg);
+            failed = 1;
+        }
         inf_timeline_free(&t);
+    }
+    if (o->reference) {
+        if (o->format == INF_TEXT)
+            printf("\n");
+        if (inf_score_report(&score, m, o, &err)) {
+            fflush(stdout);
+            fprintf(stderr, "aa-infer: %s: %s\n", o->reference, err.msg);
+            failed = 1;
+        }
+        inf_score_free(&score);
     }
     if (o->format == INF_TEXT)
         printf("%s\n", AM_DISCLAIMER);

@@ -179,6 +179,95 @@ START_TEST(events_found_within_half_a_second)
 }
 END_TEST
 
+/* The last line of s (a JSON report after the timelines' lines). */
+static const char *last_line(const char *s)
+{
+    const char *end = s + strlen(s);
+    while (end > s && end[-1] == '\n')
+        end--;
+    const char *p = end;
+    while (p > s && p[-1] != '\n')
+        p--;
+    return p;
+}
+
+/* --timeline --reference: two recordings scored at once against one file naming three. The recording holds
+ * EVENTS, all found within 0.35 s; the quiet one holds nothing, so its reference cough is a miss; the third
+ * file is not among those followed, so its event is counted as unscored, not as a miss. */
+START_TEST(scored_against_a_reference)
+{
+    char dir[256], model[320], wav[320], quiet[320], ref[320], bad[320];
+    make_model(dir, sizeof dir, model, sizeof model);
+    tu_path(wav, sizeof wav, dir, "long.wav");
+    float *x = tu_tone_recording(SECONDS * RATE, EVENTS, N_EVENTS, 21);
+    tu_write_wav(wav, x, SECONDS * RATE, 1, RATE, SF_FORMAT_PCM_16);
+    free(x);
+    tu_path(quiet, sizeof quiet, dir, "quiet.wav");
+    x = tu_tone_recording(10 * RATE, NULL, 0, 22);
+    tu_write_wav(quiet, x, 10 * RATE, 1, RATE, SF_FORMAT_PCM_16);
+    free(x);
+
+    static const char *const CLS[3] = {"cough", "Heavy Breathing", "NORMAL_BREATHING"};
+    char tsv[4096];
+    size_t len = (size_t)snprintf(tsv, sizeof tsv, "file\tlabel\tstart_s\tend_s\n");
+    for (size_t i = 0; i < N_EVENTS; i++)
+        len += (size_t)snprintf(tsv + len, sizeof tsv - len, "long.wav\t%s\t%.2f\t%.2f\n", CLS[EVENTS[i].cls],
+                                EVENTS[i].start, EVENTS[i].start + EVENTS[i].len);
+    len += (size_t)snprintf(tsv + len, sizeof tsv - len, "quiet.wav\tcough\t3\t3.5\nother.wav\tcough\t1\t2\n");
+    tu_path(ref, sizeof ref, dir, "ref.tsv");
+    tu_write_file(ref, tsv, len);
+
+    ck_assert_msg(run("-m '%s' --timeline --json --reference '%s' '%s' '%s'", model, ref, wav, quiet) == 0, "%s",
+                  g_err);
+    ck_assert_int_eq(tu_count_lines(g_out), 3); /* two timelines, then the scores */
+    const char *j = last_line(g_out);
+    ck_assert_ptr_nonnull(strstr(j, "\"format\":\"audio-audit-events\""));
+    ck_assert(tu_json_num(j, "recordings") == 2);
+    ck_assert(fabs(tu_json_num(j, "duration_s") - (SECONDS + 10)) < 1e-3);
+    ck_assert(tu_json_num(j, "collar_s") == 1);
+    ck_assert(tu_json_num(j, "unscored_events") == 1);
+    ck_assert_ptr_nonnull(strstr(j, "\"unscored_files\":[\"other.wav\"]"));
+    const char *all = tu_json_find(j, "overall");
+    ck_assert_ptr_nonnull(all);
+    ck_assert(tu_json_num(all, "reference") == N_EVENTS + 1);
+    ck_assert(tu_json_num(all, "estimated") == N_EVENTS);
+    ck_assert(tu_json_num(all, "hits") == N_EVENTS);
+    ck_assert(tu_json_num(all, "false_alarms") == 0);
+    ck_assert(fabs(tu_json_num(all, "recall") - (double)N_EVENTS / (N_EVENTS + 1)) < 1e-9);
+    ck_assert(tu_json_num(all, "precision") == 1);
+
+    /* estimates sit on the quarter-second grid of the windows and no event starts within 0.01 s of it:
+     * with that collar every estimate is a false alarm and every reference event a miss */
+    ck_assert_int_eq(run("-m '%s' --timeline --json --collar 0.01 --offsets --reference '%s' '%s' '%s'", model,
+                         ref, wav, quiet), 0);
+    j = last_line(g_out);
+    ck_assert_ptr_nonnull(strstr(j, "\"offset\":true"));
+    all = tu_json_find(j, "overall");
+    ck_assert(tu_json_num(all, "hits") == 0 && tu_json_num(all, "false_alarms") == N_EVENTS);
+
+    /* text: the timelines, then the report, the disclaimer last */
+    ck_assert_int_eq(run("-m '%s' --timeline --reference '%s' '%s' '%s'", model, ref, wav, quiet), 0);
+    const char *rep = strstr(g_out, "Event-based scores: 2 recordings");
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_ptr_nonnull(strstr(g_out, "long.wav: 70.0 s"));
+    ck_assert(strstr(g_out, "long.wav: 70.0 s") < rep);
+    ck_assert_ptr_nonnull(strstr(rep, AM_DISCLAIMER));
+
+    /* a malformed reference is refused before any recording is followed: one line naming file and line */
+    tu_path(bad, sizeof bad, dir, "bad.tsv");
+    tu_write_file(bad, "file\tlabel\tstart_s\tend_s\nlong.wav\twheeze\t1\t2\n", 45);
+    ck_assert_int_eq(run("-m '%s' --timeline --reference '%s' '%s'", model, bad, wav), 1);
+    ck_assert_str_eq(g_out, "");
+    ck_assert_int_eq(tu_count_lines(g_err), 1);
+    ck_assert_msg(strstr(g_err, "bad.tsv: line 2: ") && strstr(g_err, "wheeze"), "%s", g_err);
+    /* the scoring options need a reference */
+    ck_assert_int_eq(run("-m '%s' --timeline --collar 2 '%s'", model, wav), 2);
+    ck_assert_ptr_nonnull(strstr(g_err, "--collar only applies with --reference"));
+    ck_assert_int_eq(run("-m '%s' --reference '%s' '%s'", model, ref, wav), 2);
+    tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(short_and_bad_recordings)
 {
     char dir[256], model[320], wav[320], bad[320];
@@ -250,6 +339,7 @@ Suite *timeline_suite(void)
     TCase *tc = tcase_create("recordings");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, events_found_within_half_a_second);
+    tcase_add_test(tc, scored_against_a_reference);
     tcase_add_test(tc, short_and_bad_recordings);
     tcase_add_test(tc, memory_does_not_grow_with_the_recording);
     suite_add_tcase(s, tc);
