@@ -145,8 +145,8 @@ START_TEST(cache_never_mixes_settings)
         ck_assert_msg(rc == 0, "run %d: exit %d: %s", i, rc, err);
         ck_assert_msg(strstr(out, runs[i][2]), "run %d does not say '%s': %s", i, runs[i][2], out);
     }
-    ck_assert_msg(strstr(out, "cache rebuilt: ") && strstr(out, "DSP settings differ: fmin=100 in the cache, fmin=0 now"),
-                  "%s", out);
+    ck_assert_msg(strstr(out, "cache rebuilt: ") &&
+                      strstr(out, "DSP settings differ: fmin=100 in the cache, fmin=0 now"), "%s", out);
     size_t na, nb, nc, nd;
     void *a = read_model(dir, "a.aam", &na), *b = read_model(dir, "b.aam", &nb), *c = read_model(dir, "c.aam", &nc),
          *d = read_model(dir, "d.aam", &nd);
