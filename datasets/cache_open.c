@@ -180,6 +180,7 @@ int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const
             return 0;
         }
         snprintf(info->reason, sizeof info->reason, "%s", e.msg);
+        info->replaced = 1;
     }
     if ((rc = ds_cache_build(&c, l, s, &o, err))) {
         free(owned);

@@ -314,6 +314,7 @@ typedef struct {
     int loaded;                      /* 1: read from the cache file; 0: built (and written unless write_failed) */
     char path[4096];                 /* the cache file used */
     char reason[AA_ERROR_MSG_MAX];   /* when built: why ("no cache file yet", or the reader's/check's message) */
+    int replaced;                    /* built although a cache file was there (reason: the reader's/check's) */
     int write_failed;                /* 1: built but could not be written (the cache is still returned) */
     char write_error[AA_ERROR_MSG_MAX];
     double seconds;                  /* wall time of the whole call */

@@ -69,9 +69,19 @@ typedef struct {
     double top_db;           /* [80] each spectrogram is floored at its own max - top_db */
 } dsp_settings;
 
+#define DSP_MAX_MELS 1024
+
 dsp_settings dsp_settings_default(void);
-/* 0 if every field is in range and consistent (fmax <= rate/2, win_length <= n_fft, ...); otherwise
- * DSP_ERR_SETTINGS with the first problem found, e.g. "settings: n_mels 0 out of range (1..1024)". */
+/* The one place of the front end's rules: 0 if every field is in range and the fields agree with each other;
+ * otherwise DSP_ERR_SETTINGS with the first problem found, in one line that names the fields concerned by
+ * their keys in the text form, e.g. "settings: n_mels 0 out of range (1..1024)". The rules: sample_rate
+ * within the loader's DSP_MIN_RATE..DSP_MAX_RATE; 0 < clip_seconds <= 600; 16 <= n_fft <= 65536;
+ * 1 <= win_length <= n_fft; 1 <= hop_length <= 65536; 1 <= n_mels <= DSP_MAX_MELS; 0 <= fmin < fmax <=
+ * sample_rate / 2; a clip at least one frame (n_fft samples) long; every mel filter holding at least one
+ * FFT bin (too many mels for the FFT's resolution leave filters empty, rows that would be constant); the
+ * enums, center, power, amin, ref and top_db within their ranges. The trainer calls it before any work
+ * (naming its options instead of the keys), and every reader of settings (model file, cache) through
+ * dsp_settings_parse. */
 int dsp_settings_validate(const dsp_settings *s, aa_error *err);
 /* 1 if every field is equal (doubles compared exactly: settings are read back bit-exactly). */
 int dsp_settings_equal(const dsp_settings *a, const dsp_settings *b);

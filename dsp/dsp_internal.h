@@ -21,6 +21,12 @@ extern const SF_VIRTUAL_IO dsp_memfile_io;
  * as holding samples until dsp_logmel_wipe); NULL for a bad slot. */
 float *dsp_logmel_slot_window(dsp_logmel *m, int slot);
 
+/* ---- melfilter.c ---- */
+/* The first mel filter whose every float32 weight is zero (no FFT bin lies inside its band), with that band
+ * in Hz, or -1 when every filter holds a bin. For dsp_settings_validate, which has checked every other field
+ * first; n_mels <= DSP_MAX_MELS. */
+int dsp_mel_first_empty(const dsp_settings *s, double *band_lo, double *band_hi);
+
 /* ---- stats.c ---- */
 /* Full-scale threshold for a source of the given integer bit depth (0: unknown -> as 16-bit). */
 double dsp_full_scale(int bits);

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "dsp/dsp.h"
+#include "dsp/dsp_internal.h"
 
 /* Slaney's Auditory Toolbox scale: linear below 1 kHz (200/3 Hz per mel), logarithmic above. */
 #define SL_F_SP (200.0 / 3)
@@ -27,6 +27,60 @@ static double mel_to_hz(double m, dsp_mel_scale scale)
     return m >= SL_MIN_LOG_MEL ? SL_MIN_LOG_HZ * exp(logstep * (m - SL_MIN_LOG_MEL)) : SL_F_SP * m;
 }
 
+/* np.linspace(min_mel, max_mel, n_mels + 2) in Hz: i * step + start, the last point set to stop exactly. */
+static void mel_points(const dsp_settings *s, double *mel_f /* [n_mels + 2] */)
+{
+    double lo = hz_to_mel(s->fmin, s->mel_scale), hi = hz_to_mel(s->fmax, s->mel_scale);
+    int np_ = s->n_mels + 2;
+    double step = (hi - lo) / (np_ - 1);
+    for (int i = 0; i < np_; i++)
+        mel_f[i] = mel_to_hz(i == np_ - 1 ? hi : i * step + lo, s->mel_scale);
+}
+
+/* np.fft.rfftfreq(n_fft, d=1/sr): k * (1 / (n_fft * d)). */
+static double bin_spacing(const dsp_settings *s)
+{
+    return 1.0 / (s->n_fft * (1.0 / s->sample_rate));
+}
+
+/* The float32 weight of FFT bin frequency fk in filter m, as the filterbank stores it. */
+static float mel_weight(const dsp_settings *s, const double *mel_f, int m, double fk)
+{
+    double d0 = mel_f[m + 1] - mel_f[m], d1 = mel_f[m + 2] - mel_f[m + 1];
+    double lower = -(mel_f[m] - fk) / d0;
+    double upper = (mel_f[m + 2] - fk) / d1;
+    double w = fmax(0.0, fmin(lower, upper));
+    float wf = (float)w;
+    if (s->mel_norm != DSP_NORM_SLANEY)
+        return wf;
+    double enorm = 2.0 / (mel_f[m + 2] - mel_f[m]);
+    return (float)((double)wf * enorm);
+}
+
+int dsp_mel_first_empty(const dsp_settings *s, double *band_lo, double *band_hi)
+{
+    double mel_f[DSP_MAX_MELS + 2];
+    mel_points(s, mel_f);
+    int n_bins = s->n_fft / 2 + 1;
+    double val = bin_spacing(s);
+    for (int m = 0; m < s->n_mels; m++) {
+        /* A weight is non-zero only for a bin strictly inside (mel_f[m], mel_f[m + 2]); one bin of margin on
+         * each side covers the rounding of the divisions, and the weights themselves decide. */
+        double k0 = floor(mel_f[m] / val) - 1, k1 = ceil(mel_f[m + 2] / val) + 1;
+        int lo = k0 < 0 ? 0 : k0 > n_bins - 1 ? n_bins - 1 : (int)k0;
+        int hi = k1 < 0 ? 0 : k1 > n_bins - 1 ? n_bins - 1 : (int)k1;
+        int found = 0;
+        for (int k = lo; k <= hi && !found; k++)
+            found = mel_weight(s, mel_f, m, k * val) != 0.0f;
+        if (!found) {
+            *band_lo = mel_f[m];
+            *band_hi = mel_f[m + 2];
+            return m;
+        }
+    }
+    return -1;
+}
+
 int dsp_mel_filterbank(const dsp_settings *s, float *out, aa_error *err)
 {
     aa_error sub;
@@ -40,27 +94,13 @@ int dsp_mel_filterbank(const dsp_settings *s, float *out, aa_error *err)
         free(fft_f);
         return aa_error_set(err, DSP_ERR_NOMEM, "mel filterbank: out of memory");
     }
-    /* np.fft.rfftfreq(n_fft, d=1/sr): k * (1 / (n_fft * d)). */
-    double val = 1.0 / (s->n_fft * (1.0 / s->sample_rate));
+    double val = bin_spacing(s);
     for (int k = 0; k < n_bins; k++)
         fft_f[k] = k * val;
-    /* np.linspace(min_mel, max_mel, n_mels + 2): i * step + start, the last point set to stop exactly. */
-    double lo = hz_to_mel(s->fmin, s->mel_scale), hi = hz_to_mel(s->fmax, s->mel_scale);
-    int np_ = n_mels + 2;
-    double step = (hi - lo) / (np_ - 1);
-    for (int i = 0; i < np_; i++)
-        mel_f[i] = mel_to_hz(i == np_ - 1 ? hi : i * step + lo, s->mel_scale);
-    for (int m = 0; m < n_mels; m++) {
-        double d0 = mel_f[m + 1] - mel_f[m], d1 = mel_f[m + 2] - mel_f[m + 1];
-        double enorm = s->mel_norm == DSP_NORM_SLANEY ? 2.0 / (mel_f[m + 2] - mel_f[m]) : 1.0;
-        for (int k = 0; k < n_bins; k++) {
-            double lower = -(mel_f[m] - fft_f[k]) / d0;
-            double upper = (mel_f[m + 2] - fft_f[k]) / d1;
-            double w = fmax(0.0, fmin(lower, upper));
-            float wf = (float)w;
-            out[(size_t)m * n_bins + k] = s->mel_norm == DSP_NORM_SLANEY ? (float)((double)wf * enorm) : wf;
-        }
-    }
+    mel_points(s, mel_f);
+    for (int m = 0; m < n_mels; m++)
+        for (int k = 0; k < n_bins; k++)
+            out[(size_t)m * n_bins + k] = mel_weight(s, mel_f, m, fft_f[k]);
     free(mel_f);
     free(fft_f);
     aa_error_clear(err);

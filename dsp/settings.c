@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dsp/dsp.h"
+#include "dsp/dsp_internal.h"
 
 dsp_settings dsp_settings_default(void)
 {
@@ -56,9 +56,11 @@ static const char *enum_name(const char *const *names, int n, int v)
 int dsp_settings_validate(const dsp_settings *s, aa_error *err)
 {
 #define BAD(...) return aa_error_set(err, DSP_ERR_SETTINGS, "settings: " __VA_ARGS__)
-    /* Limits are generous bounds on sense, not on what the code could compute. */
+    /* Limits are generous bounds on sense, not on what the code could compute; the rate's are the
+     * loader's. Each message names every field it concerns, by its key. */
     if (s->sample_rate < DSP_MIN_RATE || s->sample_rate > DSP_MAX_RATE)
-        BAD("sample_rate %d out of range (%d..%d)", s->sample_rate, DSP_MIN_RATE, DSP_MAX_RATE);
+        BAD("sample_rate %d out of range (%d..%d Hz, the rates the loader converts between)", s->sample_rate,
+            DSP_MIN_RATE, DSP_MAX_RATE);
     if (!(s->clip_seconds > 0 && s->clip_seconds <= 600))
         BAD("clip_seconds %g out of range (0..600]", s->clip_seconds);
     if ((int)s->crop < 0 || (int)s->crop >= N_OF(CROP_NAMES))
@@ -67,18 +69,23 @@ int dsp_settings_validate(const dsp_settings *s, aa_error *err)
         BAD("resampler %d is not a libsoxr recipe", (int)s->resampler);
     if (s->n_fft < 16 || s->n_fft > 65536)
         BAD("n_fft %d out of range (16..65536)", s->n_fft);
-    if (s->win_length < 1 || s->win_length > s->n_fft)
-        BAD("win_length %d out of range (1..n_fft=%d)", s->win_length, s->n_fft);
+    if (s->win_length < 1)
+        BAD("win_length %d out of range (1..n_fft %d)", s->win_length, s->n_fft);
+    if (s->win_length > s->n_fft)
+        BAD("win_length %d longer than n_fft %d (the window must fit in the FFT)", s->win_length, s->n_fft);
     if (s->hop_length < 1 || s->hop_length > 65536)
         BAD("hop_length %d out of range (1..65536)", s->hop_length);
     if (s->center != 0 && s->center != 1)
         BAD("center %d is not 0 or 1", s->center);
-    if (s->n_mels < 1 || s->n_mels > 1024)
-        BAD("n_mels %d out of range (1..1024)", s->n_mels);
-    if (!(s->fmin >= 0 && s->fmin < s->fmax))
-        BAD("fmin %g must be >= 0 and below fmax %g", s->fmin, s->fmax);
+    if (s->n_mels < 1 || s->n_mels > DSP_MAX_MELS)
+        BAD("n_mels %d out of range (1..%d)", s->n_mels, DSP_MAX_MELS);
+    if (!(s->fmin >= 0))
+        BAD("fmin %g is negative", s->fmin);
+    if (!(s->fmin < s->fmax))
+        BAD("fmin %g is not below fmax %g", s->fmin, s->fmax);
     if (!(s->fmax <= s->sample_rate / 2.0))
-        BAD("fmax %g above the Nyquist frequency %g", s->fmax, s->sample_rate / 2.0);
+        BAD("fmax %g above the Nyquist frequency of sample_rate %d (%g Hz)", s->fmax, s->sample_rate,
+            s->sample_rate / 2.0);
     if ((int)s->mel_scale < 0 || (int)s->mel_scale >= N_OF(SCALE_NAMES))
         BAD("mel_scale %d is not a mel scale", (int)s->mel_scale);
     if ((int)s->mel_norm < 0 || (int)s->mel_norm >= N_OF(NORM_NAMES))
@@ -91,11 +98,18 @@ int dsp_settings_validate(const dsp_settings *s, aa_error *err)
         BAD("ref %g must be positive", s->ref);
     if (!(s->top_db > 0 && isfinite(s->top_db)))
         BAD("top_db %g must be positive", s->top_db);
+    /* A clip must fill one FFT frame: shorter, every frame would be mostly padding (centred) or there
+     * would be none at all. */
     size_t clip = dsp_clip_samples(s);
-    if (clip < 2)
-        BAD("clip of %zu samples is too short", clip);
-    if (dsp_n_frames(s, clip) == 0)
-        BAD("a clip of %zu samples is shorter than n_fft %d (center=0)", clip, s->n_fft);
+    if (clip < (size_t)s->n_fft)
+        BAD("clip_seconds %g is %zu samples at sample_rate %d, shorter than one frame (n_fft %d)",
+            s->clip_seconds, clip, s->sample_rate, s->n_fft);
+    double lo, hi;
+    int empty = dsp_mel_first_empty(s, &lo, &hi);
+    if (empty >= 0)
+        BAD("n_mels %d too many for n_fft %d at sample_rate %d between fmin %g and fmax %g: mel filter %d "
+            "(%.1f-%.1f Hz) holds no FFT bin (bins are %.1f Hz apart)", s->n_mels, s->n_fft, s->sample_rate,
+            s->fmin, s->fmax, empty, lo, hi, (double)s->sample_rate / s->n_fft);
     return 0;
 #undef BAD
 }

@@ -6,6 +6,7 @@
 
 #include "dsp/dsp.h"
 #include "infer/mel_cmd.h"
+#include "model/model.h"
 #include "util/util.h"
 
 /* Standard input is read whole into memory; a recording over this is refused rather than swapped. */
@@ -13,20 +14,25 @@
 
 static void mel_usage(FILE *to)
 {
+    /* The defaults quoted are the front end's own, so the help cannot go stale. */
+    dsp_settings d = dsp_settings_default();
     fprintf(to,
-            "Usage: aa-infer --mel CLIP -o OUT.f32\n"
-            "Write the log-mel spectrogram the model sees for CLIP: decoded, mixed to mono, resampled to\n"
-            "16000 Hz, cut to 4 s (the loudest window; shorter clips zero-padded at the end), 64 Slaney mels,\n"
-            "dB floored at max - 80. OUT holds row-major little-endian float32 [n_mels][n_frames]; the shape\n"
-            "is printed on stdout.\n"
+            "Usage: aa-infer --mel CLIP -o OUT.f32 [-m MODEL]\n"
+            "Write the log-mel spectrogram a model sees for CLIP: decoded, mixed to mono, resampled, cut to\n"
+            "one clip (shorter recordings zero-padded at the end), mel bands in dB. With -m, exactly as MODEL\n"
+            "hears it (the front-end settings it was trained with); without, with the default front end:\n"
+            "%d Hz, %g s clips, %d Slaney mels up to %g Hz, dB floored at max - %g.\n"
+            "OUT holds row-major little-endian float32 [n_mels][n_frames]; the shape is printed on stdout.\n"
             "\n"
             "  --mel CLIP     the recording (any format libsndfile reads; '-' reads standard input)\n"
+            "  -m MODEL       use MODEL's front end (its sample rate, clip length, mels, FFT, ...)\n"
             "  -o OUT.f32     the output file, written atomically ('-' writes standard output and prints\n"
             "                 the shape on standard error)\n"
             "  -h, --help     show this help and exit\n"
             "\n"
             "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
-            "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n");
+            "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n",
+            d.sample_rate, d.clip_seconds, d.n_mels, d.fmax, d.top_db);
 }
 
 static unsigned char *read_stdin(size_t *size, aa_error *err)
@@ -123,7 +129,7 @@ static int write_f32(const char *path, const float *v, size_t n, aa_error *err)
 
 int aa_cmd_mel(int argc, char **argv)
 {
-    const char *clip = NULL, *out = NULL;
+    const char *clip = NULL, *out = NULL, *model = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             mel_usage(stdout);
@@ -132,7 +138,8 @@ int aa_cmd_mel(int argc, char **argv)
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if ((!strcmp(a, "--mel") || !strcmp(a, "-o")) && i + 1 >= argc) {
+        int is_model = !strcmp(a, "-m") || !strcmp(a, "--model");
+        if ((!strcmp(a, "--mel") || !strcmp(a, "-o") || is_model) && i + 1 >= argc) {
             fprintf(stderr, "aa-infer: %s needs a value (see --mel --help)\n", a);
             return 2;
         }
@@ -140,6 +147,8 @@ int aa_cmd_mel(int argc, char **argv)
             clip = argv[++i];
         } else if (!strcmp(a, "-o") && !out) {
             out = argv[++i];
+        } else if (is_model && !model) {
+            model = argv[++i];
         } else {
             fprintf(stderr, "aa-infer: unexpected argument '%s' with --mel (see --mel --help)\n", a);
             return 2;
@@ -149,9 +158,18 @@ int aa_cmd_mel(int argc, char **argv)
         fprintf(stderr, "aa-infer: --mel needs CLIP and -o OUT.f32 (see --mel --help)\n");
         return 2;
     }
-    /* The model file's settings replace these once inference reads a model. */
     dsp_settings s = dsp_settings_default();
     aa_error err;
+    if (model) {
+        /* The whole file is read and checked as inference reads it: a model it would refuse is refused. */
+        am_model *m = am_load(model, 1, &err);
+        if (!m) {
+            fprintf(stderr, "aa-infer: %s\n", err.msg);
+            return 1;
+        }
+        s = *am_dsp(m);
+        am_free(m);
+    }
     float *mel = NULL;
     size_t n_mels = 0, n_frames = 0;
     if (clip_logmel(clip, &s, &mel, &n_mels, &n_frames, &err) != 0 ||

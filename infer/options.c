@@ -221,7 +221,7 @@ void inf_usage(FILE *to)
         "       aa-infer -m MODEL --stream -r RATE -         decisions on live 16-bit PCM from stdin\n"
         "       aa-infer -m MODEL --selftest                 check this build against the model's self-test\n"
         "       aa-infer -m MODEL --serve [options]          web page and JSON API\n"
-        "       aa-infer --mel CLIP -o OUT.f32               the log-mel the model sees (--mel --help)\n"
+        "       aa-infer --mel CLIP -o OUT.f32 [-m MODEL]    the log-mel a model sees (--mel --help)\n"
         "Classify respiratory sounds (cough, heavy breathing, normal breathing, background noise) with a\n"
         "model file made by aa-train. A prediction below the model's confidence gate is reported as\n"
         "\"Unclear/Unknown\"; a recording that is too short, silent or clipped is flagged (and still\n"

@@ -395,6 +395,62 @@ START_TEST(classify_memory_reports_quality_and_offset)
 }
 END_TEST
 
+/* A model file whose front end breaks a rule of dsp_settings_validate is refused at load, the message naming
+ * the file and the fields; the same file with its settings put back loads. The broken settings keep the
+ * network's input shape (64 x 401), so it is the rule that refuses them, not the shape check. */
+START_TEST(load_refuses_impossible_front_end)
+{
+    char dir[256], path[320], bad[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "m.aam");
+    tu_path(bad, sizeof bad, dir, "bad.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    nn_model *net = small_net(3);
+    aa_error err;
+    ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+    static const struct {
+        const char *from, *to, *words[2];
+    } cases[] = {
+        {"fmax=8000\n", "fmax=9000\n", {"fmax 9000", "sample_rate 16000"}},
+        {"fmin=0\n", "fmin=8000\n", {"fmin 8000", "fmax 8000"}},
+        {"n_fft=512\nwin_length=512\n", "n_fft=128\nwin_length=128\n", {"n_mels 64", "n_fft 128"}},
+        {"win_length=512\n", "win_length=1024\n", {"win_length 1024", "n_fft 512"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        nn_meta *meta = NULL;
+        nn_model *loaded = nn_model_load(path, 1, 0, &meta, &err);
+        ck_assert_msg(loaded != NULL, "%s", err.msg);
+        const char *stored = nn_meta_get_str(meta, "aa.dsp");
+        ck_assert_ptr_nonnull(stored);
+        char *text = strdup(stored); /* setting the key frees what it held */
+        const char *at = strstr(text, cases[i].from);
+        ck_assert_msg(at != NULL, "no '%s' in %s", cases[i].from, text);
+        char planted[DSP_SETTINGS_TEXT_MAX * 2];
+        snprintf(planted, sizeof planted, "%.*s%s%s", (int)(at - text), text, cases[i].to, at + strlen(cases[i].from));
+        ck_assert_int_eq(nn_meta_set_str(meta, "aa.dsp", planted, &err), 0);
+        ck_assert_int_eq(nn_model_save(loaded, meta, bad, &err), 0);
+        am_model *m = am_load(bad, 1, &err);
+        ck_assert_msg(m == NULL, "case %zu: a model with '%s' loaded", i, cases[i].to);
+        ck_assert_int_eq(err.code, DSP_ERR_SETTINGS);
+        ck_assert_msg(strstr(err.msg, bad) && strstr(err.msg, cases[i].words[0]) && strstr(err.msg, cases[i].words[1]),
+                      "case %zu: '%s'", i, err.msg);
+        /* put back, it loads: the refusal was the planted setting's */
+        ck_assert_int_eq(nn_meta_set_str(meta, "aa.dsp", text, &err), 0);
+        ck_assert_int_eq(nn_model_save(loaded, meta, bad, &err), 0);
+        m = am_load(bad, 1, &err);
+        ck_assert_msg(m != NULL, "%s", err.msg);
+        am_free(m);
+        free(text);
+        nn_meta_free(meta);
+        nn_model_free(loaded);
+    }
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -405,6 +461,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, borrowed_network_judges_as_its_file);
     tcase_add_test(tc, selftest_passes_and_detects_drift);
     tcase_add_test(tc, load_errors_name_the_file);
+    tcase_add_test(tc, load_refuses_impossible_front_end);
     tcase_add_test(tc, quality_verdicts);
     tcase_add_test(tc, classify_memory_reports_quality_and_offset);
     suite_add_tcase(s, tc);

@@ -1,5 +1,6 @@
 /* dsp_settings: the issue's defaults, validation of every field, the key=value text round trip. */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dsp/dsp.h"
@@ -70,6 +71,93 @@ START_TEST(validate_rejects_each_bad_field)
     EXPECT_BAD(s.top_db = 0, "top_db");
     EXPECT_BAD((s.center = 0, s.clip_seconds = 0.01), "n_fft");
 #undef EXPECT_BAD
+}
+END_TEST
+
+/* Rules between fields: the message names every field of the combination, so that aa-train can name its
+ * options and a model file's refusal says which fields disagree. Each bad case has a good one beside it
+ * that differs only in the fields of the rule (at the edge where the rule is a bound). */
+START_TEST(validate_names_both_fields_of_a_combination)
+{
+    static const struct {
+        const char *what;
+        dsp_settings bad, good;
+        const char *words[3];
+    } cases[] = {
+        {"window longer than the FFT", {.win_length = 513}, {.win_length = 512}, {"win_length 513", "n_fft 512"}},
+        {"fmax above Nyquist", {.sample_rate = 8000}, {.sample_rate = 8000, .fmax = 4000},
+         {"fmax 8000", "sample_rate 8000", "Nyquist"}},
+        {"fmin at fmax", {.fmin = 3000, .fmax = 3000}, {.fmin = 1000, .fmax = 3000}, {"fmin 3000", "fmax 3000"}},
+        {"fmin above fmax", {.fmin = 5000, .fmax = 3000}, {.fmin = 1000, .fmax = 3000}, {"fmin 5000", "fmax 3000"}},
+        {"clip shorter than a frame", {.clip_seconds = 511.0 / 16000}, {.clip_seconds = 512.0 / 16000},
+         {"clip_seconds", "511 samples", "n_fft 512"}},
+        {"empty mel filters", {.n_mels = 128, .n_fft = 256, .win_length = 256},
+         {.n_mels = 64, .n_fft = 256, .win_length = 256}, {"n_mels 128", "n_fft 256", "no FFT bin"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        /* Fields left 0 in the table keep their defaults. */
+        dsp_settings v[2];
+        for (int j = 0; j < 2; j++) {
+            const dsp_settings *c = j ? &cases[i].good : &cases[i].bad;
+            dsp_settings s = dsp_settings_default();
+            if (c->sample_rate) s.sample_rate = c->sample_rate;
+            if (c->clip_seconds) s.clip_seconds = c->clip_seconds;
+            if (c->n_fft) s.n_fft = c->n_fft;
+            if (c->win_length) s.win_length = c->win_length;
+            if (c->n_mels) s.n_mels = c->n_mels;
+            if (c->fmin) s.fmin = c->fmin;
+            if (c->fmax) s.fmax = c->fmax;
+            v[j] = s;
+        }
+        aa_error err;
+        ck_assert_msg(dsp_settings_validate(&v[1], &err) == 0, "%s: the edge case inside is refused: %s",
+                      cases[i].what, err.msg);
+        ck_assert_int_eq(dsp_settings_validate(&v[0], &err), DSP_ERR_SETTINGS);
+        for (int w = 0; w < 3 && cases[i].words[w]; w++)
+            ck_assert_msg(strstr(err.msg, cases[i].words[w]), "%s: '%s' does not say '%s'", cases[i].what, err.msg,
+                          cases[i].words[w]);
+        ck_assert_ptr_null(strchr(err.msg, '\n'));
+    }
+}
+END_TEST
+
+/* The empty-filter rule agrees with the filterbank itself: for each FFT size, the most mels that pass give
+ * a filterbank whose every row has a non-zero weight, and one mel more is refused (librosa warns "Empty
+ * filters detected" there and computes rows of zeros, which after the log are constant). */
+START_TEST(most_mels_that_pass_leave_no_filter_empty)
+{
+    const int ffts[] = {64, 256, 512, 2048};
+    for (size_t f = 0; f < sizeof ffts / sizeof *ffts; f++) {
+        dsp_settings s = dsp_settings_default();
+        s.n_fft = s.win_length = ffts[f];
+        int n = 1;
+        while (n < DSP_MAX_MELS) {
+            s.n_mels = n + 1;
+            if (dsp_settings_validate(&s, NULL))
+                break;
+            n++;
+        }
+        ck_assert_msg(n < DSP_MAX_MELS, "n_fft %d: %d mels pass", ffts[f], n);
+        aa_error err;
+        s.n_mels = n + 1;
+        ck_assert_int_eq(dsp_settings_validate(&s, &err), DSP_ERR_SETTINGS);
+        ck_assert_msg(strstr(err.msg, "no FFT bin"), "%s", err.msg);
+        s.n_mels = n;
+        int nb = s.n_fft / 2 + 1;
+        float *fb = malloc(sizeof(float) * (size_t)(n * nb));
+        ck_assert_int_eq(dsp_mel_filterbank(&s, fb, NULL), 0);
+        for (int m = 0; m < n; m++) {
+            float top = 0;
+            for (int k = 0; k < nb; k++)
+                top = fb[m * nb + k] > top ? fb[m * nb + k] : top;
+            ck_assert_msg(top > 0, "n_fft %d, %d mels: filter %d is empty but passed", ffts[f], n, m);
+        }
+        free(fb);
+    }
+    /* The defaults are far from the edge. */
+    dsp_settings d = dsp_settings_default();
+    d.n_mels = 128;
+    ck_assert_int_eq(dsp_settings_validate(&d, NULL), 0);
 }
 END_TEST
 
@@ -246,6 +334,8 @@ Suite *settings_suite(void)
     TCase *tc = tcase_create("settings");
     tcase_add_test(tc, defaults_are_the_issues);
     tcase_add_test(tc, validate_rejects_each_bad_field);
+    tcase_add_test(tc, validate_names_both_fields_of_a_combination);
+    tcase_add_test(tc, most_mels_that_pass_leave_no_filter_empty);
     tcase_add_test(tc, text_round_trip_is_exact);
     tcase_add_test(tc, format_reports_needed_length_when_truncated);
     tcase_add_test(tc, parse_accepts_crlf_and_blank_lines);

@@ -255,7 +255,7 @@ am_model *tr_data_judge(const tr_data *d, nn_model *net, aa_error *err)
 int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
 {
     memset(d, 0, sizeof *d);
-    d->dsp = dsp_settings_default();
+    d->dsp = o->dsp;
     ds_list_opts lo = {.classes = o->classes, .group_regex = o->group_regex, .manifest = o->manifest};
     int rc = ds_list_load(&d->list, o->data_dir, &lo, err);
     if (rc)
@@ -340,17 +340,24 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
     fprintf(to, " (groups from %s: %zu files; --group-regex: %zu; one per file: %zu)\n",
             l->manifest_path ? l->manifest_path : "no manifest", l->stats.group_manifest, l->stats.group_regex,
             l->stats.group_per_file);
+    const dsp_settings *fe = &d->dsp;
+    fprintf(to, "Front end: %d Hz, %g s clips, %d mels from %g to %g Hz, n_fft %d, window %d, hop %d: %zu x %zu "
+            "features per clip\n", fe->sample_rate, fe->clip_seconds, fe->n_mels, fe->fmin, fe->fmax, fe->n_fft,
+            fe->win_length, fe->hop_length, d->n_mels, d->n_frames);
     if (d->cache_used)
-        fprintf(to, "Features: %zu windows of %.0f s (hop %g s, at most %d per recording), cache %s (%s, %.1f s; "
+        fprintf(to, "Features: %zu windows of %g s (hop %g s, at most %d per recording), cache %s (%s, %.1f s; "
                 "log-mels %.1f s)\n",
                 c->n_windows, d->dsp.clip_seconds, o->hop_s, o->max_windows, d->cache_info.path,
                 d->cache_info.loaded ? "reused" : d->cache_info.write_failed ? "built, not written" : "built",
                 d->cache_info.seconds, d->features_seconds);
     else
-        fprintf(to, "Features: %zu windows of %.0f s (hop %g s, at most %d per recording), no cache file (%.1f s; "
+        fprintf(to, "Features: %zu windows of %g s (hop %g s, at most %d per recording), no cache file (%.1f s; "
                 "log-mels %.1f s)\n",
                 c->n_windows, d->dsp.clip_seconds, o->hop_s, o->max_windows, d->cache_info.seconds,
                 d->features_seconds);
+    /* A cache that was there but not reused says why: other settings, files changed, damage. */
+    if (d->cache_used && d->cache_info.replaced)
+        fprintf(to, "  cache rebuilt: %s\n", d->cache_info.reason);
     if (d->cache_used && !d->cache_info.loaded && d->cache_info.write_failed)
         fprintf(to, "  cache not written: %s\n", d->cache_info.write_error);
     if (d->skipped)

@@ -223,7 +223,7 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
     memset(&st, 0, sizeof st);
     buffers bf;
     memset(&bf, 0, sizeof bf);
-    char *fp = tr_options_fingerprint(o);
+    char *fp = tr_options_checkpoint_key(o);
     int rc = 0;
     if (!fp) {
         rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");

@@ -1,6 +1,7 @@
 /* aa-train's options: one table drives the parser, the --help text and its defaults, so that the help can
  * neither forget an option nor quote a stale default. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ void tr_options_default(tr_options *o)
     o->seed = 1;
     o->val_frac = 0.15;
     o->test_frac = 0.15;
+    o->dsp = dsp_settings_default();
     o->hop_s = 2.0;
     o->max_windows = 12;
     o->arch = "aa-cnn-s";
@@ -47,20 +49,21 @@ void tr_options_default(tr_options *o)
 typedef enum {
     K_FLAG,   /* no value */
     K_STR,    /* any non-empty string */
-    K_INT,    /* whole number in [lo, hi] */
+    K_INT,    /* whole number in [lo, hi]; lo = hi = 0: any int, the front end's rules judge it */
     K_U64,    /* non-negative whole number */
-    K_NUM,    /* finite number in [lo, hi] */
+    K_NUM,    /* finite number in [lo, hi]; lo = hi = 0: any, the front end's rules judge it */
     K_CHOICE, /* one of the words in `choices` */
 } kind;
 
 typedef enum {
     O_HELP, O_VERSION, O_OUTPUT, O_CLASSES, O_GROUP_REGEX, O_MANIFEST, O_NO_MANIFEST, O_CACHE, O_NO_CACHE,
-    O_SEED, O_VAL_FRAC, O_TEST_FRAC, O_HOP, O_MAX_WINDOWS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_OPTIMIZER,
+    O_SAMPLE_RATE, O_CLIP_SECONDS, O_CROP, O_RESAMPLER, O_N_FFT, O_WIN_LENGTH, O_HOP_LENGTH, O_N_MELS, O_FMIN,
+    O_FMAX, O_SEED, O_VAL_FRAC, O_TEST_FRAC, O_HOP, O_MAX_WINDOWS, O_ARCH, O_EPOCHS, O_BATCH, O_LR, O_OPTIMIZER,
     O_WEIGHT_DECAY, O_CLIP_NORM, O_SCHEDULE, O_WARMUP, O_MIN_LR, O_STEP_EPOCHS, O_STEP_GAMMA,
     O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_EMA, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
     O_NOISE_P, O_SNR_MIN, O_SNR_MAX, O_NOISE_CLASS, O_SPECAUG_P, O_TIME_MASKS, O_TIME_MASK, O_FREQ_MASKS,
     O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_LOG,
-    O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET,
+    O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET, N_OPT_IDS
 } opt_id;
 
 typedef struct {
@@ -74,133 +77,163 @@ typedef struct {
     const char *section; /* starts a new section of the help when set */
     const char *help;
     const char *example; /* "" when the help needs none */
+    const char *key;     /* front end: the dsp_settings key it sets, which the validator's messages name */
 } opt_def;
 
 static const opt_def OPTS[] = {
     {O_OUTPUT, "output", 'o', K_STR, "MODEL", 0, 0, NULL, "Output",
-     "the model file to write (required); the split goes beside it as MODEL.split.tsv", "-o model.aam"},
+     "the model file to write (required); the split goes beside it as MODEL.split.tsv", "-o model.aam", NULL},
     {O_LOG, "log", 0, K_STR, "FILE", 0, 0, NULL, NULL,
-     "JSON lines: one per epoch and a summary at the end", "--log train.jsonl"},
+     "JSON lines: one per epoch and a summary at the end", "--log train.jsonl", NULL},
     {O_REPORT_JSON, "report-json", 0, K_STR, "FILE", 0, 0, NULL, NULL,
-     "the test report (per recording and per window) as JSON", "--report-json test.json"},
+     "the test report (per recording and per window) as JSON", "--report-json test.json", NULL},
     {O_SVG, "svg", 0, K_STR, "DIR", 0, 0, NULL, NULL,
-     "plots: confusion matrix, reliability, coverage, learning curves (DIR is created)", "--svg plots"},
-    {O_QUIET, "quiet", 'q', K_FLAG, NULL, 0, 0, NULL, NULL, "print only warnings and errors", ""},
+     "plots: confusion matrix, reliability, coverage, learning curves (DIR is created)", "--svg plots", NULL},
+    {O_QUIET, "quiet", 'q', K_FLAG, NULL, 0, 0, NULL, NULL, "print only warnings and errors", "", NULL},
 
     {O_CLASSES, "classes", 0, K_STR, "A,B,..", 0, 0, NULL, "Data",
-     "class folders to use, in this order (default: every folder, sorted)", "--classes cough,normal_breathing"},
+     "class folders to use, in this order (default: every folder, sorted)", "--classes cough,normal_breathing", NULL},
     {O_MANIFEST, "manifest", 0, K_STR, "FILE", 0, 0, NULL, NULL,
-     "TSV with path and group columns (default: DATA/manifest.tsv when present)", "--manifest groups.tsv"},
-    {O_NO_MANIFEST, "no-manifest", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "ignore DATA/manifest.tsv", ""},
+     "TSV with path and group columns (default: DATA/manifest.tsv when present)", "--manifest groups.tsv", NULL},
+    {O_NO_MANIFEST, "no-manifest", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "ignore DATA/manifest.tsv", "", NULL},
     {O_GROUP_REGEX, "group-regex", 0, K_STR, "RE", 0, 0, NULL, NULL,
      "files without a manifest row: group = first capture of RE in the file name (default: one group per file)",
-     "--group-regex '^([a-z0-9]+)_'"},
+     "--group-regex '^([a-z0-9]+)_'", NULL},
     {O_CACHE, "cache", 0, K_STR, "FILE", 0, 0, NULL, NULL,
-     "feature cache file (default: ~/.cache/audio-audit/<DATA>-<hash>.aacache)", "--cache feats.aacache"},
-    {O_NO_CACHE, "no-cache", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "extract features without a cache file", ""},
+     "feature cache file (default: ~/.cache/audio-audit/<DATA>-<hash>.aacache)", "--cache feats.aacache", NULL},
+    {O_NO_CACHE, "no-cache", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "extract features without a cache file", "", NULL},
     {O_SEED, "seed", 0, K_U64, "N", 0, 0, NULL, NULL,
-     "seed of the split, initialisation, shuffling, dropout and augmentation", "--seed 7"},
+     "seed of the split, initialisation, shuffling, dropout and augmentation", "--seed 7", NULL},
     {O_VAL_FRAC, "val-frac", 0, K_NUM, "F", 0, 0.9, NULL, NULL,
-     "share of each class's windows for validation, whole groups at a time", "--val-frac 0.2"},
+     "share of each class's windows for validation, whole groups at a time", "--val-frac 0.2", NULL},
     {O_TEST_FRAC, "test-frac", 0, K_NUM, "F", 0, 0.9, NULL, NULL,
-     "share for the test split; 0: no test report", "--test-frac 0.2"},
+     "share for the test split; 0: no test report", "--test-frac 0.2", NULL},
     {O_HOP, "hop", 0, K_NUM, "SEC", 0.01, 3600, NULL, NULL,
-     "seconds between the 4 s windows of a long recording", "--hop 1"},
+     "seconds between the windows (clips) of a long recording (default: half a clip, 2)", "--hop 1", NULL},
     {O_MAX_WINDOWS, "max-windows", 0, K_INT, "N", 1, 100000, NULL, NULL,
-     "windows kept per recording, evenly spaced", "--max-windows 20"},
+     "windows kept per recording, evenly spaced", "--max-windows 20", NULL},
+
+    {O_SAMPLE_RATE, "sample-rate", 0, K_INT, "HZ", 0, 0, NULL,
+     "Front end (stored in the model: aa-infer hears every recording as the model was trained to)",
+     "rate every recording is resampled to, 8000 to 192000", "--sample-rate 8000", "sample_rate"},
+    {O_CLIP_SECONDS, "clip-seconds", 0, K_NUM, "SEC", 0, 0, NULL, NULL,
+     "length of the window the network hears; longer recordings give several, shorter ones are zero-padded",
+     "--clip-seconds 2", "clip_seconds"},
+    /* The choices are in the order of dsp_crop and dsp_resampler: the word's index is the value. */
+    {O_CROP, "crop", 0, K_CHOICE, "NAME", 0, 0, "start|center|loudest", NULL,
+     "the one clip a longer recording is judged by under --aggregate loudest (and aa-infer --mel shows): "
+     "start, center or loudest", "--crop center", "crop"},
+    {O_RESAMPLER, "resampler", 0, K_CHOICE, "NAME", 0, 0, "soxr_hq|soxr_vhq|soxr_mq|soxr_lq|soxr_qq", NULL,
+     "libsoxr recipe for recordings at other rates: soxr_hq (librosa's default), soxr_vhq, soxr_mq, soxr_lq, "
+     "soxr_qq", "--resampler soxr_vhq", "resampler"},
+    {O_N_FFT, "n-fft", 0, K_INT, "N", 0, 0, NULL, NULL, "FFT size in samples, 16 to 65536", "--n-fft 1024",
+     "n_fft"},
+    {O_WIN_LENGTH, "win-length", 0, K_INT, "N", 0, 0, NULL, NULL,
+     "Hann window length in samples, at most --n-fft (default: --n-fft, 512)", "--win-length 400",
+     "win_length"},
+    {O_HOP_LENGTH, "hop-length", 0, K_INT, "N", 0, 0, NULL, NULL, "samples between spectrogram frames",
+     "--hop-length 256", "hop_length"},
+    {O_N_MELS, "n-mels", 0, K_INT, "N", 0, 0, NULL, NULL,
+     "mel bands, 1 to 1024, and no more than leave every band an FFT bin", "--n-mels 40", "n_mels"},
+    {O_FMIN, "fmin", 0, K_NUM, "HZ", 0, 0, NULL, NULL, "lowest frequency of the mel bands", "--fmin 50",
+     "fmin"},
+    {O_FMAX, "fmax", 0, K_NUM, "HZ", 0, 0, NULL, NULL,
+     "highest frequency of the mel bands, at most the Nyquist frequency (default: --sample-rate / 2, 8000)",
+     "--fmax 4000", "fmax"},
 
     {O_ARCH, "arch", 0, K_STR, "SPEC", 0, 0, NULL, "Network and optimisation",
      "architecture: aa-cnn-s or layers such as \"c8 bn relu p2 c16 bn relu gap fc\"",
-     "--arch \"c8 bn relu p2 c16 bn relu gap fc\""},
-    {O_EPOCHS, "epochs", 0, K_INT, "N", 1, 100000, NULL, NULL, "most epochs to train", "--epochs 50"},
-    {O_BATCH, "batch", 0, K_INT, "N", 2, 4096, NULL, NULL, "windows per step", "--batch 64"},
-    {O_LR, "lr", 0, K_NUM, "RATE", 1e-7, 10, NULL, NULL, "peak learning rate", "--lr 0.002"},
+     "--arch \"c8 bn relu p2 c16 bn relu gap fc\"", NULL},
+    {O_EPOCHS, "epochs", 0, K_INT, "N", 1, 100000, NULL, NULL, "most epochs to train", "--epochs 50", NULL},
+    {O_BATCH, "batch", 0, K_INT, "N", 2, 4096, NULL, NULL, "windows per step", "--batch 64", NULL},
+    {O_LR, "lr", 0, K_NUM, "RATE", 1e-7, 10, NULL, NULL, "peak learning rate", "--lr 0.002", NULL},
     {O_OPTIMIZER, "optimizer", 0, K_CHOICE, "NAME", 0, 0, "adam|adamw", NULL, "adam or adamw",
-     "--optimizer adamw"},
+     "--optimizer adamw", NULL},
     {O_WEIGHT_DECAY, "weight-decay", 0, K_NUM, "W", 0, 1, NULL, NULL,
      "weight decay of conv and dense weights: L2 for adam, decoupled for adamw",
-     "--weight-decay 0.01"},
+     "--weight-decay 0.01", NULL},
     {O_CLIP_NORM, "clip-norm", 0, K_NUM, "N", 0, 1e6, NULL, NULL,
-     "scale gradients down to this global L2 norm; 0: never", "--clip-norm 1"},
+     "scale gradients down to this global L2 norm; 0: never", "--clip-norm 1", NULL},
     {O_SCHEDULE, "schedule", 0, K_CHOICE, "NAME", 0, 0, "cosine|step", NULL,
-     "learning-rate schedule after the warm-up: cosine or step", "--schedule step"},
+     "learning-rate schedule after the warm-up: cosine or step", "--schedule step", NULL},
     {O_WARMUP, "warmup", 0, K_NUM, "EPOCHS", 0, 100000, NULL, NULL,
-     "epochs of linear warm-up to the peak rate", "--warmup 2"},
+     "epochs of linear warm-up to the peak rate", "--warmup 2", NULL},
     {O_MIN_LR, "min-lr", 0, K_NUM, "F", 0, 1, NULL, NULL,
-     "cosine: the final rate as a fraction of the peak", "--min-lr 0"},
+     "cosine: the final rate as a fraction of the peak", "--min-lr 0", NULL},
     {O_STEP_EPOCHS, "step-epochs", 0, K_INT, "N", 1, 100000, NULL, NULL,
-     "step: epochs between rate drops", "--step-epochs 5"},
+     "step: epochs between rate drops", "--step-epochs 5", NULL},
     {O_STEP_GAMMA, "step-gamma", 0, K_NUM, "F", 1e-6, 1, NULL, NULL,
-     "step: factor of each drop", "--step-gamma 0.5"},
+     "step: factor of each drop", "--step-gamma 0.5", NULL},
     {O_NO_CLASS_WEIGHTS, "no-class-weights", 0, K_FLAG, NULL, 0, 0, NULL, NULL,
-     "plain loss (default: each class weighted inversely to its training windows)", ""},
+     "plain loss (default: each class weighted inversely to its training windows)", "", NULL},
     {O_LABEL_SMOOTHING, "label-smoothing", 0, K_NUM, "S", 0, 0.5, NULL, NULL,
-     "target = (1 - S) one-hot + S / classes", "--label-smoothing 0"},
+     "target = (1 - S) one-hot + S / classes", "--label-smoothing 0", NULL},
     {O_PATIENCE, "patience", 0, K_INT, "N", 0, 100000, NULL, NULL,
-     "stop after N epochs without a better validation macro-F1; 0: never", "--patience 5"},
+     "stop after N epochs without a better validation macro-F1; 0: never", "--patience 5", NULL},
     {O_EMA, "ema", 0, K_NUM, "DECAY", 0, 0.99999, NULL, NULL,
      "validate and keep a moving average of the weights, updated every step with this decay; 0: the weights "
-     "themselves", "--ema 0.995"},
+     "themselves", "--ema 0.995", NULL},
     {O_THREADS, "threads", 'j', K_INT, "N", 0, 1024, NULL, NULL,
      "threads for features and training; 0: all cores. The model depends only on data, options "
-     "and seed", "--threads 2"},
+     "and seed", "--threads 2", NULL},
 
     {O_NO_AUGMENT, "no-augment", 0, K_FLAG, NULL, 0, 0, NULL, "Augmentation of training windows",
-     "train on the windows as they are", ""},
+     "train on the windows as they are", "", NULL},
     {O_SHIFT_P, "shift-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of a time shift",
-     "--shift-p 0.8"},
-    {O_SHIFT, "shift", 0, K_NUM, "SEC", 0, 4, NULL, NULL, "largest time shift", "--shift 1"},
+     "--shift-p 0.8", NULL},
+    {O_SHIFT, "shift", 0, K_NUM, "SEC", 0, 60, NULL, NULL,
+     "largest time shift, shorter than a clip (default: an eighth of a clip, 0.5)", "--shift 1", NULL},
     {O_GAIN_P, "gain-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of a gain change",
-     "--gain-p 0.8"},
-    {O_GAIN, "gain", 0, K_NUM, "DB", 0, 60, NULL, NULL, "largest gain change, +-dB", "--gain 10"},
+     "--gain-p 0.8", NULL},
+    {O_GAIN, "gain", 0, K_NUM, "DB", 0, 60, NULL, NULL, "largest gain change, +-dB", "--gain 10", NULL},
     {O_NOISE_P, "noise-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
-     "probability of mixing in a background window", "--noise-p 0.5"},
-    {O_SNR_MIN, "snr-min", 0, K_NUM, "DB", -30, 100, NULL, NULL, "lowest mixing SNR", "--snr-min 0"},
+     "probability of mixing in a background window", "--noise-p 0.5", NULL},
+    {O_SNR_MIN, "snr-min", 0, K_NUM, "DB", -30, 100, NULL, NULL, "lowest mixing SNR", "--snr-min 0", NULL},
     {O_SNR_MAX, "snr-max", 0, K_NUM, "DB", -30, 100, NULL, NULL, "highest mixing SNR",
-     "--snr-max 20"},
+     "--snr-max 20", NULL},
     {O_NOISE_CLASS, "noise-class", 0, K_STR, "NAME", 0, 0, NULL, NULL,
-     "class whose windows are the noise; absent: no mixing", "--noise-class noise"},
+     "class whose windows are the noise; absent: no mixing", "--noise-class noise", NULL},
     {O_SPECAUG_P, "specaug-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
-     "probability of SpecAugment time and frequency masks", "--specaug-p 0.8"},
-    {O_TIME_MASKS, "time-masks", 0, K_INT, "N", 0, 8, NULL, NULL, "time masks", "--time-masks 1"},
-    {O_TIME_MASK, "time-mask", 0, K_INT, "FRAMES", 0, 10000, NULL, NULL, "widest time mask",
-     "--time-mask 20"},
+     "probability of SpecAugment time and frequency masks", "--specaug-p 0.8", NULL},
+    {O_TIME_MASKS, "time-masks", 0, K_INT, "N", 0, 8, NULL, NULL, "time masks", "--time-masks 1", NULL},
+    {O_TIME_MASK, "time-mask", 0, K_INT, "FRAMES", 0, 10000, NULL, NULL,
+     "widest time mask, at most a clip's frames (default: a tenth of them, 40)", "--time-mask 20", NULL},
     {O_FREQ_MASKS, "freq-masks", 0, K_INT, "N", 0, 8, NULL, NULL, "frequency masks",
-     "--freq-masks 1"},
-    {O_FREQ_MASK, "freq-mask", 0, K_INT, "MELS", 0, 1024, NULL, NULL, "widest frequency mask",
-     "--freq-mask 12"},
+     "--freq-masks 1", NULL},
+    {O_FREQ_MASK, "freq-mask", 0, K_INT, "MELS", 0, 1024, NULL, NULL,
+     "widest frequency mask, at most --n-mels (default: an eighth of them, 8)", "--freq-mask 12", NULL},
     {O_MIXUP_P, "mixup-p", 0, K_NUM, "P", 0, 1, NULL, NULL, "probability of mixup with another window",
-     "--mixup-p 0.3"},
+     "--mixup-p 0.3", NULL},
     {O_MIXUP_ALPHA, "mixup-alpha", 0, K_NUM, "A", 0.001, 100, NULL, NULL,
-     "mixup weight ~ Beta(A, A)", "--mixup-alpha 0.4"},
+     "mixup weight ~ Beta(A, A)", "--mixup-alpha 0.4", NULL},
 
     {O_GATE_TARGET, "gate-target", 0, K_NUM, "ACC", 0.001, 1, NULL, "Calibration (on the validation split)",
      "the Unclear gate: highest coverage whose selective accuracy is at least ACC",
-     "--gate-target 0.9"},
+     "--gate-target 0.9", NULL},
     {O_GATE_MIN_COVERED, "gate-min-covered", 0, K_INT, "N", 1, 1000000, NULL, NULL,
-     "a gate must leave at least N validation items covered", "--gate-min-covered 10"},
+     "a gate must leave at least N validation items covered", "--gate-min-covered 10", NULL},
     {O_PER_CLASS_GATES, "per-class-gates", 0, K_FLAG, NULL, 0, 0, NULL, NULL,
-     "one threshold per class, each aiming at the target precision", ""},
+     "one threshold per class, each aiming at the target precision", "", NULL},
     {O_AGGREGATE, "aggregate", 0, K_STR, "POLICY", 0, 0, NULL, NULL,
-     "how a recording longer than 4 s is judged, stored in the model: loudest (its loudest 4 s), mean@HOP "
+     "how a recording longer than a clip is judged, stored in the model: loudest (one clip, --crop), mean@HOP "
      "(mean probability of windows HOP s apart), topK@HOP (that mean over the K loudest windows), rms@HOP and "
      "energy@HOP (that mean weighted by each window's RMS or energy)",
-     "--aggregate mean@2"},
+     "--aggregate mean@2", NULL},
     {O_AGGREGATE_REPORT, "aggregate-report", 0, K_STR, "P,P,..", 0, 0, NULL, NULL,
      "also print the validation recordings' accuracy and macro-F1 under each of these policies",
-     "--aggregate-report loudest,mean@1,top3@1"},
+     "--aggregate-report loudest,mean@1,top3@1", NULL},
 
     {O_CHECKPOINT, "checkpoint", 0, K_STR, "FILE", 0, 0, NULL, "Checkpoints",
-     "write the whole training state to FILE after every epoch", "--checkpoint run.ckpt"},
+     "write the whole training state to FILE after every epoch", "--checkpoint run.ckpt", NULL},
     {O_RESUME, "resume", 0, K_STR, "FILE", 0, 0, NULL, NULL,
      "continue the run a checkpoint saved; the result is the same bits as an uninterrupted run",
-     "--resume run.ckpt"},
+     "--resume run.ckpt", NULL},
     {O_STOP_AFTER, "stop-after", 0, K_INT, "EPOCH", 1, 100000, NULL, NULL,
      "end after this epoch with the checkpoint written and no model (resume it later)",
-     "--stop-after 10 --checkpoint run.ckpt"},
+     "--stop-after 10 --checkpoint run.ckpt", NULL},
 
-    {O_HELP, "help", 'h', K_FLAG, NULL, 0, 0, NULL, "Other", "show this help and exit", ""},
-    {O_VERSION, "version", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "print the version and exit", ""},
+    {O_HELP, "help", 'h', K_FLAG, NULL, 0, 0, NULL, "Other", "show this help and exit", "", NULL},
+    {O_VERSION, "version", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "print the version and exit", "", NULL},
 };
 #define N_OPTS (sizeof OPTS / sizeof *OPTS)
 
@@ -223,10 +256,28 @@ static int default_text(opt_id id, char *buf, size_t n)
     case O_OPTIMIZER: snprintf(buf, n, "%s", d.optimizer == TR_OPT_ADAMW ? "adamw" : "adam"); return 1;
     case O_SCHEDULE: snprintf(buf, n, "%s", d.schedule == TR_SCHED_STEP ? "step" : "cosine"); return 1;
     case O_AGGREGATE: am_aggregate_format(&d.aggregate, buf, n); return 1;
+    case O_CROP:
+    case O_RESAMPLER: {
+        /* the text form names the enums; its line "crop=..." or "resampler=..." holds the default */
+        char text[DSP_SETTINGS_TEXT_MAX], key[32];
+        dsp_settings_format(&d.dsp, text, sizeof text);
+        snprintf(key, sizeof key, "\n%s=", id == O_CROP ? "crop" : "resampler");
+        const char *at = strstr(text, key);
+        if (!at)
+            return 0;
+        at += strlen(key);
+        snprintf(buf, n, "%.*s", (int)strcspn(at, "\n"), at);
+        return 1;
+    }
+    case O_SAMPLE_RATE: v = d.dsp.sample_rate; break;
+    case O_CLIP_SECONDS: v = d.dsp.clip_seconds; break;
+    case O_N_FFT: v = d.dsp.n_fft; break;
+    case O_HOP_LENGTH: v = d.dsp.hop_length; break;
+    case O_N_MELS: v = d.dsp.n_mels; break;
+    case O_FMIN: v = d.dsp.fmin; break;
     case O_NOISE_CLASS: snprintf(buf, n, "%s", a->background_class); return 1;
     case O_VAL_FRAC: v = d.val_frac; break;
     case O_TEST_FRAC: v = d.test_frac; break;
-    case O_HOP: v = d.hop_s; break;
     case O_MAX_WINDOWS: v = d.max_windows; break;
     case O_EPOCHS: v = d.epochs; break;
     case O_BATCH: v = d.batch; break;
@@ -241,7 +292,6 @@ static int default_text(opt_id id, char *buf, size_t n)
     case O_PATIENCE: v = d.patience; break;
     case O_EMA: v = d.ema; break;
     case O_THREADS: v = d.threads; break;
-    case O_SHIFT: v = a->shift_max_s; break;
     case O_SHIFT_P: v = a->shift_p; break;
     case O_GAIN: v = a->gain_db; break;
     case O_GAIN_P: v = a->gain_p; break;
@@ -250,9 +300,7 @@ static int default_text(opt_id id, char *buf, size_t n)
     case O_SNR_MAX: v = a->snr_max_db; break;
     case O_SPECAUG_P: v = a->specaug_p; break;
     case O_TIME_MASKS: v = a->time_masks; break;
-    case O_TIME_MASK: v = a->time_mask_max; break;
     case O_FREQ_MASKS: v = a->freq_masks; break;
-    case O_FREQ_MASK: v = a->freq_mask_max; break;
     case O_MIXUP_P: v = a->mixup_p; break;
     case O_MIXUP_ALPHA: v = a->mixup_alpha; break;
     case O_GATE_TARGET: v = d.gate_target; break;
@@ -293,8 +341,9 @@ void tr_usage(FILE *to)
     fprintf(to,
             "Usage: aa-train DATA -o MODEL [options]\n"
             "Train a respiratory-sound classifier on DATA/<class>/ folders of recordings (any format the\n"
-            "front end reads; DATA/{train,val,test}/<class>/ fixes the split). Recordings are cut into 4 s\n"
-            "windows; the split keeps each group (manifest, --group-regex, else each file) on one side.\n"
+            "front end reads; DATA/{train,val,test}/<class>/ fixes the split). Recordings are cut into clips\n"
+            "(4 s unless --clip-seconds); the split keeps each group (manifest, --group-regex, else each file)\n"
+            "on one side.\n"
             "The model is calibrated on the validation split and judged on the test split, recording by\n"
             "recording, exactly as aa-infer classifies a file.\n"
             "  Example: aa-train demo-data -o model.aam --svg plots --log train.jsonl\n"
@@ -404,12 +453,14 @@ static int bad_value(const opt_def *d, const char *v, aa_error *err)
     switch (d->k) {
     case K_INT:
         what = "a whole number";
-        snprintf(range, sizeof range, " from %.0f to %.0f", d->lo, d->hi);
+        if (d->lo != d->hi)
+            snprintf(range, sizeof range, " from %.0f to %.0f", d->lo, d->hi);
         break;
     case K_U64: what = "a non-negative whole number"; break;
     case K_NUM:
         what = "a number";
-        snprintf(range, sizeof range, " from %g to %g", d->lo, d->hi);
+        if (d->lo != d->hi)
+            snprintf(range, sizeof range, " from %g to %g", d->lo, d->hi);
         break;
     case K_CHOICE: snprintf(range, sizeof range, " (%s)", d->choices); break;
     default: what = "a non-empty value"; break;
@@ -431,7 +482,8 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
             return bad_value(d, v, err);
         break;
     case K_INT:
-        if (parse_int(v, &n) || n < (long long)d->lo || n > (long long)d->hi)
+        if (parse_int(v, &n) || (d->lo != d->hi ? n < (long long)d->lo || n > (long long)d->hi
+                                                 : n < INT_MIN || n > INT_MAX))
             return bad_value(d, v, err);
         break;
     case K_U64:
@@ -439,7 +491,7 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
             return bad_value(d, v, err);
         break;
     case K_NUM:
-        if (parse_num(v, &x) || x < d->lo || x > d->hi)
+        if (parse_num(v, &x) || (d->lo != d->hi && (x < d->lo || x > d->hi)))
             return bad_value(d, v, err);
         break;
     case K_CHOICE:
@@ -457,6 +509,16 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_NO_MANIFEST: o->manifest = ""; break;
     case O_CACHE: o->cache_path = v; break;
     case O_NO_CACHE: o->no_cache = 1; break;
+    case O_SAMPLE_RATE: o->dsp.sample_rate = (int)n; break;
+    case O_CLIP_SECONDS: o->dsp.clip_seconds = x; break;
+    case O_CROP: o->dsp.crop = (dsp_crop)ch; break;
+    case O_RESAMPLER: o->dsp.resampler = (dsp_resampler)ch; break;
+    case O_N_FFT: o->dsp.n_fft = (int)n; break;
+    case O_WIN_LENGTH: o->dsp.win_length = (int)n; break;
+    case O_HOP_LENGTH: o->dsp.hop_length = (int)n; break;
+    case O_N_MELS: o->dsp.n_mels = (int)n; break;
+    case O_FMIN: o->dsp.fmin = x; break;
+    case O_FMAX: o->dsp.fmax = x; break;
     case O_SEED: o->seed = u; break;
     case O_VAL_FRAC: o->val_frac = x; break;
     case O_TEST_FRAC: o->test_frac = x; break;
@@ -512,7 +574,87 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_STOP_AFTER: o->stop_after = (int)n; break;
     case O_THREADS: o->threads = (int)n; break;
     case O_QUIET: o->quiet = 1; break;
+    case N_OPT_IDS: break;
     }
+    return 0;
+}
+
+/* ---- the front end ------------------------------------------------------------------------------------------ */
+
+/* The defaults that follow the front end, for the options not given: first those of the front end itself,
+ * then, once it is valid, those that depend on its clip and mels. At the default front end each gives the
+ * value tr_options_default holds (8000, 512, 2, 0.5, 40, 8), so a default run is what it always was. */
+static void derive_front_end(tr_options *o, const unsigned char *given)
+{
+    if (!given[O_FMAX])
+        o->dsp.fmax = o->dsp.sample_rate / 2.0;
+    if (!given[O_WIN_LENGTH])
+        o->dsp.win_length = o->dsp.n_fft;
+}
+
+static void derive_from_front_end(tr_options *o, const unsigned char *given)
+{
+    const dsp_settings *s = &o->dsp;
+    if (!given[O_HOP])
+        o->hop_s = s->clip_seconds / 2;
+    if (!given[O_SHIFT])
+        o->aug.shift_max_s = s->clip_seconds / 8;
+    /* Absolute widths: a 40-frame mask is a tenth of a 4 s clip but most of a short one. */
+    if (!given[O_TIME_MASK])
+        o->aug.time_mask_max = (int)(dsp_clip_frames(s) / 10);
+    if (!given[O_FREQ_MASK])
+        o->aug.freq_mask_max = s->n_mels / 8;
+}
+
+/* The validator's message with each dsp_settings key it names replaced by its option ("fmax" -> "--fmax"),
+ * so that a refusal names what the user typed. */
+static void name_options(const char *msg, char *out, size_t cap)
+{
+    static const char prefix[] = "settings: ";
+    if (!strncmp(msg, prefix, sizeof prefix - 1))
+        msg += sizeof prefix - 1;
+    size_t len = 0;
+    for (const char *p = msg; *p && len + 1 < cap;) {
+        size_t w = 0;
+        while ((p[w] >= 'a' && p[w] <= 'z') || (p[w] >= '0' && p[w] <= '9') || p[w] == '_')
+            w++;
+        const opt_def *d = NULL;
+        for (size_t i = 0; w && i < N_OPTS && !d; i++)
+            if (OPTS[i].key && strlen(OPTS[i].key) == w && !strncmp(OPTS[i].key, p, w))
+                d = &OPTS[i];
+        int n = d ? snprintf(out + len, cap - len, "--%s", d->name)
+                  : snprintf(out + len, cap - len, "%.*s", (int)(w ? w : 1), p);
+        len += n > 0 ? (size_t)n : 0;
+        p += w ? w : 1;
+    }
+    out[len < cap ? len : cap - 1] = '\0';
+}
+
+/* The front end (its rules are dsp_settings_validate's) and the options whose limits it sets, each with
+ * its derived default. */
+static int front_end(tr_options *o, const unsigned char *given, aa_error *err)
+{
+    derive_front_end(o, given);
+    const dsp_settings *s = &o->dsp;
+    aa_error e;
+    if (dsp_settings_validate(s, &e)) {
+        char msg[AA_ERROR_MSG_MAX];
+        name_options(e.msg, msg, sizeof msg);
+        return aa_error_set(err, TR_PARSE_USAGE, "%s", msg);
+    }
+    derive_from_front_end(o, given);
+    size_t frames = dsp_clip_frames(s);
+    if (o->aug.shift_max_s >= s->clip_seconds)
+        return aa_error_set(err, TR_PARSE_USAGE, "--shift %g is not shorter than a clip (--clip-seconds %g)",
+                            o->aug.shift_max_s, s->clip_seconds);
+    if ((size_t)o->aug.time_mask_max > frames)
+        return aa_error_set(err, TR_PARSE_USAGE,
+                            "--time-mask %d is wider than a clip's %zu frames (--clip-seconds %g, --sample-rate %d, "
+                            "--hop-length %d)", o->aug.time_mask_max, frames, s->clip_seconds, s->sample_rate,
+                            s->hop_length);
+    if (o->aug.freq_mask_max > s->n_mels)
+        return aa_error_set(err, TR_PARSE_USAGE, "--freq-mask %d is wider than --n-mels %d", o->aug.freq_mask_max,
+                            s->n_mels);
     return 0;
 }
 
@@ -540,11 +682,11 @@ static int check_together(const tr_options *o, aa_error *err)
                             o->stop_after, o->epochs);
     /* A mistyped architecture is a usage error, found before the data is read: built once for one sample of
      * the front end's input (the class count is not known yet; 2 stands in for it). */
-    dsp_settings ds = dsp_settings_default();
     aa_error e;
-    nn_model *probe = nn_model_new(o->arch, 1, ds.n_mels, (int)dsp_clip_frames(&ds), 2, 1, &e);
+    nn_model *probe = nn_model_new(o->arch, 1, o->dsp.n_mels, (int)dsp_clip_frames(&o->dsp), 2, 1, &e);
     if (!probe)
-        return aa_error_set(err, TR_PARSE_USAGE, "--arch: %s", e.msg);
+        return aa_error_set(err, TR_PARSE_USAGE, "--arch: %s (for an input of %d mels x %zu frames)", e.msg,
+                            o->dsp.n_mels, dsp_clip_frames(&o->dsp));
     nn_model_free(probe);
     return 0;
 }
@@ -552,6 +694,7 @@ static int check_together(const tr_options *o, aa_error *err)
 int tr_options_parse(tr_options *o, int argc, char **argv, aa_error *err)
 {
     aa_error_clear(err);
+    unsigned char given[N_OPT_IDS] = {0};
     int positional_only = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -592,8 +735,9 @@ int tr_options_parse(tr_options *o, int argc, char **argv, aa_error *err)
             return TR_PARSE_VERSION;
         if (apply(o, d, v, err))
             return TR_PARSE_USAGE;
+        given[d->id] = 1;
     }
-    return check_together(o, err) ? TR_PARSE_USAGE : TR_PARSE_OK;
+    return front_end(o, given, err) || check_together(o, err) ? TR_PARSE_USAGE : TR_PARSE_OK;
 }
 
 char *tr_options_fingerprint(const tr_options *o)
@@ -628,4 +772,19 @@ char *tr_options_fingerprint(const tr_options *o)
         return NULL;
     }
     return s;
+}
+
+char *tr_options_checkpoint_key(const tr_options *o)
+{
+    char *fp = tr_options_fingerprint(o), text[DSP_SETTINGS_TEXT_MAX];
+    size_t tn = dsp_settings_format(&o->dsp, text, sizeof text);
+    size_t n = fp ? strlen(fp) + 2 * tn + 1 : 0; /* each of tn bytes at most one line of its own */
+    char *key = fp && tn < sizeof text ? malloc(n) : NULL;
+    if (key) {
+        size_t len = (size_t)snprintf(key, n, "%s", fp);
+        for (const char *line = text; *line; line += strcspn(line, "\n") + 1)
+            len += (size_t)snprintf(key + len, n - len, "dsp.%.*s\n", (int)strcspn(line, "\n"), line);
+    }
+    free(fp);
+    return key;
 }

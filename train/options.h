@@ -25,8 +25,11 @@ typedef struct {
     int no_cache;            /* --no-cache: extract features without reading or writing a cache file */
     uint64_t seed;
     double val_frac, test_frac;
-    double hop_s;            /* seconds between windows of a long recording */
+    double hop_s;            /* seconds between windows of a long recording [half a clip] */
     int max_windows;         /* windows kept per recording */
+    /* front end: the model file stores it, aa-infer hears with it. After tr_options_parse the derived
+     * defaults are filled in (fmax: the Nyquist frequency; win_length: n_fft), and the whole is valid. */
+    dsp_settings dsp;
     /* network and optimisation */
     const char *arch;
     int epochs, batch;
@@ -62,7 +65,11 @@ void tr_options_default(tr_options *o);
 
 /* A usage error is the shared AA_ERR_USAGE, so the code left in err says so too. */
 enum { TR_PARSE_OK = 0, TR_PARSE_HELP = 1, TR_PARSE_VERSION = 2, TR_PARSE_USAGE = AA_ERR_USAGE };
-/* Parses argv (argv[0] is the program) into o, which should hold the defaults. Returns TR_PARSE_OK,
+/* Parses argv (argv[0] is the program) into o, which should hold the defaults. The defaults that follow
+ * the front end are derived for the options not given: fmax = sample rate / 2, win length = n_fft, hop =
+ * half a clip, shift = an eighth of a clip, time mask = a tenth of a clip's frames, frequency mask = an
+ * eighth of the mels (at the default front end, exactly the values tr_options_default sets). The front end
+ * is checked by dsp_settings_validate, whose message is given with option names. Returns TR_PARSE_OK,
  * TR_PARSE_HELP or TR_PARSE_VERSION when asked for those, or TR_PARSE_USAGE with err->msg saying what is
  * wrong in one line. Strings in o point into argv. */
 int tr_options_parse(tr_options *o, int argc, char **argv, aa_error *err);
@@ -78,5 +85,9 @@ const char *tr_option_name(int i);
  * thread count and verbosity are left out: they may change between the two halves of a resumed run.
  * NULL when out of memory; caller frees. */
 char *tr_options_fingerprint(const tr_options *o);
+/* What a checkpoint must match to be resumed: the fingerprint and the front end ("dsp.KEY=VALUE" lines).
+ * The front end is not in the fingerprint, which the training summary quotes: the model file carries it
+ * whole already. NULL when out of memory; caller frees. */
+char *tr_options_checkpoint_key(const tr_options *o);
 
 #endif

@@ -120,6 +120,13 @@ static ev_report_info info_of(const tr_test *t, const char *title, const char *u
                             .omit_curve = 1};
 }
 
+/* "Test split, per 4 s window" + more, with the model's clip length. */
+static const char *window_title(const tr_test *t, const char *more, char *buf, size_t n)
+{
+    snprintf(buf, n, "Test split, per %g s window%s", am_dsp(t->model)->clip_seconds, more);
+    return buf;
+}
+
 int tr_test_print(FILE *out, const tr_test *t, aa_error *err)
 {
     ev_report_info ri = info_of(t, "Test split, per recording (each file classified as aa-infer classifies it)",
@@ -127,8 +134,9 @@ int tr_test_print(FILE *out, const tr_test *t, aa_error *err)
     fputc('\n', out);
     if (ev_report_text(out, t->rec, &ri, err))
         return 1;
-    ev_report_info wi = info_of(t, "Test split, per 4 s window (for reference: aa-infer reports recordings)",
-                                "windows");
+    char title[128];
+    ev_report_info wi = info_of(t, window_title(t, " (for reference: aa-infer reports recordings)", title,
+                                                sizeof title), "windows");
     fputc('\n', out);
     return ev_report_text(out, t->win, &wi, err) ? 1 : 0;
 }
@@ -140,7 +148,8 @@ int tr_test_save_json(const char *path, const tr_test *t, aa_error *err)
         return 1;
     FILE *f = aa_afile_stream(af);
     ev_report_info ri = info_of(t, "Test split, per recording", "recordings");
-    ev_report_info wi = info_of(t, "Test split, per 4 s window", "windows");
+    char title[128];
+    ev_report_info wi = info_of(t, window_title(t, "", title, sizeof title), "windows");
     ri.omit_curve = wi.omit_curve = 0;
     fputs("{\"format\": \"audio-audit-train-report\", \"version\": 1,\n\"recordings\": ", f);
     if (ev_report_json(f, t->rec, &ri, err))
@@ -179,7 +188,8 @@ int tr_test_save_svg(const char *dir, const tr_test *t, aa_error *err)
     if (make_dir(dir, err))
         return 1;
     ev_report_info ri = info_of(t, "Test split, per recording", "recordings");
-    ev_report_info wi = info_of(t, "Test split, per 4 s window", "windows");
+    char title[128];
+    ev_report_info wi = info_of(t, window_title(t, "", title, sizeof title), "windows");
     char path[4096];
     snprintf(path, sizeof path, "%s/confusion_windows.svg", dir);
     return ev_svg_save_all(dir, t->rec, &ri, err) || ev_svg_confusion_save(path, t->win, &wi, err) ? 1 : 0;

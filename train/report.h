@@ -5,7 +5,7 @@
  * model is read back from its file and each test recording goes through the inference route: its windows
  * as model/'s first half cut them from the cached signal (tr_data_load), the second half and am_decide with
  * the model as read back — the same code path, the same numbers as
- * `aa-infer -m MODEL --eval MODEL.split.tsv --side test`. The 4 s windows of the same recordings are
+ * `aa-infer -m MODEL --eval MODEL.split.tsv --side test`. The windows (clips) of the same recordings are
  * reported beside, as a second, clearly labelled table. */
 
 #include <stdio.h>

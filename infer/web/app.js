@@ -51,6 +51,12 @@
       const m = await res.json();
       if (m.gate && typeof m.gate.min_confidence === 'number') model.gate = m.gate.min_confidence;
       if (typeof m.clip_seconds === 'number' && m.clip_seconds > 0) model.clipSeconds = m.clip_seconds;
+      // The page's placeholders are the default front end's; a model trained with another one says its own.
+      el.melEnd.textContent = `${model.clipSeconds} s`;
+      if (m.n_mels > 0 && m.n_frames > 0) {
+        el.mel.width = m.n_frames;
+        el.mel.height = m.n_mels;
+      }
       const labels = Array.isArray(m.labels) ? m.labels.join(', ') : '';
       const parts = [];
       if (labels) parts.push(`classes: ${labels}`);
