@@ -11,6 +11,7 @@ void tr_data_free(tr_data *d)
         return;
     ds_list_free(d->list);
     ds_cache_free(d->cache);
+    tr_audit_free(d->audit);
     ds_split_free(d->split);
     for (int s = 0; s < DS_N_SIDES; s++) {
         free(d->win[s]);
@@ -282,6 +283,19 @@ int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
     so.weights = w;
     rc = ds_split_make(&d->split, d->list, &so, err);
     free(w);
+    if (rc && o->audit) {
+        /* the audit says why the corpus cannot be split rather than stopping at it */
+        snprintf(d->split_error, sizeof d->split_error, "%s", err->msg);
+        aa_error_clear(err);
+        d->split = NULL;
+        rc = 0;
+    }
+    /* before features: the audit reads every decoded signal, which training then releases */
+    if (!rc && (rc = tr_audit_run(d->list, d->cache, d->split, &d->dsp, o->test_frac > 0 ? 3 : 2, o->threads,
+                                  &d->audit, err)))
+        goto fail;
+    if (o->audit)
+        return 0;
     if (rc || (rc = side_lists(d, err)) || (rc = count_and_check(d, err)) || (rc = class_weights(d, o, err)) ||
         (rc = features(d, o, err)))
         goto fail;
@@ -329,6 +343,18 @@ void tr_data_print_warnings(const tr_data *d, FILE *to)
             fprintf(to, "aa-train: warning: skipped %s\n", shown ? shown : "(out of memory)");
             free(shown);
         }
+    if (!d->audit)
+        return;
+    enum { SHOWN = 10 };
+    char *lines[SHOWN];
+    size_t n = tr_audit_warnings(d->audit, lines, SHOWN);
+    for (size_t i = 0; i < n && i < SHOWN; i++) {
+        fprintf(to, "aa-train: warning: %s\n", lines[i]);
+        free(lines[i]);
+    }
+    if (n > SHOWN)
+        fprintf(to, "aa-train: warning: ... and %zu more findings of the dataset audit (aa-train --audit DATA "
+                    "lists them)\n", n - SHOWN);
 }
 
 void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)

@@ -12,6 +12,7 @@
 
 #include "datasets/datasets.h"
 #include "model/model.h"
+#include "train/audit.h"
 #include "train/options.h"
 #include "train/progress.h"
 
@@ -21,7 +22,9 @@ typedef struct {
     ds_cache_info cache_info;
     double features_seconds;   /* computing the windows' log-mels from the cached signals */
     int cache_used;            /* 0 with --no-cache */
-    ds_split *split;
+    ds_split *split;           /* NULL only with --audit, when the corpus cannot be split (split_error says why) */
+    char split_error[AA_ERROR_MSG_MAX];
+    tr_audit *audit;           /* the dataset audit, made before any signal is released */
     dsp_settings dsp;
     int k;                     /* classes */
     size_t n_mels, n_frames;   /* one window's feature */

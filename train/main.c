@@ -194,6 +194,28 @@ static int check_svg_dir(const char *dir, aa_error *err)
     return 0;
 }
 
+/* aa-train --audit: the data described and its problems found; nothing is trained or written but the
+ * feature cache, which a training run would reuse. Listing warnings go to stderr; the report to stdout. */
+static int run_audit(const tr_options *o)
+{
+    aa_error err;
+    aa_error_clear(&err);
+    tr_progress p;
+    tr_progress_init(&p, stderr, isatty(fileno(stderr)), o->quiet || o->json, NULL);
+    tr_data d;
+    if (tr_data_load(&d, o, &p, &err)) {
+        tr_progress_break(&p);
+        return fail(&err);
+    }
+    for (size_t i = 0; i < d.list->n_warnings; i++)
+        fprintf(stderr, "aa-train: warning: %s\n", d.list->warnings[i].msg);
+    if (!d.split)
+        fprintf(stderr, "aa-train: warning: no split: %s\n", d.split_error);
+    int rc = o->json ? tr_audit_json(stdout, d.audit, &err) : tr_audit_text(stdout, d.audit, &err);
+    tr_data_free(&d);
+    return rc ? fail(&err) : 0;
+}
+
 static int run(const tr_options *o, FILE *out, FILE *log)
 {
     aa_error err;
@@ -337,6 +359,8 @@ int main(int argc, char **argv)
         return 2;
     default: break;
     }
+    if (o.audit)
+        return run_audit(&o);
     FILE *log = NULL;
     if (o.log_path && !(log = fopen(o.log_path, "w"))) {
         fprintf(stderr, "aa-train: %s: cannot write (%s)\n", o.log_path, strerror(errno));

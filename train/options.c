@@ -63,7 +63,7 @@ typedef enum {
     O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_EMA, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
     O_NOISE_P, O_SNR_MIN, O_SNR_MAX, O_NOISE_CLASS, O_SPECAUG_P, O_TIME_MASKS, O_TIME_MASK, O_FREQ_MASKS,
     O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_LOG,
-    O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET, N_OPT_IDS
+    O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET, O_AUDIT, O_JSON, N_OPT_IDS
 } opt_id;
 
 typedef struct {
@@ -90,6 +90,12 @@ static const opt_def OPTS[] = {
     {O_SVG, "svg", 0, K_STR, "DIR", 0, 0, NULL, NULL,
      "plots: confusion matrix, reliability, coverage, learning curves (DIR is created)", "--svg plots", NULL},
     {O_QUIET, "quiet", 'q', K_FLAG, NULL, 0, 0, NULL, NULL, "print only warnings and errors", "", NULL},
+    {O_AUDIT, "audit", 0, K_FLAG, NULL, 0, 0, NULL, NULL,
+     "no training: describe DATA (files, groups, durations, rates, channels, quality per class) and what would "
+     "spoil a run on it (the same audio on two sides of the split or in two classes, groups across classes, "
+     "classes too small to split); -o is not needed. Training prints the same findings as warnings",
+     "--audit", NULL},
+    {O_JSON, "json", 0, K_FLAG, NULL, 0, 0, NULL, NULL, "with --audit: one JSON object instead of text", "", NULL},
 
     {O_CLASSES, "classes", 0, K_STR, "A,B,..", 0, 0, NULL, "Data",
      "class folders to use, in this order (default: every folder, sorted)", "--classes cough,normal_breathing", NULL},
@@ -574,6 +580,8 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_STOP_AFTER: o->stop_after = (int)n; break;
     case O_THREADS: o->threads = (int)n; break;
     case O_QUIET: o->quiet = 1; break;
+    case O_AUDIT: o->audit = 1; break;
+    case O_JSON: o->json = 1; break;
     case N_OPT_IDS: break;
     }
     return 0;
@@ -663,7 +671,9 @@ static int check_together(const tr_options *o, aa_error *err)
 {
     if (!o->data_dir)
         return aa_error_set(err, TR_PARSE_USAGE, "missing DATA, the folder of class folders");
-    if (!o->model_path && !o->stop_after)
+    if (o->json && !o->audit)
+        return aa_error_set(err, TR_PARSE_USAGE, "--json only applies with --audit");
+    if (!o->model_path && !o->stop_after && !o->audit)
         return aa_error_set(err, TR_PARSE_USAGE, "missing -o MODEL, the model file to write");
     if (o->val_frac <= 0)
         return aa_error_set(err, TR_PARSE_USAGE,

@@ -58,6 +58,8 @@ typedef struct {
     int stop_after;          /* > 0: end after this epoch (checkpoint kept, no model), to resume later */
     int threads;             /* 0: all cores */
     int quiet;
+    int audit;               /* --audit: describe the data, do not train */
+    int json;                /* --audit --json */
 } tr_options;
 
 /* The defaults every option's help line quotes. */
