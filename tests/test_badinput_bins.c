@@ -453,8 +453,9 @@ START_TEST(infer_eval_around_bad_recordings)
     ck_assert_msg(strstr(g_err, "aa-infer: warning: ") && strstr(g_err, "pipe.wav") && strstr(g_err, "path too long"),
                   "%.2000s", g_err);
     /* every recording that loads is in the report: the corpus's 32 and the bad ones that load */
-    ck_assert_msg(tu_json_num(g_out, "n") == 4 * 8 + loads, "n = %g, want %d", tu_json_num(g_out, "n"),
-                  4 * 8 + loads);
+    /* (on a mismatch stderr names each recording that did not load, and why) */
+    ck_assert_msg(tu_json_num(g_out, "n") == 4 * 8 + loads, "n = %g, want %d; stderr: %.3000s",
+                  tu_json_num(g_out, "n"), 4 * 8 + loads, g_err);
     for (int i = 0; i < TU_N_BAD_AUDIO; i++) {
         const tu_audio_case *c = &TU_BAD_AUDIO[i];
         if (c->out == TU_FAILS && !is(c, "<over PATH_MAX>") && !is(c, "missing.wav") && !is(c, "x.wav") &&
