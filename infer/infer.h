@@ -53,7 +53,10 @@ typedef struct {
     const char *reference;  /* --timeline --reference REF.tsv: score the events; NULL: do not */
     double collar;          /* s, onset collar of the scoring; default 1 */
     int offsets;            /* 1: offsets must match too (sed_eval's rule) */
-    int rate;               /* --stream: Hz of the raw PCM */
+    int rate;               /* --stream: Hz of the raw PCM; 0: from a WAV header, which the stream must have */
+    int float_pcm;          /* --stream --sample-format f32 */
+    int events;             /* --stream --events */
+    double refractory;      /* --stream --events: s; default 0 */
     /* --serve */
     const char *host;
     int port;
@@ -177,6 +180,11 @@ typedef struct {
 /* Centred moving average of width w (odd, >= 1) over n rows of k probabilities; at the edges the average
  * of the rows that exist. in and out: [n][k], distinct. */
 void inf_smooth(const float *in, size_t n, int k, int w, float *out);
+/* The class a row of probabilities speaks for as an event, or -1 (withheld by m's gate, or `background`);
+ * *conf gets its probability. */
+int inf_row_class(const am_model *m, const float *row, int background, double *conf);
+/* Index of the class called `name` (its folder name or label), -1 when the model has none. */
+int inf_background_class(const am_model *m, const char *name);
 /* Events from smoothed rows (window i covers [i hop, i hop + window)): runs of consecutive windows with the
  * same class, not withheld by m's gate and not `background` (-1: none), merged. Timing: see timeline.c.
  * Writes at most cap events and returns how many there are. */

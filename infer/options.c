@@ -43,7 +43,7 @@ typedef enum {
 typedef enum {
     O_MODEL, O_JSON, O_CSV, O_MIN_CONFIDENCE, O_THRESHOLD, O_AGGREGATE, O_THREADS, O_MAX_SECONDS,
     O_EVAL, O_SIDE, O_SVG,
-    O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_REFERENCE, O_COLLAR, O_OFFSETS, O_STREAM, O_RATE,
+    O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_REFERENCE, O_COLLAR, O_OFFSETS, O_STREAM, O_RATE, O_SAMPLE_FORMAT, O_EVENTS, O_REFRACTORY,
     O_SERVE, O_HOST, O_PORT, O_WORKERS, O_MAX_UPLOAD, O_MAX_CONNECTIONS, O_MAX_PER_IP, O_IDLE_TIMEOUT,
     O_SELFTEST, O_HELP, O_VERSION,
 } opt_id;
@@ -99,7 +99,7 @@ static const opt_def OPTS[] = {
      "seconds between windows", NULL},
     {O_SMOOTH, "smooth", 0, K_INT, "N", 1, 101, MODE(INF_TIMELINE), NULL,
      "centred moving average of the probabilities over N windows (odd; 1 = none)", NULL},
-    {O_BACKGROUND, "background", 0, K_STR, "CLASS", 0, 0, MODE(INF_TIMELINE), NULL,
+    {O_BACKGROUND, "background", 0, K_STR, "CLASS", 0, 0, MODE(INF_TIMELINE) | MODE(INF_STREAM), NULL,
      "the class that is never an event", NULL},
     {O_REFERENCE, "reference", 0, K_STR, "REF.tsv", 0, 0, MODE(INF_TIMELINE), NULL,
      "score the events against the reference events of REF.tsv (columns file, label, start_s, end_s) and "
@@ -115,7 +115,16 @@ static const opt_def OPTS[] = {
      "raw 16-bit little-endian mono PCM from '-' (or a file): one decision per hop once a clip's worth has "
      "arrived, and one at the end", NULL},
     {O_RATE, "rate", 'r', K_INT, "HZ", DSP_MIN_RATE, DSP_MAX_RATE, MODE(INF_STREAM), NULL,
-     "sample rate of the raw PCM", "required"},
+     "sample rate of raw PCM, which needs it (a stream that starts with a WAV header says its own)", NULL},
+    {O_SAMPLE_FORMAT, "sample-format", 0, K_TEXT, "s16|f32", 0, 0, MODE(INF_STREAM), NULL,
+     "raw PCM: 16-bit integers or 32-bit floats, little-endian, mono (a WAV header says its own: 16-bit or "
+     "float PCM, any channel count, mixed to mono)", "s16"},
+    {O_EVENTS, "events", 0, K_FLAG, NULL, 0, 0, MODE(INF_STREAM), NULL,
+     "print events instead of decisions: an onset line when a run of windows of one class starts, an offset "
+     "line with its start and end (the --timeline rules, without smoothing) when it ends", NULL},
+    {O_REFRACTORY, "refractory", 0, K_NUM, "S", 0, 3600, MODE(INF_STREAM), NULL,
+     "--events: a run of the same class starting within S seconds of an event's end continues that event "
+     "(its offset line waits S seconds)", NULL},
 
     {O_SERVE, "serve", 0, K_FLAG, NULL, 0, 0, 0, "Web page (--serve)",
      "serve the web page and the JSON API until interrupted", NULL},
@@ -159,6 +168,7 @@ static int default_text(const opt_def *d, char *buf, size_t n)
     case O_SMOOTH: snprintf(buf, n, "%d", o.smooth); return 1;
     case O_BACKGROUND: snprintf(buf, n, "%s", o.background); return 1;
     case O_COLLAR: snprintf(buf, n, "%g", o.collar); return 1;
+    case O_REFRACTORY: snprintf(buf, n, "%g", o.refractory); return 1;
     case O_HOST: snprintf(buf, n, "%s", o.host); return 1;
     case O_PORT: snprintf(buf, n, "%d", o.port); return 1;
     case O_MAX_UPLOAD: snprintf(buf, n, "%g", o.max_upload_mb); return 1;
@@ -396,6 +406,13 @@ static int apply(inf_options *o, const opt_def *d, const char *v, int *mode_set,
     case O_OFFSETS: o->offsets = 1; break;
     case O_STREAM: return set_mode(o, INF_STREAM, mode_set, opt, err);
     case O_RATE: o->rate = n; break;
+    case O_SAMPLE_FORMAT:
+        if (strcmp(v, "s16") && strcmp(v, "f32"))
+            return aa_error_set(err, USAGE, "--sample-format: '%s' is not s16 or f32", v);
+        o->float_pcm = !strcmp(v, "f32");
+        break;
+    case O_EVENTS: o->events = 1; break;
+    case O_REFRACTORY: o->refractory = x; break;
     case O_SERVE: return set_mode(o, INF_SERVE, mode_set, opt, err);
     case O_HOST: o->host = v; break;
     case O_PORT: o->port = n; break;
@@ -448,8 +465,6 @@ static int check_combination(const inf_options *o, const int *given, aa_error *e
             return aa_error_set(err, USAGE, "no recordings given (files, folders, or '-' for standard input)");
         break;
     case INF_STREAM:
-        if (!o->rate)
-            return aa_error_set(err, USAGE, "--stream needs the sample rate of the PCM (-r RATE)");
         if (o->n_inputs != 1)
             return aa_error_set(err, USAGE, "--stream reads one input ('-' for standard input)");
         break;

@@ -50,8 +50,7 @@ void inf_smooth(const float *in, size_t n, int k, int w, float *out)
     }
 }
 
-/* The class a smoothed row speaks for, or -1 (withheld, or background). */
-static int row_class(const am_model *m, const float *row, int background, double *conf)
+int inf_row_class(const am_model *m, const float *row, int background, double *conf)
 {
     int k = am_n_classes(m), c = ev_argmax(row, k);
     double th[AM_MAX_CLASSES];
@@ -71,7 +70,7 @@ size_t inf_events_from(const am_model *m, const float *probs, size_t n, double h
     size_t count = 0;
     for (size_t i = 0; i < n;) {
         double conf;
-        int c = row_class(m, probs + i * (size_t)k, background, &conf);
+        int c = inf_row_class(m, probs + i * (size_t)k, background, &conf);
         if (c < 0) {
             i++;
             continue;
@@ -80,7 +79,7 @@ size_t inf_events_from(const am_model *m, const float *probs, size_t n, double h
         double peak = conf;
         while (i + 1 < n) {
             double c2;
-            if (row_class(m, probs + (i + 1) * (size_t)k, background, &c2) != c)
+            if (inf_row_class(m, probs + (i + 1) * (size_t)k, background, &c2) != c)
                 break;
             peak = c2 > peak ? c2 : peak;
             i++;
@@ -328,8 +327,7 @@ static char *timeline_json(const am_model *m, const char *file, const inf_timeli
     return aa_buf_take(&b);
 }
 
-/* Index of the background class, -1 when the model has none by that name. */
-static int background_class(const am_model *m, const char *name)
+int inf_background_class(const am_model *m, const char *name)
 {
     for (int c = 0; c < am_n_classes(m); c++)
         if (!strcmp(am_class_name(m, c), name) || !strcmp(am_class_label(m, c), name))
@@ -345,7 +343,7 @@ int inf_cmd_timeline(const inf_options *o)
         fprintf(stderr, "aa-infer: %s\n", err.msg);
         return inf_exit_status(&err);
     }
-    int background = background_class(m, o->background);
+    int background = inf_background_class(m, o->background);
     if (background < 0 && strcmp(o->background, "background_noise")) {
         fprintf(stderr, "aa-infer: --background: no class called '%s' in %s\n", o->background, o->model);
         am_free(m);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sndfile.h>
+
 #include "model/model.h"
 #include "tests/util/demomodel.h"
 #include "tests/util/jsonscan.h"
@@ -166,6 +168,121 @@ START_TEST(other_rates_short_and_empty_streams)
 }
 END_TEST
 
+/* The events of a JSON output: onsets and offsets counted, offsets' times and classes into ev. */
+typedef struct {
+    double start, end;
+    char cls[32];
+} ev_line;
+
+static int offsets_of(const char *out, ev_line *ev, int cap, int *onsets)
+{
+    int n = 0;
+    *onsets = 0;
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (!strncmp(l, "{\"event\": \"onset\"", 17)) {
+            ++*onsets;
+            ck_assert(tu_json_num(l, "latency_ms") >= 0);
+        } else if (!strncmp(l, "{\"event\": \"offset\"", 18)) {
+            ck_assert_int_lt(n, cap);
+            ev[n].start = tu_json_num(l, "start_s");
+            ev[n].end = tu_json_num(l, "end_s");
+            tu_json_str(l, "class", ev[n].cls, sizeof ev[n].cls);
+            ck_assert(tu_json_num(l, "latency_ms") >= 0);
+            n++;
+        } else {
+            ck_abort_msg("not an event line: %.200s", l);
+        }
+    }
+    return n;
+}
+
+/* The timeline's events (one JSON object) into ev. */
+static int timeline_events(const char *out, ev_line *ev, int cap)
+{
+    int n = 0;
+    for (const char *p = tu_json_find(out, "events"); (p = strstr(p, "{\"start_s\"")) != NULL; p++) {
+        ck_assert_int_lt(n, cap);
+        ev[n].start = tu_json_num(p, "start_s");
+        ev[n].end = tu_json_num(p, "end_s");
+        tu_json_str(p, "class", ev[n].cls, sizeof ev[n].cls);
+        n++;
+    }
+    return n;
+}
+
+/* --stream --events on WAV-headed and raw input gives the events of --timeline --smooth 1 on the same
+ * audio; --refractory joins two coughs 7 s apart; raw PCM without -r is a usage error. */
+START_TEST(events_equal_the_timeline)
+{
+    char dir[256], model[320], wav[320], fwav[320], raw[320], msg[512];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(model, sizeof model, dir, "tone.aam");
+    ck_assert_msg(tu_make_tone_model(model, msg, sizeof msg) == 0, "%s", msg);
+    const size_t n = 40 * RATE;
+    tu_tone_event tev[4] = {{3.3, TU_TONE_BURST_S, 0}, {9.1, 5.0, 1}, {19.7, TU_TONE_BURST_S, 0}, {26.2, 6.0, 2}};
+    float *x = tu_tone_recording(n, tev, 4, 9);
+    tu_path(wav, sizeof wav, dir, "in.wav");
+    tu_write_wav(wav, x, n, 1, RATE, SF_FORMAT_PCM_16);
+    /* the same audio as float, in two equal channels */
+    float *st2 = malloc(2 * n * sizeof *st2);
+    for (size_t i = 0; i < n; i++)
+        st2[2 * i] = st2[2 * i + 1] = (float)((int16_t)lround(x[i] * 32768.0)) / 32768.0f;
+    tu_path(fwav, sizeof fwav, dir, "in_f32.wav");
+    tu_write_wav(fwav, st2, n, 2, RATE, SF_FORMAT_FLOAT);
+    /* and raw float, mono */
+    for (size_t i = 0; i < n; i++)
+        st2[i] = st2[2 * i];
+    tu_path(raw, sizeof raw, dir, "in.f32");
+    tu_write_file(raw, st2, n * sizeof *st2);
+    free(st2);
+    free(x);
+
+    ev_line want[16], got[16];
+    ck_assert_msg(run("-m '%s' --timeline --smooth 1 --json '%s'", model, wav) == 0, "%s", g_err);
+    int nw = timeline_events(g_out, want, 16);
+    ck_assert_int_eq(nw, 4);
+    const char *inputs[3][2] = {{"- <", wav}, {"- <", fwav}, {"--sample-format f32 -r 16000", raw}};
+    for (int t = 0; t < 3; t++) {
+        ck_assert_msg(run("-m '%s' --stream --events --json %s '%s'", model, inputs[t][0], inputs[t][1]) == 0, "%s",
+                      g_err);
+        int onsets, ng = offsets_of(g_out, got, 16, &onsets);
+        ck_assert_msg(ng == nw && onsets == nw, "input %d: %d events, %d onsets, want %d: %s", t, ng, onsets, nw,
+                      g_out);
+        for (int i = 0; i < nw; i++) {
+            ck_assert_str_eq(got[i].cls, want[i].cls);
+            ck_assert_msg(fabs(got[i].start - want[i].start) < 1e-3 && fabs(got[i].end - want[i].end) < 1e-3,
+                          "input %d, event %d: %g-%g, timeline %g-%g", t, i, got[i].start, got[i].end, want[i].start,
+                          want[i].end);
+        }
+    }
+    /* text: an onset line and an event line per event */
+    ck_assert_int_eq(run("-m '%s' --stream --events - < '%s'", model, wav), 0);
+    ck_assert_int_eq(tu_count_lines(g_out), 2 + 2 * nw);
+    ck_assert_ptr_nonnull(strstr(g_out, "onset   Cough"));
+    ck_assert_ptr_nonnull(strstr(g_out, AM_DISCLAIMER));
+
+    /* two coughs 7 s apart: two events, or one with a refractory period longer than the gap */
+    tu_tone_event two[2] = {{3.3, TU_TONE_BURST_S, 0}, {10.3, TU_TONE_BURST_S, 0}};
+    x = tu_tone_recording(16 * RATE, two, 2, 10);
+    tu_write_wav(wav, x, 16 * RATE, 1, RATE, SF_FORMAT_PCM_16);
+    free(x);
+    ck_assert_int_eq(run("-m '%s' --stream --events --json - < '%s'", model, wav), 0);
+    int onsets;
+    ck_assert_int_eq(offsets_of(g_out, got, 16, &onsets), 2);
+    double first_start = got[0].start, second_end = got[1].end;
+    ck_assert_int_eq(run("-m '%s' --stream --events --refractory 8 --json - < '%s'", model, wav), 0);
+    ck_assert_int_eq(offsets_of(g_out, got, 16, &onsets), 1);
+    ck_assert_int_eq(onsets, 1);
+    ck_assert(fabs(got[0].start - first_start) < 1e-9 && fabs(got[0].end - second_end) < 1e-9);
+
+    /* raw PCM needs its rate */
+    ck_assert_int_eq(run("-m '%s' --stream - < '%s'", model, raw), 2);
+    ck_assert_ptr_nonnull(strstr(g_err, "-r RATE"));
+    ck_assert_int_eq(run("-m '%s' --stream --sample-format f64 -r 16000 - < '%s'", model, raw), 2);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *stream_suite(void)
 {
     Suite *s = suite_create("stream");
@@ -173,6 +290,7 @@ Suite *stream_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, decisions_equal_the_library);
     tcase_add_test(tc, other_rates_short_and_empty_streams);
+    tcase_add_test(tc, events_equal_the_timeline);
     suite_add_tcase(s, tc);
     return s;
 }
