@@ -5,10 +5,13 @@
  * an Ogg upload whose container is broken is refused before that (infer/serve_ogg.c);
  * the log-mel buffer is wiped after each answer. The answer is the --json object of the same bytes plus
  * "mel", the clip's log-mel for the page to draw. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "infer/http_internal.h"
 #include "infer/infer.h"
@@ -126,18 +129,70 @@ aa_serve_handler inf_server_handler(inf_server *s)
 
 /* ---- the command ----------------------------------------------------------------------------------------- */
 
-/* Set by SIGINT/SIGTERM and nothing else; a signal handler can share only a sig_atomic_t with the program,
- * which is why this one flag lives at file scope. */
-static volatile sig_atomic_t stop_requested;
+/* The signal that asked the server to stop (SIGINT, SIGTERM or SIGHUP), 0 until then. A signal handler can
+ * share only a sig_atomic_t with the program, which is why this one value lives at file scope. */
+static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    stop_signal = sig;
+}
+
+/* A descriptor among 0-2 that was closed when the program started would be the next one handed out: the
+ * listening socket took descriptor 1 of a server started with stdout closed, and the banner was written
+ * into the socket. Each closed one is opened on /dev/null first. 0, or -1 with errno when one cannot be. */
+static int open_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (got < 0)
+            return -1;
+        if (got != fd) { /* cannot happen while the lower ones are open, which the loop has made sure of */
+            int e = dup2(got, fd) < 0 ? errno : 0;
+            close(got);
+            if (e) {
+                errno = e;
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static const char *signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
+/* Standard output only carries the banner and the last line: when it cannot be written (closed by the
+ * reader, a full disk) the server says so once on stderr and goes on serving. */
+static void flush_stdout(int *warned, const char *then)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return;
+    int e = errno;
+    clearerr(stdout);
+    if (!*warned)
+        fprintf(stderr, "aa-infer: warning: cannot write to standard output (%s)%s\n", strerror(e), then);
+    *warned = 1;
 }
 
 int inf_cmd_serve(const inf_options *o)
 {
+    if (open_std_fds() != 0) {
+        fprintf(stderr, "aa-infer: cannot open /dev/null for a closed standard descriptor: %s\n", strerror(errno));
+        return 1;
+    }
+    /* A write to a closed pipe or socket must fail with EPIPE, not kill the server: stdout and stderr may be
+     * pipes whose reader has gone (libmicrohttpd's own sends never raise it). */
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, NULL);
+
     aa_serve_config cfg;
     aa_serve_config_default(&cfg);
     cfg.host = o->host;
@@ -164,25 +219,36 @@ int inf_cmd_serve(const inf_options *o)
         am_free(m);
         return 1;
     }
+    /* SIGHUP (the terminal went away) stops the server as SIGTERM does, unless it was ignored when the
+     * program started (nohup, a supervisor): then it stays ignored, as the one who started it asked. */
+    struct sigaction hup;
+    sigaction(SIGHUP, NULL, &hup);
+    int take_hup = hup.sa_handler != SIG_IGN;
     /* The signals stay blocked in every thread (the server's inherit this mask) and are taken only inside
      * sigsuspend below, so the handler runs in this thread and no wake-up can be missed. */
     sigset_t block, wait_mask;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    if (take_hup)
+        sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &wait_mask);
     sigdelset(&wait_mask, SIGINT);
     sigdelset(&wait_mask, SIGTERM);
+    if (take_hup)
+        sigdelset(&wait_mask, SIGHUP);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (take_hup)
+        sigaction(SIGHUP, &sa, NULL);
 
     aa_serve_handler h = inf_server_handler(srv);
     aa_serve *server = NULL;
-    int rc = 0;
+    int rc = 0, warned = 0;
     if (aa_serve_start(&cfg, &h, &server, &err) != 0) {
         fprintf(stderr, "aa-infer: %s\n", err.msg);
         rc = 1;
@@ -191,11 +257,12 @@ int inf_cmd_serve(const inf_options *o)
         printf("aa-infer: serving %s on http://%s%s%s:%d/ with %d worker%s (Ctrl-C stops)\n%s\n", o->model,
                v6 ? "[" : "", cfg.host, v6 ? "]" : "", aa_serve_port(server), cfg.n_workers,
                cfg.n_workers == 1 ? "" : "s", AM_DISCLAIMER);
-        fflush(stdout);
-        while (!stop_requested)
+        flush_stdout(&warned, "; serving anyway");
+        while (!stop_signal)
             sigsuspend(&wait_mask);
         aa_serve_stop(server);
-        printf("aa-infer: stopped\n");
+        printf("aa-infer: stopped (%s)\n", signal_name(stop_signal));
+        flush_stdout(&warned, "");
     }
     inf_server_free(srv);
     am_free(m);
