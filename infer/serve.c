@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@
 #define MHD_queue_response(c, st, r) inf_mhd()->queue_response(c, st, r)
 #define MHD_destroy_response(r) inf_mhd()->destroy_response(r)
 #define MHD_lookup_connection_value(c, k, key) inf_mhd()->lookup_connection_value(c, k, key)
+#define MHD_get_connection_values(c, k, it, cls) inf_mhd()->get_connection_values(c, k, it, cls)
 
 #define WORKERS_MAX 64
 /* spelled out: libmicrohttpd renamed these constants between releases */
@@ -105,6 +107,12 @@ int aa_serve_http_status(int code)
 
 /* ---- responses ------------------------------------------------------------------------------------------ */
 
+/* How a response is sent (send_buffer's flags). */
+enum {
+    R_CACHEABLE = 1, /* a file of the page: revalidated rather than never stored */
+    R_CLOSE = 2,     /* the connection is closed after it: what follows on it cannot be trusted */
+};
+
 /* Every response: no MIME sniffing, no referrer, not framed. The page's CSP allows only this origin, so no
  * script, style, font or connection can reach anywhere else; recordings never leave except to /api. */
 static void add_common_headers(struct MHD_Response *r, int cacheable)
@@ -122,9 +130,9 @@ static void add_common_headers(struct MHD_Response *r, int cacheable)
 }
 
 /* Queues a response of n bytes at data: owned (malloc'd, libmicrohttpd frees it) or static (outlives the
- * server). allow: the Allow header of a 405, else NULL. */
+ * server). allow: the Allow header of a 405, else NULL. flags: R_*. */
 static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, void *data, size_t n, int owned,
-                                   const char *type, const char *allow, int cacheable)
+                                   const char *type, const char *allow, unsigned flags)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(n, data, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -138,7 +146,9 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, vo
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     if (status == HTTP_UNAVAILABLE)
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-    add_common_headers(r, cacheable);
+    if (flags & R_CLOSE)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    add_common_headers(r, (flags & R_CACHEABLE) != 0);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -147,16 +157,17 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, vo
 #define JSON_TYPE "application/json"
 
 /* json: malloc'd, or NULL when it could not be made (then the connection is dropped: out of memory). */
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *json, const char *allow)
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *json, const char *allow,
+                                 unsigned flags)
 {
     if (!json)
         return MHD_NO;
-    return send_buffer(c, status, json, strlen(json), 1, JSON_TYPE, allow, 0);
+    return send_buffer(c, status, json, strlen(json), 1, JSON_TYPE, allow, flags);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *allow, const char *msg)
 {
-    return send_json(c, status, aa_http_json_error(msg), allow);
+    return send_json(c, status, aa_http_json_error(msg), allow, 0);
 }
 
 static char *dup_str(const char *s)
@@ -214,9 +225,10 @@ static enum MHD_Result answer_get(const aa_serve *s, struct MHD_Connection *c, i
         return method_not_allowed(c, method, "GET, HEAD");
     switch (route) {
     case ROUTE_ASSET:
-        return send_buffer(c, MHD_HTTP_OK, (void *)asset->data, asset->size, 0, asset->content_type, NULL, 1);
+        return send_buffer(c, MHD_HTTP_OK, (void *)asset->data, asset->size, 0, asset->content_type, NULL,
+                           R_CACHEABLE);
     case ROUTE_HEALTH:
-        return send_json(c, MHD_HTTP_OK, dup_str("{\"status\":\"ok\"}\n"), NULL);
+        return send_json(c, MHD_HTTP_OK, dup_str("{\"status\":\"ok\"}\n"), NULL, 0);
     default:
         if (!s->h.model_json)
             return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "no model information available");
@@ -432,7 +444,44 @@ static enum MHD_Result classify_end(aa_serve *s, struct MHD_Connection *c, reque
     }
     if (!json)
         return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "classifier returned no result");
-    return send_json(c, MHD_HTTP_OK, json, NULL);
+    return send_json(c, MHD_HTTP_OK, json, NULL, 0);
+}
+
+/* ---- request framing ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    int content_length, transfer_encoding; /* how many of each header the request has */
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind; (void)value;
+    framing *f = cls;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        f->content_length++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        f->transfer_encoding++;
+    return MHD_YES;
+}
+
+/* Request smuggling: when a request's length can be read two ways, a proxy in front and this server may
+ * disagree on where it ends, and the rest becomes a request nobody checked. libmicrohttpd takes the first
+ * Content-Length and ignores the others, so two that disagree were accepted. Refused here, before any
+ * route: several Content-Length headers, even identical ones (RFC 9110 lets a recipient merge those; no
+ * client needs to send them, and refusing leaves nothing to interpret), and Content-Length beside
+ * Transfer-Encoding (RFC 9112 6.1 allows refusing it; a proxy that honours the other one is the attack).
+ * NULL when the framing is unambiguous, else the reason. */
+static const char *framing_fault(struct MHD_Connection *c)
+{
+    framing f = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    if (f.content_length > 1)
+        return "ambiguous request: more than one Content-Length header";
+    if (f.content_length && f.transfer_encoding)
+        return "ambiguous request: both Content-Length and Transfer-Encoding";
+    if (f.transfer_encoding > 1)
+        return "ambiguous request: more than one Transfer-Encoding header";
+    return NULL;
 }
 
 /* ---- libmicrohttpd callbacks ---------------------------------------------------------------------------- */
@@ -452,6 +501,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return classify_end(s, c, q);
     }
+    const char *fault = framing_fault(c);
+    if (fault) /* and the connection closed: where the next request would start is the question */
+        return send_json(c, MHD_HTTP_BAD_REQUEST, aa_http_json_error(fault), NULL, R_CLOSE);
     const aa_asset *asset;
     int route = route_of(url, &asset);
     if (route == ROUTE_NONE) {

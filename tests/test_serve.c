@@ -651,6 +651,46 @@ START_TEST(garbage_requests_do_not_stop_the_server)
 }
 END_TEST
 
+/* Two readings of where a request ends are how requests are smuggled past a proxy: every request whose
+ * length is stated twice (two Content-Length headers, agreeing or not, or one beside Transfer-Encoding) is
+ * refused with 400 before any route, and the connection is closed, so the bytes after it are never read as
+ * a request. libmicrohttpd alone took the first Content-Length: the first case was answered 200. */
+START_TEST(ambiguous_length_is_400_and_closes)
+{
+    stub_ctx ctx = {0};
+    aa_serve_config cfg;
+    test_config(&cfg);
+    aa_serve *s = start(&ctx, &cfg);
+    int port = aa_serve_port(s);
+    /* each would be a second request, GET /api/model, to whoever read the shorter length */
+    const char *smuggled = "GET /api/model HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    char req[4][512];
+    snprintf(req[0], sizeof req[0], "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n"
+             "Content-Length: %zu\r\n\r\nRIFF%s", 4 + strlen(smuggled), smuggled);
+    snprintf(req[1], sizeof req[1], "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n"
+             "Content-Length: 4\r\n\r\nRIFF%s", smuggled);
+    snprintf(req[2], sizeof req[2], "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 9\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n4\r\nRIFF\r\n0\r\n\r\n%s", smuggled);
+    snprintf(req[3], sizeof req[3], "GET /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
+             "Content-Length: %zu\r\n\r\n%s", strlen(smuggled), smuggled);
+    for (int i = 0; i < 4; i++) {
+        int fd = tu_http_connect(port);
+        ck_assert_int_eq(tu_http_send(fd, req[i], strlen(req[i])), 0);
+        tu_http_response r;
+        ck_assert_msg(tu_http_read(fd, 5.0, &r) == 0, "case %d: no answer", i);
+        assert_json_error(&r, 400);
+        ck_assert_msg(strstr(r.body, "ambiguous request") != NULL, "case %d: %s", i, r.body);
+        tu_http_response_free(&r);
+        /* nothing more: no answer to the smuggled request, and the server closes */
+        ck_assert_msg(tu_http_read(fd, 2.0, &r) != 0 && r.status == 0, "case %d: a second answer (%d)", i, r.status);
+        tu_http_response_free(&r);
+        close(fd);
+    }
+    ck_assert_int_eq(atomic_load(&ctx.calls), 0);
+    aa_serve_stop(s);
+}
+END_TEST
+
 /* ---- start and stop ----------------------------------------------------------------------------------- */
 
 static int count_fds(void)
@@ -785,6 +825,7 @@ Suite *serve_suite(void)
     tcase_add_test(t, slow_client_does_not_block_and_times_out);
     tcase_add_test(t, connection_cap_holds_extra_clients);
     tcase_add_test(t, garbage_requests_do_not_stop_the_server);
+    tcase_add_test(t, ambiguous_length_is_400_and_closes);
     tcase_add_test(t, stop_is_clean);
     tcase_add_test(t, bad_settings_are_refused);
     suite_add_tcase(s, t);
