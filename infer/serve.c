@@ -39,6 +39,8 @@
 #define MHD_destroy_response(r) inf_mhd()->destroy_response(r)
 #define MHD_lookup_connection_value(c, k, key) inf_mhd()->lookup_connection_value(c, k, key)
 #define MHD_get_connection_values(c, k, it, cls) inf_mhd()->get_connection_values(c, k, it, cls)
+#define MHD_suspend_connection(c) inf_mhd()->suspend_connection(c)
+#define MHD_resume_connection(c) inf_mhd()->resume_connection(c)
 
 #define WORKERS_MAX 64
 /* spelled out: libmicrohttpd renamed these constants between releases */
@@ -46,20 +48,34 @@
 #define HTTP_UNPROCESSABLE 422
 #define HTTP_UNAVAILABLE 503
 
+typedef struct request request;
+
+typedef struct {
+    struct aa_serve *s;
+    int slot; /* the classify slot this worker owns */
+} worker;
+
 struct aa_serve {
     struct MHD_Daemon *daemon;
     aa_serve_handler h;
     aa_serve_config cfg; /* cfg.host is not kept: it is only needed to bind */
     int port;
 
-    /* classify slots: a slot is busy while a callback runs with it */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned char busy[WORKERS_MAX];
+    pthread_cond_t work;   /* a job was queued, or the server is stopping */
+    request *head, *tail;  /* uploads waiting for a worker, oldest first; under mu */
+    int stopping;          /* under mu: no more jobs are queued */
+    int n_threads;         /* workers started */
+    pthread_t threads[WORKERS_MAX];
+    worker workers[WORKERS_MAX];
     size_t buffered; /* bytes reserved by upload buffers, at most cfg.max_buffered; under mu */
 };
 
-typedef struct {
+/* Where an upload is: its body arriving, queued for a worker (its connection suspended), answered by the
+ * worker (the connection resumed, the answer about to be sent). */
+enum { Q_RECEIVING, Q_QUEUED, Q_ANSWERED };
+
+struct request {
     unsigned char *body; /* the upload: [n] bytes, capacity cap; wiped before free */
     size_t n, cap;
     double t0;           /* when the headers arrived, for request_timeout_s */
@@ -69,7 +85,15 @@ typedef struct {
     unsigned long long seen; /* bytes of body received once too_large or no_room */
     char boundary[72];
     char filename[AA_HTTP_FILENAME_MAX];
-} request;
+    /* the classify job, once the body is in */
+    int state;                 /* Q_*; Q_ANSWERED is written by the worker before it resumes the connection */
+    struct MHD_Connection *conn;
+    const void *audio;         /* the file: the body itself, or a part of a form in it */
+    size_t audio_n;
+    request *next;             /* in the queue */
+    unsigned status;           /* the answer, once Q_ANSWERED: status and a malloc'd body (NULL: no memory) */
+    char *answer;
+};
 
 enum { ROUTE_NONE, ROUTE_ASSET, ROUTE_CLASSIFY, ROUTE_MODEL, ROUTE_HEALTH };
 
@@ -237,30 +261,109 @@ static enum MHD_Result answer_get(const aa_serve *s, struct MHD_Connection *c, i
     }
 }
 
-/* ---- classify slots ------------------------------------------------------------------------------------- */
+/* ---- classify workers ----------------------------------------------------------------------------------- */
 
-/* At most n_workers event threads run handlers, so a free slot is always there at once; the wait only
- * guards the invariant "one call per slot" should that ever change. */
-static int slot_acquire(aa_serve *s)
+/* Uploads are classified by n_workers threads of our own, not by libmicrohttpd's event threads: a
+ * connection whose upload is complete is suspended and queued, a worker classifies it with its own slot
+ * and resumes it, and the event thread sends the answer. An event thread that classified itself stopped
+ * every other connection it multiplexed for as long as the call took, /healthz and the page's files
+ * included: four uploads that each took seconds to refuse left /healthz unanswered for as long. */
+
+static void answer_job(request *q, unsigned status, char *json)
 {
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        for (int i = 0; i < s->cfg.n_workers; i++)
-            if (!s->busy[i]) {
-                s->busy[i] = 1;
-                pthread_mutex_unlock(&s->mu);
-                return i;
-            }
-        pthread_cond_wait(&s->cv, &s->mu);
+    q->status = status;
+    q->answer = json;
+    q->state = Q_ANSWERED;
+}
+
+/* The classify call of one job and the answer it makes (status and JSON body). */
+static void run_job(aa_serve *s, int slot, request *q)
+{
+    aa_error err = {0};
+    char *json = NULL;
+    int rc = s->h.classify(s->h.ctx, slot, q->audio ? q->audio : "", q->audio_n, q->filename, &json, &err);
+    if (rc != 0) {
+        free(json);
+        if (!err.msg[0])
+            snprintf(err.msg, sizeof err.msg, "%s: classification failed", q->filename);
+        answer_job(q, (unsigned)aa_serve_http_status(err.code ? err.code : rc), aa_http_json_error(err.msg));
+    } else if (!json) {
+        answer_job(q, MHD_HTTP_INTERNAL_SERVER_ERROR, aa_http_json_error("classifier returned no result"));
+    } else {
+        answer_job(q, MHD_HTTP_OK, json);
     }
 }
 
-static void slot_release(aa_serve *s, int slot)
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    aa_serve *s = w->s;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->work, &s->mu);
+        request *q = s->head;
+        if (!q)
+            break; /* stopping, and aa_serve_stop has answered what was still queued */
+        s->head = q->next;
+        if (!s->head)
+            s->tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+        struct MHD_Connection *c = q->conn;
+        run_job(s, w->slot, q);
+        /* q belongs to the connection again from here: it is freed once the answer is sent */
+        MHD_resume_connection(c);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Queues a complete upload for the workers and suspends its connection; 0, or -1 when the server is
+ * stopping (nothing queued, the caller answers). Called from the access handler, the only place
+ * libmicrohttpd lets a connection be suspended. */
+static int job_queue(aa_serve *s, struct MHD_Connection *c, request *q)
 {
     pthread_mutex_lock(&s->mu);
-    s->busy[slot] = 0;
-    pthread_cond_signal(&s->cv);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    q->conn = c;
+    q->state = Q_QUEUED;
+    q->next = NULL;
+    /* suspended before a worker can see it, so that its resume never comes first */
+    MHD_suspend_connection(c);
+    if (s->tail)
+        s->tail->next = q;
+    else
+        s->head = q;
+    s->tail = q;
+    pthread_cond_signal(&s->work);
     pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* Stops the workers: uploads still queued are answered 503 and resumed, the calls in progress finish.
+ * libmicrohttpd must not be stopped with a connection still suspended. */
+static void workers_stop(aa_serve *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    request *q = s->head;
+    s->head = s->tail = NULL;
+    pthread_cond_broadcast(&s->work);
+    pthread_mutex_unlock(&s->mu);
+    while (q) {
+        request *next = q->next;
+        struct MHD_Connection *c = q->conn;
+        answer_job(q, HTTP_UNAVAILABLE, aa_http_json_error("server stopping: try again later"));
+        MHD_resume_connection(c);
+        q = next;
+    }
+    for (int i = 0; i < s->n_threads; i++)
+        pthread_join(s->threads[i], NULL);
+    s->n_threads = 0;
 }
 
 /* ---- upload memory -------------------------------------------------------------------------------------- */
@@ -307,6 +410,7 @@ static void request_free(aa_serve *s, request *q)
     if (!q)
         return;
     request_drop_body(s, q);
+    free(q->answer); /* sent answers were handed to libmicrohttpd; this one never was */
     explicit_bzero(q, sizeof *q);
     free(q);
 }
@@ -415,9 +519,16 @@ static enum MHD_Result classify_chunk(aa_serve *s, request *q, const char *data,
     return MHD_YES;
 }
 
-/* The whole body is in: find the audio, classify it, answer. */
+/* The whole body is in: find the audio and queue it for a worker; called again once the worker has
+ * answered, to send that answer. */
 static enum MHD_Result classify_end(aa_serve *s, struct MHD_Connection *c, request *q)
 {
+    if (q->state == Q_ANSWERED) {
+        char *json = q->answer;
+        q->answer = NULL;
+        request_drop_body(s, q); /* the recording is not needed to send the answer */
+        return send_json(c, q->status, json, NULL, 0);
+    }
     if (q->too_large)
         return too_large(s, c, q->seen);
     if (q->no_room)
@@ -431,20 +542,11 @@ static enum MHD_Result classify_end(aa_serve *s, struct MHD_Connection *c, reque
     if (n == 0)
         return send_error(c, MHD_HTTP_BAD_REQUEST, NULL,
                           q->multipart ? "the uploaded file is empty" : "empty request body: send the audio file's bytes");
-
-    char *json = NULL;
-    int slot = slot_acquire(s);
-    int rc = s->h.classify(s->h.ctx, slot, audio ? audio : "", n, q->filename, &json, &err);
-    slot_release(s, slot);
-    if (rc != 0) {
-        free(json);
-        if (!err.msg[0])
-            snprintf(err.msg, sizeof err.msg, "%s: classification failed", q->filename);
-        return send_error(c, (unsigned)aa_serve_http_status(err.code ? err.code : rc), NULL, err.msg);
-    }
-    if (!json)
-        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "classifier returned no result");
-    return send_json(c, MHD_HTTP_OK, json, NULL, 0);
+    q->audio = audio;
+    q->audio_n = n;
+    if (job_queue(s, c, q) != 0)
+        return send_error(c, HTTP_UNAVAILABLE, NULL, "server stopping: try again later");
+    return MHD_YES;
 }
 
 /* ---- request framing ------------------------------------------------------------------------------------ */
@@ -620,7 +722,7 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
     if (!s->cfg.max_buffered)
         s->cfg.max_buffered = cfg->max_upload > SIZE_MAX / 8 ? SIZE_MAX : 8 * cfg->max_upload;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
+    pthread_cond_init(&s->work, NULL);
 
     int fd = -1;
     if ((rc = open_listener(cfg, &fd, err)) != 0) {
@@ -633,7 +735,7 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
      * epoll, a client that sends part of a request and closes at once is not seen to have gone, and its
      * socket sits in CLOSE_WAIT, counted against the connection limits, until the idle timeout (found by
      * scripts/abuse.sh: 40 truncated requests held 31 sockets for 15 s). poll() sees the end at once. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(cfg->n_workers > 1 ? cfg->n_workers : 0), MHD_OPTION_CONNECTION_LIMIT,
@@ -648,6 +750,15 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
         return aa_error_set(err, AA_SERVE_ERR_START, "serve: the HTTP server did not start on %s:%d",
                             cfg->host, cfg->port);
     }
+    for (int i = 0; i < cfg->n_workers; i++) {
+        s->workers[i] = (worker){.s = s, .slot = i};
+        if (pthread_create(&s->threads[i], NULL, worker_main, &s->workers[i]) != 0) {
+            aa_serve_stop(s);
+            return aa_error_set(err, AA_SERVE_ERR_START, "serve: cannot start worker thread %d of %d", i + 1,
+                                cfg->n_workers);
+        }
+        s->n_threads++;
+    }
     *out = s;
     return 0;
 }
@@ -661,9 +772,10 @@ void aa_serve_stop(aa_serve *s)
 {
     if (!s)
         return;
+    workers_stop(s);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
-    pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->work);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }

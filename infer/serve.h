@@ -22,8 +22,11 @@
  * when the response has been sent (or the connection dropped), and nothing received is written to disk.
  *
  * Threads: libmicrohttpd runs n_workers event threads (a thread pool sharing the listening socket); each
- * one multiplexes its connections, so a slow client costs a socket, not a thread. The classify callback
- * runs on those threads, under one of n_workers slots, each slot used by one call at a time. */
+ * one multiplexes its connections, so a slow client costs a socket, not a thread. They answer everything
+ * but the classification itself: an upload whose body is complete is queued (first come, first served)
+ * for n_workers classify threads of the server's own, worker i always calling with slot i, and its
+ * connection waits, suspended, until the answer is ready. So /healthz, the page and /api/model are
+ * answered at once however long the uploads ahead take. */
 
 #include <stddef.h>
 
@@ -50,7 +53,8 @@ typedef struct {
 typedef struct {
     const char *host;      /* address to bind: "127.0.0.1" (default), "::1", "0.0.0.0", "localhost", ... */
     int port;              /* 8501; 0 picks a free port (see aa_serve_port) */
-    int n_workers;         /* event threads = classify slots; default: online CPUs, at most 8 */
+    int n_workers;         /* classify threads = slots, and as many event threads; default: online CPUs,
+                            * at most 8 */
     size_t max_upload;     /* body limit in bytes; default 20 MB (20 * 1024 * 1024) -> 413 above */
     int timeout_s;         /* a connection idle this long is closed; default 15 */
     int max_connections;   /* concurrent connections; more wait in the listen queue; default 512 */

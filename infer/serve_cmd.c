@@ -25,6 +25,30 @@ struct inf_server {
     char *model_json;
 };
 
+/* Decoding costs per sample decoded, frames x channels, not per second of audio: the seconds limit alone
+ * let 650 s of 192 kHz silence in 394 KB of FLAC cost 600 s of decoding at 192 kHz, and eight channels of
+ * it eight times that (3.8 s of a core). So an upload is decoded only up to max_seconds of 48 kHz stereo
+ * in samples (600 s: 57.6 M): a source with more samples a second is allowed proportionally fewer seconds.
+ * Real audio meets the 20 MB upload limit long before that (20 MB of 96 kHz 24-bit stereo FLAC is about a
+ * minute); only a file that compresses like silence can reach it. */
+#define UPLOAD_SAMPLES_PER_SECOND 96000.0
+
+/* The seconds of this upload that may be decoded, from its header (libsndfile reads only that; the
+ * resampler is set up and dropped). The same open is the decoder's first step, so a file it refuses is
+ * refused here with the decoder's own code and message, and decoded no further. 0 or that code. */
+static int upload_limit(const inf_server *s, const void *audio, size_t n, const char *filename, double *max_s,
+                        dsp_source *src, aa_error *err)
+{
+    dsp_reader *r = dsp_reader_open_memory(audio, n, filename, am_dsp(s->m), err);
+    if (!r)
+        return err->code;
+    *src = *dsp_reader_source(r);
+    dsp_reader_close(r);
+    double per_s = (double)src->rate * src->channels;
+    *max_s = per_s > UPLOAD_SAMPLES_PER_SECOND ? s->max_seconds * UPLOAD_SAMPLES_PER_SECOND / per_s : s->max_seconds;
+    return 0;
+}
+
 static int classify_cb(void *ctx, int slot, const void *audio, size_t n, const char *filename, char **json_out,
                        aa_error *err)
 {
@@ -34,8 +58,18 @@ static int classify_cb(void *ctx, int slot, const void *audio, size_t n, const c
     float *mel = s->mel + (size_t)slot * s->mel_size;
     if (aa_http_ogg_check(audio, n, filename, err) != 0)
         return err->code;
+    double max_s = 0;
+    dsp_source src = {0};
+    int rc = upload_limit(s, audio, n, filename, &max_s, &src, err);
+    if (rc)
+        return rc;
     am_file_result r;
-    int rc = am_classify_memory(s->m, slot, audio, n, filename, s->max_seconds, &r, mel, err);
+    rc = am_classify_memory(s->m, slot, audio, n, filename, max_s, &r, mel, err);
+    if (rc == DSP_ERR_TOO_LONG && max_s < s->max_seconds) /* which limit: the seconds alone would puzzle */
+        aa_error_set(err, rc, "%s: more than %.1f s of %d channel%s at %d Hz, the most this server decodes "
+                     "(%.1f M samples, as %g s of 48 kHz stereo)", filename, max_s, src.channels,
+                     src.channels == 1 ? "" : "s", src.rate, s->max_seconds * UPLOAD_SAMPLES_PER_SECOND / 1e6,
+                     s->max_seconds);
     if (rc) {
         am_wipe_slot(s->m, slot);
         return rc; /* the code itself picks the answer's status (aa_serve_http_status) */

@@ -691,6 +691,96 @@ START_TEST(ambiguous_length_is_400_and_closes)
 }
 END_TEST
 
+/* The workers classify; libmicrohttpd's threads only move bytes. When the event threads classified
+ * themselves, two uploads that each took long held both of them, and /healthz, the page and /api/model
+ * waited for as long (four uploads of a FLAC file that took seconds to refuse: /healthz waited as long). */
+typedef struct {
+    int port;
+    int status;
+} upload_arg;
+
+static void *upload_main(void *p)
+{
+    upload_arg *a = p;
+    tu_http_response r;
+    tu_http_request(a->port, "POST", "/api/classify", NULL, "abcd", 4, &r);
+    a->status = r.status;
+    tu_http_response_free(&r);
+    return NULL;
+}
+
+START_TEST(health_and_page_answered_while_workers_busy)
+{
+    stub_ctx ctx = {.sleep_ms = 3000};
+    aa_serve_config cfg;
+    test_config(&cfg);
+    cfg.timeout_s = 15; /* the uploads queued behind the first two wait 3 s without a byte */
+    aa_serve *s = start(&ctx, &cfg);
+    int port = aa_serve_port(s);
+    upload_arg a[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (upload_arg){.port = port};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, upload_main, &a[i]), 0);
+    }
+    for (double t0 = aa_now(); atomic_load(&ctx.running) < 2 && aa_now() - t0 < 10;)
+        sleep_ms(5);
+    ck_assert_int_eq(atomic_load(&ctx.running), 2); /* both workers are in a 3 s call */
+    const char *paths[] = {"/healthz", "/api/model", "/"};
+    for (int i = 0; i < 3; i++) {
+        tu_http_response r;
+        double t0 = aa_now();
+        ck_assert_int_eq(tu_http_request(port, "GET", paths[i], NULL, NULL, 0, &r), 0);
+        double took = aa_now() - t0;
+        ck_assert_int_eq(r.status, 200);
+        tu_http_response_free(&r);
+        ck_assert_msg(took < 1.0, "GET %s took %.2f s while the workers were busy", paths[i], took);
+    }
+    ck_assert_int_eq(atomic_load(&ctx.running), 2); /* still busy: the answers did not wait for them */
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(a[i].status, 200);
+    }
+    ck_assert_int_eq(atomic_load(&ctx.calls), 4);
+    ck_assert_int_le(atomic_load(&ctx.max_running), 2);
+    ck_assert_int_eq(atomic_load(&ctx.slot_clash), 0);
+    ck_assert_int_eq(atomic_load(&ctx.bad_slot), 0);
+    aa_serve_stop(s);
+}
+END_TEST
+
+/* Stopping with uploads queued behind busy workers: the calls in progress finish, the queued ones are
+ * answered 503 at once rather than classified, and the stop returns. */
+START_TEST(stop_answers_queued_uploads)
+{
+    stub_ctx ctx = {.sleep_ms = 1000};
+    aa_serve_config cfg;
+    test_config(&cfg);
+    cfg.n_workers = 1;
+    aa_serve *s = start(&ctx, &cfg);
+    int port = aa_serve_port(s);
+    upload_arg a[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        a[i] = (upload_arg){.port = port};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, upload_main, &a[i]), 0);
+    }
+    while (atomic_load(&ctx.running) == 0)
+        sleep_ms(5);
+    sleep_ms(100); /* the other two reach the queue */
+    double t0 = aa_now();
+    aa_serve_stop(s);
+    ck_assert_double_lt(aa_now() - t0, 2.5); /* one call of 1 s, not three */
+    int unavailable = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        unavailable += a[i].status == 503;
+    }
+    ck_assert_int_eq(atomic_load(&ctx.calls), 1);
+    ck_assert_int_eq(unavailable, 2);
+}
+END_TEST
+
 /* ---- start and stop ----------------------------------------------------------------------------------- */
 
 static int count_fds(void)
@@ -826,6 +916,8 @@ Suite *serve_suite(void)
     tcase_add_test(t, connection_cap_holds_extra_clients);
     tcase_add_test(t, garbage_requests_do_not_stop_the_server);
     tcase_add_test(t, ambiguous_length_is_400_and_closes);
+    tcase_add_test(t, health_and_page_answered_while_workers_busy);
+    tcase_add_test(t, stop_answers_queued_uploads);
     tcase_add_test(t, stop_is_clean);
     tcase_add_test(t, bad_settings_are_refused);
     suite_add_tcase(s, t);

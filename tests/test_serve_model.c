@@ -339,6 +339,85 @@ START_TEST(binary_serves_and_stops_on_signals)
 }
 END_TEST
 
+/* ---- what an upload may cost ------------------------------------------------------------------------------- */
+
+/* seconds of silence as 16-bit FLAC; no_length: the header's total-samples field (and MD5) zeroed, as a
+ * stream encoder leaves them, so that only decoding finds the end. Returns the bytes; caller frees. */
+static unsigned char *silent_flac(const char *dir, double seconds, int rate, int channels, int no_length,
+                                  size_t *n)
+{
+    char path[320];
+    tu_path(path, sizeof path, dir, "silence.flac");
+    SF_INFO info = {.samplerate = rate, .channels = channels, .format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16};
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    ck_assert_msg(f != NULL, "%s", sf_strerror(NULL));
+    static short zeros[4096 * 8];
+    for (sf_count_t left = (sf_count_t)lround(seconds * rate); left > 0; left -= 4096)
+        sf_writef_short(f, zeros, left < 4096 ? left : 4096);
+    ck_assert_int_eq(sf_close(f), 0);
+    unsigned char *d = tu_read_file(path, n);
+    ck_assert_ptr_nonnull(d);
+    ck_assert(*n > 42 && !memcmp(d, "fLaC", 4));
+    if (no_length) { /* STREAMINFO: the low 4 bits of byte 21 and bytes 22-25 hold the length, 26-41 the MD5 */
+        d[21] &= 0xf0;
+        memset(d + 22, 0, 20);
+    }
+    return d;
+}
+
+static int post_bytes(int port, const void *data, size_t n, tu_http_response *r)
+{
+    return tu_http_request(port, "POST", "/api/classify", "X-Filename: s.flac\r\n", data, n, r);
+}
+
+/* Decoding costs per sample, frames x channels: the seconds limit alone let a 394 KB FLAC holding 650 s
+ * of 192 kHz silence with no length in its header be decoded for 600 s at 192 kHz before it was refused,
+ * and 8 channels of it cost 8 times that (3.8 s of a core, 1 MB). An upload is now decoded up to
+ * max_seconds of 48 kHz stereo in samples: with a 10 s limit, 5 s of 192 kHz mono, 0.625 s of 8 channels. */
+START_TEST(upload_decoding_bounded_by_samples)
+{
+    server s;
+    start(&s, 1, 10);
+    tu_http_response r;
+    size_t n;
+    /* within the samples: answered */
+    unsigned char *d = silent_flac(s.dir, 0.5, 192000, 8, 1, &n);
+    ck_assert_int_eq(post_bytes(s.port, d, n, &r), 0);
+    ck_assert_msg(r.status == 200, "%d %.300s", r.status, r.body);
+    tu_http_response_free(&r);
+    free(d);
+    /* 2 s of 8 channels: under the 10 s, over the samples (refused from the header or while decoding) */
+    for (int no_length = 0; no_length < 2; no_length++) {
+        d = silent_flac(s.dir, 2, 192000, 8, no_length, &n);
+        ck_assert_int_eq(post_bytes(s.port, d, n, &r), 0);
+        ck_assert_msg(r.status == 422, "%d %.300s", r.status, r.body);
+        ck_assert_msg(strstr(r.body, "more than 0.6 s of 8 channels at 192000 Hz, the most this server decodes "
+                                     "(1.0 M samples, as 10 s of 48 kHz stereo)"), "%s", r.body);
+        tu_http_response_free(&r);
+        free(d);
+    }
+    /* the case found: far longer than the limit, no length in the header; refused once 5 s are decoded */
+    d = silent_flac(s.dir, 60, 192000, 1, 1, &n);
+    ck_assert_int_eq(post_bytes(s.port, d, n, &r), 0);
+    ck_assert_msg(r.status == 422 && strstr(r.body, "more than 5.0 s of 1 channel at 192000 Hz"), "%d %.300s", r.status,
+                  r.body);
+    tu_http_response_free(&r);
+    free(d);
+    /* at or under 48 kHz stereo the seconds limit is the only one, as before */
+    d = silent_flac(s.dir, 9, 48000, 2, 1, &n);
+    ck_assert_int_eq(post_bytes(s.port, d, n, &r), 0);
+    ck_assert_msg(r.status == 200, "%d %.300s", r.status, r.body);
+    tu_http_response_free(&r);
+    free(d);
+    d = silent_flac(s.dir, 11, 16000, 1, 1, &n);
+    ck_assert_int_eq(post_bytes(s.port, d, n, &r), 0);
+    ck_assert_msg(r.status == 422 && strstr(r.body, "longer than the 10 s limit"), "%d %.300s", r.status, r.body);
+    tu_http_response_free(&r);
+    free(d);
+    stop(&s);
+}
+END_TEST
+
 /* ---- the binary's standard descriptors and signals ------------------------------------------------------- */
 
 /* A port nothing listens on now: bound to 0, read back, released. Another program could take it before
@@ -512,6 +591,7 @@ Suite *serve_model_suite(void)
     tcase_add_test(tc, concurrent_uploads_use_their_own_slots);
     tcase_add_test(tc, binary_serves_and_stops_on_signals);
     tcase_add_test(tc, binary_survives_closed_and_broken_stdout);
+    tcase_add_test(tc, upload_decoding_bounded_by_samples);
     tcase_add_test(tc, binary_stops_on_sighup_unless_ignored);
     suite_add_tcase(s, tc);
     return s;
