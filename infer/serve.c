@@ -47,6 +47,7 @@
 #define HTTP_TOO_LARGE 413
 #define HTTP_UNPROCESSABLE 422
 #define HTTP_UNAVAILABLE 503
+#define HTTP_MISDIRECTED 421
 
 typedef struct request request;
 
@@ -58,8 +59,12 @@ typedef struct {
 struct aa_serve {
     struct MHD_Daemon *daemon;
     aa_serve_handler h;
-    aa_serve_config cfg; /* cfg.host is not kept: it is only needed to bind */
+    aa_serve_config cfg; /* its pointers are not kept: the lists below are the server's own copies */
     int port;
+    int loopback;        /* the listening address is a loopback one */
+    char *bound_host;    /* cfg.host: a name Host may carry */
+    char *allow_hosts;   /* cfg.allow_hosts joined with commas; NULL when none */
+    char *allow_origins; /* cfg.allow_origins likewise */
 
     pthread_mutex_t mu;
     pthread_cond_t work;   /* a job was queued, or the server is stopping */
@@ -155,8 +160,20 @@ static void add_common_headers(struct MHD_Response *r, int cacheable)
 
 /* Queues a response of n bytes at data: owned (malloc'd, libmicrohttpd frees it) or static (outlives the
  * server). allow: the Allow header of a 405, else NULL. flags: R_*. */
-static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, void *data, size_t n, int owned,
-                                   const char *type, const char *allow, unsigned flags)
+/* Cross-origin answers: only an origin of --allow-origin is told it may read them. The answers depend on
+ * Origin only when such origins are set, and caches are told so then. */
+static void add_cors_headers(const aa_serve *s, struct MHD_Connection *c, struct MHD_Response *r)
+{
+    if (!s->allow_origins)
+        return;
+    MHD_add_response_header(r, "Vary", "Origin");
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (aa_http_origin_listed(origin, s->allow_origins))
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+}
+
+static enum MHD_Result send_buffer(const aa_serve *s, struct MHD_Connection *c, unsigned status, void *data,
+                                   size_t n, int owned, const char *type, const char *allow, unsigned flags)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(n, data, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -173,6 +190,7 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, vo
     if (flags & R_CLOSE)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     add_common_headers(r, (flags & R_CACHEABLE) != 0);
+    add_cors_headers(s, c, r);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -181,17 +199,18 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, vo
 #define JSON_TYPE "application/json"
 
 /* json: malloc'd, or NULL when it could not be made (then the connection is dropped: out of memory). */
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *json, const char *allow,
-                                 unsigned flags)
+static enum MHD_Result send_json(const aa_serve *s, struct MHD_Connection *c, unsigned status, char *json,
+                                 const char *allow, unsigned flags)
 {
     if (!json)
         return MHD_NO;
-    return send_buffer(c, status, json, strlen(json), 1, JSON_TYPE, allow, flags);
+    return send_buffer(s, c, status, json, strlen(json), 1, JSON_TYPE, allow, flags);
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *allow, const char *msg)
+static enum MHD_Result send_error(const aa_serve *s, struct MHD_Connection *c, unsigned status, const char *allow,
+                                  const char *msg)
 {
-    return send_json(c, status, aa_http_json_error(msg), allow, 0);
+    return send_json(s, c, status, aa_http_json_error(msg), allow, 0);
 }
 
 static char *dup_str(const char *s)
@@ -234,11 +253,12 @@ static int is_get(const char *method)
     return !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
 }
 
-static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *method, const char *allow)
+static enum MHD_Result method_not_allowed(const aa_serve *s, struct MHD_Connection *c, const char *method,
+                                          const char *allow)
 {
     char msg[128];
     snprintf(msg, sizeof msg, "method %.32s not allowed here (allowed: %s)", method, allow);
-    return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow, msg);
+    return send_error(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, allow, msg);
 }
 
 /* The GET routes, answered from their headers alone. */
@@ -246,17 +266,17 @@ static enum MHD_Result answer_get(const aa_serve *s, struct MHD_Connection *c, i
                                   const char *method)
 {
     if (!is_get(method))
-        return method_not_allowed(c, method, "GET, HEAD");
+        return method_not_allowed(s, c, method, "GET, HEAD");
     switch (route) {
     case ROUTE_ASSET:
-        return send_buffer(c, MHD_HTTP_OK, (void *)asset->data, asset->size, 0, asset->content_type, NULL,
+        return send_buffer(s, c, MHD_HTTP_OK, (void *)asset->data, asset->size, 0, asset->content_type, NULL,
                            R_CACHEABLE);
     case ROUTE_HEALTH:
-        return send_json(c, MHD_HTTP_OK, dup_str("{\"status\":\"ok\"}\n"), NULL, 0);
+        return send_json(s, c, MHD_HTTP_OK, dup_str("{\"status\":\"ok\"}\n"), NULL, 0);
     default:
         if (!s->h.model_json)
-            return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "no model information available");
-        return send_buffer(c, MHD_HTTP_OK, (void *)s->h.model_json, strlen(s->h.model_json), 0, JSON_TYPE, NULL,
+            return send_error(s, c, MHD_HTTP_NOT_FOUND, NULL, "no model information available");
+        return send_buffer(s, c, MHD_HTTP_OK, (void *)s->h.model_json, strlen(s->h.model_json), 0, JSON_TYPE, NULL,
                            0);
     }
 }
@@ -415,9 +435,9 @@ static void request_free(aa_serve *s, request *q)
     free(q);
 }
 
-static enum MHD_Result no_room(struct MHD_Connection *c)
+static enum MHD_Result no_room(const aa_serve *s, struct MHD_Connection *c)
 {
-    return send_error(c, HTTP_UNAVAILABLE, NULL,
+    return send_error(s, c, HTTP_UNAVAILABLE, NULL,
                       "server busy: the uploads in progress use all the memory set aside for them; try again");
 }
 
@@ -425,7 +445,7 @@ static enum MHD_Result too_large(const aa_serve *s, struct MHD_Connection *c, un
 {
     char msg[160];
     snprintf(msg, sizeof msg, "upload too large: %llu bytes, over the limit of %zu bytes", got, s->cfg.max_upload);
-    return send_error(c, HTTP_TOO_LARGE, NULL, msg);
+    return send_error(s, c, HTTP_TOO_LARGE, NULL, msg);
 }
 
 /* First call of a classify request: check what the headers promise, set up the buffer. */
@@ -448,7 +468,7 @@ static enum MHD_Result classify_begin(aa_serve *s, struct MHD_Connection *c, voi
     int mp = aa_http_multipart_boundary(ct, q->boundary, sizeof q->boundary, &err);
     if (mp < 0) {
         free(q);
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
+        return send_error(s, c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
     }
     q->multipart = mp;
     const char *fn = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Filename");
@@ -456,7 +476,7 @@ static enum MHD_Result classify_begin(aa_serve *s, struct MHD_Connection *c, voi
     if (declared > 0) {
         if (budget_take(s, (size_t)declared) != 0) {
             free(q);
-            return no_room(c);
+            return no_room(s, c);
         }
         q->body = malloc((size_t)declared);
         if (!q->body) {
@@ -527,26 +547,75 @@ static enum MHD_Result classify_end(aa_serve *s, struct MHD_Connection *c, reque
         char *json = q->answer;
         q->answer = NULL;
         request_drop_body(s, q); /* the recording is not needed to send the answer */
-        return send_json(c, q->status, json, NULL, 0);
+        return send_json(s, c, q->status, json, NULL, 0);
     }
     if (q->too_large)
         return too_large(s, c, q->seen);
     if (q->no_room)
-        return no_room(c);
+        return no_room(s, c);
     const void *audio = q->body;
     size_t n = q->n;
     aa_error err = {0};
     if (q->multipart &&
         aa_http_multipart_file(q->body, q->n, q->boundary, &audio, &n, q->filename, &err) != 0)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
+        return send_error(s, c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
     if (n == 0)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL,
+        return send_error(s, c, MHD_HTTP_BAD_REQUEST, NULL,
                           q->multipart ? "the uploaded file is empty" : "empty request body: send the audio file's bytes");
     q->audio = audio;
     q->audio_n = n;
     if (job_queue(s, c, q) != 0)
-        return send_error(c, HTTP_UNAVAILABLE, NULL, "server stopping: try again later");
+        return send_error(s, c, HTTP_UNAVAILABLE, NULL, "server stopping: try again later");
     return MHD_YES;
+}
+
+/* ---- Host and Origin (infer/http_policy.c has the rules) ----------------------------------------------- */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* 421: this server is not the one the browser was sent to (DNS rebinding). */
+static enum MHD_Result refuse_host(const aa_serve *s, struct MHD_Connection *c, const char *host)
+{
+    /* the bound host is named when it is not one of the three already */
+    const char *b = s->bound_host;
+    int own = !strcasecmp(b, "localhost") || !strcmp(b, "127.0.0.1") || !strcmp(b, "::1");
+    char msg[400];
+    snprintf(msg, sizeof msg, "host '%.100s' is not served here: only localhost, 127.0.0.1, [::1]%s%s%.60s%s%s%.100s "
+             "(add names with --allow-host)", host ? host : "(none)", own ? "" : ", ",
+             own || !strchr(b, ':') ? "" : "[", own ? "" : b, own || !strchr(b, ':') ? "" : "]",
+             s->allow_hosts ? ", " : "", s->allow_hosts ? s->allow_hosts : "");
+    return send_json(s, c, HTTP_MISDIRECTED, aa_http_json_error(msg), NULL, 0);
+}
+
+static enum MHD_Result refuse_origin(const aa_serve *s, struct MHD_Connection *c, const char *origin)
+{
+    char msg[300];
+    snprintf(msg, sizeof msg, "cross-origin request refused: origin '%.100s' is not allowed (see --allow-origin)",
+             origin);
+    return send_error(s, c, MHD_HTTP_FORBIDDEN, NULL, msg);
+}
+
+/* A CORS preflight (OPTIONS with Origin): answered yes, with what may follow, only for an origin of
+ * allow_origins; any other is told no explicitly, with no Access-Control-Allow-Origin, so the browser does
+ * not send the request it asked about. */
+static enum MHD_Result preflight(const aa_serve *s, struct MHD_Connection *c, const char *origin)
+{
+    if (!aa_http_origin_listed(origin, s->allow_origins))
+        return refuse_origin(s, c, origin);
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type, X-Filename");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    add_common_headers(r, 0);
+    add_cors_headers(s, c, r);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 /* ---- request framing ------------------------------------------------------------------------------------ */
@@ -605,18 +674,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     const char *fault = framing_fault(c);
     if (fault) /* and the connection closed: where the next request would start is the question */
-        return send_json(c, MHD_HTTP_BAD_REQUEST, aa_http_json_error(fault), NULL, R_CLOSE);
+        return send_json(s, c, MHD_HTTP_BAD_REQUEST, aa_http_json_error(fault), NULL, R_CLOSE);
     const aa_asset *asset;
     int route = route_of(url, &asset);
+    /* /healthz says nothing a rebinding page could use, and health probes name the server as they like */
+    const char *host = header(c, MHD_HTTP_HEADER_HOST), *origin = header(c, "Origin");
+    if (route != ROUTE_HEALTH && !aa_http_host_allowed(host, s->bound_host, s->port, s->allow_hosts))
+        return refuse_host(s, c, host);
+    if (origin && !strcmp(method, MHD_HTTP_METHOD_OPTIONS))
+        return preflight(s, c, origin);
+    if (!is_get(method) && !aa_http_origin_allowed(origin, host, s->allow_origins))
+        return refuse_origin(s, c, origin);
     if (route == ROUTE_NONE) {
         char msg[160];
         snprintf(msg, sizeof msg, "no such path: %.100s", url);
-        return send_error(c, MHD_HTTP_NOT_FOUND, NULL, msg);
+        return send_error(s, c, MHD_HTTP_NOT_FOUND, NULL, msg);
     }
     if (route != ROUTE_CLASSIFY)
         return answer_get(s, c, route, asset, method);
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-        return method_not_allowed(c, method, "POST");
+        return method_not_allowed(s, c, method, "POST");
     return classify_begin(s, c, con_cls);
 }
 
@@ -703,6 +780,40 @@ static int bound_port(int fd)
     return -1;
 }
 
+/* 1 when the listening socket's address is a loopback one (127.0.0.0/8, ::1, or 127/8 mapped into IPv6). */
+static int is_loopback(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* The entries of a configured list joined with commas into *out (NULL when there are none): the server
+ * keeps its own copy, so the caller's strings need not outlive the start. 0, or -1 out of memory. */
+static int join_list(const char *const *items, int n, char **out)
+{
+    *out = NULL;
+    aa_buf b = {0};
+    for (int i = 0; i < n; i++)
+        if (items[i] && *items[i])
+            aa_buf_printf(&b, "%s%s", b.len ? "," : "", items[i]);
+    if (b.oom) {
+        aa_buf_free(&b);
+        return -1;
+    }
+    if (b.len)
+        *out = aa_buf_take(&b);
+    return 0;
+}
+
 int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, aa_serve **out, aa_error *err)
 {
     *out = NULL;
@@ -719,6 +830,16 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
     s->h = *handler;
     s->cfg = *cfg;
     s->cfg.host = NULL;
+    s->cfg.allow_hosts = s->cfg.allow_origins = NULL;
+    s->cfg.n_allow_hosts = s->cfg.n_allow_origins = 0;
+    s->bound_host = dup_str(cfg->host);
+    if (!s->bound_host || join_list(cfg->allow_hosts, cfg->n_allow_hosts, &s->allow_hosts) != 0 ||
+        join_list(cfg->allow_origins, cfg->n_allow_origins, &s->allow_origins) != 0) {
+        free(s->bound_host);
+        free(s->allow_hosts);
+        free(s);
+        return aa_error_set(err, AA_SERVE_ERR_NOMEM, "serve: out of memory");
+    }
     if (!s->cfg.max_buffered)
         s->cfg.max_buffered = cfg->max_upload > SIZE_MAX / 8 ? SIZE_MAX : 8 * cfg->max_upload;
     pthread_mutex_init(&s->mu, NULL);
@@ -730,6 +851,7 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
         return rc;
     }
     s->port = bound_port(fd);
+    s->loopback = is_loopback(fd);
 
     /* poll(), not the epoll that MHD_USE_AUTO picks on Linux: with libmicrohttpd 0.9.75's edge-triggered
      * epoll, a client that sends part of a request and closes at once is not seen to have gone, and its
@@ -768,6 +890,11 @@ int aa_serve_port(const aa_serve *s)
     return s ? s->port : -1;
 }
 
+int aa_serve_is_loopback(const aa_serve *s)
+{
+    return s && s->loopback;
+}
+
 void aa_serve_stop(aa_serve *s)
 {
     if (!s)
@@ -777,5 +904,8 @@ void aa_serve_stop(aa_serve *s)
         MHD_stop_daemon(s->daemon);
     pthread_cond_destroy(&s->work);
     pthread_mutex_destroy(&s->mu);
+    free(s->bound_host);
+    free(s->allow_hosts);
+    free(s->allow_origins);
     free(s);
 }

@@ -240,6 +240,10 @@ int inf_cmd_serve(const inf_options *o)
         cfg.max_per_ip = o->max_per_ip;
     if (o->idle_timeout_s > 0)
         cfg.timeout_s = o->idle_timeout_s;
+    cfg.allow_hosts = o->allow_hosts;
+    cfg.n_allow_hosts = o->n_allow_hosts;
+    cfg.allow_origins = o->allow_origins;
+    cfg.n_allow_origins = o->n_allow_origins;
 
     aa_error err = {0};
     am_model *m = inf_open_model(o, cfg.n_workers, &err);
@@ -292,6 +296,11 @@ int inf_cmd_serve(const inf_options *o)
                v6 ? "[" : "", cfg.host, v6 ? "]" : "", aa_serve_port(server), cfg.n_workers,
                cfg.n_workers == 1 ? "" : "s", AM_DISCLAIMER);
         flush_stdout(&warned, "; serving anyway");
+        if (!aa_serve_is_loopback(server))
+            /* one line: the address is wide, nothing stands between the network and the API */
+            fprintf(stderr, "aa-infer: warning: listening on %s: other machines can reach the server, which has "
+                    "no authentication; Host names answered: localhost, 127.0.0.1, [::1], %s%s\n", cfg.host,
+                    cfg.host, o->n_allow_hosts ? " and --allow-host's" : " (add others with --allow-host)");
         while (!stop_signal)
             sigsuspend(&wait_mask);
         aa_serve_stop(server);

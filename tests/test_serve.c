@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "infer/assets.h"
+#include "infer/http_internal.h"
 #include "infer/serve.h"
 #include "tests/util/httpc.h"
 #include "tests/util/testutil.h"
@@ -407,7 +408,7 @@ START_TEST(oversized_upload_is_413)
     ck_assert_ptr_nonnull(strstr(r.body, "65536"));
     tu_http_response_free(&r);
     int fd = tu_http_connect(port);
-    const char *huge = "POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999\r\n\r\n";
+    const char *huge = "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999999999\r\n\r\n";
     ck_assert_int_eq(tu_http_send(fd, huge, strlen(huge)), 0);
     ck_assert_int_eq(tu_http_read(fd, 5.0, &r), 0);
     assert_json_error(&r, 413);
@@ -546,7 +547,7 @@ START_TEST(slow_client_does_not_block_and_times_out)
     /* one client stalls in its headers, one in its body; more of them than there are worker threads */
     int slow[4];
     const char *partial[] = {"GET /healthz HTTP/1.1\r\nHost: 12",
-                             "POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nRIFF"};
+                             "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\nRIFF"};
     for (int i = 0; i < 4; i++) {
         slow[i] = tu_http_connect(port);
         ck_assert_int_eq(tu_http_send(slow[i], partial[i % 2], strlen(partial[i % 2])), 0);
@@ -590,7 +591,7 @@ START_TEST(connection_cap_holds_extra_clients)
     sleep_ms(200); /* let the server take them all in */
     /* at the cap the server stops accepting: a fifth client waits in the kernel's queue, unserved */
     int fd = tu_http_connect(port);
-    const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     ck_assert_int_eq(tu_http_send(fd, req, strlen(req)), 0);
     tu_http_response r;
     ck_assert_int_eq(tu_http_read(fd, 0.5, &r), -1);
@@ -623,13 +624,14 @@ START_TEST(garbage_requests_do_not_stop_the_server)
         "NONSENSE\r\n\r\n",
         "GET\r\n\r\n",
         "GET / HTTP/9.9\r\n\r\n",
-        "POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
-        "POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n",
-        "POST /api/classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
-        "POST /api/classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab",
-        "POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\"unterminated\r\n"
+        "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\n",
+        "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 12abc\r\n\r\n",
+        "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+        "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab",
+        "POST /api/classify HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Type: multipart/form-data; boundary=\"unterminated\r\n"
         "Content-Length: 3\r\n\r\nabc",
-        "GET /\x01\x02\xff HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /\x01\x02\xff HTTP/1.1\r\nHost: localhost\r\n\r\n",
         big_header,
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -781,6 +783,202 @@ START_TEST(stop_answers_queued_uploads)
 }
 END_TEST
 
+/* ---- Host and Origin ------------------------------------------------------------------------------------ */
+
+START_TEST(host_and_origin_rules)
+{
+    /* the loopback names and the bound host, without a port or with the bound one */
+    ck_assert(aa_http_host_allowed("localhost:8501", "127.0.0.1", 8501, NULL));
+    ck_assert(aa_http_host_allowed("LocalHost", "127.0.0.1", 8501, NULL));
+    ck_assert(aa_http_host_allowed("127.0.0.1:8501", "127.0.0.1", 8501, NULL));
+    ck_assert(aa_http_host_allowed("[::1]:8501", "127.0.0.1", 8501, NULL));
+    ck_assert(aa_http_host_allowed("0.0.0.0:8501", "0.0.0.0", 8501, NULL));
+    ck_assert(aa_http_host_allowed("[fe80::1]:8501", "fe80::1", 8501, NULL));
+    ck_assert(!aa_http_host_allowed("localhost:8502", "127.0.0.1", 8501, NULL));
+    ck_assert(!aa_http_host_allowed("0.0.0.0:8501", "127.0.0.1", 8501, NULL));
+    /* rebinding names, look-alikes and malformed values */
+    const char *bad[] = {"evil.example", "evil.example:8501", "localhost.", "localhost.evil.example", "127.0.0.2",
+                         "::1", "[::1", "localhost:", "localhost:x", "localhost:123456", "localhost:99999", "",
+                         "localhost:8501:8501", "[::1]x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(!aa_http_host_allowed(bad[i], "127.0.0.1", 8501, NULL), "'%s' allowed", bad[i]);
+    ck_assert(!aa_http_host_allowed(NULL, "127.0.0.1", 8501, NULL));
+    /* extra names: any port, or the one given */
+    const char *extra = "audit.example.org, lab.local:9000,[2001:db8::5]";
+    ck_assert(aa_http_host_allowed("audit.example.org", "127.0.0.1", 8501, extra));
+    ck_assert(aa_http_host_allowed("AUDIT.example.org:443", "127.0.0.1", 8501, extra));
+    ck_assert(aa_http_host_allowed("lab.local:9000", "127.0.0.1", 8501, extra));
+    ck_assert(!aa_http_host_allowed("lab.local:8501", "127.0.0.1", 8501, extra));
+    ck_assert(aa_http_host_allowed("[2001:db8::5]:8501", "127.0.0.1", 8501, extra));
+    ck_assert(!aa_http_host_allowed("example.org", "127.0.0.1", 8501, extra));
+
+    /* Origin: none, the page's own (the Host it was loaded from), or listed */
+    ck_assert(aa_http_origin_allowed(NULL, "localhost:8501", NULL));
+    ck_assert(aa_http_origin_allowed("http://localhost:8501", "localhost:8501", NULL));
+    ck_assert(aa_http_origin_allowed("https://audit.example.org", "audit.example.org", NULL));
+    ck_assert(!aa_http_origin_allowed("http://localhost:8502", "localhost:8501", NULL));
+    ck_assert(!aa_http_origin_allowed("http://evil.example", "localhost:8501", NULL));
+    ck_assert(!aa_http_origin_allowed("null", "localhost:8501", "null"));
+    ck_assert(!aa_http_origin_allowed("http://localhost:8501", NULL, NULL));
+    const char *origins = "https://app.example/,http://lab.local:9000";
+    ck_assert(aa_http_origin_allowed("https://app.example", "localhost:8501", origins));
+    ck_assert(aa_http_origin_listed("http://lab.local:9000", origins));
+    ck_assert(!aa_http_origin_listed("http://lab.local", origins));
+    ck_assert(!aa_http_origin_listed("https://app.example.evil", origins));
+    ck_assert(!aa_http_origin_listed("http://localhost:8501", NULL));
+}
+END_TEST
+
+/* One raw request (head given whole, body appended) on a fresh connection; the answer into r. */
+static void raw(int port, const char *head, const char *body, tu_http_response *r)
+{
+    int fd = tu_http_connect(port);
+    char req[2048];
+    snprintf(req, sizeof req, "%s%s", head, body ? body : "");
+    ck_assert_int_eq(tu_http_send(fd, req, strlen(req)), 0);
+    ck_assert_msg(tu_http_read(fd, 5.0, r) == 0, "no answer to: %s", head);
+    close(fd);
+}
+
+/* DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 reaches the server with
+ * "Host: evil.example:PORT". Only the names it is served under are answered (421 for others), /healthz
+ * excepted; --allow-host adds names. */
+START_TEST(host_header_is_checked)
+{
+    stub_ctx ctx = {0};
+    aa_serve_config cfg;
+    test_config(&cfg);
+    const char *extra[] = {"audit.example.org", "lab.local:9000"};
+    cfg.allow_hosts = extra;
+    cfg.n_allow_hosts = 2;
+    aa_serve *s = start(&ctx, &cfg);
+    int port = aa_serve_port(s);
+    char head[512];
+    tu_http_response r;
+    struct {
+        const char *host, *path, *method;
+        int status;
+    } cases[] = {
+        {"localhost:%d", "/api/model", "GET", 200},
+        {"127.0.0.1:%d", "/", "GET", 200},
+        {"[::1]:%d", "/api/model", "GET", 200},
+        {"localhost", "/api/model", "GET", 200},
+        {"audit.example.org", "/api/model", "GET", 200},
+        {"lab.local:9000", "/api/model", "GET", 200},
+        {"evil.example:%d", "/api/model", "GET", 421},
+        {"evil.example:%d", "/", "GET", 421},
+        {"evil.example:%d", "/api/classify", "POST", 421},
+        {"evil.example:%d", "/no/such/path", "GET", 421},
+        {"localhost:1", "/api/model", "GET", 421},
+        {"lab.local:9001", "/api/model", "GET", 421},
+        {"evil.example:%d", "/healthz", "GET", 200}, /* says nothing; probes name the server as they like */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char host[128];
+        snprintf(host, sizeof host, cases[i].host, port);
+        int post = !strcmp(cases[i].method, "POST");
+        snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s\r\n", cases[i].method,
+                 cases[i].path, host, post ? "Content-Length: 4\r\n" : "");
+        raw(port, head, post ? "RIFF" : NULL, &r);
+        ck_assert_msg(r.status == cases[i].status, "%s %s Host %s: %d", cases[i].method, cases[i].path, host,
+                      r.status);
+        if (r.status == 421) {
+            assert_json_error(&r, 421);
+            ck_assert_msg(strstr(r.body, "--allow-host"), "%s", r.body);
+        }
+        tu_http_response_free(&r);
+    }
+    /* no Host at all (HTTP/1.0 lets it out): refused too */
+    raw(port, "GET /api/model HTTP/1.0\r\n\r\n", NULL, &r);
+    assert_json_error(&r, 421);
+    tu_http_response_free(&r);
+    ck_assert_int_eq(atomic_load(&ctx.calls), 0);
+    aa_serve_stop(s);
+}
+END_TEST
+
+/* A page elsewhere can post a form here (the browser sends it, only the answer is hidden): a POST whose
+ * Origin is not the page's own is refused, and a CORS preflight is refused explicitly, unless the origin
+ * was allowed, which then also gets Access-Control-Allow-Origin. */
+START_TEST(cross_origin_requests_refused_unless_allowed)
+{
+    stub_ctx ctx = {0};
+    aa_serve_config cfg;
+    test_config(&cfg);
+    aa_serve *s = start(&ctx, &cfg);
+    int port = aa_serve_port(s);
+    char head[512], v[128];
+    tu_http_response r;
+    /* a form posted from another site */
+    snprintf(head, sizeof head, "POST /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: http://evil.example\r\nContent-Length: 4\r\n\r\n", port);
+    raw(port, head, "RIFF", &r);
+    assert_json_error(&r, 403);
+    ck_assert_ptr_nonnull(strstr(r.body, "cross-origin request refused"));
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    tu_http_response_free(&r);
+    snprintf(head, sizeof head, "POST /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: null\r\nContent-Length: 4\r\n\r\n", port); /* a sandboxed frame, a file:// page */
+    raw(port, head, "RIFF", &r);
+    assert_json_error(&r, 403);
+    tu_http_response_free(&r);
+    ck_assert_int_eq(atomic_load(&ctx.calls), 0);
+    /* the page's own origin */
+    snprintf(head, sizeof head, "POST /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: http://localhost:%d\r\nContent-Length: 4\r\n\r\n", port, port);
+    raw(port, head, "RIFF", &r);
+    assert_echo(&r, "RIFF", 4, "upload");
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    tu_http_response_free(&r);
+    /* a preflight from another site: refused in so many words, nothing that would let the browser go on */
+    snprintf(head, sizeof head, "OPTIONS /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n\r\n", port);
+    raw(port, head, NULL, &r);
+    assert_json_error(&r, 403);
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Methods", v, sizeof v));
+    tu_http_response_free(&r);
+    /* a cross-origin GET is answered (it changes nothing) but not made readable */
+    snprintf(head, sizeof head, "GET /api/model HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: http://evil.example\r\n\r\n", port);
+    raw(port, head, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    tu_http_response_free(&r);
+    aa_serve_stop(s);
+
+    /* --allow-origin: preflight answered, POST allowed and readable; others still refused */
+    const char *origins[] = {"https://app.example/"};
+    cfg.allow_origins = origins;
+    cfg.n_allow_origins = 1;
+    s = start(&ctx, &cfg);
+    port = aa_serve_port(s);
+    snprintf(head, sizeof head, "OPTIONS /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: https://app.example\r\nAccess-Control-Request-Method: POST\r\n\r\n", port);
+    raw(port, head, NULL, &r);
+    ck_assert_int_eq(r.status, 204);
+    ck_assert_str_eq(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "https://app.example");
+    ck_assert_ptr_nonnull(strstr(tu_http_header(&r, "Access-Control-Allow-Methods", v, sizeof v), "POST"));
+    ck_assert_ptr_nonnull(strstr(tu_http_header(&r, "Access-Control-Allow-Headers", v, sizeof v), "X-Filename"));
+    ck_assert_str_eq(tu_http_header(&r, "Vary", v, sizeof v), "Origin");
+    tu_http_response_free(&r);
+    snprintf(head, sizeof head, "POST /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: https://app.example\r\nContent-Length: 4\r\n\r\n", port);
+    raw(port, head, "RIFF", &r);
+    assert_echo(&r, "RIFF", 4, "upload");
+    ck_assert_str_eq(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "https://app.example");
+    tu_http_response_free(&r);
+    snprintf(head, sizeof head, "OPTIONS /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: https://app.example.evil\r\nAccess-Control-Request-Method: POST\r\n\r\n", port);
+    raw(port, head, NULL, &r);
+    assert_json_error(&r, 403);
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    tu_http_response_free(&r);
+    ck_assert_int_eq(atomic_load(&ctx.calls), 2);
+    aa_serve_stop(s);
+}
+END_TEST
+
 /* ---- start and stop ----------------------------------------------------------------------------------- */
 
 static int count_fds(void)
@@ -918,6 +1116,9 @@ Suite *serve_suite(void)
     tcase_add_test(t, ambiguous_length_is_400_and_closes);
     tcase_add_test(t, health_and_page_answered_while_workers_busy);
     tcase_add_test(t, stop_answers_queued_uploads);
+    tcase_add_test(t, host_and_origin_rules);
+    tcase_add_test(t, host_header_is_checked);
+    tcase_add_test(t, cross_origin_requests_refused_unless_allowed);
     tcase_add_test(t, stop_is_clean);
     tcase_add_test(t, bad_settings_are_refused);
     suite_add_tcase(s, t);

@@ -193,7 +193,7 @@ START_TEST(truncated_requests_give_back_their_socket)
     int port = aa_serve_port(s);
     for (int i = 0; i < 10; i++) {
         int fd = tu_http_connect(port);
-        tu_http_send(fd, i % 2 ? "POST /api/cla" : "GET / HTTP/1.1\r\nHost: x\r\nX-Half: a", i % 2 ? 13 : 34);
+        tu_http_send(fd, i % 2 ? "POST /api/cla" : "GET / HTTP/1.1\r\nHost: localhost\r\nX-Half: a", i % 2 ? 13 : 34);
         close(fd);
     }
     /* 2 s: a poll round takes milliseconds; the idle timeout is 30 s */
@@ -217,7 +217,7 @@ START_TEST(chunked_upload_fits_a_small_budget)
     aa_serve *s = start(&cfg);
     int port = aa_serve_port(s);
     int fd = tu_http_connect(port);
-    const char *req = "POST /api/classify HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    const char *req = "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                       "Transfer-Encoding: chunked\r\n\r\n400\r\n";
     static char body[1024];
     memset(body, 'w', sizeof body);
@@ -250,7 +250,8 @@ START_TEST(upload_budget_answers_503)
     int port = aa_serve_port(s);
     /* a holds the whole budget: it promised 1000 bytes and sent 10 */
     int a = tu_http_connect(port);
-    const char *head = "POST /api/classify HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1000\r\n\r\n";
+    const char *head = "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                       "Content-Length: 1000\r\n\r\n";
     static char body[1000];
     memset(body, 'w', sizeof body);
     tu_http_send(a, head, strlen(head));

@@ -465,8 +465,9 @@ typedef struct {
 } child;
 
 /* aa-infer --serve on a port of ours with stdout a pipe, closed, or a pipe nobody reads (its read end
- * closed before the server starts); stderr always a pipe. ignore_hup: SIGHUP ignored, as nohup leaves it. */
-static child spawn_serve(const char *model, int out_mode, int ignore_hup)
+ * closed before the server starts); stderr always a pipe. ignore_hup: SIGHUP ignored, as nohup leaves it.
+ * host: --host, or NULL for the default. */
+static child spawn_serve(const char *model, int out_mode, int ignore_hup, const char *host)
 {
     child c = {.out = -1, .port = free_port()};
     int o[2] = {-1, -1}, e[2];
@@ -492,7 +493,8 @@ static child spawn_serve(const char *model, int out_mode, int ignore_hup)
             close(fd);
         if (ignore_hup)
             signal(SIGHUP, SIG_IGN);
-        execl(bin, bin, "-m", model, "--serve", "--port", port, "--workers", "1", (char *)NULL);
+        execl(bin, bin, "-m", model, "--serve", "--port", port, "--workers", "1", "--host",
+              host ? host : "127.0.0.1", (char *)NULL);
         _exit(127);
     }
     close(e[1]);
@@ -538,7 +540,7 @@ START_TEST(binary_survives_closed_and_broken_stdout)
     static char out[8192], err[8192];
     int modes[2] = {OUT_CLOSED, OUT_BROKEN};
     for (int k = 0; k < 2; k++) {
-        child c = spawn_serve(model, modes[k], 0);
+        child c = spawn_serve(model, modes[k], 0, NULL);
         int up = wait_healthy(c.port, 30);
         int st = stop_child(&c, SIGTERM, out, err, sizeof err);
         ck_assert_msg(up, "stdout %s: no answer on /healthz (exit status %d; stderr: %s)",
@@ -563,13 +565,13 @@ START_TEST(binary_stops_on_sighup_unless_ignored)
     tu_path(model, sizeof model, dir, "tone.aam");
     ck_assert_msg(tu_make_tone_model(model, msg, sizeof msg) == 0, "%s", msg);
     static char out[8192], err[8192];
-    child c = spawn_serve(model, OUT_PIPE, 0);
+    child c = spawn_serve(model, OUT_PIPE, 0, NULL);
     ck_assert(wait_healthy(c.port, 30));
     int st = stop_child(&c, SIGHUP, out, err, sizeof out);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGHUP: status %d; stderr: %s", st, err);
     ck_assert_msg(strstr(out, "aa-infer: stopped (SIGHUP)\n") != NULL, "%s", out);
 
-    c = spawn_serve(model, OUT_PIPE, 1);
+    c = spawn_serve(model, OUT_PIPE, 1, NULL);
     ck_assert(wait_healthy(c.port, 30));
     ck_assert_int_eq(kill(c.pid, SIGHUP), 0);
     usleep(200000);
@@ -577,6 +579,25 @@ START_TEST(binary_stops_on_sighup_unless_ignored)
     st = stop_child(&c, SIGTERM, out, err, sizeof out);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d; stderr: %s", st, err);
     ck_assert_msg(strstr(out, "aa-infer: stopped (SIGTERM)\n") != NULL, "%s", out);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* Listening on every interface used to be as quiet as loopback; now it is one line on stderr. */
+START_TEST(binary_warns_on_a_wide_bind)
+{
+    char dir[256], model[320], msg[512];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(model, sizeof model, dir, "tone.aam");
+    ck_assert_msg(tu_make_tone_model(model, msg, sizeof msg) == 0, "%s", msg);
+    static char out[8192], err[8192];
+    child c = spawn_serve(model, OUT_PIPE, 0, "0.0.0.0");
+    ck_assert(wait_healthy(c.port, 30));
+    int st = stop_child(&c, SIGTERM, out, err, sizeof out);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d; stderr: %s", st, err);
+    ck_assert_msg(tu_count_lines(err) == 1 && strstr(err, "aa-infer: warning: listening on 0.0.0.0: other machines "
+                                                          "can reach the server") == err, "%s", err);
+    ck_assert_msg(strstr(err, "--allow-host") != NULL, "%s", err);
     tu_rmtree(dir);
 }
 END_TEST
@@ -593,6 +614,7 @@ Suite *serve_model_suite(void)
     tcase_add_test(tc, binary_survives_closed_and_broken_stdout);
     tcase_add_test(tc, upload_decoding_bounded_by_samples);
     tcase_add_test(tc, binary_stops_on_sighup_unless_ignored);
+    tcase_add_test(tc, binary_warns_on_a_wide_bind);
     suite_add_tcase(s, tc);
     return s;
 }
