@@ -1,9 +1,11 @@
-/* The HTTP server: libmicrohttpd underneath, routes, upload limits, classify slots.
+/* The HTTP server: libmicrohttpd underneath, routes, Host and Origin checks, upload limits, classify workers.
  *
- * A request to POST /api/classify goes through the access handler several times: once with its headers
- * (refused right there when Content-Length is over the limit or the form has no boundary), once per chunk
- * of body (appended to the request's own buffer; past the limit the buffer is dropped and the rest
- * discarded), and once more when the body is complete (classified, answered). The request's buffer is
+ * Every request is first checked for an ambiguous length, a Host that is not this server's and a foreign
+ * Origin (infer/http_policy.c). A request to POST /api/classify then goes through the access handler
+ * several times: once with its headers (refused right there when Content-Length is over the limit or the
+ * form has no boundary), once per chunk of body (appended to the request's own buffer; past the limit the
+ * buffer is dropped and the rest discarded), once when the body is complete (queued for a worker, the
+ * connection suspended), and once more when the worker has resumed it (answered). The request's buffer is
  * wiped and freed in the completion callback, which libmicrohttpd calls whether the response was sent or
  * the client went away, so nothing received outlives its request and nothing of it reaches the disk.
  *

@@ -73,6 +73,14 @@ http_raw() {
   timeout 10 cat <&"$fd"
   exec {fd}>&-
 }
+# req METHOD PATH HOST [HEADER...]: a request's head, with Connection: close
+req() {
+  printf '%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n' "$1" "$2" "$3"
+  shift 3
+  local h
+  for h in "$@"; do printf '%s\r\n' "$h"; done
+  printf '\r\n'
+}
 status_of() { head -c 12 "$1" | cut -d' ' -f2; }
 now() { date +%s.%N; }
 check() { # NAME, then a condition's exit status: one line each
@@ -85,9 +93,11 @@ flac_silence() {
   local -a crc8 crc16 hex hdr
   for ((i = 0; i < 256; i++)); do
     printf -v 'hex[i]' '\\x%02x' "$i"
-    c=$i; for ((b = 0; b < 8; b++)); do (( c = c & 0x80 ? (c << 1 ^ 0x07) & 0xff : c << 1 & 0xff )); done
+    c=$i
+    for ((b = 0; b < 8; b++)); do (( c = c & 0x80 ? (c << 1 ^ 0x07) & 0xff : c << 1 & 0xff )); done
     crc8[i]=$c
-    c=$((i << 8)); for ((b = 0; b < 8; b++)); do (( c = c & 0x8000 ? (c << 1 ^ 0x8005) & 0xffff : c << 1 & 0xffff )); done
+    c=$((i << 8))
+    for ((b = 0; b < 8; b++)); do (( c = c & 0x8000 ? (c << 1 ^ 0x8005) & 0xffff : c << 1 & 0xffff )); done
     crc16[i]=$c
   done
   # fLaC; STREAMINFO, the last block (34 bytes): block sizes 32768, frame sizes unknown, rate, channels,
@@ -122,12 +132,12 @@ flac_silence "$c/eight.flac" 60 192000 8
 # 1. decompression bombs: six at once on the workers, /healthz meanwhile
 for i in 1 2 3 4 5 6; do
   f="$c/mono.flac"; (( i % 2 )) || f="$c/eight.flac"
-  { printf 'POST /api/classify HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: %d\r\n\r\n' \
-      "$(stat -c %s "$f")"; cat "$f"; } | http_raw "$port" >"$c/bomb$i" &
+  { req POST /api/classify localhost "Content-Length: $(stat -c %s "$f")"; cat "$f"; } |
+    http_raw "$port" >"$c/bomb$i" &
 done
 sleep 0.2
 t0=$(now)
-printf 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | http_raw "$port" >"$c/health"
+req GET /healthz localhost | http_raw "$port" >"$c/health"
 t_health=$(echo "$(now) - $t0" | bc)
 wait $(jobs -p | grep -vx "$server")
 bombs=0
@@ -138,19 +148,21 @@ printf 'six FLAC bombs (%s and %s bytes): %d refused 422 at the sample budget; /
   "$(stat -c %s "$c/mono.flac")" "$(stat -c %s "$c/eight.flac")" "$bombs" "$(status_of "$c/health")" "$t_health"
 [[ $bombs == 6 && $(status_of "$c/health") == 200 && $(echo "$t_health < 0.5" | bc) == 1 ]]; check bombs $?
 # 2. request smuggling: the length stated twice
-printf 'POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nContent-Length: 50\r\n\r\nRIFFGET /api/model HTTP/1.1\r\nHost: localhost\r\n\r\n' \
-  | http_raw "$port" >"$c/smuggle"
-[[ $(status_of "$c/smuggle") == 400 && $(grep -c '^HTTP/1' "$c/smuggle") == 1 ]]; check "two Content-Length: 400, one answer" $?
+{ req POST /api/classify localhost "Content-Length: 4" "Content-Length: 50"
+  printf 'RIFFGET /api/model HTTP/1.1\r\nHost: localhost\r\n\r\n'; } | http_raw "$port" >"$c/smuggle"
+[[ $(status_of "$c/smuggle") == 400 && $(grep -c '^HTTP/1' "$c/smuggle") == 1 ]]
+check "two Content-Length: 400, one answer" $?
 # 3. DNS rebinding: a foreign Host
-printf 'GET /api/model HTTP/1.1\r\nHost: evil.example:%d\r\nConnection: close\r\n\r\n' "$port" | http_raw "$port" >"$c/host"
-printf 'GET /healthz HTTP/1.1\r\nHost: evil.example:%d\r\nConnection: close\r\n\r\n' "$port" | http_raw "$port" >"$c/hosthz"
+req GET /api/model "evil.example:$port" | http_raw "$port" >"$c/host"
+req GET /healthz "evil.example:$port" | http_raw "$port" >"$c/hosthz"
 [[ $(status_of "$c/host") == 421 && $(status_of "$c/hosthz") == 200 ]]; check "foreign Host: 421 (/healthz 200)" $?
 # 4. cross-origin: a form posted from elsewhere, a preflight
-printf 'POST /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nOrigin: http://evil.example\r\nConnection: close\r\nContent-Length: 4\r\n\r\nRIFF' \
-  "$port" | http_raw "$port" >"$c/origin"
-printf 'OPTIONS /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nOrigin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n' \
-  "$port" | http_raw "$port" >"$c/preflight"
-[[ $(status_of "$c/origin") == 403 && $(status_of "$c/preflight") == 403 ]] && ! grep -qi '^access-control-allow-origin' "$c/preflight"
+{ req POST /api/classify "localhost:$port" "Origin: http://evil.example" "Content-Length: 4"; printf RIFF; } \
+  | http_raw "$port" >"$c/origin"
+req OPTIONS /api/classify "localhost:$port" "Origin: http://evil.example" "Access-Control-Request-Method: POST" \
+  | http_raw "$port" >"$c/preflight"
+[[ $(status_of "$c/origin") == 403 && $(status_of "$c/preflight") == 403 ]] &&
+  ! grep -qi '^access-control-allow-origin' "$c/preflight"
 check "foreign Origin: POST and preflight 403" $?
 
 written=$(awk '/^write_bytes:/ {print $2}' "/proc/$server/io" 2>/dev/null)
@@ -186,7 +198,7 @@ port2=$(( port == 65535 ? port - 1 : port + 1 ))
    >&- 2> >(cat >"$work/server2.err")) &
 server=$!
 for _ in $(seq 100); do
-  printf 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | http_raw "$port2" >"$c/h2" 2>/dev/null
+  req GET /healthz localhost | http_raw "$port2" >"$c/h2" 2>/dev/null
   [[ $(status_of "$c/h2") == 200 ]] && break
   sleep 0.1
 done
@@ -196,7 +208,8 @@ for _ in $(seq 40); do kill -0 "$server" 2>/dev/null || break; sleep 0.05; done
 if kill -0 "$server" 2>/dev/null; then rc=running; else wait "$server"; rc=$?; server=; fi
 sleep 0.1
 echo "stdout closed, --host 0.0.0.0: /healthz $up; stderr: $(head -c 100 "$work/server2.err")...; SIGHUP -> $rc"
-[[ $up == 200 && $rc == 0 && $(wc -l <"$work/server2.err") == 1 ]] && grep -q "warning: listening on 0.0.0.0" "$work/server2.err"
+[[ $up == 200 && $rc == 0 && $(wc -l <"$work/server2.err") == 1 ]] &&
+  grep -q "warning: listening on 0.0.0.0" "$work/server2.err"
 check "closed stdout, wide bind, SIGHUP" $?
 
 [[ $status == 0 ]] && echo "abuse: passed" || echo "abuse: FAILED" >&2
