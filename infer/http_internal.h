@@ -38,4 +38,22 @@ int aa_http_is_ogg(const void *data, size_t n);
  * never reach libsndfile, which leaks memory on each malformed Ogg Vorbis file it refuses. */
 int aa_http_ogg_check(const void *data, size_t n, const char *filename, aa_error *err);
 
+/* ---- Host and Origin (infer/http_policy.c) ------------------------------------------------------------ */
+
+/* Lists are comma-separated (spaces around entries ignored, names compared case-insensitively); NULL or ""
+ * is an empty list. */
+
+/* 1 when a Host header value names this server: localhost, 127.0.0.1, [::1] or the bound address (an IPv6
+ * one in brackets), without a port or with the bound port; or a name of extra: "name" with any port or
+ * none, "name:port" with that port. 0 for anything else, a missing or malformed value included. */
+int aa_http_host_allowed(const char *host, const char *bound, int port, const char *extra);
+
+/* 1 when an Origin header value may send requests that change something (POST): no Origin at all (not a
+ * browser's cross-site request), the origin Host names (http:// or https:// followed by the Host value),
+ * or one listed in extra ("scheme://host[:port]", a trailing '/' ignored). "null" never is. */
+int aa_http_origin_allowed(const char *origin, const char *host, const char *extra);
+
+/* 1 when origin is listed in extra (as above): the origins that get CORS headers and preflight answers. */
+int aa_http_origin_listed(const char *origin, const char *extra);
+
 #endif

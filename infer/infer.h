@@ -65,7 +65,12 @@ typedef struct {
     int max_connections; /* 0: the server's default */
     int max_per_ip;      /* -1: the server's default; 0: no per-address limit */
     int idle_timeout_s;  /* 0: the server's default */
+    const char *allow_hosts[16];   /* --allow-host values as given (each may be a comma list) */
+    int n_allow_hosts;
+    const char *allow_origins[16]; /* --allow-origin likewise */
+    int n_allow_origins;
 } inf_options;
+#define INF_SERVE_ALLOW_MAX 16 /* the arrays above */
 
 /* Uploads decoded whole are limited to this much audio unless --max-seconds says otherwise: ten minutes
  * of float samples is 38 MB per worker at 16 kHz, while the page sends at most ten seconds. */

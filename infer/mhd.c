@@ -51,7 +51,10 @@ static void load_once(void)
                resolve(lib, &state.fns.add_response_header, "MHD_add_response_header") &&
                resolve(lib, &state.fns.queue_response, "MHD_queue_response") &&
                resolve(lib, &state.fns.destroy_response, "MHD_destroy_response") &&
-               resolve(lib, &state.fns.lookup_connection_value, "MHD_lookup_connection_value");
+               resolve(lib, &state.fns.lookup_connection_value, "MHD_lookup_connection_value") &&
+               resolve(lib, &state.fns.get_connection_values, "MHD_get_connection_values") &&
+               resolve(lib, &state.fns.suspend_connection, "MHD_suspend_connection") &&
+               resolve(lib, &state.fns.resume_connection, "MHD_resume_connection");
     /* on failure the library stays loaded: a half-resolved table is never handed out */
 }
 

@@ -17,6 +17,9 @@ typedef struct {
     __typeof__(&MHD_queue_response) queue_response;
     __typeof__(&MHD_destroy_response) destroy_response;
     __typeof__(&MHD_lookup_connection_value) lookup_connection_value;
+    __typeof__(&MHD_get_connection_values) get_connection_values;
+    __typeof__(&MHD_suspend_connection) suspend_connection;
+    __typeof__(&MHD_resume_connection) resume_connection;
 } inf_mhd_fns;
 
 /* The table, loading the library on the first call (once per process, thread-safe; the library stays

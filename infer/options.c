@@ -45,6 +45,7 @@ typedef enum {
     O_EVAL, O_SIDE, O_SVG,
     O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_REFERENCE, O_COLLAR, O_OFFSETS, O_STREAM, O_RATE, O_SAMPLE_FORMAT, O_EVENTS, O_REFRACTORY,
     O_SERVE, O_HOST, O_PORT, O_WORKERS, O_MAX_UPLOAD, O_MAX_CONNECTIONS, O_MAX_PER_IP, O_IDLE_TIMEOUT,
+    O_ALLOW_HOST, O_ALLOW_ORIGIN,
     O_SELFTEST, O_HELP, O_VERSION,
 } opt_id;
 
@@ -141,6 +142,12 @@ static const opt_def OPTS[] = {
      "open connections from one address (0: no limit); more are closed at once", NULL},
     {O_IDLE_TIMEOUT, "idle-timeout", 0, K_INT, "S", 1, 3600, MODE(INF_SERVE), NULL,
      "close a connection silent this long", NULL},
+    {O_ALLOW_HOST, "allow-host", 0, K_STR, "NAME", 0, 0, MODE(INF_SERVE), NULL,
+     "also answer requests whose Host is NAME (any port) or NAME:PORT, as behind a proxy or on a network "
+     "address; repeat or separate with commas", "loopback, --host"},
+    {O_ALLOW_ORIGIN, "allow-origin", 0, K_STR, "ORIGIN", 0, 0, MODE(INF_SERVE), NULL,
+     "let pages of ORIGIN (scheme://host[:port]) call the API (CORS); repeat or separate with commas",
+     "own page only"},
 
     {O_SELFTEST, "selftest", 0, K_FLAG, NULL, 0, 0, 0, "Other",
      "recompute the model's stored test signal; PASS or FAIL (exit 1)", NULL},
@@ -421,6 +428,15 @@ static int apply(inf_options *o, const opt_def *d, const char *v, int *mode_set,
     case O_MAX_CONNECTIONS: o->max_connections = n; break;
     case O_MAX_PER_IP: o->max_per_ip = n; break;
     case O_IDLE_TIMEOUT: o->idle_timeout_s = n; break;
+    case O_ALLOW_HOST:
+    case O_ALLOW_ORIGIN: {
+        int host = d->id == O_ALLOW_HOST;
+        int *count = host ? &o->n_allow_hosts : &o->n_allow_origins;
+        if (*count >= INF_SERVE_ALLOW_MAX)
+            return aa_error_set(err, USAGE, "%s: given more than %d times (use commas)", opt, INF_SERVE_ALLOW_MAX);
+        (host ? o->allow_hosts : o->allow_origins)[(*count)++] = v;
+        break;
+    }
     case O_SELFTEST: return set_mode(o, INF_SELFTEST, mode_set, opt, err);
     case O_HELP: o->help = 1; break;
     case O_VERSION: o->version = 1; break;

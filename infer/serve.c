@@ -1,9 +1,11 @@
-/* The HTTP server: libmicrohttpd underneath, routes, upload limits, classify slots.
+/* The HTTP server: libmicrohttpd underneath, routes, Host and Origin checks, upload limits, classify workers.
  *
- * A request to POST /api/classify goes through the access handler several times: once with its headers
- * (refused right there when Content-Length is over the limit or the form has no boundary), once per chunk
- * of body (appended to the request's own buffer; past the limit the buffer is dropped and the rest
- * discarded), and once more when the body is complete (classified, answered). The request's buffer is
+ * Every request is first checked for an ambiguous length, a Host that is not this server's and a foreign
+ * Origin (infer/http_policy.c). A request to POST /api/classify then goes through the access handler
+ * several times: once with its headers (refused right there when Content-Length is over the limit or the
+ * form has no boundary), once per chunk of body (appended to the request's own buffer; past the limit the
+ * buffer is dropped and the rest discarded), once when the body is complete (queued for a worker, the
+ * connection suspended), and once more when the worker has resumed it (answered). The request's buffer is
  * wiped and freed in the completion callback, which libmicrohttpd calls whether the response was sent or
  * the client went away, so nothing received outlives its request and nothing of it reaches the disk.
  *
@@ -20,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,27 +40,49 @@
 #define MHD_queue_response(c, st, r) inf_mhd()->queue_response(c, st, r)
 #define MHD_destroy_response(r) inf_mhd()->destroy_response(r)
 #define MHD_lookup_connection_value(c, k, key) inf_mhd()->lookup_connection_value(c, k, key)
+#define MHD_get_connection_values(c, k, it, cls) inf_mhd()->get_connection_values(c, k, it, cls)
+#define MHD_suspend_connection(c) inf_mhd()->suspend_connection(c)
+#define MHD_resume_connection(c) inf_mhd()->resume_connection(c)
 
 #define WORKERS_MAX 64
 /* spelled out: libmicrohttpd renamed these constants between releases */
 #define HTTP_TOO_LARGE 413
 #define HTTP_UNPROCESSABLE 422
 #define HTTP_UNAVAILABLE 503
+#define HTTP_MISDIRECTED 421
+
+typedef struct request request;
+
+typedef struct {
+    struct aa_serve *s;
+    int slot; /* the classify slot this worker owns */
+} worker;
 
 struct aa_serve {
     struct MHD_Daemon *daemon;
     aa_serve_handler h;
-    aa_serve_config cfg; /* cfg.host is not kept: it is only needed to bind */
+    aa_serve_config cfg; /* its pointers are not kept: the lists below are the server's own copies */
     int port;
+    int loopback;        /* the listening address is a loopback one */
+    char *bound_host;    /* cfg.host: a name Host may carry */
+    char *allow_hosts;   /* cfg.allow_hosts joined with commas; NULL when none */
+    char *allow_origins; /* cfg.allow_origins likewise */
 
-    /* classify slots: a slot is busy while a callback runs with it */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned char busy[WORKERS_MAX];
+    pthread_cond_t work;   /* a job was queued, or the server is stopping */
+    request *head, *tail;  /* uploads waiting for a worker, oldest first; under mu */
+    int stopping;          /* under mu: no more jobs are queued */
+    int n_threads;         /* workers started */
+    pthread_t threads[WORKERS_MAX];
+    worker workers[WORKERS_MAX];
     size_t buffered; /* bytes reserved by upload buffers, at most cfg.max_buffered; under mu */
 };
 
-typedef struct {
+/* Where an upload is: its body arriving, queued for a worker (its connection suspended), answered by the
+ * worker (the connection resumed, the answer about to be sent). */
+enum { Q_RECEIVING, Q_QUEUED, Q_ANSWERED };
+
+struct request {
     unsigned char *body; /* the upload: [n] bytes, capacity cap; wiped before free */
     size_t n, cap;
     double t0;           /* when the headers arrived, for request_timeout_s */
@@ -67,7 +92,15 @@ typedef struct {
     unsigned long long seen; /* bytes of body received once too_large or no_room */
     char boundary[72];
     char filename[AA_HTTP_FILENAME_MAX];
-} request;
+    /* the classify job, once the body is in */
+    int state;                 /* Q_*; Q_ANSWERED is written by the worker before it resumes the connection */
+    struct MHD_Connection *conn;
+    const void *audio;         /* the file: the body itself, or a part of a form in it */
+    size_t audio_n;
+    request *next;             /* in the queue */
+    unsigned status;           /* the answer, once Q_ANSWERED: status and a malloc'd body (NULL: no memory) */
+    char *answer;
+};
 
 enum { ROUTE_NONE, ROUTE_ASSET, ROUTE_CLASSIFY, ROUTE_MODEL, ROUTE_HEALTH };
 
@@ -105,6 +138,12 @@ int aa_serve_http_status(int code)
 
 /* ---- responses ------------------------------------------------------------------------------------------ */
 
+/* How a response is sent (send_buffer's flags). */
+enum {
+    R_CACHEABLE = 1, /* a file of the page: revalidated rather than never stored */
+    R_CLOSE = 2,     /* the connection is closed after it: what follows on it cannot be trusted */
+};
+
 /* Every response: no MIME sniffing, no referrer, not framed. The page's CSP allows only this origin, so no
  * script, style, font or connection can reach anywhere else; recordings never leave except to /api. */
 static void add_common_headers(struct MHD_Response *r, int cacheable)
@@ -122,9 +161,21 @@ static void add_common_headers(struct MHD_Response *r, int cacheable)
 }
 
 /* Queues a response of n bytes at data: owned (malloc'd, libmicrohttpd frees it) or static (outlives the
- * server). allow: the Allow header of a 405, else NULL. */
-static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, void *data, size_t n, int owned,
-                                   const char *type, const char *allow, int cacheable)
+ * server). allow: the Allow header of a 405, else NULL. flags: R_*. */
+/* Cross-origin answers: only an origin of --allow-origin is told it may read them. The answers depend on
+ * Origin only when such origins are set, and caches are told so then. */
+static void add_cors_headers(const aa_serve *s, struct MHD_Connection *c, struct MHD_Response *r)
+{
+    if (!s->allow_origins)
+        return;
+    MHD_add_response_header(r, "Vary", "Origin");
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (aa_http_origin_listed(origin, s->allow_origins))
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+}
+
+static enum MHD_Result send_buffer(const aa_serve *s, struct MHD_Connection *c, unsigned status, void *data,
+                                   size_t n, int owned, const char *type, const char *allow, unsigned flags)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(n, data, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -138,7 +189,10 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, vo
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     if (status == HTTP_UNAVAILABLE)
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-    add_common_headers(r, cacheable);
+    if (flags & R_CLOSE)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    add_common_headers(r, (flags & R_CACHEABLE) != 0);
+    add_cors_headers(s, c, r);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -147,16 +201,18 @@ static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, vo
 #define JSON_TYPE "application/json"
 
 /* json: malloc'd, or NULL when it could not be made (then the connection is dropped: out of memory). */
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, char *json, const char *allow)
+static enum MHD_Result send_json(const aa_serve *s, struct MHD_Connection *c, unsigned status, char *json,
+                                 const char *allow, unsigned flags)
 {
     if (!json)
         return MHD_NO;
-    return send_buffer(c, status, json, strlen(json), 1, JSON_TYPE, allow, 0);
+    return send_buffer(s, c, status, json, strlen(json), 1, JSON_TYPE, allow, flags);
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *allow, const char *msg)
+static enum MHD_Result send_error(const aa_serve *s, struct MHD_Connection *c, unsigned status, const char *allow,
+                                  const char *msg)
 {
-    return send_json(c, status, aa_http_json_error(msg), allow);
+    return send_json(s, c, status, aa_http_json_error(msg), allow, 0);
 }
 
 static char *dup_str(const char *s)
@@ -199,11 +255,12 @@ static int is_get(const char *method)
     return !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
 }
 
-static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *method, const char *allow)
+static enum MHD_Result method_not_allowed(const aa_serve *s, struct MHD_Connection *c, const char *method,
+                                          const char *allow)
 {
     char msg[128];
     snprintf(msg, sizeof msg, "method %.32s not allowed here (allowed: %s)", method, allow);
-    return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow, msg);
+    return send_error(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, allow, msg);
 }
 
 /* The GET routes, answered from their headers alone. */
@@ -211,44 +268,124 @@ static enum MHD_Result answer_get(const aa_serve *s, struct MHD_Connection *c, i
                                   const char *method)
 {
     if (!is_get(method))
-        return method_not_allowed(c, method, "GET, HEAD");
+        return method_not_allowed(s, c, method, "GET, HEAD");
     switch (route) {
     case ROUTE_ASSET:
-        return send_buffer(c, MHD_HTTP_OK, (void *)asset->data, asset->size, 0, asset->content_type, NULL, 1);
+        return send_buffer(s, c, MHD_HTTP_OK, (void *)asset->data, asset->size, 0, asset->content_type, NULL,
+                           R_CACHEABLE);
     case ROUTE_HEALTH:
-        return send_json(c, MHD_HTTP_OK, dup_str("{\"status\":\"ok\"}\n"), NULL);
+        return send_json(s, c, MHD_HTTP_OK, dup_str("{\"status\":\"ok\"}\n"), NULL, 0);
     default:
         if (!s->h.model_json)
-            return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "no model information available");
-        return send_buffer(c, MHD_HTTP_OK, (void *)s->h.model_json, strlen(s->h.model_json), 0, JSON_TYPE, NULL,
+            return send_error(s, c, MHD_HTTP_NOT_FOUND, NULL, "no model information available");
+        return send_buffer(s, c, MHD_HTTP_OK, (void *)s->h.model_json, strlen(s->h.model_json), 0, JSON_TYPE, NULL,
                            0);
     }
 }
 
-/* ---- classify slots ------------------------------------------------------------------------------------- */
+/* ---- classify workers ----------------------------------------------------------------------------------- */
 
-/* At most n_workers event threads run handlers, so a free slot is always there at once; the wait only
- * guards the invariant "one call per slot" should that ever change. */
-static int slot_acquire(aa_serve *s)
+/* Uploads are classified by n_workers threads of our own, not by libmicrohttpd's event threads: a
+ * connection whose upload is complete is suspended and queued, a worker classifies it with its own slot
+ * and resumes it, and the event thread sends the answer. An event thread that classified itself stopped
+ * every other connection it multiplexed for as long as the call took, /healthz and the page's files
+ * included: four uploads that each took seconds to refuse left /healthz unanswered for as long. */
+
+static void answer_job(request *q, unsigned status, char *json)
 {
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        for (int i = 0; i < s->cfg.n_workers; i++)
-            if (!s->busy[i]) {
-                s->busy[i] = 1;
-                pthread_mutex_unlock(&s->mu);
-                return i;
-            }
-        pthread_cond_wait(&s->cv, &s->mu);
+    q->status = status;
+    q->answer = json;
+    q->state = Q_ANSWERED;
+}
+
+/* The classify call of one job and the answer it makes (status and JSON body). */
+static void run_job(aa_serve *s, int slot, request *q)
+{
+    aa_error err = {0};
+    char *json = NULL;
+    int rc = s->h.classify(s->h.ctx, slot, q->audio ? q->audio : "", q->audio_n, q->filename, &json, &err);
+    if (rc != 0) {
+        free(json);
+        if (!err.msg[0])
+            snprintf(err.msg, sizeof err.msg, "%s: classification failed", q->filename);
+        answer_job(q, (unsigned)aa_serve_http_status(err.code ? err.code : rc), aa_http_json_error(err.msg));
+    } else if (!json) {
+        answer_job(q, MHD_HTTP_INTERNAL_SERVER_ERROR, aa_http_json_error("classifier returned no result"));
+    } else {
+        answer_job(q, MHD_HTTP_OK, json);
     }
 }
 
-static void slot_release(aa_serve *s, int slot)
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    aa_serve *s = w->s;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->work, &s->mu);
+        request *q = s->head;
+        if (!q)
+            break; /* stopping, and aa_serve_stop has answered what was still queued */
+        s->head = q->next;
+        if (!s->head)
+            s->tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+        struct MHD_Connection *c = q->conn;
+        run_job(s, w->slot, q);
+        /* q belongs to the connection again from here: it is freed once the answer is sent */
+        MHD_resume_connection(c);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Queues a complete upload for the workers and suspends its connection; 0, or -1 when the server is
+ * stopping (nothing queued, the caller answers). Called from the access handler, the only place
+ * libmicrohttpd lets a connection be suspended. */
+static int job_queue(aa_serve *s, struct MHD_Connection *c, request *q)
 {
     pthread_mutex_lock(&s->mu);
-    s->busy[slot] = 0;
-    pthread_cond_signal(&s->cv);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    q->conn = c;
+    q->state = Q_QUEUED;
+    q->next = NULL;
+    /* suspended before a worker can see it, so that its resume never comes first */
+    MHD_suspend_connection(c);
+    if (s->tail)
+        s->tail->next = q;
+    else
+        s->head = q;
+    s->tail = q;
+    pthread_cond_signal(&s->work);
     pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* Stops the workers: uploads still queued are answered 503 and resumed, the calls in progress finish.
+ * libmicrohttpd must not be stopped with a connection still suspended. */
+static void workers_stop(aa_serve *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    request *q = s->head;
+    s->head = s->tail = NULL;
+    pthread_cond_broadcast(&s->work);
+    pthread_mutex_unlock(&s->mu);
+    while (q) {
+        request *next = q->next;
+        struct MHD_Connection *c = q->conn;
+        answer_job(q, HTTP_UNAVAILABLE, aa_http_json_error("server stopping: try again later"));
+        MHD_resume_connection(c);
+        q = next;
+    }
+    for (int i = 0; i < s->n_threads; i++)
+        pthread_join(s->threads[i], NULL);
+    s->n_threads = 0;
 }
 
 /* ---- upload memory -------------------------------------------------------------------------------------- */
@@ -295,13 +432,14 @@ static void request_free(aa_serve *s, request *q)
     if (!q)
         return;
     request_drop_body(s, q);
+    free(q->answer); /* sent answers were handed to libmicrohttpd; this one never was */
     explicit_bzero(q, sizeof *q);
     free(q);
 }
 
-static enum MHD_Result no_room(struct MHD_Connection *c)
+static enum MHD_Result no_room(const aa_serve *s, struct MHD_Connection *c)
 {
-    return send_error(c, HTTP_UNAVAILABLE, NULL,
+    return send_error(s, c, HTTP_UNAVAILABLE, NULL,
                       "server busy: the uploads in progress use all the memory set aside for them; try again");
 }
 
@@ -309,7 +447,7 @@ static enum MHD_Result too_large(const aa_serve *s, struct MHD_Connection *c, un
 {
     char msg[160];
     snprintf(msg, sizeof msg, "upload too large: %llu bytes, over the limit of %zu bytes", got, s->cfg.max_upload);
-    return send_error(c, HTTP_TOO_LARGE, NULL, msg);
+    return send_error(s, c, HTTP_TOO_LARGE, NULL, msg);
 }
 
 /* First call of a classify request: check what the headers promise, set up the buffer. */
@@ -332,7 +470,7 @@ static enum MHD_Result classify_begin(aa_serve *s, struct MHD_Connection *c, voi
     int mp = aa_http_multipart_boundary(ct, q->boundary, sizeof q->boundary, &err);
     if (mp < 0) {
         free(q);
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
+        return send_error(s, c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
     }
     q->multipart = mp;
     const char *fn = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Filename");
@@ -340,7 +478,7 @@ static enum MHD_Result classify_begin(aa_serve *s, struct MHD_Connection *c, voi
     if (declared > 0) {
         if (budget_take(s, (size_t)declared) != 0) {
             free(q);
-            return no_room(c);
+            return no_room(s, c);
         }
         q->body = malloc((size_t)declared);
         if (!q->body) {
@@ -403,36 +541,120 @@ static enum MHD_Result classify_chunk(aa_serve *s, request *q, const char *data,
     return MHD_YES;
 }
 
-/* The whole body is in: find the audio, classify it, answer. */
+/* The whole body is in: find the audio and queue it for a worker; called again once the worker has
+ * answered, to send that answer. */
 static enum MHD_Result classify_end(aa_serve *s, struct MHD_Connection *c, request *q)
 {
+    if (q->state == Q_ANSWERED) {
+        char *json = q->answer;
+        q->answer = NULL;
+        request_drop_body(s, q); /* the recording is not needed to send the answer */
+        return send_json(s, c, q->status, json, NULL, 0);
+    }
     if (q->too_large)
         return too_large(s, c, q->seen);
     if (q->no_room)
-        return no_room(c);
+        return no_room(s, c);
     const void *audio = q->body;
     size_t n = q->n;
     aa_error err = {0};
     if (q->multipart &&
         aa_http_multipart_file(q->body, q->n, q->boundary, &audio, &n, q->filename, &err) != 0)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
+        return send_error(s, c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
     if (n == 0)
-        return send_error(c, MHD_HTTP_BAD_REQUEST, NULL,
+        return send_error(s, c, MHD_HTTP_BAD_REQUEST, NULL,
                           q->multipart ? "the uploaded file is empty" : "empty request body: send the audio file's bytes");
+    q->audio = audio;
+    q->audio_n = n;
+    if (job_queue(s, c, q) != 0)
+        return send_error(s, c, HTTP_UNAVAILABLE, NULL, "server stopping: try again later");
+    return MHD_YES;
+}
 
-    char *json = NULL;
-    int slot = slot_acquire(s);
-    int rc = s->h.classify(s->h.ctx, slot, audio ? audio : "", n, q->filename, &json, &err);
-    slot_release(s, slot);
-    if (rc != 0) {
-        free(json);
-        if (!err.msg[0])
-            snprintf(err.msg, sizeof err.msg, "%s: classification failed", q->filename);
-        return send_error(c, (unsigned)aa_serve_http_status(err.code ? err.code : rc), NULL, err.msg);
-    }
-    if (!json)
-        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "classifier returned no result");
-    return send_json(c, MHD_HTTP_OK, json, NULL);
+/* ---- Host and Origin (infer/http_policy.c has the rules) ----------------------------------------------- */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* 421: this server is not the one the browser was sent to (DNS rebinding). */
+static enum MHD_Result refuse_host(const aa_serve *s, struct MHD_Connection *c, const char *host)
+{
+    /* the bound host is named when it is not one of the three already */
+    const char *b = s->bound_host;
+    int own = !strcasecmp(b, "localhost") || !strcmp(b, "127.0.0.1") || !strcmp(b, "::1");
+    char msg[400];
+    snprintf(msg, sizeof msg, "host '%.100s' is not served here: only localhost, 127.0.0.1, [::1]%s%s%.60s%s%s%.100s "
+             "(add names with --allow-host)", host ? host : "(none)", own ? "" : ", ",
+             own || !strchr(b, ':') ? "" : "[", own ? "" : b, own || !strchr(b, ':') ? "" : "]",
+             s->allow_hosts ? ", " : "", s->allow_hosts ? s->allow_hosts : "");
+    return send_json(s, c, HTTP_MISDIRECTED, aa_http_json_error(msg), NULL, 0);
+}
+
+static enum MHD_Result refuse_origin(const aa_serve *s, struct MHD_Connection *c, const char *origin)
+{
+    char msg[300];
+    snprintf(msg, sizeof msg, "cross-origin request refused: origin '%.100s' is not allowed (see --allow-origin)",
+             origin);
+    return send_error(s, c, MHD_HTTP_FORBIDDEN, NULL, msg);
+}
+
+/* A CORS preflight (OPTIONS with Origin): answered yes, with what may follow, only for an origin of
+ * allow_origins; any other is told no explicitly, with no Access-Control-Allow-Origin, so the browser does
+ * not send the request it asked about. */
+static enum MHD_Result preflight(const aa_serve *s, struct MHD_Connection *c, const char *origin)
+{
+    if (!aa_http_origin_listed(origin, s->allow_origins))
+        return refuse_origin(s, c, origin);
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type, X-Filename");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    add_common_headers(r, 0);
+    add_cors_headers(s, c, r);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ---- request framing ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    int content_length, transfer_encoding; /* how many of each header the request has */
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind; (void)value;
+    framing *f = cls;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        f->content_length++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        f->transfer_encoding++;
+    return MHD_YES;
+}
+
+/* Request smuggling: when a request's length can be read two ways, a proxy in front and this server may
+ * disagree on where it ends, and the rest becomes a request nobody checked. libmicrohttpd takes the first
+ * Content-Length and ignores the others, so two that disagree were accepted. Refused here, before any
+ * route: several Content-Length headers, even identical ones (RFC 9110 lets a recipient merge those; no
+ * client needs to send them, and refusing leaves nothing to interpret), and Content-Length beside
+ * Transfer-Encoding (RFC 9112 6.1 allows refusing it; a proxy that honours the other one is the attack).
+ * NULL when the framing is unambiguous, else the reason. */
+static const char *framing_fault(struct MHD_Connection *c)
+{
+    framing f = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    if (f.content_length > 1)
+        return "ambiguous request: more than one Content-Length header";
+    if (f.content_length && f.transfer_encoding)
+        return "ambiguous request: both Content-Length and Transfer-Encoding";
+    if (f.transfer_encoding > 1)
+        return "ambiguous request: more than one Transfer-Encoding header";
+    return NULL;
 }
 
 /* ---- libmicrohttpd callbacks ---------------------------------------------------------------------------- */
@@ -452,17 +674,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return classify_end(s, c, q);
     }
+    const char *fault = framing_fault(c);
+    if (fault) /* and the connection closed: where the next request would start is the question */
+        return send_json(s, c, MHD_HTTP_BAD_REQUEST, aa_http_json_error(fault), NULL, R_CLOSE);
     const aa_asset *asset;
     int route = route_of(url, &asset);
+    /* /healthz says nothing a rebinding page could use, and health probes name the server as they like */
+    const char *host = header(c, MHD_HTTP_HEADER_HOST), *origin = header(c, "Origin");
+    if (route != ROUTE_HEALTH && !aa_http_host_allowed(host, s->bound_host, s->port, s->allow_hosts))
+        return refuse_host(s, c, host);
+    if (origin && !strcmp(method, MHD_HTTP_METHOD_OPTIONS))
+        return preflight(s, c, origin);
+    if (!is_get(method) && !aa_http_origin_allowed(origin, host, s->allow_origins))
+        return refuse_origin(s, c, origin);
     if (route == ROUTE_NONE) {
         char msg[160];
         snprintf(msg, sizeof msg, "no such path: %.100s", url);
-        return send_error(c, MHD_HTTP_NOT_FOUND, NULL, msg);
+        return send_error(s, c, MHD_HTTP_NOT_FOUND, NULL, msg);
     }
     if (route != ROUTE_CLASSIFY)
         return answer_get(s, c, route, asset, method);
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-        return method_not_allowed(c, method, "POST");
+        return method_not_allowed(s, c, method, "POST");
     return classify_begin(s, c, con_cls);
 }
 
@@ -549,6 +782,40 @@ static int bound_port(int fd)
     return -1;
 }
 
+/* 1 when the listening socket's address is a loopback one (127.0.0.0/8, ::1, or 127/8 mapped into IPv6). */
+static int is_loopback(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* The entries of a configured list joined with commas into *out (NULL when there are none): the server
+ * keeps its own copy, so the caller's strings need not outlive the start. 0, or -1 out of memory. */
+static int join_list(const char *const *items, int n, char **out)
+{
+    *out = NULL;
+    aa_buf b = {0};
+    for (int i = 0; i < n; i++)
+        if (items[i] && *items[i])
+            aa_buf_printf(&b, "%s%s", b.len ? "," : "", items[i]);
+    if (b.oom) {
+        aa_buf_free(&b);
+        return -1;
+    }
+    if (b.len)
+        *out = aa_buf_take(&b);
+    return 0;
+}
+
 int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, aa_serve **out, aa_error *err)
 {
     *out = NULL;
@@ -565,10 +832,20 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
     s->h = *handler;
     s->cfg = *cfg;
     s->cfg.host = NULL;
+    s->cfg.allow_hosts = s->cfg.allow_origins = NULL;
+    s->cfg.n_allow_hosts = s->cfg.n_allow_origins = 0;
+    s->bound_host = dup_str(cfg->host);
+    if (!s->bound_host || join_list(cfg->allow_hosts, cfg->n_allow_hosts, &s->allow_hosts) != 0 ||
+        join_list(cfg->allow_origins, cfg->n_allow_origins, &s->allow_origins) != 0) {
+        free(s->bound_host);
+        free(s->allow_hosts);
+        free(s);
+        return aa_error_set(err, AA_SERVE_ERR_NOMEM, "serve: out of memory");
+    }
     if (!s->cfg.max_buffered)
         s->cfg.max_buffered = cfg->max_upload > SIZE_MAX / 8 ? SIZE_MAX : 8 * cfg->max_upload;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
+    pthread_cond_init(&s->work, NULL);
 
     int fd = -1;
     if ((rc = open_listener(cfg, &fd, err)) != 0) {
@@ -576,12 +853,13 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
         return rc;
     }
     s->port = bound_port(fd);
+    s->loopback = is_loopback(fd);
 
     /* poll(), not the epoll that MHD_USE_AUTO picks on Linux: with libmicrohttpd 0.9.75's edge-triggered
      * epoll, a client that sends part of a request and closes at once is not seen to have gone, and its
      * socket sits in CLOSE_WAIT, counted against the connection limits, until the idle timeout (found by
      * scripts/abuse.sh: 40 truncated requests held 31 sockets for 15 s). poll() sees the end at once. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(cfg->n_workers > 1 ? cfg->n_workers : 0), MHD_OPTION_CONNECTION_LIMIT,
@@ -596,6 +874,15 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
         return aa_error_set(err, AA_SERVE_ERR_START, "serve: the HTTP server did not start on %s:%d",
                             cfg->host, cfg->port);
     }
+    for (int i = 0; i < cfg->n_workers; i++) {
+        s->workers[i] = (worker){.s = s, .slot = i};
+        if (pthread_create(&s->threads[i], NULL, worker_main, &s->workers[i]) != 0) {
+            aa_serve_stop(s);
+            return aa_error_set(err, AA_SERVE_ERR_START, "serve: cannot start worker thread %d of %d", i + 1,
+                                cfg->n_workers);
+        }
+        s->n_threads++;
+    }
     *out = s;
     return 0;
 }
@@ -605,13 +892,22 @@ int aa_serve_port(const aa_serve *s)
     return s ? s->port : -1;
 }
 
+int aa_serve_is_loopback(const aa_serve *s)
+{
+    return s && s->loopback;
+}
+
 void aa_serve_stop(aa_serve *s)
 {
     if (!s)
         return;
+    workers_stop(s);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
-    pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->work);
     pthread_mutex_destroy(&s->mu);
+    free(s->bound_host);
+    free(s->allow_hosts);
+    free(s->allow_origins);
     free(s);
 }

@@ -9,9 +9,18 @@
  *   GET  /api/model       the handler's model_json
  *   GET  /healthz         {"status":"ok"}
  *
- * Errors are one line of JSON, {"error": "..."}, with a 4xx/5xx status: 400 malformed body or form, 404
- * unknown path, 405 wrong method (with Allow), 413 upload over the limit, 422 audio the callback could not
- * use, 500 internal failure, 503 (with Retry-After) when the uploads in progress already hold max_buffered.
+ * Errors are one line of JSON, {"error": "..."}, with a 4xx/5xx status: 400 malformed body or form, or a
+ * length stated twice (two Content-Length headers, or one with Transfer-Encoding: request smuggling), 403
+ * a POST or CORS preflight from an origin not allowed, 404 unknown path, 405 wrong method (with Allow), 413
+ * upload over the limit, 421 a Host header naming another server (DNS rebinding), 422 audio the callback
+ * could not use, 500 internal failure, 503 (with Retry-After) when the uploads in progress already hold
+ * max_buffered, or the server is stopping.
+ *
+ * Host and Origin: only requests whose Host names this server are answered (localhost, 127.0.0.1, [::1],
+ * the bound host, each without a port or with the bound one, and allow_hosts); /healthz answers any.
+ * A POST whose Origin is neither the page's own (http:// or https:// and the Host value) nor one of
+ * allow_origins is refused; a CORS preflight is answered only for allow_origins, which also get
+ * Access-Control-Allow-Origin on their answers. Requests without Origin (curl, scripts) are not affected.
  *
  * Hostile clients: a slow or idle connection costs one socket and at most libmicrohttpd's 32 KB pool; one
  * address can hold at most max_per_ip of them and all together max_connections, so a slowloris or a
@@ -22,8 +31,11 @@
  * when the response has been sent (or the connection dropped), and nothing received is written to disk.
  *
  * Threads: libmicrohttpd runs n_workers event threads (a thread pool sharing the listening socket); each
- * one multiplexes its connections, so a slow client costs a socket, not a thread. The classify callback
- * runs on those threads, under one of n_workers slots, each slot used by one call at a time. */
+ * one multiplexes its connections, so a slow client costs a socket, not a thread. They answer everything
+ * but the classification itself: an upload whose body is complete is queued (first come, first served)
+ * for n_workers classify threads of the server's own, worker i always calling with slot i, and its
+ * connection waits, suspended, until the answer is ready. So /healthz, the page and /api/model are
+ * answered at once however long the uploads ahead take. */
 
 #include <stddef.h>
 
@@ -50,7 +62,8 @@ typedef struct {
 typedef struct {
     const char *host;      /* address to bind: "127.0.0.1" (default), "::1", "0.0.0.0", "localhost", ... */
     int port;              /* 8501; 0 picks a free port (see aa_serve_port) */
-    int n_workers;         /* event threads = classify slots; default: online CPUs, at most 8 */
+    int n_workers;         /* classify threads = slots, and as many event threads; default: online CPUs,
+                            * at most 8 */
     size_t max_upload;     /* body limit in bytes; default 20 MB (20 * 1024 * 1024) -> 413 above */
     int timeout_s;         /* a connection idle this long is closed; default 15 */
     int max_connections;   /* concurrent connections; more wait in the listen queue; default 512 */
@@ -59,6 +72,14 @@ typedef struct {
     int request_timeout_s; /* a body still arriving after this long is cut off; default 120 */
     size_t max_buffered;   /* bytes of uploads held in memory at once, over all connections; an upload that
                             * would pass it is answered 503; default 8 x max_upload (0: that default) */
+    /* Host names answered besides localhost, 127.0.0.1, [::1] and host: each entry "name" (any port) or
+     * "name:port", or several of them separated by commas. Default none. */
+    const char *const *allow_hosts;
+    int n_allow_hosts;
+    /* Origins ("scheme://host[:port]", or comma lists of them) allowed to send requests from their pages
+     * and to read the answers (CORS). Default none: only the page's own origin. */
+    const char *const *allow_origins;
+    int n_allow_origins;
 } aa_serve_config;
 
 typedef struct aa_serve aa_serve;
@@ -73,6 +94,10 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
 
 /* The bound TCP port (the one picked when cfg->port was 0). */
 int aa_serve_port(const aa_serve *s);
+
+/* 1 when the server listens on a loopback address only (127.0.0.0/8, ::1); 0 when other machines may reach
+ * it (0.0.0.0, ::, a network interface's address), which the caller should say. */
+int aa_serve_is_loopback(const aa_serve *s);
 
 /* Closes every connection, waits for callbacks in progress, joins the threads and frees s. NULL is allowed. */
 void aa_serve_stop(aa_serve *s);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "infer/assets.h"
+#include "infer/http_internal.h"
 #include "infer/serve.h"
 #include "tests/util/httpc.h"
 #include "tests/util/testutil.h"
@@ -407,7 +408,7 @@ START_TEST(oversized_upload_is_413)
     ck_assert_ptr_nonnull(strstr(r.body, "65536"));
     tu_http_response_free(&r);
     int fd = tu_http_connect(port);
-    const char *huge = "POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999\r\n\r\n";
+    const char *huge = "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999999999\r\n\r\n";
     ck_assert_int_eq(tu_http_send(fd, huge, strlen(huge)), 0);
     ck_assert_int_eq(tu_http_read(fd, 5.0, &r), 0);
     assert_json_error(&r, 413);
@@ -546,7 +547,7 @@ START_TEST(slow_client_does_not_block_and_times_out)
     /* one client stalls in its headers, one in its body; more of them than there are worker threads */
     int slow[4];
     const char *partial[] = {"GET /healthz HTTP/1.1\r\nHost: 12",
-                             "POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nRIFF"};
+                             "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\nRIFF"};
     for (int i = 0; i < 4; i++) {
         slow[i] = tu_http_connect(port);
         ck_assert_int_eq(tu_http_send(slow[i], partial[i % 2], strlen(partial[i % 2])), 0);
@@ -590,7 +591,7 @@ START_TEST(connection_cap_holds_extra_clients)
     sleep_ms(200); /* let the server take them all in */
     /* at the cap the server stops accepting: a fifth client waits in the kernel's queue, unserved */
     int fd = tu_http_connect(port);
-    const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     ck_assert_int_eq(tu_http_send(fd, req, strlen(req)), 0);
     tu_http_response r;
     ck_assert_int_eq(tu_http_read(fd, 0.5, &r), -1);
@@ -623,13 +624,14 @@ START_TEST(garbage_requests_do_not_stop_the_server)
         "NONSENSE\r\n\r\n",
         "GET\r\n\r\n",
         "GET / HTTP/9.9\r\n\r\n",
-        "POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
-        "POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n",
-        "POST /api/classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
-        "POST /api/classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab",
-        "POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\"unterminated\r\n"
+        "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\n",
+        "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 12abc\r\n\r\n",
+        "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+        "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nab",
+        "POST /api/classify HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Type: multipart/form-data; boundary=\"unterminated\r\n"
         "Content-Length: 3\r\n\r\nabc",
-        "GET /\x01\x02\xff HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /\x01\x02\xff HTTP/1.1\r\nHost: localhost\r\n\r\n",
         big_header,
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -647,6 +649,332 @@ START_TEST(garbage_requests_do_not_stop_the_server)
         tu_http_response_free(&r);
     }
     ck_assert_int_eq(atomic_load(&ctx.calls), 0);
+    aa_serve_stop(s);
+}
+END_TEST
+
+/* Two readings of where a request ends are how requests are smuggled past a proxy: every request whose
+ * length is stated twice (two Content-Length headers, agreeing or not, or one beside Transfer-Encoding) is
+ * refused with 400 before any route, and the connection is closed, so the bytes after it are never read as
+ * a request. libmicrohttpd alone took the first Content-Length: the first case was answered 200. */
+START_TEST(ambiguous_length_is_400_and_closes)
+{
+    stub_ctx ctx = {0};
+    aa_serve_config cfg;
+    test_config(&cfg);
+    aa_serve *s = start(&ctx, &cfg);
+    int port = aa_serve_port(s);
+    /* each would be a second request, GET /api/model, to whoever read the shorter length */
+    const char *smuggled = "GET /api/model HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    char req[4][512];
+    snprintf(req[0], sizeof req[0], "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n"
+             "Content-Length: %zu\r\n\r\nRIFF%s", 4 + strlen(smuggled), smuggled);
+    snprintf(req[1], sizeof req[1], "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n"
+             "Content-Length: 4\r\n\r\nRIFF%s", smuggled);
+    snprintf(req[2], sizeof req[2], "POST /api/classify HTTP/1.1\r\nHost: localhost\r\nContent-Length: 9\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n4\r\nRIFF\r\n0\r\n\r\n%s", smuggled);
+    snprintf(req[3], sizeof req[3], "GET /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
+             "Content-Length: %zu\r\n\r\n%s", strlen(smuggled), smuggled);
+    for (int i = 0; i < 4; i++) {
+        int fd = tu_http_connect(port);
+        ck_assert_int_eq(tu_http_send(fd, req[i], strlen(req[i])), 0);
+        tu_http_response r;
+        ck_assert_msg(tu_http_read(fd, 5.0, &r) == 0, "case %d: no answer", i);
+        assert_json_error(&r, 400);
+        ck_assert_msg(strstr(r.body, "ambiguous request") != NULL, "case %d: %s", i, r.body);
+        tu_http_response_free(&r);
+        /* nothing more: no answer to the smuggled request, and the server closes */
+        ck_assert_msg(tu_http_read(fd, 2.0, &r) != 0 && r.status == 0, "case %d: a second answer (%d)", i, r.status);
+        tu_http_response_free(&r);
+        close(fd);
+    }
+    ck_assert_int_eq(atomic_load(&ctx.calls), 0);
+    aa_serve_stop(s);
+}
+END_TEST
+
+/* The workers classify; libmicrohttpd's threads only move bytes. When the event threads classified
+ * themselves, two uploads that each took long held both of them, and /healthz, the page and /api/model
+ * waited for as long (four uploads of a FLAC file that took seconds to refuse: /healthz waited as long). */
+typedef struct {
+    int port;
+    int status;
+} upload_arg;
+
+static void *upload_main(void *p)
+{
+    upload_arg *a = p;
+    tu_http_response r;
+    tu_http_request(a->port, "POST", "/api/classify", NULL, "abcd", 4, &r);
+    a->status = r.status;
+    tu_http_response_free(&r);
+    return NULL;
+}
+
+START_TEST(health_and_page_answered_while_workers_busy)
+{
+    stub_ctx ctx = {.sleep_ms = 3000};
+    aa_serve_config cfg;
+    test_config(&cfg);
+    cfg.timeout_s = 15; /* the uploads queued behind the first two wait 3 s without a byte */
+    aa_serve *s = start(&ctx, &cfg);
+    int port = aa_serve_port(s);
+    upload_arg a[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (upload_arg){.port = port};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, upload_main, &a[i]), 0);
+    }
+    for (double t0 = aa_now(); atomic_load(&ctx.running) < 2 && aa_now() - t0 < 10;)
+        sleep_ms(5);
+    ck_assert_int_eq(atomic_load(&ctx.running), 2); /* both workers are in a 3 s call */
+    const char *paths[] = {"/healthz", "/api/model", "/"};
+    for (int i = 0; i < 3; i++) {
+        tu_http_response r;
+        double t0 = aa_now();
+        ck_assert_int_eq(tu_http_request(port, "GET", paths[i], NULL, NULL, 0, &r), 0);
+        double took = aa_now() - t0;
+        ck_assert_int_eq(r.status, 200);
+        tu_http_response_free(&r);
+        ck_assert_msg(took < 1.0, "GET %s took %.2f s while the workers were busy", paths[i], took);
+    }
+    ck_assert_int_eq(atomic_load(&ctx.running), 2); /* still busy: the answers did not wait for them */
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(a[i].status, 200);
+    }
+    ck_assert_int_eq(atomic_load(&ctx.calls), 4);
+    ck_assert_int_le(atomic_load(&ctx.max_running), 2);
+    ck_assert_int_eq(atomic_load(&ctx.slot_clash), 0);
+    ck_assert_int_eq(atomic_load(&ctx.bad_slot), 0);
+    aa_serve_stop(s);
+}
+END_TEST
+
+/* Stopping with uploads queued behind busy workers: the calls in progress finish, the queued ones are
+ * answered 503 at once rather than classified, and the stop returns. */
+START_TEST(stop_answers_queued_uploads)
+{
+    stub_ctx ctx = {.sleep_ms = 1000};
+    aa_serve_config cfg;
+    test_config(&cfg);
+    cfg.n_workers = 1;
+    aa_serve *s = start(&ctx, &cfg);
+    int port = aa_serve_port(s);
+    upload_arg a[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        a[i] = (upload_arg){.port = port};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, upload_main, &a[i]), 0);
+    }
+    while (atomic_load(&ctx.running) == 0)
+        sleep_ms(5);
+    sleep_ms(100); /* the other two reach the queue */
+    double t0 = aa_now();
+    aa_serve_stop(s);
+    ck_assert_double_lt(aa_now() - t0, 2.5); /* one call of 1 s, not three */
+    int unavailable = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        unavailable += a[i].status == 503;
+    }
+    ck_assert_int_eq(atomic_load(&ctx.calls), 1);
+    ck_assert_int_eq(unavailable, 2);
+}
+END_TEST
+
+/* ---- Host and Origin ------------------------------------------------------------------------------------ */
+
+START_TEST(host_and_origin_rules)
+{
+    /* the loopback names and the bound host, without a port or with the bound one */
+    ck_assert(aa_http_host_allowed("localhost:8501", "127.0.0.1", 8501, NULL));
+    ck_assert(aa_http_host_allowed("LocalHost", "127.0.0.1", 8501, NULL));
+    ck_assert(aa_http_host_allowed("127.0.0.1:8501", "127.0.0.1", 8501, NULL));
+    ck_assert(aa_http_host_allowed("[::1]:8501", "127.0.0.1", 8501, NULL));
+    ck_assert(aa_http_host_allowed("0.0.0.0:8501", "0.0.0.0", 8501, NULL));
+    ck_assert(aa_http_host_allowed("[fe80::1]:8501", "fe80::1", 8501, NULL));
+    ck_assert(!aa_http_host_allowed("localhost:8502", "127.0.0.1", 8501, NULL));
+    ck_assert(!aa_http_host_allowed("0.0.0.0:8501", "127.0.0.1", 8501, NULL));
+    /* rebinding names, look-alikes and malformed values */
+    const char *bad[] = {"evil.example", "evil.example:8501", "localhost.", "localhost.evil.example", "127.0.0.2",
+                         "::1", "[::1", "localhost:", "localhost:x", "localhost:123456", "localhost:99999", "",
+                         "localhost:8501:8501", "[::1]x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(!aa_http_host_allowed(bad[i], "127.0.0.1", 8501, NULL), "'%s' allowed", bad[i]);
+    ck_assert(!aa_http_host_allowed(NULL, "127.0.0.1", 8501, NULL));
+    /* extra names: any port, or the one given */
+    const char *extra = "audit.example.org, lab.local:9000,[2001:db8::5]";
+    ck_assert(aa_http_host_allowed("audit.example.org", "127.0.0.1", 8501, extra));
+    ck_assert(aa_http_host_allowed("AUDIT.example.org:443", "127.0.0.1", 8501, extra));
+    ck_assert(aa_http_host_allowed("lab.local:9000", "127.0.0.1", 8501, extra));
+    ck_assert(!aa_http_host_allowed("lab.local:8501", "127.0.0.1", 8501, extra));
+    ck_assert(aa_http_host_allowed("[2001:db8::5]:8501", "127.0.0.1", 8501, extra));
+    ck_assert(!aa_http_host_allowed("example.org", "127.0.0.1", 8501, extra));
+
+    /* Origin: none, the page's own (the Host it was loaded from), or listed */
+    ck_assert(aa_http_origin_allowed(NULL, "localhost:8501", NULL));
+    ck_assert(aa_http_origin_allowed("http://localhost:8501", "localhost:8501", NULL));
+    ck_assert(aa_http_origin_allowed("https://audit.example.org", "audit.example.org", NULL));
+    ck_assert(!aa_http_origin_allowed("http://localhost:8502", "localhost:8501", NULL));
+    ck_assert(!aa_http_origin_allowed("http://evil.example", "localhost:8501", NULL));
+    ck_assert(!aa_http_origin_allowed("null", "localhost:8501", "null"));
+    ck_assert(!aa_http_origin_allowed("http://localhost:8501", NULL, NULL));
+    const char *origins = "https://app.example/,http://lab.local:9000";
+    ck_assert(aa_http_origin_allowed("https://app.example", "localhost:8501", origins));
+    ck_assert(aa_http_origin_listed("http://lab.local:9000", origins));
+    ck_assert(!aa_http_origin_listed("http://lab.local", origins));
+    ck_assert(!aa_http_origin_listed("https://app.example.evil", origins));
+    ck_assert(!aa_http_origin_listed("http://localhost:8501", NULL));
+}
+END_TEST
+
+/* One raw request (head given whole, body appended) on a fresh connection; the answer into r. */
+static void raw(int port, const char *head, const char *body, tu_http_response *r)
+{
+    int fd = tu_http_connect(port);
+    char req[2048];
+    snprintf(req, sizeof req, "%s%s", head, body ? body : "");
+    ck_assert_int_eq(tu_http_send(fd, req, strlen(req)), 0);
+    ck_assert_msg(tu_http_read(fd, 5.0, r) == 0, "no answer to: %s", head);
+    close(fd);
+}
+
+/* DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 reaches the server with
+ * "Host: evil.example:PORT". Only the names it is served under are answered (421 for others), /healthz
+ * excepted; --allow-host adds names. */
+START_TEST(host_header_is_checked)
+{
+    stub_ctx ctx = {0};
+    aa_serve_config cfg;
+    test_config(&cfg);
+    const char *extra[] = {"audit.example.org", "lab.local:9000"};
+    cfg.allow_hosts = extra;
+    cfg.n_allow_hosts = 2;
+    aa_serve *s = start(&ctx, &cfg);
+    int port = aa_serve_port(s);
+    char head[512];
+    tu_http_response r;
+    struct {
+        const char *host, *path, *method;
+        int status;
+    } cases[] = {
+        {"localhost:%d", "/api/model", "GET", 200},
+        {"127.0.0.1:%d", "/", "GET", 200},
+        {"[::1]:%d", "/api/model", "GET", 200},
+        {"localhost", "/api/model", "GET", 200},
+        {"audit.example.org", "/api/model", "GET", 200},
+        {"lab.local:9000", "/api/model", "GET", 200},
+        {"evil.example:%d", "/api/model", "GET", 421},
+        {"evil.example:%d", "/", "GET", 421},
+        {"evil.example:%d", "/api/classify", "POST", 421},
+        {"evil.example:%d", "/no/such/path", "GET", 421},
+        {"localhost:1", "/api/model", "GET", 421},
+        {"lab.local:9001", "/api/model", "GET", 421},
+        {"evil.example:%d", "/healthz", "GET", 200}, /* says nothing; probes name the server as they like */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char host[128];
+        snprintf(host, sizeof host, cases[i].host, port);
+        int post = !strcmp(cases[i].method, "POST");
+        snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s\r\n", cases[i].method,
+                 cases[i].path, host, post ? "Content-Length: 4\r\n" : "");
+        raw(port, head, post ? "RIFF" : NULL, &r);
+        ck_assert_msg(r.status == cases[i].status, "%s %s Host %s: %d", cases[i].method, cases[i].path, host,
+                      r.status);
+        if (r.status == 421) {
+            assert_json_error(&r, 421);
+            ck_assert_msg(strstr(r.body, "--allow-host"), "%s", r.body);
+        }
+        tu_http_response_free(&r);
+    }
+    /* no Host at all (HTTP/1.0 lets it out): refused too */
+    raw(port, "GET /api/model HTTP/1.0\r\n\r\n", NULL, &r);
+    assert_json_error(&r, 421);
+    tu_http_response_free(&r);
+    ck_assert_int_eq(atomic_load(&ctx.calls), 0);
+    aa_serve_stop(s);
+}
+END_TEST
+
+/* A page elsewhere can post a form here (the browser sends it, only the answer is hidden): a POST whose
+ * Origin is not the page's own is refused, and a CORS preflight is refused explicitly, unless the origin
+ * was allowed, which then also gets Access-Control-Allow-Origin. */
+START_TEST(cross_origin_requests_refused_unless_allowed)
+{
+    stub_ctx ctx = {0};
+    aa_serve_config cfg;
+    test_config(&cfg);
+    aa_serve *s = start(&ctx, &cfg);
+    int port = aa_serve_port(s);
+    char head[512], v[128];
+    tu_http_response r;
+    /* a form posted from another site */
+    snprintf(head, sizeof head, "POST /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: http://evil.example\r\nContent-Length: 4\r\n\r\n", port);
+    raw(port, head, "RIFF", &r);
+    assert_json_error(&r, 403);
+    ck_assert_ptr_nonnull(strstr(r.body, "cross-origin request refused"));
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    tu_http_response_free(&r);
+    snprintf(head, sizeof head, "POST /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: null\r\nContent-Length: 4\r\n\r\n", port); /* a sandboxed frame, a file:// page */
+    raw(port, head, "RIFF", &r);
+    assert_json_error(&r, 403);
+    tu_http_response_free(&r);
+    ck_assert_int_eq(atomic_load(&ctx.calls), 0);
+    /* the page's own origin */
+    snprintf(head, sizeof head, "POST /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: http://localhost:%d\r\nContent-Length: 4\r\n\r\n", port, port);
+    raw(port, head, "RIFF", &r);
+    assert_echo(&r, "RIFF", 4, "upload");
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    tu_http_response_free(&r);
+    /* a preflight from another site: refused in so many words, nothing that would let the browser go on */
+    snprintf(head, sizeof head, "OPTIONS /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n\r\n", port);
+    raw(port, head, NULL, &r);
+    assert_json_error(&r, 403);
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Methods", v, sizeof v));
+    tu_http_response_free(&r);
+    /* a cross-origin GET is answered (it changes nothing) but not made readable */
+    snprintf(head, sizeof head, "GET /api/model HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: http://evil.example\r\n\r\n", port);
+    raw(port, head, NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    tu_http_response_free(&r);
+    aa_serve_stop(s);
+
+    /* --allow-origin: preflight answered, POST allowed and readable; others still refused */
+    const char *origins[] = {"https://app.example/"};
+    cfg.allow_origins = origins;
+    cfg.n_allow_origins = 1;
+    s = start(&ctx, &cfg);
+    port = aa_serve_port(s);
+    snprintf(head, sizeof head, "OPTIONS /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: https://app.example\r\nAccess-Control-Request-Method: POST\r\n\r\n", port);
+    raw(port, head, NULL, &r);
+    ck_assert_int_eq(r.status, 204);
+    ck_assert_str_eq(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "https://app.example");
+    ck_assert_ptr_nonnull(strstr(tu_http_header(&r, "Access-Control-Allow-Methods", v, sizeof v), "POST"));
+    ck_assert_ptr_nonnull(strstr(tu_http_header(&r, "Access-Control-Allow-Headers", v, sizeof v), "X-Filename"));
+    ck_assert_str_eq(tu_http_header(&r, "Vary", v, sizeof v), "Origin");
+    tu_http_response_free(&r);
+    snprintf(head, sizeof head, "POST /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: https://app.example\r\nContent-Length: 4\r\n\r\n", port);
+    raw(port, head, "RIFF", &r);
+    assert_echo(&r, "RIFF", 4, "upload");
+    ck_assert_str_eq(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "https://app.example");
+    tu_http_response_free(&r);
+    snprintf(head, sizeof head, "OPTIONS /api/classify HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n"
+             "Origin: https://app.example.evil\r\nAccess-Control-Request-Method: POST\r\n\r\n", port);
+    raw(port, head, NULL, &r);
+    assert_json_error(&r, 403);
+    ck_assert_ptr_null(tu_http_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    tu_http_response_free(&r);
+    ck_assert_int_eq(atomic_load(&ctx.calls), 2);
     aa_serve_stop(s);
 }
 END_TEST
@@ -785,6 +1113,12 @@ Suite *serve_suite(void)
     tcase_add_test(t, slow_client_does_not_block_and_times_out);
     tcase_add_test(t, connection_cap_holds_extra_clients);
     tcase_add_test(t, garbage_requests_do_not_stop_the_server);
+    tcase_add_test(t, ambiguous_length_is_400_and_closes);
+    tcase_add_test(t, health_and_page_answered_while_workers_busy);
+    tcase_add_test(t, stop_answers_queued_uploads);
+    tcase_add_test(t, host_and_origin_rules);
+    tcase_add_test(t, host_header_is_checked);
+    tcase_add_test(t, cross_origin_requests_refused_unless_allowed);
     tcase_add_test(t, stop_is_clean);
     tcase_add_test(t, bad_settings_are_refused);
     suite_add_tcase(s, t);

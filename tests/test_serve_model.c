@@ -2,14 +2,18 @@
  * the same bytes, plus the log-mel the page draws; /api/model; bad and too-long uploads; concurrent
  * uploads on separate model slots; the binary's --serve started and stopped by signals. */
 #include <check.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -335,6 +339,269 @@ START_TEST(binary_serves_and_stops_on_signals)
 }
 END_TEST
 
+/* ---- what an upload may cost ------------------------------------------------------------------------------- */
+
+/* seconds of silence as 16-bit FLAC; no_length: the header's total-samples field (and MD5) zeroed, as a
+ * stream encoder leaves them, so that only decoding finds the end. Returns the bytes; caller frees. */
+static unsigned char *silent_flac(const char *dir, double seconds, int rate, int channels, int no_length,
+                                  size_t *n)
+{
+    char path[320];
+    tu_path(path, sizeof path, dir, "silence.flac");
+    SF_INFO info = {.samplerate = rate, .channels = channels, .format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16};
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    ck_assert_msg(f != NULL, "%s", sf_strerror(NULL));
+    static short zeros[4096 * 8];
+    for (sf_count_t left = (sf_count_t)lround(seconds * rate); left > 0; left -= 4096)
+        sf_writef_short(f, zeros, left < 4096 ? left : 4096);
+    ck_assert_int_eq(sf_close(f), 0);
+    unsigned char *d = tu_read_file(path, n);
+    ck_assert_ptr_nonnull(d);
+    ck_assert(*n > 42 && !memcmp(d, "fLaC", 4));
+    if (no_length) { /* STREAMINFO: the low 4 bits of byte 21 and bytes 22-25 hold the length, 26-41 the MD5 */
+        d[21] &= 0xf0;
+        memset(d + 22, 0, 20);
+    }
+    return d;
+}
+
+static int post_bytes(int port, const void *data, size_t n, tu_http_response *r)
+{
+    return tu_http_request(port, "POST", "/api/classify", "X-Filename: s.flac\r\n", data, n, r);
+}
+
+/* Decoding costs per sample, frames x channels: the seconds limit alone let a 394 KB FLAC holding 650 s
+ * of 192 kHz silence with no length in its header be decoded for 600 s at 192 kHz before it was refused,
+ * and 8 channels of it cost 8 times that (3.8 s of a core, 1 MB). An upload is now decoded up to
+ * max_seconds of 48 kHz stereo in samples: with a 10 s limit, 5 s of 192 kHz mono, 0.625 s of 8 channels. */
+START_TEST(upload_decoding_bounded_by_samples)
+{
+    server s;
+    start(&s, 1, 10);
+    tu_http_response r;
+    size_t n;
+    /* within the samples: answered */
+    unsigned char *d = silent_flac(s.dir, 0.5, 192000, 8, 1, &n);
+    ck_assert_int_eq(post_bytes(s.port, d, n, &r), 0);
+    ck_assert_msg(r.status == 200, "%d %.300s", r.status, r.body);
+    tu_http_response_free(&r);
+    free(d);
+    /* 2 s of 8 channels: under the 10 s, over the samples (refused from the header or while decoding) */
+    for (int no_length = 0; no_length < 2; no_length++) {
+        d = silent_flac(s.dir, 2, 192000, 8, no_length, &n);
+        ck_assert_int_eq(post_bytes(s.port, d, n, &r), 0);
+        ck_assert_msg(r.status == 422, "%d %.300s", r.status, r.body);
+        ck_assert_msg(strstr(r.body, "more than 0.6 s of 8 channels at 192000 Hz, the most this server decodes "
+                                     "(1.0 M samples, as 10 s of 48 kHz stereo)"), "%s", r.body);
+        tu_http_response_free(&r);
+        free(d);
+    }
+    /* the case found: far longer than the limit, no length in the header; refused once 5 s are decoded */
+    d = silent_flac(s.dir, 60, 192000, 1, 1, &n);
+    ck_assert_int_eq(post_bytes(s.port, d, n, &r), 0);
+    ck_assert_msg(r.status == 422 && strstr(r.body, "more than 5.0 s of 1 channel at 192000 Hz"), "%d %.300s", r.status,
+                  r.body);
+    tu_http_response_free(&r);
+    free(d);
+    /* at or under 48 kHz stereo the seconds limit is the only one, as before */
+    d = silent_flac(s.dir, 9, 48000, 2, 1, &n);
+    ck_assert_int_eq(post_bytes(s.port, d, n, &r), 0);
+    ck_assert_msg(r.status == 200, "%d %.300s", r.status, r.body);
+    tu_http_response_free(&r);
+    free(d);
+    d = silent_flac(s.dir, 11, 16000, 1, 1, &n);
+    ck_assert_int_eq(post_bytes(s.port, d, n, &r), 0);
+    ck_assert_msg(r.status == 422 && strstr(r.body, "longer than the 10 s limit"), "%d %.300s", r.status, r.body);
+    tu_http_response_free(&r);
+    free(d);
+    stop(&s);
+}
+END_TEST
+
+/* ---- the binary's standard descriptors and signals ------------------------------------------------------- */
+
+/* A port nothing listens on now: bound to 0, read back, released. Another program could take it before
+ * the server does; the loopback range the kernel picks from is wide enough for that not to matter here. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* Whether something answers /healthz with 200 on port, tried for up to timeout_s (the model loads first). */
+static int wait_healthy(int port, double timeout_s)
+{
+    for (double t0 = aa_now(); aa_now() - t0 < timeout_s; usleep(50000)) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int up = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+        if (!up)
+            continue;
+        tu_http_response r;
+        tu_http_request(port, "GET", "/healthz", NULL, NULL, 0, &r);
+        int st = r.status;
+        tu_http_response_free(&r);
+        if (st == 200)
+            return 1;
+    }
+    return 0;
+}
+
+enum { OUT_PIPE, OUT_CLOSED, OUT_BROKEN };
+
+typedef struct {
+    pid_t pid;
+    int port;
+    int out, err; /* read ends of the server's stdout (-1 unless OUT_PIPE) and stderr */
+} child;
+
+/* aa-infer --serve on a port of ours with stdout a pipe, closed, or a pipe nobody reads (its read end
+ * closed before the server starts); stderr always a pipe. ignore_hup: SIGHUP ignored, as nohup leaves it.
+ * host: --host, or NULL for the default. */
+static child spawn_serve(const char *model, int out_mode, int ignore_hup, const char *host)
+{
+    child c = {.out = -1, .port = free_port()};
+    int o[2] = {-1, -1}, e[2];
+    ck_assert_int_eq(pipe(e), 0);
+    if (out_mode != OUT_CLOSED)
+        ck_assert_int_eq(pipe(o), 0);
+    if (out_mode == OUT_BROKEN) {
+        close(o[0]);
+        o[0] = -1;
+    }
+    char bin[512], port[16];
+    snprintf(bin, sizeof bin, "%s/aa-infer", tu_build_dir());
+    snprintf(port, sizeof port, "%d", c.port);
+    c.pid = fork();
+    ck_assert_int_ge(c.pid, 0);
+    if (c.pid == 0) {
+        if (out_mode == OUT_CLOSED)
+            close(1);
+        else
+            dup2(o[1], 1);
+        dup2(e[1], 2);
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        if (ignore_hup)
+            signal(SIGHUP, SIG_IGN);
+        execl(bin, bin, "-m", model, "--serve", "--port", port, "--workers", "1", "--host",
+              host ? host : "127.0.0.1", (char *)NULL);
+        _exit(127);
+    }
+    close(e[1]);
+    c.err = e[0];
+    if (o[1] >= 0)
+        close(o[1]);
+    c.out = o[0];
+    return c;
+}
+
+/* Everything left to read on fd (the writer has exited), NUL-terminated into buf. */
+static void read_rest(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    ssize_t got;
+    while (fd >= 0 && n + 1 < cap && (got = read(fd, buf + n, cap - 1 - n)) > 0)
+        n += (size_t)got;
+    buf[n] = 0;
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Signals it and waits: the exit status as waitpid gives it; out and err receive what it printed. */
+static int stop_child(child *c, int sig, char *out, char *err, size_t cap)
+{
+    ck_assert_int_eq(kill(c->pid, sig), 0);
+    int st;
+    ck_assert_int_eq(waitpid(c->pid, &st, 0), c->pid);
+    read_rest(c->out, out, cap);
+    read_rest(c->err, err, cap);
+    return st;
+}
+
+/* Started with stdout closed, the listening socket took descriptor 1 and the banner was written into it
+ * (a write on a listening socket raises SIGPIPE: exit 141, no message); with stdout a pipe nobody reads,
+ * the banner's write killed it the same way. Now it serves in both cases and stops cleanly. */
+START_TEST(binary_survives_closed_and_broken_stdout)
+{
+    char dir[256], model[320], msg[512];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(model, sizeof model, dir, "tone.aam");
+    ck_assert_msg(tu_make_tone_model(model, msg, sizeof msg) == 0, "%s", msg);
+    static char out[8192], err[8192];
+    int modes[2] = {OUT_CLOSED, OUT_BROKEN};
+    for (int k = 0; k < 2; k++) {
+        child c = spawn_serve(model, modes[k], 0, NULL);
+        int up = wait_healthy(c.port, 30);
+        int st = stop_child(&c, SIGTERM, out, err, sizeof err);
+        ck_assert_msg(up, "stdout %s: no answer on /healthz (exit status %d; stderr: %s)",
+                      k ? "broken" : "closed", st, err);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "stdout %s: status %d; stderr: %s",
+                      k ? "broken" : "closed", st, err);
+        if (modes[k] == OUT_BROKEN) /* said once, on stderr; the stop line cannot be written either */
+            ck_assert_msg(tu_count_lines(err) == 1 && strstr(err, "cannot write to standard output"), "%s", err);
+        else /* /dev/null took its place: nothing to complain about */
+            ck_assert_msg(err[0] == 0, "%s", err);
+    }
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* SIGHUP killed the server (exit 129, no line); now it stops as on SIGTERM, unless it was ignored when the
+ * server started (nohup), in which case it stays ignored. */
+START_TEST(binary_stops_on_sighup_unless_ignored)
+{
+    char dir[256], model[320], msg[512];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(model, sizeof model, dir, "tone.aam");
+    ck_assert_msg(tu_make_tone_model(model, msg, sizeof msg) == 0, "%s", msg);
+    static char out[8192], err[8192];
+    child c = spawn_serve(model, OUT_PIPE, 0, NULL);
+    ck_assert(wait_healthy(c.port, 30));
+    int st = stop_child(&c, SIGHUP, out, err, sizeof out);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGHUP: status %d; stderr: %s", st, err);
+    ck_assert_msg(strstr(out, "aa-infer: stopped (SIGHUP)\n") != NULL, "%s", out);
+
+    c = spawn_serve(model, OUT_PIPE, 1, NULL);
+    ck_assert(wait_healthy(c.port, 30));
+    ck_assert_int_eq(kill(c.pid, SIGHUP), 0);
+    usleep(200000);
+    ck_assert_msg(wait_healthy(c.port, 2), "an ignored SIGHUP stopped the server");
+    st = stop_child(&c, SIGTERM, out, err, sizeof out);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d; stderr: %s", st, err);
+    ck_assert_msg(strstr(out, "aa-infer: stopped (SIGTERM)\n") != NULL, "%s", out);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* Listening on every interface used to be as quiet as loopback; now it is one line on stderr. */
+START_TEST(binary_warns_on_a_wide_bind)
+{
+    char dir[256], model[320], msg[512];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(model, sizeof model, dir, "tone.aam");
+    ck_assert_msg(tu_make_tone_model(model, msg, sizeof msg) == 0, "%s", msg);
+    static char out[8192], err[8192];
+    child c = spawn_serve(model, OUT_PIPE, 0, "0.0.0.0");
+    ck_assert(wait_healthy(c.port, 30));
+    int st = stop_child(&c, SIGTERM, out, err, sizeof out);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d; stderr: %s", st, err);
+    ck_assert_msg(tu_count_lines(err) == 1 && strstr(err, "aa-infer: warning: listening on 0.0.0.0: other machines "
+                                                          "can reach the server") == err, "%s", err);
+    ck_assert_msg(strstr(err, "--allow-host") != NULL, "%s", err);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *serve_model_suite(void)
 {
     Suite *s = suite_create("serve_model");
@@ -344,6 +611,10 @@ Suite *serve_model_suite(void)
     tcase_add_test(tc, model_info_and_bad_uploads);
     tcase_add_test(tc, concurrent_uploads_use_their_own_slots);
     tcase_add_test(tc, binary_serves_and_stops_on_signals);
+    tcase_add_test(tc, binary_survives_closed_and_broken_stdout);
+    tcase_add_test(tc, upload_decoding_bounded_by_samples);
+    tcase_add_test(tc, binary_stops_on_sighup_unless_ignored);
+    tcase_add_test(tc, binary_warns_on_a_wide_bind);
     suite_add_tcase(s, tc);
     return s;
 }
