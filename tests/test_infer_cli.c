@@ -413,7 +413,9 @@ START_TEST(usage_errors_exit_2)
         "-m M --threads -1 x.wav",
         "-m M --timeline --csv x.wav",               /* CSV is for clips */
         "-m M --timeline --smooth 2 x.wav",          /* even */
-        "-m M --stream -",                           /* no rate */
+        "-m M --stream --sample-format f64 -",       /* no such sample format (a missing rate is found
+                                                        once the input shows no WAV header: test_stream) */
+        "-m M --timeline --refractory 1 x.wav",      /* --stream only */
         "-m M --stream -r 16000 a b",                /* two inputs */
         "-m M --eval d --timeline",                  /* two modes */
         "-m M --svg d x.wav",                        /* --svg without --eval */
