@@ -90,7 +90,7 @@ typedef struct {
 
 typedef struct am_model am_model;
 
-/* Saves net with spec into path (atomically). Computes and stores the self-test (see am_selftest) with net
+/* Saves net with spec into path (as nn_model_save writes: a file atomically, "-" standard output). Computes and stores the self-test (see am_selftest) with net
  * in evaluation mode. net is not changed. */
 int am_save(const char *path, nn_model *net, const am_spec *spec, aa_error *err);
 

@@ -84,7 +84,7 @@ int nn_file_write(const char *path, const char magic[NN_MAGIC_LEN], const nn_met
             aa_put_f32(p, data[j]), p += 4;
     }
     aa_put_u32(p, aa_crc32(0, buf, size - 4));
-    int rc = aa_write_file_atomic(path, buf, size, err);
+    int rc = aa_write_output(path, buf, size, err); /* "-": standard output */
     free(buf);
     return rc;
 }

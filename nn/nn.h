@@ -243,7 +243,8 @@ const float *nn_meta_tensor_at(const nn_meta *meta, int i, const char **name, in
 
 /* Model file (".aam" by convention): magic, format version, size, key/value strings, named and shaped float32
  * tensors (architecture, input shape, class count, every parameter and running statistic, plus the caller's
- * metadata), CRC32. Written atomically (temporary file + rename). meta may be NULL. */
+ * metadata), CRC32. Written as util's aa_afile writes (a file atomically, a device or FIFO through, "-" to
+ * standard output). meta may be NULL. */
 int nn_model_save(const nn_model *m, const nn_meta *meta, const char *path, aa_error *err);
 /* Builds the model stored in path, for batches up to max_batch. in_w > 0 builds it for another input width
  * (the network has no width-dependent parameters unless a dense layer flattens a map), 0 keeps the stored

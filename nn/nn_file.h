@@ -11,7 +11,7 @@ extern const char nn_magic_model[NN_MAGIC_LEN];
 extern const char nn_magic_checkpoint[NN_MAGIC_LEN];
 #define NN_FILE_VERSION 1
 
-/* Writes every entry of meta atomically under the given magic. */
+/* Writes every entry of meta under the given magic (aa_write_output: a file atomically). */
 int nn_file_write(const char *path, const char magic[NN_MAGIC_LEN], const nn_meta *meta, aa_error *err);
 /* Reads and checks a whole file; *out receives its entries. what: "model file" or "checkpoint" for messages. */
 int nn_file_read(const char *path, const char magic[NN_MAGIC_LEN], const char *what, nn_meta **out,

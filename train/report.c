@@ -135,7 +135,7 @@ int tr_test_print(FILE *out, const tr_test *t, aa_error *err)
 
 int tr_test_save_json(const char *path, const tr_test *t, aa_error *err)
 {
-    aa_afile *af = aa_afile_open(path, err);
+    aa_afile *af = aa_afile_open_std(path, err); /* "-": standard output */
     if (!af)
         return 1;
     FILE *f = aa_afile_stream(af);

@@ -144,25 +144,49 @@ void aa_rng_shuffle(aa_rng *r, size_t *idx, size_t n);
 /* CRC-32 (IEEE 802.3, as zlib's crc32): start with crc = 0, feed chunks in order. */
 uint32_t aa_crc32(uint32_t crc, const void *data, size_t n);
 
-/* ---- atomic file writes ------------------------------------------------------------------------------- */
+/* ---- outputs: atomic files, devices, pipes, standard output ---------------------------------------- */
 
-/* A file written under a temporary name (PATH.tmp.PID in the same directory) and renamed over PATH only on
- * commit, after fsync: a reader sees the old file or the whole new one, never a half-written file, even if
- * the process is killed. Abort (or a failed commit) removes the temporary file. A process killed between
- * open and rename (SIGKILL) leaves its PATH.tmp.PID; the next successful commit of the same PATH removes
- * such files whose PID is no longer a running process. */
+/* Every file the programs write goes through aa_afile, which decides by what the path names:
+ *  - a regular file, or nothing yet: written under a temporary name (TARGET.tmp.PID in the same directory)
+ *    and renamed over it only on commit, after fsync: a reader sees the old file or the whole new one,
+ *    never a half-written file, even if the process is killed. Abort (or a failed commit) removes the
+ *    temporary file. A process killed between open and rename (SIGKILL) leaves its TARGET.tmp.PID; the next
+ *    successful commit of the same target removes such files whose PID is no longer a running process.
+ *  - a symbolic link: the same for the file it points to (followed through every link, created if the link
+ *    dangles), so the link stays a link and its target gets the new contents.
+ *  - a character device, a FIFO or a UNIX stream socket: written through (opened for writing; a FIFO waits
+ *    for its reader; a socket is connected to), so /dev/null stays a device. Abort cannot take back what
+ *    was already written.
+ *  - a directory or a block device: refused at open.
+ *  - "-" with aa_afile_open_std: standard output (flushed first, never closed).
+ * Every write is checked and the first failure's reason kept: a full device (/dev/full) fails the commit
+ * with "PATH: write failed (No space left on device)". */
 typedef struct aa_afile aa_afile;
 
 /* Returns NULL on failure (err says why). The caller writes through aa_afile_stream(). */
 aa_afile *aa_afile_open(const char *path, aa_error *err);
+/* The same, with "-" meaning standard output. */
+aa_afile *aa_afile_open_std(const char *path, aa_error *err);
 FILE *aa_afile_stream(aa_afile *f);
-/* Flushes, fsyncs, closes and renames; frees f whatever happens. Non-zero on failure (temp file removed). */
+/* Flushes, fsyncs, closes and renames as the kind asks; frees f whatever happens. Non-zero on failure (a
+ * temporary file removed). */
 int aa_afile_commit(aa_afile *f, aa_error *err);
-/* Closes and removes the temporary file; frees f. NULL is allowed. */
+/* Closes (removing a temporary file); frees f. NULL is allowed. */
 void aa_afile_abort(aa_afile *f);
 
-/* Writes a whole buffer atomically: aa_afile_open + fwrite + commit. */
+/* Whether aa_afile_open(path) can be expected to succeed, found without writing anything into the path
+ * (a FIFO is not opened, which would hand its reader an empty file): a device, FIFO or socket must be
+ * writable; for a file, a temporary file is created and removed beside its target, so a read-only folder or
+ * file system is found too. "-" passes when allow_stdout. 0, or an error naming path. */
+int aa_output_check(const char *path, int allow_stdout, aa_error *err);
+/* 1 when path (its links followed) is a regular file or names nothing: writing it keeps the contents where
+ * they can be read back. 0 for a device, FIFO, socket, folder and "-". */
+int aa_output_is_file(const char *path);
+
+/* A whole buffer: aa_afile_open + fwrite + commit. */
 int aa_write_file_atomic(const char *path, const void *data, size_t size, aa_error *err);
+/* The same with aa_afile_open_std ("-": standard output). */
+int aa_write_output(const char *path, const void *data, size_t size, aa_error *err);
 
 /* ---- little-endian serialisation ------------------------------------------------------------------------ */
 

@@ -1,0 +1,167 @@
+/* Where the binaries' outputs go, by what the path names (util's aa_afile): a regular file is replaced
+ * atomically, a symbolic link's target is replaced and the link kept, /dev/null stays a device, /dev/full
+ * fails with its reason and exit 1, a FIFO is written through to its reader, '-' is standard output; and
+ * the places are checked before any work. aa-infer --mel and aa-train (-o, --report-json, --svg). */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "demo/demo.h"
+#include "tests/util/testutil.h"
+
+#define OUT_CAP (1 << 17)
+#define TRAIN_OPTS "--no-cache --arch \"p2 p2 c4 relu gap fc\" --epochs 2 -j 1 --seed 5"
+
+static char g_out[OUT_CAP], g_err[OUT_CAP];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    ck_assert(n > 0 && (size_t)n < sizeof cmd);
+    return tu_run(cmd, g_out, sizeof g_out, g_err, sizeof g_err);
+}
+
+static mode_t lmode(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_mode : 0;
+}
+
+static int same_file_contents(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = tu_read_file(a, &na), *y = tu_read_file(b, &nb);
+    int same = x && y && na == nb && !memcmp(x, y, na);
+    free(x);
+    free(y);
+    return same;
+}
+
+static void make_corpus(const char *data)
+{
+    demo_corpus_opts o;
+    demo_corpus_opts_default(&o);
+    o.per_class = 8;
+    o.seed = 3;
+    aa_error err;
+    ck_assert_msg(demo_corpus_write(data, &o, &err) == 0, "%s", err.msg);
+}
+
+START_TEST(mel_outputs_by_kind)
+{
+    char dir[256], clip[320], ref[320], p[400], q[400];
+    tu_mkdtemp(dir, sizeof dir);
+    const char *bin = tu_build_dir();
+    snprintf(clip, sizeof clip, "%s/mix_1s.wav", tu_fixtures_dir());
+    tu_path(ref, sizeof ref, dir, "ref.f32");
+    ck_assert_int_eq(sh("%s/aa-infer --mel '%s' -o '%s'", bin, clip, ref), 0);
+    ck_assert(S_ISREG(lmode(ref)));
+
+    /* /dev/null: exit 0, still a character device (it was renamed over: a regular file in /dev as root) */
+    ck_assert_int_eq(sh("%s/aa-infer --mel '%s' -o /dev/null", bin, clip), 0);
+    ck_assert(S_ISCHR(lmode("/dev/null")));
+    /* /dev/full: one line with the reason, exit 1, still a device */
+    int rc = sh("%s/aa-infer --mel '%s' -o /dev/full", bin, clip);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_str_eq(g_err, "aa-infer: /dev/full: write failed (No space left on device)\n");
+    ck_assert_str_eq(g_out, "");
+    ck_assert(S_ISCHR(lmode("/dev/full")));
+    /* '-' to a full standard output: the same */
+    ck_assert_int_eq(sh("%s/aa-infer --mel '%s' -o - >/dev/full", bin, clip), 1);
+    ck_assert_msg(strstr(g_err, "-: write failed (No space left on device)"), "%s", g_err);
+
+    /* a symlink: its target replaced, the link kept */
+    tu_write_file(tu_path(p, sizeof p, dir, "target.f32"), "old", 3);
+    ck_assert_int_eq(symlink("target.f32", tu_path(q, sizeof q, dir, "link.f32")), 0);
+    ck_assert_int_eq(sh("%s/aa-infer --mel '%s' -o '%s'", bin, clip, q), 0);
+    ck_assert(S_ISLNK(lmode(q)) && S_ISREG(lmode(p)));
+    ck_assert(same_file_contents(p, ref));
+
+    /* a FIFO, read by a child: the whole log-mel goes through, the FIFO stays */
+    ck_assert_int_eq(mkfifo(tu_path(p, sizeof p, dir, "fifo"), 0600), 0);
+    tu_path(q, sizeof q, dir, "from_fifo");
+    ck_assert_int_eq(sh("cat '%s' >'%s' & %s/aa-infer --mel '%s' -o '%s'; rc=$?; wait; exit $rc", p, q, bin, clip,
+                        p), 0);
+    ck_assert(S_ISFIFO(lmode(p)));
+    ck_assert(same_file_contents(q, ref));
+
+    /* '-': standard output, the shape on standard error */
+    ck_assert_int_eq(sh("%s/aa-infer --mel '%s' -o - >'%s'", bin, clip, q), 0);
+    ck_assert(same_file_contents(q, ref));
+    ck_assert_int_eq(tu_count_entries(dir, ".tmp."), 0);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(train_outputs_by_kind)
+{
+    char dir[256], data[320], ref[320], p[400], q[400];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(data, sizeof data, dir, "data");
+    make_corpus(data);
+    const char *bin = tu_build_dir();
+    tu_path(ref, sizeof ref, dir, "ref.aam");
+    ck_assert_int_eq(sh("%s/aa-train '%s' -o '%s' " TRAIN_OPTS " -q", bin, data, ref), 0);
+
+    /* /dev/null: trained, judged on the test split, the device kept and no split table in /dev */
+    int rc = sh("%s/aa-train '%s' -o /dev/null " TRAIN_OPTS, bin, data);
+    ck_assert_msg(rc == 0, "%s", g_err);
+    ck_assert(S_ISCHR(lmode("/dev/null")));
+    ck_assert(!tu_exists("/dev/null.split.tsv"));
+    ck_assert_msg(strstr(g_out, "Test split"), "the test split was not judged: %s", g_out);
+    /* /dev/full: exit 1, the reason, and what was written */
+    rc = sh("%s/aa-train '%s' -o /dev/full " TRAIN_OPTS " -q", bin, data);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(tu_count_lines(g_err) == 1 &&
+                      strstr(g_err, "aa-train: /dev/full: write failed (No space left on device); nothing was written"),
+                  "%s", g_err);
+    ck_assert(S_ISCHR(lmode("/dev/full")));
+
+    /* a symlink: the target is the model, the link stays, the split table is named after the link */
+    tu_write_file(tu_path(p, sizeof p, dir, "target.aam"), "old", 3);
+    ck_assert_int_eq(symlink("target.aam", tu_path(q, sizeof q, dir, "link.aam")), 0);
+    ck_assert_int_eq(sh("%s/aa-train '%s' -o '%s' " TRAIN_OPTS " -q", bin, data, q), 0);
+    ck_assert(S_ISLNK(lmode(q)) && S_ISREG(lmode(p)));
+    ck_assert(same_file_contents(p, ref));
+
+    /* a FIFO with a reader: one whole model goes through (written once, not twice) */
+    ck_assert_int_eq(mkfifo(tu_path(p, sizeof p, dir, "fifo.aam"), 0600), 0);
+    tu_path(q, sizeof q, dir, "from_fifo.aam");
+    rc = sh("cat '%s' >'%s' & %s/aa-train '%s' -o '%s' " TRAIN_OPTS " -q; rc=$?; wait; exit $rc", p, q, bin, data, p);
+    ck_assert_msg(rc == 0, "%s", g_err);
+    ck_assert(S_ISFIFO(lmode(p)));
+    ck_assert(same_file_contents(q, ref));
+
+    /* '-': the model on standard output, the people's text on standard error */
+    rc = sh("%s/aa-train '%s' -o - " TRAIN_OPTS " >'%s'", bin, data, q);
+    ck_assert_msg(rc == 0, "%s", g_err);
+    ck_assert(same_file_contents(q, ref));
+    ck_assert_msg(strstr(g_err, "Wrote the model to standard output"), "%s", g_err);
+    /* --report-json -: the report is standard output, alone */
+    rc = sh("%s/aa-train '%s' -o '%s/m.aam' --report-json - " TRAIN_OPTS, bin, data, dir);
+    ck_assert_msg(rc == 0, "%s", g_err);
+    ck_assert_msg(strncmp(g_out, "{\"format\": \"audio-audit-train-report\"", 37) == 0, "%.300s", g_out);
+    ck_assert_int_eq(tu_count_entries(dir, ".tmp."), 0);
+    tu_rmtree(dir);
+}
+END_TEST
+
+Suite *outputs_bins_suite(void)
+{
+    Suite *s = suite_create("outputs_bins");
+    TCase *tc = tcase_create("outputs_bins");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, mel_outputs_by_kind);
+    tcase_add_test(tc, train_outputs_by_kind);
+    suite_add_tcase(s, tc);
+    return s;
+}
