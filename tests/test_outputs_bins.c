@@ -155,6 +155,55 @@ START_TEST(train_outputs_by_kind)
 }
 END_TEST
 
+/* Every output place is checked before the data is read, --svg and --log included; a failure after the
+ * training says what had been written. */
+START_TEST(train_checks_every_place_first)
+{
+    char dir[256], data[320], ro[320];
+    tu_mkdtemp(dir, sizeof dir);
+    ck_assert_int_eq(chmod(dir, 0777), 0);
+    tu_path(data, sizeof data, dir, "data");
+    make_corpus(data);
+    tu_path(ro, sizeof ro, dir, "ro");
+    ck_assert_int_eq(mkdir(ro, 0555), 0);
+    const char *bin = tu_build_dir();
+    /* root writes in a mode-555 folder: as root, run as nobody */
+    const char *nobody = geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+    int can_ro = geteuid() != 0 || access("/usr/bin/setpriv", X_OK) == 0;
+    struct { const char *opts; const char *says; int needs_ro; } cases[] = {
+        {"--svg /proc/aa-test-plots", "/proc/aa-test-plots: cannot create", 0},
+        {"--svg '%s/ro/plots'", "ro/plots: cannot create (Permission denied)", 1},
+        {"--svg '%s/ro'", "ro/confusion.svg: cannot create (Permission denied)", 1},
+        {"--log '%s/ro/train.jsonl'", "train.jsonl: cannot create (Permission denied)", 1},
+        {"--report-json '%s/ro/r.json'", "r.json: cannot create (Permission denied)", 1},
+        {"--checkpoint /proc/aa-test.ckpt", "aa-test.ckpt: cannot create", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (cases[i].needs_ro && !can_ro)
+            continue;
+        char opts[1024];
+        snprintf(opts, sizeof opts, cases[i].opts, dir);
+        int rc = sh("%s%s/aa-train '%s' -o '%s/m.aam' %s " TRAIN_OPTS, cases[i].needs_ro ? nobody : "", bin, data,
+                    dir, opts);
+        ck_assert_msg(rc == 1, "'%s': exit %d: %s", opts, rc, g_err);
+        ck_assert_msg(tu_count_lines(g_err) == 1 && strstr(g_err, cases[i].says), "'%s': %s", opts, g_err);
+        ck_assert_msg(!strstr(g_out, "Features") && !strstr(g_out, "epoch"), "'%s': work began: %s", opts, g_out);
+        ck_assert_int_eq(tu_count_entries(dir, "m.aam"), 0);
+        ck_assert_int_eq(tu_count_entries(ro, NULL), 0);
+    }
+    /* a report that fails after the training: the line says the model and split table were written */
+    int rc = sh("%s/aa-train '%s' -o '%s/m.aam' --report-json /dev/full " TRAIN_OPTS " -q", bin, data, dir);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(tu_count_lines(g_err) == 1 && strstr(g_err, "aa-train: /dev/full: ") &&
+                      strstr(g_err, "(No space left on device); already written: ") &&
+                      strstr(g_err, "m.aam, ") && strstr(g_err, "m.aam.split.tsv"),
+                  "%s", g_err);
+    ck_assert_int_eq(tu_count_entries(dir, "m.aam"), 2);
+    ck_assert_int_eq(chmod(ro, 0755), 0);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *outputs_bins_suite(void)
 {
     Suite *s = suite_create("outputs_bins");
@@ -162,6 +211,7 @@ Suite *outputs_bins_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, mel_outputs_by_kind);
     tcase_add_test(tc, train_outputs_by_kind);
+    tcase_add_test(tc, train_checks_every_place_first);
     suite_add_tcase(s, tc);
     return s;
 }

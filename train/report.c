@@ -161,6 +161,12 @@ int tr_test_save_json(const char *path, const tr_test *t, aa_error *err)
     return aa_afile_commit(af, err) ? 1 : 0;
 fail:
     aa_afile_abort(af);
+    /* The writer's message names what it was writing, not the file: name the file too. */
+    if (err) {
+        char what[AA_ERROR_MSG_MAX];
+        snprintf(what, sizeof what, "%s", err->msg);
+        aa_error_set(err, err->code, "%s: %s", path, what);
+    }
     return 1;
 }
 
