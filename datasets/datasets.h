@@ -323,7 +323,9 @@ typedef struct {
  * if missing) if it reads cleanly and ds_cache_check passes; otherwise builds it (progress reported), writes
  * it atomically and returns it; either way with every signal and no features (the caller computes them,
  * ds_cache_compute_features, once it knows which signals it will still need). A cache that cannot be
- * written is not an error (info->write_failed).
+ * written is not an error (info->write_failed). Only a cache file (any version, stale or damaged), an
+ * empty file or nothing is written over: a path naming a file without the cache's magic, or anything but a
+ * regular file (never opened), is refused with DS_ERR_CACHE_FORMAT and left as it is.
  * The result's classes and groups are always the listing's (a manifest or --classes change needs no
  * rebuild). info may be NULL. On success *out is owned by the caller: ds_cache_free. */
 int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const ds_cache_opts *o,

@@ -204,6 +204,44 @@ START_TEST(train_checks_every_place_first)
 }
 END_TEST
 
+/* --cache FILE writes only over a cache (or nothing, or an empty file): a recording given there by mistake
+ * is refused in one line and kept. */
+START_TEST(train_cache_only_over_a_cache)
+{
+    char dir[256], data[320], wav[400], cache[400];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(data, sizeof data, dir, "data");
+    make_corpus(data);
+    const char *bin = tu_build_dir();
+    snprintf(wav, sizeof wav, "%s/mix_1s.wav", tu_fixtures_dir());
+    tu_path(cache, sizeof cache, dir, "notes.wav");
+    size_t n = 0;
+    char *orig = tu_read_file(wav, &n);
+    ck_assert(orig);
+    tu_write_file(cache, orig, n);
+    int rc = sh("%s/aa-train '%s' -o '%s/m.aam' --cache '%s' --arch \"p2 p2 c4 relu gap fc\" --epochs 2 -j 1", bin,
+                data, dir, cache);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(tu_count_lines(g_err) == 1 && strstr(g_err, "notes.wav: not a feature cache (wrong magic), so it "
+                                                                "is not overwritten"),
+                  "%s", g_err);
+    size_t m = 0;
+    char *now = tu_read_file(cache, &m);
+    ck_assert(now && m == n && !memcmp(now, orig, n));
+    free(now);
+    free(orig);
+    /* a cache made by a first run is reused, then rewritten by a run with other windows */
+    tu_path(cache, sizeof cache, dir, "c.aacache");
+    rc = sh("%s/aa-train '%s' -o '%s/m.aam' --cache '%s' " "--arch \"p2 p2 c4 relu gap fc\" --epochs 2 -j 1 -q",
+            bin, data, dir, cache);
+    ck_assert_msg(rc == 0, "%s", g_err);
+    rc = sh("%s/aa-train '%s' -o '%s/m.aam' --cache '%s' --hop 1 --arch \"p2 p2 c4 relu gap fc\" --epochs 2 -j 1 -q",
+            bin, data, dir, cache);
+    ck_assert_msg(rc == 0, "%s", g_err);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *outputs_bins_suite(void)
 {
     Suite *s = suite_create("outputs_bins");
@@ -212,6 +250,7 @@ Suite *outputs_bins_suite(void)
     tcase_add_test(tc, mel_outputs_by_kind);
     tcase_add_test(tc, train_outputs_by_kind);
     tcase_add_test(tc, train_checks_every_place_first);
+    tcase_add_test(tc, train_cache_only_over_a_cache);
     suite_add_tcase(s, tc);
     return s;
 }
