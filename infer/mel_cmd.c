@@ -144,6 +144,11 @@ int aa_cmd_mel(int argc, char **argv)
         fprintf(stderr, "aa-infer: --mel needs CLIP and -o OUT.f32 (see --mel --help)\n");
         return 2;
     }
+    /* Writing the recording over itself would destroy it before it is read. */
+    if (strcmp(clip, "-") && aa_path_same(clip, out)) {
+        fprintf(stderr, "aa-infer: -o %s is the same file as --mel %s\n", out, clip);
+        return 2;
+    }
     /* The model file's settings replace these once inference reads a model. */
     dsp_settings s = dsp_settings_default();
     aa_error err;

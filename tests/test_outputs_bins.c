@@ -14,7 +14,8 @@
 #include "tests/util/testutil.h"
 
 #define OUT_CAP (1 << 17)
-#define TRAIN_OPTS "--no-cache --arch \"p2 p2 c4 relu gap fc\" --epochs 2 -j 1 --seed 5"
+#define TRAIN_ARGS "--arch \"p2 p2 c4 relu gap fc\" --epochs 2 -j 1 --seed 5"
+#define TRAIN_OPTS "--no-cache " TRAIN_ARGS
 
 static char g_out[OUT_CAP], g_err[OUT_CAP];
 
@@ -242,6 +243,72 @@ START_TEST(train_cache_only_over_a_cache)
 }
 END_TEST
 
+/* An output that is another output or one of the inputs is refused before any work: exit 2, one line
+ * naming both, nothing written or changed. */
+START_TEST(train_refuses_colliding_outputs)
+{
+    char dir[256], data[320], rec[400], link[400];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(data, sizeof data, dir, "data");
+    make_corpus(data);
+    const char *bin = tu_build_dir();
+    tu_path(rec, sizeof rec, data, "cough/0001.wav");
+    size_t n = 0, m = 0;
+    char *orig = tu_read_file(rec, &n);
+    ck_assert(orig);
+    char manifest[400];
+    tu_path(manifest, sizeof manifest, data, "manifest.tsv");
+    ck_assert(tu_exists(manifest));
+    /* a link to a recording: the same file under another name */
+    ck_assert_int_eq(symlink(rec, tu_path(link, sizeof link, dir, "link.wav")), 0);
+    struct { const char *opts; const char *a, *b; } cases[] = {
+        {"-o '%1$s/m.aam' --report-json '%1$s/m.aam'", "--report-json", "-o"},
+        {"-o '%1$s/m.aam' --log '%1$s/m.aam'", "--log", "-o"},
+        {"-o '%1$s/m.aam' --log '%1$s/m.aam.split.tsv'", "--log", "the split table"},
+        {"-o '%1$s/m.aam' --checkpoint '%1$s/sub/../m.aam'", "--checkpoint", "-o"},
+        {"-o '%1$s/m.aam' --svg '%1$s/p' --report-json '%1$s/p/confusion.svg'", "the plot", "--report-json"},
+        {"-o - --report-json -", "--report-json -", "-o -"},
+        {"-o '%1$s/m.aam' --cache '%1$s/c' --report-json '%1$s/c'", "--report-json", "--cache"},
+        {"-o '%2$s/manifest.tsv'", "-o", "the manifest"},
+        {"-o '%1$s/m.aam' --resume '%1$s/m.aam' --checkpoint '%1$s/ck'", "-o", "--resume"},
+        {"-o '%2$s/cough/0001.wav'", "-o", "the recording cough/0001.wav"},
+        {"-o '%1$s/m.aam' --log '%2$s/cough/0001.wav'", "--log", "the recording cough/0001.wav"},
+        {"-o '%1$s/link.wav'", "-o", "the recording cough/0001.wav"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char opts[2048];
+        snprintf(opts, sizeof opts, cases[i].opts, dir, data);
+        /* with a cache where a case names one */
+        int rc = strstr(opts, "--cache") ? sh("%s/aa-train '%s' %s " TRAIN_ARGS, bin, data, opts)
+                                         : sh("%s/aa-train '%s' %s " TRAIN_OPTS, bin, data, opts);
+        ck_assert_msg(rc == 2, "'%s': exit %d: %s", opts, rc, g_err);
+        ck_assert_msg(tu_count_lines(g_err) == 1 && strstr(g_err, cases[i].a) && strstr(g_err, cases[i].b),
+                      "'%s': %s", opts, g_err);
+        ck_assert_msg(!strstr(g_out, "epoch") && !strstr(g_out, "Features"), "'%s': work began: %s", opts, g_out);
+        ck_assert_msg(tu_count_entries(dir, "m.aam") == 0, "'%s': a model was written", opts);
+        ck_assert(!tu_exists(tu_path(opts, sizeof opts, dir, "c")));
+        char *now = tu_read_file(rec, &m);
+        ck_assert_msg(now && m == n && !memcmp(now, orig, n), "'%s': the recording changed", opts);
+        free(now);
+        ck_assert(S_ISLNK(lmode(link)));
+    }
+    /* --resume and --checkpoint the same file is a resumed run writing on: not refused for that */
+    int rc = sh("%s/aa-train '%s' -o '%s/m.aam' --checkpoint '%s/ck' --resume '%s/ck' " TRAIN_OPTS, bin, data, dir,
+                dir, dir);
+    ck_assert_msg(!strstr(g_err, "same file"), "%s", g_err);
+    (void)rc;
+    /* aa-infer --mel: the clip as its own output */
+    rc = sh("%s/aa-infer --mel '%s' -o '%s'", bin, rec, link);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_msg(tu_count_lines(g_err) == 1 && strstr(g_err, "is the same file as --mel"), "%s", g_err);
+    char *now = tu_read_file(rec, &m);
+    ck_assert(now && m == n && !memcmp(now, orig, n));
+    free(now);
+    free(orig);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *outputs_bins_suite(void)
 {
     Suite *s = suite_create("outputs_bins");
@@ -251,6 +318,7 @@ Suite *outputs_bins_suite(void)
     tcase_add_test(tc, train_outputs_by_kind);
     tcase_add_test(tc, train_checks_every_place_first);
     tcase_add_test(tc, train_cache_only_over_a_cache);
+    tcase_add_test(tc, train_refuses_colliding_outputs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "train/data.h"
+#include "train/outputs.h"
 
 void tr_data_free(tr_data *d)
 {
@@ -260,6 +261,9 @@ int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
     int rc = ds_list_load(&d->list, o->data_dir, &lo, err);
     if (rc)
         return rc;
+    /* before anything is decoded: an output that is one of the recordings would overwrite the data */
+    if ((rc = tr_outputs_vs_recordings(o, d->list, err)))
+        goto fail;
     d->k = d->list->n_classes;
     if ((rc = open_cache(d, o, p, err)))
         goto fail;

@@ -17,15 +17,17 @@
 #include "train/demo_cmd.h"
 #include "train/loop.h"
 #include "train/options.h"
+#include "train/outputs.h"
 #include "train/progress.h"
 #include "train/report.h"
 #include "train/summary.h"
 
+/* Prints the error; returns the exit status: 2 for a usage error (colliding outputs included), else 1. */
 static int fail(const aa_error *err)
 {
     fflush(stdout);
     fprintf(stderr, "aa-train: %s\n", err->msg);
-    return 1;
+    return err->code == AA_ERR_USAGE ? 2 : 1;
 }
 
 /* What the model file stores: the data's spec with the calibration's temperature and gate. */
@@ -152,15 +154,6 @@ static int save_model(const char *path, const tr_data *d, const tr_run *run, con
     return am_save(path, run->net, &sp, err);
 }
 
-static char *split_path(const char *model)
-{
-    size_t n = strlen(model) + sizeof ".split.tsv";
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s.split.tsv", model);
-    return p;
-}
-
 static void log_summary(FILE *log, const char *summary)
 {
     if (!log || !summary)
@@ -250,19 +243,30 @@ static char *private_model_path(aa_error *err)
     return p;
 }
 
-static int run(const tr_options *o, FILE *out, FILE *log)
+/* *logp receives the --log stream once it is opened (the caller closes it). */
+static int run(const tr_options *o, FILE *out, FILE **logp)
 {
     aa_error err;
     aa_error_clear(&err);
     double t0 = aa_now();
     tr_written written = {0};
     tr_progress p;
-    tr_progress_init(&p, out, isatty(fileno(out)), o->quiet, log);
+    tr_progress_init(&p, out, isatty(fileno(out)), o->quiet, NULL);
     tr_data d;
     if (tr_data_load(&d, o, &p, &err)) {
         tr_progress_break(&p);
         return fail(&err);
     }
+    /* The log is written as the run goes (one line per epoch), so it is opened, not replaced: a symlink's
+     * target, a device or a FIFO take it as they are. Opened once the listing has shown it is none of the
+     * recordings, which opening it would truncate. */
+    FILE *log = NULL;
+    if (o->log_path && !(log = *logp = fopen(o->log_path, "w"))) {
+        aa_error_set(&err, AA_ERR_IO, "%s: cannot write (%s)", o->log_path, strerror(errno));
+        tr_data_free(&d);
+        return fail(&err);
+    }
+    p.log = log;
     fflush(out);
     tr_data_print_warnings(&d, stderr);
     if (!o->quiet)
@@ -299,7 +303,7 @@ static int run(const tr_options *o, FILE *out, FILE *log)
     int have_test = d.n_rec[DS_TEST] > 0;
     int model_is_file = aa_output_is_file(o->model_path);
     /* MODEL.split.tsv beside a device or a pipe would be a file in /dev or a name nobody asked for */
-    char *summary = NULL, *split = model_is_file ? split_path(o->model_path) : NULL;
+    char *summary = NULL, *split = model_is_file ? tr_split_path(o->model_path) : NULL;
     char *judged = NULL; /* the file the test split is judged from */
     if (model_is_file && !split) {
         aa_error_set(&err, AA_ERR_NOMEM, "out of memory");
@@ -419,23 +423,15 @@ int main(int argc, char **argv)
         return 2;
     default: break;
     }
-    char *split_out = o.model_path && aa_output_is_file(o.model_path) ? split_path(o.model_path) : NULL;
-    int bad = check_outputs(&o, split_out, &err);
+    char *split_out = o.model_path && aa_output_is_file(o.model_path) ? tr_split_path(o.model_path) : NULL;
+    int bad = tr_outputs_collide(&o, &err) || check_outputs(&o, split_out, &err);
     free(split_out);
-    if (bad) {
-        fail(&err);
-        return err.code == AA_ERR_USAGE ? 2 : 1;
-    }
-    /* The log is written as the run goes (one line per epoch), so it is opened, not replaced: a symlink's
-     * target, a device or a FIFO take it as they are. */
+    if (bad)
+        return fail(&err);
     FILE *log = NULL;
-    if (o.log_path && !(log = fopen(o.log_path, "w"))) {
-        fprintf(stderr, "aa-train: %s: cannot write (%s)\n", o.log_path, strerror(errno));
-        return 1;
-    }
     /* With the model or the report on standard output, what people read goes to standard error. */
     int std_out = (o.model_path && !strcmp(o.model_path, "-")) || (o.report_json && !strcmp(o.report_json, "-"));
-    int rc = run(&o, std_out ? stderr : stdout, log);
+    int rc = run(&o, std_out ? stderr : stdout, &log);
     if (log) {
         int e = fflush(log) != 0 || ferror(log) ? (errno ? errno : EIO) : 0;
         if (fclose(log) != 0 && !e)

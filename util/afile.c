@@ -108,6 +108,98 @@ int aa_output_is_file(const char *path)
     return r;
 }
 
+/* ---- comparing places --------------------------------------------------------------------------------- */
+
+/* The absolute form of path with ".", ".." and repeated slashes taken out lexically; malloc'd. */
+static char *lexical_absolute(const char *path)
+{
+    char cwd[PATH_MAX];
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
+        return NULL;
+    size_t n = strlen(path) + (path[0] == '/' ? 0 : strlen(cwd) + 1) + 2;
+    char *in = malloc(n), *out = malloc(n);
+    if (!in || !out) {
+        free(in);
+        free(out);
+        return NULL;
+    }
+    if (path[0] == '/')
+        snprintf(in, n, "%s", path);
+    else
+        snprintf(in, n, "%s/%s", cwd, path);
+    size_t len = 0;
+    for (char *save = NULL, *part = strtok_r(in, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(part, "."))
+            continue;
+        if (!strcmp(part, "..")) {
+            while (len > 0 && out[len - 1] != '/')
+                len--;
+            if (len > 0)
+                len--; /* the slash before the removed component */
+            continue;
+        }
+        out[len++] = '/';
+        size_t pl = strlen(part);
+        memcpy(out + len, part, pl);
+        len += pl;
+    }
+    if (len == 0)
+        out[len++] = '/';
+    out[len] = 0;
+    free(in);
+    return out;
+}
+
+/* Where path would be created: its links followed, the longest part of it that exists resolved with
+ * realpath(), the rest as written (normalised). malloc'd; NULL when out of memory. */
+static char *normal_place(const char *path)
+{
+    char *target = follow_links(path);
+    char *abs = target ? lexical_absolute(target) : NULL;
+    free(target);
+    if (!abs)
+        return NULL;
+    for (size_t cut = strlen(abs); cut > 0;) {
+        char keep = abs[cut];
+        abs[cut] = 0;
+        char *real = realpath(abs, NULL);
+        abs[cut] = keep;
+        if (real) {
+            size_t rl = strlen(real), tl = strlen(abs + cut);
+            char *joined = malloc(rl + tl + 1);
+            if (joined) {
+                memcpy(joined, real, rl);
+                memcpy(joined + rl, abs + cut, tl + 1);
+            }
+            free(real);
+            free(abs);
+            return joined;
+        }
+        while (cut > 0 && abs[cut - 1] != '/')
+            cut--;
+        if (cut > 0)
+            cut--; /* before that slash */
+    }
+    return abs;
+}
+
+int aa_path_same(const char *a, const char *b)
+{
+    if (!strcmp(a, "-") || !strcmp(b, "-"))
+        return !strcmp(a, b);
+    struct stat sa, sb;
+    int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea && eb)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (ea != eb)
+        return 0;
+    char *na = normal_place(a), *nb = normal_place(b);
+    int same = na && nb ? !strcmp(na, nb) : !strcmp(a, b);
+    free(na);
+    free(nb);
+    return same;
+}
+
 /* ---- the checked stream ------------------------------------------------------------------------------- */
 
 static ssize_t cookie_write(void *c, const char *buf, size_t n)

@@ -183,6 +183,11 @@ int aa_output_check(const char *path, int allow_stdout, aa_error *err);
  * they can be read back. 0 for a device, FIFO, socket, folder and "-". */
 int aa_output_is_file(const char *path);
 
+/* 1 when a and b name the same place: the same file (device and inode) when both exist, else the same
+ * absolute path once links are followed, the existing part resolved and "." and ".." taken out; "-" is
+ * only the same as "-". Used to refuse an output that is another output or an input. */
+int aa_path_same(const char *a, const char *b);
+
 /* A whole buffer: aa_afile_open + fwrite + commit. */
 int aa_write_file_atomic(const char *path, const void *data, size_t size, aa_error *err);
 /* The same with aa_afile_open_std ("-": standard output). */
