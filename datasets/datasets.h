@@ -127,6 +127,9 @@ typedef struct {
  * usable audio file (all such folders are named), fewer than two classes, a --classes name without a folder,
  * a bad regex, an unusable manifest. On success *out is owned by the caller: ds_list_free. */
 int ds_list_load(ds_list **out, const char *data_dir, const ds_list_opts *opts, aa_error *err);
+/* Whether pattern compiles as ds_list_opts.group_regex (so a caller can refuse it before any work): 0, or
+ * DS_ERR_ARG with regcomp's reason. */
+int ds_group_regex_check(const char *pattern, aa_error *err);
 void ds_list_free(ds_list *l);
 /* Index of a class by name, or -1. */
 int ds_list_class_index(const ds_list *l, const char *name);

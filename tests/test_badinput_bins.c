@@ -344,7 +344,7 @@ START_TEST(train_bad_options_exit_2)
                          "d -o m --gate-target 2", "d -o m --arch", "d -o m --arch 'c8 zz'", "d -o m --seed x",
                          "d -o m --label-smoothing 1.5", "d -o m --schedule linear", "d -o m --max-windows 0",
                          "d -o m --classes ''", "d e -o m", "--make-demo", "--make-demo x --per-class 5",
-                         "--make-demo x --long-seconds 4 --long y.wav", "-o m"};
+                         "--make-demo x --long-seconds 4 --long y.wav", "-o m", "d -o m --group-regex '('"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int rc = run_bin(0, "aa-train", "%s", bad[i]);
         ck_assert_msg(rc == 2, "'%s': exit %d (want 2): %s", bad[i], rc, g_err);

@@ -309,6 +309,17 @@ START_TEST(train_refuses_colliding_outputs)
 }
 END_TEST
 
+/* Values that can never work are usage errors (exit 2), found before any work. */
+START_TEST(bad_values_exit_2)
+{
+    const char *bin = tu_build_dir();
+    int rc = sh("%s/aa-train /nonexistent -o /nonexistent/m.aam --group-regex '('", bin);
+    ck_assert_msg(rc == 2 && tu_count_lines(g_err) == 1 && strstr(g_err, "--group-regex"), "%d %s", rc, g_err);
+    rc = sh("%s/aa-infer -m /nonexistent.aam --serve --host ''", bin);
+    ck_assert_msg(rc == 2 && tu_count_lines(g_err) == 1 && strstr(g_err, "--host"), "%d %s", rc, g_err);
+}
+END_TEST
+
 Suite *outputs_bins_suite(void)
 {
     Suite *s = suite_create("outputs_bins");
@@ -319,6 +330,7 @@ Suite *outputs_bins_suite(void)
     tcase_add_test(tc, train_checks_every_place_first);
     tcase_add_test(tc, train_cache_only_over_a_cache);
     tcase_add_test(tc, train_refuses_colliding_outputs);
+    tcase_add_test(tc, bad_values_exit_2);
     suite_add_tcase(s, tc);
     return s;
 }

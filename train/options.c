@@ -546,6 +546,8 @@ static int check_together(const tr_options *o, aa_error *err)
     if (!probe)
         return aa_error_set(err, TR_PARSE_USAGE, "--arch: %s", e.msg);
     nn_model_free(probe);
+    if (o->group_regex && ds_group_regex_check(o->group_regex, &e))
+        return aa_error_set(err, TR_PARSE_USAGE, "--group-regex: %s", e.msg);
     return 0;
 }
 
