@@ -97,8 +97,13 @@ typedef struct {
 inf_input *inf_inputs_expand(char *const *args, int n, size_t *n_out, aa_error *err);
 void inf_inputs_free(inf_input *in, size_t n);
 int inf_is_audio_name(const char *name);
-/* Standard input read whole (at most limit bytes); malloc'd, caller frees. NULL with err on failure. */
+/* Standard input read whole (at most limit bytes: one more is refused, DSP_ERR_TOO_LONG, so memory never
+ * holds more); malloc'd, caller frees. NULL with err on failure. */
 unsigned char *inf_read_all(FILE *f, const char *name, size_t limit, size_t *size, aa_error *err);
+/* How much of standard input to hold for a recording of at most max_seconds (0: no limit but cap): the
+ * largest file that much audio can be (8 channels of 64-bit samples at DSP_MAX_RATE, 12.3 MB a second,
+ * plus 1 MiB for headers), at most cap. */
+size_t inf_stdin_limit(double max_seconds, size_t cap);
 
 /* ---- output.c: results for people and for programs -------------------------------------------------------- */
 

@@ -32,6 +32,8 @@
 #include "infer/infer.h"
 
 #define BATCH 32
+/* Standard input is held whole (a pipe cannot be re-read): at most this, or what --max-seconds allows. */
+#define TIMELINE_STDIN_MAX ((size_t)4 << 30)
 /* Samples held for a batch at most (16 MB of float): a very long hop takes fewer windows per batch. */
 #define SPAN_MAX ((size_t)4 << 20)
 #define CHUNK 16384
@@ -368,7 +370,8 @@ int inf_cmd_timeline(const inf_options *o)
             rc = aa_error_set(&err, AA_ERR_IO, "%s", in[i].error);
         } else if (!strcmp(in[i].path, "-")) {
             /* a pipe cannot be re-read, so standard input is held whole (compressed, as it came) */
-            if (!(data = inf_read_all(stdin, "stdin", (size_t)1 << 32, &size, &err)))
+            if (!(data = inf_read_all(stdin, "stdin", inf_stdin_limit(o->max_seconds, TIMELINE_STDIN_MAX), &size,
+                                      &err)))
                 rc = err.code;
         }
         if (!rc)
