@@ -45,8 +45,12 @@
  * OPENBLAS_CORETYPE=SkylakeX (Haswell) and makes OpenBLAS choose again. A user's OPENBLAS_CORETYPE always
  * wins. Thread-safe (pthread_once). */
 void nn_blas_setup(void);
-/* OpenBLAS's current kernel set, e.g. "SkylakeX" (after nn_blas_setup). */
+/* OpenBLAS's current kernel set, e.g. "SkylakeX" (runs nn_blas_setup). OpenBLAS is loaded there (dlopen,
+ * see nn/gemm.c); when it cannot be (missing, or an address-space cap with no room for its buffer) the plain
+ * kernels (nn_gemm_ref) stand in: the same results, much slower, and this says "none (...)". */
 const char *nn_blas_core(void);
+/* Why OpenBLAS is not used, or "" when it is. */
+const char *nn_blas_why(void);
 
 /* ---- architecture ----------------------------------------------------------------------------------------- */
 

@@ -13,8 +13,8 @@ extern const char nn_magic_checkpoint[NN_MAGIC_LEN];
 /* The largest files the reader takes and the writer writes. A network holds at most NN_MAX_PARAMS (2^26)
  * float parameters, 256 MiB: a model file (parameters, batch-norm statistics, self-test, metadata) stays
  * under twice that, a checkpoint (parameters, two Adam moments, the moving average, statistics) under eight
- * times. aa-cnn-s, the largest preset, makes a 0.5 MB model and a 2 MB checkpoint, so the bounds only stop files that could
- * never load (a 4 GB file, /dev/zero) before they are read. */
+ * times. aa-cnn-s, the largest preset, makes a 0.5 MB model and a 2 MB checkpoint, so the bounds only
+ * stop files that could never load (a 4 GB file, /dev/zero) before they are read. */
 #define NN_MAX_MODEL_FILE ((uint64_t)512 << 20)
 #define NN_MAX_CHECKPOINT_FILE ((uint64_t)2 << 30)
 
