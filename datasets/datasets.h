@@ -18,8 +18,8 @@
 /* ---- text helpers --------------------------------------------------------------------------------------- */
 
 /* File names are bytes: the listing keeps names that are not UTF-8 (they open fine; aa_utf8_valid tells
- * them) and this makes them printable: a copy of s with invalid UTF-8 bytes and control characters written
- * as \xNN. NULL if out of memory. Caller frees. */
+ * them) and this makes them printable: aa_printable (invalid UTF-8 bytes and C0 controls as \xNN, C1
+ * controls as \uNNNN). NULL if out of memory. Caller frees. */
 char *ds_printable(const char *s);
 
 /* ---- listing: DATA/<class>/... ------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ int inf_cmd_classify(const inf_options *o)
     size_t n = 0;
     inf_input *in = inf_inputs_expand(o->inputs, o->n_inputs, &n, &err);
     if (!in) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         return 1;
     }
     if (n == 0) {
@@ -63,7 +63,7 @@ int inf_cmd_classify(const inf_options *o)
     int threads = inf_threads_for(o, n);
     am_model *m = inf_open_model(o, threads, &err);
     if (!m) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         inf_inputs_free(in, n);
         return inf_exit_status(&err);
     }
@@ -81,10 +81,10 @@ int inf_cmd_classify(const inf_options *o)
         {
             if (rc) {
                 fflush(stdout);
-                fprintf(stderr, "aa-infer: %s\n", e.msg);
+                inf_print_error(e.msg);
                 failed = 1;
             } else if (print_one(m, o, in[i].path, &r)) {
-                fprintf(stderr, "aa-infer: %s: out of memory formatting the result\n", in[i].path);
+                inf_errorf("%s: out of memory formatting the result", in[i].path);
                 failed = 1;
             }
         }

@@ -123,6 +123,10 @@ char *inf_result_json(const am_model *m, const char *file, const am_file_result 
 /* The log-mel as the page draws it: uint8 [n_mels][n_frames], 0 = min_db (the clip's floor, max - top_db),
  * 255 = max_db (the clip's loudest cell). Appends the "mel" object's value. */
 void inf_json_mel(aa_buf *b, const am_model *m, const float *mel);
+/* One error line on standard error, "aa-infer: MESSAGE", with the control characters a file or class name
+ * may carry escaped (aa_printable): a name never moves the cursor or recolours the terminal. */
+void inf_print_error(const char *msg);
+void inf_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Human lines for one recording (label or Unclear, confidence, every probability, quality). */
 void inf_result_text(FILE *out, const am_model *m, const char *file, const am_file_result *r);
 /* CSV: a header, then one row per recording (RFC 4180 quoting). */

@@ -289,8 +289,10 @@ void inf_timeline_free(inf_timeline *t)
 
 static void print_text(const am_model *m, const char *file, const inf_timeline *t, int smooth)
 {
-    printf("%s: %.1f s, %zu windows of %.2f s every %.2f s, probabilities averaged over %d window%s\n", file,
-           t->duration_s, t->n_windows, t->window_s, t->hop_s, smooth, smooth == 1 ? "" : "s");
+    char nb[1024], lb[256];
+    printf("%s: %.1f s, %zu windows of %.2f s every %.2f s, probabilities averaged over %d window%s\n",
+           aa_printable_into(file, nb, sizeof nb), t->duration_s, t->n_windows, t->window_s, t->hop_s, smooth,
+           smooth == 1 ? "" : "s");
     am_quality q = am_quality_of(&t->stats);
     if (q.verdict != AM_QUALITY_OK)
         printf("  quality: %s! %s\n", q.name, q.message);
@@ -301,7 +303,8 @@ static void print_text(const am_model *m, const char *file, const inf_timeline *
     printf("  %10s %10s  %-20s %s\n", "start (s)", "end (s)", "event", "peak confidence");
     for (size_t i = 0; i < t->n_events; i++) {
         const inf_event *e = &t->events[i];
-        printf("  %10.2f %10.2f  %-20s %5.1f%%\n", e->start, e->end, am_class_label(m, e->cls), 100 * e->peak);
+        printf("  %10.2f %10.2f  %-20s %5.1f%%\n", e->start, e->end,
+               aa_printable_into(am_class_label(m, e->cls), lb, sizeof lb), 100 * e->peak);
     }
 }
 
@@ -344,19 +347,19 @@ int inf_cmd_timeline(const inf_options *o)
     aa_error err = {0};
     am_model *m = inf_open_model(o, 1, &err);
     if (!m) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         return inf_exit_status(&err);
     }
     int background = background_class(m, o->background);
     if (background < 0 && strcmp(o->background, "background_noise")) {
-        fprintf(stderr, "aa-infer: --background: no class called '%s' in %s\n", o->background, o->model);
+        inf_errorf("--background: no class called '%s' in %s", o->background, o->model);
         am_free(m);
         return 2;
     }
     size_t n = 0;
     inf_input *in = inf_inputs_expand(o->inputs, o->n_inputs, &n, &err);
     if (!in) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         am_free(m);
         return 1;
     }
@@ -380,7 +383,7 @@ int inf_cmd_timeline(const inf_options *o)
         free(data);
         if (rc) {
             fflush(stdout);
-            fprintf(stderr, "aa-infer: %s\n", err.msg);
+            inf_print_error(err.msg);
             failed = 1;
             continue;
         }
@@ -389,7 +392,7 @@ int inf_cmd_timeline(const inf_options *o)
             if (j)
                 printf("%s\n", j);
             else
-                fprintf(stderr, "aa-infer: %s: out of memory\n", in[i].path), failed = 1;
+                inf_errorf("%s: out of memory", in[i].path), failed = 1;
             free(j);
         } else {
             print_text(m, in[i].path, &t, o->smooth);

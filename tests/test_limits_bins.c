@@ -31,7 +31,8 @@ static int sh(const char *fmt, ...)
 
 static void put32(unsigned char *p, uint32_t v)
 {
-    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8), p[2] = (unsigned char)(v >> 16), p[3] = (unsigned char)(v >> 24);
+    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16), p[3] = (unsigned char)(v >> 24);
 }
 
 static void model(const char *dir, char *path, size_t cap)

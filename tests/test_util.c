@@ -271,6 +271,23 @@ START_TEST(outputs_by_kind)
 }
 END_TEST
 
+START_TEST(printable_escapes_controls)
+{
+    /* C0 controls, DEL and bytes that are not UTF-8 as \xNN; C1 controls as \uNNNN; other UTF-8 kept */
+    char *s = aa_printable("a\x1b[31mred\x7f\xff\xc2\x9b" "caf\xc3\xa9\t");
+    ck_assert_str_eq(s, "a\\x1B[31mred\\x7F\\xFF\\u009Bcaf\xc3\xa9\\x09");
+    free(s);
+    char buf[16];
+    const char *plain = "plain caf\xc3\xa9";
+    ck_assert_ptr_eq(aa_printable_into(plain, buf, sizeof buf), plain); /* nothing to escape: no copy */
+    ck_assert_str_eq(aa_printable_into("\x1b", buf, sizeof buf), "\\x1B");
+    /* too long for the buffer: cut at a whole escape, marked */
+    const char *cut = aa_printable_into("\x1b\x1b\x1b\x1b\x1b\x1b", buf, sizeof buf);
+    ck_assert_str_eq(cut, "\\x1B\\x1B\\x1B...");
+    ck_assert_uint_lt(strlen(cut), sizeof buf);
+}
+END_TEST
+
 START_TEST(le_roundtrip)
 {
     unsigned char b[8];
@@ -308,6 +325,7 @@ Suite *util_suite(void)
     tcase_add_test(tc, rng_shuffle_is_permutation);
     tcase_add_test(tc, afile_commit_and_abort);
     tcase_add_test(tc, outputs_by_kind);
+    tcase_add_test(tc, printable_escapes_controls);
     tcase_add_test(tc, le_roundtrip);
     tcase_add_test(tc, error_set_formats);
     suite_add_tcase(s, tc);

@@ -379,7 +379,8 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
     fputc('\n', to);
     size_t tot[DS_N_SIDES][3] = {{0}};
     for (int k = 0; k < d->k; k++) {
-        fprintf(to, "%-*.*s", (int)w + 2, (int)w, c->classes[k]);
+        char nb[256];
+        fprintf(to, "%-*.*s", (int)w + 2, (int)w, aa_printable_into(c->classes[k], nb, sizeof nb));
         for (int s = 0; s < DS_N_SIDES; s++) {
             size_t at = (size_t)s * K + (size_t)k;
             fprintf(to, " | %6zu %7zu %7zu", d->file_count[at], d->win_count[at], d->group_count[at]);
@@ -394,7 +395,10 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
     fputc('\n', to);
     fprintf(to, "Loss weights per class:");
     for (int k = 0; k < d->k; k++)
-        fprintf(to, " %s %.3f", c->classes[k], d->class_weight[k]);
+    {
+        char nb[256];
+        fprintf(to, " %s %.3f", aa_printable_into(c->classes[k], nb, sizeof nb), d->class_weight[k]);
+    }
     fprintf(to, "%s\n", o->class_weights ? "" : " (--no-class-weights)");
 }
 

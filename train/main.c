@@ -26,7 +26,9 @@
 static int fail(const aa_error *err)
 {
     fflush(stdout);
-    fprintf(stderr, "aa-train: %s\n", err->msg);
+    fputs("aa-train: ", stderr);
+    aa_fputs_printable(err->msg, stderr); /* names in it may hold control characters */
+    fputc('\n', stderr);
     return err->code == AA_ERR_USAGE ? 2 : 1;
 }
 
@@ -80,7 +82,10 @@ static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, c
     if (g->class_threshold) {
         fprintf(out, "Gate: per-class thresholds");
         for (int c = 0; c < d->k; c++)
-            fprintf(out, " %s %.3f", d->cache->classes[c], g->class_threshold[c]);
+        {
+            char nb[256];
+            fprintf(out, " %s %.3f", aa_printable_into(d->cache->classes[c], nb, sizeof nb), g->class_threshold[c]);
+        }
         fputc('\n', out);
     } else {
         fprintf(out, "Gate: withhold below %.3f confidence (target selective accuracy %.2f: %s)\n",
@@ -211,7 +216,8 @@ static void wrote(tr_written *w, const char *what)
 static void fail_after(const aa_error *err, const tr_written *w)
 {
     fflush(stdout);
-    fprintf(stderr, "aa-train: %s", err->msg);
+    fputs("aa-train: ", stderr);
+    aa_fputs_printable(err->msg, stderr);
     if (w->n) {
         fprintf(stderr, "; already written:");
         for (int i = 0; i < w->n; i++)

@@ -213,6 +213,18 @@ size_t aa_utf8_seq(const char *s, uint32_t *cp);
 /* 1 if s is well-formed UTF-8 throughout, else 0. */
 int aa_utf8_valid(const char *s);
 
+/* Text safe to show on a terminal or in a log, for names that come from file systems and files (a file
+ * name, a class folder, a model's class labels): each byte that is a C0 control or DEL, or is not part of
+ * well-formed UTF-8, becomes \xNN; a C1 control (U+0080..U+009F: U+009B acts as ESC [ on some terminals)
+ * becomes \uNNNN; everything else is kept, other UTF-8 included. JSON output uses aa_json_* instead. */
+/* malloc'd; NULL when out of memory. */
+char *aa_printable(const char *s);
+/* s itself when nothing needs escaping, else its escaped form in buf (cut, ending "...", when longer than
+ * cap - 1). */
+const char *aa_printable_into(const char *s, char *buf, size_t cap);
+/* Writes the escaped form of s to f. */
+void aa_fputs_printable(const char *s, FILE *f);
+
 /* A string that grows as it is appended to. Start from {0}. After a failed allocation the buffer keeps what
  * it had, sets oom, and ignores further appends, so a writer can append freely and check once at the end. */
 typedef struct {
@@ -239,7 +251,8 @@ void aa_buf_free(aa_buf *b);
 char *aa_path_join(const char *dir, const char *name);
 
 /* JSON text (RFC 8259), written to a buffer or a stream.
- * A string is quoted; '"', '\\', and the controls below 0x20 and 0x7F are escaped (\n, \r, \t, else \u00XX);
+ * A string is quoted; '"', '\\', the controls below 0x20, 0x7F and the C1 controls U+0080..U+009F are escaped
+ * (\n, \r, \t, else \u00XX);
  * each byte that is not part of well-formed UTF-8 becomes U+FFFD, so the output is always valid UTF-8.
  * NULL writes null.
  * A number is written in the shortest of %.15g, %.16g, %.17g that reads back to the same double, so a
