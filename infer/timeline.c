@@ -383,7 +383,10 @@ int inf_cmd_timeline(const inf_options *o)
         free(data);
         if (rc) {
             fflush(stdout);
-            inf_print_error(err.msg);
+            if (rc == AM_ERR_NUMERIC) /* the model's message names the model; this says which recording */
+                inf_errorf("%s: %s", data ? "stdin" : in[i].path, err.msg);
+            else
+                inf_print_error(err.msg);
             failed = 1;
             continue;
         }
