@@ -33,6 +33,8 @@ typedef struct {
     size_t *rec[DS_N_SIDES];   /* decodable files (cache file indices) of each side, in listing order */
     size_t n_rec[DS_N_SIDES];
     size_t skipped;            /* files that could not be decoded (named in cache->files[].reason) */
+    size_t *silent;            /* [n_silent] cache file indices of recordings the quality verdict calls silent */
+    size_t n_silent;
     float *mean, *std;         /* [n_mels] per-mel normalisation from the training windows */
     float *class_weight;       /* [k] loss weights (all 1 with --no-class-weights) */
     /* The validation and test recordings as aa-infer sees them: the windows the aggregation policy judges

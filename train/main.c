@@ -389,6 +389,13 @@ static int run(const tr_options *o, FILE *out, FILE **logp)
             fprintf(out, "; %zu entr%s skipped while listing", unlisted, unlisted == 1 ? "y" : "ies");
         fprintf(out, ". %d epochs, %.1f s in all.\n", r.n_history - r.resumed_from, aa_now() - t0);
     }
+    /* last, where it is seen: a model whose gate is not what --gate-target asked (also in its summary) */
+    char note[256];
+    tr_gate_note(&cal, o, note, sizeof note);
+    if (note[0]) {
+        fflush(out);
+        fprintf(stderr, "aa-train: warning: %s\n", note);
+    }
     rc = 0;
 out:
     if (rc) {
