@@ -122,6 +122,48 @@ START_TEST(gate_not_fitted_is_said_and_recorded)
 }
 END_TEST
 
+/* A checkpoint records what it was trained on; a resume on other data is refused, naming what differs;
+ * the same data copied elsewhere (new modification times) resumes. */
+START_TEST(resume_refuses_other_data)
+{
+    char dir[256], data[320], other[320], copy[320], ck[400], p[600];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(data, sizeof data, dir, "data");
+    tu_path(other, sizeof other, dir, "other");
+    tu_path(copy, sizeof copy, dir, "copy");
+    make_corpus(data, 3);
+    make_corpus(other, 4);
+    const char *bin = tu_build_dir();
+    tu_path(ck, sizeof ck, dir, "run.ckpt");
+    const char *a = "--no-cache --arch \"p2 p2 c4 relu gap fc\" --epochs 3 -j 1 --seed 5 -q";
+    int rc = sh("%s/aa-train '%s' -o '%s/m.aam' %s --checkpoint '%s' --stop-after 1", bin, data, dir, a, ck);
+    ck_assert_msg(rc == 0, "%s", g_err);
+    /* other recordings under the same names */
+    rc = sh("%s/aa-train '%s' -o '%s/m.aam' %s --resume '%s'", bin, other, dir, a, ck);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(tu_count_lines(g_err) == 1 && strstr(g_err, "run.ckpt: made on other data (data_files=32 "
+                                                                "recordings, hash "),
+                  "%s", g_err);
+    /* one recording fewer */
+    ck_assert_int_eq(sh("cp -r '%s' '%s'", data, copy), 0);
+    snprintf(p, sizeof p, "%s/cough/0003.wav", copy);
+    ck_assert_int_eq(unlink(p), 0);
+    rc = sh("%s/aa-train '%s' -o '%s/m.aam' %s --resume '%s'", bin, copy, dir, a, ck);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(g_err, "made on other data (data_files=32 recordings") && strstr(g_err, "data_files=31 "),
+                  "%s", g_err);
+    /* an option of the listing: named as an option */
+    rc = sh("%s/aa-train '%s' -o '%s/m.aam' %s --resume '%s' --no-manifest", bin, data, dir, a, ck);
+    ck_assert_msg(rc == 1 && strstr(g_err, "other training options (manifest="), "%s", g_err);
+    /* the same data, copied (cp without -p: new modification times): resumes */
+    tu_rmtree(copy);
+    ck_assert_int_eq(sh("sleep 0.01; cp -r '%s' '%s'", data, copy), 0);
+    rc = sh("%s/aa-train '%s' -o '%s/m.aam' %s --resume '%s'", bin, copy, dir, a, ck);
+    ck_assert_msg(rc == 0, "%s", g_err);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *data_bins_suite(void)
 {
     Suite *s = suite_create("data_bins");
@@ -129,6 +171,7 @@ Suite *data_bins_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, silent_recordings);
     tcase_add_test(tc, gate_not_fitted_is_said_and_recorded);
+    tcase_add_test(tc, resume_refuses_other_data);
     suite_add_tcase(s, tc);
     return s;
 }
