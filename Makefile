@@ -47,11 +47,13 @@ ifneq ($(filter-out $(NO_DEPS_GOALS),$(GOALS)),)
   endif
   # Once per make run, not once per compiled file.
   PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS))
-  PKG_LIBS    := $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS)))
+  PKG_LIBS    := $(shell pkg-config --libs $(filter-out libmicrohttpd openblas,$(PKGS)))
 endif
 # libmicrohttpd is not linked: infer/mhd.c loads it when a server starts, so that a run that does not serve
 # does not load it and the GnuTLS stack behind it.
-# OpenBLAS stays a shared library. Linked statically, a one-clip aa-infer run took 9.5 ms instead of 12.2
+# Nor is OpenBLAS: nn/gemm.c loads it when the first network is built, once OPENBLAS_NUM_THREADS=1 is set,
+# because a linked OpenBLAS starts its worker threads before main() (see nn/gemm.c for what they did under
+# an address-space cap). It stays a shared library. Linked statically, a one-clip aa-infer run took 9.5 ms instead of 12.2
 # (no symbol binding, no worker threads started), but each binary grew from 1.3 MB to 27 MB (every CPU's
 # kernels) and the system's BLAS could no longer be updated or swapped without a rebuild.
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))

@@ -161,8 +161,20 @@ int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const
     struct stat st;
     if (stat(path, &st) != 0 && errno == ENOENT) {
         snprintf(info->reason, sizeof info->reason, "no cache file yet");
+    } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* Never opened: a FIFO would block the read, and a device or folder is nothing to replace. */
+        free(owned);
+        return aa_error_set(err, DS_ERR_CACHE_FORMAT, "%s: not a feature cache (%s), so it is not overwritten",
+                            path, S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
     } else {
         rc = ds_cache_read_checked(&c, path, l, s, &o.win, &e);
+        /* A cache that is stale, damaged or from another version is rebuilt over; a file that does not start
+         * as one is someone's data (a recording or a model given by mistake) and is left as it is. An empty
+         * file holds nothing to lose. */
+        if (rc == DS_ERR_CACHE_FORMAT) {
+            free(owned);
+            return aa_error_set(err, rc, "%s: not a feature cache (wrong magic), so it is not overwritten", path);
+        }
         if (rc == DS_ERR_NOMEM) {
             free(owned);
             return aa_error_set(err, rc, "%s", e.msg);

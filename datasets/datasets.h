@@ -18,8 +18,8 @@
 /* ---- text helpers --------------------------------------------------------------------------------------- */
 
 /* File names are bytes: the listing keeps names that are not UTF-8 (they open fine; aa_utf8_valid tells
- * them) and this makes them printable: a copy of s with invalid UTF-8 bytes and control characters written
- * as \xNN. NULL if out of memory. Caller frees. */
+ * them) and this makes them printable: aa_printable (invalid UTF-8 bytes and C0 controls as \xNN, C1
+ * controls as \uNNNN). NULL if out of memory. Caller frees. */
 char *ds_printable(const char *s);
 
 /* ---- listing: DATA/<class>/... ------------------------------------------------------------------------------
@@ -127,6 +127,9 @@ typedef struct {
  * usable audio file (all such folders are named), fewer than two classes, a --classes name without a folder,
  * a bad regex, an unusable manifest. On success *out is owned by the caller: ds_list_free. */
 int ds_list_load(ds_list **out, const char *data_dir, const ds_list_opts *opts, aa_error *err);
+/* Whether pattern compiles as ds_list_opts.group_regex (so a caller can refuse it before any work): 0, or
+ * DS_ERR_ARG with regcomp's reason. */
+int ds_group_regex_check(const char *pattern, aa_error *err);
 void ds_list_free(ds_list *l);
 /* Index of a class by name, or -1. */
 int ds_list_class_index(const ds_list *l, const char *name);
@@ -324,7 +327,9 @@ typedef struct {
  * if missing) if it reads cleanly and ds_cache_check passes; otherwise builds it (progress reported), writes
  * it atomically and returns it; either way with every signal and no features (the caller computes them,
  * ds_cache_compute_features, once it knows which signals it will still need). A cache that cannot be
- * written is not an error (info->write_failed).
+ * written is not an error (info->write_failed). Only a cache file (any version, stale or damaged), an
+ * empty file or nothing is written over: a path naming a file without the cache's magic, or anything but a
+ * regular file (never opened), is refused with DS_ERR_CACHE_FORMAT and left as it is.
  * The result's classes and groups are always the listing's (a manifest or --classes change needs no
  * rebuild). info may be NULL. On success *out is owned by the caller: ds_cache_free. */
 int ds_cache_open(ds_cache **out, const ds_list *l, const dsp_settings *s, const ds_cache_opts *o,

@@ -186,6 +186,19 @@ static int apply_manifest(ds_list *l, const char *path, char **item_group, aa_er
     return rc;
 }
 
+int ds_group_regex_check(const char *pattern, aa_error *err)
+{
+    regex_t re;
+    int e = regcomp(&re, pattern, REG_EXTENDED);
+    if (e) {
+        char why[256];
+        regerror(e, &re, why, sizeof why);
+        return aa_error_set(err, DS_ERR_ARG, "group regex '%s': %s", pattern, why);
+    }
+    regfree(&re);
+    return 0;
+}
+
 static int apply_regex(ds_list *l, const char *pattern, char **item_group, int *source, aa_error *err)
 {
     regex_t re;

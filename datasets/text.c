@@ -7,24 +7,7 @@
 
 char *ds_printable(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    char *out = malloc(4 * strlen(s) + 1), *o = out;
-    if (!out)
-        return NULL;
-    while (*p) {
-        size_t n = aa_utf8_seq((const char *)p, NULL);
-        if (n == 1 && (*p < 0x20 || *p == 0x7F))
-            n = 0;
-        if (!n) {
-            o += sprintf(o, "\\x%02X", *p++);
-            continue;
-        }
-        memcpy(o, p, n);
-        o += n;
-        p += n;
-    }
-    *o = 0;
-    return out;
+    return aa_printable(s); /* one rule for every program's text (util) */
 }
 
 int ds_strvec_push(ds_strvec *s, char *owned)

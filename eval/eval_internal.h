@@ -49,6 +49,8 @@ void ev_xml_text(FILE *out, const char *s);
 
 /* Name of class c: names[c], or "class c" written into buf. */
 const char *ev_class_name(const ev_report_info *info, int c, char *buf, size_t cap);
+/* The same for text reports: control characters escaped (aa_printable_into, cut to cap). */
+const char *ev_class_name_text(const ev_report_info *info, int c, char *buf, size_t cap);
 /* info->unit or "items". */
 const char *ev_unit(const ev_report_info *info);
 

@@ -7,7 +7,7 @@
 
 #include "eval/events_internal.h"
 
-#define NAME_BUF 64
+#define NAME_BUF 256
 #define CELL 48     /* bytes of one table cell */
 #define MAX_COLS 10
 
@@ -122,7 +122,7 @@ static void put_header(FILE *out, const ev_event_eval *s, const ev_report_info *
     if (o->ignore_class >= 0) {
         char nb[NAME_BUF];
         fprintf(out, "left out: %s (%zu reference, %zu estimated event%s)\n",
-                ev_class_name(info, o->ignore_class, nb, sizeof nb), s->ignored_reference, s->ignored_estimated,
+                ev_class_name_text(info, o->ignore_class, nb, sizeof nb), s->ignored_reference, s->ignored_estimated,
                 s->ignored_estimated == 1 ? "" : "s");
     }
     fputc('\n', out);
@@ -154,7 +154,7 @@ static int put_counts(FILE *out, const ev_event_eval *s, const ev_report_info *i
         if (c == s->opts.ignore_class)
             continue;
         char nb[NAME_BUF];
-        count_row(&t, ev_class_name(info, c, nb, sizeof nb), &s->per_class[c]);
+        count_row(&t, ev_class_name_text(info, c, nb, sizeof nb), &s->per_class[c]);
     }
     count_row(&t, "overall (micro)", &s->overall);
     r = add_row(&t);
@@ -210,7 +210,7 @@ static int put_timing(FILE *out, const ev_event_eval *s, const ev_report_info *i
         const ev_event_counts *m = c < 0 ? &s->overall : &s->per_class[c];
         char nb[NAME_BUF];
         r = add_row(&t);
-        set(&t, r, 0, "%s", c < 0 ? "overall" : ev_class_name(info, c, nb, sizeof nb));
+        set(&t, r, 0, "%s", c < 0 ? "overall" : ev_class_name_text(info, c, nb, sizeof nb));
         set(&t, r, 1, "%zu", m->hits);
         time_cells(&t, r, 2, &m->onset);
         time_cells(&t, r, 5, &m->offset);

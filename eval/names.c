@@ -41,6 +41,14 @@ const char *ev_class_name(const ev_report_info *info, int c, char *buf, size_t c
     return buf;
 }
 
+const char *ev_class_name_text(const ev_report_info *info, int c, char *buf, size_t cap)
+{
+    if (info && info->class_names && info->class_names[c])
+        return aa_printable_into(info->class_names[c], buf, cap);
+    snprintf(buf, cap, "class %d", c);
+    return buf;
+}
+
 const char *ev_unit(const ev_report_info *info)
 {
     return info && info->unit && *info->unit ? info->unit : "items";

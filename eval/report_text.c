@@ -4,7 +4,7 @@
 
 #include "eval/eval_internal.h"
 
-#define NAME_BUF 64
+#define NAME_BUF 256
 
 /* Left-aligned s in a field of w columns (UTF-8 aware). */
 static void put_left(FILE *out, const char *s, size_t w)
@@ -18,7 +18,7 @@ static void put_left(FILE *out, const char *s, size_t w)
 static size_t row_label(const ev_report_info *info, int c, char *buf, size_t cap)
 {
     char nb[NAME_BUF];
-    const char *name = ev_class_name(info, c, nb, sizeof nb);
+    const char *name = ev_class_name_text(info, c, nb, sizeof nb);
     int len = snprintf(buf, cap, "[%d] ", c + 1);
     size_t w = (size_t)(len > 0 ? len : 0) + ev_utf8_width(name);
     if (len > 0 && (size_t)len < cap)
@@ -29,7 +29,7 @@ static size_t row_label(const ev_report_info *info, int c, char *buf, size_t cap
 static void put_row_label(FILE *out, const ev_report_info *info, int c, size_t w)
 {
     char nb[NAME_BUF];
-    const char *name = ev_class_name(info, c, nb, sizeof nb);
+    const char *name = ev_class_name_text(info, c, nb, sizeof nb);
     int len = fprintf(out, "[%d] ", c + 1);
     put_left(out, name, w > (size_t)len ? w - (size_t)len : 0);
 }
@@ -51,7 +51,7 @@ static void put_gate(FILE *out, const ev_eval *ev, const ev_report_info *info)
         fprintf(out, "gate: a prediction is withheld (%s) below its class's threshold:", EV_UNCLEAR_LABEL);
     for (int c = 0; c < ev->k; c++) {
         char nb[NAME_BUF];
-        fprintf(out, "%s %s %.3f", c ? "," : "", ev_class_name(info, c, nb, sizeof nb), ev->class_threshold[c]);
+        fprintf(out, "%s %s %.3f", c ? "," : "", ev_class_name_text(info, c, nb, sizeof nb), ev->class_threshold[c]);
     }
     fputc('\n', out);
 }
@@ -142,7 +142,7 @@ static void put_summary(FILE *out, const ev_eval *ev, const ev_report_info *info
             const ev_threshold_pick *p = &g->per_class[c];
             char nb[NAME_BUF];
             fprintf(out, "  %s: %s, threshold %.4f, %zu of %zu predictions kept, precision %.3f (%zu/%zu)\n",
-                    ev_class_name(info, c, nb, sizeof nb), ev_gate_status_name(p->status),
+                    ev_class_name_text(info, c, nb, sizeof nb), ev_gate_status_name(p->status),
                     g->class_threshold[c], p->covered, p->items, p->selective_accuracy, p->correct, p->covered);
         }
     }

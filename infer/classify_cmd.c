@@ -5,7 +5,8 @@
 
 #include "infer/infer.h"
 
-/* Standard input is read whole; a recording over this is refused rather than swapped. */
+/* Standard input is read whole; a recording over this (or over what --max-seconds allows) is refused
+ * rather than swapped. */
 #define STDIN_MAX ((size_t)1 << 30)
 
 static int classify_one(am_model *m, int slot, const inf_input *in, double max_seconds, am_file_result *r,
@@ -16,9 +17,13 @@ static int classify_one(am_model *m, int slot, const inf_input *in, double max_s
     if (strcmp(in->path, "-"))
         return am_classify_file(m, slot, in->path, max_seconds, r, NULL, err);
     size_t size = 0;
-    unsigned char *data = inf_read_all(stdin, "stdin", STDIN_MAX, &size, err);
-    if (!data)
+    unsigned char *data = inf_read_all(stdin, "stdin", inf_stdin_limit(max_seconds, STDIN_MAX), &size, err);
+    if (!data) {
+        if (err->code == DSP_ERR_TOO_LONG && max_seconds > 0)
+            aa_error_set(err, DSP_ERR_TOO_LONG, "stdin: more bytes than %g s of audio can be (--max-seconds)",
+                         max_seconds);
         return err->code;
+    }
     int rc = am_classify_memory(m, slot, data, size, "stdin", max_seconds, r, NULL, err);
     free(data);
     return rc;
@@ -47,7 +52,7 @@ int inf_cmd_classify(const inf_options *o)
     size_t n = 0;
     inf_input *in = inf_inputs_expand(o->inputs, o->n_inputs, &n, &err);
     if (!in) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         return 1;
     }
     if (n == 0) {
@@ -58,7 +63,7 @@ int inf_cmd_classify(const inf_options *o)
     int threads = inf_threads_for(o, n);
     am_model *m = inf_open_model(o, threads, &err);
     if (!m) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         inf_inputs_free(in, n);
         return inf_exit_status(&err);
     }
@@ -76,10 +81,10 @@ int inf_cmd_classify(const inf_options *o)
         {
             if (rc) {
                 fflush(stdout);
-                fprintf(stderr, "aa-infer: %s\n", e.msg);
+                inf_print_error(e.msg);
                 failed = 1;
             } else if (print_one(m, o, in[i].path, &r)) {
-                fprintf(stderr, "aa-infer: %s: out of memory formatting the result\n", in[i].path);
+                inf_errorf("%s: out of memory formatting the result", in[i].path);
                 failed = 1;
             }
         }

@@ -277,14 +277,14 @@ int inf_cmd_eval(const inf_options *o)
     int slots = o->threads > 0 ? o->threads : cpus > 0 ? (int)cpus : 1;
     am_model *m = inf_open_model(o, slots, &err);
     if (!m) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         return inf_exit_status(&err);
     }
     inf_labelled *items = NULL;
     size_t n = 0;
     char *warn = NULL;
     if (inf_eval_items(o->eval_data, o->side, m, &items, &n, &warn, &err)) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         am_free(m);
         return 1;
     }
@@ -316,7 +316,7 @@ int inf_cmd_eval(const inf_options *o)
         }
 #pragma omp ordered
         if (bad) {
-            fprintf(stderr, "aa-infer: %s\n", e.msg);
+            inf_print_error(e.msg);
             failed = 1;
         }
     }
@@ -328,7 +328,7 @@ int inf_cmd_eval(const inf_options *o)
             labels[used++] = items[i].cls;
         }
     if (used == 0) {
-        fprintf(stderr, "aa-infer: %s: no recording could be classified\n", o->eval_data);
+        inf_errorf("%s: no recording could be classified", o->eval_data);
         rc = 1;
         goto done;
     }
@@ -340,7 +340,7 @@ int inf_cmd_eval(const inf_options *o)
         per_class |= (th[c] = am_class_threshold(m, c)) > 0;
     ev_gate gate = {am_min_confidence(m), per_class ? th : NULL};
     if (!(ev = ev_evaluate(used, k, labels, probs, &gate, &err))) {
-        fprintf(stderr, "aa-infer: %s: %s\n", o->eval_data, err.msg);
+        inf_errorf("%s: %s", o->eval_data, err.msg);
         rc = 1;
         goto done;
     }
@@ -354,7 +354,7 @@ int inf_cmd_eval(const inf_options *o)
                            .temperature = am_temperature(m)};
     if (write_reports(o, ev, &info, &err)) {
         fflush(stdout);
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         rc = 1;
     }
 done:

@@ -109,8 +109,13 @@ typedef struct {
 inf_input *inf_inputs_expand(char *const *args, int n, size_t *n_out, aa_error *err);
 void inf_inputs_free(inf_input *in, size_t n);
 int inf_is_audio_name(const char *name);
-/* Standard input read whole (at most limit bytes); malloc'd, caller frees. NULL with err on failure. */
+/* Standard input read whole (at most limit bytes: one more is refused, DSP_ERR_TOO_LONG, so memory never
+ * holds more); malloc'd, caller frees. NULL with err on failure. */
 unsigned char *inf_read_all(FILE *f, const char *name, size_t limit, size_t *size, aa_error *err);
+/* How much of standard input to hold for a recording of at most max_seconds (0: no limit but cap): the
+ * largest file that much audio can be (8 channels of 64-bit samples at DSP_MAX_RATE, 12.3 MB a second,
+ * plus 1 MiB for headers), at most cap. */
+size_t inf_stdin_limit(double max_seconds, size_t cap);
 
 /* ---- output.c: results for people and for programs -------------------------------------------------------- */
 
@@ -130,6 +135,10 @@ char *inf_result_json(const am_model *m, const char *file, const am_file_result 
 /* The log-mel as the page draws it: uint8 [n_mels][n_frames], 0 = min_db (the clip's floor, max - top_db),
  * 255 = max_db (the clip's loudest cell). Appends the "mel" object's value. */
 void inf_json_mel(aa_buf *b, const am_model *m, const float *mel);
+/* One error line on standard error, "aa-infer: MESSAGE", with the control characters a file or class name
+ * may carry escaped (aa_printable): a name never moves the cursor or recolours the terminal. */
+void inf_print_error(const char *msg);
+void inf_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Human lines for one recording (label or Unclear, confidence, every probability, quality). */
 void inf_result_text(FILE *out, const am_model *m, const char *file, const am_file_result *r);
 /* CSV: a header, then one row per recording (RFC 4180 quoting). */

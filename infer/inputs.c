@@ -158,24 +158,36 @@ void inf_inputs_free(inf_input *in, size_t n)
     free(in);
 }
 
+size_t inf_stdin_limit(double max_seconds, size_t cap)
+{
+    if (max_seconds <= 0)
+        return cap;
+    /* The widest audio a file can hold, 8 channels of 64-bit samples at the highest rate the front end
+     * takes, plus room for headers and tags: no recording within max_seconds is larger. */
+    double bytes = max_seconds * DSP_MAX_RATE * DSP_MAX_CHANNELS * 8.0 + (double)(1 << 20);
+    return bytes < (double)cap ? (size_t)bytes : cap;
+}
+
 unsigned char *inf_read_all(FILE *f, const char *name, size_t limit, size_t *size, aa_error *err)
 {
-    size_t cap = 1 << 16, n = 0;
+    size_t cap = limit < (1 << 16) ? limit + 1 : 1 << 16, n = 0;
     unsigned char *buf = malloc(cap);
     while (buf) {
         n += fread(buf + n, 1, cap - n, f);
         if (n < cap)
             break;
-        if (cap >= limit) {
+        /* one byte past the limit says there is more; never more than that is held */
+        if (n > limit) {
             free(buf);
-            aa_error_set(err, AA_ERR_IO, "%s: more than %zu MB", name, limit >> 20);
+            aa_error_set(err, DSP_ERR_TOO_LONG, "%s: more than %zu MB", name, limit >> 20);
             return NULL;
         }
-        unsigned char *nb = realloc(buf, cap * 2);
+        size_t want = cap > limit / 2 ? limit + 1 : cap * 2;
+        unsigned char *nb = realloc(buf, want);
         if (!nb)
             free(buf);
         buf = nb;
-        cap *= 2;
+        cap = want;
     }
     if (!buf) {
         aa_error_set(err, AA_ERR_NOMEM, "%s: out of memory", name);

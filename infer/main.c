@@ -15,7 +15,7 @@ int main(int argc, char **argv)
     inf_options o;
     aa_error err = {0};
     if (inf_parse(argc - 1, argv + 1, &o, &err)) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         free(o.inputs);
         return 2;
     }

@@ -26,8 +26,8 @@ static void mel_usage(FILE *to)
             "\n"
             "  --mel CLIP     the recording (any format libsndfile reads; '-' reads standard input)\n"
             "  -m MODEL       use MODEL's front end (its sample rate, clip length, mels, FFT, ...)\n"
-            "  -o OUT.f32     the output file, written atomically ('-' writes standard output and prints\n"
-            "                 the shape on standard error)\n"
+            "  -o OUT.f32     the output file, written atomically (a device or FIFO is written through;\n"
+            "                 '-' writes standard output and prints the shape on standard error)\n"
             "  -h, --help     show this help and exit\n"
             "\n"
             "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
@@ -116,13 +116,8 @@ static int write_f32(const char *path, const float *v, size_t n, aa_error *err)
         return aa_error_set(err, AA_ERR_NOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < n; i++)
         aa_put_f32(bytes + 4 * i, v[i]);
-    int e = 0;
-    if (!strcmp(path, "-")) {
-        if (fwrite(bytes, 1, n * 4, stdout) != n * 4 || fflush(stdout) != 0)
-            e = aa_error_set(err, AA_ERR_IO, "stdout: write error (%s)", strerror(errno));
-    } else {
-        e = aa_write_file_atomic(path, bytes, n * 4, err);
-    }
+    /* a file atomically, a device or pipe through, '-' standard output (util's aa_afile) */
+    int e = aa_write_output(path, bytes, n * 4, err);
     free(bytes);
     return e;
 }
@@ -156,6 +151,11 @@ int aa_cmd_mel(int argc, char **argv)
     }
     if (!clip || !out) {
         fprintf(stderr, "aa-infer: --mel needs CLIP and -o OUT.f32 (see --mel --help)\n");
+        return 2;
+    }
+    /* Writing the recording over itself would destroy it before it is read. */
+    if (strcmp(clip, "-") && aa_path_same(clip, out)) {
+        fprintf(stderr, "aa-infer: -o %s is the same file as --mel %s\n", out, clip);
         return 2;
     }
     dsp_settings s = dsp_settings_default();

@@ -421,7 +421,12 @@ static int apply(inf_options *o, const opt_def *d, const char *v, int *mode_set,
     case O_EVENTS: o->events = 1; break;
     case O_REFRACTORY: o->refractory = x; break;
     case O_SERVE: return set_mode(o, INF_SERVE, mode_set, opt, err);
-    case O_HOST: o->host = v; break;
+    case O_HOST:
+        /* an empty or blank address is a mistyped command line, not a network failure */
+        if (!v[strspn(v, " \t")])
+            return aa_error_set(err, USAGE, "--host needs an address, not '%s'", v);
+        o->host = v;
+        break;
     case O_PORT: o->port = n; break;
     case O_WORKERS: o->workers = n; break;
     case O_MAX_UPLOAD: o->max_upload_mb = x; break;

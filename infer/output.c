@@ -1,5 +1,6 @@
 /* Results for people (text), for scripts (JSON lines, CSV) and for the web page (JSON with the log-mel). */
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,42 +100,77 @@ char *inf_result_json(const am_model *m, const char *file, const am_file_result 
 
 /* ---- text ------------------------------------------------------------------------------------------------ */
 
+void inf_print_error(const char *msg)
+{
+    fputs("aa-infer: ", stderr);
+    aa_fputs_printable(msg, stderr);
+    fputc('\n', stderr);
+}
+
+void inf_errorf(const char *fmt, ...)
+{
+    char buf[AA_ERROR_MSG_MAX * 2];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    inf_print_error(buf);
+}
+
+/* A name as text shows it (aa_printable); "?" when out of memory. Caller frees. */
+static char *shown(const char *s)
+{
+    char *p = aa_printable(s);
+    return p ? p : strdup("?");
+}
+
 void inf_result_text(FILE *out, const am_model *m, const char *file, const am_file_result *fr)
 {
     const am_result *r = &fr->result;
     if (!strcmp(file, "-"))
         file = "stdin";
+    int k = am_n_classes(m);
+    char *name = shown(file), *labels[AM_MAX_CLASSES];
+    for (int c = 0; c < k; c++)
+        labels[c] = shown(am_class_label(m, c));
     if (r->gated) {
         double need = am_class_threshold(m, r->cls) > am_min_confidence(m) ? am_class_threshold(m, r->cls)
                                                                            : am_min_confidence(m);
-        fprintf(out, "%s: %s (best guess %s at %.1f%%, below the %.1f%% the model needs)\n", file,
-                AM_UNCLEAR_LABEL, am_class_label(m, r->cls), 100 * r->confidence, 100 * need);
+        fprintf(out, "%s: %s (best guess %s at %.1f%%, below the %.1f%% the model needs)\n", name,
+                AM_UNCLEAR_LABEL, labels[r->cls] ? labels[r->cls] : "?", 100 * r->confidence, 100 * need);
     } else {
-        fprintf(out, "%s: %s (%.1f%% confidence)\n", file, am_class_label(m, r->cls), 100 * r->confidence);
+        fprintf(out, "%s: %s (%.1f%% confidence)\n", name, labels[r->cls] ? labels[r->cls] : "?", 100 * r->confidence);
     }
     int width = 0;
-    for (int c = 0; c < am_n_classes(m); c++) {
-        int w = (int)strlen(am_class_label(m, c));
+    for (int c = 0; c < k; c++) {
+        int w = labels[c] ? (int)strlen(labels[c]) : 1;
         width = w > width ? w : width;
     }
-    for (int c = 0; c < am_n_classes(m); c++) {
+    for (int c = 0; c < k; c++) {
         double p = r->probs[c];
         int bar = (int)lround(p * 20);
-        fprintf(out, "    %-*s %5.1f%%%s%.*s\n", width, am_class_label(m, c), 100 * p, bar ? "  " : "", bar,
+        fprintf(out, "    %-*s %5.1f%%%s%.*s\n", width, labels[c] ? labels[c] : "?", 100 * p, bar ? "  " : "", bar,
                 "####################");
     }
     if (fr->quality.verdict == AM_QUALITY_OK)
         fprintf(out, "    quality: ok (%.2f s, %.1f dBFS)\n", fr->duration, fr->stats.rms_dbfs);
     else
         fprintf(out, "    quality: %s! %s\n", fr->quality.name, fr->quality.message);
+    free(name);
+    for (int c = 0; c < k; c++)
+        free(labels[c]);
 }
 
 /* ---- CSV ------------------------------------------------------------------------------------------------- */
 
-static void csv_field(FILE *out, const char *s)
+/* A field, its control characters escaped as text shows them (a file name holding ESC would act on a
+ * terminal showing the table), then quoted as RFC 4180 asks. */
+static void csv_field(FILE *out, const char *raw)
 {
-    if (!s)
+    if (!raw)
         return;
+    char buf[1024];
+    const char *s = aa_printable_into(raw, buf, sizeof buf);
     if (!strpbrk(s, ",\"\r\n")) {
         fputs(s, out);
         return;

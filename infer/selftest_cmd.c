@@ -6,14 +6,14 @@ int inf_cmd_selftest(const inf_options *o)
     aa_error err = {0};
     am_model *m = inf_open_model(o, 1, &err);
     if (!m) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         return inf_exit_status(&err);
     }
     am_selftest_report rep;
     int rc = am_selftest(m, &rep, &err);
     am_free(m);
     if (rc) {
-        fprintf(stderr, "aa-infer: %s: self-test could not run: %s\n", o->model, err.msg);
+        inf_errorf("%s: self-test could not run: %s", o->model, err.msg);
         return 1;
     }
     const char *verdict = rep.pass ? "PASS" : "FAIL";
@@ -27,7 +27,9 @@ int inf_cmd_selftest(const inf_options *o)
                rep.logit_tolerance, rep.pass ? "true" : "false");
         aa_buf_free(&b);
     } else {
-        printf("self-test of %s (the model's stored test signal, recomputed by this build):\n", o->model);
+        char nb[1024];
+        printf("self-test of %s (the model's stored test signal, recomputed by this build):\n",
+               aa_printable_into(o->model, nb, sizeof nb));
         printf("  log-mel: largest difference %.3g dB (tolerance %g dB) %s\n", rep.mel_max_abs_diff,
                rep.mel_tolerance, rep.mel_max_abs_diff <= rep.mel_tolerance ? "ok" : "TOO LARGE");
         printf("  logits:  largest difference %.3g (tolerance %g) %s\n", rep.logit_max_abs_diff,

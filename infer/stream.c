@@ -87,11 +87,13 @@ static void print_decision(const streamer *st, const am_result *r, double start,
             printf("%s\n", s);
         free(s);
     } else {
+        char lb[256];
+        const char *label = aa_printable_into(am_class_label(m, r->cls), lb, sizeof lb);
         printf("%8.2f - %8.2f s  ", start, end);
         if (r->gated)
-            printf("%s (best guess %s, %.1f%%)", AM_UNCLEAR_LABEL, am_class_label(m, r->cls), 100 * r->confidence);
+            printf("%s (best guess %s, %.1f%%)", AM_UNCLEAR_LABEL, label, 100 * r->confidence);
         else
-            printf("%s (%.1f%%)", am_class_label(m, r->cls), 100 * r->confidence);
+            printf("%s (%.1f%%)", label, 100 * r->confidence);
         printf(q.verdict == AM_QUALITY_OK ? "\n" : "  [%s]\n", q.name);
     }
     fflush(stdout);
@@ -450,7 +452,7 @@ int inf_cmd_stream(const inf_options *o)
     aa_error err = {0};
     am_model *m = inf_open_model(o, 1, &err);
     if (!m) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         return inf_exit_status(&err);
     }
     const dsp_settings *s = am_dsp(m);
@@ -463,7 +465,7 @@ int inf_cmd_stream(const inf_options *o)
     }
     int fd = strcmp(o->inputs[0], "-") ? open(o->inputs[0], O_RDONLY) : 0;
     if (fd < 0) {
-        fprintf(stderr, "aa-infer: %s: cannot open (%s)\n", name, strerror(errno));
+        inf_errorf("%s: cannot open (%s)", name, strerror(errno));
         am_free(m);
         return 1;
     }
@@ -494,8 +496,9 @@ int inf_cmd_stream(const inf_options *o)
         rc = aa_error_set(&err, AA_ERR_NOMEM, "%s: cannot set up the stream (%s)", name,
                           cv_err.code ? cv_err.msg : "out of memory");
     if (!rc && o->format == INF_TEXT) {
-        printf("%s: %d Hz %s %s%s, %s on the last %.2f s every %.2f s\n%s\n", name, pf.rate,
-               pf.is_float ? "32-bit float" : "16-bit", pf.channels == 1 ? "mono" : "multichannel",
+        char nb[1024];
+        printf("%s: %d Hz %s %s%s, %s on the last %.2f s every %.2f s\n%s\n", aa_printable_into(name, nb, sizeof nb),
+               pf.rate, pf.is_float ? "32-bit float" : "16-bit", pf.channels == 1 ? "mono" : "multichannel",
                pf.wav ? " WAV" : " PCM", o->events ? "events from a decision" : "a decision",
                (double)st.len / st.rate, (double)st.hop / st.rate, AM_DISCLAIMER);
         fflush(stdout);
@@ -540,7 +543,7 @@ int inf_cmd_stream(const inf_options *o)
     }
     if (rc) {
         fflush(stdout);
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
     }
     if (fd > 0)
         close(fd);

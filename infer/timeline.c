@@ -32,6 +32,8 @@
 #include "infer/infer.h"
 
 #define BATCH 32
+/* Standard input is held whole (a pipe cannot be re-read): at most this, or what --max-seconds allows. */
+#define TIMELINE_STDIN_MAX ((size_t)4 << 30)
 /* Samples held for a batch at most (16 MB of float): a very long hop takes fewer windows per batch. */
 #define SPAN_MAX ((size_t)4 << 20)
 #define CHUNK 16384
@@ -286,8 +288,10 @@ void inf_timeline_free(inf_timeline *t)
 
 static void print_text(const am_model *m, const char *file, const inf_timeline *t, int smooth)
 {
-    printf("%s: %.1f s, %zu windows of %.2f s every %.2f s, probabilities averaged over %d window%s\n", file,
-           t->duration_s, t->n_windows, t->window_s, t->hop_s, smooth, smooth == 1 ? "" : "s");
+    char nb[1024], lb[256];
+    printf("%s: %.1f s, %zu windows of %.2f s every %.2f s, probabilities averaged over %d window%s\n",
+           aa_printable_into(file, nb, sizeof nb), t->duration_s, t->n_windows, t->window_s, t->hop_s, smooth,
+           smooth == 1 ? "" : "s");
     am_quality q = am_quality_of(&t->stats);
     if (q.verdict != AM_QUALITY_OK)
         printf("  quality: %s! %s\n", q.name, q.message);
@@ -298,7 +302,8 @@ static void print_text(const am_model *m, const char *file, const inf_timeline *
     printf("  %10s %10s  %-20s %s\n", "start (s)", "end (s)", "event", "peak confidence");
     for (size_t i = 0; i < t->n_events; i++) {
         const inf_event *e = &t->events[i];
-        printf("  %10.2f %10.2f  %-20s %5.1f%%\n", e->start, e->end, am_class_label(m, e->cls), 100 * e->peak);
+        printf("  %10.2f %10.2f  %-20s %5.1f%%\n", e->start, e->end,
+               aa_printable_into(am_class_label(m, e->cls), lb, sizeof lb), 100 * e->peak);
     }
 }
 
@@ -340,12 +345,12 @@ int inf_cmd_timeline(const inf_options *o)
     aa_error err = {0};
     am_model *m = inf_open_model(o, 1, &err);
     if (!m) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         return inf_exit_status(&err);
     }
     int background = inf_background_class(m, o->background);
     if (background < 0 && strcmp(o->background, "background_noise")) {
-        fprintf(stderr, "aa-infer: --background: no class called '%s' in %s\n", o->background, o->model);
+        inf_errorf("--background: no class called '%s' in %s", o->background, o->model);
         am_free(m);
         return 2;
     }
@@ -359,7 +364,7 @@ int inf_cmd_timeline(const inf_options *o)
     size_t n = 0;
     inf_input *in = inf_inputs_expand(o->inputs, o->n_inputs, &n, &err);
     if (!in) {
-        fprintf(stderr, "aa-infer: %s\n", err.msg);
+        inf_print_error(err.msg);
         inf_score_free(&score);
         am_free(m);
         return 1;
@@ -374,7 +379,8 @@ int inf_cmd_timeline(const inf_options *o)
             rc = aa_error_set(&err, AA_ERR_IO, "%s", in[i].error);
         } else if (!strcmp(in[i].path, "-")) {
             /* a pipe cannot be re-read, so standard input is held whole (compressed, as it came) */
-            if (!(data = inf_read_all(stdin, "stdin", (size_t)1 << 32, &size, &err)))
+            if (!(data = inf_read_all(stdin, "stdin", inf_stdin_limit(o->max_seconds, TIMELINE_STDIN_MAX), &size,
+                                      &err)))
                 rc = err.code;
         }
         if (!rc)
@@ -383,7 +389,10 @@ int inf_cmd_timeline(const inf_options *o)
         free(data);
         if (rc) {
             fflush(stdout);
-            fprintf(stderr, "aa-infer: %s\n", err.msg);
+            if (rc == AM_ERR_NUMERIC) /* the model's message names the model; this says which recording */
+                inf_errorf("%s: %s", data ? "stdin" : in[i].path, err.msg);
+            else
+                inf_print_error(err.msg);
             failed = 1;
             continue;
         }
@@ -392,7 +401,7 @@ int inf_cmd_timeline(const inf_options *o)
             if (j)
                 printf("%s\n", j);
             else
-                fprintf(stderr, "aa-infer: %s: out of memory\n", in[i].path), failed = 1;
+                inf_errorf("%s: out of memory", in[i].path), failed = 1;
             free(j);
         } else {
             print_text(m, in[i].path, &t, o->smooth);

@@ -65,7 +65,8 @@ int am_logits_batch(am_model *m, int slot, const float *const *mels, size_t n, f
     }
     for (size_t i = 0; i < n * K; i++)
         if (!isfinite(logits[i]))
-            return aa_error_set(err, AM_ERR_NUMERIC, "network output is not finite");
+            return aa_error_set(err, AM_ERR_NUMERIC, "network output of %s is not finite",
+                                m->path ? m->path : "the model in memory");
     return 0;
 }
 
@@ -210,14 +211,19 @@ void am_wipe_slot(am_model *m, int slot)
     dsp_logmel_wipe(m->logmel, slot);
 }
 
-static int classify_audio(am_model *m, int slot, dsp_audio *a, int wipe, am_file_result *out, float *mel,
-                          aa_error *err)
+static int classify_audio(am_model *m, int slot, const char *name, dsp_audio *a, int wipe, am_file_result *out,
+                          float *mel, aa_error *err)
 {
     out->source = a->src;
     out->stats = a->stats;
     out->duration = a->src.duration;
     out->quality = am_quality_of(&a->stats);
     int rc = am_classify_samples(m, slot, a->samples, a->n, &out->result, mel, err);
+    if (rc == AM_ERR_NUMERIC && err) { /* which recording, as every other message about one says */
+        char what[AA_ERROR_MSG_MAX];
+        snprintf(what, sizeof what, "%s", err->msg);
+        aa_error_set(err, rc, "%s: %s", name, what);
+    }
     if (wipe && a->samples) /* decoded uploads are not left behind in freed memory */
         explicit_bzero(a->samples, a->n * sizeof *a->samples);
     dsp_audio_free(a);
@@ -232,7 +238,7 @@ int am_classify_file(am_model *m, int slot, const char *path, double max_seconds
     memset(out, 0, sizeof *out);
     dsp_audio a;
     int rc = dsp_load(path, &m->dsp, max_seconds, &a, err);
-    return rc ? rc : classify_audio(m, slot, &a, 0, out, mel, err);
+    return rc ? rc : classify_audio(m, slot, path, &a, 0, out, mel, err);
 }
 
 int am_classify_memory(am_model *m, int slot, const void *data, size_t size, const char *name,
@@ -241,5 +247,5 @@ int am_classify_memory(am_model *m, int slot, const void *data, size_t size, con
     memset(out, 0, sizeof *out);
     dsp_audio a;
     int rc = dsp_load_memory(data, size, name, &m->dsp, max_seconds, &a, err);
-    return rc ? rc : classify_audio(m, slot, &a, 1, out, mel, err);
+    return rc ? rc : classify_audio(m, slot, name, &a, 1, out, mel, err);
 }

@@ -8,6 +8,23 @@
 #include "eval/eval.h"
 #include "model/model_internal.h"
 
+/* What is wrong with class name c among names[0..c] as a model file holds them, or NULL: the trainer's
+ * folder names are printable UTF-8 and distinct (they are folders of one directory), and aa-infer --eval
+ * and --threshold find classes by name, so a second class of the same name could never be chosen. */
+static const char *class_name_problem(const char *const *names, int c)
+{
+    const char *s = names[c];
+    if (!aa_utf8_valid(s))
+        return "name is not UTF-8";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7F || (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+            return "name holds a control character";
+    for (int j = 0; j < c; j++)
+        if (!strcmp(names[j], s))
+            return "a second class of the same name";
+    return NULL;
+}
+
 static int check_spec(const char *path, const nn_model *net, const am_spec *sp, aa_error *err)
 {
     nn_model_info info = nn_model_get_info(net);
@@ -19,16 +36,21 @@ static int check_spec(const char *path, const nn_model *net, const am_spec *sp, 
     if (info.in_c != 1 || info.in_h != sp->dsp.n_mels || (size_t)info.in_w != dsp_clip_frames(&sp->dsp))
         return aa_error_set(err, AM_ERR_ARG, "%s: network input %dx%dx%d does not match the front end (1x%dx%zu)",
                             path, info.in_c, info.in_h, info.in_w, sp->dsp.n_mels, dsp_clip_frames(&sp->dsp));
-    for (int c = 0; c < sp->n_classes; c++)
+    for (int c = 0; c < sp->n_classes; c++) {
         if (!sp->classes[c] || !*sp->classes[c] || strchr(sp->classes[c], '\n'))
             return aa_error_set(err, AM_ERR_ARG, "%s: class %d has no usable name", path, c);
+        const char *problem = class_name_problem(sp->classes, c);
+        if (problem)
+            return aa_error_set(err, AM_ERR_ARG, "%s: class %d: %s", path, c, problem);
+    }
     if (!sp->norm_mean || !sp->norm_std)
         return aa_error_set(err, AM_ERR_ARG, "%s: feature normalisation missing", path);
     for (int i = 0; i < sp->dsp.n_mels; i++)
         if (!isfinite(sp->norm_mean[i]) || !(sp->norm_std[i] > 0) || !isfinite(sp->norm_std[i]))
             return aa_error_set(err, AM_ERR_NUMERIC, "%s: normalisation of mel %d is not usable", path, i);
-    if (!(sp->temperature > 0) || !isfinite(sp->temperature))
-        return aa_error_set(err, AM_ERR_ARG, "%s: temperature %g is not positive", path, sp->temperature);
+    if (!(sp->temperature >= AM_TEMPERATURE_MIN && sp->temperature <= AM_TEMPERATURE_MAX))
+        return aa_error_set(err, AM_ERR_ARG, "%s: temperature %g outside [%g, %g]", path, sp->temperature,
+                            AM_TEMPERATURE_MIN, AM_TEMPERATURE_MAX);
     if (!(sp->min_confidence >= 0 && sp->min_confidence <= 1))
         return aa_error_set(err, AM_ERR_ARG, "%s: gate %g outside [0, 1]", path, sp->min_confidence);
     if (sp->class_threshold)
@@ -170,6 +192,14 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
         size_t len = e ? (size_t)(e - p) : strlen(p);
         if (!(m->classes[c] = strndup(p, len)))
             return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+        if (!m->classes[c][0])
+            return aa_error_set(err, AM_ERR_FORMAT, "%s: class %d has an empty name", path, c + 1);
+        const char *problem = class_name_problem((const char *const *)m->classes, c);
+        if (problem) {
+            char shown[128];
+            return aa_error_set(err, AM_ERR_FORMAT, "%s: class %d \"%s\": %s", path, c + 1,
+                                aa_printable_into(m->classes[c], shown, sizeof shown), problem);
+        }
         char label[256];
         ev_display_name(m->classes[c], label, sizeof label);
         if (!(m->labels[c] = strdup(label)))
@@ -180,12 +210,15 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
         return aa_error_set(err, AM_ERR_FORMAT, "%s: %d class names for %d network outputs", path, c,
                             m->n_classes);
 
-    if (nn_meta_get_num(meta, AM_KEY_TEMPERATURE, &m->temperature, NULL) || !(m->temperature > 0) ||
-        !isfinite(m->temperature))
-        return aa_error_set(err, AM_ERR_FORMAT, "%s: temperature missing or not positive", path);
+    if (nn_meta_get_num(meta, AM_KEY_TEMPERATURE, &m->temperature, NULL))
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: temperature missing", path);
+    if (!(m->temperature >= AM_TEMPERATURE_MIN && m->temperature <= AM_TEMPERATURE_MAX))
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: temperature %g outside [%g, %g]", path, m->temperature,
+                            AM_TEMPERATURE_MIN, AM_TEMPERATURE_MAX);
     if (nn_meta_get_num(meta, AM_KEY_MIN_CONF, &m->min_confidence, NULL) ||
         !(m->min_confidence >= 0 && m->min_confidence <= 1))
-        return aa_error_set(err, AM_ERR_FORMAT, "%s: gate threshold missing or outside [0, 1]", path);
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: gate threshold (%s) missing or outside [0, 1]", path,
+                            AM_KEY_MIN_CONF);
 
     const char *agg = nn_meta_get_str(meta, AM_KEY_AGGREGATE);
     m->aggregate = am_aggregate_loudest(); /* files from before the policy was stored were judged this way */
@@ -244,6 +277,11 @@ am_model *am_load(const char *path, int n_slots, aa_error *err)
     }
     nn_meta_free(meta);
     m->slots[0].net = first;
+    if (!(m->path = strdup(path))) {
+        aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+        am_free(m);
+        return NULL;
+    }
     /* Each worker gets its own copy of the network: an nn_model serves one thread at a time. Copying the
      * parameters from the first avoids re-reading and re-checking the file. */
     int ti_count = nn_tensor_count(first);
@@ -351,5 +389,6 @@ void am_free(am_model *m)
     free(m->st_logits);
     free(m->arch);
     free(m->train_json);
+    free(m->path);
     free(m);
 }

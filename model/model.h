@@ -32,6 +32,11 @@
 #define AM_UNCLEAR_LABEL "Unclear/Unknown"
 #define AM_DISCLAIMER "Not a medical device: this is not a diagnosis or health advice."
 #define AM_MAX_CLASSES 64
+/* The temperatures a model file may hold. The trainer's fit lies in [EV_TEMP_MIN, EV_TEMP_MAX] (0.05..20);
+ * far outside, a file is damaged or not the trainer's: 1e-4 turns every logit difference into certainty,
+ * 1e4 makes every prediction uniform, and both read as a working model. */
+#define AM_TEMPERATURE_MIN 1e-3
+#define AM_TEMPERATURE_MAX 1e3
 
 /* ---- recording-level decisions ------------------------------------------------------------------------
  * A recording no longer than one clip is one window and is classified as it is. A longer one is judged by
@@ -90,7 +95,7 @@ typedef struct {
 
 typedef struct am_model am_model;
 
-/* Saves net with spec into path (atomically). Computes and stores the self-test (see am_selftest) with net
+/* Saves net with spec into path (as nn_model_save writes: a file atomically, "-" standard output). Computes and stores the self-test (see am_selftest) with net
  * in evaluation mode. net is not changed. */
 int am_save(const char *path, nn_model *net, const am_spec *spec, aa_error *err);
 

@@ -38,6 +38,7 @@ struct am_model {
     double class_threshold[AM_MAX_CLASSES];
     char *arch;
     char *train_json;
+    char *path;         /* the file it was loaded from, for messages; NULL: am_borrow's model in memory */
     am_aggregate aggregate;
     float *st_mel;    /* [n_mels][n_frames] stored self-test log-mel, NULL if absent */
     float *st_logits; /* [n_classes] */

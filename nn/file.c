@@ -11,12 +11,13 @@
  *           ...   tensors: u32 name length, name, u32 ndim (1..4), u32 dims[ndim], f32 data[product]
  *   size-4  4     CRC-32 of every byte before it
  *
- * All little-endian. The whole file is read into memory (models are well under a few MB) and every field
- * is bounds-checked before use. */
+ * All little-endian. The whole file is read into memory (models are well under a few MB; the bounds are
+ * NN_MAX_MODEL_FILE and NN_MAX_CHECKPOINT_FILE) and every field is bounds-checked before use. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nn/nn_file.h"
 
@@ -54,6 +55,11 @@ int nn_file_write(const char *path, const char magic[NN_MAGIC_LEN], const nn_met
         return aa_error_set(err, NN_ERR_ARG, "%s: %d strings and %d tensors, over the limit of %d each", path,
                             nn_meta_str_count(meta), nn_meta_tensor_count(meta), MAX_ENTRIES);
     const size_t size = file_size_of(meta);
+    /* the writer refuses what the reader would */
+    const int is_model = memcmp(magic, nn_magic_model, NN_MAGIC_LEN) == 0;
+    if (size > (is_model ? NN_MAX_MODEL_FILE : NN_MAX_CHECKPOINT_FILE))
+        return aa_error_set(err, NN_ERR_ARG, "%s: %zu bytes, over the %llu MiB such a file can be", path, size,
+                            (unsigned long long)((is_model ? NN_MAX_MODEL_FILE : NN_MAX_CHECKPOINT_FILE) >> 20));
     unsigned char *buf = malloc(size), *p = buf;
     if (!buf)
         return aa_error_set(err, NN_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, size);
@@ -84,38 +90,73 @@ int nn_file_write(const char *path, const char magic[NN_MAGIC_LEN], const nn_met
             aa_put_f32(p, data[j]), p += 4;
     }
     aa_put_u32(p, aa_crc32(0, buf, size - 4));
-    int rc = aa_write_file_atomic(path, buf, size, err);
+    int rc = aa_write_output(path, buf, size, err); /* "-": standard output */
     free(buf);
     return rc;
 }
 
-/* Reads the whole file into *out (caller frees); 0 or an error code (err set). */
-static int slurp(const char *path, unsigned char **out, size_t *size, aa_error *err)
+/* Reads the file into *out (caller frees), at most `limit` bytes: a regular file's size is checked before
+ * anything is read; anything else (a pipe, a device) is read until its header shows it is not a file of
+ * this magic (/dev/zero, /dev/urandom: after 32 bytes) or until past the limit, never for ever. A folder or
+ * a block device is refused at once. 0 or an error code (err set). */
+static int slurp(const char *path, const char magic[NN_MAGIC_LEN], const char *what, uint64_t limit,
+                 unsigned char **out, size_t *size, aa_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return aa_error_set(err, NN_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
+        fclose(f);
+        return aa_error_set(err, NN_ERR_IO, "%s: cannot open (%s)", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) {
+        fclose(f);
+        return aa_error_set(err, NN_ERR_IO, "%s: not a %s (%s)", path, what,
+                            S_ISDIR(st.st_mode) ? "a directory" : "a block device");
+    }
+    const int regular = S_ISREG(st.st_mode);
+    if (regular && (uint64_t)st.st_size > limit) {
+        fclose(f);
+        return aa_error_set(err, NN_ERR_FORMAT, "%s: %llu bytes, over the %llu MiB a %s can be", path,
+                            (unsigned long long)st.st_size, (unsigned long long)(limit >> 20), what);
+    }
+    size_t cap = regular ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
     unsigned char *buf = malloc(cap);
+    int over = 0;
     while (buf) {
         if (n == cap) {
-            unsigned char *b = cap > ((size_t)1 << 34) ? NULL : realloc(buf, cap * 2);
+            if (n > limit) {
+                over = 1;
+                break;
+            }
+            size_t want = cap * 2 > limit + 1 ? (size_t)limit + 1 : cap * 2;
+            unsigned char *b = realloc(buf, want);
             if (!b) {
                 free(buf);
                 buf = NULL;
                 break;
             }
-            buf = b, cap *= 2;
+            buf = b, cap = want;
         }
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
         if (got == 0)
+            break;
+        /* a stream that does not start as this kind of file is not read further */
+        if (!regular && n >= NN_MAGIC_LEN && memcmp(buf, magic, NN_MAGIC_LEN) != 0)
             break;
     }
     int bad = ferror(f);
     fclose(f);
     if (!buf)
         return aa_error_set(err, NN_ERR_NOMEM, "%s: out of memory while reading", path);
+    if (over || n > limit) {
+        free(buf);
+        return aa_error_set(err, NN_ERR_FORMAT, "%s: more than the %llu MiB a %s can be", path,
+                            (unsigned long long)(limit >> 20), what);
+    }
     if (bad) {
         free(buf);
         return aa_error_set(err, NN_ERR_IO, "%s: read error", path);
@@ -222,10 +263,10 @@ int nn_file_read(const char *path, const char magic[NN_MAGIC_LEN], const char *w
     *out = NULL;
     size_t size = 0;
     unsigned char *buf = NULL;
-    int rc = slurp(path, &buf, &size, err);
+    const int is_model = memcmp(magic, nn_magic_model, NN_MAGIC_LEN) == 0;
+    int rc = slurp(path, magic, what, is_model ? NN_MAX_MODEL_FILE : NN_MAX_CHECKPOINT_FILE, &buf, &size, err);
     if (rc)
         return rc;
-    const int is_model = memcmp(magic, nn_magic_model, NN_MAGIC_LEN) == 0;
     const char *other = is_model ? nn_magic_checkpoint : nn_magic_model;
     const char *other_what = is_model ? "training checkpoint" : "model file";
     size_t cmp = size < NN_MAGIC_LEN ? size : NN_MAGIC_LEN;

@@ -1,5 +1,6 @@
 /* Model <-> file: the architecture, input shape and class count as strings, every parameter and running
  * statistic as a tensor "nn.param.<name>", and the caller's metadata beside them. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,29 @@ static void shape_text(char *buf, size_t n, int ndim, const int *dims)
         len += (size_t)snprintf(buf + len, n - len, "%s%d", d ? "," : "", dims[d]);
     if (len < n)
         snprintf(buf + len, n - len, "]");
+}
+
+/* A file whose checksum is right can still hold numbers no network can run on (written by a broken
+ * program, or by hand): every parameter and statistic must be finite and every batch-norm variance at
+ * least 0 (its square root divides the activations). One line naming the tensor and the first bad entry. */
+static int check_values(const nn_model *m, const char *path, aa_error *err)
+{
+    for (int i = 0; i < m->n_tensors; i++) {
+        const nn_tensor_info *t = &m->tensors[i];
+        const float *d = nn_tensor_data((nn_model *)m, i);
+        size_t len = strlen(t->name);
+        int variance = len >= 11 && !strcmp(t->name + len - 11, "running_var");
+        for (size_t j = 0; j < t->count; j++) {
+            if (!isfinite(d[j]))
+                return aa_error_set(err, NN_ERR_FORMAT, "%s: tensor \"%s\" holds %s at entry %zu of %zu", path,
+                                    t->name, isnan(d[j]) ? "NaN" : "an infinite value", j, t->count);
+            if (variance && d[j] < 0)
+                return aa_error_set(err, NN_ERR_FORMAT,
+                                    "%s: tensor \"%s\" holds a negative batch-norm variance (%g) at entry %zu", path,
+                                    t->name, (double)d[j], j);
+        }
+    }
+    return 0;
 }
 
 nn_model *nn_model_from_meta(const nn_meta *meta, const char *path, int max_batch, int in_w, aa_error *err)
@@ -118,6 +142,10 @@ nn_model *nn_model_from_meta(const nn_meta *meta, const char *path, int max_batc
     for (int i = 0; i < m->n_tensors; i++)
         memcpy(nn_tensor_data(m, i), nn_meta_get_tensor(meta, name_of(m, i, name, sizeof name), NULL, NULL),
                sizeof(float) * m->tensors[i].count);
+    if (check_values(m, path, err)) {
+        nn_model_free(m);
+        return NULL;
+    }
     return m;
 }
 

@@ -45,8 +45,12 @@
  * OPENBLAS_CORETYPE=SkylakeX (Haswell) and makes OpenBLAS choose again. A user's OPENBLAS_CORETYPE always
  * wins. Thread-safe (pthread_once). */
 void nn_blas_setup(void);
-/* OpenBLAS's current kernel set, e.g. "SkylakeX" (after nn_blas_setup). */
+/* OpenBLAS's current kernel set, e.g. "SkylakeX" (runs nn_blas_setup). OpenBLAS is loaded there (dlopen,
+ * see nn/gemm.c); when it cannot be (missing, or an address-space cap with no room for its buffer) the plain
+ * kernels (nn_gemm_ref) stand in: the same results, much slower, and this says "none (...)". */
 const char *nn_blas_core(void);
+/* Why OpenBLAS is not used, or "" when it is. */
+const char *nn_blas_why(void);
 
 /* ---- architecture ----------------------------------------------------------------------------------------- */
 
@@ -243,7 +247,8 @@ const float *nn_meta_tensor_at(const nn_meta *meta, int i, const char **name, in
 
 /* Model file (".aam" by convention): magic, format version, size, key/value strings, named and shaped float32
  * tensors (architecture, input shape, class count, every parameter and running statistic, plus the caller's
- * metadata), CRC32. Written atomically (temporary file + rename). meta may be NULL. */
+ * metadata), CRC32. Written as util's aa_afile writes (a file atomically, a device or FIFO through, "-" to
+ * standard output). meta may be NULL. */
 int nn_model_save(const nn_model *m, const nn_meta *meta, const char *path, aa_error *err);
 /* Builds the model stored in path, for batches up to max_batch. in_w > 0 builds it for another input width
  * (the network has no width-dependent parameters unless a dense layer flattens a map), 0 keeps the stored

@@ -539,18 +539,17 @@ START_TEST(damaged_cache_files_refused_and_rebuilt)
     /* Missing file. */
     ck_assert_int_eq(ds_cache_read(&r, "/nonexistent/x.aacache", &err), DS_ERR_IO);
 
-    /* Through the trainer's entry point, each of these is rebuilt, and the rebuilt file reads cleanly. */
+    /* Through the trainer's entry point, each of these caches is rebuilt, and the rebuilt file reads
+     * cleanly; so is an empty file. */
     const struct {
         size_t cut;
         const char *why;
-    } cases[] = {{n / 2, "truncated"}, {0, "wrong magic"}, {0, "newer"}, {n, "checksum mismatch"}};
-    for (size_t i = 0; i < 4; i++) {
+    } cases[] = {{n / 2, "truncated"}, {0, "newer"}, {n, "checksum mismatch"}};
+    for (size_t i = 0; i < 3; i++) {
         unsigned char *v = tu_read_file(path, &n); /* the good file */
         if (i == 1)
-            v[3] = '?';
-        if (i == 2)
             aa_put_u32(v + 8, 7);
-        if (i == 3)
+        if (i == 2)
             v[n - 100] ^= 1;
         put(bad, v, cases[i].cut ? cases[i].cut : n);
         free(v);
@@ -560,6 +559,45 @@ START_TEST(damaged_cache_files_refused_and_rebuilt)
         ck_assert_int_eq(ds_cache_read(&r, bad, &err), 0);
         ds_cache_free(r);
     }
+    put(bad, "", 0);
+    r = open_expect(l, &s, bad, 0, "truncated feature cache (0 bytes)", NULL);
+    assert_same(c, r);
+    ds_cache_free(r);
+
+    /* What is not a cache is never written over: a file without the magic (a damaged one included: it can
+     * no longer be told from someone's data), a folder, a FIFO (not opened, so nothing blocks). */
+    ds_cache_opts o;
+    ds_cache_opts_default(&o);
+    ds_cache_info info;
+    static const char text[] = "my notes, not a cache\n";
+    put(bad, text, sizeof text - 1);
+    ck_assert_int_eq(ds_cache_open(&r, l, &s, &o, bad, &info, &err), DS_ERR_CACHE_FORMAT);
+    ck_assert_msg(strstr(err.msg, "not a feature cache (wrong magic), so it is not overwritten"), "%s", err.msg);
+    ck_assert_ptr_null(r);
+    size_t got_n = 0;
+    char *got = tu_read_file(bad, &got_n);
+    ck_assert(got && got_n == sizeof text - 1 && !memcmp(got, text, got_n));
+    free(got);
+    unsigned char *v = tu_read_file(path, &n);
+    v[3] = '?';
+    put(bad, v, n);
+    ck_assert_int_eq(ds_cache_open(&r, l, &s, &o, bad, &info, &err), DS_ERR_CACHE_FORMAT);
+    got = tu_read_file(bad, &got_n);
+    ck_assert(got && got_n == n && !memcmp(got, v, n));
+    free(got);
+    free(v);
+    char other[700];
+    tu_path(other, sizeof other, cp.root, "a_folder");
+    ck_assert_int_eq(mkdir(other, 0755), 0);
+    ck_assert_int_eq(ds_cache_open(&r, l, &s, &o, other, &info, &err), DS_ERR_CACHE_FORMAT);
+    ck_assert_msg(strstr(err.msg, "a directory"), "%s", err.msg);
+    tu_path(other, sizeof other, cp.root, "a_fifo");
+    ck_assert_int_eq(mkfifo(other, 0600), 0);
+    ck_assert_int_eq(ds_cache_open(&r, l, &s, &o, other, &info, &err), DS_ERR_CACHE_FORMAT);
+    ck_assert_msg(strstr(err.msg, "not a regular file"), "%s", err.msg);
+    struct stat st;
+    ck_assert(lstat(other, &st) == 0 && S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(tu_count_entries(cp.root, ".tmp."), 0);
     free(b);
     ds_cache_free(c);
     ds_list_free(l);

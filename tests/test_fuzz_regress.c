@@ -321,7 +321,9 @@ END_TEST
 
 /* Found reading the path the model target checks (a loaded model must give a probability distribution):
  * logits / T overflowed to inf for a small stored temperature, and inf - inf made every probability NaN;
- * a NaN confidence is never below the gate, so the result was reported, not withheld. */
+ * a NaN confidence is never below the gate, so the result was reported, not withheld. (Found with T =
+ * 1e-300; model files now hold temperatures of AM_TEMPERATURE_MIN = 1e-3 and over, where logits of 3e38
+ * still overflow: 3e41.) */
 START_TEST(softmax_small_temperature)
 {
     char dir[256], path[512];
@@ -337,7 +339,7 @@ START_TEST(softmax_small_temperature)
     for (int i = 0; i < 8; i++)
         mean[i] = -30, sd[i] = 10;
     am_spec sp = {.dsp = s, .n_classes = 3, .classes = {"a", "b", "c"}, .norm_mean = mean, .norm_std = sd,
-                  .temperature = 1e-300, .min_confidence = 0.9};
+                  .temperature = AM_TEMPERATURE_MIN, .min_confidence = 0.9};
     ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
     am_model *m = am_load(path, 1, &err);
     ck_assert_msg(m != NULL, "%s", err.msg);

@@ -155,6 +155,9 @@ START_TEST(bad_value_names_the_option)
     ck_assert_str_eq(err.msg, "--port only applies with --serve");
     ck_assert_int_eq(parse("--hop", "1", NULL, &err, &o), INF_ERR_USAGE);
     ck_assert_str_eq(err.msg, "--hop only applies with --timeline or --stream");
+    /* an empty address is the command line's mistake, found before any model is read */
+    ck_assert_int_eq(parse("--serve", "--host", "", &err, &o), INF_ERR_USAGE);
+    ck_assert_str_eq(err.msg, "--host needs an address, not ''");
 }
 END_TEST
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/model.h"
+#include "nn/nn.h"
 #include "dsp/dsp_internal.h"
 #include "model/model_internal.h"
 #include "tests/util/testutil.h"
@@ -303,6 +304,158 @@ START_TEST(load_errors_name_the_file)
 }
 END_TEST
 
+/* A file whose checksum is right but whose numbers or names mean nothing is refused at load, one line
+ * naming the tensor or the field; a network whose output overflows names the recording and the model. */
+static void expect_refused(const char *path, const char *says)
+{
+    aa_error err;
+    am_model *m = am_load(path, 1, &err);
+    ck_assert_msg(m == NULL, "%s loaded (want: %s)", path, says);
+    ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, says) && !strchr(err.msg, '\n'), "'%s' does not say '%s'",
+                  err.msg, says);
+}
+
+/* Loads the good file's network and metadata, lets `edit` change one, saves as dir/name. */
+typedef void (*file_edit)(nn_model *net, nn_meta *meta);
+
+static void edited(const char *good, const char *dir, const char *name, file_edit edit, char *out, size_t cap)
+{
+    aa_error err;
+    nn_meta *meta = NULL;
+    nn_model *net = nn_model_load(good, 1, 0, &meta, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    edit(net, meta);
+    tu_path(out, cap, dir, name);
+    ck_assert_msg(nn_model_save(net, meta, out, &err) == 0, "%s", err.msg);
+    nn_model_free(net);
+    nn_meta_free(meta);
+}
+
+static int tensor_named(nn_model *net, const char *name)
+{
+    for (int i = 0; i < nn_tensor_count(net); i++)
+        if (!strcmp(nn_tensor_at(net, i)->name, name))
+            return i;
+    ck_abort_msg("no tensor %s", name);
+    return -1;
+}
+
+static void set_str(nn_meta *meta, const char *key, const char *v)
+{
+    aa_error err;
+    ck_assert_int_eq(nn_meta_set_str(meta, key, v, &err), 0);
+}
+
+static void tiny_t(nn_model *n, nn_meta *m) { (void)n; set_str(m, AM_KEY_TEMPERATURE, "1e-300"); }
+static void huge_t(nn_model *n, nn_meta *m) { (void)n; set_str(m, AM_KEY_TEMPERATURE, "5000"); }
+static void nan_t(nn_model *n, nn_meta *m) { (void)n; set_str(m, AM_KEY_TEMPERATURE, "nan"); }
+static void gate_high(nn_model *n, nn_meta *m) { (void)n; set_str(m, AM_KEY_MIN_CONF, "1.5"); }
+static void gate_nan(nn_model *n, nn_meta *m) { (void)n; set_str(m, AM_KEY_MIN_CONF, "nan"); }
+static void dup_class(nn_model *n, nn_meta *m)
+{
+    (void)n;
+    set_str(m, AM_KEY_CLASSES, "cough\nwheeze\ncough\nnoise");
+}
+static void esc_class(nn_model *n, nn_meta *m)
+{
+    (void)n;
+    set_str(m, AM_KEY_CLASSES, "cough\nwh\x1b[2Jeeze\nnormal\nnoise");
+}
+static void nan_weight(nn_model *n, nn_meta *m)
+{
+    (void)m;
+    nn_tensor_data(n, tensor_named(n, "conv1.weight"))[5] = NAN;
+}
+static void inf_bias(nn_model *n, nn_meta *m)
+{
+    (void)m;
+    nn_tensor_data(n, tensor_named(n, "fc1.bias"))[1] = -INFINITY;
+}
+static void negative_var(nn_model *n, nn_meta *m)
+{
+    (void)m;
+    nn_tensor_data(n, tensor_named(n, "bn2.running_var"))[3] = -0.5f;
+}
+static void nan_var(nn_model *n, nn_meta *m)
+{
+    (void)m;
+    nn_tensor_data(n, tensor_named(n, "bn1.running_var"))[0] = NAN;
+}
+/* finite, but the output overflows float */
+static void huge_weights(nn_model *n, nn_meta *m)
+{
+    (void)m;
+    float *w = nn_tensor_data(n, tensor_named(n, "fc1.weight"));
+    for (size_t i = 0; i < nn_tensor_at(n, tensor_named(n, "fc1.weight"))->count; i++)
+        w[i] = 3e38f;
+}
+
+START_TEST(meaning_checked_at_load)
+{
+    char dir[256], good[320], p[400];
+    tu_mkdtemp(dir, sizeof dir);
+    nn_model *net = small_net(4);
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    tu_path(good, sizeof good, dir, "good.aam");
+    aa_error err;
+    ck_assert_int_eq(am_save(good, net, &sp, &err), 0);
+    am_model *ok = am_load(good, 1, &err);
+    ck_assert_msg(ok != NULL, "%s", err.msg);
+    am_free(ok);
+    const struct {
+        const char *name;
+        file_edit edit;
+        const char *says;
+    } cases[] = {
+        {"tiny_t.aam", tiny_t, "temperature 1e-300 outside [0.001, 1000]"},
+        {"huge_t.aam", huge_t, "temperature 5000 outside [0.001, 1000]"},
+        {"nan_t.aam", nan_t, "temperature nan outside"},
+        {"gate_high.aam", gate_high, "gate threshold (aa.min_confidence) missing or outside [0, 1]"},
+        {"gate_nan.aam", gate_nan, "gate threshold"},
+        {"dup.aam", dup_class, "class 3 \"cough\": a second class of the same name"},
+        {"esc.aam", esc_class, "class 2 \"wh\\x1B[2Jeeze\": name holds a control character"},
+        {"nan_w.aam", nan_weight, "tensor \"conv1.weight\" holds NaN at entry 5"},
+        {"inf_b.aam", inf_bias, "tensor \"fc1.bias\" holds an infinite value at entry 1"},
+        {"neg_var.aam", negative_var, "tensor \"bn2.running_var\" holds a negative batch-norm variance (-0.5)"},
+        {"nan_var.aam", nan_var, "tensor \"bn1.running_var\" holds NaN at entry 0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        edited(good, dir, cases[i].name, cases[i].edit, p, sizeof p);
+        expect_refused(p, cases[i].says);
+    }
+    /* the writer refuses what the reader would */
+    sp.temperature = 1e-300;
+    tu_path(p, sizeof p, dir, "w.aam");
+    ck_assert_int_ne(am_save(p, net, &sp, &err), 0);
+    ck_assert_msg(strstr(err.msg, "outside [0.001, 1000]"), "%s", err.msg);
+    sp.temperature = 1.7;
+    sp.classes[2] = "cough";
+    ck_assert_int_ne(am_save(p, net, &sp, &err), 0);
+    ck_assert_msg(strstr(err.msg, "a second class of the same name"), "%s", err.msg);
+    ck_assert(!tu_exists(p));
+
+    /* finite weights whose output overflows: the error names the recording and the model */
+    edited(good, dir, "huge_w.aam", huge_weights, p, sizeof p);
+    am_model *m = am_load(p, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    char wav[400];
+    tu_path(wav, sizeof wav, dir, "clip.wav");
+    float *x = tone(16000, 16000, 440, 0.3);
+    tu_write_wav(wav, x, 16000, 1, 16000, SF_FORMAT_PCM_16);
+    free(x);
+    am_file_result r;
+    ck_assert_int_eq(am_classify_file(m, 0, wav, 0, &r, NULL, &err), AM_ERR_NUMERIC);
+    char want[1024];
+    snprintf(want, sizeof want, "%s: network output of %s is not finite", wav, p);
+    ck_assert_str_eq(err.msg, want);
+    am_free(m);
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(quality_verdicts)
 {
     dsp_stats st = {.duration = 4, .rms_dbfs = -25, .peak = 0.5, .clip_fraction = 0};
@@ -462,6 +615,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, selftest_passes_and_detects_drift);
     tcase_add_test(tc, load_errors_name_the_file);
     tcase_add_test(tc, load_refuses_impossible_front_end);
+    tcase_add_test(tc, meaning_checked_at_load);
     tcase_add_test(tc, quality_verdicts);
     tcase_add_test(tc, classify_memory_reports_quality_and_offset);
     suite_add_tcase(s, tc);

@@ -1,9 +1,17 @@
-/* util/: CRC32, the RNG's reproducibility and ranges, atomic file writes, little-endian helpers. */
+/* util/: CRC32, the RNG's reproducibility and ranges, outputs by kind of path (atomic files, links, devices,
+ * FIFOs, sockets), little-endian helpers. */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "tests/util/testutil.h"
 #include "util/util.h"
@@ -147,6 +155,139 @@ START_TEST(afile_commit_and_abort)
 }
 END_TEST
 
+/* A reader at the other end of a FIFO or socket: counts the bytes until end of file. */
+typedef struct {
+    int fd;          /* socket: the listening socket; FIFO: -1 */
+    const char *path;
+    size_t got;
+} drain_ctx;
+
+static void *drain(void *arg)
+{
+    drain_ctx *c = arg;
+    int fd = c->fd >= 0 ? accept(c->fd, NULL, NULL) : open(c->path, O_RDONLY);
+    if (fd < 0)
+        return NULL;
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+        c->got += (size_t)n;
+    close(fd);
+    return NULL;
+}
+
+static mode_t lmode(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_mode : 0;
+}
+
+/* Each kind of path is written its own way: a symlink's target replaced with the link kept, a dangling link's
+ * target created, a device written through and left a device, a full device's error reported with its
+ * reason, a FIFO and a socket written through to their readers, a folder refused; the check before work
+ * agrees and opens nothing. */
+START_TEST(outputs_by_kind)
+{
+    char dir[256], p[400], q[400];
+    tu_mkdtemp(dir, sizeof dir);
+    aa_error err;
+    static const char body[] = "new contents\n";
+    const size_t n = sizeof body - 1;
+
+    /* a symlink: the target gets the contents, the link stays a link */
+    tu_write_file(tu_path(p, sizeof p, dir, "target"), "old", 3);
+    ck_assert_int_eq(symlink("target", tu_path(q, sizeof q, dir, "link")), 0);
+    ck_assert_int_eq(aa_write_file_atomic(q, body, n, &err), 0);
+    ck_assert(S_ISLNK(lmode(q)));
+    size_t size = 0;
+    char *got = tu_read_file(p, &size);
+    ck_assert(got && size == n && !memcmp(got, body, n));
+    free(got);
+    /* a link to a link to nothing: the last target is created */
+    ck_assert_int_eq(symlink("link3", tu_path(p, sizeof p, dir, "link2")), 0);
+    ck_assert_int_eq(symlink("created", tu_path(q, sizeof q, dir, "link3")), 0);
+    ck_assert_int_eq(aa_write_file_atomic(p, body, n, &err), 0);
+    ck_assert(S_ISLNK(lmode(p)) && S_ISLNK(lmode(q)));
+    ck_assert(S_ISREG(lmode(tu_path(p, sizeof p, dir, "created"))));
+    ck_assert_int_eq(tu_count_entries(dir, ".tmp."), 0);
+    ck_assert(aa_output_is_file(q));
+
+    /* a character device: written through, still a device */
+    ck_assert_int_eq(aa_output_check("/dev/null", 0, &err), 0);
+    ck_assert(!aa_output_is_file("/dev/null"));
+    ck_assert_int_eq(aa_write_file_atomic("/dev/null", body, n, &err), 0);
+    ck_assert(S_ISCHR(lmode("/dev/null")));
+    /* a full one: the reason, not a bare "write failed" */
+    ck_assert_int_ne(aa_write_file_atomic("/dev/full", body, n, &err), 0);
+    ck_assert_msg(strstr(err.msg, "/dev/full: write failed (No space left on device)") != NULL, "%s", err.msg);
+    aa_afile *a = aa_afile_open("/dev/full", &err);
+    ck_assert(a);
+    for (int i = 0; i < 100000; i++) /* far past stdio's buffer: the failure comes during the writes */
+        fputs("0123456789", aa_afile_stream(a));
+    ck_assert_int_ne(aa_afile_commit(a, &err), 0);
+    ck_assert_msg(strstr(err.msg, "No space left on device") != NULL, "%s", err.msg);
+    ck_assert(S_ISCHR(lmode("/dev/full")));
+
+    /* a FIFO: the check opens nothing (the reader would see an empty file); the write goes through */
+    ck_assert_int_eq(mkfifo(tu_path(p, sizeof p, dir, "fifo"), 0600), 0);
+    ck_assert_int_eq(aa_output_check(p, 0, &err), 0);
+    drain_ctx fc = {.fd = -1, .path = p};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, drain, &fc), 0);
+    ck_assert_int_eq(aa_write_file_atomic(p, body, n, &err), 0);
+    pthread_join(th, NULL);
+    ck_assert_uint_eq(fc.got, n);
+    ck_assert(S_ISFIFO(lmode(p)));
+
+    /* a UNIX stream socket: connected to */
+    int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    tu_path(p, sizeof p, dir, "sock");
+    ck_assert(strlen(p) < sizeof sa.sun_path);
+    strcpy(sa.sun_path, p);
+    ck_assert_int_eq(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(ls, 1), 0);
+    drain_ctx sc = {.fd = ls, .path = p};
+    ck_assert_int_eq(pthread_create(&th, NULL, drain, &sc), 0);
+    ck_assert_int_eq(aa_write_file_atomic(p, body, n, &err), 0);
+    pthread_join(th, NULL);
+    close(ls);
+    ck_assert_uint_eq(sc.got, n);
+    ck_assert(S_ISSOCK(lmode(p)));
+
+    /* a folder, and a link to one: refused, by the check too */
+    ck_assert_int_ne(aa_write_file_atomic(dir, body, n, &err), 0);
+    ck_assert_msg(strstr(err.msg, "cannot write (a directory)") != NULL, "%s", err.msg);
+    ck_assert_int_eq(symlink(".", tu_path(p, sizeof p, dir, "dirlink")), 0);
+    ck_assert_int_ne(aa_output_check(p, 0, &err), 0);
+    ck_assert_msg(strstr(err.msg, "a directory") != NULL, "%s", err.msg);
+    /* a missing folder: the check says so, and leaves nothing */
+    ck_assert_int_ne(aa_output_check(tu_path(p, sizeof p, dir, "none/x"), 0, &err), 0);
+    ck_assert_msg(strstr(err.msg, "cannot create (No such file or directory)") != NULL, "%s", err.msg);
+    /* "-" is standard output only when asked for */
+    ck_assert_int_eq(aa_output_check("-", 1, &err), 0);
+    ck_assert(!aa_output_is_file("-"));
+    ck_assert_int_eq(tu_count_entries(dir, ".tmp."), 0);
+    tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(printable_escapes_controls)
+{
+    /* C0 controls, DEL and bytes that are not UTF-8 as \xNN; C1 controls as \uNNNN; other UTF-8 kept */
+    char *s = aa_printable("a\x1b[31mred\x7f\xff\xc2\x9b" "caf\xc3\xa9\t");
+    ck_assert_str_eq(s, "a\\x1B[31mred\\x7F\\xFF\\u009Bcaf\xc3\xa9\\x09");
+    free(s);
+    char buf[16];
+    const char *plain = "plain caf\xc3\xa9";
+    ck_assert_ptr_eq(aa_printable_into(plain, buf, sizeof buf), plain); /* nothing to escape: no copy */
+    ck_assert_str_eq(aa_printable_into("\x1b", buf, sizeof buf), "\\x1B");
+    /* too long for the buffer: cut at a whole escape, marked */
+    const char *cut = aa_printable_into("\x1b\x1b\x1b\x1b\x1b\x1b", buf, sizeof buf);
+    ck_assert_str_eq(cut, "\\x1B\\x1B\\x1B...");
+    ck_assert_uint_lt(strlen(cut), sizeof buf);
+}
+END_TEST
+
 START_TEST(le_roundtrip)
 {
     unsigned char b[8];
@@ -183,6 +324,8 @@ Suite *util_suite(void)
     tcase_add_test(tc, rng_ranges_and_moments);
     tcase_add_test(tc, rng_shuffle_is_permutation);
     tcase_add_test(tc, afile_commit_and_abort);
+    tcase_add_test(tc, outputs_by_kind);
+    tcase_add_test(tc, printable_escapes_controls);
     tcase_add_test(tc, le_roundtrip);
     tcase_add_test(tc, error_set_formats);
     suite_add_tcase(s, tc);

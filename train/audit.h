@@ -91,7 +91,7 @@ int tr_audit_text(FILE *out, const tr_audit *a, aa_error *err);
 int tr_audit_json(FILE *out, const tr_audit *a, aa_error *err);
 /* The findings that would spoil training, one line each without a prefix, at most `cap` of them written
  * (lines[i] malloc'd; the caller frees): the same audio on two sides of the split or in two classes,
- * silent recordings per class, classes too small to split. Returns how many there are in all. */
+ * classes too small to split (silent recordings the trainer names itself, one by one). Returns how many there are in all. */
 size_t tr_audit_warnings(const tr_audit *a, char **lines, size_t cap);
 
 #endif

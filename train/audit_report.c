@@ -256,16 +256,6 @@ size_t tr_audit_warnings(const tr_audit *a, char **lines, size_t cap)
         free(pa);
         free(pb);
     }
-    for (int k = 0; k < a->k; k++) {
-        const tr_audit_class *c = &a->per_class[k];
-        if (c->verdicts[AM_QUALITY_SILENT]) {
-            char *name = ds_printable(cls_name(a, k));
-            add_line(lines, cap, &n, line_printf("%s: %zu of %zu recordings are silent (RMS below %.0f dBFS)",
-                                                 name ? name : "?", c->verdicts[AM_QUALITY_SILENT], c->decoded,
-                                                 AM_QUALITY_SILENT_DBFS));
-            free(name);
-        }
-    }
     for (size_t i = 0; i < a->n_small; i++) {
         char *name = ds_printable(cls_name(a, a->small[i]));
         add_line(lines, cap, &n, line_printf("%s: %zu group%s for the split's %d sides", name ? name : "?",

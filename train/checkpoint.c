@@ -193,8 +193,13 @@ static void first_difference(const char *a, const char *b, char *out, size_t cap
         const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
         size_t la = ea ? (size_t)(ea - a) : strlen(a), lb = eb ? (size_t)(eb - b) : strlen(b);
         if (la != lb || memcmp(a, b, la)) {
-            snprintf(out, cap, "%.*s in the checkpoint, %.*s now", (int)(la > 200 ? 200 : la), a,
-                     (int)(lb > 200 ? 200 : lb), b);
+            if (!la) /* a checkpoint from before this setting was recorded */
+                snprintf(out, cap, "%.*s now, not recorded in the checkpoint", (int)(lb > 200 ? 200 : lb), b);
+            else if (!lb)
+                snprintf(out, cap, "%.*s in the checkpoint, not a setting now", (int)(la > 200 ? 200 : la), a);
+            else
+                snprintf(out, cap, "%.*s in the checkpoint, %.*s now", (int)(la > 200 ? 200 : la), a,
+                         (int)(lb > 200 ? 200 : lb), b);
             return;
         }
         a += la + (ea != NULL);
@@ -238,7 +243,8 @@ int tr_checkpoint_load(const char *path, int max_batch, int max_epochs, int ema,
     if (strcmp(fp, fingerprint)) {
         char diff[512];
         first_difference(fp, fingerprint, diff, sizeof diff);
-        rc = aa_error_set(err, NN_ERR_MISMATCH, "%s: made with other training options (%s)", path, diff);
+        rc = aa_error_set(err, NN_ERR_MISMATCH, "%s: made %s (%s)", path,
+                          strncmp(diff, "data_", 5) ? "with other training options" : "on other data", diff);
         goto out;
     }
     if ((rc = tr_state_init(s, *net, max_epochs, ema, err)))

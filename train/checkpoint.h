@@ -43,8 +43,9 @@ void tr_state_ema_swap(tr_state *s, nn_model *net);
 /* Writes the checkpoint atomically. fingerprint: tr_options_fingerprint. */
 int tr_checkpoint_save(const char *path, const nn_model *net, const nn_optimizer *opt, const aa_rng *rng,
                        const tr_state *s, const char *fingerprint, aa_error *err);
-/* Loads a checkpoint for batches up to max_batch, refusing one made with other options (the message names
- * the first setting that differs). Fills *net, *opt, *rng and *s (tr_state_init'ed here); on failure
+/* Loads a checkpoint for batches up to max_batch, refusing one made with other options or on other data
+ * (fingerprint: the options' and tr_data_fingerprint's lines; the message names the first line that
+ * differs). Fills *net, *opt, *rng and *s (tr_state_init'ed here); on failure
  * nothing is left to free. */
 int tr_checkpoint_load(const char *path, int max_batch, int max_epochs, int ema, const char *fingerprint,
                        nn_model **net, nn_optimizer **opt, aa_rng *rng, tr_state *s, aa_error *err);

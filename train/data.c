@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "train/data.h"
+#include "train/outputs.h"
 
 void tr_data_free(tr_data *d)
 {
@@ -23,6 +24,7 @@ void tr_data_free(tr_data *d)
     free(d->mean);
     free(d->std);
     free(d->class_weight);
+    free(d->silent);
     for (int s = 0; s < DS_N_SIDES; s++) {
         tr_data_windows_free(d->rec_windows[s], d->n_rec[s]);
         free(d->rec_label[s]);
@@ -57,6 +59,59 @@ static int open_cache(tr_data *d, const tr_options *o, tr_progress *p, aa_error 
 /* The windows' log-mels from the cached signals. A training file's signal is released as soon as its
  * features are there, so that the corpus's signals and features are not all held at once; those of the
  * validation and test recordings stay until judged_recordings has cut them. */
+/* Recordings the quality verdict calls silent (RMS below AM_QUALITY_SILENT_DBFS, as aa-infer would say of
+ * them), from the cached signals: each is named in a warning; a class whose every recording is silent has
+ * nothing to be learnt from (the network would learn "silence is this class") and is refused. */
+static int silent_check(tr_data *d, aa_error *err)
+{
+    const ds_cache *c = d->cache;
+    size_t n = c->n_files;
+    unsigned char *is_silent = calloc(n ? n : 1, 1);
+    size_t *files = calloc((size_t)d->k, sizeof *files), *quiet = calloc((size_t)d->k, sizeof *quiet);
+    int rc = 0;
+    if (!is_silent || !files || !quiet) {
+        rc = nomem(err);
+        goto out;
+    }
+#pragma omp parallel for schedule(dynamic, 4)
+    for (size_t f = 0; f < n; f++) {
+        if (c->files[f].status || !c->signal[f])
+            continue;
+        dsp_stats st;
+        dsp_stats_compute(c->signal[f], (size_t)c->files[f].n_samples, d->dsp.sample_rate, &st);
+        is_silent[f] = st.rms_dbfs < AM_QUALITY_SILENT_DBFS;
+    }
+    for (size_t f = 0; f < n; f++) {
+        if (c->files[f].status)
+            continue;
+        files[c->files[f].cls]++;
+        quiet[c->files[f].cls] += is_silent[f];
+        d->n_silent += is_silent[f];
+    }
+    for (int k = 0; k < d->k; k++)
+        if (files[k] && quiet[k] == files[k]) {
+            char nb[256];
+            rc = aa_error_set(err, AA_ERR_ARG,
+                              "%s: class %s: all %zu recordings are nearly silent (RMS below %.0f dBFS), nothing to "
+                              "learn the class from",
+                              d->list->root, aa_printable_into(c->classes[k], nb, sizeof nb), files[k],
+                              AM_QUALITY_SILENT_DBFS);
+            goto out;
+        }
+    if (d->n_silent && !(d->silent = malloc(d->n_silent * sizeof *d->silent))) {
+        rc = nomem(err);
+        goto out;
+    }
+    for (size_t f = 0, j = 0; f < n && d->silent; f++)
+        if (is_silent[f])
+            d->silent[j++] = f;
+out:
+    free(is_silent);
+    free(files);
+    free(quiet);
+    return rc;
+}
+
 static int features(tr_data *d, const tr_options *o, aa_error *err)
 {
     size_t n = d->cache->n_files;
@@ -261,12 +316,17 @@ int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
     int rc = ds_list_load(&d->list, o->data_dir, &lo, err);
     if (rc)
         return rc;
+    /* before anything is decoded: an output that is one of the recordings would overwrite the data */
+    if ((rc = tr_outputs_vs_recordings(o, d->list, err)))
+        goto fail;
     d->k = d->list->n_classes;
     if ((rc = open_cache(d, o, p, err)))
         goto fail;
     d->n_mels = d->cache->n_mels;
     d->n_frames = d->cache->n_frames;
     d->skipped = d->cache->n_skipped;
+    if ((rc = silent_check(d, err)))
+        goto fail;
 
     ds_split_opts so;
     ds_split_opts_default(&so);
@@ -315,6 +375,49 @@ fail:
     return rc ? rc : 1;
 }
 
+/* FNV-1a, 64 bits: equal data gives equal text; not a defence against a crafted collision. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+char *tr_data_fingerprint(const tr_data *d)
+{
+    const ds_cache *c = d->cache;
+    aa_buf b = {0};
+    aa_buf_printf(&b, "data_classes=");
+    for (int k = 0; k < d->k; k++)
+        aa_buf_printf(&b, "%s%s", k ? "," : "", c->classes[k]);
+    uint64_t files = 0xcbf29ce484222325ULL, sides = files;
+    size_t used = 0, per_side[DS_N_SIDES] = {0};
+    for (size_t f = 0; f < c->n_files; f++) {
+        const ds_cache_file *cf = &c->files[f];
+        if (cf->status)
+            continue;
+        unsigned char num[8 * 4];
+        aa_put_u64(num, (uint64_t)cf->size);
+        aa_put_u64(num + 8, cf->n_samples);
+        aa_put_u64(num + 16, (uint64_t)cf->cls);
+        aa_put_u64(num + 24, (uint64_t)cf->group);
+        files = fnv(fnv(files, cf->rel, strlen(cf->rel) + 1), num, sizeof num);
+        unsigned char side = (unsigned char)d->split->side[f];
+        sides = fnv(sides, &side, 1);
+        per_side[d->split->side[f]]++;
+        used++;
+    }
+    char text[DSP_SETTINGS_TEXT_MAX];
+    size_t tn = dsp_settings_format(&d->dsp, text, sizeof text);
+    uint64_t dsp = fnv(0xcbf29ce484222325ULL, text, tn < sizeof text ? tn : sizeof text - 1);
+    aa_buf_printf(&b, "\ndata_files=%zu recordings, hash %016llx\n", used, (unsigned long long)files);
+    aa_buf_printf(&b, "data_split=%zu train, %zu val, %zu test, hash %016llx\n", per_side[DS_TRAIN], per_side[DS_VAL],
+                  per_side[DS_TEST], (unsigned long long)sides);
+    aa_buf_printf(&b, "data_front_end=hash %016llx\n", (unsigned long long)dsp);
+    return aa_buf_take(&b);
+}
+
 size_t tr_data_train_windows(const tr_data *d, int cls)
 {
     return d->win_count[cls];
@@ -343,6 +446,16 @@ void tr_data_print_warnings(const tr_data *d, FILE *to)
             fprintf(to, "aa-train: warning: skipped %s\n", shown ? shown : "(out of memory)");
             free(shown);
         }
+    /* a long list of silent files says the same thing over: the first ones, then how many */
+    enum { SHOW_SILENT = 20 };
+    for (size_t i = 0; i < d->n_silent && i < SHOW_SILENT; i++) {
+        char *shown = ds_printable(d->cache->files[d->silent[i]].rel);
+        fprintf(to, "aa-train: warning: %s/%s is nearly silent (RMS below %.0f dBFS); trained on as it is\n",
+                d->list->root, shown ? shown : "?", AM_QUALITY_SILENT_DBFS);
+        free(shown);
+    }
+    if (d->n_silent > SHOW_SILENT)
+        fprintf(to, "aa-train: warning: %zu more nearly silent recordings\n", d->n_silent - SHOW_SILENT);
     if (!d->audit)
         return;
     enum { SHOWN = 10 };
@@ -392,6 +505,9 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
     if (unlisted)
         fprintf(to, "Skipped: %zu entr%s while listing the folders (named above)\n", unlisted,
                 unlisted == 1 ? "y" : "ies");
+    if (d->n_silent)
+        fprintf(to, "Nearly silent: %zu recording%s, trained on (named above)\n", d->n_silent,
+                d->n_silent == 1 ? "" : "s");
 
     size_t w = 5;
     for (int k = 0; k < d->k; k++)
@@ -408,7 +524,8 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
     fputc('\n', to);
     size_t tot[DS_N_SIDES][3] = {{0}};
     for (int k = 0; k < d->k; k++) {
-        fprintf(to, "%-*.*s", (int)w + 2, (int)w, c->classes[k]);
+        char nb[256];
+        fprintf(to, "%-*.*s", (int)w + 2, (int)w, aa_printable_into(c->classes[k], nb, sizeof nb));
         for (int s = 0; s < DS_N_SIDES; s++) {
             size_t at = (size_t)s * K + (size_t)k;
             fprintf(to, " | %6zu %7zu %7zu", d->file_count[at], d->win_count[at], d->group_count[at]);
@@ -423,7 +540,10 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
     fputc('\n', to);
     fprintf(to, "Loss weights per class:");
     for (int k = 0; k < d->k; k++)
-        fprintf(to, " %s %.3f", c->classes[k], d->class_weight[k]);
+    {
+        char nb[256];
+        fprintf(to, " %s %.3f", aa_printable_into(c->classes[k], nb, sizeof nb), d->class_weight[k]);
+    }
     fprintf(to, "%s\n", o->class_weights ? "" : " (--no-class-weights)");
 }
 

@@ -36,6 +36,8 @@ typedef struct {
     size_t *rec[DS_N_SIDES];   /* decodable files (cache file indices) of each side, in listing order */
     size_t n_rec[DS_N_SIDES];
     size_t skipped;            /* files that could not be decoded (named in cache->files[].reason) */
+    size_t *silent;            /* [n_silent] cache file indices of recordings the quality verdict calls silent */
+    size_t n_silent;
     float *mean, *std;         /* [n_mels] per-mel normalisation from the training windows */
     float *class_weight;       /* [k] loss weights (all 1 with --no-class-weights) */
     /* The validation and test recordings as aa-infer sees them: the windows the aggregation policy judges
@@ -51,6 +53,12 @@ typedef struct {
  * the file or class and the reason) *d holds nothing to free. */
 int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err);
 void tr_data_free(tr_data *d);
+/* What the run is trained on, as "key=value" lines a checkpoint records beside the options
+ * (tr_options_fingerprint) so that a resume on other data is refused: the classes, the files (how many,
+ * and a hash of each one's path, size, decoded length, class and group), the split (files per side and a
+ * hash of each file's side) and the front-end settings. Modification times are left out: a copied folder
+ * is the same data. NULL when out of memory; caller frees. */
+char *tr_data_fingerprint(const tr_data *d);
 
 /* The windows aa-infer would judge each recording of `side` by under policy a, from the cached signals, in
  * parallel over recordings (threads: 0 = all cores; the same bits whatever the count): *out [n_rec[side]],

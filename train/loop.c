@@ -223,7 +223,13 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
     memset(&st, 0, sizeof st);
     buffers bf;
     memset(&bf, 0, sizeof bf);
-    char *fp = tr_options_checkpoint_key(o);
+    /* what shaped the run: the options, then the data (a resume on other files is refused too) */
+    char *opts_fp = tr_options_checkpoint_key(o), *data_fp = opts_fp ? tr_data_fingerprint(d) : NULL;
+    char *fp = data_fp ? malloc(strlen(opts_fp) + strlen(data_fp) + 1) : NULL;
+    if (fp)
+        strcat(strcpy(fp, opts_fp), data_fp);
+    free(opts_fp);
+    free(data_fp);
     int rc = 0;
     if (!fp) {
         rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");

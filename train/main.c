@@ -17,15 +17,19 @@
 #include "train/demo_cmd.h"
 #include "train/loop.h"
 #include "train/options.h"
+#include "train/outputs.h"
 #include "train/progress.h"
 #include "train/report.h"
 #include "train/summary.h"
 
+/* Prints the error; returns the exit status: 2 for a usage error (colliding outputs included), else 1. */
 static int fail(const aa_error *err)
 {
     fflush(stdout);
-    fprintf(stderr, "aa-train: %s\n", err->msg);
-    return 1;
+    fputs("aa-train: ", stderr);
+    aa_fputs_printable(err->msg, stderr); /* names in it may hold control characters */
+    fputc('\n', stderr);
+    return err->code == AA_ERR_USAGE ? 2 : 1;
 }
 
 /* What the model file stores: the data's spec with the calibration's temperature and gate. */
@@ -78,7 +82,10 @@ static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, c
     if (g->class_threshold) {
         fprintf(out, "Gate: per-class thresholds");
         for (int c = 0; c < d->k; c++)
-            fprintf(out, " %s %.3f", d->cache->classes[c], g->class_threshold[c]);
+        {
+            char nb[256];
+            fprintf(out, " %s %.3f", aa_printable_into(d->cache->classes[c], nb, sizeof nb), g->class_threshold[c]);
+        }
         fputc('\n', out);
     } else {
         fprintf(out, "Gate: withhold below %.3f confidence (target selective accuracy %.2f: %s)\n",
@@ -152,15 +159,6 @@ static int save_model(const char *path, const tr_data *d, const tr_run *run, con
     return am_save(path, run->net, &sp, err);
 }
 
-static char *split_path(const char *model)
-{
-    size_t n = strlen(model) + sizeof ".split.tsv";
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s.split.tsv", model);
-    return p;
-}
-
 static void log_summary(FILE *log, const char *summary)
 {
     if (!log || !summary)
@@ -169,29 +167,21 @@ static void log_summary(FILE *log, const char *summary)
     fflush(log);
 }
 
-/* An output that cannot be written is better found before an hour of training than after it. */
-static int check_writable(const char *path, aa_error *err)
-{
-    if (!path)
-        return 0;
-    /* A temporary file beside a folder opens fine; only the final rename would fail, after the training. */
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return aa_error_set(err, AA_ERR_IO, "%s: cannot write (a directory)", path);
-    aa_afile *f = aa_afile_open(path, err);
-    if (!f)
-        return 1;
-    aa_afile_abort(f);
-    return 0;
-}
-
-/* The plots' folder is made at the end; a file in its place is found now. */
+/* The plots' folder is made at the end: a file in its place, or a place where it cannot be made or written
+ * in, is found now. */
 static int check_svg_dir(const char *dir, aa_error *err)
 {
     struct stat st;
-    if (dir && stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+    if (stat(dir, &st) != 0)
+        return aa_output_check(dir, 0, err); /* its parent must take a new entry */
+    if (!S_ISDIR(st.st_mode))
         return aa_error_set(err, AA_ERR_IO, "%s: not a folder", dir);
-    return 0;
+    char *probe = aa_path_join(dir, "confusion.svg");
+    if (!probe)
+        return aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    int rc = aa_output_check(probe, 0, err);
+    free(probe);
+    return rc;
 }
 
 /* aa-train --audit: the data described and its problems found; nothing is trained or written but the
@@ -216,27 +206,95 @@ static int run_audit(const tr_options *o)
     return rc ? fail(&err) : 0;
 }
 
-static int run(const tr_options *o, FILE *out, FILE *log)
+/* An output that cannot be written is better found before an hour of training than after it: every place
+ * is checked (aa_output_check creates and removes a file beside each) before the data is read. */
+static int check_outputs(const tr_options *o, const char *split_out, aa_error *err)
+{
+    if (o->checkpoint && !strcmp(o->checkpoint, "-"))
+        return aa_error_set(err, AA_ERR_USAGE, "--checkpoint -: a checkpoint is a file --resume reads back");
+    return (o->model_path && aa_output_check(o->model_path, 1, err)) ||
+           (split_out && aa_output_check(split_out, 0, err)) ||
+           (o->report_json && aa_output_check(o->report_json, 1, err)) ||
+           (o->checkpoint && aa_output_check(o->checkpoint, 0, err)) ||
+           (o->log_path && aa_output_check(o->log_path, 0, err)) || (o->svg_dir && check_svg_dir(o->svg_dir, err));
+}
+
+/* What a run has written so far, for the message of a failure after training: the user learns which files
+ * are new and which are not there. */
+typedef struct {
+    const char *done[8];
+    int n;
+} tr_written;
+
+static void wrote(tr_written *w, const char *what)
+{
+    for (int i = 0; i < w->n; i++)
+        if (!strcmp(w->done[i], what))
+            return;
+    if (w->n < 8)
+        w->done[w->n++] = what;
+}
+
+static void fail_after(const aa_error *err, const tr_written *w)
+{
+    fflush(stdout);
+    fputs("aa-train: ", stderr);
+    aa_fputs_printable(err->msg, stderr);
+    if (w->n) {
+        fprintf(stderr, "; already written:");
+        for (int i = 0; i < w->n; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", w->done[i]);
+    } else {
+        fprintf(stderr, "; nothing was written");
+    }
+    fputc('\n', stderr);
+}
+
+/* The model is judged on the test split as read back from the file written. A device, FIFO or standard
+ * output cannot be read back, and a FIFO's reader would get two models: that first file goes to a private
+ * temporary file instead, and the final model is written once. NULL when out of memory or no temporary
+ * file can be made (err set). */
+static char *private_model_path(aa_error *err)
+{
+    const char *dir = getenv("TMPDIR");
+    char *p = aa_path_join(dir && *dir ? dir : "/tmp", "aa-train-model.XXXXXX");
+    int fd = p ? mkstemp(p) : -1;
+    if (fd < 0) {
+        if (p)
+            aa_error_set(err, AA_ERR_IO, "%s: cannot create a temporary model file (%s)", p, strerror(errno));
+        else
+            aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+        free(p);
+        return NULL;
+    }
+    close(fd);
+    return p;
+}
+
+/* *logp receives the --log stream once it is opened (the caller closes it). */
+static int run(const tr_options *o, FILE *out, FILE **logp)
 {
     aa_error err;
     aa_error_clear(&err);
     double t0 = aa_now();
-    char *split_out = split_path(o->model_path);
-    int unwritable = !split_out || check_writable(o->model_path, &err) || check_writable(split_out, &err) ||
-                     check_writable(o->report_json, &err) || check_writable(o->checkpoint, &err) ||
-                     check_svg_dir(o->svg_dir, &err);
-    if (!split_out)
-        aa_error_set(&err, AA_ERR_NOMEM, "out of memory");
-    free(split_out);
-    if (unwritable)
-        return fail(&err);
+    tr_written written = {0};
     tr_progress p;
-    tr_progress_init(&p, out, isatty(fileno(out)), o->quiet, log);
+    tr_progress_init(&p, out, isatty(fileno(out)), o->quiet, NULL);
     tr_data d;
     if (tr_data_load(&d, o, &p, &err)) {
         tr_progress_break(&p);
         return fail(&err);
     }
+    /* The log is written as the run goes (one line per epoch), so it is opened, not replaced: a symlink's
+     * target, a device or a FIFO take it as they are. Opened once the listing has shown it is none of the
+     * recordings, which opening it would truncate. */
+    FILE *log = NULL;
+    if (o->log_path && !(log = *logp = fopen(o->log_path, "w"))) {
+        aa_error_set(&err, AA_ERR_IO, "%s: cannot write (%s)", o->log_path, strerror(errno));
+        tr_data_free(&d);
+        return fail(&err);
+    }
+    p.log = log;
     fflush(out);
     tr_data_print_warnings(&d, stderr);
     if (!o->quiet)
@@ -271,8 +329,11 @@ static int run(const tr_options *o, FILE *out, FILE *log)
     tr_test test;
     memset(&test, 0, sizeof test);
     int have_test = d.n_rec[DS_TEST] > 0;
-    char *summary = NULL, *split = split_path(o->model_path);
-    if (!split) {
+    int model_is_file = aa_output_is_file(o->model_path);
+    /* MODEL.split.tsv beside a device or a pipe would be a file in /dev or a name nobody asked for */
+    char *summary = NULL, *split = model_is_file ? tr_split_path(o->model_path) : NULL;
+    char *judged = NULL; /* the file the test split is judged from */
+    if (model_is_file && !split) {
         aa_error_set(&err, AA_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -287,10 +348,25 @@ static int run(const tr_options *o, FILE *out, FILE *log)
         aa_error_set(&err, AA_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (save_model(o->model_path, &d, &r, &cal, summary, &err) || tr_data_write_split(&d, split, &err))
+    if (have_test && !model_is_file && !(judged = private_model_path(&err)))
         goto out;
+    if (save_model(judged ? judged : o->model_path, &d, &r, &cal, summary, &err))
+        goto out;
+    if (!judged)
+        wrote(&written, o->model_path);
+    if (split) {
+        if (tr_data_write_split(&d, split, &err))
+            goto out;
+        wrote(&written, split);
+    }
     if (have_test) {
-        if (tr_test_run(&test, o->model_path, &d, o->threads, &err))
+        int trc = tr_test_run(&test, judged ? judged : o->model_path, &d, o->threads, &err);
+        if (judged) {
+            unlink(judged);
+            free(judged);
+            judged = NULL;
+        }
+        if (trc)
             goto out;
         test.fit = &cal.fit;
         test.gate_choice = cal.gate;
@@ -303,12 +379,19 @@ static int run(const tr_options *o, FILE *out, FILE *log)
         }
         if (save_model(o->model_path, &d, &r, &cal, summary, &err))
             goto out;
+        wrote(&written, o->model_path);
         if (!o->quiet && tr_test_print(out, &test, &err))
             goto out;
-        if (o->report_json && tr_test_save_json(o->report_json, &test, &err))
-            goto out;
-        if (o->svg_dir && tr_test_save_svg(o->svg_dir, &test, &err))
-            goto out;
+        if (o->report_json) {
+            if (tr_test_save_json(o->report_json, &test, &err))
+                goto out;
+            wrote(&written, o->report_json);
+        }
+        if (o->svg_dir) {
+            if (tr_test_save_svg(o->svg_dir, &test, &err))
+                goto out;
+            wrote(&written, "the test plots");
+        }
     } else if (o->report_json || o->svg_dir) {
         fprintf(stderr, "aa-train: warning: no test split (--test-frac 0), so no test report or test plots\n");
     }
@@ -316,7 +399,11 @@ static int run(const tr_options *o, FILE *out, FILE *log)
         goto out;
     log_summary(log, summary);
     if (!o->quiet) {
-        fprintf(out, "\nWrote %s and %s", o->model_path, split);
+        if (split)
+            fprintf(out, "\nWrote %s and %s", o->model_path, split);
+        else
+            fprintf(out, "\nWrote %s (not a regular file, so no split table beside it)",
+                    strcmp(o->model_path, "-") ? o->model_path : "the model to standard output");
         if (d.skipped)
             fprintf(out, "; %zu recording%s skipped (could not be decoded)", d.skipped, d.skipped == 1 ? "" : "s");
         size_t unlisted = tr_data_unlisted(&d);
@@ -324,12 +411,24 @@ static int run(const tr_options *o, FILE *out, FILE *log)
             fprintf(out, "; %zu entr%s skipped while listing", unlisted, unlisted == 1 ? "y" : "ies");
         fprintf(out, ". %d epochs, %.1f s in all.\n", r.n_history - r.resumed_from, aa_now() - t0);
     }
+    /* last, where it is seen: a model whose gate is not what --gate-target asked (also in its summary) */
+    char note[256];
+    tr_gate_note(&cal, o, note, sizeof note);
+    if (note[0]) {
+        fflush(out);
+        fprintf(stderr, "aa-train: warning: %s\n", note);
+    }
     rc = 0;
 out:
     if (rc) {
         tr_progress_break(&p);
-        fail(&err);
+        if (o->checkpoint)
+            wrote(&written, o->checkpoint);
+        fail_after(&err, &written);
     }
+    if (judged)
+        unlink(judged);
+    free(judged);
     free(summary);
     free(split);
     tr_test_free(&test);
@@ -361,15 +460,23 @@ int main(int argc, char **argv)
     }
     if (o.audit)
         return run_audit(&o);
+    char *split_out = o.model_path && aa_output_is_file(o.model_path) ? tr_split_path(o.model_path) : NULL;
+    int bad = tr_outputs_collide(&o, &err) || check_outputs(&o, split_out, &err);
+    free(split_out);
+    if (bad)
+        return fail(&err);
     FILE *log = NULL;
-    if (o.log_path && !(log = fopen(o.log_path, "w"))) {
-        fprintf(stderr, "aa-train: %s: cannot write (%s)\n", o.log_path, strerror(errno));
-        return 1;
-    }
-    int rc = run(&o, stdout, log);
-    if (log && fclose(log)) {
-        fprintf(stderr, "aa-train: %s: write failed\n", o.log_path);
-        rc = rc ? rc : 1;
+    /* With the model or the report on standard output, what people read goes to standard error. */
+    int std_out = (o.model_path && !strcmp(o.model_path, "-")) || (o.report_json && !strcmp(o.report_json, "-"));
+    int rc = run(&o, std_out ? stderr : stdout, &log);
+    if (log) {
+        int e = fflush(log) != 0 || ferror(log) ? (errno ? errno : EIO) : 0;
+        if (fclose(log) != 0 && !e)
+            e = errno;
+        if (e) {
+            fprintf(stderr, "aa-train: %s: write failed (%s)\n", o.log_path, strerror(e));
+            rc = rc ? rc : 1;
+        }
     }
     return rc;
 }

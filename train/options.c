@@ -698,6 +698,8 @@ static int check_together(const tr_options *o, aa_error *err)
         return aa_error_set(err, TR_PARSE_USAGE, "--arch: %s (for an input of %d mels x %zu frames)", e.msg,
                             o->dsp.n_mels, dsp_clip_frames(&o->dsp));
     nn_model_free(probe);
+    if (o->group_regex && ds_group_regex_check(o->group_regex, &e))
+        return aa_error_set(err, TR_PARSE_USAGE, "--group-regex: %s", e.msg);
     return 0;
 }
 

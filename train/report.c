@@ -143,7 +143,7 @@ int tr_test_print(FILE *out, const tr_test *t, aa_error *err)
 
 int tr_test_save_json(const char *path, const tr_test *t, aa_error *err)
 {
-    aa_afile *af = aa_afile_open(path, err);
+    aa_afile *af = aa_afile_open_std(path, err); /* "-": standard output */
     if (!af)
         return 1;
     FILE *f = aa_afile_stream(af);
@@ -170,6 +170,12 @@ int tr_test_save_json(const char *path, const tr_test *t, aa_error *err)
     return aa_afile_commit(af, err) ? 1 : 0;
 fail:
     aa_afile_abort(af);
+    /* The writer's message names what it was writing, not the file: name the file too. */
+    if (err) {
+        char what[AA_ERROR_MSG_MAX];
+        snprintf(what, sizeof what, "%s", err->msg);
+        aa_error_set(err, err->code, "%s: %s", path, what);
+    }
     return 1;
 }
 

@@ -83,6 +83,20 @@ static const char *base_name(const char *path, char *buf, size_t n)
     return buf;
 }
 
+void tr_gate_note(const tr_calibration *cal, const tr_options *o, char *buf, size_t cap)
+{
+    const ev_threshold_pick *g = &cal->gate->global;
+    if (g->status == EV_GATE_TOO_FEW)
+        snprintf(buf, cap, "the gate could not be fitted: %zu validation recordings, fewer than the %d "
+                           "--gate-min-covered asks, so it withholds nothing", g->items, o->gate_min_covered);
+    else if (g->status == EV_GATE_BEST)
+        snprintf(buf, cap, "the gate did not reach its target: no threshold gives selective accuracy %.2f on "
+                           "validation; it keeps the best one (%.3f at threshold %.3f)", o->gate_target,
+                 g->selective_accuracy, g->threshold);
+    else
+        buf[0] = 0;
+}
+
 char *tr_summary_json(const tr_data *d, const tr_options *o, const tr_run *r, const tr_calibration *cal,
                       const char *cal_unit, const tr_test *test)
 {
@@ -151,6 +165,11 @@ char *tr_summary_json(const tr_data *d, const tr_options *o, const tr_run *r, co
     aa_json_fnum(f, o->gate_target);
     fputs(", \"gate_status\": ", f);
     aa_json_fstr(f, ev_gate_status_name(cal->gate->global.status));
+    /* said in words too, so that a reader of the model's summary need not know the statuses */
+    fprintf(f, ", \"gate_fitted\": %s, \"gate_note\": ", cal->gate->global.status == EV_GATE_MET ? "true" : "false");
+    char note[256];
+    tr_gate_note(cal, o, note, sizeof note);
+    aa_json_fstr(f, note[0] ? note : NULL);
     fputs(", \"min_confidence\": ", f);
     aa_json_fnum(f, cal->gate->gate.min_confidence);
     fputs(", \"class_thresholds\": ", f);

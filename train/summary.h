@@ -15,4 +15,8 @@
 char *tr_summary_json(const tr_data *d, const tr_options *o, const tr_run *r, const tr_calibration *cal,
                       const char *cal_unit, const tr_test *test);
 
+/* "" when the gate met its target on validation; else what happened, in one sentence (the summary's
+ * "gate_note" and aa-train's closing warning). */
+void tr_gate_note(const tr_calibration *cal, const tr_options *o, char *buf, size_t cap);
+
 #endif

@@ -30,7 +30,8 @@ static void put_str(sink put, void *to, const char *s)
     const char *run = s;
     while (*s) {
         unsigned char c = (unsigned char)*s;
-        size_t n = aa_utf8_seq(s, NULL);
+        uint32_t cp = 0;
+        size_t n = aa_utf8_seq(s, &cp);
         char esc[6];
         size_t elen = 0;
         if (n == 0) {
@@ -41,10 +42,12 @@ static void put_str(sink put, void *to, const char *s)
             esc[0] = '\\', esc[1] = (char)c, elen = 2;
         } else if (c == '\n' || c == '\r' || c == '\t') {
             esc[0] = '\\', esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't', elen = 2;
-        } else if (c < 0x20 || c == 0x7F) {
+        } else if (c < 0x20 || c == 0x7F || (cp >= 0x80 && cp <= 0x9F)) {
+            /* C1 controls too: U+009B acts as ESC [ on some terminals showing the JSON */
+            unsigned v = c < 0x80 ? c : (unsigned)cp;
             memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
+            esc[4] = hex[v >> 4];
+            esc[5] = hex[v & 15];
             elen = 6;
         }
         if (elen) {

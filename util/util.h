@@ -144,25 +144,54 @@ void aa_rng_shuffle(aa_rng *r, size_t *idx, size_t n);
 /* CRC-32 (IEEE 802.3, as zlib's crc32): start with crc = 0, feed chunks in order. */
 uint32_t aa_crc32(uint32_t crc, const void *data, size_t n);
 
-/* ---- atomic file writes ------------------------------------------------------------------------------- */
+/* ---- outputs: atomic files, devices, pipes, standard output ---------------------------------------- */
 
-/* A file written under a temporary name (PATH.tmp.PID in the same directory) and renamed over PATH only on
- * commit, after fsync: a reader sees the old file or the whole new one, never a half-written file, even if
- * the process is killed. Abort (or a failed commit) removes the temporary file. A process killed between
- * open and rename (SIGKILL) leaves its PATH.tmp.PID; the next successful commit of the same PATH removes
- * such files whose PID is no longer a running process. */
+/* Every file the programs write goes through aa_afile, which decides by what the path names:
+ *  - a regular file, or nothing yet: written under a temporary name (TARGET.tmp.PID in the same directory)
+ *    and renamed over it only on commit, after fsync: a reader sees the old file or the whole new one,
+ *    never a half-written file, even if the process is killed. Abort (or a failed commit) removes the
+ *    temporary file. A process killed between open and rename (SIGKILL) leaves its TARGET.tmp.PID; the next
+ *    successful commit of the same target removes such files whose PID is no longer a running process.
+ *  - a symbolic link: the same for the file it points to (followed through every link, created if the link
+ *    dangles), so the link stays a link and its target gets the new contents.
+ *  - a character device, a FIFO or a UNIX stream socket: written through (opened for writing; a FIFO waits
+ *    for its reader; a socket is connected to), so /dev/null stays a device. Abort cannot take back what
+ *    was already written.
+ *  - a directory or a block device: refused at open.
+ *  - "-" with aa_afile_open_std: standard output (flushed first, never closed).
+ * Every write is checked and the first failure's reason kept: a full device (/dev/full) fails the commit
+ * with "PATH: write failed (No space left on device)". */
 typedef struct aa_afile aa_afile;
 
 /* Returns NULL on failure (err says why). The caller writes through aa_afile_stream(). */
 aa_afile *aa_afile_open(const char *path, aa_error *err);
+/* The same, with "-" meaning standard output. */
+aa_afile *aa_afile_open_std(const char *path, aa_error *err);
 FILE *aa_afile_stream(aa_afile *f);
-/* Flushes, fsyncs, closes and renames; frees f whatever happens. Non-zero on failure (temp file removed). */
+/* Flushes, fsyncs, closes and renames as the kind asks; frees f whatever happens. Non-zero on failure (a
+ * temporary file removed). */
 int aa_afile_commit(aa_afile *f, aa_error *err);
-/* Closes and removes the temporary file; frees f. NULL is allowed. */
+/* Closes (removing a temporary file); frees f. NULL is allowed. */
 void aa_afile_abort(aa_afile *f);
 
-/* Writes a whole buffer atomically: aa_afile_open + fwrite + commit. */
+/* Whether aa_afile_open(path) can be expected to succeed, found without writing anything into the path
+ * (a FIFO is not opened, which would hand its reader an empty file): a device, FIFO or socket must be
+ * writable; for a file, a temporary file is created and removed beside its target, so a read-only folder or
+ * file system is found too. "-" passes when allow_stdout. 0, or an error naming path. */
+int aa_output_check(const char *path, int allow_stdout, aa_error *err);
+/* 1 when path (its links followed) is a regular file or names nothing: writing it keeps the contents where
+ * they can be read back. 0 for a device, FIFO, socket, folder and "-". */
+int aa_output_is_file(const char *path);
+
+/* 1 when a and b name the same place: the same file (device and inode) when both exist, else the same
+ * absolute path once links are followed, the existing part resolved and "." and ".." taken out; "-" is
+ * only the same as "-". Used to refuse an output that is another output or an input. */
+int aa_path_same(const char *a, const char *b);
+
+/* A whole buffer: aa_afile_open + fwrite + commit. */
 int aa_write_file_atomic(const char *path, const void *data, size_t size, aa_error *err);
+/* The same with aa_afile_open_std ("-": standard output). */
+int aa_write_output(const char *path, const void *data, size_t size, aa_error *err);
 
 /* ---- little-endian serialisation ------------------------------------------------------------------------ */
 
@@ -183,6 +212,18 @@ float aa_get_f32(const unsigned char *p);
 size_t aa_utf8_seq(const char *s, uint32_t *cp);
 /* 1 if s is well-formed UTF-8 throughout, else 0. */
 int aa_utf8_valid(const char *s);
+
+/* Text safe to show on a terminal or in a log, for names that come from file systems and files (a file
+ * name, a class folder, a model's class labels): each byte that is a C0 control or DEL, or is not part of
+ * well-formed UTF-8, becomes \xNN; a C1 control (U+0080..U+009F: U+009B acts as ESC [ on some terminals)
+ * becomes \uNNNN; everything else is kept, other UTF-8 included. JSON output uses aa_json_* instead. */
+/* malloc'd; NULL when out of memory. */
+char *aa_printable(const char *s);
+/* s itself when nothing needs escaping, else its escaped form in buf (cut, ending "...", when longer than
+ * cap - 1). */
+const char *aa_printable_into(const char *s, char *buf, size_t cap);
+/* Writes the escaped form of s to f. */
+void aa_fputs_printable(const char *s, FILE *f);
 
 /* A string that grows as it is appended to. Start from {0}. After a failed allocation the buffer keeps what
  * it had, sets oom, and ignores further appends, so a writer can append freely and check once at the end. */
@@ -210,7 +251,8 @@ void aa_buf_free(aa_buf *b);
 char *aa_path_join(const char *dir, const char *name);
 
 /* JSON text (RFC 8259), written to a buffer or a stream.
- * A string is quoted; '"', '\\', and the controls below 0x20 and 0x7F are escaped (\n, \r, \t, else \u00XX);
+ * A string is quoted; '"', '\\', the controls below 0x20, 0x7F and the C1 controls U+0080..U+009F are escaped
+ * (\n, \r, \t, else \u00XX);
  * each byte that is not part of well-formed UTF-8 becomes U+FFFD, so the output is always valid UTF-8.
  * NULL writes null.
  * A number is written in the shortest of %.15g, %.16g, %.17g that reads back to the same double, so a
