@@ -46,13 +46,21 @@ size_t ev_display_name(const char *folder, char *out, size_t cap);
 typedef struct {
     double min_confidence;         /* global minimum confidence, in [0, 1] */
     const double *class_threshold; /* [K] per-class minimum, or NULL */
+    /* 1: a row may sum to less than 1, the rest being the probability of what is reported as Unclear
+     * itself (a model whose negatives are reported as Unclear, model.h); a row whose rest, 1 - its sum,
+     * exceeds its top probability is withheld whatever the thresholds. */
+    int rest_unclear;
 } ev_gate;
 
 /* Argmax of one row (the lowest index on ties). row: [K] */
 int ev_argmax(const float *row, int k);
-/* Non-zero when the gate withholds a prediction of class c made with probability p. gate may be NULL
- * (never withholds). */
+/* Non-zero when the gate's thresholds withhold a prediction of class c made with probability p. gate may
+ * be NULL (never withholds). */
 int ev_gate_withholds(const ev_gate *gate, int c, double p);
+/* Non-zero when the gate withholds the prediction of a row [k]: its thresholds on the argmax, and with
+ * rest_unclear the rest of the row outweighing it. Every decision (model/'s am_decide included) and every
+ * figure with the gate uses this. */
+int ev_gate_withholds_row(const ev_gate *gate, const float *row, int k);
 
 /* ---- metrics ------------------------------------------------------------------------------------------ */
 
@@ -122,6 +130,7 @@ typedef struct {
     /* The gate the figures were computed with (a copy; class_threshold is NULL or [K] owned here). */
     double min_confidence;
     double *class_threshold; /* [K] or NULL */
+    int rest_unclear;        /* ev_gate.rest_unclear */
 
     size_t *confusion;        /* [K][K+1]: row = true class, column = predicted class, column K = withheld */
     size_t *confusion_argmax; /* [K][K]: the same without the gate */
@@ -230,6 +239,9 @@ typedef struct {
                            20, the smallest count at which one error (1/20) fits within the default 5 %
                            error budget, so a single lucky item cannot decide the gate */
     int per_class;      /* also choose one threshold per predicted class; default 0 */
+    int rest_unclear;   /* the rows' rest is Unclear (ev_gate.rest_unclear): the chosen gate keeps that
+                           rule and its figures (covered, coverage, ...) count those items withheld; the
+                           thresholds are searched on the top probabilities alone; default 0 */
 } ev_gate_opts;
 
 /* The defaults above. */
@@ -305,7 +317,8 @@ int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
  * 12 significant digits (a float threshold read back and rounded to float is the same float):
  *   "format": "audio-audit-eval", "version": 1, "title": string|null, "unit": string,
  *   "n": int, "classes": [names],
- *   "gate": {"min_confidence": num, "class_thresholds": [num, in the order of "classes"]|null},
+ *   "gate": {"min_confidence": num, "class_thresholds": [num, in the order of "classes"]|null,
+ *            "rest_unclear": bool},
  *   "temperature": num|null,
  *   "calibration": {"t", "nll_before", "nll_after", "ece_before", "ece_after", "n", "at_bound": bool}|null,
  *   "gate_choice": {"target", "min_covered", "threshold" (the global pick),

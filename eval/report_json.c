@@ -68,7 +68,7 @@ static void put_gate(FILE *out, const ev_eval *ev)
         }
         fputc(']', out);
     }
-    fputs("},\n", out);
+    fprintf(out, ",\"rest_unclear\":%s},\n", ev->rest_unclear ? "true" : "false");
 }
 
 static void put_calibration(FILE *out, const ev_report_info *info)

@@ -36,6 +36,9 @@ static void put_row_label(FILE *out, const ev_report_info *info, int c, size_t w
 
 static void put_gate(FILE *out, const ev_eval *ev, const ev_report_info *info)
 {
+    if (ev->rest_unclear)
+        fprintf(out, "gate: a prediction is withheld (%s) when what the model reports as Unclear outweighs it; "
+                     "and\n", EV_UNCLEAR_LABEL);
     if (!ev->class_threshold) {
         if (ev->min_confidence > 0)
             fprintf(out, "gate: a prediction is withheld (%s) below confidence %.3f\n", EV_UNCLEAR_LABEL,

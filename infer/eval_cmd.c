@@ -338,7 +338,7 @@ int inf_cmd_eval(const inf_options *o)
     int per_class = 0;
     for (int c = 0; c < k; c++)
         per_class |= (th[c] = am_class_threshold(m, c)) > 0;
-    ev_gate gate = {am_min_confidence(m), per_class ? th : NULL};
+    ev_gate gate = {am_min_confidence(m), per_class ? th : NULL, am_has_unclear(m)};
     if (!(ev = ev_evaluate(used, k, labels, probs, &gate, &err))) {
         fprintf(stderr, "aa-infer: %s: %s\n", o->eval_data, err.msg);
         rc = 1;

@@ -44,7 +44,7 @@ ev_eval *tr_judge_recordings(am_model *m, const am_windows *w, size_t n, const i
         int per_class = 0;
         for (int c = 0; c < k; c++)
             per_class |= (th[c] = am_class_threshold(m, c)) > 0;
-        ev_gate g = {am_min_confidence(m), per_class ? th : NULL};
+        ev_gate g = {am_min_confidence(m), per_class ? th : NULL, am_has_unclear(m)};
         ev = ev_evaluate(n, k, labels, probs, &g, err);
     }
     free(scores);
