@@ -292,6 +292,50 @@ ev_gate_choice *ev_choose_gate(size_t n, int k, const int *labels /* [N] */, con
                                const ev_gate_opts *opts, aa_error *err);
 void ev_gate_choice_free(ev_gate_choice *g);
 
+/* ---- per source, and recordings of no class ------------------------------------------------------------
+ * Beside the figures of a set of recordings: the same figures for each source (where recordings come
+ * from: one corpus, one game's voice pack), so that a figure carried by one easy source shows; and what
+ * was said of the negatives — recordings of no class at all (speech, laughter, keyboard clicks) — which the
+ * classes' figures cannot show, as they have no true class. A negative is judged right when it is
+ * reported as the expected class (the model's: the background class, or Unclear). */
+
+/* One source's recordings (negatives left out), judged with the same gate. */
+typedef struct {
+    char *name;
+    ev_eval *ev;
+    int classes; /* distinct true classes among them: a macro-F1 means something from 2 on */
+} ev_source_figures;
+
+/* What a set of negatives was called. */
+typedef struct {
+    char *name;       /* the negatives' kind (their folder: "confuser_speech"); "all" for the whole set */
+    size_t n;
+    size_t *called;   /* [k + 1] how many were reported as each class after the gate; [k]: withheld */
+    size_t false_alarms; /* reported as a class other than the expected one (withheld ones are not) */
+} ev_negatives_row;
+
+typedef struct {
+    int k;
+    size_t n_sources;
+    ev_source_figures *sources; /* [n_sources] the sources of the recordings with a class, sorted bytewise */
+    int expected;               /* the class negatives should be reported as; -1: withheld (Unclear) */
+    ev_negatives_row all;       /* every negative (all.n = 0: none) */
+    size_t n_kinds;
+    ev_negatives_row *kinds;    /* [n_kinds] per kind, sorted bytewise */
+} ev_breakdown;
+
+/* labels [n]: each recording's class, or -1 for a negative; probs [n][k] as for ev_evaluate; source [n]
+ * each recording's source name (NULL: none given, no per-source figures); kind [n] each negative's kind
+ * (read for negatives only; NULL: all of one kind, "negatives"); expected in -1..k-1. The gate is
+ * applied as ev_evaluate applies it. NULL on failure (err says why). Free with ev_breakdown_free. */
+ev_breakdown *ev_breakdown_make(size_t n, int k, const int *labels, const float *probs, const ev_gate *gate,
+                                const char *const *source, const char *const *kind, int expected, aa_error *err);
+void ev_breakdown_free(ev_breakdown *b);
+/* ev_evaluate over the recordings with a class (labels[i] >= 0), in order: the figures of the classes,
+ * which negatives would only blur. */
+ev_eval *ev_evaluate_labelled(size_t n, int k, const int *labels, const float *probs, const ev_gate *gate,
+                              aa_error *err);
+
 /* ---- reports ------------------------------------------------------------------------------------------ */
 
 /* What a report says besides the figures. Every field is optional (zero/NULL). */
@@ -304,6 +348,7 @@ typedef struct {
     const ev_temp_fit *fit;          /* how the temperature was fitted (ECE before/after), or NULL */
     const ev_gate_choice *gate_choice; /* how the gate was chosen, or NULL */
     int omit_curve;                  /* JSON: leave out the per-confidence "coverage_curve" array */
+    const ev_breakdown *breakdown;   /* per source and the negatives, reported after the rest, or NULL */
 } ev_report_info;
 
 /* Human-readable report: the confusion matrix (rows true class with names, numbered predicted columns and
@@ -336,6 +381,13 @@ int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
  *   "reliability": [{"lo", "hi", "count", "correct", "mean_confidence", "accuracy"}],
  *   "coverage_table": [{"threshold", "covered", "correct", "coverage", "selective_accuracy"}],
  *   "coverage_curve": [same]  (absent with info->omit_curve)
+ * and with info->breakdown:
+ *   "sources": [{"source", "n", "classes", "accuracy", "correct", "macro_f1": num|null (fewer than two
+ *                classes), "coverage", "covered", "selective_accuracy", "covered_correct"}],
+ *   "negatives": {"n", "expected": name ("Unclear/Unknown" for withheld), "columns": [names...,
+ *                 "Unclear/Unknown"], "all": {row}, "per_kind": [{"kind", row...}]}|null (none)
+ *   where a row is "n", "called": [int per column], "shares": [num per column], "false_alarms",
+ *   "false_alarm_share".
  * Strings are JSON-escaped; bytes that are not valid UTF-8 become U+FFFD. Ends with a newline. */
 int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
 
