@@ -357,6 +357,9 @@ typedef struct {
  * Returns 0, or EV_ERR_IO if the stream reports an error. Every writer below flushes the stream when done,
  * so that a full disk is reported by the call that wrote, not by a later fclose. */
 int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+/* The per-source table and the negatives' table alone, as ev_report_text ends with them (info gives the
+ * class names and the unit). */
+int ev_breakdown_text(FILE *out, const ev_breakdown *b, const ev_report_info *info, aa_error *err);
 
 /* One JSON object with everything, keys stable (version 1); numbers are integers (counts) or printed with
  * 12 significant digits (a float threshold read back and rounded to float is the same float):

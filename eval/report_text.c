@@ -252,6 +252,13 @@ int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
     return ev_stream_status(out, "text report", err);
 }
 
+int ev_breakdown_text(FILE *out, const ev_breakdown *b, const ev_report_info *info, aa_error *err)
+{
+    put_sources(out, b, info);
+    put_negatives(out, b, info);
+    return ev_stream_status(out, "text report", err);
+}
+
 static int write_text(FILE *out, const void *ctx, aa_error *err)
 {
     const void *const *a = ctx;
