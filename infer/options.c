@@ -85,7 +85,8 @@ static const opt_def OPTS[] = {
 
     {O_EVAL, "eval", 0, K_STR, "DATA", 0, 0, 0, "Evaluation (--eval)",
      "DATA/<class>/... folders (or DATA/{train,val,test}/<class>/...), or the MODEL.split.tsv aa-train writes "
-     "(columns path, class, group, side)", NULL},
+     "(columns path, class, group, side, source, negative); the report ends with a table per source and, with "
+     "negatives, what they were called", NULL},
     {O_SIDE, "side", 0, K_TEXT, "SIDE", 0, 0, MODE(INF_EVAL), NULL, "train, val or test: only those rows (or "
      "that folder)", "all"},
     {O_NEGATIVES, "negatives", 0, K_STR, "DIR", 0, 0, MODE(INF_EVAL), NULL,

@@ -314,7 +314,7 @@ void tr_usage(FILE *to)
             "  Example: aa-train demo-data -o model.aam --svg plots --log train.jsonl\n"
             "\n"
             "Writes MODEL (network, front-end settings, classes, normalisation, temperature, gate, a training\n"
-            "summary) and MODEL.split.tsv (path, class, group, side), so that\n"
+            "summary) and MODEL.split.tsv (path, class, group, side, source, negative), so that\n"
             "  aa-infer -m MODEL --eval MODEL.split.tsv --side test\n"
             "reproduces the test report. Same data, options and seed give a bit-identical model file.\n"
             "\n"
