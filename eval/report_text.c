@@ -180,13 +180,13 @@ static void put_sources(FILE *out, const ev_breakdown *b, const ev_report_info *
     for (size_t s = 0; s < b->n_sources; s++) {
         const ev_source_figures *f = &b->sources[s];
         put_left(out, f->name, w + 2);
-        char f1[16];
+        char f1[16] = "-", sel[16] = "-"; /* no macro-F1 of one class, no accuracy of nothing covered */
         if (f->classes >= 2)
             snprintf(f1, sizeof f1, "%.3f", f->ev->macro_f1);
-        else
-            snprintf(f1, sizeof f1, "-");
-        fprintf(out, "%6zu %7d %9.3f %9s %9.3f %19.3f\n", f->ev->n, f->classes, f->ev->accuracy, f1,
-                f->ev->coverage, f->ev->selective_accuracy);
+        if (f->ev->covered)
+            snprintf(sel, sizeof sel, "%.3f", f->ev->selective_accuracy);
+        fprintf(out, "%6zu %7d %9.3f %9s %9.3f %19s\n", f->ev->n, f->classes, f->ev->accuracy, f1, f->ev->coverage,
+                sel);
     }
 }
 
