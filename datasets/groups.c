@@ -103,7 +103,28 @@ static ds_item *find_item(ds_list *l, const char *rel)
 
 /* Reads the manifest and gives each listed file its row's group and source (item_group[i], item_source[i],
  * malloc'd; a source only where the manifest has the column and the cell is not empty). */
-static int apply_manifest(ds_list *l, const char *path, char **item_group, char **item_source, aa_error *err)
+/* Whether rel lies in a class folder the caller excluded ("a,b" of ds_list_opts.exclude): its row names a
+ * file skipped on purpose, which the folder's own warning already says. */
+static int in_excluded(const char *rel, const char *exclude)
+{
+    const char *slash = strchr(rel, '/');
+    size_t n = slash ? (size_t)(slash - rel) : 0;
+    for (const char *p = exclude; n && p && *p;) {
+        while (*p == ' ')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len == n && !strncmp(p, rel, n))
+            return 1;
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+static int apply_manifest(ds_list *l, const char *path, char **item_group, char **item_source, const char *exclude,
+                          aa_error *err)
 {
     char *shown = ds_printable(path);
     if (!shown)
@@ -163,6 +184,10 @@ static int apply_manifest(ds_list *l, const char *path, char **item_group, char 
         while (rel[0] == '.' && rel[1] == '/')
             rel += 2;
         ds_item *it = find_item(l, rel);
+        if (!it && exclude && in_excluded(rel, exclude)) {
+            l->stats.manifest_unmatched++;
+            continue;
+        }
         if (!it) {
             char *s = ds_printable(rel);
             rc = ds_warn(l, DS_WARN_MANIFEST_ROW, path, "line %zu: '%s' is not a listed audio file; row ignored",
@@ -300,7 +325,7 @@ int ds_groups_assign(ds_list *l, const ds_list_opts *o, aa_error *err)
     if (!item_group || !item_source || !source || !fallback)
         rc = aa_error_set(err, DS_ERR_NOMEM, "out of memory");
     if (!rc && manifest) {
-        rc = apply_manifest(l, manifest, item_group, item_source, err);
+        rc = apply_manifest(l, manifest, item_group, item_source, o->exclude, err);
         if (rc && rc != DS_ERR_NOMEM && o->manifest_soft) {
             /* What was read of it is dropped too: a manifest is used whole or not at all. */
             rc = ds_warn(l, DS_WARN_MANIFEST_UNUSABLE, manifest, "manifest not used (%s)",

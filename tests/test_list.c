@@ -610,13 +610,19 @@ START_TEST(list_negatives_folder)
     put(d, "speech/c.wav");
     o.exclude = "cough, heavy_breathing";
     o.exclude_why = "a class of DATA, not a negative";
+    /* The manifest's rows for the excluded folder are passed over quietly; others still warn. */
+    put_text(d, "manifest.tsv", "path\tgroup\nheavy_breathing/b.wav\tg1\nspeech/c.wav\tg2\nspeech/gone.wav\tg3\n");
     l = load_ok(d, &o);
+    ck_assert_uint_eq(count_warnings(l, DS_WARN_MANIFEST_ROW), 1);
+    ck_assert_uint_eq(l->stats.manifest_unmatched, 2);
+    ck_assert_str_eq(l->groups[find(l, "speech/c.wav")->group], "g2");
     ck_assert_int_eq(l->n_classes, 2);
     ck_assert_str_eq(l->classes[0], "clicks");
     ck_assert_str_eq(l->classes[1], "speech");
     ck_assert_ptr_null(find(l, "heavy_breathing/b.wav"));
     ck_assert_uint_eq(count_warnings(l, DS_WARN_EXCLUDED_CLASS), 1);
     ck_assert_uint_eq(count_warnings(l, DS_WARN_UNLISTED_CLASS), 0);
+    ck_assert_int_eq(l->warnings[0].kind, DS_WARN_EXCLUDED_CLASS);
     ck_assert_msg(strstr(l->warnings[0].msg, "heavy_breathing") &&
                       strstr(l->warnings[0].msg, "skipped (a class of DATA, not a negative)"),
                   "%s", l->warnings[0].msg);

@@ -636,8 +636,10 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
     for (int j = 0; j < d->n_neg; j++) {
         const ds_list *n = d->neg_list[j];
         const ds_cache_info *ci = &d->neg_cache_info[j];
-        fprintf(to, "Negatives: %s: %zu recordings in %d folders, %zu groups, %zu sources; cache %s (%s, %.1f s)\n",
-                n->root, n->n_items, n->n_classes, n->n_groups, n->n_sources, d->cache_used ? ci->path : "none",
+        fprintf(to, "Negatives: %s: %zu recordings in %d folder%s, %zu group%s, %zu source%s; cache %s (%s, %.1f s)\n",
+                n->root, n->n_items, n->n_classes, n->n_classes == 1 ? "" : "s", n->n_groups,
+                n->n_groups == 1 ? "" : "s", n->n_sources, n->n_sources == 1 ? "" : "s",
+                d->cache_used ? ci->path : "none",
                 !d->cache_used ? "not kept" : ci->loaded ? "reused" : ci->write_failed ? "built, not written" : "built",
                 ci->seconds);
     }
