@@ -59,6 +59,8 @@ typedef struct {
     int side;         /* DS_TRAIN/DS_VAL/DS_TEST from an explicit layout, else DS_SIDE_NONE */
     size_t group;     /* index into ds_list.groups */
     int group_source; /* enum ds_group_source */
+    size_t source;    /* index into ds_list.sources: where the recording comes from (the manifest's `source`
+                       * column, else the name of DATA's folder) */
     int64_t size;     /* bytes */
     int64_t mtime_ns; /* modification time, nanoseconds since the epoch */
 } ds_item;
@@ -75,6 +77,8 @@ enum ds_warn_kind {
     DS_WARN_UNLISTED_CLASS, /* class folder not in the caller's class list; skipped */
     DS_WARN_MANIFEST_ROW,   /* manifest row naming no listed file (or a malformed row); ignored */
     DS_WARN_MANIFEST_DUP,   /* a second manifest row for the same path; ignored */
+    DS_WARN_EXCLUDED_CLASS, /* class folder named in ds_list_opts.exclude; skipped */
+    DS_WARN_MANIFEST_UNUSABLE, /* ds_list_opts.manifest_soft: the manifest could not be used; ignored */
 };
 
 typedef struct {
@@ -92,6 +96,7 @@ typedef struct {
     size_t regex_no_match;     /* items the regex was tried on without a match (they are per-file) */
     size_t manifest_rows;      /* data rows read from the manifest */
     size_t manifest_unmatched; /* rows naming no listed file */
+    size_t source_manifest;    /* items whose source came from the manifest's `source` column */
 } ds_list_stats;
 
 typedef struct {
@@ -102,6 +107,8 @@ typedef struct {
     size_t n_items;
     char **groups;         /* [n_groups] group names, sorted bytewise; ds_item.group indexes this */
     size_t n_groups;
+    char **sources;        /* [n_sources] source names, sorted bytewise; ds_item.source indexes this */
+    size_t n_sources;
     int explicit_sides;    /* 1 for the DATA/{train,val,test}/ layout */
     char *manifest_path;   /* the manifest used, or NULL */
     ds_warning *warnings;  /* [n_warnings] in the order met */
@@ -119,8 +126,23 @@ typedef struct {
     const char *group_regex;
     /* NULL: DATA/manifest.tsv when it exists; "": use no manifest; else this file, which must exist. Its
      * header names the columns; `path` (relative to DATA) and `group` are required, others are ignored.
-     * Files with a row get that group; files without one fall back to the regex, then to one per file. */
+     * Files with a row get that group; files without one fall back to the regex, then to one per file.
+     * An optional `source` column names each file's source (an empty cell, or no column: the default
+     * source below). */
     const char *manifest;
+    /* 1: a manifest that cannot be used (unreadable, no path or group column) is a warning
+     * (DS_WARN_MANIFEST_UNUSABLE) and ignored, for an evaluation that only wants its sources. */
+    int manifest_soft;
+    /* The source of files the manifest says nothing of. NULL: the name of DATA's folder ("-" when it has
+     * none, as for "/"). */
+    const char *default_source;
+    /* Fewest class folders DATA must have: 0 means 2 (a classifier needs two); 1 for a folder of negatives,
+     * whose folders are kinds of sound rather than classes. */
+    int min_classes;
+    /* "a,b": class folders skipped with a warning (DS_WARN_EXCLUDED_CLASS) ending "skipped (why)", e.g. the
+     * classes of the data being trained met in a folder of negatives. NULL: none. */
+    const char *exclude;
+    const char *exclude_why;
 } ds_list_opts;
 
 /* Lists DATA. Errors (nothing returned): DATA unreadable, no class folders, a class folder without a single
@@ -133,6 +155,8 @@ int ds_group_regex_check(const char *pattern, aa_error *err);
 void ds_list_free(ds_list *l);
 /* Index of a class by name, or -1. */
 int ds_list_class_index(const ds_list *l, const char *name);
+/* Index of a source by name, or -1. */
+int ds_list_source_index(const ds_list *l, const char *name);
 
 /* ---- grouped, stratified split --------------------------------------------------------------------------- */
 
@@ -142,6 +166,19 @@ typedef struct {
     /* [n_items] weight of each item in the per-class targets (e.g. its number of 4 s windows), > 0; NULL: 1
      * per file. Weights never split a file: all of a group is on one side whatever its weight. */
     const double *weights;
+    /* Sources held out whole, by side: "a,b" names of ds_list.sources (hold_out[DS_TRAIN] is ignored).
+     * Every recording of a named source goes to that side, and so does the rest of each group one of them
+     * holds (a person recorded by two sources stays on one side); the other recordings are split over train
+     * and the sides no list names, with the fractions of those sides renormalised. A side filled this way
+     * need not hold every class. A group that sources held out on both sides claim stays whole, on the side
+     * of its first such recording (counted in groups_crossing). A name the list has no source of is passed
+     * over (it may name a source of
+     * another list; the caller checks the names). Not with an explicit layout (DS_ERR_ARG). NULL: none. */
+    const char *hold_out[DS_N_SIDES];
+    /* 1: a class need not reach every side (folders of negatives: kinds of sound, some held by one or two
+     * groups); the split still spreads each class over the sides as the fractions ask where its groups
+     * allow. */
+    int lenient;
 } ds_split_opts;
 
 void ds_split_opts_default(ds_split_opts *o);
@@ -154,7 +191,9 @@ typedef struct {
     double *weight;         /* [DS_N_SIDES][n_classes] achieved weight (= count when weights are NULL) */
     double *target;         /* [DS_N_SIDES][n_classes] the weight the fractions asked for */
     size_t groups[DS_N_SIDES];  /* groups with files on each side */
-    size_t groups_crossing; /* groups with files on more than one side (explicit layouts only; else 0) */
+    size_t groups_crossing; /* groups with files on more than one side (explicit layouts only), or claimed
+                             * by sources held out on both sides (kept whole on one); else 0 */
+    size_t held_out[DS_N_SIDES]; /* files placed on each side by ds_split_opts.hold_out */
     int weighted;           /* 1 when the split was made with item weights */
 } ds_split;
 
@@ -166,8 +205,12 @@ typedef struct {
  * With an explicit layout the items keep their sides; a side whose folder is absent but whose fraction is
  * non-zero is carved out of the train groups the same way (fractions renormalised over the train pool).
  *
- * DS_ERR_SPLIT names the side and class when a side with a non-zero fraction gets no example of a class.
- * On success *out is owned by the caller: ds_split_free. */
+ * With hold_out, the named sources' recordings (and their groups) are placed first and the rest is split
+ * over the remaining sides the same way.
+ *
+ * DS_ERR_SPLIT names the side and class when a side with a non-zero fraction gets no example of a class
+ * (not with lenient, nor for a side filled by hold_out). On success *out is owned by the caller:
+ * ds_split_free. */
 int ds_split_make(ds_split **out, const ds_list *l, const ds_split_opts *opts, aa_error *err);
 void ds_split_free(ds_split *s);
 /* A text table of files per side x class (target in parentheses) and groups per side, for the trainer to

@@ -1,7 +1,10 @@
 /* Groups: which files must stay on one side of a split (a person, a source recording). From the manifest's
- * `group` column, else a regex on the file name, else one group per file. */
+ * `group` column, else a regex on the file name, else one group per file. Sources (where a recording comes
+ * from: a corpus, a game's voice pack) from the manifest's optional `source` column, else the default. */
 #include <errno.h>
+#include <limits.h>
 #include <regex.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,8 +101,30 @@ static ds_item *find_item(ds_list *l, const char *rel)
 
 #define MAX_COLS 256
 
-/* Reads the manifest and gives each listed file its row's group (item_group[i], malloc'd). */
-static int apply_manifest(ds_list *l, const char *path, char **item_group, aa_error *err)
+/* Reads the manifest and gives each listed file its row's group and source (item_group[i], item_source[i],
+ * malloc'd; a source only where the manifest has the column and the cell is not empty). */
+/* Whether rel lies in a class folder the caller excluded ("a,b" of ds_list_opts.exclude): its row names a
+ * file skipped on purpose, which the folder's own warning already says. */
+static int in_excluded(const char *rel, const char *exclude)
+{
+    const char *slash = strchr(rel, '/');
+    size_t n = slash ? (size_t)(slash - rel) : 0;
+    for (const char *p = exclude; n && p && *p;) {
+        while (*p == ' ')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len == n && !strncmp(p, rel, n))
+            return 1;
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+static int apply_manifest(ds_list *l, const char *path, char **item_group, char **item_source, const char *exclude,
+                          aa_error *err)
 {
     char *shown = ds_printable(path);
     if (!shown)
@@ -109,7 +134,7 @@ static int apply_manifest(ds_list *l, const char *path, char **item_group, aa_er
         free(shown);
         return err ? err->code : DS_ERR_IO;
     }
-    int rc = 0, col_path = -1, col_group = -1, header_seen = 0;
+    int rc = 0, col_path = -1, col_group = -1, col_source = -1, header_seen = 0;
     size_t line_no = 0;
     char *p = text;
     if (!strncmp(p, "\xEF\xBB\xBF", 3)) /* a spreadsheet's UTF-8 byte-order mark */
@@ -137,6 +162,8 @@ static int apply_manifest(ds_list *l, const char *path, char **item_group, aa_er
                     col_path = c;
                 if (!strcasecmp(field[c], "group") && col_group < 0)
                     col_group = c;
+                if (!strcasecmp(field[c], "source") && col_source < 0)
+                    col_source = c;
             }
             if (col_path < 0 || col_group < 0)
                 rc = aa_error_set(err, DS_ERR_MANIFEST,
@@ -157,6 +184,10 @@ static int apply_manifest(ds_list *l, const char *path, char **item_group, aa_er
         while (rel[0] == '.' && rel[1] == '/')
             rel += 2;
         ds_item *it = find_item(l, rel);
+        if (!it && exclude && in_excluded(rel, exclude)) {
+            l->stats.manifest_unmatched++;
+            continue;
+        }
         if (!it) {
             char *s = ds_printable(rel);
             rc = ds_warn(l, DS_WARN_MANIFEST_ROW, path, "line %zu: '%s' is not a listed audio file; row ignored",
@@ -165,9 +196,16 @@ static int apply_manifest(ds_list *l, const char *path, char **item_group, aa_er
             l->stats.manifest_unmatched++;
             continue;
         }
+        size_t i = (size_t)(it - l->items);
+        char *source = col_source >= 0 && nf > col_source ? field[col_source] : NULL;
+        if (source)
+            trim(&source);
+        if (source && *source && !item_source[i] && !(item_source[i] = strdup(source))) {
+            rc = DS_ERR_NOMEM;
+            continue;
+        }
         if (!*group)
             continue; /* an empty cell means "no group known": the fallback rules apply */
-        size_t i = (size_t)(it - l->items);
         if (item_group[i]) {
             char *s = ds_printable(rel);
             rc = ds_warn(l, DS_WARN_MANIFEST_DUP, path, "line %zu: second row for '%s'; ignored", line_no, s ? s : "?");
@@ -231,33 +269,50 @@ static int apply_regex(ds_list *l, const char *pattern, char **item_group, int *
     return rc;
 }
 
-/* Sorted unique names into l->groups and each item's index into it. */
-static int index_groups(ds_list *l, char **item_group)
+/* Sorted unique names of item_name[] into *names (*count of them), and each item's index into them into
+ * the size_t at byte `offset` of its ds_item (its group or its source). */
+static int index_names(ds_list *l, char **item_name, char ***names, size_t *count, size_t offset)
 {
     char **sorted = malloc((l->n_items ? l->n_items : 1) * sizeof *sorted);
     if (!sorted)
         return DS_ERR_NOMEM;
-    memcpy(sorted, item_group, l->n_items * sizeof *sorted);
+    memcpy(sorted, item_name, l->n_items * sizeof *sorted);
     qsort(sorted, l->n_items, sizeof *sorted, ds_cmp_str);
     size_t n = 0;
     for (size_t i = 0; i < l->n_items; i++)
         if (!n || strcmp(sorted[n - 1], sorted[i]))
             sorted[n++] = sorted[i];
-    l->groups = calloc(n ? n : 1, sizeof *l->groups);
-    if (!l->groups) {
+    *names = calloc(n ? n : 1, sizeof **names);
+    if (!*names) {
         free(sorted);
         return DS_ERR_NOMEM;
     }
     int rc = 0;
     for (size_t g = 0; g < n && !rc; g++)
-        rc = (l->groups[g] = strdup(sorted[g])) ? 0 : DS_ERR_NOMEM;
-    l->n_groups = n;
+        rc = ((*names)[g] = strdup(sorted[g])) ? 0 : DS_ERR_NOMEM;
+    *count = n;
     for (size_t i = 0; i < l->n_items && !rc; i++) {
-        char **hit = bsearch(&item_group[i], l->groups, n, sizeof *l->groups, ds_cmp_str);
-        l->items[i].group = (size_t)(hit - l->groups);
+        char **hit = bsearch(&item_name[i], *names, n, sizeof **names, ds_cmp_str);
+        size_t at = (size_t)(hit - *names);
+        memcpy((char *)&l->items[i] + offset, &at, sizeof at);
     }
     free(sorted);
     return rc;
+}
+
+/* The name of DATA's folder: the last part of the path as given, or of its real path for ".", "..", or
+ * "-" when there is none ("/"). Caller frees; NULL when out of memory. */
+static char *folder_source(const char *root)
+{
+    const char *slash = strrchr(root, '/');
+    const char *name = slash ? slash + 1 : root;
+    if (*name && strcmp(name, ".") && strcmp(name, ".."))
+        return strdup(name);
+    char *real = realpath(root, NULL);
+    const char *rs = real ? strrchr(real, '/') : NULL;
+    char *out = strdup(rs && rs[1] ? rs + 1 : "-");
+    free(real);
+    return out;
 }
 
 int ds_groups_assign(ds_list *l, const ds_list_opts *o, aa_error *err)
@@ -277,11 +332,25 @@ int ds_groups_assign(ds_list *l, const ds_list_opts *o, aa_error *err)
         return aa_error_set(err, DS_ERR_NOMEM, "out of memory");
     }
     char **item_group = calloc(l->n_items ? l->n_items : 1, sizeof *item_group);
+    char **item_source = calloc(l->n_items ? l->n_items : 1, sizeof *item_source);
     int *source = calloc(l->n_items ? l->n_items : 1, sizeof *source);
-    if (!item_group || !source)
+    char *fallback = o->default_source ? strdup(o->default_source) : folder_source(l->root);
+    if (!item_group || !item_source || !source || !fallback)
         rc = aa_error_set(err, DS_ERR_NOMEM, "out of memory");
     if (!rc && manifest) {
-        rc = apply_manifest(l, manifest, item_group, err);
+        rc = apply_manifest(l, manifest, item_group, item_source, o->exclude, err);
+        if (rc && rc != DS_ERR_NOMEM && o->manifest_soft) {
+            /* What was read of it is dropped too: a manifest is used whole or not at all. */
+            rc = ds_warn(l, DS_WARN_MANIFEST_UNUSABLE, manifest, "manifest not used (%s)",
+                         err ? err->msg : "unusable");
+            aa_error_clear(err);
+            for (size_t i = 0; i < l->n_items; i++) {
+                free(item_group[i]), item_group[i] = NULL;
+                free(item_source[i]), item_source[i] = NULL;
+            }
+            free(manifest);
+            manifest = NULL;
+        }
         for (size_t i = 0; i < l->n_items; i++)
             if (item_group[i])
                 source[i] = DS_GROUP_MANIFEST;
@@ -295,17 +364,28 @@ int ds_groups_assign(ds_list *l, const ds_list_opts *o, aa_error *err)
         if (!rc)
             l->items[i].group_source = source[i];
     }
-    if (!rc && (rc = index_groups(l, item_group)))
+    for (size_t i = 0; !rc && i < l->n_items; i++) {
+        l->stats.source_manifest += item_source[i] != NULL;
+        if (!item_source[i] && !(item_source[i] = strdup(fallback)))
+            rc = aa_error_set(err, DS_ERR_NOMEM, "out of memory");
+    }
+    if (!rc && ((rc = index_names(l, item_group, &l->groups, &l->n_groups, offsetof(ds_item, group))) ||
+                (rc = index_names(l, item_source, &l->sources, &l->n_sources, offsetof(ds_item, source)))))
         aa_error_set(err, rc, "out of memory");
     for (size_t i = 0; !rc && i < l->n_items; i++) {
         l->stats.group_manifest += source[i] == DS_GROUP_MANIFEST;
         l->stats.group_regex += source[i] == DS_GROUP_REGEX;
         l->stats.group_per_file += source[i] == DS_GROUP_PER_FILE;
     }
-    if (item_group)
-        for (size_t i = 0; i < l->n_items; i++)
+    for (size_t i = 0; i < l->n_items; i++) {
+        if (item_group)
             free(item_group[i]);
+        if (item_source)
+            free(item_source[i]);
+    }
     free(item_group);
+    free(item_source);
+    free(fallback);
     free(source);
     if (!rc)
         l->manifest_path = manifest;

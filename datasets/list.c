@@ -352,8 +352,17 @@ static int parse_class_list(const char *spec, ds_strvec *out, aa_error *err)
     }
 }
 
-/* Decides the classes (l->classes) from the folders found and the caller's list. */
-static int choose_classes(ds_list *l, const class_dirs *cd, const char *spec, const char *shown_root, aa_error *err)
+static int in_list(const ds_strvec *v, const char *name)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (!strcmp(v->v[i], name))
+            return 1;
+    return 0;
+}
+
+/* Decides the classes (l->classes) from the folders found, the caller's list and the folders it excludes. */
+static int choose_classes(ds_list *l, const class_dirs *cd, const char *spec, const ds_strvec *excluded,
+                          const char *shown_root, aa_error *err)
 {
     ds_strvec found = {0}, order = {0};
     int rc = 0;
@@ -365,19 +374,14 @@ static int choose_classes(ds_list *l, const class_dirs *cd, const char *spec, co
             free(s);
             break;
         }
-        int seen = 0;
-        for (size_t j = 0; j < found.n && !seen; j++)
-            seen = !strcmp(found.v[j], cd->v[i].name);
-        if (!seen && ds_strvec_push(&found, strdup(cd->v[i].name)))
+        if (!in_list(&found, cd->v[i].name) && !in_list(excluded, cd->v[i].name) &&
+            ds_strvec_push(&found, strdup(cd->v[i].name)))
             rc = aa_error_set(err, DS_ERR_NOMEM, "out of memory");
     }
     if (!rc && spec) {
         rc = parse_class_list(spec, &order, err);
         for (size_t i = 0; !rc && i < order.n; i++) {
-            int seen = 0;
-            for (size_t j = 0; j < found.n && !seen; j++)
-                seen = !strcmp(found.v[j], order.v[i]);
-            if (!seen)
+            if (!in_list(&found, order.v[i]))
                 rc = aa_error_set(err, DS_ERR_LAYOUT, "%s: no folder for class '%s' (from the class list)", shown_root,
                                   order.v[i]);
         }
@@ -405,6 +409,12 @@ int ds_list_class_index(const ds_list *l, const char *name)
     return -1;
 }
 
+int ds_list_source_index(const ds_list *l, const char *name)
+{
+    char *const *hit = l->n_sources ? bsearch(&name, l->sources, l->n_sources, sizeof *l->sources, ds_cmp_str) : NULL;
+    return hit ? (int)(hit - l->sources) : -1;
+}
+
 static int cmp_item(const void *a, const void *b)
 {
     return strcmp(((const ds_item *)a)->rel, ((const ds_item *)b)->rel);
@@ -415,7 +425,10 @@ static int list_all(walker *w, const char *shown_root, const ds_list_opts *o, aa
 {
     ds_list *l = w->l;
     class_dirs top = {0}, cd = {0};
-    int rc = collect_class_dirs(w, l->root, "", DS_SIDE_NONE, &top);
+    ds_strvec excluded = {0};
+    int rc = o->exclude ? parse_class_list(o->exclude, &excluded, err) : 0;
+    if (!rc)
+        rc = collect_class_dirs(w, l->root, "", DS_SIDE_NONE, &top);
     for (size_t i = 0; !rc && i < top.n; i++)
         l->explicit_sides |= side_of_name(top.v[i].name) != DS_SIDE_NONE;
     if (!rc && l->explicit_sides) {
@@ -434,7 +447,7 @@ static int list_all(walker *w, const char *shown_root, const ds_list_opts *o, aa
     if (rc == DS_ERR_NOMEM && !ds_err_is_set(err))
         aa_error_set(err, rc, "%s: out of memory", shown_root);
     if (!rc)
-        rc = choose_classes(l, &cd, o->classes, shown_root, err);
+        rc = choose_classes(l, &cd, o->classes, &excluded, shown_root, err);
     if (!rc && l->n_classes == 0)
         rc = aa_error_set(err, DS_ERR_LAYOUT, "%s: no class folders (expected %s/<class>/ holding audio files)",
                           shown_root, shown_root);
@@ -454,7 +467,10 @@ static int list_all(walker *w, const char *shown_root, const ds_list_opts *o, aa
         cls_of[i] = ds_list_class_index(l, c->name);
         struct stat st;
         int added;
-        if (cls_of[i] < 0)
+        if (cls_of[i] < 0 && in_list(&excluded, c->name))
+            rc = ds_warn(l, DS_WARN_EXCLUDED_CLASS, c->path, "class folder skipped (%s)",
+                         o->exclude_why ? o->exclude_why : "excluded");
+        else if (cls_of[i] < 0)
             rc = ds_warn(l, DS_WARN_UNLISTED_CLASS, c->path, "class folder not in the class list; skipped");
         else if (stat(c->path, &st) != 0)
             cls_of[i] = -1; /* vanished since it was listed; its class may still turn out empty below */
@@ -496,12 +512,13 @@ static int list_all(walker *w, const char *shown_root, const ds_list_opts *o, aa
             rc = aa_error_set(err, DS_ERR_LAYOUT, "%s: class '%s' has no usable audio files (see the warnings)",
                               shown_root, l->classes[k]);
     }
-    if (!rc && l->n_classes < 2)
+    if (!rc && l->n_classes < (o->min_classes > 0 ? o->min_classes : 2))
         rc = aa_error_set(err, DS_ERR_LAYOUT, "%s: only one class ('%s'); at least two class folders are needed",
                           shown_root, l->classes[0]);
     /* Class folders named in the list can still all be absent from one side; the split reports that. */
     class_dirs_free(&top);
     class_dirs_free(&cd);
+    ds_strvec_free(&excluded);
     return rc;
 }
 
@@ -575,6 +592,9 @@ void ds_list_free(ds_list *l)
     for (size_t g = 0; g < l->n_groups; g++)
         free(l->groups[g]);
     free(l->groups);
+    for (size_t g = 0; g < l->n_sources; g++)
+        free(l->sources[g]);
+    free(l->sources);
     for (size_t i = 0; i < l->n_warnings; i++) {
         free(l->warnings[i].path);
         free(l->warnings[i].msg);

@@ -270,7 +270,7 @@ static int split_pool(ds_split *sp, const ds_list *l, const ds_split_opts *o, co
             t[s * K + k] = allowed[s] ? tot * o->frac[s] / fsum : 0;
     }
     /* A class held by fewer groups than there are sides cannot reach every side: say so before searching. */
-    for (int k = 0; k < K; k++) {
+    for (int k = 0; !o->lenient && k < K; k++) {
         if (holders[k] && holders[k] < n_sides) {
             rc = aa_error_set(err, DS_ERR_SPLIT,
                               "split: class '%s' has files in only %d group%s, but %d sides (train/val/test) need an "
@@ -305,6 +305,74 @@ done:
     return rc;
 }
 
+/* "a,b" into names (spaces around each trimmed, empty names skipped). */
+static int parse_names(const char *spec, ds_strvec *out)
+{
+    for (const char *p = spec; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n && *p == ' ')
+            p++, n--;
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (n && ds_strvec_push(out, strndup(p, n)))
+            return DS_ERR_NOMEM;
+        p = end ? end + 1 : p + strlen(p);
+    }
+    return 0;
+}
+
+/* The side each item's source (or a group it shares with such an item) holds it out on, or DS_SIDE_NONE:
+ * fixed [n_items]. Counts the groups that two held-out sides claim (*crossing): each stays whole, on the
+ * side of its first recording in a held-out source. */
+static int hold_out_sides(const ds_list *l, const ds_split_opts *o, int *fixed, size_t *crossing, aa_error *err)
+{
+    int rc = 0;
+    int *group_side = malloc((l->n_groups ? l->n_groups : 1) * sizeof *group_side);
+    int *source_side = malloc((l->n_sources ? l->n_sources : 1) * sizeof *source_side);
+    unsigned char *claims = calloc(l->n_groups ? l->n_groups : 1, 1);
+    if (!group_side || !source_side || !claims)
+        rc = DS_ERR_NOMEM;
+    for (size_t g = 0; !rc && g < l->n_groups; g++)
+        group_side[g] = DS_SIDE_NONE;
+    for (size_t q = 0; !rc && q < l->n_sources; q++)
+        source_side[q] = DS_SIDE_NONE;
+    for (int s = DS_VAL; !rc && s < DS_N_SIDES; s++) {
+        ds_strvec names = {0};
+        rc = parse_names(o->hold_out[s], &names);
+        for (size_t j = 0; !rc && j < names.n; j++) {
+            int q = ds_list_source_index(l, names.v[j]);
+            if (q >= 0 && source_side[q] != DS_SIDE_NONE && source_side[q] != s)
+                rc = aa_error_set(err, DS_ERR_ARG, "split: source '%s' is held out for both validation and test",
+                                  names.v[j]);
+            else if (q >= 0)
+                source_side[q] = s;
+        }
+        ds_strvec_free(&names);
+    }
+    /* In item order, so that a group claimed by both held-out sides goes where its first such item goes. */
+    for (size_t i = 0; !rc && i < l->n_items; i++) {
+        const ds_item *it = &l->items[i];
+        int s = it->source < l->n_sources ? source_side[it->source] : DS_SIDE_NONE;
+        if (s == DS_SIDE_NONE)
+            continue;
+        claims[it->group] |= (unsigned char)(1u << s);
+        if (group_side[it->group] == DS_SIDE_NONE)
+            group_side[it->group] = s;
+    }
+    for (size_t g = 0; !rc && g < l->n_groups; g++)
+        *crossing += (claims[g] & (1u << DS_VAL)) && (claims[g] & (1u << DS_TEST));
+    /* A group two sides claim stays whole (no person on two sides), on the side of its first claim. */
+    for (size_t i = 0; !rc && i < l->n_items; i++)
+        fixed[i] = group_side[l->items[i].group];
+    if (rc == DS_ERR_NOMEM)
+        aa_error_set(err, rc, "split: out of memory");
+    free(group_side);
+    free(source_side);
+    free(claims);
+    return rc;
+}
+
 int ds_split_make(ds_split **out, const ds_list *l, const ds_split_opts *opts, aa_error *err)
 {
     ds_split_opts defaults;
@@ -331,12 +399,42 @@ int ds_split_make(ds_split **out, const ds_list *l, const ds_split_opts *opts, a
     sp->weighted = o->weights != NULL;
 
     int allowed[DS_N_SIDES] = {0}, needed[DS_N_SIDES] = {0};
+    int holding = (o->hold_out[DS_VAL] && *o->hold_out[DS_VAL]) || (o->hold_out[DS_TEST] && *o->hold_out[DS_TEST]);
+    if (holding && l->explicit_sides) {
+        free(pool);
+        ds_split_free(sp);
+        return aa_error_set(err, DS_ERR_ARG, "split: sources cannot be held out of a DATA/{train,val,test}/ layout, "
+                            "whose folders fix the sides");
+    }
     if (!l->explicit_sides) {
-        for (size_t i = 0; i < N; i++)
-            pool[i] = 1;
-        for (int s = 0; s < DS_N_SIDES; s++)
-            allowed[s] = needed[s] = o->frac[s] > 0;
-        rc = split_pool(sp, l, o, pool, allowed, err);
+        int *fixed = malloc((N ? N : 1) * sizeof *fixed);
+        if (!fixed)
+            rc = aa_error_set(err, DS_ERR_NOMEM, "split: out of memory");
+        for (size_t i = 0; !rc && i < N; i++)
+            fixed[i] = DS_SIDE_NONE;
+        if (!rc && holding)
+            rc = hold_out_sides(l, o, fixed, &sp->groups_crossing, err);
+        for (size_t i = 0; !rc && i < N; i++) {
+            pool[i] = fixed[i] == DS_SIDE_NONE;
+            if (!pool[i]) {
+                sp->side[i] = fixed[i];
+                sp->held_out[fixed[i]]++;
+            }
+        }
+        free(fixed);
+        for (int s = 0; s < DS_N_SIDES; s++) {
+            int held = s != DS_TRAIN && o->hold_out[s] && *o->hold_out[s];
+            allowed[s] = o->frac[s] > 0 && !held;
+            needed[s] = allowed[s] && !o->lenient;
+        }
+        if (!rc)
+            rc = split_pool(sp, l, o, pool, allowed, err);
+        /* What the held-out sides hold is what their sources gave them: that is their target. */
+        for (int s = 0; !rc && s < DS_N_SIDES; s++)
+            if (!allowed[s] && sp->held_out[s])
+                for (size_t i = 0; i < N; i++)
+                    if (!pool[i] && sp->side[i] == s)
+                        sp->target[s * K + l->items[i].cls] += o->weights ? o->weights[i] : 1.0;
     } else {
         int present[DS_N_SIDES] = {0};
         for (size_t i = 0; i < N; i++) {
@@ -351,7 +449,7 @@ int ds_split_make(ds_split **out, const ds_list *l, const ds_split_opts *opts, a
         }
         int carve = 0;
         for (int s = 0; s < DS_N_SIDES; s++) {
-            needed[s] = present[s] || o->frac[s] > 0;
+            needed[s] = (present[s] || o->frac[s] > 0) && !o->lenient;
             allowed[s] = s == DS_TRAIN || (!present[s] && o->frac[s] > 0);
             carve |= s != DS_TRAIN && allowed[s];
         }
@@ -442,9 +540,14 @@ char *ds_split_report(const ds_split *s, const ds_list *l)
     }
     fprintf(f, "%s per side and class (target in parentheses); %zu groups", s->weighted ? "weight" : "files",
             l->n_groups);
-    if (s->groups_crossing)
+    if (s->groups_crossing && l->explicit_sides)
         fprintf(f, "; %zu group%s on more than one side (from the split folders)", s->groups_crossing,
                 s->groups_crossing == 1 ? "" : "s");
+    else if (s->groups_crossing)
+        fprintf(f, "; %zu group%s claimed by sources held out on both sides (each kept whole on one)",
+                s->groups_crossing, s->groups_crossing == 1 ? "" : "s");
+    if (s->held_out[DS_VAL] || s->held_out[DS_TEST])
+        fprintf(f, "; held out by source: %zu val, %zu test files", s->held_out[DS_VAL], s->held_out[DS_TEST]);
     fprintf(f, "\n");
     if (fclose(f) != 0) {
         free(buf);

@@ -14,7 +14,7 @@ void ev_confusion_fill(size_t n, int k, const int *labels, const float *probs, c
         int c = ev_argmax(row, k);
         size_t t = (size_t)labels[i];
         plain[t * K + (size_t)c]++;
-        int withheld = ev_gate_withholds(gate, c, ev_confidence(row, c));
+        int withheld = ev_gate_withholds_row(gate, row, k);
         gated[t * (K + 1) + (withheld ? K : (size_t)c)]++;
     }
 }

@@ -46,13 +46,21 @@ size_t ev_display_name(const char *folder, char *out, size_t cap);
 typedef struct {
     double min_confidence;         /* global minimum confidence, in [0, 1] */
     const double *class_threshold; /* [K] per-class minimum, or NULL */
+    /* 1: a row may sum to less than 1, the rest being the probability of what is reported as Unclear
+     * itself (a model whose negatives are reported as Unclear, model.h); a row whose rest, 1 - its sum,
+     * exceeds its top probability is withheld whatever the thresholds. */
+    int rest_unclear;
 } ev_gate;
 
 /* Argmax of one row (the lowest index on ties). row: [K] */
 int ev_argmax(const float *row, int k);
-/* Non-zero when the gate withholds a prediction of class c made with probability p. gate may be NULL
- * (never withholds). */
+/* Non-zero when the gate's thresholds withhold a prediction of class c made with probability p. gate may
+ * be NULL (never withholds). */
 int ev_gate_withholds(const ev_gate *gate, int c, double p);
+/* Non-zero when the gate withholds the prediction of a row [k]: its thresholds on the argmax, and with
+ * rest_unclear the rest of the row outweighing it. Every decision (model/'s am_decide included) and every
+ * figure with the gate uses this. */
+int ev_gate_withholds_row(const ev_gate *gate, const float *row, int k);
 
 /* ---- metrics ------------------------------------------------------------------------------------------ */
 
@@ -122,6 +130,7 @@ typedef struct {
     /* The gate the figures were computed with (a copy; class_threshold is NULL or [K] owned here). */
     double min_confidence;
     double *class_threshold; /* [K] or NULL */
+    int rest_unclear;        /* ev_gate.rest_unclear */
 
     size_t *confusion;        /* [K][K+1]: row = true class, column = predicted class, column K = withheld */
     size_t *confusion_argmax; /* [K][K]: the same without the gate */
@@ -230,6 +239,9 @@ typedef struct {
                            20, the smallest count at which one error (1/20) fits within the default 5 %
                            error budget, so a single lucky item cannot decide the gate */
     int per_class;      /* also choose one threshold per predicted class; default 0 */
+    int rest_unclear;   /* the rows' rest is Unclear (ev_gate.rest_unclear): the chosen gate keeps that
+                           rule and its figures (covered, coverage, ...) count those items withheld; the
+                           thresholds are searched on the top probabilities alone; default 0 */
 } ev_gate_opts;
 
 /* The defaults above. */
@@ -280,6 +292,50 @@ ev_gate_choice *ev_choose_gate(size_t n, int k, const int *labels /* [N] */, con
                                const ev_gate_opts *opts, aa_error *err);
 void ev_gate_choice_free(ev_gate_choice *g);
 
+/* ---- per source, and recordings of no class ------------------------------------------------------------
+ * Beside the figures of a set of recordings: the same figures for each source (where recordings come
+ * from: one corpus, one game's voice pack), so that a figure carried by one easy source shows; and what
+ * was said of the negatives — recordings of no class at all (speech, laughter, keyboard clicks) — which the
+ * classes' figures cannot show, as they have no true class. A negative is judged right when it is
+ * reported as the expected class (the model's: the background class, or Unclear). */
+
+/* One source's recordings (negatives left out), judged with the same gate. */
+typedef struct {
+    char *name;
+    ev_eval *ev;
+    int classes; /* distinct true classes among them: a macro-F1 means something from 2 on */
+} ev_source_figures;
+
+/* What a set of negatives was called. */
+typedef struct {
+    char *name;       /* the negatives' kind (their folder: "confuser_speech"); "all" for the whole set */
+    size_t n;
+    size_t *called;   /* [k + 1] how many were reported as each class after the gate; [k]: withheld */
+    size_t false_alarms; /* reported as a class other than the expected one (withheld ones are not) */
+} ev_negatives_row;
+
+typedef struct {
+    int k;
+    size_t n_sources;
+    ev_source_figures *sources; /* [n_sources] the sources of the recordings with a class, sorted bytewise */
+    int expected;               /* the class negatives should be reported as; -1: withheld (Unclear) */
+    ev_negatives_row all;       /* every negative (all.n = 0: none) */
+    size_t n_kinds;
+    ev_negatives_row *kinds;    /* [n_kinds] per kind, sorted bytewise */
+} ev_breakdown;
+
+/* labels [n]: each recording's class, or -1 for a negative; probs [n][k] as for ev_evaluate; source [n]
+ * each recording's source name (NULL: none given, no per-source figures); kind [n] each negative's kind
+ * (read for negatives only; NULL: all of one kind, "negatives"); expected in -1..k-1. The gate is
+ * applied as ev_evaluate applies it. NULL on failure (err says why). Free with ev_breakdown_free. */
+ev_breakdown *ev_breakdown_make(size_t n, int k, const int *labels, const float *probs, const ev_gate *gate,
+                                const char *const *source, const char *const *kind, int expected, aa_error *err);
+void ev_breakdown_free(ev_breakdown *b);
+/* ev_evaluate over the recordings with a class (labels[i] >= 0), in order: the figures of the classes,
+ * which negatives would only blur. */
+ev_eval *ev_evaluate_labelled(size_t n, int k, const int *labels, const float *probs, const ev_gate *gate,
+                              aa_error *err);
+
 /* ---- reports ------------------------------------------------------------------------------------------ */
 
 /* What a report says besides the figures. Every field is optional (zero/NULL). */
@@ -292,6 +348,7 @@ typedef struct {
     const ev_temp_fit *fit;          /* how the temperature was fitted (ECE before/after), or NULL */
     const ev_gate_choice *gate_choice; /* how the gate was chosen, or NULL */
     int omit_curve;                  /* JSON: leave out the per-confidence "coverage_curve" array */
+    const ev_breakdown *breakdown;   /* per source and the negatives, reported after the rest, or NULL */
 } ev_report_info;
 
 /* Human-readable report: the confusion matrix (rows true class with names, numbered predicted columns and
@@ -300,12 +357,16 @@ typedef struct {
  * Returns 0, or EV_ERR_IO if the stream reports an error. Every writer below flushes the stream when done,
  * so that a full disk is reported by the call that wrote, not by a later fclose. */
 int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
+/* The per-source table and the negatives' table alone, as ev_report_text ends with them (info gives the
+ * class names and the unit). */
+int ev_breakdown_text(FILE *out, const ev_breakdown *b, const ev_report_info *info, aa_error *err);
 
 /* One JSON object with everything, keys stable (version 1); numbers are integers (counts) or printed with
  * 12 significant digits (a float threshold read back and rounded to float is the same float):
  *   "format": "audio-audit-eval", "version": 1, "title": string|null, "unit": string,
  *   "n": int, "classes": [names],
- *   "gate": {"min_confidence": num, "class_thresholds": [num, in the order of "classes"]|null},
+ *   "gate": {"min_confidence": num, "class_thresholds": [num, in the order of "classes"]|null,
+ *            "rest_unclear": bool},
  *   "temperature": num|null,
  *   "calibration": {"t", "nll_before", "nll_after", "ece_before", "ece_after", "n", "at_bound": bool}|null,
  *   "gate_choice": {"target", "min_covered", "threshold" (the global pick),
@@ -323,6 +384,13 @@ int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
  *   "reliability": [{"lo", "hi", "count", "correct", "mean_confidence", "accuracy"}],
  *   "coverage_table": [{"threshold", "covered", "correct", "coverage", "selective_accuracy"}],
  *   "coverage_curve": [same]  (absent with info->omit_curve)
+ * and with info->breakdown:
+ *   "sources": [{"source", "n", "classes", "accuracy", "correct", "macro_f1": num|null (fewer than two
+ *                classes), "coverage", "covered", "selective_accuracy", "covered_correct"}],
+ *   "negatives": {"n", "expected": name ("Unclear/Unknown" for withheld), "columns": [names...,
+ *                 "Unclear/Unknown"], "all": {row}, "per_kind": [{"kind", row...}]}|null (none)
+ *   where a row is "n", "called": [int per column], "shares": [num per column], "false_alarms",
+ *   "false_alarm_share".
  * Strings are JSON-escaped; bytes that are not valid UTF-8 become U+FFFD. Ends with a newline. */
 int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err);
 

@@ -85,6 +85,7 @@ ev_eval *ev_evaluate(size_t n, int k, const int *labels, const float *probs, con
         return NULL;
     }
     ev->min_confidence = gate ? gate->min_confidence : 0.0;
+    ev->rest_unclear = gate ? gate->rest_unclear : 0;
 
     ev_confusion_fill(n, k, labels, probs, gate, ev->confusion, ev->confusion_argmax);
     ev_class_metrics_from(ev->confusion_argmax, k, k, ev->per_class);

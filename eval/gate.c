@@ -96,6 +96,7 @@ ev_gate_choice *ev_choose_gate(size_t n, int k, const int *labels, const float *
     }
     g->global = pick(n, items, &o, pts);
     g->gate.min_confidence = g->global.threshold;
+    g->gate.rest_unclear = o.rest_unclear;
 
     if (o.per_class) {
         g->per_class = calloc(K, sizeof *g->per_class);
@@ -120,7 +121,7 @@ ev_gate_choice *ev_choose_gate(size_t n, int k, const int *labels, const float *
     for (size_t i = 0; i < n; i++) {
         const float *row = probs + i * K;
         int c = ev_argmax(row, k);
-        if (ev_gate_withholds(&g->gate, c, ev_confidence(row, c)))
+        if (ev_gate_withholds_row(&g->gate, row, k))
             continue;
         g->covered++;
         g->correct += c == labels[i];

@@ -28,6 +28,20 @@ int ev_gate_withholds(const ev_gate *gate, int c, double p)
     return p < t;
 }
 
+int ev_gate_withholds_row(const ev_gate *gate, const float *row, int k)
+{
+    int c = ev_argmax(row, k);
+    double p = ev_confidence(row, c);
+    if (ev_gate_withholds(gate, c, p))
+        return 1;
+    if (!gate || !gate->rest_unclear)
+        return 0;
+    double sum = 0;
+    for (int j = 0; j < k; j++)
+        sum += row[j];
+    return 1 - sum > p;
+}
+
 int ev_check_inputs(size_t n, int k, const int *labels, const float *probs, aa_error *err)
 {
     if (k < 1)

@@ -68,7 +68,7 @@ static void put_gate(FILE *out, const ev_eval *ev)
         }
         fputc(']', out);
     }
-    fputs("},\n", out);
+    fprintf(out, ",\"rest_unclear\":%s},\n", ev->rest_unclear ? "true" : "false");
 }
 
 static void put_calibration(FILE *out, const ev_report_info *info)
@@ -165,6 +165,79 @@ static void put_names(FILE *out, const ev_report_info *info, int k, int with_unc
     fputc(']', out);
 }
 
+static void put_sources(FILE *out, const ev_breakdown *b)
+{
+    fputs(",\n\"sources\":[", out);
+    for (size_t s = 0; s < b->n_sources; s++) {
+        const ev_source_figures *f = &b->sources[s];
+        fputs(s ? ",\n  {" : "\n  {", out);
+        key(out, "source");
+        aa_json_fstr(out, f->name);
+        fputc(',', out);
+        kv_count(out, "n", f->ev->n, 1);
+        kv_count(out, "classes", (size_t)f->classes, 1);
+        kv_num(out, "accuracy", f->ev->accuracy, 1);
+        kv_count(out, "correct", f->ev->correct, 1);
+        if (f->classes >= 2)
+            kv_num(out, "macro_f1", f->ev->macro_f1, 1);
+        else
+            fputs("\"macro_f1\":null,", out);
+        kv_num(out, "coverage", f->ev->coverage, 1);
+        kv_count(out, "covered", f->ev->covered, 1);
+        kv_num(out, "selective_accuracy", f->ev->selective_accuracy, 1);
+        kv_count(out, "covered_correct", f->ev->covered_correct, 0);
+        fputc('}', out);
+    }
+    fputc(']', out);
+}
+
+static void negatives_row(FILE *out, const ev_negatives_row *r, int k)
+{
+    kv_count(out, "n", r->n, 1);
+    fputs("\"called\":[", out);
+    for (int c = 0; c <= k; c++)
+        fprintf(out, "%s%zu", c ? "," : "", r->called[c]);
+    fputs("],\"shares\":[", out);
+    for (int c = 0; c <= k; c++) {
+        if (c)
+            fputc(',', out);
+        aa_json_fnum(out, ev_ratio(r->called[c], r->n));
+    }
+    fputs("],", out);
+    kv_count(out, "false_alarms", r->false_alarms, 1);
+    kv_num(out, "false_alarm_share", ev_ratio(r->false_alarms, r->n), 0);
+}
+
+static void put_negatives(FILE *out, const ev_breakdown *b, const ev_report_info *info)
+{
+    fputs(",\n\"negatives\":", out);
+    if (!b->all.n) {
+        fputs("null", out);
+        return;
+    }
+    fputc('{', out);
+    kv_count(out, "n", b->all.n, 1);
+    key(out, "expected");
+    if (b->expected < 0)
+        aa_json_fstr(out, EV_UNCLEAR_LABEL);
+    else
+        class_string(out, info, b->expected);
+    fputs(",\"columns\":", out);
+    put_names(out, info, b->k, 1);
+    fputs(",\n  \"all\":{", out);
+    negatives_row(out, &b->all, b->k);
+    fputs("},\n  \"per_kind\":[", out);
+    for (size_t j = 0; j < b->n_kinds; j++) {
+        fputs(j ? ",\n   {" : "\n   {", out);
+        key(out, "kind");
+        aa_json_fstr(out, b->kinds[j].name);
+        fputc(',', out);
+        negatives_row(out, &b->kinds[j], b->k);
+        fputc('}', out);
+    }
+    fputs("]}", out);
+}
+
 int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err)
 {
     size_t K = (size_t)ev->k;
@@ -252,6 +325,10 @@ int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
             cov_point(out, &ev->curve[i]);
         }
         fputc(']', out);
+    }
+    if (info && info->breakdown) {
+        put_sources(out, info->breakdown);
+        put_negatives(out, info->breakdown, info);
     }
     fputs("}\n", out);
     return ev_stream_status(out, "JSON report", err);

@@ -36,6 +36,9 @@ static void put_row_label(FILE *out, const ev_report_info *info, int c, size_t w
 
 static void put_gate(FILE *out, const ev_eval *ev, const ev_report_info *info)
 {
+    if (ev->rest_unclear)
+        fprintf(out, "gate: a prediction is withheld (%s) when what the model reports as Unclear outweighs it; "
+                     "and\n", EV_UNCLEAR_LABEL);
     if (!ev->class_threshold) {
         if (ev->min_confidence > 0)
             fprintf(out, "gate: a prediction is withheld (%s) below confidence %.3f\n", EV_UNCLEAR_LABEL,
@@ -163,6 +166,67 @@ static void put_table(FILE *out, const ev_eval *ev, const ev_report_info *info)
     }
 }
 
+/* Per source: the recordings with a class of each, with the gate the rest of the report states. */
+static void put_sources(FILE *out, const ev_breakdown *b, const ev_report_info *info)
+{
+    size_t w = strlen("source");
+    for (size_t s = 0; s < b->n_sources; s++)
+        w = ev_utf8_width(b->sources[s].name) > w ? ev_utf8_width(b->sources[s].name) : w;
+    fprintf(out, "\nPer source (%s with a class; accuracy and macro-F1 without the gate, macro-F1 where a source\n"
+                 "holds two classes or more; coverage and selective accuracy with the gate)\n", ev_unit(info));
+    put_left(out, "source", w + 2);
+    fprintf(out, "%6s %7s %9s %9s %9s %19s\n", "n", "classes", "accuracy", "macro-F1", "coverage",
+            "selective accuracy");
+    for (size_t s = 0; s < b->n_sources; s++) {
+        const ev_source_figures *f = &b->sources[s];
+        put_left(out, f->name, w + 2);
+        char f1[16] = "-", sel[16] = "-"; /* no macro-F1 of one class, no accuracy of nothing covered */
+        if (f->classes >= 2)
+            snprintf(f1, sizeof f1, "%.3f", f->ev->macro_f1);
+        if (f->ev->covered)
+            snprintf(sel, sizeof sel, "%.3f", f->ev->selective_accuracy);
+        fprintf(out, "%6zu %7d %9.3f %9s %9.3f %19s\n", f->ev->n, f->classes, f->ev->accuracy, f1, f->ev->coverage,
+                sel);
+    }
+}
+
+static void put_negatives_row(FILE *out, const ev_negatives_row *r, int k, size_t w, const size_t *cw)
+{
+    put_left(out, r->name, w + 2);
+    fprintf(out, "%6zu", r->n);
+    for (int c = 0; c <= k; c++)
+        fprintf(out, " %*.1f%%", (int)cw[c] - 1, 100 * ev_ratio(r->called[c], r->n));
+    fprintf(out, " %*.1f%%\n", 11, 100 * ev_ratio(r->false_alarms, r->n));
+}
+
+/* What the negatives were called after the gate, as shares of them, overall and per kind. */
+static void put_negatives(FILE *out, const ev_breakdown *b, const ev_report_info *info)
+{
+    if (!b->all.n)
+        return;
+    char nb[NAME_BUF];
+    fprintf(out, "\nNegatives: %zu %s of no class (expected: %s), called after the gate\n", b->all.n, ev_unit(info),
+            b->expected < 0 ? EV_UNCLEAR_LABEL : ev_class_name(info, b->expected, nb, sizeof nb));
+    size_t w = strlen("kind"), cw[257]; /* a breakdown has at most 255 classes, and Unclear */
+    for (size_t j = 0; j < b->n_kinds; j++)
+        w = ev_utf8_width(b->kinds[j].name) > w ? ev_utf8_width(b->kinds[j].name) : w;
+    put_left(out, "kind", w + 2);
+    fprintf(out, "%6s", "n");
+    for (int c = 0; c <= b->k; c++) {
+        const char *name = c < b->k ? ev_class_name(info, c, nb, sizeof nb) : "Unclear";
+        cw[c] = ev_utf8_width(name) > 7 ? ev_utf8_width(name) : 7;
+        fputc(' ', out);
+        for (size_t i = ev_utf8_width(name); i < cw[c]; i++)
+            fputc(' ', out);
+        fputs(name, out);
+    }
+    fprintf(out, " %12s\n", "false alarms");
+    put_negatives_row(out, &b->all, b->k, w, cw);
+    for (size_t j = 0; b->n_kinds > 1 && j < b->n_kinds; j++)
+        put_negatives_row(out, &b->kinds[j], b->k, w, cw);
+    fprintf(out, "(false alarms: called a class other than the expected one; withheld is not a false alarm)\n");
+}
+
 int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_error *err)
 {
     size_t lw = strlen("true \\ predicted");
@@ -181,6 +245,17 @@ int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
     put_per_class(out, ev, info, lw);
     put_summary(out, ev, info);
     put_table(out, ev, info);
+    if (info && info->breakdown) {
+        put_sources(out, info->breakdown, info);
+        put_negatives(out, info->breakdown, info);
+    }
+    return ev_stream_status(out, "text report", err);
+}
+
+int ev_breakdown_text(FILE *out, const ev_breakdown *b, const ev_report_info *info, aa_error *err)
+{
+    put_sources(out, b, info);
+    put_negatives(out, b, info);
     return ev_stream_status(out, "text report", err);
 }
 

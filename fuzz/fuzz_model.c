@@ -98,8 +98,10 @@ static void exercise(am_model *m)
             REQUIRE(isfinite(r.probs[c]) && r.probs[c] >= 0 && r.probs[c] <= r.confidence);
             sum += r.probs[c];
         }
-        /* k float probabilities, each rounded once: far inside 1e-3 */
-        REQUIRE(fabs(sum - 1) < 1e-3);
+        /* k float probabilities, each rounded once: far inside 1e-3; outputs reported as Unclear take the
+         * rest */
+        REQUIRE(am_has_unclear(m) ? sum < 1 + 1e-3 : fabs(sum - 1) < 1e-3);
+        REQUIRE(am_n_outputs(m) >= k);
     } else {
         REQUIRE(err.code == rc);
     }

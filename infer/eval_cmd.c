@@ -32,8 +32,11 @@ static int unknown_class(const am_model *m, const char *where, const char *name,
 
 void inf_eval_items_free(inf_labelled *it, size_t n)
 {
-    for (size_t i = 0; it && i < n; i++)
+    for (size_t i = 0; it && i < n; i++) {
         free(it[i].path);
+        free(it[i].source);
+        free(it[i].kind);
+    }
     free(it);
 }
 
@@ -44,18 +47,40 @@ static int side_index(const char *side)
     return !side ? DS_SIDE_NONE : !strcmp(side, "train") ? DS_TRAIN : !strcmp(side, "val") ? DS_VAL : DS_TEST;
 }
 
-static int from_folder(const char *data, const char *side, const am_model *m, inf_labelled **out, size_t *n_out,
-                       char **warn, aa_error *err)
+static int warnings_of(const ds_list *l, char **warn)
+{
+    if (!warn || !l->n_warnings)
+        return 0;
+    aa_buf b = {0};
+    for (size_t i = 0; i < l->n_warnings; i++)
+        aa_buf_printf(&b, "aa-infer: warning: %s\n", l->warnings[i].msg);
+    *warn = aa_buf_take(&b);
+    return 0;
+}
+
+/* The recordings of folder data, with their classes mapped to the model's (negatives: every folder is a
+ * kind, cls -1). The manifest is read for the sources only: one that cannot be used is a warning, so that
+ * a stale one cannot stop an evaluation. */
+static int from_folder(const char *data, const char *side, const am_model *m, int negatives, inf_labelled **out,
+                       size_t *n_out, char **warn, aa_error *err)
 {
     ds_list *l = NULL;
-    /* Groups play no part in an evaluation: no manifest is read, so a stale one cannot stop it. */
-    ds_list_opts lo = {.manifest = ""};
-    if (ds_list_load(&l, data, &lo, err))
+    aa_buf ex = {0};
+    for (int c = 0; negatives && c < am_n_classes(m); c++)
+        aa_buf_printf(&ex, "%s%s", c ? "," : "", am_class_name(m, c));
+    char *exclude = negatives ? aa_buf_take(&ex) : NULL;
+    if (negatives && !exclude)
+        return aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    ds_list_opts lo = {.manifest_soft = 1, .min_classes = negatives ? 1 : 0, .exclude = exclude,
+                       .exclude_why = "named like a class of the model: its recordings are that class, not negatives"};
+    int rc = ds_list_load(&l, data, &lo, err);
+    free(exclude);
+    if (rc)
         return err->code;
     int *map = malloc((size_t)l->n_classes * sizeof *map); /* data class -> model class */
-    int rc = map ? 0 : aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    rc = map ? 0 : aa_error_set(err, AA_ERR_NOMEM, "out of memory");
     for (int c = 0; !rc && c < l->n_classes; c++)
-        if ((map[c] = model_class(m, l->classes[c])) < 0)
+        if ((map[c] = negatives ? -1 : model_class(m, l->classes[c])) < 0 && !negatives)
             rc = unknown_class(m, data, l->classes[c], err);
     if (!rc && side && !l->explicit_sides)
         rc = aa_error_set(err, DS_ERR_ARG, "%s: --side %s, but DATA has no train/val/test folders", data, side);
@@ -64,20 +89,17 @@ static int from_folder(const char *data, const char *side, const am_model *m, in
         rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
     size_t n = 0;
     for (size_t i = 0; !rc && i < l->n_items; i++) {
-        if (side && l->items[i].side != side_index(side))
+        const ds_item *item = &l->items[i];
+        if (side && item->side != side_index(side))
             continue;
-        if (!(it[n].path = strdup(l->items[i].path))) {
+        inf_labelled *e = &it[n++];
+        e->cls = map[item->cls];
+        if (!(e->path = strdup(item->path)) || !(e->source = strdup(l->sources[item->source])) ||
+            (negatives && !(e->kind = strdup(l->classes[item->cls]))))
             rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
-            break;
-        }
-        it[n++].cls = map[l->items[i].cls];
     }
-    if (!rc && warn && l->n_warnings) {
-        aa_buf b = {0};
-        for (size_t i = 0; i < l->n_warnings; i++)
-            aa_buf_printf(&b, "aa-infer: warning: %s\n", l->warnings[i].msg);
-        *warn = aa_buf_take(&b);
-    }
+    if (!rc)
+        warnings_of(l, warn);
     ds_list_free(l);
     free(map);
     if (rc) {
@@ -86,6 +108,28 @@ static int from_folder(const char *data, const char *side, const am_model *m, in
     }
     *out = it;
     *n_out = n;
+    return 0;
+}
+
+int inf_eval_negatives(const char *dir, const char *side, const am_model *m, inf_labelled **items, size_t *n,
+                       char **warn, aa_error *err)
+{
+    if (warn)
+        *warn = NULL;
+    inf_labelled *neg = NULL;
+    size_t nn = 0;
+    int rc = from_folder(dir, side, m, 1, &neg, &nn, warn, err);
+    if (rc)
+        return rc;
+    inf_labelled *v = realloc(*items, (*n + nn + 1) * sizeof *v);
+    if (!v) {
+        inf_eval_items_free(neg, nn);
+        return aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    }
+    memcpy(v + *n, neg, nn * sizeof *v);
+    free(neg);
+    *items = v;
+    *n += nn;
     return 0;
 }
 
@@ -164,7 +208,7 @@ static int from_tsv(const char *tsv, const char *side, const am_model *m, inf_la
     text[size] = '\0';
 
     enum { MAXF = 32 };
-    int col_path = -1, col_class = -1, col_side = -1, line_no = 0, rc = 0;
+    int col_path = -1, col_class = -1, col_side = -1, col_source = -1, col_negative = -1, line_no = 0, rc = 0;
     inf_labelled *it = NULL;
     size_t n = 0, cap = 0;
     char *save = NULL;
@@ -184,6 +228,8 @@ static int from_tsv(const char *tsv, const char *side, const am_model *m, inf_la
                 if (!strcmp(fld[i], "path")) col_path = i;
                 else if (!strcmp(fld[i], "class")) col_class = i;
                 else if (!strcmp(fld[i], "side")) col_side = i;
+                else if (!strcmp(fld[i], "source")) col_source = i;
+                else if (!strcmp(fld[i], "negative")) col_negative = i;
             }
             if (col_path < 0 || col_class < 0)
                 rc = aa_error_set(err, DS_ERR_MANIFEST, "%s: line 1: header has no 'path' and 'class' columns", tsv);
@@ -194,14 +240,17 @@ static int from_tsv(const char *tsv, const char *side, const am_model *m, inf_la
         }
         int need = col_path > col_class ? col_path : col_class;
         need = col_side > need ? col_side : need;
+        need = col_source > need ? col_source : need;
+        need = col_negative > need ? col_negative : need;
         if (nf <= need) {
             rc = aa_error_set(err, DS_ERR_MANIFEST, "%s: line %d: %d columns, the header has more", tsv, line_no, nf);
             break;
         }
         if (side && strcmp(fld[col_side], side))
             continue;
-        int c = model_class(m, fld[col_class]);
-        if (c < 0) {
+        int negative = col_negative >= 0 && !strcmp(fld[col_negative], "1");
+        int c = negative ? -1 : model_class(m, fld[col_class]);
+        if (c < 0 && !negative) {
             char where[1100];
             snprintf(where, sizeof where, "%s: line %d", tsv, line_no);
             rc = unknown_class(m, where, fld[col_class], err);
@@ -216,11 +265,14 @@ static int from_tsv(const char *tsv, const char *side, const am_model *m, inf_la
             }
             it = v;
         }
-        if (!(it[n].path = resolve(tsv, fld[col_path]))) {
+        inf_labelled *e = &it[n++];
+        *e = (inf_labelled){.cls = c};
+        if (!(e->path = resolve(tsv, fld[col_path])) ||
+            !(e->source = strdup(col_source >= 0 ? fld[col_source] : "-")) ||
+            (negative && !(e->kind = strdup(fld[col_class])))) {
             rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
             break;
         }
-        it[n++].cls = c;
     }
     if (!rc && col_path < 0)
         rc = aa_error_set(err, DS_ERR_MANIFEST, "%s: empty (no header line)", tsv);
@@ -245,7 +297,7 @@ int inf_eval_items(const char *data, const char *side, const am_model *m, inf_la
     if (stat(data, &st) != 0)
         return aa_error_set(err, AA_ERR_IO, "%s: cannot open (%s)", data, strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return from_folder(data, side, m, out, n, warn, err);
+        return from_folder(data, side, m, 0, out, n, warn, err);
     return from_tsv(data, side, m, out, n, err);
 }
 
@@ -291,6 +343,17 @@ int inf_cmd_eval(const inf_options *o)
     if (warn)
         fprintf(stderr, "%s", warn);
     free(warn);
+    for (int j = 0; j < o->n_negatives; j++) {
+        if (inf_eval_negatives(o->negatives[j], o->side, m, &items, &n, &warn, &err)) {
+            fprintf(stderr, "aa-infer: %s\n", err.msg);
+            inf_eval_items_free(items, n);
+            am_free(m);
+            return 1;
+        }
+        if (warn)
+            fprintf(stderr, "%s", warn);
+        free(warn);
+    }
 
     int k = am_n_classes(m), threads = inf_threads_for(o, n), failed = 0;
     if (threads > slots)
@@ -298,9 +361,11 @@ int inf_cmd_eval(const inf_options *o)
     int *labels = malloc((n ? n : 1) * sizeof *labels);
     float *probs = malloc((n ? n : 1) * (size_t)k * sizeof *probs); /* [n][k] */
     int *ok = calloc(n ? n : 1, sizeof *ok);
+    const char **sources = malloc((n ? n : 1) * sizeof *sources), **kinds = malloc((n ? n : 1) * sizeof *kinds);
     ev_eval *ev = NULL;
+    ev_breakdown *by = NULL;
     int rc = 0;
-    if (!labels || !probs || !ok) {
+    if (!labels || !probs || !ok || !sources || !kinds) {
         fprintf(stderr, "aa-infer: out of memory\n");
         rc = 1;
         goto done;
@@ -325,6 +390,8 @@ int inf_cmd_eval(const inf_options *o)
     for (size_t i = 0; i < n; i++)
         if (ok[i]) {
             memmove(probs + used * (size_t)k, probs + i * (size_t)k, (size_t)k * sizeof *probs);
+            sources[used] = items[i].source;
+            kinds[used] = items[i].kind ? items[i].kind : "";
             labels[used++] = items[i].cls;
         }
     if (used == 0) {
@@ -338,8 +405,10 @@ int inf_cmd_eval(const inf_options *o)
     int per_class = 0;
     for (int c = 0; c < k; c++)
         per_class |= (th[c] = am_class_threshold(m, c)) > 0;
-    ev_gate gate = {am_min_confidence(m), per_class ? th : NULL};
-    if (!(ev = ev_evaluate(used, k, labels, probs, &gate, &err))) {
+    ev_gate gate = {am_min_confidence(m), per_class ? th : NULL, am_has_unclear(m)};
+    /* The classes' figures on the recordings of a class; the negatives have a table of their own. */
+    if (!(ev = ev_evaluate_labelled(used, k, labels, probs, &gate, &err)) ||
+        !(by = ev_breakdown_make(used, k, labels, probs, &gate, sources, kinds, am_negatives_class(m), &err))) {
         inf_errorf("%s: %s", o->eval_data, err.msg);
         rc = 1;
         goto done;
@@ -351,7 +420,7 @@ int inf_cmd_eval(const inf_options *o)
     snprintf(title, sizeof title, "%s on %s%s%s", o->model, o->eval_data, o->side ? ", side " : "",
              o->side ? o->side : "");
     ev_report_info info = {.title = title, .class_names = names, .unit = "recordings",
-                           .temperature = am_temperature(m)};
+                           .temperature = am_temperature(m), .breakdown = by};
     if (write_reports(o, ev, &info, &err)) {
         fflush(stdout);
         inf_print_error(err.msg);
@@ -363,9 +432,12 @@ done:
         rc = 1;
     }
     ev_eval_free(ev);
+    ev_breakdown_free(by);
     free(labels);
     free(probs);
     free(ok);
+    free(sources);
+    free(kinds);
     inf_eval_items_free(items, n);
     am_free(m);
     return rc || failed ? 1 : 0;

@@ -24,6 +24,8 @@ int inf_exit_status(const aa_error *err);
 typedef enum { INF_CLASSIFY, INF_EVAL, INF_TIMELINE, INF_STREAM, INF_SELFTEST, INF_SERVE } inf_mode;
 typedef enum { INF_TEXT, INF_JSON, INF_CSV } inf_format;
 
+#define INF_MAX_NEGATIVES 16
+
 typedef struct {
     const char *cls; /* class folder name or display label */
     double p;
@@ -46,6 +48,8 @@ typedef struct {
     const char *eval_data;
     const char *side; /* NULL: every row / item */
     const char *svg_dir;
+    const char *negatives[INF_MAX_NEGATIVES]; /* --negatives DIR, repeatable */
+    int n_negatives;
     /* --timeline, --stream */
     double hop;             /* s; default 0.5 */
     int smooth;             /* windows in the centred moving average; default 3 (1 = none) */
@@ -158,7 +162,10 @@ int inf_cmd_serve(const inf_options *o);
 
 typedef struct {
     char *path;
-    int cls; /* the model's class index */
+    int cls;      /* the model's class index; -1 for a negative (a recording of no class) */
+    char *source; /* where it comes from: the manifest's or split file's source column, else the folder's name
+                   * ("-" in a split file without one) */
+    char *kind;   /* a negative's kind (its folder, or the split file's class column); NULL otherwise */
 } inf_labelled;
 
 /* The recordings of DATA with their classes mapped to m's by folder name or label: DATA a folder of
@@ -169,6 +176,12 @@ typedef struct {
  * does not know is an error. warn (may be NULL) receives the listing's warnings, one per line, malloc'd. */
 int inf_eval_items(const char *data, const char *side, const am_model *m, inf_labelled **out, size_t *n,
                    char **warn, aa_error *err);
+/* Appends the recordings under the folder of negatives dir (any folder names, each a kind; a folder named
+ * like one of m's classes is skipped with a warning; side as above) to *items [*n], as negatives. A split
+ * file marks its negatives itself (a `negative` column of 1). warn (may be NULL) receives the listing's
+ * warnings, malloc'd. On failure *items and *n are as they were. */
+int inf_eval_negatives(const char *dir, const char *side, const am_model *m, inf_labelled **items, size_t *n,
+                       char **warn, aa_error *err);
 void inf_eval_items_free(inf_labelled *it, size_t n);
 
 /* ---- timeline.c: long recordings --------------------------------------------------------------------------- */

@@ -42,7 +42,7 @@ typedef enum {
 
 typedef enum {
     O_MODEL, O_JSON, O_CSV, O_MIN_CONFIDENCE, O_THRESHOLD, O_AGGREGATE, O_THREADS, O_MAX_SECONDS,
-    O_EVAL, O_SIDE, O_SVG,
+    O_EVAL, O_SIDE, O_SVG, O_NEGATIVES,
     O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_REFERENCE, O_COLLAR, O_OFFSETS, O_STREAM, O_RATE, O_SAMPLE_FORMAT, O_EVENTS, O_REFRACTORY,
     O_SERVE, O_HOST, O_PORT, O_WORKERS, O_MAX_UPLOAD, O_MAX_CONNECTIONS, O_MAX_PER_IP, O_IDLE_TIMEOUT,
     O_ALLOW_HOST, O_ALLOW_ORIGIN,
@@ -88,9 +88,13 @@ static const opt_def OPTS[] = {
 
     {O_EVAL, "eval", 0, K_STR, "DATA", 0, 0, 0, "Evaluation (--eval)",
      "DATA/<class>/... folders (or DATA/{train,val,test}/<class>/...), or the MODEL.split.tsv aa-train writes "
-     "(columns path, class, group, side)", NULL},
+     "(columns path, class, group, side, source, negative); the report ends with a table per source and, with "
+     "negatives, what they were called", NULL},
     {O_SIDE, "side", 0, K_TEXT, "SIDE", 0, 0, MODE(INF_EVAL), NULL, "train, val or test: only those rows (or "
      "that folder)", "all"},
+    {O_NEGATIVES, "negatives", 0, K_STR, "DIR", 0, 0, MODE(INF_EVAL), NULL,
+     "recordings of no class in DIR's folders (one kind each): reported as what the model calls them, per "
+     "folder; repeatable", NULL},
     {O_SVG, "svg", 0, K_STR, "DIR", 0, 0, MODE(INF_EVAL), NULL,
      "also write DIR/confusion.svg, reliability.svg, coverage.svg", NULL},
 
@@ -400,6 +404,11 @@ static int apply(inf_options *o, const opt_def *d, const char *v, int *mode_set,
         o->side = v;
         break;
     case O_SVG: o->svg_dir = v; break;
+    case O_NEGATIVES:
+        if (o->n_negatives == INF_MAX_NEGATIVES)
+            return aa_error_set(err, USAGE, "--negatives: at most %d folders", INF_MAX_NEGATIVES);
+        o->negatives[o->n_negatives++] = v;
+        break;
     case O_TIMELINE: return set_mode(o, INF_TIMELINE, mode_set, opt, err);
     case O_HOP: o->hop = x; break;
     case O_SMOOTH:

@@ -58,9 +58,9 @@ int inf_row_class(const am_model *m, const float *row, int background, double *c
     double th[AM_MAX_CLASSES];
     for (int j = 0; j < k; j++)
         th[j] = am_class_threshold(m, j);
-    ev_gate gate = {am_min_confidence(m), th};
+    ev_gate gate = {am_min_confidence(m), th, am_has_unclear(m)};
     *conf = row[c];
-    if (c == background || ev_gate_withholds(&gate, c, row[c]))
+    if (c == background || ev_gate_withholds_row(&gate, row, k))
         return -1;
     return c;
 }
@@ -120,7 +120,7 @@ typedef struct {
     int threads, k;
     size_t per;         /* floats per log-mel */
     float *mels;        /* [BATCH][n_mels][n_frames] */
-    float *logits;      /* [BATCH][k] */
+    float *logits;      /* [BATCH][am_n_outputs] the network's outputs */
     float *raw;         /* [cap_windows][k] decided probabilities, before smoothing */
     size_t n_windows, cap_windows;
 } runner;
@@ -157,7 +157,7 @@ static int run_batch(runner *r, const float *x, size_t n, const size_t *starts, 
     }
     for (size_t j = 0; j < nb; j++) {
         am_result res;
-        am_decide(r->m, r->logits + j * (size_t)r->k, &res);
+        am_decide(r->m, r->logits + j * (size_t)am_n_outputs(r->m), &res);
         memcpy(r->raw + (r->n_windows + j) * (size_t)r->k, res.probs, (size_t)r->k * sizeof(float));
     }
     r->n_windows += nb;
@@ -237,7 +237,7 @@ int inf_timeline_run(am_model *m, const char *path, const void *data, size_t siz
     am_set_threads(m, r.threads);
     r.lm = dsp_logmel_new(s, r.threads, err);
     r.mels = malloc(BATCH * r.per * sizeof *r.mels);
-    r.logits = malloc(BATCH * (size_t)r.k * sizeof *r.logits);
+    r.logits = malloc(BATCH * (size_t)am_n_outputs(m) * sizeof *r.logits);
     int rc = 0;
     if (!r.lm)
         rc = err->code;

@@ -1,4 +1,5 @@
 #include <string.h>
+#include <strings.h>
 
 #include "model/model_internal.h"
 
@@ -6,6 +7,10 @@ const dsp_settings *am_dsp(const am_model *m) { return &m->dsp; }
 int am_n_classes(const am_model *m) { return m->n_classes; }
 const char *am_class_name(const am_model *m, int c) { return c >= 0 && c < m->n_classes ? m->classes[c] : NULL; }
 const char *am_class_label(const am_model *m, int c) { return c >= 0 && c < m->n_classes ? m->labels[c] : NULL; }
+int am_n_outputs(const am_model *m) { return m->n_outputs; }
+const char *am_output_name(const am_model *m, int o) { return o >= 0 && o < m->n_outputs ? m->outputs[o] : NULL; }
+int am_output_class(const am_model *m, int o) { return o >= 0 && o < m->n_outputs ? m->map[o] : AM_MAP_UNCLEAR; }
+int am_has_unclear(const am_model *m) { return m->has_unclear; }
 double am_temperature(const am_model *m) { return m->temperature; }
 double am_min_confidence(const am_model *m) { return m->min_confidence; }
 double am_class_threshold(const am_model *m, int c) { return c >= 0 && c < m->n_classes ? m->class_threshold[c] : 0; }
@@ -48,4 +53,17 @@ int am_set_aggregate(am_model *m, const am_aggregate *a, aa_error *err)
         return AM_ERR_ARG;
     m->aggregate = *a;
     return 0;
+}
+
+int am_negatives_class(const am_model *m)
+{
+    /* The negatives' output is internal: not reported under its own name (a class a user named "other" is
+     * just a class). */
+    for (int o = 0; o < m->n_outputs; o++)
+        if (!strcmp(m->outputs[o], AM_OTHER_OUTPUT) && (m->map[o] < 0 || strcmp(m->classes[m->map[o]], AM_OTHER_OUTPUT)))
+            return m->map[o];
+    for (int c = 0; c < m->n_classes; c++)
+        if (!strcasecmp(m->classes[c], "background_noise") || !strcasecmp(m->labels[c], "Background Noise"))
+            return c;
+    return AM_MAP_UNCLEAR;
 }

@@ -5,31 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/eval.h"
 #include "model/model_internal.h"
 
 void am_decide(const am_model *m, const float *logits, am_result *out)
 {
-    int k = m->n_classes;
-    double mx = -INFINITY, sum = 0, z[AM_MAX_CLASSES];
-    for (int c = 0; c < k; c++)
-        if (logits[c] > mx)
-            mx = logits[c];
+    int ko = m->n_outputs, k = m->n_classes;
+    double mx = -INFINITY, sum = 0, z[AM_MAX_CLASSES], zc[AM_MAX_CLASSES] = {0};
+    for (int o = 0; o < ko; o++)
+        if (logits[o] > mx)
+            mx = logits[o];
     /* Shifted before the division: logit / T overflows to inf for a small T (and inf - inf is NaN), while
      * (logit - max) / T is at most 0, so the top class is exp(0) = 1 and the sum is at least 1. */
-    for (int c = 0; c < k; c++)
-        sum += (z[c] = exp(((double)logits[c] - mx) / m->temperature));
+    for (int o = 0; o < ko; o++)
+        sum += (z[o] = exp(((double)logits[o] - mx) / m->temperature));
+    /* Merged before the division and in output order: a class with one output gets exactly the bits the
+     * plain softmax gives it (ev_softmax's), so a model without internal outputs decides as before. */
+    for (int o = 0; o < ko; o++)
+        if (m->map[o] >= 0)
+            zc[m->map[o]] += z[o];
     int best = 0;
     for (int c = 0; c < k; c++) {
-        out->probs[c] = (float)(z[c] / sum);
+        out->probs[c] = (float)(zc[c] / sum);
         if (out->probs[c] > out->probs[best])
             best = c;
     }
     out->cls = best;
     out->confidence = out->probs[best];
-    double th = m->class_threshold[best] > m->min_confidence ? m->class_threshold[best] : m->min_confidence;
-    /* Same rule as eval/'s ev_gate_withholds (equal to the threshold is kept), so the binary's decisions and
-     * the evaluation's Unclear column agree. */
-    out->gated = (double)out->probs[best] < th;
+    /* eval/'s rule itself (equal to the threshold is kept; the Unclear outputs' rest), so the binary's
+     * decisions and the evaluation's Unclear column agree. */
+    ev_gate g = {.min_confidence = m->min_confidence, .class_threshold = m->class_threshold,
+                 .rest_unclear = m->has_unclear};
+    out->gated = ev_gate_withholds_row(&g, out->probs, k);
 }
 
 static int check_slot(const am_model *m, int slot, aa_error *err)
@@ -50,7 +57,7 @@ int am_logits_batch(am_model *m, int slot, const float *const *mels, size_t n, f
     if (check_slot(m, slot, err))
         return AM_ERR_ARG;
     am_slot *s = &m->slots[slot];
-    const size_t per = am_mel_size(m), K = (size_t)m->n_classes;
+    const size_t per = am_mel_size(m), K = (size_t)m->n_outputs;
     for (size_t i = 0; i < n; i += AM_BATCH) {
         size_t b = n - i < AM_BATCH ? n - i : AM_BATCH;
         for (size_t j = 0; j < b; j++) {
@@ -108,7 +115,7 @@ int am_windows_scores(am_model *m, int slot, const am_windows *w, size_t n_rec, 
 {
     if (check_slot(m, slot, err))
         return AM_ERR_ARG;
-    const size_t K = (size_t)m->n_classes, per = am_mel_size(m);
+    const size_t K = (size_t)m->n_outputs, per = am_mel_size(m);
     size_t total = 0;
     for (size_t r = 0; r < n_rec; r++)
         total += w[r].n;
@@ -127,7 +134,7 @@ int am_windows_scores(am_model *m, int slot, const am_windows *w, size_t n_rec, 
     if ((rc = am_logits_batch(m, slot, mels, total, logits, err)))
         goto out;
     for (size_t r = 0, at = 0; r < n_rec && !rc; at += w[r].n, r++)
-        rc = am_aggregate_combine(&w[r].aggregate, m->n_classes, w[r].n, logits + at * K, w[r].energy,
+        rc = am_aggregate_combine(&w[r].aggregate, m->n_outputs, w[r].n, logits + at * K, w[r].energy,
                                   scores + r * K, err);
 out:
     free(mels);
@@ -141,7 +148,7 @@ int am_recording_scores(am_model *m, int slot, const float *x, size_t n, float *
     if (check_slot(m, slot, err))
         return AM_ERR_ARG;
     am_slot *s = &m->slots[slot];
-    const size_t per = am_mel_size(m), K = (size_t)m->n_classes;
+    const size_t per = am_mel_size(m), K = (size_t)m->n_outputs;
     size_t count = am_aggregate_windows(&m->aggregate, &m->dsp, x, n, NULL, NULL, 0);
     size_t *offsets = malloc(count * sizeof *offsets);
     double *energy = malloc(count * sizeof *energy);
@@ -169,7 +176,7 @@ int am_recording_scores(am_model *m, int slot, const float *x, size_t n, float *
         if (mel && loudest >= i && loudest < i + b)
             memcpy(mel, s->mels + (loudest - i) * per, per * sizeof *mel);
     }
-    if (!rc && !(rc = am_aggregate_combine(&m->aggregate, m->n_classes, count, logits, energy, scores, err))) {
+    if (!rc && !(rc = am_aggregate_combine(&m->aggregate, m->n_outputs, count, logits, energy, scores, err))) {
         *n_windows = count;
         *offset = offsets[loudest];
     }

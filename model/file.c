@@ -1,5 +1,23 @@
-/* The model file: an nn/ model file whose metadata carries the front end, classes, normalisation,
- * calibration, gate and self-test. */
+/* The model file: an nn/ model file (the container of nn/file.c: strings and float tensors by name)
+ * whose metadata carries the front end, classes, normalisation, calibration, gate and self-test:
+ *
+ *   key / tensor             kind    since  value
+ *   aa.format                string  1      "audio-audit-model 2" (name, format version)
+ *   aa.dsp                   string  1      the front-end settings (dsp_settings_format)
+ *   aa.classes               string  1      the network outputs' names, one per line, in output order
+ *   aa.reported_classes      string  2      the classes reported, one per line (absent: the outputs)
+ *   aa.output_map            string  2      per output, the index of the reported class it counts for or
+ *                                           -1 (reported as Unclear), space-separated (absent: identity)
+ *   aa.temperature           number  1      softmax temperature, > 0
+ *   aa.min_confidence        number  1      the global gate in [0, 1]
+ *   aa.aggregate             string  1      the aggregation policy (absent: loudest)
+ *   aa.train_json            string  1      the training summary (optional)
+ *   aa.norm_mean, aa.norm_std f32 [n_mels]  the feature normalisation
+ *   aa.class_threshold       f32 [reported classes], optional: per-class gates
+ *   aa.selftest.mel          f32 [n_mels][n_frames]  the self-test signal's log-mel
+ *   aa.selftest.logits       f32 [outputs]  its logits
+ *
+ * Format 1 files (no map) load with every output reported as itself. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +43,35 @@ static const char *class_name_problem(const char *const *names, int c)
     return NULL;
 }
 
+/* The reported classes of a spec: its outputs when it has no map. */
+static int spec_reported(const am_spec *sp)
+{
+    return sp->output_map ? sp->n_reported : sp->n_classes;
+}
+
+static const char *spec_class(const am_spec *sp, int c)
+{
+    return sp->output_map ? sp->reported[c] : sp->classes[c];
+}
+
+/* '\n'-joined names; NULL when out of memory. Caller frees. */
+static char *join_lines(const char *const *names, int n)
+{
+    size_t len = 1;
+    for (int c = 0; c < n; c++)
+        len += strlen(names[c]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    s[0] = 0;
+    for (int c = 0; c < n; c++) {
+        if (c)
+            strcat(s, "\n");
+        strcat(s, names[c]);
+    }
+    return s;
+}
+
 static int check_spec(const char *path, const nn_model *net, const am_spec *sp, aa_error *err)
 {
     nn_model_info info = nn_model_get_info(net);
@@ -43,6 +90,25 @@ static int check_spec(const char *path, const nn_model *net, const am_spec *sp, 
         if (problem)
             return aa_error_set(err, AM_ERR_ARG, "%s: class %d: %s", path, c, problem);
     }
+    if (sp->output_map) {
+        if (sp->n_reported < 2 || sp->n_reported > AM_MAX_CLASSES)
+            return aa_error_set(err, AM_ERR_ARG, "%s: %d reported classes (2..%d)", path, sp->n_reported,
+                                AM_MAX_CLASSES);
+        int used[AM_MAX_CLASSES] = {0};
+        for (int o = 0; o < sp->n_classes; o++) {
+            if (sp->output_map[o] < AM_MAP_UNCLEAR || sp->output_map[o] >= sp->n_reported)
+                return aa_error_set(err, AM_ERR_ARG, "%s: output %s maps to class %d of %d", path, sp->classes[o],
+                                    sp->output_map[o], sp->n_reported);
+            if (sp->output_map[o] >= 0)
+                used[sp->output_map[o]] = 1;
+        }
+        for (int c = 0; c < sp->n_reported; c++) {
+            if (!sp->reported[c] || !*sp->reported[c] || strchr(sp->reported[c], '\n'))
+                return aa_error_set(err, AM_ERR_ARG, "%s: reported class %d has no usable name", path, c);
+            if (!used[c])
+                return aa_error_set(err, AM_ERR_ARG, "%s: no output counts for class %s", path, sp->reported[c]);
+        }
+    }
     if (!sp->norm_mean || !sp->norm_std)
         return aa_error_set(err, AM_ERR_ARG, "%s: feature normalisation missing", path);
     for (int i = 0; i < sp->dsp.n_mels; i++)
@@ -54,10 +120,10 @@ static int check_spec(const char *path, const nn_model *net, const am_spec *sp, 
     if (!(sp->min_confidence >= 0 && sp->min_confidence <= 1))
         return aa_error_set(err, AM_ERR_ARG, "%s: gate %g outside [0, 1]", path, sp->min_confidence);
     if (sp->class_threshold)
-        for (int c = 0; c < sp->n_classes; c++)
+        for (int c = 0; c < spec_reported(sp); c++)
             if (!(sp->class_threshold[c] >= 0 && sp->class_threshold[c] <= 1))
                 return aa_error_set(err, AM_ERR_ARG, "%s: threshold of class %s outside [0, 1]", path,
-                                    sp->classes[c]);
+                                    spec_class(sp, c));
     if (am_aggregate_check(&sp->aggregate, err))
         return AM_ERR_ARG;
     return 0;
@@ -69,21 +135,21 @@ static int put_meta(nn_meta *meta, const char *path, nn_model *net, const am_spe
     am_aggregate_format(&sp->aggregate, agg, sizeof agg);
     snprintf(fmt, sizeof fmt, "%s %d", AM_FORMAT_NAME, AM_FORMAT_VERSION);
     dsp_settings_format(&sp->dsp, dsp_text, sizeof dsp_text);
-    size_t len = 1;
-    for (int c = 0; c < sp->n_classes; c++)
-        len += strlen(sp->classes[c]) + 1;
-    char *classes = malloc(len);
-    if (!classes)
+    char *classes = join_lines(sp->classes, sp->n_classes);
+    char *reported = sp->output_map ? join_lines(sp->reported, sp->n_reported) : NULL;
+    char map[AM_MAX_CLASSES * 4 + 1] = "";
+    for (int o = 0; sp->output_map && o < sp->n_classes; o++)
+        snprintf(map + strlen(map), sizeof map - strlen(map), "%s%d", o ? " " : "", sp->output_map[o]);
+    if (!classes || (sp->output_map && !reported)) {
+        free(classes);
+        free(reported);
         return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
-    classes[0] = 0;
-    for (int c = 0; c < sp->n_classes; c++) {
-        if (c)
-            strcat(classes, "\n");
-        strcat(classes, sp->classes[c]);
     }
-    int n_mels = sp->dsp.n_mels, k = sp->n_classes;
+    int n_mels = sp->dsp.n_mels, k = sp->n_classes, kr = spec_reported(sp);
     int rc = nn_meta_set_str(meta, AM_KEY_FORMAT, fmt, err) || nn_meta_set_str(meta, AM_KEY_DSP, dsp_text, err) ||
              nn_meta_set_str(meta, AM_KEY_CLASSES, classes, err) ||
+             (reported && (nn_meta_set_str(meta, AM_KEY_REPORTED, reported, err) ||
+                           nn_meta_set_str(meta, AM_KEY_OUTPUT_MAP, map, err))) ||
              nn_meta_set_num(meta, AM_KEY_TEMPERATURE, sp->temperature, err) ||
              nn_meta_set_num(meta, AM_KEY_MIN_CONF, sp->min_confidence, err) ||
              nn_meta_set_str(meta, AM_KEY_AGGREGATE, agg, err) ||
@@ -91,13 +157,14 @@ static int put_meta(nn_meta *meta, const char *path, nn_model *net, const am_spe
              nn_meta_set_tensor(meta, AM_TENSOR_STD, sp->norm_std, 1, &n_mels, err) ||
              (sp->train_json && nn_meta_set_str(meta, AM_KEY_TRAIN_JSON, sp->train_json, err));
     free(classes);
+    free(reported);
     if (rc)
         return AM_ERR_ARG;
     if (sp->class_threshold) {
         float th[AM_MAX_CLASSES];
-        for (int c = 0; c < k; c++)
+        for (int c = 0; c < kr; c++)
             th[c] = (float)sp->class_threshold[c];
-        if (nn_meta_set_tensor(meta, AM_TENSOR_THRESH, th, 1, &k, err))
+        if (nn_meta_set_tensor(meta, AM_TENSOR_THRESH, th, 1, &kr, err))
             return AM_ERR_ARG;
     }
 
@@ -157,6 +224,76 @@ static float *copy_tensor(const nn_meta *meta, const char *name, int ndim_want, 
     return out;
 }
 
+/* The '\n'-separated names of text into names[] (malloc'd; at most AM_MAX_CLASSES + 1 are counted, so
+ * too many is seen): the count, or -1 when out of memory. */
+static int split_names(const char *text, char **names)
+{
+    int c = 0;
+    for (const char *p = text; p && *p && c <= AM_MAX_CLASSES; c++) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (c < AM_MAX_CLASSES && !(names[c] = strndup(p, len)))
+            return -1;
+        p = e ? e + 1 : p + len;
+    }
+    return c;
+}
+
+/* The reported classes, their labels and each output's class: from the file's map, or every output as
+ * itself when it has none (format 1). */
+static int read_map(am_model *m, const char *path, const char *reported, const char *map, aa_error *err)
+{
+    if (!reported != !map)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: %s without %s", path, reported ? AM_KEY_REPORTED : AM_KEY_OUTPUT_MAP,
+                            reported ? AM_KEY_OUTPUT_MAP : AM_KEY_REPORTED);
+    if (!reported) {
+        m->n_classes = m->n_outputs;
+        for (int o = 0; o < m->n_outputs; o++) {
+            m->map[o] = o;
+            if (!(m->classes[o] = strdup(m->outputs[o])))
+                return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+        }
+    } else {
+        int n = split_names(reported, m->classes);
+        if (n < 0)
+            return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+        if (n < 2 || n > AM_MAX_CLASSES)
+            return aa_error_set(err, AM_ERR_FORMAT, "%s: %d reported classes (2..%d)", path, n, AM_MAX_CLASSES);
+        m->n_classes = n;
+        int used[AM_MAX_CLASSES] = {0}, o = 0;
+        const char *p = map;
+        for (; o < m->n_outputs; o++) {
+            char *end;
+            long v = strtol(p, &end, 10);
+            if (end == p || (*end && *end != ' ') || v < AM_MAP_UNCLEAR || v >= n)
+                return aa_error_set(err, AM_ERR_FORMAT, "%s: output map \"%.40s\" is not one reported class (or "
+                                    "-1) per output", path, map);
+            m->map[o] = (int)v;
+            if (v >= 0)
+                used[v] = 1;
+            else
+                m->has_unclear = 1;
+            p = end;
+        }
+        while (*p == ' ')
+            p++;
+        if (*p)
+            return aa_error_set(err, AM_ERR_FORMAT, "%s: output map \"%.40s\" has more entries than the %d outputs",
+                                path, map, m->n_outputs);
+        for (int c = 0; c < n; c++)
+            if (!used[c] || !*m->classes[c])
+                return aa_error_set(err, AM_ERR_FORMAT, "%s: reported class %d ('%.40s') has no output", path, c,
+                                    m->classes[c]);
+    }
+    for (int c = 0; c < m->n_classes; c++) {
+        char label[256];
+        ev_display_name(m->classes[c], label, sizeof label);
+        if (!(m->labels[c] = strdup(label)))
+            return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+    }
+    return 0;
+}
+
 /* Reads the Audio Audit metadata into m (everything but the networks). */
 static int read_meta(am_model *m, const char *path, const nn_meta *meta, const nn_model *net, aa_error *err)
 {
@@ -178,37 +315,29 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
     m->n_frames = dsp_clip_frames(&m->dsp);
 
     nn_model_info info = nn_model_get_info(net);
-    m->n_classes = info.n_classes;
+    m->n_outputs = info.n_classes;
     if (info.in_c != 1 || info.in_h != m->dsp.n_mels || (size_t)info.in_w != m->n_frames)
         return aa_error_set(err, AM_ERR_FORMAT, "%s: network input does not match its front-end settings", path);
-    if (m->n_classes < 2 || m->n_classes > AM_MAX_CLASSES)
-        return aa_error_set(err, AM_ERR_FORMAT, "%s: %d classes (2..%d supported)", path, m->n_classes,
+    if (m->n_outputs < 2 || m->n_outputs > AM_MAX_CLASSES)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: %d classes (2..%d supported)", path, m->n_outputs,
                             AM_MAX_CLASSES);
 
-    const char *classes = nn_meta_get_str(meta, AM_KEY_CLASSES);
-    int c = 0;
-    for (const char *p = classes; p && *p && c < AM_MAX_CLASSES; c++) {
-        const char *e = strchr(p, '\n');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (!(m->classes[c] = strndup(p, len)))
-            return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
-        if (!m->classes[c][0])
-            return aa_error_set(err, AM_ERR_FORMAT, "%s: class %d has an empty name", path, c + 1);
-        const char *problem = class_name_problem((const char *const *)m->classes, c);
+    int c = split_names(nn_meta_get_str(meta, AM_KEY_CLASSES), m->outputs);
+    if (c < 0)
+        return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
+    if (c != m->n_outputs)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: %d class names for %d network outputs", path, c,
+                            m->n_outputs);
+    if (read_map(m, path, nn_meta_get_str(meta, AM_KEY_REPORTED), nn_meta_get_str(meta, AM_KEY_OUTPUT_MAP), err))
+        return err ? err->code : AM_ERR_FORMAT;
+    for (int j = 0; j < m->n_classes; j++) {
+        const char *problem = class_name_problem((const char *const *)m->classes, j);
         if (problem) {
             char shown[128];
-            return aa_error_set(err, AM_ERR_FORMAT, "%s: class %d \"%s\": %s", path, c + 1,
-                                aa_printable_into(m->classes[c], shown, sizeof shown), problem);
+            return aa_error_set(err, AM_ERR_FORMAT, "%s: class %d \"%s\": %s", path, j + 1,
+                                aa_printable_into(m->classes[j], shown, sizeof shown), problem);
         }
-        char label[256];
-        ev_display_name(m->classes[c], label, sizeof label);
-        if (!(m->labels[c] = strdup(label)))
-            return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
-        p = e ? e + 1 : p + len;
     }
-    if (c != m->n_classes)
-        return aa_error_set(err, AM_ERR_FORMAT, "%s: %d class names for %d network outputs", path, c,
-                            m->n_classes);
 
     if (nn_meta_get_num(meta, AM_KEY_TEMPERATURE, &m->temperature, NULL))
         return aa_error_set(err, AM_ERR_FORMAT, "%s: temperature missing", path);
@@ -225,7 +354,7 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
     if (agg && am_aggregate_parse(agg, &m->aggregate, NULL))
         return aa_error_set(err, AM_ERR_FORMAT, "%s: aggregation policy \"%.40s\" not understood", path, agg);
 
-    int n_mels = m->dsp.n_mels, k = m->n_classes, mel_dims[2] = {n_mels, (int)m->n_frames};
+    int n_mels = m->dsp.n_mels, k = m->n_classes, ko = m->n_outputs, mel_dims[2] = {n_mels, (int)m->n_frames};
     m->norm_mean = copy_tensor(meta, AM_TENSOR_MEAN, 1, &n_mels);
     m->norm_std = copy_tensor(meta, AM_TENSOR_STD, 1, &n_mels);
     if (!m->norm_mean || !m->norm_std)
@@ -245,7 +374,7 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
                 return aa_error_set(err, AM_ERR_FORMAT, "%s: per-class threshold outside [0, 1]", path);
     }
     m->st_mel = copy_tensor(meta, AM_TENSOR_ST_MEL, 2, mel_dims);
-    m->st_logits = copy_tensor(meta, AM_TENSOR_ST_LOGITS, 1, &k);
+    m->st_logits = copy_tensor(meta, AM_TENSOR_ST_LOGITS, 1, &ko);
     const char *tj = nn_meta_get_str(meta, AM_KEY_TRAIN_JSON);
     if (tj && !(m->train_json = strdup(tj)))
         return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
@@ -286,7 +415,7 @@ am_model *am_load(const char *path, int n_slots, aa_error *err)
      * parameters from the first avoids re-reading and re-checking the file. */
     int ti_count = nn_tensor_count(first);
     for (int s = 1; s < n_slots; s++) {
-        nn_model *net = nn_model_new(nn_model_arch(first), 1, m->dsp.n_mels, (int)m->n_frames, m->n_classes, 1,
+        nn_model *net = nn_model_new(nn_model_arch(first), 1, m->dsp.n_mels, (int)m->n_frames, m->n_outputs, 1,
                                      err);
         if (!net) {
             am_free(m);
@@ -337,7 +466,8 @@ am_model *am_borrow(nn_model *net, const am_spec *sp, aa_error *err)
     m->dsp = sp->dsp;
     m->clip_samples = dsp_clip_samples(&sp->dsp);
     m->n_frames = dsp_clip_frames(&sp->dsp);
-    m->n_classes = sp->n_classes;
+    m->n_outputs = sp->n_classes;
+    m->n_classes = spec_reported(sp);
     m->temperature = sp->temperature;
     m->min_confidence = sp->min_confidence;
     m->aggregate = sp->aggregate;
@@ -346,10 +476,15 @@ am_model *am_borrow(nn_model *net, const am_spec *sp, aa_error *err)
     m->norm_std = malloc(n_mels * sizeof *m->norm_std);
     m->arch = strdup(nn_model_arch(net));
     int ok = m->norm_mean && m->norm_std && m->arch;
+    for (int o = 0; ok && o < m->n_outputs; o++) {
+        m->map[o] = sp->output_map ? sp->output_map[o] : o;
+        m->has_unclear |= m->map[o] == AM_MAP_UNCLEAR;
+        ok = (m->outputs[o] = strdup(sp->classes[o])) != NULL;
+    }
     for (int c = 0; ok && c < m->n_classes; c++) {
         char label[256];
-        ev_display_name(sp->classes[c], label, sizeof label);
-        ok = (m->classes[c] = strdup(sp->classes[c])) && (m->labels[c] = strdup(label));
+        ev_display_name(spec_class(sp, c), label, sizeof label);
+        ok = (m->classes[c] = strdup(spec_class(sp, c))) && (m->labels[c] = strdup(label));
         /* stored as a float tensor: the file would give back the float's value */
         m->class_threshold[c] = sp->class_threshold ? (double)(float)sp->class_threshold[c] : 0;
     }
@@ -379,6 +514,7 @@ void am_free(am_model *m)
     }
     free(m->slots);
     for (int c = 0; c < AM_MAX_CLASSES; c++) {
+        free(m->outputs[c]);
         free(m->classes[c]);
         free(m->labels[c]);
     }

@@ -79,16 +79,33 @@ size_t am_aggregate_windows(const am_aggregate *a, const dsp_settings *s, const 
 int am_aggregate_combine(const am_aggregate *a, int k, size_t n, const float *logits, const double *energy,
                          float *out, aa_error *err);
 
+/* ---- outputs and reported classes ------------------------------------------------------------------------
+ * The network may have outputs that are not classes a user sees: aa-train --negatives trains an output
+ * "other" on recordings of no class (speech, laughter, clicks), and what it says is reported as one of
+ * the classes (the background class) or as Unclear. The model file stores which reported class each output
+ * counts for. am_decide sums the probabilities of the outputs of each reported class before the argmax and
+ * the gate, so every mode (clips, --eval, --timeline, --stream, --serve) reports the classes alone; the
+ * probability of outputs reported as Unclear is left out of the reported probabilities (they then sum to
+ * less than 1) and withholds a prediction it outweighs (ev_gate.rest_unclear). A file without a map (format
+ * 1) reports every output as itself. */
+#define AM_MAP_UNCLEAR (-1)
+#define AM_OTHER_OUTPUT "other" /* the name of the negatives' output */
+
 /* What the trainer decides and the model file stores beside the network. */
 typedef struct {
     dsp_settings dsp;
-    int n_classes;
-    const char *classes[AM_MAX_CLASSES]; /* folder names, in the network's output order */
+    int n_classes;                       /* the network's outputs */
+    const char *classes[AM_MAX_CLASSES]; /* their names: folder names, in the network's output order */
+    /* NULL: every output is reported as itself. Else [n_classes]: the index into reported[] of the class
+     * each output counts for, or AM_MAP_UNCLEAR; every reported class needs an output. */
+    const int *output_map;
+    int n_reported;
+    const char *reported[AM_MAX_CLASSES]; /* the reported classes' folder names (with output_map) */
     const float *norm_mean;              /* [n_mels] */
     const float *norm_std;               /* [n_mels], > 0 */
     double temperature;                  /* > 0; 1 = uncalibrated */
     double min_confidence;               /* global gate in [0, 1]; 0 = never withhold */
-    const double *class_threshold;       /* [n_classes] or NULL: per-class gates, 0 = use the global one */
+    const double *class_threshold;       /* [reported classes] or NULL: per-class gates, 0 = the global one */
     const char *train_json;              /* optional: a JSON summary of the training run (data, metrics) */
     am_aggregate aggregate;              /* recording-level decisions; zero = loudest */
 } am_spec;
@@ -113,9 +130,20 @@ void am_free(am_model *m);
 
 /* ---- what the model knows ------------------------------------------------------------------------------- */
 const dsp_settings *am_dsp(const am_model *m);
+/* The reported classes: what a user sees, what am_result.probs and the class thresholds are indexed by. */
 int am_n_classes(const am_model *m);
 const char *am_class_name(const am_model *m, int c);  /* folder name, "heavy_breathing" */
 const char *am_class_label(const am_model *m, int c); /* display label, "Heavy Breathing" */
+/* The network's outputs: what logits and scores (am_logits_batch, am_windows_scores, am_recording_scores)
+ * are indexed by; as many as the classes unless the model has internal outputs. */
+int am_n_outputs(const am_model *m);
+const char *am_output_name(const am_model *m, int o);
+int am_output_class(const am_model *m, int o);       /* the reported class output o counts for, or AM_MAP_UNCLEAR */
+int am_has_unclear(const am_model *m);               /* 1 when some output is reported as Unclear */
+/* What the model reports recordings of no class (negatives) as: the class its "other" output counts for
+ * (or AM_MAP_UNCLEAR); for a model without one, the class named background_noise / Background Noise, else
+ * AM_MAP_UNCLEAR. */
+int am_negatives_class(const am_model *m);
 double am_temperature(const am_model *m);
 double am_min_confidence(const am_model *m);
 double am_class_threshold(const am_model *m, int c);  /* 0 when none */
@@ -135,15 +163,18 @@ int am_set_aggregate(am_model *m, const am_aggregate *a, aa_error *err);
 /* ---- classification ------------------------------------------------------------------------------------ */
 
 typedef struct {
-    int cls;               /* most probable class */
+    int cls;               /* most probable reported class */
     int gated;             /* 1: withheld, report AM_UNCLEAR_LABEL */
     double confidence;     /* probability of cls after temperature scaling */
-    float probs[AM_MAX_CLASSES];
+    float probs[AM_MAX_CLASSES]; /* [am_n_classes] the reported classes' probabilities */
     size_t offset;         /* first sample of the clip used (the loudest of those judged), at the model rate */
     size_t windows;        /* windows the decision rests on (1 for loudest or a short recording) */
 } am_result;
 
-/* Applies temperature and gate to logits [n_classes]. */
+/* The one decision: logits [n_outputs] -> softmax at the temperature -> the outputs' probabilities summed
+ * per reported class -> the argmax and the gate: withheld below max(min_confidence, class_threshold[top]),
+ * or (am_has_unclear) when the outputs reported as Unclear outweigh the top class (eval/'s
+ * ev_gate_withholds_row: the evaluations apply the same rule to the same probabilities). */
 void am_decide(const am_model *m, const float *logits, am_result *out);
 
 /* ---- the route from a recording to its scores ------------------------------------------------------------

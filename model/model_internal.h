@@ -3,12 +3,15 @@
 
 #include "model/model.h"
 
-/* Metadata keys of the model file (nn_meta). Bump AM_FORMAT_VERSION when their meaning changes. */
+/* Metadata keys of the model file (nn_meta; the table in model/file.c). Bump AM_FORMAT_VERSION when
+ * their meaning changes. Version 2 added the output map; a version 1 file has none (identity). */
 #define AM_FORMAT_NAME "audio-audit-model"
-#define AM_FORMAT_VERSION 1
+#define AM_FORMAT_VERSION 2
 #define AM_KEY_FORMAT "aa.format"
 #define AM_KEY_DSP "aa.dsp"
-#define AM_KEY_CLASSES "aa.classes" /* names separated by '\n' */
+#define AM_KEY_CLASSES "aa.classes" /* the network outputs' names separated by '\n' */
+#define AM_KEY_REPORTED "aa.reported_classes" /* the classes a user sees, '\n'-separated; absent: the outputs */
+#define AM_KEY_OUTPUT_MAP "aa.output_map" /* per output, the index of its reported class or -1 (Unclear) */
 #define AM_KEY_TEMPERATURE "aa.temperature"
 #define AM_KEY_MIN_CONF "aa.min_confidence"
 #define AM_KEY_TRAIN_JSON "aa.train_json"
@@ -29,7 +32,11 @@ typedef struct {
 struct am_model {
     dsp_settings dsp;
     size_t clip_samples, n_frames;
-    int n_classes;
+    int n_outputs;                 /* the network's outputs */
+    char *outputs[AM_MAX_CLASSES]; /* their names */
+    int map[AM_MAX_CLASSES];       /* [n_outputs] the reported class each counts for, or AM_MAP_UNCLEAR */
+    int has_unclear;               /* some output maps to AM_MAP_UNCLEAR */
+    int n_classes;                 /* the classes reported (all of them when there is no map) */
     char *classes[AM_MAX_CLASSES];
     char *labels[AM_MAX_CLASSES];
     float *norm_mean, *norm_std; /* [n_mels] */
@@ -41,7 +48,7 @@ struct am_model {
     char *path;         /* the file it was loaded from, for messages; NULL: am_borrow's model in memory */
     am_aggregate aggregate;
     float *st_mel;    /* [n_mels][n_frames] stored self-test log-mel, NULL if absent */
-    float *st_logits; /* [n_classes] */
+    float *st_logits; /* [n_outputs] */
     dsp_logmel *logmel; /* one thread slot per am slot */
     int n_slots;
     am_slot *slots;

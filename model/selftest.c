@@ -79,7 +79,7 @@ int am_selftest(am_model *m, am_selftest_report *out, aa_error *err)
             dm = d; /* also catches NaN */
     }
     free(mel);
-    for (int c = 0; c < m->n_classes; c++) {
+    for (int c = 0; c < m->n_outputs; c++) {
         double d = fabs((double)logits[c] - m->st_logits[c]);
         if (!(d <= dl))
             dl = d;

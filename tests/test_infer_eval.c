@@ -94,7 +94,7 @@ static char *library_report(const char *model, const char *data, const char *sid
     int per_class = 0;
     for (int c = 0; c < 4; c++)
         per_class |= (th[c] = am_class_threshold(m, c)) > 0;
-    ev_gate gate = {am_min_confidence(m), per_class ? th : NULL};
+    ev_gate gate = {am_min_confidence(m), per_class ? th : NULL, am_has_unclear(m)};
     ev_eval *ev = ev_evaluate(n, 4, labels, probs, &gate, &err);
     ck_assert_ptr_nonnull(ev);
     const char *names[4];

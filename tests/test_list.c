@@ -526,6 +526,116 @@ START_TEST(groups_from_regex)
 END_TEST
 
 /* The real corpus, when the machine has it: 255 files in 4 classes, 120 groups from its manifest. */
+/* Sources: from the manifest's `source` column, else the name of DATA's folder; an empty cell falls back
+ * too. A manifest that cannot be used stops the listing, unless the caller only wants what it can give. */
+START_TEST(sources_from_manifest_and_folder)
+{
+    char d[256], data[300];
+    tu_mkdtemp(d, sizeof d);
+    snprintf(data, sizeof data, "%s/corpus", d);
+    put_dir(d, "corpus");
+    put(data, "cough/a.wav");
+    put(data, "cough/b.wav");
+    put(data, "breath/c.wav");
+    put(data, "breath/d.wav");
+    ds_list *l = load_ok(data, NULL);
+    ck_assert_uint_eq(l->n_sources, 1);
+    ck_assert_str_eq(l->sources[0], "corpus");
+    ck_assert_uint_eq(l->stats.source_manifest, 0);
+    ck_assert_int_eq(ds_list_source_index(l, "corpus"), 0);
+    ck_assert_int_eq(ds_list_source_index(l, "other"), -1);
+    ds_list_free(l);
+
+    /* A trailing slash names the same folder; the caller may name the default. */
+    char slashed[310];
+    snprintf(slashed, sizeof slashed, "%s/", data);
+    l = load_ok(slashed, NULL);
+    ck_assert_str_eq(l->sources[0], "corpus");
+    ds_list_free(l);
+    ds_list_opts o = {.default_source = "lab"};
+    l = load_ok(data, &o);
+    ck_assert_str_eq(l->sources[0], "lab");
+    ds_list_free(l);
+
+    put_text(data, "manifest.tsv",
+             "path\tgroup\tsource\n"
+             "cough/a.wav\tp1\tphone\n"
+             "breath/c.wav\tp1\tphone\n"
+             "cough/b.wav\tp2\tstudio\n"
+             "breath/d.wav\tp3\t\n");
+    l = load_ok(data, NULL);
+    ck_assert_uint_eq(l->n_sources, 3);
+    ck_assert_str_eq(l->sources[0], "corpus"); /* sorted bytewise */
+    ck_assert_str_eq(l->sources[1], "phone");
+    ck_assert_str_eq(l->sources[2], "studio");
+    ck_assert_str_eq(l->sources[find(l, "cough/a.wav")->source], "phone");
+    ck_assert_str_eq(l->sources[find(l, "breath/c.wav")->source], "phone");
+    ck_assert_str_eq(l->sources[find(l, "cough/b.wav")->source], "studio");
+    ck_assert_str_eq(l->sources[find(l, "breath/d.wav")->source], "corpus");
+    ck_assert_uint_eq(l->stats.source_manifest, 3);
+    ds_list_free(l);
+
+    /* No group column: an error, or with manifest_soft a warning and no manifest at all. */
+    put_text(data, "manifest.tsv", "path\tsource\ncough/a.wav\tphone\n");
+    aa_error err;
+    ck_assert_int_eq(load_err(data, NULL, &err), DS_ERR_MANIFEST);
+    o = (ds_list_opts){.manifest_soft = 1};
+    l = load_ok(data, &o);
+    ck_assert_uint_eq(count_warnings(l, DS_WARN_MANIFEST_UNUSABLE), 1);
+    ck_assert_msg(strstr(l->warnings[0].msg, "no 'group'") != NULL, "%s", l->warnings[0].msg);
+    ck_assert_ptr_null(l->manifest_path);
+    ck_assert_uint_eq(l->n_sources, 1);
+    ck_assert_uint_eq(l->stats.group_manifest, 0);
+    ds_list_free(l);
+    tu_rmtree(d);
+}
+END_TEST
+
+/* A folder of negatives: one folder is enough with min_classes 1, and folders named like the classes being
+ * trained are skipped with a warning that says why. */
+START_TEST(list_negatives_folder)
+{
+    char d[256];
+    tu_mkdtemp(d, sizeof d);
+    put(d, "clicks/a.wav");
+    aa_error err;
+    ck_assert_int_eq(load_err(d, NULL, &err), DS_ERR_LAYOUT);
+    ck_assert_msg(strstr(err.msg, "only one class") != NULL, "%s", err.msg);
+    ds_list_opts o = {.min_classes = 1};
+    ds_list *l = load_ok(d, &o);
+    ck_assert_int_eq(l->n_classes, 1);
+    ds_list_free(l);
+
+    put(d, "heavy_breathing/b.wav");
+    put(d, "speech/c.wav");
+    o.exclude = "cough, heavy_breathing";
+    o.exclude_why = "a class of DATA, not a negative";
+    /* The manifest's rows for the excluded folder are passed over quietly; others still warn. */
+    put_text(d, "manifest.tsv", "path\tgroup\nheavy_breathing/b.wav\tg1\nspeech/c.wav\tg2\nspeech/gone.wav\tg3\n");
+    l = load_ok(d, &o);
+    ck_assert_uint_eq(count_warnings(l, DS_WARN_MANIFEST_ROW), 1);
+    ck_assert_uint_eq(l->stats.manifest_unmatched, 2);
+    ck_assert_str_eq(l->groups[find(l, "speech/c.wav")->group], "g2");
+    ck_assert_int_eq(l->n_classes, 2);
+    ck_assert_str_eq(l->classes[0], "clicks");
+    ck_assert_str_eq(l->classes[1], "speech");
+    ck_assert_ptr_null(find(l, "heavy_breathing/b.wav"));
+    ck_assert_uint_eq(count_warnings(l, DS_WARN_EXCLUDED_CLASS), 1);
+    ck_assert_uint_eq(count_warnings(l, DS_WARN_UNLISTED_CLASS), 0);
+    ck_assert_int_eq(l->warnings[0].kind, DS_WARN_EXCLUDED_CLASS);
+    ck_assert_msg(strstr(l->warnings[0].msg, "heavy_breathing") &&
+                      strstr(l->warnings[0].msg, "skipped (a class of DATA, not a negative)"),
+                  "%s", l->warnings[0].msg);
+    ds_list_free(l);
+
+    /* Every folder excluded: nothing to list. */
+    o.exclude = "clicks,heavy_breathing,speech";
+    ck_assert_int_eq(load_err(d, &o, &err), DS_ERR_LAYOUT);
+    ck_assert_msg(strstr(err.msg, "no class folders") != NULL, "%s", err.msg);
+    tu_rmtree(d);
+}
+END_TEST
+
 START_TEST(list_real_corpus)
 {
     const char *dir = getenv("AA_REAL_DATA");
@@ -543,6 +653,14 @@ START_TEST(list_real_corpus)
     ck_assert_uint_eq(l->stats.group_manifest, 255);
     ck_assert_uint_eq(l->stats.manifest_unmatched, 0);
     ck_assert_uint_eq(l->n_warnings, 0);
+    /* The manifest's source column: Coswara and the packs the background and a few coughs come from. */
+    ck_assert_uint_eq(l->stats.source_manifest, 255);
+    int coswara = ds_list_source_index(l, "coswara");
+    ck_assert_int_ge(coswara, 0);
+    size_t n_coswara = 0;
+    for (size_t i = 0; i < l->n_items; i++)
+        n_coswara += l->items[i].source == (size_t)coswara;
+    ck_assert_uint_eq(n_coswara, 185);
     ds_list_free(l);
 }
 END_TEST
@@ -562,6 +680,8 @@ Suite *list_suite(void)
     tcase_add_test(tc, list_unreadable_entries_are_warned);
     tcase_add_test(tc, groups_from_manifest);
     tcase_add_test(tc, groups_from_regex);
+    tcase_add_test(tc, sources_from_manifest_and_folder);
+    tcase_add_test(tc, list_negatives_folder);
     tcase_add_test(tc, list_real_corpus);
     suite_add_tcase(s, tc);
     return s;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/eval.h"
 #include "model/model.h"
 #include "nn/nn.h"
 #include "dsp/dsp_internal.h"
@@ -13,16 +14,22 @@
 
 static const char *CLASSES[4] = {"background_noise", "cough", "heavy_breathing", "normal_breathing"};
 
-/* A small network on the default front end, He-initialised from a seed; the caller frees. */
-static nn_model *small_net(uint64_t seed)
+/* A small network on the default front end with `outputs` outputs, He-initialised from a seed; the caller
+ * frees. */
+static nn_model *small_net_k(uint64_t seed, int outputs)
 {
     dsp_settings s = dsp_settings_default();
     aa_error err;
-    nn_model *net = nn_model_new("c4 bn relu p2 c8 bn relu gap fc", 1, s.n_mels, (int)dsp_clip_frames(&s), 4, 2,
-                                 &err);
+    nn_model *net = nn_model_new("c4 bn relu p2 c8 bn relu gap fc", 1, s.n_mels, (int)dsp_clip_frames(&s), outputs,
+                                 2, &err);
     ck_assert_msg(net != NULL, "%s", err.msg);
     nn_init_he(net, seed);
     return net;
+}
+
+static nn_model *small_net(uint64_t seed)
+{
+    return small_net_k(seed, 4);
 }
 
 static void default_spec(am_spec *sp, float *mean, float *std)
@@ -200,6 +207,207 @@ START_TEST(decide_temperature_and_gate)
     ck_assert_int_ne(am_set_class_threshold(m, "cough", 1.5, &err), 0);
 
     am_free(m);
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* An internal output "other" reported as background: the file stores the map, the model reports four
+ * classes, and am_decide sums the two outputs' probabilities before the argmax and the gate. Reported as
+ * Unclear instead, its probability is left out and withholds what it outweighs, and eval/'s figures agree. */
+START_TEST(output_map_stored_and_merged)
+{
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "m.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    sp.temperature = 1;
+    sp.min_confidence = 0;
+    sp.n_classes = 5;
+    sp.classes[4] = AM_OTHER_OUTPUT;
+    int map[5] = {0, 1, 2, 3, 0};
+    sp.output_map = map;
+    sp.n_reported = 4;
+    for (int c = 0; c < 4; c++)
+        sp.reported[c] = CLASSES[c];
+    nn_model *net = small_net_k(5, 5);
+    aa_error err;
+    ck_assert_msg(am_save(path, net, &sp, &err) == 0, "%s", err.msg);
+    am_model *m = am_load(path, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    ck_assert_int_eq(am_n_classes(m), 4);
+    ck_assert_int_eq(am_n_outputs(m), 5);
+    ck_assert_str_eq(am_output_name(m, 4), "other");
+    ck_assert_int_eq(am_output_class(m, 4), 0);
+    ck_assert_int_eq(am_output_class(m, 2), 2);
+    ck_assert_int_eq(am_has_unclear(m), 0);
+    ck_assert_int_eq(am_negatives_class(m), 0);
+    ck_assert_ptr_null(am_class_name(m, 4));
+
+    /* exp: 1, 2, 1, 1, 2 over 7: cough alone (2/7) would tie "other"; background gets (1 + 2) / 7. */
+    float logits[5] = {0, (float)log(2.0), 0, 0, (float)log(2.0)};
+    am_result r;
+    am_decide(m, logits, &r);
+    ck_assert_int_eq(r.cls, 0);
+    ck_assert_int_eq(r.gated, 0);
+    ck_assert(fabs(r.probs[0] - 3.0 / 7) < 1e-6 && fabs(r.probs[1] - 2.0 / 7) < 1e-6);
+    ck_assert(fabs(r.probs[0] + r.probs[1] + r.probs[2] + r.probs[3] - 1) < 1e-6);
+    /* A recording goes the same way: scores are per output, the decision per class. */
+    size_t n = dsp_clip_samples(am_dsp(m));
+    float *x = tone(n, 16000, 700, 0.2);
+    am_result rc;
+    ck_assert_int_eq(am_classify_samples(m, 0, x, n, &rc, NULL, &err), 0);
+    float scores[5];
+    size_t windows, offset;
+    ck_assert_int_eq(am_recording_scores(m, 0, x, n, scores, &windows, &offset, NULL, &err), 0);
+    am_decide(m, scores, &r);
+    ck_assert_int_eq(r.cls, rc.cls);
+    ck_assert(memcmp(r.probs, rc.probs, 4 * sizeof(float)) == 0);
+    am_free(m);
+
+    /* The same spec in memory decides alike (what the trainer's validation uses). */
+    am_model *b = am_borrow(net, &sp, &err);
+    ck_assert_msg(b != NULL, "%s", err.msg);
+    ck_assert_int_eq(am_n_classes(b), 4);
+    am_decide(b, logits, &r);
+    ck_assert(fabs(r.probs[0] - 3.0 / 7) < 1e-6);
+    am_free(b);
+
+    /* Reported as Unclear: 1, 1, 1, 1, 8 over 12. Every class gets 1/12, the rest (8/12) outweighs it. */
+    map[4] = AM_MAP_UNCLEAR;
+    ck_assert_msg(am_save(path, net, &sp, &err) == 0, "%s", err.msg);
+    m = am_load(path, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    ck_assert_int_eq(am_has_unclear(m), 1);
+    ck_assert_int_eq(am_negatives_class(m), AM_MAP_UNCLEAR);
+    float unclear[5] = {0, 0, 0, 0, (float)log(8.0)};
+    am_decide(m, unclear, &r);
+    ck_assert_int_eq(r.gated, 1);
+    ck_assert(fabs(r.probs[0] - 1.0 / 12) < 1e-6);
+    ev_gate g = {.rest_unclear = 1};
+    int label = 0;
+    ev_eval *ev = ev_evaluate(1, 4, &label, r.probs, &g, &err);
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_uint_eq(ev->withheld, 1);
+    ev_eval_free(ev);
+    float sure[5] = {(float)log(20.0), 0, 0, 0, (float)log(8.0)}; /* 20/31 against a rest of 8/31 */
+    am_decide(m, sure, &r);
+    ck_assert_int_eq(r.gated, 0);
+    ck_assert_int_eq(r.cls, 0);
+    am_free(m);
+
+    /* A reported class no output counts for, or a map entry out of range, is refused. */
+    map[0] = 1;
+    ck_assert_int_eq(am_save(path, net, &sp, &err), AM_ERR_ARG);
+    ck_assert_msg(strstr(err.msg, "background_noise") != NULL, "%s", err.msg);
+    map[0] = 4;
+    ck_assert_int_eq(am_save(path, net, &sp, &err), AM_ERR_ARG);
+    nn_model_free(net);
+    free(x);
+    tu_rmtree(dir);
+}
+END_TEST
+
+/* Rewrites the Audio Audit metadata of a saved model: key `drop` left out (NULL: none), `key` set to
+ * `value` (NULL: none). */
+static void rewrite_meta(const char *path, const char *drop, const char *drop2, const char *key, const char *value)
+{
+    aa_error err;
+    nn_meta *meta = NULL;
+    nn_model *net = nn_model_load(path, 1, 0, &meta, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    nn_meta *out = nn_meta_new();
+    for (int i = 0; i < nn_meta_str_count(meta); i++) {
+        const char *k, *v;
+        nn_meta_str_at(meta, i, &k, &v);
+        if ((drop && !strcmp(k, drop)) || (drop2 && !strcmp(k, drop2)))
+            continue;
+        ck_assert_int_eq(nn_meta_set_str(out, k, key && !strcmp(k, key) ? value : v, &err), 0);
+    }
+    if (key && !nn_meta_get_str(out, key))
+        ck_assert_int_eq(nn_meta_set_str(out, key, value, &err), 0);
+    for (int i = 0; i < nn_meta_tensor_count(meta); i++) {
+        const char *name;
+        int ndim, dims[NN_MAX_DIMS];
+        const float *t = nn_meta_tensor_at(meta, i, &name, &ndim, dims);
+        ck_assert_int_eq(nn_meta_set_tensor(out, name, t, ndim, dims, &err), 0);
+    }
+    ck_assert_int_eq(nn_model_save(net, out, path, &err), 0);
+    nn_meta_free(meta);
+    nn_meta_free(out);
+    nn_model_free(net);
+}
+
+/* A model file from before the map (format 1: no aa.reported_classes, no aa.output_map) loads with every
+ * output reported as itself; a damaged map, or a newer format, is refused naming the file. */
+START_TEST(format1_file_loads_as_identity)
+{
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "old.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    nn_model *net = small_net(4);
+    aa_error err;
+    ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+    rewrite_meta(path, NULL, NULL, "aa.format", "audio-audit-model 1");
+    am_model *m = am_load(path, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    ck_assert_int_eq(am_n_outputs(m), 4);
+    ck_assert_int_eq(am_n_classes(m), 4);
+    for (int o = 0; o < 4; o++) {
+        ck_assert_int_eq(am_output_class(m, o), o);
+        ck_assert_str_eq(am_output_name(m, o), am_class_name(m, o));
+    }
+    ck_assert_int_eq(am_has_unclear(m), 0);
+    ck_assert_int_eq(am_negatives_class(m), 0); /* background_noise, by name */
+    float logits[4] = {0.1f, 2, 0.3f, -1};
+    am_result r;
+    am_decide(m, logits, &r);
+    ck_assert_int_eq(r.cls, 1);
+    float p[4];
+    ev_softmax(1, 4, logits, am_temperature(m), p);
+    ck_assert(memcmp(p, r.probs, sizeof p) == 0); /* the plain softmax, bit for bit */
+    am_selftest_report st;
+    ck_assert_int_eq(am_selftest(m, &st, &err), 0);
+    ck_assert(st.pass);
+    am_free(m);
+
+    /* Files with a map that does not hold together. */
+    sp.n_classes = 5;
+    sp.classes[4] = AM_OTHER_OUTPUT;
+    int map[5] = {0, 1, 2, 3, 0};
+    sp.output_map = map;
+    sp.n_reported = 4;
+    for (int c = 0; c < 4; c++)
+        sp.reported[c] = CLASSES[c];
+    nn_model *net5 = small_net_k(4, 5);
+    const char *bad[][3] = {{"aa.output_map", "0 1 9 3 0", "output map"},
+                            {"aa.output_map", "0 1 2 3", "output map"},
+                            {"aa.output_map", "0 1 2 3 0 1", "more entries"},
+                            {"aa.output_map", "0 1 1 3 1", "has no output"},
+                            {"aa.format", "audio-audit-model 3", "newer"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(am_save(path, net5, &sp, &err), 0);
+        rewrite_meta(path, NULL, NULL, bad[i][0], bad[i][1]);
+        ck_assert_ptr_null(am_load(path, 1, &err));
+        ck_assert_int_eq(err.code, AM_ERR_FORMAT);
+        ck_assert_msg(strstr(err.msg, "old.aam") && strstr(err.msg, bad[i][2]), "%s: %s", bad[i][1], err.msg);
+    }
+    ck_assert_int_eq(am_save(path, net5, &sp, &err), 0);
+    rewrite_meta(path, "aa.output_map", NULL, NULL, NULL);
+    ck_assert_ptr_null(am_load(path, 1, &err));
+    ck_assert_msg(strstr(err.msg, "without aa.output_map"), "%s", err.msg);
+    /* Without both keys, five outputs are five classes. */
+    rewrite_meta(path, "aa.reported_classes", NULL, NULL, NULL);
+    m = am_load(path, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    ck_assert_int_eq(am_n_classes(m), 5);
+    am_free(m);
+    nn_model_free(net5);
     nn_model_free(net);
     tu_rmtree(dir);
 }
@@ -612,6 +820,8 @@ Suite *model_suite(void)
     tcase_add_test(tc, save_load_roundtrip_same_decisions);
     tcase_add_test(tc, decide_temperature_and_gate);
     tcase_add_test(tc, borrowed_network_judges_as_its_file);
+    tcase_add_test(tc, output_map_stored_and_merged);
+    tcase_add_test(tc, format1_file_loads_as_identity);
     tcase_add_test(tc, selftest_passes_and_detects_drift);
     tcase_add_test(tc, load_errors_name_the_file);
     tcase_add_test(tc, load_refuses_impossible_front_end);

@@ -459,6 +459,150 @@ START_TEST(split_explicit_folders_kept_and_val_carved)
 }
 END_TEST
 
+/* Gives item i of l source src[i] (names indexed in order of first appearance, then sorted as the listing
+ * sorts them). */
+static void set_sources(ds_list *l, const char *const *src)
+{
+    for (size_t i = 0; i < l->n_items; i++) {
+        size_t q = 0;
+        while (q < l->n_sources && strcmp(l->sources[q], src[i]))
+            q++;
+        if (q == l->n_sources) {
+            l->sources = realloc(l->sources, (l->n_sources + 1) * sizeof *l->sources);
+            l->sources[l->n_sources++] = strdup(src[i]);
+        }
+        l->items[i].source = q;
+    }
+    /* ds_list_source_index searches sorted names: sort them and renumber. */
+    for (size_t a = 0; a < l->n_sources; a++)
+        for (size_t b = a + 1; b < l->n_sources; b++)
+            if (strcmp(l->sources[a], l->sources[b]) > 0) {
+                char *t = l->sources[a];
+                l->sources[a] = l->sources[b];
+                l->sources[b] = t;
+                for (size_t i = 0; i < l->n_items; i++)
+                    l->items[i].source = l->items[i].source == a ? b : l->items[i].source == b ? a : l->items[i].source;
+            }
+}
+
+/* Whole sources held out: every recording of the named source (and of each group it holds) on its side,
+ * the rest split over train and the side no list names; a held-out side need not have every class. */
+START_TEST(split_holds_out_sources)
+{
+    builder *b = calloc(1, sizeof *b);
+    const char *src[4096];
+    char g[32];
+    /* "phone": 30 people with a cough and a breath each; "studio": 10 coughs of 10 actors; "pack": 12
+     * background files, and actor00 of the studio also recorded one background file there. */
+    for (int p = 0; p < 30; p++) {
+        snprintf(g, sizeof g, "person%02d", p);
+        src[b->n] = "phone", add(b, g, 1, 1);
+        src[b->n] = "phone", add(b, g, 2, 1);
+    }
+    for (int p = 0; p < 10; p++) {
+        snprintf(g, sizeof g, "actor%02d", p);
+        src[b->n] = "studio", add(b, g, 1, 1);
+    }
+    for (int i = 0; i < 12; i++) {
+        snprintf(g, sizeof g, "bg%02d", i);
+        src[b->n] = "pack", add(b, g, 0, 1);
+    }
+    src[b->n] = "pack", add(b, "actor00", 0, 1);
+    for (int i = 0; i < 12; i++) {
+        snprintf(g, sizeof g, "field%02d", i);
+        src[b->n] = "field", add(b, g, 0, 1);
+    }
+    ds_list *l = mem_list(3, b->n, b->cls, b->grp);
+    builder_free(b);
+    free(b);
+    set_sources(l, src);
+    ds_split_opts o;
+    ds_split_opts_default(&o);
+    o.hold_out[DS_TEST] = " studio ,nowhere"; /* a name of no source here is passed over */
+    ds_split *s = split_ok(l, &o);
+    int studio = ds_list_source_index(l, "studio");
+    for (size_t i = 0; i < l->n_items; i++) {
+        int in_group = !strcmp(l->groups[l->items[i].group], "actor00");
+        if ((int)l->items[i].source == studio || in_group)
+            ck_assert_msg(s->side[i] == DS_TEST, "item %zu of the held-out source is on %s", i, ds_side_name(s->side[i]));
+        else
+            ck_assert_msg(s->side[i] != DS_TEST, "item %zu of another source is on the test side", i);
+    }
+    ck_assert_uint_eq(s->held_out[DS_TEST], 11); /* ten coughs and actor00's background file */
+    ck_assert_uint_eq(s->count[DS_TEST * 3 + 2], 0); /* no breathing there, and that is no error */
+    ck_assert_uint_gt(s->count[DS_VAL * 3 + 0], 0);  /* val still gets every class from the rest */
+    ck_assert_uint_gt(s->count[DS_VAL * 3 + 1], 0);
+    ck_assert_uint_gt(s->count[DS_VAL * 3 + 2], 0);
+    ck_assert_uint_eq(s->groups_crossing, 0);
+    /* The rest goes 70:15 over train and val (the test fraction is given to the source). */
+    double val = (double)(s->count[DS_VAL * 3 + 1] + s->count[DS_VAL * 3 + 2]);
+    /* 60 recordings in 30 pairs: within one pair of the target. */
+    ck_assert_msg(fabs(val - 60 * 0.15 / 0.85) <= 2.0, "val holds %.0f of the 60 phone recordings", val);
+    ds_split_free(s);
+
+    /* Both sides by source; a source named for both is an error; an explicit layout cannot hold out. */
+    o.hold_out[DS_VAL] = "pack";
+    s = split_ok(l, &o);
+    for (size_t i = 0; i < l->n_items; i++) {
+        const char *name = l->sources[l->items[i].source];
+        if (!strcmp(name, "phone") || !strcmp(name, "field"))
+            ck_assert_int_eq(s->side[i], DS_TRAIN);
+    }
+    /* actor00 is claimed by both: a studio cough (test) and a pack background (val); it goes whole with its
+     * first recording, and is counted. */
+    for (size_t i = 0; i < l->n_items; i++)
+        if (!strcmp(l->groups[l->items[i].group], "actor00"))
+            ck_assert_int_eq(s->side[i], DS_TEST);
+    ck_assert_uint_eq(s->held_out[DS_VAL], 12);
+    ck_assert_uint_eq(s->held_out[DS_TEST], 11);
+    ck_assert_uint_eq(s->groups_crossing, 1);
+    ds_split_free(s);
+    /* Holding out every background leaves train without one: the error names the side and class. */
+    aa_error err;
+    o.hold_out[DS_VAL] = "pack,field";
+    ck_assert_int_eq(ds_split_make(&s, l, &o, &err), DS_ERR_SPLIT);
+    ck_assert_msg(strstr(err.msg, "train side") && strstr(err.msg, "'class0'"), "%s", err.msg);
+    o.hold_out[DS_VAL] = "studio";
+    ck_assert_int_eq(ds_split_make(&s, l, &o, &err), DS_ERR_ARG);
+    ck_assert_msg(strstr(err.msg, "'studio'") != NULL, "%s", err.msg);
+    l->explicit_sides = 1;
+    o.hold_out[DS_VAL] = NULL;
+    ck_assert_int_eq(ds_split_make(&s, l, &o, &err), DS_ERR_ARG);
+    ds_list_free(l);
+}
+END_TEST
+
+/* Lenient: kinds of sound held by fewer groups than sides are still split, as well as their groups allow. */
+START_TEST(split_lenient_for_negatives)
+{
+    builder *b = calloc(1, sizeof *b);
+    char g[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(g, sizeof g, "speaker%02d", i);
+        add(b, g, 0, 3);
+    }
+    add(b, "wind1", 1, 1);
+    add(b, "wind2", 1, 1);
+    ds_list *l = mem_list(2, b->n, b->cls, b->grp);
+    builder_free(b);
+    free(b);
+    ds_split_opts o;
+    ds_split_opts_default(&o);
+    ds_split *s = (ds_split *)1;
+    aa_error err;
+    ck_assert_int_eq(ds_split_make(&s, l, &o, &err), DS_ERR_SPLIT);
+    o.lenient = 1;
+    s = split_ok(l, &o);
+    for (int sd = 0; sd < DS_N_SIDES; sd++)
+        ck_assert_uint_gt(s->count[sd * 2 + 0], 0);
+    ck_assert_uint_eq(s->count[0 * 2 + 1] + s->count[1 * 2 + 1] + s->count[2 * 2 + 1], 2);
+    ck_assert_uint_gt(s->count[0 * 2 + 1], 0); /* one wind file trains, the other is kept back */
+    ck_assert_uint_lt(s->count[0 * 2 + 1], 2);
+    ds_split_free(s);
+    ds_list_free(l);
+}
+END_TEST
+
 START_TEST(split_report_table)
 {
     ds_list *l = real_shaped();
@@ -489,6 +633,8 @@ Suite *split_suite(void)
     tcase_add_test(tc, split_errors_name_the_problem);
     tcase_add_test(tc, split_with_weights);
     tcase_add_test(tc, split_explicit_folders_kept_and_val_carved);
+    tcase_add_test(tc, split_holds_out_sources);
+    tcase_add_test(tc, split_lenient_for_negatives);
     tcase_add_test(tc, split_report_table);
     suite_add_tcase(s, tc);
     return s;

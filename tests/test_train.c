@@ -137,10 +137,11 @@ START_TEST(learns_the_demo_corpus)
     /* The split file: a header and one row per recording, each on one side. */
     char *split = tu_read_file(tu_path(path, sizeof path, dir, "m.aam.split.tsv"), NULL);
     ck_assert_ptr_nonnull(split);
-    ck_assert(strncmp(split, "path\tclass\tgroup\tside\n", 22) == 0);
+    const char *header = "path\tclass\tgroup\tside\tsource\tnegative\n";
+    ck_assert(strncmp(split, header, strlen(header)) == 0);
     ck_assert_int_eq(tu_count_lines(split), 4 * per_class() + 1);
-    ck_assert_ptr_nonnull(strstr(split, "\ttest\n"));
-    ck_assert_ptr_nonnull(strstr(split, "\tval\n"));
+    ck_assert_ptr_nonnull(strstr(split, "\ttest\tdemo\t0\n")); /* no source column: the folder's name */
+    ck_assert_ptr_nonnull(strstr(split, "\tval\tdemo\t0\n"));
     free(split);
 
     /* The log: one line per epoch and a summary; the plots. */
@@ -212,7 +213,7 @@ START_TEST(validation_report_equals_infer_eval)
         char *split = tu_read_file(tu_path(path, sizeof path, dir, "v.aam.split.tsv"), NULL);
         ck_assert_ptr_nonnull(split);
         size_t n_val = 0;
-        for (const char *p = split; (p = strstr(p, "\tval\n")); p++)
+        for (const char *p = split; (p = strstr(p, "\tval\t")); p++)
             n_val++;
         char want[64];
         snprintf(want, sizeof want, "\"n\":%zu,", n_val);

@@ -19,6 +19,7 @@ typedef struct {
      * them — through the inference route (tr_judge_recordings); the trainer fills it once the gate is
      * chosen. Owned (tr_calibration_free frees it); NULL until then. */
     ev_eval *eval;
+    ev_breakdown *breakdown; /* the same recordings per source, and the negatives among them; owned */
 } tr_calibration;
 
 /* Fits the temperature on logits [n][k] with labels [n], then chooses the gate with the options'
@@ -27,5 +28,13 @@ typedef struct {
 int tr_calibrate(tr_calibration *c, size_t n, int k, const int *labels /* [n] */, const float *logits /* [n][k] */,
                  const tr_options *o, aa_error *err);
 void tr_calibration_free(tr_calibration *c);
+/* The two halves: the temperature alone, fitted on the network's outputs (logits [n][k], labels [n]) ...
+ * (*c is reset first; nothing to free on failure) */
+int tr_calibrate_fit(tr_calibration *c, size_t n, int k, const int *labels, const float *logits, aa_error *err);
+/* ... then the gate on the decisions' probabilities at that temperature (probs [n][k] of the reported
+ * classes, labels [n] reported classes: with negatives, the recordings of a class only), copied into
+ * c->probs. rest_unclear: the model reports some output as Unclear (ev_gate_opts.rest_unclear). */
+int tr_calibrate_gate(tr_calibration *c, size_t n, int k, const int *labels, const float *probs, int rest_unclear,
+                      const tr_options *o, aa_error *err);
 
 #endif

@@ -2,6 +2,9 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "eval/eval.h"
 
 #include "train/data.h"
 #include "train/outputs.h"
@@ -11,9 +14,14 @@ void tr_data_free(tr_data *d)
     if (!d)
         return;
     ds_list_free(d->list);
+    for (int j = 0; j < d->n_neg; j++)
+        ds_list_free(d->neg_list[j]);
     ds_cache_free(d->cache);
     tr_audit_free(d->audit);
     ds_split_free(d->split);
+    free(d->file_part);
+    free(d->file_source);
+    free(d->file_kind);
     for (int s = 0; s < DS_N_SIDES; s++) {
         free(d->win[s]);
         free(d->rec[s]);
@@ -37,7 +45,10 @@ static int nomem(aa_error *err)
     return aa_error_set(err, AA_ERR_NOMEM, "out of memory");
 }
 
-static int open_cache(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
+/* The cache of listing l (DATA's at --cache PATH; a negatives folder's at its own default place, so that
+ * runs with and without it reuse both). */
+static int open_cache(tr_data *d, const ds_list *l, const char *path, ds_cache **out, ds_cache_info *info,
+                      const tr_options *o, tr_progress *p, aa_error *err)
 {
     ds_cache_opts co;
     ds_cache_opts_default(&co);
@@ -48,12 +59,12 @@ static int open_cache(tr_data *d, const tr_options *o, tr_progress *p, aa_error 
     co.progress_user = p;
     if (o->no_cache) {
         double t0 = aa_now();
-        int rc = ds_cache_build(&d->cache, d->list, &d->dsp, &co, err);
-        d->cache_info.seconds = aa_now() - t0;
+        int rc = ds_cache_build(out, l, &d->dsp, &co, err);
+        info->seconds = aa_now() - t0;
         return rc;
     }
     d->cache_used = 1;
-    return ds_cache_open(&d->cache, d->list, &d->dsp, &co, o->cache_path, &d->cache_info, err);
+    return ds_cache_open(out, l, &d->dsp, &co, path, info, err);
 }
 
 /* The windows' log-mels from the cached signals. A training file's signal is released as soon as its
@@ -129,7 +140,7 @@ static int features(tr_data *d, const tr_options *o, aa_error *err)
 
 /* Counts per side and class, and the checks: a class or a side without windows cannot be trained,
  * calibrated or judged, and is better said now than after an hour of training. */
-static int count_and_check(tr_data *d, aa_error *err)
+static int count_and_check(tr_data *d, const char *const held_out[DS_N_SIDES], aa_error *err)
 {
     const ds_cache *c = d->cache;
     size_t K = (size_t)d->k;
@@ -159,16 +170,31 @@ static int count_and_check(tr_data *d, aa_error *err)
         size_t all = 0;
         for (int s = 0; s < DS_N_SIDES; s++)
             all += d->win_count[(size_t)s * K + (size_t)cls];
+        if (!all && cls == d->other)
+            return aa_error_set(err, DS_ERR_LAYOUT, "--negatives: no file could be decoded (see the warnings above)");
         if (!all)
             return aa_error_set(err, DS_ERR_LAYOUT,
                                 "%s/%s: no file of this class could be decoded (see the warnings above)",
                                 d->list->root, c->classes[cls]);
     }
+    if (d->other >= 0 && !d->win_count[(size_t)DS_TRAIN * K + (size_t)d->other])
+        return aa_error_set(err, DS_ERR_SPLIT, "--negatives: no negative is on the train split (too few groups?)");
     for (int s = 0; s < DS_N_SIDES; s++) {
         if (s == DS_TEST && d->n_win[s] == 0)
             continue; /* no test side (--test-frac 0): no test report, nothing missing */
+        if (held_out[s]) {
+            /* A side made of held-out sources holds what they hold; it needs DATA's recordings to judge. */
+            size_t n = 0;
+            for (int cls = 0; cls < d->k_reported; cls++)
+                n += d->win_count[(size_t)s * K + (size_t)cls];
+            if (!n)
+                return aa_error_set(err, DS_ERR_SPLIT, "%s: the %s split holds no recording of DATA: the sources "
+                                    "held out for it (%s) have none there", d->list->root, ds_side_name(s),
+                                    held_out[s]);
+            continue;
+        }
         for (int cls = 0; cls < d->k; cls++)
-            if (!d->win_count[(size_t)s * K + (size_t)cls])
+            if (cls != d->other && !d->win_count[(size_t)s * K + (size_t)cls])
                 return aa_error_set(err, DS_ERR_SPLIT,
                                     "%s: the %s split has no usable recording of class %s (%zu files of it in "
                                     "all; add recordings from more groups, or change --seed or the fractions)",
@@ -294,6 +320,12 @@ void tr_data_spec(const tr_data *d, am_spec *sp)
     sp->n_classes = d->k;
     for (int c = 0; c < d->k && c < AM_MAX_CLASSES; c++)
         sp->classes[c] = d->cache->classes[c];
+    if (d->other >= 0) {
+        sp->output_map = d->output_map;
+        sp->n_reported = d->k_reported;
+        for (int c = 0; c < d->k_reported && c < AM_MAX_CLASSES; c++)
+            sp->reported[c] = d->list->classes[c];
+    }
     sp->norm_mean = d->mean;
     sp->norm_std = d->std;
     sp->temperature = 1;
@@ -308,10 +340,210 @@ am_model *tr_data_judge(const tr_data *d, nn_model *net, aa_error *err)
     return am_borrow(net, &sp, err);
 }
 
+/* The negatives' folders, listed as kinds of sound: any folder names, one is enough, and a folder named
+ * like a class of DATA is not a negative. */
+static int list_negatives(tr_data *d, const tr_options *o, aa_error *err)
+{
+    if (ds_list_class_index(d->list, AM_OTHER_OUTPUT) >= 0)
+        return aa_error_set(err, DS_ERR_LAYOUT, "%s: a class is named '%s', the name of the negatives' output; "
+                            "rename its folder to use --negatives", d->list->root, AM_OTHER_OUTPUT);
+    aa_buf b = {0};
+    for (int c = 0; c < d->list->n_classes; c++)
+        aa_buf_printf(&b, "%s%s", c ? "," : "", d->list->classes[c]);
+    char *classes = aa_buf_take(&b);
+    if (!classes)
+        return nomem(err);
+    int rc = 0;
+    for (int j = 0; j < o->n_negatives && !rc; j++) {
+        ds_list_opts lo = {.min_classes = 1, .exclude = classes,
+                           .exclude_why = "named like a class of DATA: its recordings are that class, not negatives"};
+        if (!(rc = ds_list_load(&d->neg_list[j], o->negatives[j], &lo, err)))
+            d->n_neg++;
+    }
+    free(classes);
+    return rc;
+}
+
+/* Every source named by --val-sources / --test-sources must be one some listing has (a typo would else
+ * silently hold out nothing). */
+static int check_sources(const tr_data *d, const char *spec, const char *opt, aa_error *err)
+{
+    if (!spec)
+        return 0;
+    char *copy = strdup(spec), *save = NULL;
+    if (!copy)
+        return nomem(err);
+    int rc = 0;
+    for (char *name = strtok_r(copy, ",", &save); name && !rc; name = strtok_r(NULL, ",", &save)) {
+        while (*name == ' ')
+            name++;
+        for (size_t n = strlen(name); n && name[n - 1] == ' '; n--)
+            name[n - 1] = 0;
+        int found = !*name || ds_list_source_index(d->list, name) >= 0;
+        for (int j = 0; j < d->n_neg && !found; j++)
+            found = ds_list_source_index(d->neg_list[j], name) >= 0;
+        if (!found) {
+            aa_buf b = {0};
+            for (size_t q = 0; q < d->list->n_sources; q++)
+                aa_buf_printf(&b, "%s%s", q ? ", " : "", d->list->sources[q]);
+            char *known = aa_buf_take(&b);
+            rc = aa_error_set(err, DS_ERR_ARG, "%s: no recording comes from source '%s' (DATA's sources: %s)", opt,
+                              name, known ? known : "?");
+            free(known);
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+/* The split of one listing, its cache giving the weights; negatives are split leniently (a kind of sound
+ * held by two groups still trains on one and is judged on the other). */
+static int split_one(const ds_list *l, const ds_cache *c, const tr_options *o, int lenient, ds_split **out,
+                     aa_error *err)
+{
+    ds_split_opts so;
+    ds_split_opts_default(&so);
+    so.frac[DS_TRAIN] = 1 - o->val_frac - o->test_frac;
+    so.frac[DS_VAL] = o->val_frac;
+    so.frac[DS_TEST] = o->test_frac;
+    so.seed = o->seed;
+    so.hold_out[DS_VAL] = o->val_sources;
+    so.hold_out[DS_TEST] = o->test_sources;
+    so.lenient = lenient;
+    double *w = malloc((c->n_files ? c->n_files : 1) * sizeof *w);
+    if (!w)
+        return nomem(err);
+    ds_cache_file_weights(c, w);
+    so.weights = w;
+    int rc = ds_split_make(out, l, &so, err);
+    free(w);
+    return rc;
+}
+
+/* DATA's cache and split followed by each negatives folder's, as one: a negative's class is the output
+ * "other", groups keep their names (each listing's are its own), windows and signals move over. parts and
+ * splits [n] are consumed (freed) whatever the outcome. */
+static int merge(tr_data *d, ds_cache **parts, ds_split **splits, int n, aa_error *err)
+{
+    ds_cache *m = calloc(1, sizeof *m);
+    ds_split *sp = calloc(1, sizeof *sp);
+    int K = d->k_reported + 1, rc = 0;
+    size_t files = 0, windows = 0, groups = 0;
+    for (int j = 0; j < n; j++) {
+        files += parts[j]->n_files;
+        windows += parts[j]->n_windows;
+        groups += parts[j]->n_groups;
+    }
+    if (!m || !sp || !(m->files = calloc(files ? files : 1, sizeof *m->files)) ||
+        !(m->windows = calloc(windows ? windows : 1, sizeof *m->windows)) ||
+        !(m->signal = calloc(files ? files : 1, sizeof *m->signal)) ||
+        !(m->feat = calloc(files ? files : 1, sizeof *m->feat)) ||
+        !(m->groups = calloc(groups ? groups : 1, sizeof *m->groups)) ||
+        !(m->classes = calloc((size_t)K, sizeof *m->classes)) || !(sp->side = calloc(files ? files : 1, sizeof *sp->side)) ||
+        !(sp->count = calloc(DS_N_SIDES * (size_t)K, sizeof *sp->count)) ||
+        !(sp->weight = calloc(DS_N_SIDES * (size_t)K, sizeof *sp->weight)) ||
+        !(sp->target = calloc(DS_N_SIDES * (size_t)K, sizeof *sp->target)) ||
+        !(d->file_part = calloc(files ? files : 1, sizeof *d->file_part)))
+        rc = nomem(err);
+    if (!rc) {
+        m->dsp = parts[0]->dsp;
+        m->win = parts[0]->win;
+        m->n_mels = parts[0]->n_mels;
+        m->n_frames = parts[0]->n_frames;
+        m->n_classes = K;
+        for (int c = 0; c < K && !rc; c++)
+            if (!(m->classes[c] = strdup(c < K - 1 ? parts[0]->classes[c] : AM_OTHER_OUTPUT)))
+                rc = nomem(err);
+        sp->n_items = files;
+        sp->n_classes = K;
+        sp->weighted = 1;
+    }
+    for (int j = 0; j < n && !rc; j++) {
+        ds_cache *c = parts[j];
+        const ds_split *s = splits[j];
+        size_t f0 = m->n_files, w0 = m->n_windows, g0 = m->n_groups;
+        for (size_t g = 0; g < c->n_groups; g++) {
+            m->groups[m->n_groups++] = c->groups[g];
+            c->groups[g] = NULL;
+        }
+        for (size_t f = 0; f < c->n_files; f++) {
+            ds_cache_file *cf = &m->files[m->n_files];
+            *cf = c->files[f];
+            c->files[f].rel = c->files[f].reason = NULL;
+            cf->cls = j ? K - 1 : cf->cls;
+            cf->group += g0;
+            cf->first_window += w0;
+            m->signal[m->n_files] = c->signal ? c->signal[f] : NULL;
+            m->feat[m->n_files] = c->feat ? c->feat[f] : NULL;
+            if (c->signal)
+                c->signal[f] = NULL;
+            if (c->feat)
+                c->feat[f] = NULL;
+            sp->side[m->n_files] = s->side[f];
+            d->file_part[m->n_files] = (size_t)j;
+            m->n_files++;
+        }
+        for (size_t w = 0; w < c->n_windows; w++) {
+            ds_window *win = &m->windows[m->n_windows++];
+            *win = c->windows[w];
+            win->cls = j ? K - 1 : win->cls;
+            win->group += g0;
+            win->file += f0;
+        }
+        m->n_skipped += c->n_skipped;
+        for (int side = 0; side < DS_N_SIDES; side++) {
+            for (int k = 0; k < s->n_classes; k++) {
+                size_t to = (size_t)side * (size_t)K + (size_t)(j ? K - 1 : k);
+                sp->count[to] += s->count[side * s->n_classes + k];
+                sp->weight[to] += s->weight[side * s->n_classes + k];
+                sp->target[to] += s->target[side * s->n_classes + k];
+            }
+            sp->groups[side] += s->groups[side];
+            sp->held_out[side] += s->held_out[side];
+        }
+        sp->groups_crossing += s->groups_crossing;
+    }
+    for (int j = 0; j < n; j++) {
+        ds_cache_free(parts[j]);
+        ds_split_free(splits[j]);
+    }
+    if (rc) {
+        ds_cache_free(m);
+        ds_split_free(sp);
+        return rc;
+    }
+    d->cache = m;
+    d->split = sp;
+    return 0;
+}
+
+/* What "other" is reported as: --negatives-as (a class of DATA by folder name or label, or "unclear"),
+ * by default the background class when DATA has one, else Unclear. */
+static int negatives_target(tr_data *d, const tr_options *o, aa_error *err)
+{
+    const char *want = o->negatives_as;
+    d->negatives_as = AM_MAP_UNCLEAR;
+    for (int c = 0; c < d->k_reported; c++) {
+        char label[256];
+        ev_display_name(d->list->classes[c], label, sizeof label);
+        int match = want ? !strcmp(want, d->list->classes[c]) || !strcmp(want, label)
+                         : !strcasecmp(d->list->classes[c], "background_noise") || !strcmp(label, "Background Noise");
+        if (match) {
+            d->negatives_as = c;
+            return 0;
+        }
+    }
+    if (!want || !strcasecmp(want, "unclear"))
+        return 0;
+    return aa_error_set(err, DS_ERR_ARG, "--negatives-as: '%s' is neither a class of %s nor 'unclear'", want,
+                        d->list->root);
+}
+
 int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
 {
     memset(d, 0, sizeof *d);
     d->dsp = o->dsp;
+    d->other = -1;
     ds_list_opts lo = {.classes = o->classes, .group_regex = o->group_regex, .manifest = o->manifest};
     int rc = ds_list_load(&d->list, o->data_dir, &lo, err);
     if (rc)
@@ -319,44 +551,86 @@ int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
     /* before anything is decoded: an output that is one of the recordings would overwrite the data */
     if ((rc = tr_outputs_vs_recordings(o, d->list, err)))
         goto fail;
-    d->k = d->list->n_classes;
-    if ((rc = open_cache(d, o, p, err)))
+    d->k_reported = d->list->n_classes;
+    if (d->k_reported + (o->n_negatives > 0) > AM_MAX_CLASSES) {
+        rc = aa_error_set(err, AA_ERR_ARG, "%s: %d classes, a model holds at most %d outputs", o->data_dir,
+                          d->k_reported, AM_MAX_CLASSES - (o->n_negatives > 0));
         goto fail;
+    }
+    if ((o->n_negatives && ((rc = list_negatives(d, o, err)) || (rc = negatives_target(d, o, err)))) ||
+        (rc = check_sources(d, o->val_sources, "--val-sources", err)) ||
+        (rc = check_sources(d, o->test_sources, "--test-sources", err)))
+        goto fail;
+
+    ds_cache *parts[1 + TR_MAX_NEGATIVES] = {0};
+    ds_split *splits[1 + TR_MAX_NEGATIVES] = {0};
+    int n_parts = 1 + d->n_neg;
+    for (int j = 0; j < n_parts && !rc; j++) {
+        const ds_list *l = j ? d->neg_list[j - 1] : d->list;
+        if (!(rc = open_cache(d, l, j ? NULL : o->cache_path, &parts[j], j ? &d->neg_cache_info[j - 1] : &d->cache_info,
+                              o, p, err)))
+            rc = split_one(l, parts[j], o, j > 0, &splits[j], err);
+        if (rc && o->audit && !j && !o->n_negatives && parts[0]) {
+            /* the audit says why the corpus cannot be split rather than stopping at it */
+            snprintf(d->split_error, sizeof d->split_error, "%s", err->msg);
+            aa_error_clear(err);
+            splits[0] = NULL;
+            rc = 0;
+        }
+    }
+    if (rc) {
+        for (int j = 0; j < n_parts; j++) {
+            ds_cache_free(parts[j]);
+            ds_split_free(splits[j]);
+        }
+        goto fail;
+    }
+    if (d->n_neg) {
+        if ((rc = merge(d, parts, splits, n_parts, err)))
+            goto fail;
+        d->other = d->k_reported;
+    } else {
+        d->cache = parts[0];
+        d->split = splits[0];
+        if (!(d->file_part = calloc(d->cache->n_files ? d->cache->n_files : 1, sizeof *d->file_part))) {
+            rc = nomem(err);
+            goto fail;
+        }
+    }
+    d->k = d->cache->n_classes;
+    for (int c = 0; c < d->k; c++)
+        d->output_map[c] = c == d->other ? d->negatives_as : c;
     d->n_mels = d->cache->n_mels;
     d->n_frames = d->cache->n_frames;
     d->skipped = d->cache->n_skipped;
-    if ((rc = silent_check(d, err)))
-        goto fail;
-
-    ds_split_opts so;
-    ds_split_opts_default(&so);
-    so.frac[DS_TRAIN] = 1 - o->val_frac - o->test_frac;
-    so.frac[DS_VAL] = o->val_frac;
-    so.frac[DS_TEST] = o->test_frac;
-    so.seed = o->seed;
-    double *w = malloc((d->cache->n_files ? d->cache->n_files : 1) * sizeof *w);
-    if (!w) {
-        rc = nomem(err);
-        goto fail;
-    }
-    ds_cache_file_weights(d->cache, w);
-    so.weights = w;
-    rc = ds_split_make(&d->split, d->list, &so, err);
-    free(w);
-    if (rc && o->audit) {
-        /* the audit says why the corpus cannot be split rather than stopping at it */
-        snprintf(d->split_error, sizeof d->split_error, "%s", err->msg);
-        aa_error_clear(err);
-        d->split = NULL;
-        rc = 0;
-    }
     /* before features: the audit reads every decoded signal, which training then releases */
-    if (!rc && (rc = tr_audit_run(d->list, d->cache, d->split, &d->dsp, o->test_frac > 0 ? 3 : 2, o->threads,
-                                  &d->audit, err)))
+    if ((rc = tr_audit_run(d->list, d->cache, d->split, &d->dsp, o->test_frac > 0 ? 3 : 2, o->threads, &d->audit,
+                           err)))
         goto fail;
     if (o->audit)
         return 0;
-    if (rc || (rc = side_lists(d, err)) || (rc = count_and_check(d, err)) || (rc = class_weights(d, o, err)) ||
+    if ((rc = silent_check(d, err)))
+        goto fail;
+
+    /* Each file's source and kind, from the listing it came from (files are in listing order there). */
+    size_t nf = d->cache->n_files;
+    d->file_source = calloc(nf ? nf : 1, sizeof *d->file_source);
+    d->file_kind = calloc(nf ? nf : 1, sizeof *d->file_kind);
+    if (!d->file_source || !d->file_kind) {
+        rc = nomem(err);
+        goto fail;
+    }
+    for (size_t f = 0, at = 0; f < nf; f++, at++) {
+        if (f && d->file_part[f] != d->file_part[f - 1])
+            at = 0;
+        const ds_list *l = d->file_part[f] ? d->neg_list[d->file_part[f] - 1] : d->list;
+        const ds_item *it = &l->items[at];
+        d->file_source[f] = l->sources[it->source];
+        d->file_kind[f] = d->file_part[f] ? l->classes[it->cls] : NULL;
+    }
+
+    const char *held[DS_N_SIDES] = {NULL, o->val_sources, o->test_sources};
+    if ((rc = side_lists(d, err)) || (rc = count_and_check(d, held, err)) || (rc = class_weights(d, o, err)) ||
         (rc = features(d, o, err)))
         goto fail;
 
@@ -373,6 +647,12 @@ int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
 fail:
     tr_data_free(d);
     return rc ? rc : 1;
+}
+
+int tr_data_rec_class(const tr_data *d, int side, size_t i)
+{
+    int out = d->rec_label[side][i];
+    return out == d->other ? -1 : out;
 }
 
 /* FNV-1a, 64 bits: equal data gives equal text; not a defence against a crafted collision. */
@@ -428,17 +708,24 @@ size_t tr_data_train_windows(const tr_data *d, int cls)
 size_t tr_data_unlisted(const tr_data *d)
 {
     size_t n = 0;
-    for (size_t i = 0; i < d->list->n_warnings; i++) {
-        int kind = d->list->warnings[i].kind;
-        n += kind != DS_WARN_NOT_UTF8 && kind != DS_WARN_MANIFEST_ROW && kind != DS_WARN_MANIFEST_DUP;
+    for (int j = 0; j <= d->n_neg; j++) {
+        const ds_list *l = j ? d->neg_list[j - 1] : d->list;
+        for (size_t i = 0; i < l->n_warnings; i++) {
+            int kind = l->warnings[i].kind;
+            n += kind != DS_WARN_NOT_UTF8 && kind != DS_WARN_MANIFEST_ROW && kind != DS_WARN_MANIFEST_DUP &&
+                 kind != DS_WARN_EXCLUDED_CLASS;
+        }
     }
     return n;
 }
 
 void tr_data_print_warnings(const tr_data *d, FILE *to)
 {
-    for (size_t i = 0; i < d->list->n_warnings; i++)
-        fprintf(to, "aa-train: warning: %s\n", d->list->warnings[i].msg);
+    for (int j = 0; j <= d->n_neg; j++) {
+        const ds_list *l = j ? d->neg_list[j - 1] : d->list;
+        for (size_t i = 0; i < l->n_warnings; i++)
+            fprintf(to, "aa-train: warning: %s\n", l->warnings[i].msg);
+    }
     for (size_t f = 0; f < d->cache->n_files; f++)
         if (d->cache->files[f].status) {
             char *shown = ds_printable(d->cache->files[f].reason ? d->cache->files[f].reason
@@ -475,10 +762,37 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
     const ds_list *l = d->list;
     const ds_cache *c = d->cache;
     size_t K = (size_t)d->k;
-    fprintf(to, "Data: %s: %zu recordings in %d classes, %zu groups", l->root, l->n_items, d->k, l->n_groups);
+    fprintf(to, "Data: %s: %zu recordings in %d classes, %zu groups", l->root, l->n_items, d->k_reported,
+            l->n_groups);
     fprintf(to, " (groups from %s: %zu files; --group-regex: %zu; one per file: %zu)\n",
             l->manifest_path ? l->manifest_path : "no manifest", l->stats.group_manifest, l->stats.group_regex,
             l->stats.group_per_file);
+    fprintf(to, "Sources: %zu (%s)", l->n_sources, l->stats.source_manifest ? "the manifest's source column"
+                                                                            : "the folder's name");
+    for (size_t q = 0; q < l->n_sources && q < 12; q++)
+        fprintf(to, "%s%s", q ? ", " : ": ", l->sources[q]);
+    fprintf(to, "%s\n", l->n_sources > 12 ? ", ..." : "");
+    for (int j = 0; j < d->n_neg; j++) {
+        const ds_list *n = d->neg_list[j];
+        const ds_cache_info *ci = &d->neg_cache_info[j];
+        fprintf(to, "Negatives: %s: %zu recordings in %d folder%s, %zu group%s, %zu source%s; cache %s (%s, %.1f s)\n",
+                n->root, n->n_items, n->n_classes, n->n_classes == 1 ? "" : "s", n->n_groups,
+                n->n_groups == 1 ? "" : "s", n->n_sources, n->n_sources == 1 ? "" : "s",
+                d->cache_used ? ci->path : "none",
+                !d->cache_used ? "not kept" : ci->loaded ? "reused" : ci->write_failed ? "built, not written" : "built",
+                ci->seconds);
+    }
+    if (d->other >= 0) {
+        char label[256] = EV_UNCLEAR_LABEL;
+        if (d->negatives_as >= 0)
+            ev_display_name(d->list->classes[d->negatives_as], label, sizeof label);
+        fprintf(to, "  they train the output '%s', which the model reports as %s\n", AM_OTHER_OUTPUT, label);
+    }
+    if (d->split->held_out[DS_VAL] || d->split->held_out[DS_TEST] || o->val_sources || o->test_sources)
+        fprintf(to, "Held out by source: %zu validation files (%s), %zu test files (%s)%s\n", d->split->held_out[DS_VAL],
+                o->val_sources ? o->val_sources : "none", d->split->held_out[DS_TEST],
+                o->test_sources ? o->test_sources : "none",
+                d->split->groups_crossing ? "; some groups claimed by both were kept whole on one side" : "");
     const dsp_settings *fe = &d->dsp;
     fprintf(to, "Front end: %d Hz, %g s clips, %d mels from %g to %g Hz, n_fft %d, window %d, hop %d: %zu x %zu "
             "features per clip\n", fe->sample_rate, fe->clip_seconds, fe->n_mels, fe->fmin, fe->fmax, fe->n_fft,
@@ -565,29 +879,37 @@ static void tsv_field(FILE *f, const char *s)
 
 int tr_data_write_split(const tr_data *d, const char *path, aa_error *err)
 {
-    char *root = realpath(d->list->root, NULL);
-    if (!root)
-        return aa_error_set(err, AA_ERR_IO, "%s: cannot resolve the data folder", d->list->root);
-    aa_afile *af = aa_afile_open(path, err);
+    char *roots[1 + TR_MAX_NEGATIVES] = {0};
+    int rc = 0;
+    for (int j = 0; j <= d->n_neg && !rc; j++) {
+        const ds_list *l = j ? d->neg_list[j - 1] : d->list;
+        if (!(roots[j] = realpath(l->root, NULL)))
+            rc = aa_error_set(err, AA_ERR_IO, "%s: cannot resolve the data folder", l->root);
+    }
+    aa_afile *af = rc ? NULL : aa_afile_open(path, err);
     if (!af) {
-        free(root);
-        return AA_ERR_IO;
+        for (int j = 0; j <= d->n_neg; j++)
+            free(roots[j]);
+        return rc ? rc : AA_ERR_IO;
     }
     FILE *f = aa_afile_stream(af);
-    fputs("path\tclass\tgroup\tside\n", f);
+    fputs("path\tclass\tgroup\tside\tsource\tnegative\n", f);
     for (size_t i = 0; i < d->cache->n_files; i++) {
         const ds_cache_file *cf = &d->cache->files[i];
         if (!cf->n_windows)
             continue;
-        tsv_field(f, root);
+        tsv_field(f, roots[d->file_part[i]]);
         fputc('/', f);
         tsv_field(f, cf->rel);
         fputc('\t', f);
-        tsv_field(f, d->cache->classes[cf->cls]);
+        tsv_field(f, d->file_kind[i] ? d->file_kind[i] : d->cache->classes[cf->cls]);
         fputc('\t', f);
         tsv_field(f, d->cache->groups[cf->group]);
-        fprintf(f, "\t%s\n", ds_side_name(d->split->side[i]));
+        fprintf(f, "\t%s\t", ds_side_name(d->split->side[i]));
+        tsv_field(f, d->file_source[i]);
+        fprintf(f, "\t%d\n", d->file_kind[i] != NULL);
     }
-    free(root);
+    for (int j = 0; j <= d->n_neg; j++)
+        free(roots[j]);
     return aa_afile_commit(af, err);
 }

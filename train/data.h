@@ -17,16 +17,29 @@
 #include "train/progress.h"
 
 typedef struct {
-    ds_list *list;
-    ds_cache *cache;
+    ds_list *list;             /* DATA's listing */
+    ds_cache *cache;           /* DATA's files, then each --negatives folder's (one cache in memory) */
     ds_cache_info cache_info;
     double features_seconds;   /* computing the windows' log-mels from the cached signals */
     int cache_used;            /* 0 with --no-cache */
-    ds_split *split;           /* NULL only with --audit, when the corpus cannot be split (split_error says why) */
+    ds_split *split;           /* of cache's files, DATA's and the negatives' each split by their groups; NULL
+                                  only with --audit, when the corpus cannot be split (split_error says why) */
     char split_error[AA_ERROR_MSG_MAX];
     tr_audit *audit;           /* the dataset audit, made before any signal is released */
     dsp_settings dsp;
-    int k;                     /* classes */
+    int k;                     /* the network's outputs: DATA's classes, then "other" with negatives */
+    /* Recordings of no class (--negatives): their listings, in the order given; their files follow DATA's
+     * in cache as files of the output `other`, which the model reports as class negatives_as (or Unclear). */
+    int n_neg;
+    ds_list *neg_list[TR_MAX_NEGATIVES];
+    ds_cache_info neg_cache_info[TR_MAX_NEGATIVES];
+    int k_reported;            /* DATA's classes: what the model reports */
+    int other;                 /* the output of the negatives, or -1 */
+    int negatives_as;          /* the reported class "other" counts for, or AM_MAP_UNCLEAR */
+    int output_map[AM_MAX_CLASSES]; /* [k] each output's reported class */
+    size_t *file_part;         /* [cache->n_files] 0 for DATA, 1 + j for the j-th negatives folder */
+    const char **file_source;  /* [cache->n_files] each file's source (names owned by the listings) */
+    const char **file_kind;    /* [cache->n_files] a negative's folder name; NULL for DATA's files */
     size_t n_mels, n_frames;   /* one window's feature */
     size_t *win[DS_N_SIDES];   /* window indices (into cache->windows) of each side, in window order */
     size_t n_win[DS_N_SIDES];
@@ -44,7 +57,7 @@ typedef struct {
      * each by and their log-mels (model/'s first half), cut once from the cached signals. NULL for train. */
     am_aggregate aggregate;
     am_windows *rec_windows[DS_N_SIDES]; /* [n_rec[s]] in the order of rec[s] */
-    int *rec_label[DS_N_SIDES];          /* [n_rec[s]] each recording's class */
+    int *rec_label[DS_N_SIDES];          /* [n_rec[s]] each recording's output (other for a negative) */
 } tr_data;
 
 /* Lists DATA, opens or builds the cache (progress reported through p), splits, and checks that every
@@ -68,9 +81,9 @@ int tr_data_recording_windows(const tr_data *d, int side, const am_aggregate *a,
                               aa_error *err);
 void tr_data_windows_free(am_windows *w, size_t n);
 
-/* What a model file made from this data stores beside the network: front-end settings, class names,
- * normalisation, the aggregation policy; temperature 1 and no gate (the caller sets those it has chosen).
- * The pointers are into d. */
+/* What a model file made from this data stores beside the network: front-end settings, class names (and
+ * with negatives the output map: "other" reported as negatives_as), normalisation, the aggregation policy;
+ * temperature 1 and no gate (the caller sets those it has chosen). The pointers are into d. */
 void tr_data_spec(const tr_data *d, am_spec *sp);
 /* The network being trained as an inference model (am_borrow with tr_data_spec): validation and
  * calibration judge recordings and windows through it exactly as aa-infer would. am_free it before net. */
@@ -89,9 +102,14 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to);
 /* The training windows per class over all training windows: the weights' denominator, for the summary. */
 size_t tr_data_train_windows(const tr_data *d, int cls);
 
-/* Writes path (atomically): a header "path\tclass\tgroup\tside", then one row per decodable file in listing
- * order, side "train", "val" or "test"; paths absolute so the file can be used from anywhere. Tabs,
- * newlines and backslashes inside a field are written as \t, \n and \\. */
+/* The reported class of recording i of side s, or -1 for a negative. */
+int tr_data_rec_class(const tr_data *d, int side, size_t i);
+
+/* Writes path (atomically): a header "path\tclass\tgroup\tside\tsource\tnegative", then one row per
+ * decodable file, DATA's in listing order and then each negatives folder's, side "train", "val" or "test";
+ * a negative's class is its folder ("confuser_speech") and its negative column 1 (else 0); paths absolute
+ * so the file can be used from anywhere. Tabs, newlines and backslashes inside a field are written as \t,
+ * \n and \\. */
 int tr_data_write_split(const tr_data *d, const char *path, aa_error *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "eval/eval.h"
 #include "model/model.h"
 #include "nn/nn.h"
 #include "train/calibrate.h"
@@ -42,6 +43,55 @@ static void final_spec(const tr_data *d, const tr_calibration *cal, const char *
     sp->train_json = train_json;
 }
 
+/* The reported probabilities [n][K] and classes [n] (-1 for a negative) of the recordings of `side` from
+ * their scores [n][outputs], decided by m (its temperature and merged outputs; the gate plays no part). */
+static void decide_side(am_model *m, const tr_data *d, int side, const float *scores, float *probs, int *labels)
+{
+    int k = am_n_classes(m), ko = am_n_outputs(m);
+    for (size_t i = 0; i < d->n_rec[side]; i++) {
+        am_result r;
+        am_decide(m, scores + i * (size_t)ko, &r);
+        memcpy(probs + i * (size_t)k, r.probs, (size_t)k * sizeof *probs);
+        labels[i] = tr_data_rec_class(d, side, i);
+    }
+}
+
+/* Temperature and gate from the validation recordings' scores [n][outputs] by the trained network: the
+ * temperature fitted on the outputs (negatives included, labelled "other"), the gate chosen on the decisions
+ * of the recordings of a class at that temperature (the classes' target selective accuracy; what the gate
+ * does to the negatives is reported beside). For a model without negatives the decisions' probabilities
+ * are the plain softmax's, bit for bit. */
+static int fit_calibration(tr_calibration *cal, const tr_data *d, nn_model *net, const float *scores,
+                           const tr_options *o, aa_error *err)
+{
+    size_t n = d->n_rec[DS_VAL];
+    if (tr_calibrate_fit(cal, n, d->k, d->rec_label[DS_VAL], scores, err))
+        return 1;
+    am_spec sp;
+    tr_data_spec(d, &sp);
+    sp.temperature = cal->temperature;
+    am_model *m = am_borrow(net, &sp, err);
+    float *probs = malloc((n ? n : 1) * (size_t)d->k_reported * sizeof *probs);
+    int *labels = malloc((n ? n : 1) * sizeof *labels);
+    int rc = !m ? 1 : !probs || !labels ? aa_error_set(err, AA_ERR_NOMEM, "out of memory") : 0;
+    if (!rc) {
+        decide_side(m, d, DS_VAL, scores, probs, labels);
+        size_t kept = 0, K = (size_t)d->k_reported;
+        for (size_t i = 0; i < n; i++)
+            if (labels[i] >= 0) {
+                memmove(probs + kept * K, probs + i * K, K * sizeof *probs);
+                labels[kept++] = labels[i];
+            }
+        rc = tr_calibrate_gate(cal, kept, d->k_reported, labels, probs, am_has_unclear(m), o, err);
+    }
+    am_free(m);
+    free(probs);
+    free(labels);
+    if (rc)
+        tr_calibration_free(cal);
+    return rc;
+}
+
 /* Temperature and gate on the validation recordings, each cut as aa-infer cuts a file and judged by the
  * inference code on the trained network: the gate is applied to recordings, and recordings are more
  * confidently classified than the average window, so a gate chosen on windows would withhold more than its
@@ -59,13 +109,13 @@ static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, c
     am_free(judge);
     judge = NULL;
     if (!rc)
-        rc = tr_calibrate(cal, n, d->k, d->rec_label[DS_VAL], logits, o, err);
+        rc = fit_calibration(cal, d, run->net, logits, o, err);
     free(logits);
     if (!rc) {
         am_spec sp;
         final_spec(d, cal, NULL, &sp);
         if (!(judge = am_borrow(run->net, &sp, err)) ||
-            !(cal->eval = tr_judge_recordings(judge, d->rec_windows[DS_VAL], n, d->rec_label[DS_VAL], err)))
+            tr_judge_side(judge, d, DS_VAL, &cal->eval, &cal->breakdown, err))
             rc = 1;
         am_free(judge);
     }
@@ -81,7 +131,7 @@ static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, c
     const ev_gate_choice *g = cal->gate;
     if (g->class_threshold) {
         fprintf(out, "Gate: per-class thresholds");
-        for (int c = 0; c < d->k; c++)
+        for (int c = 0; c < d->k_reported; c++)
         {
             char nb[256];
             fprintf(out, " %s %.3f", aa_printable_into(d->cache->classes[c], nb, sizeof nb), g->class_threshold[c]);
@@ -93,6 +143,17 @@ static int calibrate(tr_calibration *cal, const tr_data *d, const tr_run *run, c
     }
     fprintf(out, "  on validation: coverage %.3f (%zu of %zu recordings), selective accuracy %.3f (%zu of %zu)\n",
             g->coverage, g->covered, g->n, g->selective_accuracy, g->correct, g->covered);
+    if (d->other >= 0 || cal->breakdown->n_sources > 1) {
+        const char *names[AM_MAX_CLASSES];
+        char labels[AM_MAX_CLASSES][128];
+        for (int c = 0; c < d->k_reported; c++) {
+            ev_display_name(d->list->classes[c], labels[c], sizeof labels[c]);
+            names[c] = labels[c];
+        }
+        ev_report_info vi = {.class_names = names, .unit = "validation recordings"};
+        if (ev_breakdown_text(out, cal->breakdown, &vi, err))
+            return 1;
+    }
     return 0;
 }
 
@@ -104,10 +165,11 @@ static int aggregate_report(const tr_data *d, const tr_run *run, const tr_option
     size_t n = d->n_rec[DS_VAL];
     float *logits = malloc((n ? n : 1) * (size_t)d->k * sizeof *logits);
     float *probs = malloc((n ? n : 1) * (size_t)d->k * sizeof *probs);
+    int *labels = malloc((n ? n : 1) * sizeof *labels);
     char *list = strdup(o->aggregate_report);
-    am_model *judge = logits && probs && list ? tr_data_judge(d, run->net, err) : NULL;
+    am_model *judge = logits && probs && labels && list ? tr_data_judge(d, run->net, err) : NULL;
     int rc = 0;
-    if (!logits || !probs || !list) {
+    if (!logits || !probs || !labels || !list) {
         rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -127,10 +189,10 @@ static int aggregate_report(const tr_data *d, const tr_run *run, const tr_option
         tr_data_windows_free(w, n);
         if (rc)
             break;
-        ev_softmax(n, d->k, logits, 1.0, probs);
-        ev_eval *ev = ev_evaluate(n, d->k, d->rec_label[DS_VAL], probs, NULL, err);
+        decide_side(judge, d, DS_VAL, logits, probs, labels); /* temperature 1 */
+        ev_eval *ev = ev_evaluate_labelled(n, d->k_reported, labels, probs, NULL, err);
         tr_calibration cal;
-        if (!ev || tr_calibrate(&cal, n, d->k, d->rec_label[DS_VAL], logits, o, err)) {
+        if (!ev || fit_calibration(&cal, d, run->net, logits, o, err)) {
             ev_eval_free(ev);
             rc = 1;
             break;
@@ -147,6 +209,7 @@ out:
     am_free(judge);
     free(logits);
     free(probs);
+    free(labels);
     free(list);
     return rc;
 }
@@ -371,6 +434,7 @@ static int run(const tr_options *o, FILE *out, FILE **logp)
         test.fit = &cal.fit;
         test.gate_choice = cal.gate;
         test.val = cal.eval;
+        test.val_by = cal.breakdown;
         free(summary);
         summary = tr_summary_json(&d, o, &r, &cal, "recordings", &test);
         if (!summary) {

@@ -63,7 +63,8 @@ typedef enum {
     O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_EMA, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
     O_NOISE_P, O_SNR_MIN, O_SNR_MAX, O_NOISE_CLASS, O_SPECAUG_P, O_TIME_MASKS, O_TIME_MASK, O_FREQ_MASKS,
     O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_LOG,
-    O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET, O_AUDIT, O_JSON, N_OPT_IDS
+    O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET, O_AUDIT, O_JSON,
+    O_NEGATIVES, O_NEGATIVES_AS, O_VAL_SOURCES, O_TEST_SOURCES, N_OPT_IDS
 } opt_id;
 
 typedef struct {
@@ -119,6 +120,19 @@ static const opt_def OPTS[] = {
     {O_MAX_WINDOWS, "max-windows", 0, K_INT, "N", 1, 100000, NULL, NULL,
      "windows kept per recording, evenly spaced", "--max-windows 20", NULL},
 
+    {O_NEGATIVES, "negatives", 0, K_STR, "DIR", 0, 0, NULL, NULL,
+     "recordings of no class (speech, laughter, clicks) in DIR's folders train an internal output 'other', "
+     "split by group like the rest and reported per folder; a folder named like a class of DATA is skipped. "
+     "Repeatable", "--negatives confusers --negatives clicks", NULL},
+    {O_NEGATIVES_AS, "negatives-as", 0, K_STR, "CLASS", 0, 0, NULL, NULL,
+     "what the model reports 'other' as: a class of DATA, or unclear (default: background_noise when there is "
+     "one, else unclear)", "--negatives-as unclear", NULL},
+    {O_VAL_SOURCES, "val-sources", 0, K_STR, "A,B,..", 0, 0, NULL, NULL,
+     "hold these sources out whole as the validation split (the manifest's source column; default: none)",
+     "--val-sources studio", NULL},
+    {O_TEST_SOURCES, "test-sources", 0, K_STR, "A,B,..", 0, 0, NULL, NULL,
+     "hold these sources out whole as the test split: figures on recordings from elsewhere",
+     "--test-sources hernanmd", NULL},
     {O_SAMPLE_RATE, "sample-rate", 0, K_INT, "HZ", 0, 0, NULL,
      "Front end (stored in the model: aa-infer hears every recording as the model was trained to)",
      "rate every recording is resampled to, 8000 to 192000", "--sample-rate 8000", "sample_rate"},
@@ -355,7 +369,7 @@ void tr_usage(FILE *to)
             "  Example: aa-train demo-data -o model.aam --svg plots --log train.jsonl\n"
             "\n"
             "Writes MODEL (network, front-end settings, classes, normalisation, temperature, gate, a training\n"
-            "summary) and MODEL.split.tsv (path, class, group, side), so that\n"
+            "summary) and MODEL.split.tsv (path, class, group, side, source, negative), so that\n"
             "  aa-infer -m MODEL --eval MODEL.split.tsv --side test\n"
             "reproduces the test report. Same data, options and seed give a bit-identical model file.\n"
             "\n"
@@ -580,6 +594,14 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_STOP_AFTER: o->stop_after = (int)n; break;
     case O_THREADS: o->threads = (int)n; break;
     case O_QUIET: o->quiet = 1; break;
+    case O_NEGATIVES:
+        if (o->n_negatives == TR_MAX_NEGATIVES)
+            return aa_error_set(err, TR_PARSE_USAGE, "--negatives: at most %d folders", TR_MAX_NEGATIVES);
+        o->negatives[o->n_negatives++] = v;
+        break;
+    case O_NEGATIVES_AS: o->negatives_as = v; break;
+    case O_VAL_SOURCES: o->val_sources = v; break;
+    case O_TEST_SOURCES: o->test_sources = v; break;
     case O_AUDIT: o->audit = 1; break;
     case O_JSON: o->json = 1; break;
     case N_OPT_IDS: break;
@@ -685,6 +707,8 @@ static int check_together(const tr_options *o, aa_error *err)
     if (o->aug.snr_min_db > o->aug.snr_max_db)
         return aa_error_set(err, TR_PARSE_USAGE, "--snr-min %g is above --snr-max %g", o->aug.snr_min_db,
                             o->aug.snr_max_db);
+    if (o->negatives_as && !o->n_negatives)
+        return aa_error_set(err, TR_PARSE_USAGE, "--negatives-as needs --negatives DIR");
     if (o->stop_after && !o->checkpoint)
         return aa_error_set(err, TR_PARSE_USAGE, "--stop-after needs --checkpoint FILE to keep the state in");
     if (o->stop_after && o->stop_after >= o->epochs)
@@ -771,6 +795,15 @@ char *tr_options_fingerprint(const tr_options *o)
             o->min_lr_frac, o->step_epochs);
     fprintf(f, "step_gamma=%.17g\nclass_weights=%d\nlabel_smoothing=%.17g\npatience=%d\nema=%.17g\n",
             o->step_gamma, o->class_weights, o->label_smoothing, o->patience, o->ema);
+    /* Only when used, so that a run without them keeps the fingerprint (and checkpoints) it had. */
+    for (int i = 0; i < o->n_negatives; i++)
+        fprintf(f, "negatives%d=%s\n", i, o->negatives[i]);
+    if (o->n_negatives)
+        fprintf(f, "negatives_as=%s\n", o->negatives_as ? o->negatives_as : "(default)");
+    if (o->val_sources)
+        fprintf(f, "val_sources=%s\n", o->val_sources);
+    if (o->test_sources)
+        fprintf(f, "test_sources=%s\n", o->test_sources);
     fprintf(f, "augment=%d\n", o->augment);
     if (o->augment) {
         fprintf(f, "shift=%.17g@%.17g\ngain=%.17g@%.17g\nnoise=%.17g@%.17g..%.17g:%s\n", a->shift_max_s,

@@ -11,6 +11,7 @@
 #include "util/util.h"
 
 typedef enum { TR_SCHED_COSINE = 0, TR_SCHED_STEP = 1 } tr_sched_kind;
+#define TR_MAX_NEGATIVES 16
 typedef enum { TR_OPT_ADAM = 0, TR_OPT_ADAMW = 1 } tr_optimizer_kind;
 
 typedef struct {
@@ -30,6 +31,12 @@ typedef struct {
     /* front end: the model file stores it, aa-infer hears with it. After tr_options_parse the derived
      * defaults are filled in (fmax: the Nyquist frequency; win_length: n_fft), and the whole is valid. */
     dsp_settings dsp;
+    /* recordings of no class, and sources held out */
+    const char *negatives[TR_MAX_NEGATIVES]; /* --negatives DIR, repeatable */
+    int n_negatives;
+    const char *negatives_as;  /* --negatives-as CLASS|unclear; NULL: the background class, else unclear */
+    const char *val_sources;   /* --val-sources A,B or NULL */
+    const char *test_sources;  /* --test-sources A,B or NULL */
     /* network and optimisation */
     const char *arch;
     int epochs, batch;

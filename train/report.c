@@ -14,72 +14,97 @@ void tr_test_free(tr_test *t)
     if (!t)
         return;
     ev_eval_free(t->rec);
+    ev_breakdown_free(t->rec_by);
     ev_eval_free(t->win);
     am_free(t->model);
     memset(t, 0, sizeof *t);
 }
 
-/* The model's gate; per-class thresholds only when it has any (all zero is the same gate, said longer). */
-static ev_gate model_gate(const tr_test *t)
+/* The model's gate as eval/ applies it: per-class thresholds only when it has any (all zero is the same
+ * gate, said longer), as aa-infer --eval states it, so that the two reports agree to the byte on "gate".
+ * th [AM_MAX_CLASSES] holds them. */
+static ev_gate model_gate(const am_model *m, double *th)
 {
-    return (ev_gate){.min_confidence = t->min_confidence, .class_threshold = t->per_class ? t->class_threshold : NULL};
+    int per_class = 0;
+    for (int c = 0; c < am_n_classes(m); c++)
+        per_class |= (th[c] = am_class_threshold(m, c)) > 0;
+    return (ev_gate){.min_confidence = am_min_confidence(m), .class_threshold = per_class ? th : NULL,
+                     .rest_unclear = am_has_unclear(m)};
 }
 
-ev_eval *tr_judge_recordings(am_model *m, const am_windows *w, size_t n, const int *labels, aa_error *err)
+int tr_judge_side(am_model *m, const tr_data *d, int side, ev_eval **ev, ev_breakdown **by, aa_error *err)
 {
-    int k = am_n_classes(m);
-    float *scores = malloc((n ? n : 1) * (size_t)k * sizeof *scores);
+    *ev = NULL;
+    *by = NULL;
+    size_t n = d->n_rec[side];
+    int k = am_n_classes(m), ko = am_n_outputs(m);
+    float *scores = malloc((n ? n : 1) * (size_t)ko * sizeof *scores);
     float *probs = malloc((n ? n : 1) * (size_t)k * sizeof *probs);
-    ev_eval *ev = NULL;
-    if (!scores || !probs) {
-        aa_error_set(err, AA_ERR_NOMEM, "out of memory");
-    } else if (!am_windows_scores(m, 0, w, n, scores, err)) {
+    int *labels = malloc((n ? n : 1) * sizeof *labels);
+    const char **src = malloc((n ? n : 1) * sizeof *src), **kind = malloc((n ? n : 1) * sizeof *kind);
+    int rc = 0;
+    if (!scores || !probs || !labels || !src || !kind) {
+        rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
+    } else if (!(rc = am_windows_scores(m, 0, d->rec_windows[side], n, scores, err))) {
         for (size_t i = 0; i < n; i++) {
             am_result r;
-            am_decide(m, scores + i * (size_t)k, &r);
+            am_decide(m, scores + i * (size_t)ko, &r);
             memcpy(probs + i * (size_t)k, r.probs, (size_t)k * sizeof *probs);
+            size_t f = d->rec[side][i];
+            labels[i] = tr_data_rec_class(d, side, i);
+            src[i] = d->file_source[f];
+            kind[i] = d->file_kind[f] ? d->file_kind[f] : "";
         }
-        /* The gate as aa-infer --eval states it: per-class thresholds only when the model has one. */
         double th[AM_MAX_CLASSES];
-        int per_class = 0;
-        for (int c = 0; c < k; c++)
-            per_class |= (th[c] = am_class_threshold(m, c)) > 0;
-        ev_gate g = {am_min_confidence(m), per_class ? th : NULL};
-        ev = ev_evaluate(n, k, labels, probs, &g, err);
+        ev_gate g = model_gate(m, th);
+        if (!(*ev = ev_evaluate_labelled(n, k, labels, probs, &g, err)) ||
+            !(*by = ev_breakdown_make(n, k, labels, probs, &g, src, kind, am_negatives_class(m), err))) {
+            ev_eval_free(*ev);
+            *ev = NULL;
+            rc = err && err->code ? err->code : 1;
+        }
     }
     free(scores);
     free(probs);
-    return ev;
+    free(labels);
+    free(src);
+    free(kind);
+    return rc;
 }
 
-/* The test windows' features from the cache through the model's own normalisation, network and
- * temperature. */
+/* The test windows of a class: their features from the cache through the model's own normalisation,
+ * network, temperature and decision. */
 static int per_window(tr_test *t, const tr_data *d, aa_error *err)
 {
     size_t n = d->n_win[DS_TEST];
-    int k = d->k;
+    int k = am_n_classes(t->model), ko = am_n_outputs(t->model);
     int *labels = malloc((n ? n : 1) * sizeof *labels);
     float *probs = malloc((n ? n : 1) * (size_t)k * sizeof *probs);
-    float *logits = malloc((n ? n : 1) * (size_t)k * sizeof *logits);
+    float *logits = malloc((n ? n : 1) * (size_t)ko * sizeof *logits);
     const float **mels = calloc(n ? n : 1, sizeof *mels);
     int rc = 0;
     if (!labels || !probs || !logits || !mels) {
         rc = aa_error_set(err, AA_ERR_NOMEM, "test report: out of memory");
         goto out;
     }
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        mels[i] = ds_cache_features(d->cache, d->win[DS_TEST][i]);
-        labels[i] = d->cache->windows[d->win[DS_TEST][i]].cls;
+        int cls = d->cache->windows[d->win[DS_TEST][i]].cls;
+        if (cls == d->other)
+            continue;
+        mels[m] = ds_cache_features(d->cache, d->win[DS_TEST][i]);
+        labels[m++] = cls;
     }
-    if ((rc = am_logits_batch(t->model, 0, mels, n, logits, err)))
+    if ((rc = am_logits_batch(t->model, 0, mels, m, logits, err)))
         goto out;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < m; i++) {
         am_result r;
-        am_decide(t->model, logits + i * (size_t)k, &r);
+        am_decide(t->model, logits + i * (size_t)ko, &r);
         memcpy(probs + i * (size_t)k, r.probs, (size_t)k * sizeof *probs);
     }
-    ev_gate g = model_gate(t);
-    if (!(t->win = ev_evaluate(n, k, labels, probs, &g, err)))
+    double th[AM_MAX_CLASSES];
+    ev_gate g = model_gate(t->model, th);
+    if (!(t->win = ev_evaluate(m, k, labels, probs, &g, err)))
         rc = 1;
 out:
     free(labels), free(probs), free(logits), free(mels);
@@ -97,14 +122,12 @@ int tr_test_run(tr_test *t, const char *model_path, const tr_data *d, int thread
     am_set_threads(t->model, nt);
     t->temperature = am_temperature(t->model);
     t->min_confidence = am_min_confidence(t->model);
-    for (int c = 0; c < d->k; c++) {
+    for (int c = 0; c < am_n_classes(t->model); c++) {
         t->names[c] = am_class_label(t->model, c);
         t->class_threshold[c] = am_class_threshold(t->model, c);
         t->per_class |= t->class_threshold[c] > 0;
     }
-    if (!(t->rec = tr_judge_recordings(t->model, d->rec_windows[DS_TEST], d->n_rec[DS_TEST], d->rec_label[DS_TEST],
-                                       err)) ||
-        per_window(t, d, err)) {
+    if (tr_judge_side(t->model, d, DS_TEST, &t->rec, &t->rec_by, err) || per_window(t, d, err)) {
         tr_test_free(t);
         return 1;
     }
@@ -117,7 +140,7 @@ static ev_report_info info_of(const tr_test *t, const char *title, const char *u
     int rec = !strcmp(unit, "recordings");
     return (ev_report_info){.title = title, .class_names = t->names, .unit = unit, .temperature = t->temperature,
                             .fit = rec ? t->fit : NULL, .gate_choice = rec ? t->gate_choice : NULL,
-                            .omit_curve = 1};
+                            .omit_curve = 1, .breakdown = rec ? t->rec_by : NULL};
 }
 
 /* "Test split, per 4 s window" + more, with the model's clip length. */
@@ -161,7 +184,7 @@ int tr_test_save_json(const char *path, const tr_test *t, aa_error *err)
         /* After the test figures, so that a reader looking for the first "accuracy" finds the test's. */
         ev_report_info vi = {.title = "Validation split, per recording (temperature and gate fitted here)",
                              .class_names = t->names, .unit = "recordings", .temperature = t->temperature,
-                             .fit = t->fit, .gate_choice = t->gate_choice};
+                             .fit = t->fit, .gate_choice = t->gate_choice, .breakdown = t->val_by};
         fputs(",\n\"validation\": ", f);
         if (ev_report_json(f, t->val, &vi, err))
             goto fail;

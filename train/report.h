@@ -16,8 +16,9 @@
 #include "train/progress.h"
 
 typedef struct {
-    ev_eval *rec;            /* per recording, with the model's gate */
-    ev_eval *win;            /* per window, with the model's gate */
+    ev_eval *rec;            /* per recording, with the model's gate (recordings of a class) */
+    ev_breakdown *rec_by;    /* the same per source, and the negatives among the test recordings */
+    ev_eval *win;            /* per window, with the model's gate (windows of a class) */
     const char *names[AM_MAX_CLASSES]; /* display names, owned by `model` */
     double temperature;
     double min_confidence;
@@ -31,12 +32,15 @@ typedef struct {
     /* The validation recordings judged by the final model (tr_calibration.eval; may be NULL): saved beside
      * the test figures, they equal `aa-infer --eval MODEL.split.tsv --side val`. */
     const ev_eval *val;
+    const ev_breakdown *val_by; /* tr_calibration.breakdown (may be NULL) */
 } tr_test;
 
-/* Recordings judged as aa-infer judges them: windows w[0..n) (model/'s first half) through m (the second
- * half), then m's temperature and gate (am_decide); labels [n]. The figures `aa-infer -m M --eval` gives on
- * the same files. NULL on failure (err says why). */
-ev_eval *tr_judge_recordings(am_model *m, const am_windows *w, size_t n, const int *labels, aa_error *err);
+/* The recordings of d's `side` judged as aa-infer judges them: their windows (model/'s first half, cut by
+ * tr_data_load) through m (the second half), then m's temperature and gate (am_decide). *ev: the figures
+ * of the recordings of a class; *by: per source, and what the negatives were called. The figures
+ * `aa-infer -m M --eval M.split.tsv --side SIDE` gives on the same files. On failure (err says why)
+ * nothing is left to free. */
+int tr_judge_side(am_model *m, const tr_data *d, int side, ev_eval **ev, ev_breakdown **by, aa_error *err);
 
 /* Reads model_path back and evaluates d's test side. threads: 0 = all cores. On failure nothing is left
  * to free. */

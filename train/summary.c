@@ -175,7 +175,7 @@ char *tr_summary_json(const tr_data *d, const tr_options *o, const tr_run *r, co
     fputs(", \"class_thresholds\": ", f);
     if (cal->gate->class_threshold) {
         fputc('[', f);
-        for (int c = 0; c < d->k; c++) {
+        for (int c = 0; c < cal->gate->k; c++) {
             fputs(c ? ", " : "", f);
             aa_json_fnum(f, cal->gate->class_threshold[c]);
         }
