@@ -118,6 +118,20 @@ static char *library_report(const char *model, const char *data, const char *sid
     return buf;
 }
 
+/* aa-infer --eval's report without the members that follow the trainer's (the table per source and the
+ * negatives, which the library path above does not compute): the two must then be equal byte for byte. */
+static char *without_breakdown(const char *report)
+{
+    const char *at = strstr(report, ",\n\"sources\":");
+    ck_assert_msg(at != NULL && strstr(at, "\"negatives\":"), "no sources and negatives in %.200s", report);
+    size_t n = (size_t)(at - report);
+    char *s = malloc(n + 3);
+    ck_assert_ptr_nonnull(s);
+    memcpy(s, report, n);
+    memcpy(s + n, "}\n", 3);
+    return s;
+}
+
 START_TEST(report_equals_the_library_path)
 {
     char dir[256], model[320], data[320], msg[512];
@@ -132,7 +146,9 @@ START_TEST(report_equals_the_library_path)
     ck_assert_uint_eq(n, 28);
     ck_assert_msg(run("-m '%s' --eval '%s' --json --threads 2", model, data) == 0, "%s", g_err);
     /* byte for byte: the same probabilities, the same gate, the same code */
-    ck_assert_str_eq(g_out, want);
+    char *same = without_breakdown(g_out);
+    ck_assert_str_eq(same, want);
+    free(same);
     /* and the data is not trivial: mistakes, withheld clips and a gate in play */
     double acc = tu_json_num(g_out, "accuracy"), cov = tu_json_num(g_out, "coverage");
     ck_assert_msg(acc > 0.4 && acc < 0.95, "accuracy %g", acc);
@@ -193,7 +209,9 @@ START_TEST(split_tsv_and_sides)
     char *want = library_report(model, tsv, "test", &n);
     ck_assert_uint_eq(n, 9);
     ck_assert_msg(run("-m '%s' --eval '%s' --side test --json", model, tsv) == 0, "%s", g_err);
-    ck_assert_str_eq(g_out, want);
+    char *same = without_breakdown(g_out);
+    ck_assert_str_eq(same, want);
+    free(same);
     ck_assert(tu_json_num(g_out, "n") == 9);
     free(want);
     ck_assert_msg(run("-m '%s' --eval '%s' --json", model, tsv) == 0, "%s", g_err);
