@@ -435,4 +435,43 @@ int ds_batch_fill(ds_batcher *b, const size_t *idx /* [n] */, size_t n, uint64_t
                   uint64_t first, float *x /* [n][1][n_mels][n_frames] */, int *labels /* [n] */,
                   float *targets /* [n][n_classes] or NULL */, aa_error *err);
 
+/* ---- events: the stretches of a recording that stand out by short-time energy -----------------------------
+ *
+ * Waveform augmentation places single events (a cough burst, a breath cycle) into other backgrounds, so it
+ * needs them cut out of the corpus's recordings, which often hold seconds of repeated coughing. The finder
+ * works on the decoded signal (the cache's): energies of frames frame_s long, hop_s apart (mean square, in
+ * dB, digital silence at -120); the recording's peak is its loudest frame and its floor the 10th percentile
+ * of its frames. A frame is active when its energy is within peak_drop_db of the peak and at least
+ * floor_rise_db above the floor, so a recording without dynamics (a steady background) has no events.
+ * Runs of active frames less than gap_s apart are merged; an event spans its first frame's start to its
+ * last frame's end, widened by margin_s each side (within the recording). Events shorter than min_s
+ * (before the margin) are dropped; those longer than max_s are cut to their loudest max_s (the greatest sum
+ * of squares, dsp_crop_offset) plus the margins. Nothing random: the same signal gives the same events. */
+
+typedef struct {
+    double frame_s;       /* [0.02] frame length, seconds */
+    double hop_s;         /* [0.01] */
+    double peak_drop_db;  /* [25] */
+    double floor_rise_db; /* [10] */
+    double gap_s;         /* [0.15] */
+    double min_s;         /* [0.08] */
+    double max_s;         /* [1.5] */
+    double margin_s;      /* [0.03] */
+} ds_event_opts;
+
+void ds_event_opts_default(ds_event_opts *o);
+/* DS_ERR_ARG naming the first value out of range (frames of 1 ms .. 1 s, hop <= frame, min <= max, ...). */
+int ds_event_opts_validate(const ds_event_opts *o, aa_error *err);
+
+typedef struct {
+    size_t start, end;    /* samples [start, end) of the recording, margins included */
+    double peak_db;       /* its loudest frame, dB re full scale (mean square) */
+    double rms_db;        /* 20 log10 RMS over [start, end), dBFS */
+} ds_event;
+
+/* The events of x[0..n) at `rate` Hz, in time order, into *out (malloc'd, NULL when *n_out is 0; caller
+ * frees). o NULL: the defaults. Errors: bad options or rate (DS_ERR_ARG), out of memory. */
+int ds_events_find(const float *x /* [n] */, size_t n, int rate, const ds_event_opts *o, ds_event **out,
+                   size_t *n_out, aa_error *err);
+
 #endif
