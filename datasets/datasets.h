@@ -474,4 +474,70 @@ typedef struct {
 int ds_events_find(const float *x /* [n] */, size_t n, int rate, const ds_event_opts *o, ds_event **out,
                    size_t *n_out, aa_error *err);
 
+/* The quiet stretches of x[0..n): runs of frames (as above) whose energy stays below the floor +
+ * floor_rise_db, shrunk by margin_s each side, at least min_s long (after shrinking), as ds_event spans in
+ * time order (peak_db, rms_db of the stretch). A recording with no event (ds_events_find finds none: no
+ * dynamics, so no floor to speak of) has no quiet stretch either. *out malloc'd (NULL when *n_out is 0);
+ * caller frees. Errors as ds_events_find, and DS_ERR_ARG for min_s out of [0.01, 3600]. */
+int ds_quiet_find(const float *x /* [n] */, size_t n, int rate, const ds_event_opts *o, double min_s,
+                  ds_event **out, size_t *n_out, aa_error *err);
+
+/* ---- mixtures: events placed into a background ---------------------------------------------------------------
+ *
+ * A mixture of n samples: a background piece (a random stretch of it; a piece shorter than n is read back
+ * and forth, which keeps it continuous) with k events, k uniform in [events_min, events_max], each drawn
+ * uniformly from the pieces given (with replacement) and placed at a uniform onset where it fits wholly,
+ * apart from the events already placed by at least min_gap_s (an event that finds no such place in 64
+ * tries is left out; an event longer than n is cut to n). Each event's SNR is uniform in [snr_min_db,
+ * snr_max_db]: the event's RMS over its own piece against the background's RMS over the whole mixture.
+ * Events fade in and out over fade_s (raised cosine), so that a cut never clicks. The level L, uniform in
+ * [level_min_db, level_max_db] dBFS, sets either the mixture's peak (DS_LEVEL_PEAK: the whole mixture is
+ * scaled so that max |x| = 10^(L/20), which never clips for L <= 0) or the background's RMS
+ * (DS_LEVEL_BACKGROUND_RMS: the background at L dBFS RMS, each event at L + SNR). A silent background
+ * stays silent; the SNR is then taken against a 0 dBFS reference. Every draw comes from r, so the same
+ * stream gives the same bytes. */
+
+#define DS_MIX_MAX_EVENTS 16
+enum { DS_LEVEL_PEAK = 0, DS_LEVEL_BACKGROUND_RMS = 1 };
+
+typedef struct {
+    int events_min, events_max;         /* [1, 3], 0 <= min <= max <= DS_MIX_MAX_EVENTS */
+    double snr_min_db, snr_max_db;      /* [0, 30] */
+    double level_min_db, level_max_db;  /* [-60, -10] dBFS */
+    int level_ref;                      /* [DS_LEVEL_PEAK] */
+    double fade_s;                      /* [0.005] */
+    double min_gap_s;                   /* [0.1] */
+} ds_mix_opts;
+
+void ds_mix_opts_default(ds_mix_opts *o);
+/* DS_ERR_ARG naming the first value out of range. */
+int ds_mix_opts_validate(const ds_mix_opts *o, aa_error *err);
+
+/* A stretch of a signal (not owned). */
+typedef struct {
+    const float *x;
+    size_t n;
+} ds_piece;
+
+typedef struct {
+    size_t onset, offset;  /* samples [onset, offset) of the mixture */
+    size_t source;         /* index into the event pieces */
+    double snr_db;
+} ds_mix_event;
+
+typedef struct {
+    size_t n_events;                        /* placed */
+    ds_mix_event events[DS_MIX_MAX_EVENTS]; /* in onset order */
+    size_t bg_offset;                       /* where in the background piece the mixture starts */
+    double level_db;                        /* L */
+    double bg_rms_db;                       /* the background's RMS in the mixture, dBFS (-120 when silent) */
+} ds_mixture;
+
+/* out [n]: the mixture of background bg and k of the n_events pieces of events (events may be NULL when
+ * n_events is 0: the background alone, at the level drawn); rate for the durations of o. info (may be
+ * NULL) gets the reference times. o NULL: the defaults. Errors (DS_ERR_ARG): bad options, an empty
+ * background or event piece, n of 0; nothing is drawn then. */
+int ds_mixture_make(const ds_piece *bg, const ds_piece *events, size_t n_events, int rate, const ds_mix_opts *o,
+                    aa_rng *r, float *out /* [n] */, size_t n, ds_mixture *info, aa_error *err);
+
 #endif

@@ -65,66 +65,109 @@ static double rms_db(const float *x, size_t n)
     return ms > 0 ? fmax(10 * log10(ms), SILENCE_DB) : SILENCE_DB;
 }
 
+/* A recording's frame energies and the two thresholds. */
+typedef struct {
+    double *e;        /* [nf] dB */
+    size_t nf, flen, hop;
+    double peak, floor_db;
+} frames;
+
+static void frames_free(frames *f)
+{
+    free(f->e);
+    f->e = NULL;
+}
+
+/* 0 with f->nf = 0 when the recording is shorter than a frame. */
+static int frames_make(const float *x, size_t n, int rate, const ds_event_opts *o, frames *f, aa_error *err)
+{
+    memset(f, 0, sizeof *f);
+    int rc = ds_event_opts_validate(o, err);
+    if (rc)
+        return rc;
+    if (rate < DSP_MIN_RATE || rate > DSP_MAX_RATE)
+        return aa_error_set(err, DS_ERR_ARG, "events: rate %d Hz out of range", rate);
+    f->flen = samples(o->frame_s, rate);
+    f->hop = samples(o->hop_s, rate);
+    if (f->hop < 1)
+        f->hop = 1;
+    if (f->flen < f->hop)
+        f->flen = f->hop;
+    if (n < f->flen)
+        return 0;
+    size_t nf = 1 + (n - f->flen) / f->hop;
+    double *sorted = malloc(nf * sizeof *sorted);
+    f->e = malloc(nf * sizeof *f->e);
+    if (!f->e || !sorted) {
+        free(sorted);
+        frames_free(f);
+        return aa_error_set(err, DS_ERR_NOMEM, "events: out of memory");
+    }
+    f->nf = nf;
+    f->peak = SILENCE_DB;
+    for (size_t i = 0; i < nf; i++) {
+        f->e[i] = rms_db(x + i * f->hop, f->flen);
+        f->peak = f->e[i] > f->peak ? f->e[i] : f->peak;
+    }
+    memcpy(sorted, f->e, nf * sizeof *sorted);
+    qsort(sorted, nf, sizeof *sorted, cmp_double);
+    f->floor_db = sorted[(size_t)(FLOOR_PERCENTILE * (double)(nf - 1))];
+    free(sorted);
+    return 0;
+}
+
+static int push(ds_event **ev, size_t *count, size_t *cap, ds_event e, aa_error *err)
+{
+    if (*count == *cap) {
+        size_t nc = *cap ? 2 * *cap : 16;
+        ds_event *grown = realloc(*ev, nc * sizeof *grown);
+        if (!grown)
+            return aa_error_set(err, DS_ERR_NOMEM, "events: out of memory");
+        *ev = grown;
+        *cap = nc;
+    }
+    (*ev)[(*count)++] = e;
+    return 0;
+}
+
+static void resolve(const ds_event_opts *in_opts, ds_event_opts *o)
+{
+    if (in_opts)
+        *o = *in_opts;
+    else
+        ds_event_opts_default(o);
+}
+
 int ds_events_find(const float *x, size_t n, int rate, const ds_event_opts *opts, ds_event **out, size_t *n_out,
                    aa_error *err)
 {
     *out = NULL;
     *n_out = 0;
     ds_event_opts o;
-    if (opts)
-        o = *opts;
-    else
-        ds_event_opts_default(&o);
-    int rc = ds_event_opts_validate(&o, err);
-    if (rc)
+    resolve(opts, &o);
+    frames f;
+    int rc = frames_make(x, n, rate, &o, &f, err);
+    if (rc || !f.nf)
         return rc;
-    if (rate < DSP_MIN_RATE || rate > DSP_MAX_RATE)
-        return aa_error_set(err, DS_ERR_ARG, "events: rate %d Hz out of range", rate);
-    size_t flen = samples(o.frame_s, rate), hop = samples(o.hop_s, rate);
-    if (hop < 1)
-        hop = 1;
-    if (flen < hop)
-        flen = hop;
-    if (n < flen)
-        return 0;
-    size_t nf = 1 + (n - flen) / hop;
-    double *e = malloc(nf * sizeof *e), *sorted = malloc(nf * sizeof *sorted);
-    unsigned char *act = malloc(nf);
+    const size_t nf = f.nf, hop = f.hop, flen = f.flen;
+    const double *e = f.e;
     ds_event *ev = NULL;
-    if (!e || !sorted || !act) {
-        rc = aa_error_set(err, DS_ERR_NOMEM, "events: out of memory");
-        goto done;
-    }
-    double peak = SILENCE_DB;
-    for (size_t f = 0; f < nf; f++) {
-        e[f] = rms_db(x + f * hop, flen);
-        peak = e[f] > peak ? e[f] : peak;
-    }
-    memcpy(sorted, e, nf * sizeof *e);
-    qsort(sorted, nf, sizeof *sorted, cmp_double);
-    double floor_db = sorted[(size_t)(FLOOR_PERCENTILE * (double)(nf - 1))];
-    double thr = fmax(peak - o.peak_drop_db, floor_db + o.floor_rise_db);
-    for (size_t f = 0; f < nf; f++)
-        act[f] = e[f] >= thr && e[f] > SILENCE_DB;
+    size_t count = 0, cap = 0;
+    double thr = fmax(f.peak - o.peak_drop_db, f.floor_db + o.floor_rise_db);
 
     /* Runs of active frames, merged over gaps of at most gap_frames inactive frames. */
     size_t gap_frames = (size_t)floor(o.gap_s / ((double)hop / rate) + 1e-9);
-    size_t cap = 16, count = 0;
-    if (!(ev = malloc(cap * sizeof *ev))) {
-        rc = aa_error_set(err, DS_ERR_NOMEM, "events: out of memory");
-        goto done;
-    }
     size_t min_len = samples(o.min_s, rate), max_len = samples(o.max_s, rate), margin = samples(o.margin_s, rate);
-    for (size_t f = 0; f < nf;) {
-        if (!act[f]) {
-            f++;
+    for (size_t i = 0; i < nf && !rc;) {
+        if (!(e[i] >= thr && e[i] > SILENCE_DB)) {
+            i++;
             continue;
         }
-        size_t first = f, last = f;
-        for (size_t g = f + 1; g < nf && g <= last + gap_frames + 1; g++)
-            if (act[g])
+        size_t first = i, last = i;
+        for (size_t g = i + 1; g < nf && g <= last + gap_frames + 1; g++)
+            if (e[g] >= thr && e[g] > SILENCE_DB)
                 last = g;
-        f = last + 1;
+        i = last + 1;
         size_t start = first * hop, end = last * hop + flen;
         if (end - start < min_len)
             continue;
@@ -138,27 +181,69 @@ int ds_events_find(const float *x, size_t n, int rate, const ds_event_opts *opts
                 pk = e[g];
         start = start > margin ? start - margin : 0;
         end = end + margin < n ? end + margin : n;
-        if (count == cap) {
-            ds_event *grown = realloc(ev, 2 * cap * sizeof *ev);
-            if (!grown) {
-                rc = aa_error_set(err, DS_ERR_NOMEM, "events: out of memory");
-                goto done;
-            }
-            ev = grown;
-            cap *= 2;
-        }
         double r = rms_db(x + start, end - start);
-        ev[count++] = (ds_event){start, end, pk > r ? pk : r, r};
+        rc = push(&ev, &count, &cap, (ds_event){start, end, pk > r ? pk : r, r}, err);
     }
-    if (count) {
-        *out = ev;
-        *n_out = count;
-        ev = NULL;
+    frames_free(&f);
+    if (rc) {
+        free(ev);
+        return rc;
     }
-done:
-    free(e);
-    free(sorted);
-    free(act);
-    free(ev);
-    return rc;
+    *out = ev;
+    *n_out = count;
+    return 0;
+}
+
+int ds_quiet_find(const float *x, size_t n, int rate, const ds_event_opts *opts, double min_s, ds_event **out,
+                  size_t *n_out, aa_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!in(min_s, 0.01, 3600))
+        return aa_error_set(err, DS_ERR_ARG, "quiet stretches: shortest %g s out of range [0.01, 3600]", min_s);
+    ds_event *events;
+    size_t n_events;
+    int rc = ds_events_find(x, n, rate, opts, &events, &n_events, err);
+    free(events);
+    if (rc || !n_events)
+        return rc;
+    ds_event_opts o;
+    resolve(opts, &o);
+    frames f;
+    if ((rc = frames_make(x, n, rate, &o, &f, err)))
+        return rc;
+    double thr = f.floor_db + o.floor_rise_db;
+    size_t margin = samples(o.margin_s, rate), min_len = samples(min_s, rate);
+    ds_event *q = NULL;
+    size_t count = 0, cap = 0;
+    for (size_t i = 0; i < f.nf && !rc;) {
+        if (f.e[i] >= thr) {
+            i++;
+            continue;
+        }
+        size_t first = i;
+        while (i < f.nf && f.e[i] < thr)
+            i++;
+        /* Frames first .. i-1 are quiet: their samples, less the overlap with the loud frames each side. */
+        size_t start = first ? (first - 1) * f.hop + f.flen : 0;
+        size_t end = i < f.nf ? i * f.hop : n;
+        if (start >= end)
+            continue;
+        start = start + margin;
+        end = end > margin ? end - margin : 0;
+        if (end <= start || end - start < min_len)
+            continue;
+        double r = rms_db(x + start, end - start), pk = SILENCE_DB;
+        for (size_t g = first; g < i; g++)
+            pk = f.e[g] > pk ? f.e[g] : pk;
+        rc = push(&q, &count, &cap, (ds_event){start, end, pk > r ? pk : r, r}, err);
+    }
+    frames_free(&f);
+    if (rc) {
+        free(q);
+        return rc;
+    }
+    *out = q;
+    *n_out = count;
+    return 0;
 }
