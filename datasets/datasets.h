@@ -348,93 +348,6 @@ int ds_cache_side_windows(const ds_cache *c, const ds_split *sp, int side, size_
 int ds_norm_compute(const ds_cache *c, const size_t *idx /* [n] */, size_t n, float *mean /* [n_mels] */,
                     float *std /* [n_mels] */, aa_error *err);
 
-/* ---- batches with on-the-fly augmentation -----------------------------------------------------------------
- *
- * Item b of a batch is window idx[b], transformed in this order, each step with its own probability:
- *   1. time shift: the content moves by s frames, |s| <= round(shift_max_s * rate / hop_length) (50 frames
- *      for 0.5 s by default), the frames uncovered filled with the window's floor (max - top_db), which is
- *      what zero-padded audio gives. Applied to every window, long files included: neighbouring cached
- *      windows are hop (2 s) apart, so a finer crop inside a long file would mean recomputing the log-mel
- *      from audio at training time, which the features computed once at load exist to avoid.
- *   2. gain: g dB uniform in [-gain_db, gain_db] added to every value (a waveform gain in the dB domain; the
- *      floor moves with it as top_db is relative).
- *   3. background noise: a random window of the background class (from the pool given to the batcher) mixed
- *      at an SNR uniform in [snr_min_db, snr_max_db], in the power domain: P = 10^(x/10) + k 10^(n/10) with
- *      k = sum 10^(x/10) / (sum 10^(n/10) 10^(snr/10)) (the SNR over the whole window), back to dB and
- *      re-floored at max - top_db. A waveform mix would add cross terms 2 Re(X N*) per bin; their phase is
- *      random, so they average out over the many bins and frames a mel value sums, and adding powers is the
- *      expectation of the mix. Off when the background class is absent.
- *   4. normalisation (dsp_normalise; none when mean/std are NULL).
- *   5. mixup (off by default): x = lambda x + (1 - lambda) x', x' another pool window after step 4 only,
- *      lambda ~ Beta(alpha, alpha) folded to >= 0.5; targets get lambda and 1 - lambda.
- *   6. SpecAugment: time_masks masks of width uniform in [0, time_mask_max] frames and freq_masks masks of
- *      width uniform in [0, freq_mask_max] mels at uniform positions, set to 0 (the per-mel mean).
- * Item b draws from aa_rng_seed3(seed, epoch, first + b), first being the position of idx[0] in the epoch,
- * and always draws every parameter in a fixed order whatever is switched on: the batch is the same whatever
- * the thread count, and switching one augmentation off does not change what the others draw. */
-
-#define DS_AUG_MAX_MASKS 8
-
-typedef struct {
-    double shift_p;         /* [0.5] probability of a time shift */
-    double shift_max_s;     /* [0.5] seconds */
-    double gain_p;          /* [0.5] */
-    double gain_db;         /* [6] */
-    double noise_p;         /* [0.3] */
-    double snr_min_db;      /* [5] */
-    double snr_max_db;      /* [30] */
-    double specaug_p;       /* [0.5] probability of applying the masks */
-    int time_masks;         /* [2] 0..DS_AUG_MAX_MASKS */
-    int time_mask_max;      /* [40] frames */
-    int freq_masks;         /* [2] 0..DS_AUG_MAX_MASKS */
-    int freq_mask_max;      /* [8] mels */
-    double mixup_p;         /* [0] off */
-    double mixup_alpha;     /* [0.2] */
-    const char *background_class; /* ["background_noise"] class whose windows are mixed in; NULL: none */
-} ds_augment_opts;
-
-/* The training defaults above. */
-void ds_augment_opts_default(ds_augment_opts *o);
-/* Everything off (validation, test): batches are the normalised features, bit for bit. */
-void ds_augment_opts_off(ds_augment_opts *o);
-
-/* What one item drew (for the trainer's log and the tests). */
-typedef struct {
-    int shift;              /* frames, > 0 moves content later; 0 when not applied */
-    float gain_db;          /* 0 when not applied */
-    int noise;              /* 1 when background noise is mixed in */
-    size_t noise_window;
-    float snr_db;
-    int n_time_masks, n_freq_masks; /* 0 when SpecAugment is not applied */
-    int time_start[DS_AUG_MAX_MASKS], time_width[DS_AUG_MAX_MASKS];
-    int freq_start[DS_AUG_MAX_MASKS], freq_width[DS_AUG_MAX_MASKS];
-    int mixup;              /* 1 when mixed */
-    size_t mix_window;
-    float lambda;           /* weight of the item's own window (1 when not mixed) */
-} ds_augment_params;
-
-typedef struct ds_batcher ds_batcher;
-
-/* A batch maker over cache c (which must outlive it). mean/std: [n_mels] normalisation (copied), or both
- * NULL for none. aug NULL means all off. pool [n_pool]: the windows noise and mixup partners come from (the
- * training windows; its background-class windows are the noise). threads: OpenMP threads over a batch's
- * items (0 = omp_get_max_threads()). Errors: bad options (DS_ERR_ARG), out of memory. Caller frees with
- * ds_batcher_free. */
-int ds_batcher_new(ds_batcher **out, const ds_cache *c, const float *mean, const float *std,
-                   const ds_augment_opts *aug, const size_t *pool, size_t n_pool, int threads, aa_error *err);
-void ds_batcher_free(ds_batcher *b);
-/* 1 when background noise can be mixed in (the class exists and the pool holds windows of it). */
-int ds_batcher_has_noise(const ds_batcher *b);
-/* The parameters item `index` of `epoch` would draw for window w. */
-void ds_batcher_draw(const ds_batcher *b, size_t w, uint64_t seed, uint64_t epoch, uint64_t index,
-                     ds_augment_params *p);
-/* Fills x and labels (and targets, which may be NULL unless mixup is on) for windows idx[0..n), item b
- * seeded with (seed, epoch, first + b). labels[b] is the window's class; targets are one-hot, or the mixup
- * weights. DS_ERR_ARG for a window index out of range or targets missing with mixup on. */
-int ds_batch_fill(ds_batcher *b, const size_t *idx /* [n] */, size_t n, uint64_t seed, uint64_t epoch,
-                  uint64_t first, float *x /* [n][1][n_mels][n_frames] */, int *labels /* [n] */,
-                  float *targets /* [n][n_classes] or NULL */, aa_error *err);
-
 /* ---- events: the stretches of a recording that stand out by short-time energy -----------------------------
  *
  * Waveform augmentation places single events (a cough burst, a breath cycle) into other backgrounds, so it
@@ -539,5 +452,138 @@ typedef struct {
  * background or event piece, n of 0; nothing is drawn then. */
 int ds_mixture_make(const ds_piece *bg, const ds_piece *events, size_t n_events, int rate, const ds_mix_opts *o,
                     aa_rng *r, float *out /* [n] */, size_t n, ds_mixture *info, aa_error *err);
+
+/* ---- batches with on-the-fly augmentation -----------------------------------------------------------------
+ *
+ * Item b of a batch is window idx[b], transformed in this order, each step with its own probability:
+ *   1. time shift: the content moves by s frames, |s| <= round(shift_max_s * rate / hop_length) (50 frames
+ *      for 0.5 s by default), the frames uncovered filled with the window's floor (max - top_db), which is
+ *      what zero-padded audio gives. Applied to every window, long files included: neighbouring cached
+ *      windows are hop (2 s) apart, so a finer crop inside a long file would mean recomputing the log-mel
+ *      from audio at training time, which the features computed once at load exist to avoid.
+ *   2. gain: g dB uniform in [-gain_db, gain_db] added to every value (a waveform gain in the dB domain; the
+ *      floor moves with it as top_db is relative).
+ *   3. background noise: a random window of the background class (from the pool given to the batcher) mixed
+ *      at an SNR uniform in [snr_min_db, snr_max_db], in the power domain: P = 10^(x/10) + k 10^(n/10) with
+ *      k = sum 10^(x/10) / (sum 10^(n/10) 10^(snr/10)) (the SNR over the whole window), back to dB and
+ *      re-floored at max - top_db. A waveform mix would add cross terms 2 Re(X N*) per bin; their phase is
+ *      random, so they average out over the many bins and frames a mel value sums, and adding powers is the
+ *      expectation of the mix. Off when the background class is absent.
+ *   4. normalisation (dsp_normalise; none when mean/std are NULL).
+ *   5. mixup (off by default): x = lambda x + (1 - lambda) x', x' another pool window after step 4 only,
+ *      lambda ~ Beta(alpha, alpha) folded to >= 0.5; targets get lambda and 1 - lambda.
+ *   6. SpecAugment: time_masks masks of width uniform in [0, time_mask_max] frames and freq_masks masks of
+ *      width uniform in [0, freq_mask_max] mels at uniform positions, set to 0 (the per-mel mean).
+ * Item b draws from aa_rng_seed3(seed, epoch, first + b), first being the position of idx[0] in the epoch,
+ * and always draws every parameter in a fixed order whatever is switched on: the batch is the same whatever
+ * the thread count, and switching one augmentation off does not change what the others draw.
+ *
+ * Waveform augmentation, before all of the above: the corpus's recordings are mostly seconds of loud sound
+ * close to a phone, so an item may be remade from audio, then its log-mel computed (dsp_windows_logmel, as
+ * inference does) and steps 1-6 applied to that:
+ *   a. mixture (mix_p): the batcher finds, once, the events of every pool file (ds_events_find with
+ *      `events`) and the backgrounds: the files of the background class whole, and the quiet stretches of
+ *      at least 1 s of the others (ds_quiet_find). An item of a class that has events becomes a mixture
+ *      (ds_mixture_make with `mix`: 1-3 events of its class, from any pool file of it, in a random
+ *      background, at a random SNR and peak level); an item of the background class becomes a random
+ *      background at a random level (no event); an item of a class without events stays as it is.
+ *   b. reverberation (reverb_p): convolution with a synthetic room (dsp_room_response: RT60 uniform in
+ *      [rt60_min_s, rt60_max_s], direct-to-reverberant ratio uniform in [0, 12] dB; unit energy).
+ *   c. microphone colour (colour_p): a tilt of t dB, t uniform in [-10, 10] (a low shelf at 400 Hz of -t/2
+ *      and a high shelf at 2.5 kHz of +t/2); with probability 1/2 a second-order high-pass at 60-400 Hz
+ *      (log-uniform); then with probability 1/4 the telephone band (fourth-order high-pass at 300 Hz and
+ *      low-pass at 3.4 kHz), with 1/4 a fourth-order low-pass at 3.5-8 kHz (log-uniform, at most 0.45 of
+ *      the rate: what an 8 kHz-sampled recording or a cheap microphone keeps), else no band limit.
+ *   d. clipping (clip_p): hard clipping 1-12 dB (uniform) below the item's peak.
+ * These draw from a stream of their own (aa_rng_seed3(seed ^ salt, epoch, index)), in a fixed order, so
+ * the feature-domain draws above are the same with or without them. */
+
+#define DS_AUG_MAX_MASKS 8
+
+typedef struct {
+    double shift_p;         /* [0.5] probability of a time shift */
+    double shift_max_s;     /* [0.5] seconds */
+    double gain_p;          /* [0.5] */
+    double gain_db;         /* [6] */
+    double noise_p;         /* [0.3] */
+    double snr_min_db;      /* [5] */
+    double snr_max_db;      /* [30] */
+    double specaug_p;       /* [0.5] probability of applying the masks */
+    int time_masks;         /* [2] 0..DS_AUG_MAX_MASKS */
+    int time_mask_max;      /* [40] frames */
+    int freq_masks;         /* [2] 0..DS_AUG_MAX_MASKS */
+    int freq_mask_max;      /* [8] mels */
+    double mixup_p;         /* [0] off */
+    double mixup_alpha;     /* [0.2] */
+    const char *background_class; /* ["background_noise"] class whose windows are mixed in; NULL: none */
+    /* In the waveform domain (see "waveform augmentation" above; all need the pool's decoded signals). */
+    double mix_p;           /* [0.5] probability that an item is remade as a mixture */
+    ds_mix_opts mix;        /* [events 1-3, SNR 0-30 dB, level -60..-10 dBFS peak] */
+    ds_event_opts events;   /* [ds_event_opts_default] how events and quiet stretches are found */
+    double colour_p;        /* [0.3] microphone colour: tilt, high-pass, telephone band or low-pass */
+    double reverb_p;        /* [0.3] */
+    double rt60_min_s, rt60_max_s; /* [0.1, 0.8] */
+    double clip_p;          /* [0.1] */
+} ds_augment_opts;
+
+/* The training defaults above. */
+void ds_augment_opts_default(ds_augment_opts *o);
+/* Everything off (validation, test): batches are the normalised features, bit for bit. */
+void ds_augment_opts_off(ds_augment_opts *o);
+
+/* What one item drew (for the trainer's log and the tests). */
+typedef struct {
+    int shift;              /* frames, > 0 moves content later; 0 when not applied */
+    float gain_db;          /* 0 when not applied */
+    int noise;              /* 1 when background noise is mixed in */
+    size_t noise_window;
+    float snr_db;
+    int n_time_masks, n_freq_masks; /* 0 when SpecAugment is not applied */
+    int time_start[DS_AUG_MAX_MASKS], time_width[DS_AUG_MAX_MASKS];
+    int freq_start[DS_AUG_MAX_MASKS], freq_width[DS_AUG_MAX_MASKS];
+    int mixup;              /* 1 when mixed */
+    size_t mix_window;
+    float lambda;           /* weight of the item's own window (1 when not mixed) */
+    /* The waveform steps (each 0 when not applied); an item with none of them reads its cached feature. */
+    int mixture;            /* 1: remade as a mixture (its own draws from mix_seed) */
+    uint64_t mix_seed;
+    int colour;             /* 1: tilt_db always, then highpass_hz (0: none) and band */
+    float tilt_db;
+    float highpass_hz;
+    int band;               /* DS_BAND_NONE, DS_BAND_TELEPHONE, DS_BAND_LOWPASS at lowpass_hz */
+    float lowpass_hz;
+    int reverb;             /* 1: a room of rt60_s with drr_db, its noise from reverb_seed */
+    float rt60_s, drr_db;
+    uint64_t reverb_seed;
+    int clip;               /* 1: clipped clip_db below the peak */
+    float clip_db;
+} ds_augment_params;
+
+enum { DS_BAND_NONE = 0, DS_BAND_TELEPHONE = 1, DS_BAND_LOWPASS = 2 };
+
+/* 1 when o asks for a waveform step, so the batcher needs the training files' decoded signals. */
+int ds_augment_needs_signals(const ds_augment_opts *o);
+
+typedef struct ds_batcher ds_batcher;
+
+/* A batch maker over cache c (which must outlive it). mean/std: [n_mels] normalisation (copied), or both
+ * NULL for none. aug NULL means all off. pool [n_pool]: the windows noise and mixup partners come from (the
+ * training windows; its background-class windows are the noise). threads: OpenMP threads over a batch's
+ * items (0 = omp_get_max_threads()). Errors: bad options (DS_ERR_ARG), out of memory. Caller frees with
+ * ds_batcher_free. */
+int ds_batcher_new(ds_batcher **out, const ds_cache *c, const float *mean, const float *std,
+                   const ds_augment_opts *aug, const size_t *pool, size_t n_pool, int threads, aa_error *err);
+void ds_batcher_free(ds_batcher *b);
+/* 1 when background noise can be mixed in (the class exists and the pool holds windows of it). */
+int ds_batcher_has_noise(const ds_batcher *b);
+/* The parameters item `index` of `epoch` would draw for window w. */
+void ds_batcher_draw(const ds_batcher *b, size_t w, uint64_t seed, uint64_t epoch, uint64_t index,
+                     ds_augment_params *p);
+/* Fills x and labels (and targets, which may be NULL unless mixup is on) for windows idx[0..n), item b
+ * seeded with (seed, epoch, first + b). labels[b] is the window's class; targets are one-hot, or the mixup
+ * weights. DS_ERR_ARG for a window index out of range or targets missing with mixup on. */
+int ds_batch_fill(ds_batcher *b, const size_t *idx /* [n] */, size_t n, uint64_t seed, uint64_t epoch,
+                  uint64_t first, float *x /* [n][1][n_mels][n_frames] */, int *labels /* [n] */,
+                  float *targets /* [n][n_classes] or NULL */, aa_error *err);
 
 #endif
