@@ -214,7 +214,7 @@ static void read_timeline(const char *path, const am_model *mdl, timeline *t)
         double a, b;
         int used = 0;
         char *colon = strstr(line, ": ");
-        if (line[0] != ' ' && colon) {
+        if (line[0] != ' ' && colon && strstr(colon, " windows of ")) {
             if (t->n_rec == t->cap_rec) {
                 t->cap_rec = t->cap_rec ? 2 * t->cap_rec : 64;
                 t->names = realloc(t->names, t->cap_rec * sizeof *t->names);

@@ -34,9 +34,11 @@ typedef struct {
 } ds_wave_pools;
 
 /* Finds the events and backgrounds of the files of the pool's windows (in file order: no randomness). Every
- * such file must still hold its signal (DS_ERR_ARG naming it otherwise). bg_class -1: none. */
+ * such file must still hold its signal (DS_ERR_ARG naming it otherwise). bg_class -1: none. mix_classes:
+ * "a,b", the classes whose events are cut out (NULL: every class but the background; a name that is no
+ * other class is DS_ERR_ARG). */
 int ds_wave_pools_make(ds_wave_pools *p, const ds_cache *c, const size_t *pool, size_t n_pool, int bg_class,
-                       const ds_event_opts *eo, aa_error *err);
+                       const char *mix_classes, const ds_event_opts *eo, aa_error *err);
 void ds_wave_pools_free(ds_wave_pools *p);
 
 /* The waveform parameters of one item of class cls into p (the other fields untouched), from their own

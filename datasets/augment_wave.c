@@ -53,8 +53,27 @@ static int grow(void **v, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
+/* mixes[K]: 1 for the classes whose events are mixed (names: "a,b"; NULL: every class but the background). */
+static int mixed_classes(const ds_cache *c, const char *names, int bg_class, unsigned char *mixes, aa_error *err)
+{
+    for (int k = 0; k < c->n_classes; k++)
+        mixes[k] = !names && k != bg_class;
+    for (const char *at = names; at && *at;) {
+        size_t len = strcspn(at, ",");
+        int found = 0;
+        for (int k = 0; k < c->n_classes; k++)
+            if (strlen(c->classes[k]) == len && !strncmp(c->classes[k], at, len) && k != bg_class)
+                mixes[k] = found = 1;
+        if (!found)
+            return aa_error_set(err, DS_ERR_ARG, "augmentation: mixed classes name '%.*s', not a class other than "
+                                "the background", (int)(len < 64 ? len : 64), at);
+        at += len + (at[len] == ',');
+    }
+    return 0;
+}
+
 int ds_wave_pools_make(ds_wave_pools *p, const ds_cache *c, const size_t *pool, size_t n_pool, int bg_class,
-                       const ds_event_opts *eo, aa_error *err)
+                       const char *mix_classes, const ds_event_opts *eo, aa_error *err)
 {
     memset(p, 0, sizeof *p);
     const int rate = c->dsp.sample_rate;
@@ -64,11 +83,14 @@ int ds_wave_pools_make(ds_wave_pools *p, const ds_cache *c, const size_t *pool, 
     size_t n_ev = 0, cap_ev = 0, cap_bg = 0;
     p->ev_first = calloc(K ? K : 1, sizeof *p->ev_first);
     p->ev_count = calloc(K ? K : 1, sizeof *p->ev_count);
+    unsigned char *mixes = malloc(K ? K : 1);
     int rc = 0;
-    if (!used || !p->ev_first || !p->ev_count) {
+    if (!used || !p->ev_first || !p->ev_count || !mixes) {
         rc = aa_error_set(err, DS_ERR_NOMEM, "augmentation: out of memory");
         goto done;
     }
+    if ((rc = mixed_classes(c, mix_classes, bg_class, mixes, err)))
+        goto done;
     for (size_t i = 0; i < n_pool; i++)
         used[c->windows[pool[i]].file] = 1;
     for (size_t f = 0; f < c->n_files && !rc; f++) {
@@ -92,7 +114,7 @@ int ds_wave_pools_make(ds_wave_pools *p, const ds_cache *c, const size_t *pool, 
         }
         ds_event *e = NULL, *q = NULL;
         size_t ne = 0, nq = 0;
-        if ((rc = ds_events_find(x, n, rate, eo, &e, &ne, err)) ||
+        if ((mixes[cf->cls] && (rc = ds_events_find(x, n, rate, eo, &e, &ne, err))) ||
             (rc = ds_quiet_find(x, n, rate, eo, QUIET_MIN_S, &q, &nq, err))) {
             free(e);
             break;
@@ -133,6 +155,7 @@ int ds_wave_pools_make(ds_wave_pools *p, const ds_cache *c, const size_t *pool, 
     p->n_ev = n_ev;
 done:
     free(used);
+    free(mixes);
     free(ev);
     if (rc)
         ds_wave_pools_free(p);

@@ -82,7 +82,8 @@ int ds_batcher_new(ds_batcher **out, const ds_cache *c, const float *mean, const
     b->bg_class = bg >= 0 ? bg : -1;
     if (ds_augment_needs_signals(&a)) {
         b->wave = 1;
-        if ((a.mix_p > 0 && (rc = ds_wave_pools_make(&b->pools, c, pool, n_pool, b->bg_class, &a.events, err))) ||
+        if ((a.mix_p > 0 && (rc = ds_wave_pools_make(&b->pools, c, pool, n_pool, b->bg_class, a.mix_classes,
+                                                         &a.events, err))) ||
             (rc = ds_wave_tools_make(&b->tools, &c->dsp, &a, b->n_scratch, err))) {
             ds_batcher_free(b);
             return rc;

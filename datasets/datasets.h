@@ -486,7 +486,8 @@ int ds_mixture_make(const ds_piece *bg, const ds_piece *events, size_t n_events,
  *      at least 1 s of the others (ds_quiet_find). An item of a class that has events becomes a mixture
  *      (ds_mixture_make with `mix`: 1-3 events of its class, from any pool file of it, in a random
  *      background, at a random SNR and peak level); an item of the background class becomes a random
- *      background at a random level (no event); an item of a class without events stays as it is.
+ *      background at a random level (no event); an item of a class without events, or not among
+ *      mix_classes, stays as it is.
  *   b. reverberation (reverb_p): convolution with a synthetic room (dsp_room_response: RT60 uniform in
  *      [rt60_min_s, rt60_max_s], direct-to-reverberant ratio uniform in [0, 12] dB; unit energy).
  *   c. microphone colour (colour_p): a tilt of t dB, t uniform in [-10, 10] (a low shelf at 400 Hz of -t/2
@@ -519,6 +520,7 @@ typedef struct {
     /* In the waveform domain (see "waveform augmentation" above; all need the pool's decoded signals). */
     double mix_p;           /* [0.5] probability that an item is remade as a mixture */
     ds_mix_opts mix;        /* [events 1-3, SNR 0-30 dB, level -60..-10 dBFS peak] */
+    const char *mix_classes; /* [NULL: every class but the background] "a,b": the classes mixed */
     ds_event_opts events;   /* [ds_event_opts_default] how events and quiet stretches are found */
     double colour_p;        /* [0.3] microphone colour: tilt, high-pass, telephone band or low-pass */
     double reverb_p;        /* [0.3] */

@@ -85,7 +85,7 @@ START_TEST(pools_hold_events_and_quiet_stretches)
     ds_event_opts_default(&eo);
     ds_wave_pools p;
     aa_error err;
-    ck_assert_msg(ds_wave_pools_make(&p, c, POOL, N_WIN, 1, &eo, &err) == 0, "%s", err.msg);
+    ck_assert_msg(ds_wave_pools_make(&p, c, POOL, N_WIN, 1, NULL, &eo, &err) == 0, "%s", err.msg);
     ck_assert_uint_eq(p.ev_count[0], 3);
     ck_assert_uint_eq(p.ev_count[1], 0);
     for (size_t k = 0; k < 3; k++) {
@@ -104,6 +104,49 @@ START_TEST(pools_hold_events_and_quiet_stretches)
         whole += p.bg[i].n == NS;
     ck_assert_uint_eq(whole, 3);
     ds_wave_pools_free(&p);
+    /* Only the classes named are cut into events (the others still give their quiet stretches); a name that
+     * is not a class, or is the background, is refused. */
+    ck_assert_int_eq(ds_wave_pools_make(&p, c, POOL, N_WIN, 1, "cough", &eo, &err), 0);
+    ck_assert_uint_eq(p.ev_count[0], 3);
+    ds_wave_pools_free(&p);
+    ck_assert_int_eq(ds_wave_pools_make(&p, c, POOL, N_WIN, 1, "wheeze", &eo, &err), DS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "'wheeze'"));
+    ck_assert_int_eq(ds_wave_pools_make(&p, c, POOL, N_WIN, 1, "cough,background_noise", &eo, &err), DS_ERR_ARG);
+    ds_cache_free(c);
+}
+END_TEST
+
+START_TEST(unmixed_class_stays_as_it_is)
+{
+    /* With the background as the only class left to mix, cough items are never mixtures and background
+     * items still are. */
+    static const char *const names[] = {"cough", "background_noise", "hum"};
+    static const int cls[4] = {0, 1, 2, 1};
+    ds_cache *c = fk_cache(4, 3, names, cls);
+    c->signal = calloc(4, sizeof *c->signal);
+    uint64_t r = 3;
+    for (int w = 0; w < 4; w++) {
+        c->signal[w] = malloc(NS * sizeof(float));
+        for (int i = 0; i < NS; i++)
+            c->signal[w][i] = urand(&r) * (w == 0 && i > 16000 && i < 20000 ? 0.3f : 0.01f);
+    }
+    ds_augment_opts o = only();
+    o.mix_p = 1;
+    o.mix_classes = "hum";
+    ds_batcher *b;
+    aa_error err;
+    const size_t pool[] = {0, 1, 2, 3};
+    ck_assert_msg(ds_batcher_new(&b, c, NULL, NULL, &o, pool, 4, 1, &err) == 0, "%s", err.msg);
+    for (uint64_t i = 0; i < 20; i++) {
+        ds_augment_params p;
+        ds_batcher_draw(b, 0, 1, 0, i, &p);
+        ck_assert_int_eq(p.mixture, 0); /* cough: not among the classes mixed */
+        ds_batcher_draw(b, 1, 1, 0, i, &p);
+        ck_assert_int_eq(p.mixture, 1); /* background: always a background */
+        ds_batcher_draw(b, 2, 1, 0, i, &p);
+        ck_assert_int_eq(p.mixture, 0); /* hum: named, but a steady signal has no events */
+    }
+    ds_batcher_free(b);
     ds_cache_free(c);
 }
 END_TEST
@@ -117,7 +160,7 @@ START_TEST(mixture_item_is_the_mixers_output)
     aa_error err;
     ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), 0);
     ds_wave_pools p;
-    ck_assert_int_eq(ds_wave_pools_make(&p, c, POOL, N_WIN, 1, &o.events, &err), 0);
+    ck_assert_int_eq(ds_wave_pools_make(&p, c, POOL, N_WIN, 1, NULL, &o.events, &err), 0);
     const size_t per = c->n_mels * c->n_frames;
     float *got = malloc(per * sizeof *got), *want = malloc(per * sizeof *want), *wave = malloc(NS * sizeof *wave);
     for (size_t w = 0; w < N_WIN; w += 3) { /* a cough item and a background item */
@@ -276,6 +319,7 @@ Suite *augment_wave_suite(void)
     TCase *t = tcase_create("core");
     tcase_set_timeout(t, 30);
     tcase_add_test(t, pools_hold_events_and_quiet_stretches);
+    tcase_add_test(t, unmixed_class_stays_as_it_is);
     tcase_add_test(t, mixture_item_is_the_mixers_output);
     tcase_add_test(t, clip_colour_and_reverb_do_what_they_say);
     tcase_add_test(t, wave_batches_same_bytes_whatever_the_threads);

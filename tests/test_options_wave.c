@@ -26,7 +26,7 @@ START_TEST(wave_options_land_in_the_batchers)
               o.aug.clip_p == d.clip_p && o.aug.mix.level_min_db == d.mix.level_min_db);
     const char *args[] = {"data", "-o", "m", "--mix-p", "0.25", "--mix-events", "2,4", "--mix-snr", "5,25",
                           "--mix-level", "-50,-20", "--colour-p", "0.4", "--reverb-p", "0.6", "--reverb-rt60",
-                          "0.2,0.5", "--clip-p", "0.05"};
+                          "0.2,0.5", "--clip-p", "0.05", "--mix-classes", "cough"};
     aa_error err;
     ck_assert_msg(parse(&o, args, (int)(sizeof args / sizeof *args), &err) == TR_PARSE_OK, "%s", err.msg);
     const ds_augment_opts *a = &o.aug;
@@ -35,10 +35,12 @@ START_TEST(wave_options_land_in_the_batchers)
     ck_assert(a->mix.level_min_db == -50 && a->mix.level_max_db == -20);
     ck_assert(a->colour_p == 0.4 && a->reverb_p == 0.6 && a->rt60_min_s == 0.2 && a->rt60_max_s == 0.5);
     ck_assert(a->clip_p == 0.05);
+    ck_assert_str_eq(a->mix_classes, "cough");
     char *fp = tr_options_fingerprint(&o);
     ck_assert_ptr_nonnull(strstr(fp, "mix=0.25:2..4,snr=5..25,peak=-50..-20\n"));
     ck_assert_ptr_nonnull(strstr(fp, "reverb=0.59999999999999998:0.20000000000000001..0.5\n"));
     ck_assert_ptr_nonnull(strstr(fp, "clip=0.050000000000000003\n"));
+    ck_assert_ptr_nonnull(strstr(fp, "mix_classes=cough\n"));
     tr_options def;
     const char *plain[] = {"data", "-o", "m"};
     ck_assert_int_eq(parse(&def, plain, 3, &err), TR_PARSE_OK);

@@ -60,7 +60,7 @@ typedef enum {
     O_WEIGHT_DECAY, O_CLIP_NORM, O_SCHEDULE, O_WARMUP, O_MIN_LR, O_STEP_EPOCHS, O_STEP_GAMMA,
     O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_EMA, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
     O_NOISE_P, O_SNR_MIN, O_SNR_MAX, O_NOISE_CLASS, O_SPECAUG_P, O_TIME_MASKS, O_TIME_MASK, O_FREQ_MASKS,
-    O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_MIX_P, O_MIX_EVENTS, O_MIX_SNR, O_MIX_LEVEL, O_COLOUR_P, O_REVERB_P,
+    O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_MIX_P, O_MIX_CLASSES, O_MIX_EVENTS, O_MIX_SNR, O_MIX_LEVEL, O_COLOUR_P, O_REVERB_P,
     O_REVERB_RT60, O_CLIP_P, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_LOG,
     O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET,
 } opt_id;
@@ -180,6 +180,8 @@ static const opt_def OPTS[] = {
      "cycles found in the training recordings) placed in a background (background-class recordings, quiet "
      "stretches of the others); a background-class window becomes a background at a random level",
      "--mix-p 0.3"},
+    {O_MIX_CLASSES, "mix-classes", 0, K_STR, "A,B,..", 0, 0, NULL, NULL,
+     "the classes whose events are mixed (default: every class but the background)", "--mix-classes cough"},
     {O_MIX_EVENTS, "mix-events", 0, K_RANGE, "LO,HI", 0, DS_MIX_MAX_EVENTS, NULL, NULL,
      "events per mixture, uniform", "--mix-events 1,2"},
     {O_MIX_SNR, "mix-snr", 0, K_RANGE, "LO,HI", -30, 100, NULL, NULL,
@@ -548,6 +550,7 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_MIXUP_P: a->mixup_p = x; break;
     case O_MIXUP_ALPHA: a->mixup_alpha = x; break;
     case O_MIX_P: a->mix_p = x; break;
+    case O_MIX_CLASSES: a->mix_classes = v; break;
     case O_MIX_EVENTS: a->mix.events_min = (int)rg[0], a->mix.events_max = (int)rg[1]; break;
     case O_MIX_SNR: a->mix.snr_min_db = rg[0], a->mix.snr_max_db = rg[1]; break;
     case O_MIX_LEVEL: a->mix.level_min_db = rg[0], a->mix.level_max_db = rg[1]; break;
@@ -684,8 +687,9 @@ char *tr_options_fingerprint(const tr_options *o)
         fprintf(f, "specaug=%.17g:%dx%d,%dx%d\nmixup=%.17g@%.17g\n", a->specaug_p, a->time_masks,
                 a->time_mask_max, a->freq_masks, a->freq_mask_max, a->mixup_p, a->mixup_alpha);
         const ds_mix_opts *m = &a->mix;
-        fprintf(f, "mix=%.17g:%d..%d,snr=%.17g..%.17g,peak=%.17g..%.17g\n", a->mix_p, m->events_min,
-                m->events_max, m->snr_min_db, m->snr_max_db, m->level_min_db, m->level_max_db);
+        fprintf(f, "mix=%.17g:%d..%d,snr=%.17g..%.17g,peak=%.17g..%.17g\nmix_classes=%s\n", a->mix_p,
+                m->events_min, m->events_max, m->snr_min_db, m->snr_max_db, m->level_min_db, m->level_max_db,
+                a->mix_classes ? a->mix_classes : "(all but the background)");
         fprintf(f, "colour=%.17g\nreverb=%.17g:%.17g..%.17g\nclip=%.17g\n", a->colour_p, a->reverb_p, a->rt60_min_s,
                 a->rt60_max_s, a->clip_p);
     }
