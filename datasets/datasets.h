@@ -518,14 +518,14 @@ typedef struct {
     double mixup_alpha;     /* [0.2] */
     const char *background_class; /* ["background_noise"] class whose windows are mixed in; NULL: none */
     /* In the waveform domain (see "waveform augmentation" above; all need the pool's decoded signals). */
-    double mix_p;           /* [0.5] probability that an item is remade as a mixture */
+    double mix_p;           /* [0] probability that an item is remade as a mixture */
     ds_mix_opts mix;        /* [events 1-3, SNR 0-30 dB, level -60..-10 dBFS peak] */
     const char *mix_classes; /* [NULL: every class but the background] "a,b": the classes mixed */
     ds_event_opts events;   /* [ds_event_opts_default] how events and quiet stretches are found */
-    double colour_p;        /* [0.3] microphone colour: tilt, high-pass, telephone band or low-pass */
-    double reverb_p;        /* [0.3] */
+    double colour_p;        /* [0] microphone colour: tilt, high-pass, telephone band or low-pass */
+    double reverb_p;        /* [0] */
     double rt60_min_s, rt60_max_s; /* [0.1, 0.8] */
-    double clip_p;          /* [0.1] */
+    double clip_p;          /* [0] */
 } ds_augment_opts;
 
 /* The training defaults above. */

@@ -130,6 +130,7 @@ START_TEST(deterministic_whatever_the_threads)
     ds_augment_opts o;
     ds_augment_opts_default(&o);
     o.mixup_p = 0.5;
+    o.mix_p = o.colour_p = o.reverb_p = o.clip_p = 0.3; /* the waveform steps too */
     size_t idx[] = {BUSY, CLICK, NOISE_A, BUSY, SILENT, BUSY, BUSY, CLICK, NOISE_B, BUSY, BUSY, SILENT};
     enum { B = sizeof idx / sizeof *idx };
     float *x1 = malloc(B * PER * sizeof(float)), *x2 = malloc(B * PER * sizeof(float));
@@ -454,14 +455,17 @@ START_TEST(bad_options_refused)
     o.mix_p = 1.01;
     ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), DS_ERR_ARG);
     ds_augment_opts_default(&o);
+    o.reverb_p = 0.3;
     o.rt60_min_s = 0.9;
     ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), DS_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(err.msg, "RT60"));
     ds_augment_opts_default(&o);
+    o.mix_p = 0.5;
     o.mix.events_max = DS_MIX_MAX_EVENTS + 1;
     ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), DS_ERR_ARG);
     /* Waveform steps without the signals: refused, naming the file. */
     ds_augment_opts_default(&o);
+    o.mix_p = o.colour_p = 0.5;
     float *kept = c->signal[1];
     c->signal[1] = NULL;
     ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), DS_ERR_ARG);
