@@ -196,9 +196,11 @@ void ds_batcher_draw(const ds_batcher *b, size_t w, uint64_t seed, uint64_t epoc
     }
 
     if (b->wave) {
+        /* A window out of range (the fill refuses it) draws as one of no class that can be mixed. */
+        int cls = w < b->c->n_windows ? b->c->windows[w].cls : -1;
         aa_rng_seed3(&r, seed ^ WAVE_SALT, epoch, index);
-        ds_wave_draw(o, o->mix_p > 0 ? &b->pools : NULL, b->c->windows[w].cls, b->bg_class, b->c->dsp.sample_rate,
-                     &r, p);
+        ds_wave_draw(o, o->mix_p > 0 && cls >= 0 ? &b->pools : NULL, cls, b->bg_class, b->c->dsp.sample_rate, &r,
+                     p);
     }
 }
 
