@@ -19,7 +19,16 @@ struct ds_batcher {
     int threads;
     int n_scratch;      /* threads ds_batch_fill runs */
     float *scratch;     /* [n_scratch][n_mels][n_frames] a mixup partner, normalised; NULL without mixup */
+    /* Waveform augmentation (all zero when off). */
+    int wave;           /* 1 when a waveform step may be drawn */
+    int bg_class;       /* index of the background class, -1 when absent */
+    ds_wave_pools pools;
+    ds_wave_tools tools;
+    float *remade;      /* [n_scratch][n_mels][n_frames] an item's log-mel remade from its waveform */
 };
+
+/* Salt of the waveform steps' stream, so that their draws leave the feature-domain ones where they were. */
+#define WAVE_SALT 0x776176656d6978ULL
 
 
 int ds_batcher_new(ds_batcher **out, const ds_cache *c, const float *mean, const float *std,
@@ -70,6 +79,20 @@ int ds_batcher_new(ds_batcher **out, const ds_cache *c, const float *mean, const
         ds_batcher_free(b);
         return aa_error_set(err, DS_ERR_NOMEM, "batches: out of memory");
     }
+    b->bg_class = bg >= 0 ? bg : -1;
+    if (ds_augment_needs_signals(&a)) {
+        b->wave = 1;
+        if ((a.mix_p > 0 && (rc = ds_wave_pools_make(&b->pools, c, pool, n_pool, b->bg_class, a.mix_classes,
+                                                         &a.events, err))) ||
+            (rc = ds_wave_tools_make(&b->tools, &c->dsp, &a, b->n_scratch, err))) {
+            ds_batcher_free(b);
+            return rc;
+        }
+        if (!(b->remade = malloc((size_t)b->n_scratch * c->n_mels * c->n_frames * sizeof *b->remade))) {
+            ds_batcher_free(b);
+            return aa_error_set(err, DS_ERR_NOMEM, "batches: out of memory");
+        }
+    }
     if (mean) {
         memcpy(b->mean, mean, c->n_mels * sizeof *b->mean);
         memcpy(b->std, std, c->n_mels * sizeof *b->std);
@@ -93,6 +116,9 @@ void ds_batcher_free(ds_batcher *b)
     free(b->scratch);
     free(b->pool);
     free(b->noise);
+    ds_wave_pools_free(&b->pools);
+    ds_wave_tools_free(&b->tools);
+    free(b->remade);
     free(b);
 }
 
@@ -111,7 +137,7 @@ static size_t pick(aa_rng *r, size_t n)
 void ds_batcher_draw(const ds_batcher *b, size_t w, uint64_t seed, uint64_t epoch, uint64_t index,
                      ds_augment_params *p)
 {
-    (void)w; /* the draws depend on the item's place only; w is kept for callers logging what happened */
+    /* The draws depend on the item's place only; w's class says whether a mixture can be made of it. */
     const ds_augment_opts *o = &b->aug;
     const int F = (int)b->c->n_frames, M = (int)b->c->n_mels;
     aa_rng r;
@@ -168,14 +194,23 @@ void ds_batcher_draw(const ds_batcher *b, size_t w, uint64_t seed, uint64_t epoc
         p->mix_window = b->pool[mw];
         p->lambda = (float)(lam >= 0.5 ? lam : 1 - lam);
     }
+
+    if (b->wave) {
+        /* A window out of range (the fill refuses it) draws as one of no class that can be mixed. */
+        int cls = w < b->c->n_windows ? b->c->windows[w].cls : -1;
+        aa_rng_seed3(&r, seed ^ WAVE_SALT, epoch, index);
+        ds_wave_draw(o, o->mix_p > 0 && cls >= 0 ? &b->pools : NULL, cls, b->bg_class, b->c->dsp.sample_rate, &r,
+                     p);
+    }
 }
 
-/* Item w with parameters p into x: [n_mels][n_frames]; scratch: [n_mels][n_frames] for a mixup partner. */
-static void make_item(const ds_batcher *b, size_t w, const ds_augment_params *p, float *x, float *scratch)
+/* Item w with parameters p into x: [n_mels][n_frames]; scratch: [n_mels][n_frames] for a mixup partner;
+ * src: the item's feature (the cached one, or the one remade from its waveform). */
+static void make_item(const ds_batcher *b, const float *src, const ds_augment_params *p, float *x, float *scratch)
 {
     const ds_cache *c = b->c;
     const size_t M = c->n_mels, F = c->n_frames, count = M * F;
-    ds_aug_shift(ds_cache_features(c, w), x, M, F, p->shift, c->dsp.top_db);
+    ds_aug_shift(src, x, M, F, p->shift, c->dsp.top_db);
     if (p->gain_db != 0)
         ds_aug_gain(x, count, p->gain_db);
     if (p->noise)
@@ -208,12 +243,30 @@ int ds_batch_fill(ds_batcher *b, const size_t *idx, size_t n, uint64_t seed, uin
         return aa_error_set(err, DS_ERR_ARG, "batches: mixup is on, so soft targets are needed");
     const size_t per = c->n_mels * c->n_frames, K = (size_t)c->n_classes;
     const int nt = b->n_scratch;
+    /* The first failure in item order is the one reported, whatever the threads met first. */
+    size_t failed = n;
+    aa_error first_err = {0};
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (size_t i = 0; i < n; i++) {
         ds_augment_params p;
         ds_batcher_draw(b, idx[i], seed, epoch, first + i, &p);
-        float *scratch = b->scratch ? b->scratch + (size_t)omp_get_thread_num() * per : NULL;
-        make_item(b, idx[i], &p, x + i * per, scratch);
+        int t = omp_get_thread_num();
+        float *scratch = b->scratch ? b->scratch + (size_t)t * per : NULL;
+        const float *src = ds_cache_features(c, idx[i]);
+        if (b->wave && ds_wave_any(&p)) {
+            aa_error e = {0};
+            float *remade = b->remade + (size_t)t * per;
+            if (ds_wave_render(c, &b->pools, &b->aug, b->bg_class, &b->tools, t, idx[i], &p, remade, &e)) {
+#pragma omp critical(ds_batch_error)
+                if (i < failed) {
+                    failed = i;
+                    first_err = e;
+                }
+                continue;
+            }
+            src = remade;
+        }
+        make_item(b, src, &p, x + i * per, scratch);
         int cls = c->windows[idx[i]].cls;
         if (labels)
             labels[i] = cls;
@@ -225,5 +278,7 @@ int ds_batch_fill(ds_batcher *b, const size_t *idx, size_t n, uint64_t seed, uin
                 tg[c->windows[p.mix_window].cls] += 1 - p.lambda;
         }
     }
+    if (failed < n)
+        return aa_error_set(err, first_err.code ? first_err.code : DS_ERR_ARG, "%s", first_err.msg);
     return 0;
 }

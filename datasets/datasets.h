@@ -397,6 +397,111 @@ int ds_cache_side_windows(const ds_cache *c, const ds_split *sp, int side, size_
 int ds_norm_compute(const ds_cache *c, const size_t *idx /* [n] */, size_t n, float *mean /* [n_mels] */,
                     float *std /* [n_mels] */, aa_error *err);
 
+/* ---- events: the stretches of a recording that stand out by short-time energy -----------------------------
+ *
+ * Waveform augmentation places single events (a cough burst, a breath cycle) into other backgrounds, so it
+ * needs them cut out of the corpus's recordings, which often hold seconds of repeated coughing. The finder
+ * works on the decoded signal (the cache's): energies of frames frame_s long, hop_s apart (mean square, in
+ * dB, digital silence at -120); the recording's peak is its loudest frame and its floor the 10th percentile
+ * of its frames. A frame is active when its energy is within peak_drop_db of the peak and at least
+ * floor_rise_db above the floor, so a recording without dynamics (a steady background) has no events.
+ * Runs of active frames less than gap_s apart are merged; an event spans its first frame's start to its
+ * last frame's end, widened by margin_s each side (within the recording). Events shorter than min_s
+ * (before the margin) are dropped; those longer than max_s are cut to their loudest max_s (the greatest sum
+ * of squares, dsp_crop_offset) plus the margins. Nothing random: the same signal gives the same events. */
+
+typedef struct {
+    double frame_s;       /* [0.02] frame length, seconds */
+    double hop_s;         /* [0.01] */
+    double peak_drop_db;  /* [25] */
+    double floor_rise_db; /* [10] */
+    double gap_s;         /* [0.15] */
+    double min_s;         /* [0.08] */
+    double max_s;         /* [1.5] */
+    double margin_s;      /* [0.03] */
+} ds_event_opts;
+
+void ds_event_opts_default(ds_event_opts *o);
+/* DS_ERR_ARG naming the first value out of range (frames of 1 ms .. 1 s, hop <= frame, min <= max, ...). */
+int ds_event_opts_validate(const ds_event_opts *o, aa_error *err);
+
+typedef struct {
+    size_t start, end;    /* samples [start, end) of the recording, margins included */
+    double peak_db;       /* its loudest frame, dB re full scale (mean square) */
+    double rms_db;        /* 20 log10 RMS over [start, end), dBFS */
+} ds_event;
+
+/* The events of x[0..n) at `rate` Hz, in time order, into *out (malloc'd, NULL when *n_out is 0; caller
+ * frees). o NULL: the defaults. Errors: bad options or rate (DS_ERR_ARG), out of memory. */
+int ds_events_find(const float *x /* [n] */, size_t n, int rate, const ds_event_opts *o, ds_event **out,
+                   size_t *n_out, aa_error *err);
+
+/* The quiet stretches of x[0..n): runs of frames (as above) whose energy stays below the floor +
+ * floor_rise_db, shrunk by margin_s each side, at least min_s long (after shrinking), as ds_event spans in
+ * time order (peak_db, rms_db of the stretch). A recording with no event (ds_events_find finds none: no
+ * dynamics, so no floor to speak of) has no quiet stretch either. *out malloc'd (NULL when *n_out is 0);
+ * caller frees. Errors as ds_events_find, and DS_ERR_ARG for min_s out of [0.01, 3600]. */
+int ds_quiet_find(const float *x /* [n] */, size_t n, int rate, const ds_event_opts *o, double min_s,
+                  ds_event **out, size_t *n_out, aa_error *err);
+
+/* ---- mixtures: events placed into a background ---------------------------------------------------------------
+ *
+ * A mixture of n samples: a background piece (a random stretch of it; a piece shorter than n is read back
+ * and forth, which keeps it continuous) with k events, k uniform in [events_min, events_max], each drawn
+ * uniformly from the pieces given (with replacement) and placed at a uniform onset where it fits wholly,
+ * apart from the events already placed by at least min_gap_s (an event that finds no such place in 64
+ * tries is left out; an event longer than n is cut to n). Each event's SNR is uniform in [snr_min_db,
+ * snr_max_db]: the event's RMS over its own piece against the background's RMS over the whole mixture.
+ * Events fade in and out over fade_s (raised cosine), so that a cut never clicks. The level L, uniform in
+ * [level_min_db, level_max_db] dBFS, sets either the mixture's peak (DS_LEVEL_PEAK: the whole mixture is
+ * scaled so that max |x| = 10^(L/20), which never clips for L <= 0) or the background's RMS
+ * (DS_LEVEL_BACKGROUND_RMS: the background at L dBFS RMS, each event at L + SNR). A silent background
+ * stays silent; the SNR is then taken against a 0 dBFS reference. Every draw comes from r, so the same
+ * stream gives the same bytes. */
+
+#define DS_MIX_MAX_EVENTS 16
+enum { DS_LEVEL_PEAK = 0, DS_LEVEL_BACKGROUND_RMS = 1 };
+
+typedef struct {
+    int events_min, events_max;         /* [1, 3], 0 <= min <= max <= DS_MIX_MAX_EVENTS */
+    double snr_min_db, snr_max_db;      /* [0, 30] */
+    double level_min_db, level_max_db;  /* [-60, -10] dBFS */
+    int level_ref;                      /* [DS_LEVEL_PEAK] */
+    double fade_s;                      /* [0.005] */
+    double min_gap_s;                   /* [0.1] */
+} ds_mix_opts;
+
+void ds_mix_opts_default(ds_mix_opts *o);
+/* DS_ERR_ARG naming the first value out of range. */
+int ds_mix_opts_validate(const ds_mix_opts *o, aa_error *err);
+
+/* A stretch of a signal (not owned). */
+typedef struct {
+    const float *x;
+    size_t n;
+} ds_piece;
+
+typedef struct {
+    size_t onset, offset;  /* samples [onset, offset) of the mixture */
+    size_t source;         /* index into the event pieces */
+    double snr_db;
+} ds_mix_event;
+
+typedef struct {
+    size_t n_events;                        /* placed */
+    ds_mix_event events[DS_MIX_MAX_EVENTS]; /* in onset order */
+    size_t bg_offset;                       /* where in the background piece the mixture starts */
+    double level_db;                        /* L */
+    double bg_rms_db;                       /* the background's RMS in the mixture, dBFS (-120 when silent) */
+} ds_mixture;
+
+/* out [n]: the mixture of background bg and k of the n_events pieces of events (events may be NULL when
+ * n_events is 0: the background alone, at the level drawn); rate for the durations of o. info (may be
+ * NULL) gets the reference times. o NULL: the defaults. Errors (DS_ERR_ARG): bad options, an empty
+ * background or event piece, n of 0; nothing is drawn then. */
+int ds_mixture_make(const ds_piece *bg, const ds_piece *events, size_t n_events, int rate, const ds_mix_opts *o,
+                    aa_rng *r, float *out /* [n] */, size_t n, ds_mixture *info, aa_error *err);
+
 /* ---- batches with on-the-fly augmentation -----------------------------------------------------------------
  *
  * Item b of a batch is window idx[b], transformed in this order, each step with its own probability:
@@ -420,7 +525,28 @@ int ds_norm_compute(const ds_cache *c, const size_t *idx /* [n] */, size_t n, fl
  *      width uniform in [0, freq_mask_max] mels at uniform positions, set to 0 (the per-mel mean).
  * Item b draws from aa_rng_seed3(seed, epoch, first + b), first being the position of idx[0] in the epoch,
  * and always draws every parameter in a fixed order whatever is switched on: the batch is the same whatever
- * the thread count, and switching one augmentation off does not change what the others draw. */
+ * the thread count, and switching one augmentation off does not change what the others draw.
+ *
+ * Waveform augmentation, before all of the above: the corpus's recordings are mostly seconds of loud sound
+ * close to a phone, so an item may be remade from audio, then its log-mel computed (dsp_windows_logmel, as
+ * inference does) and steps 1-6 applied to that:
+ *   a. mixture (mix_p): the batcher finds, once, the events of every pool file (ds_events_find with
+ *      `events`) and the backgrounds: the files of the background class whole, and the quiet stretches of
+ *      at least 1 s of the others (ds_quiet_find). An item of a class that has events becomes a mixture
+ *      (ds_mixture_make with `mix`: 1-3 events of its class, from any pool file of it, in a random
+ *      background, at a random SNR and peak level); an item of the background class becomes a random
+ *      background at a random level (no event); an item of a class without events, or not among
+ *      mix_classes, stays as it is.
+ *   b. reverberation (reverb_p): convolution with a synthetic room (dsp_room_response: RT60 uniform in
+ *      [rt60_min_s, rt60_max_s], direct-to-reverberant ratio uniform in [0, 12] dB; unit energy).
+ *   c. microphone colour (colour_p): a tilt of t dB, t uniform in [-10, 10] (a low shelf at 400 Hz of -t/2
+ *      and a high shelf at 2.5 kHz of +t/2); with probability 1/2 a second-order high-pass at 60-400 Hz
+ *      (log-uniform); then with probability 1/4 the telephone band (fourth-order high-pass at 300 Hz and
+ *      low-pass at 3.4 kHz), with 1/4 a fourth-order low-pass at 3.5-8 kHz (log-uniform, at most 0.45 of
+ *      the rate: what an 8 kHz-sampled recording or a cheap microphone keeps), else no band limit.
+ *   d. clipping (clip_p): hard clipping 1-12 dB (uniform) below the item's peak.
+ * These draw from a stream of their own (aa_rng_seed3(seed ^ salt, epoch, index)), in a fixed order, so
+ * the feature-domain draws above are the same with or without them. */
 
 #define DS_AUG_MAX_MASKS 8
 
@@ -440,6 +566,15 @@ typedef struct {
     double mixup_p;         /* [0] off */
     double mixup_alpha;     /* [0.2] */
     const char *background_class; /* ["background_noise"] class whose windows are mixed in; NULL: none */
+    /* In the waveform domain (see "waveform augmentation" above; all need the pool's decoded signals). */
+    double mix_p;           /* [0] probability that an item is remade as a mixture */
+    ds_mix_opts mix;        /* [events 1-3, SNR 0-30 dB, level -60..-10 dBFS peak] */
+    const char *mix_classes; /* [NULL: every class but the background] "a,b": the classes mixed */
+    ds_event_opts events;   /* [ds_event_opts_default] how events and quiet stretches are found */
+    double colour_p;        /* [0] microphone colour: tilt, high-pass, telephone band or low-pass */
+    double reverb_p;        /* [0] */
+    double rt60_min_s, rt60_max_s; /* [0.1, 0.8] */
+    double clip_p;          /* [0] */
 } ds_augment_opts;
 
 /* The training defaults above. */
@@ -460,7 +595,25 @@ typedef struct {
     int mixup;              /* 1 when mixed */
     size_t mix_window;
     float lambda;           /* weight of the item's own window (1 when not mixed) */
+    /* The waveform steps (each 0 when not applied); an item with none of them reads its cached feature. */
+    int mixture;            /* 1: remade as a mixture (its own draws from mix_seed) */
+    uint64_t mix_seed;
+    int colour;             /* 1: tilt_db always, then highpass_hz (0: none) and band */
+    float tilt_db;
+    float highpass_hz;
+    int band;               /* DS_BAND_NONE, DS_BAND_TELEPHONE, DS_BAND_LOWPASS at lowpass_hz */
+    float lowpass_hz;
+    int reverb;             /* 1: a room of rt60_s with drr_db, its noise from reverb_seed */
+    float rt60_s, drr_db;
+    uint64_t reverb_seed;
+    int clip;               /* 1: clipped clip_db below the peak */
+    float clip_db;
 } ds_augment_params;
+
+enum { DS_BAND_NONE = 0, DS_BAND_TELEPHONE = 1, DS_BAND_LOWPASS = 2 };
+
+/* 1 when o asks for a waveform step, so the batcher needs the training files' decoded signals. */
+int ds_augment_needs_signals(const ds_augment_opts *o);
 
 typedef struct ds_batcher ds_batcher;
 

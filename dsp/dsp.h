@@ -279,4 +279,47 @@ void dsp_logmel_wipe(dsp_logmel *m, int slot);
 void dsp_normalise(const float *mean /* [n_mels] */, const float *std /* [n_mels] */, size_t n_mels,
                    size_t n_frames, float *x /* [n_mels][n_frames] */);
 
+/* ---- filters, room responses and convolution (waveform augmentation) ------------------------------------ */
+
+/* A second-order section: y = (b0 + b1 z^-1 + b2 z^-2) / (1 + a1 z^-1 + a2 z^-2) x. */
+typedef struct {
+    double b0, b1, b2, a1, a2;
+} dsp_biquad;
+
+/* Designs from R. Bristow-Johnson's Audio EQ Cookbook at `rate` Hz; fc is clamped into [1 Hz, 0.49 rate]. Q
+ * 1/sqrt(2) is a Butterworth second order; DSP_BUTTER4_Q1 and _Q2 in cascade a fourth order. The shelves
+ * have the cookbook's slope S = 1 and gain_db at the far end (0 dB at the other). */
+#define DSP_BUTTER4_Q1 0.54119610014619701
+#define DSP_BUTTER4_Q2 1.3065629648763766
+dsp_biquad dsp_biquad_lowpass(double fc, double q, int rate);
+dsp_biquad dsp_biquad_highpass(double fc, double q, int rate);
+dsp_biquad dsp_biquad_low_shelf(double fc, double gain_db, int rate);
+dsp_biquad dsp_biquad_high_shelf(double fc, double gain_db, int rate);
+/* Filters x in place from rest (transposed direct form II, state in double). */
+void dsp_biquad_run(const dsp_biquad *b, float *x /* [n] */, size_t n);
+/* 20 log10 |H(e^{j 2 pi f / rate})|. */
+double dsp_biquad_gain_db(const dsp_biquad *b, double f, int rate);
+
+/* A synthetic room response of n samples: a direct path h[0] and an exponentially decaying Gaussian noise tail
+ * (amplitude exp(-3 ln 10 t / rt60): 60 dB down after rt60 seconds) whose energy is drr_db below the direct
+ * path's, the whole scaled to unit energy (a noise-like signal keeps its RMS). Noise from r. n is usually
+ * dsp_room_length(rt60, rate). DSP_ERR_ARG for rt60 outside [0.01, 10] s, drr outside [-30, 60] dB, n < 2. */
+int dsp_room_response(double rt60_s, double drr_db, int rate, aa_rng *r, float *h /* [n] */, size_t n,
+                      aa_error *err);
+/* ceil(rt60 * rate): the response down to -60 dB. */
+size_t dsp_room_length(double rt60_s, int rate);
+/* The RT60 of an impulse response by Schroeder's backward integration: the least-squares slope of the energy
+ * decay curve between -5 and -25 dB (T20), extrapolated to 60 dB; NAN when the curve never reaches -25 dB. */
+double dsp_rt60_measure(const float *h /* [n] */, size_t n, int rate);
+
+/* Linear convolution through FFTW: one r2c/c2r plan pair (FFTW_ESTIMATE: the same plan, hence the same bits,
+ * every run) of the smallest power of two holding n_signal + n_response - 1 samples, and per-thread buffers
+ * as dsp_logmel has (calls with different slots may run concurrently). */
+typedef struct dsp_convolver dsp_convolver;
+dsp_convolver *dsp_convolver_new(size_t n_signal, size_t n_response, int n_threads, aa_error *err);
+void dsp_convolver_free(dsp_convolver *c);
+/* out[0..n) = the first n samples of x * h (out may be x). n <= n_signal, m <= n_response, else DSP_ERR_ARG. */
+int dsp_convolve(dsp_convolver *c, int slot, const float *x /* [n] */, size_t n, const float *h /* [m] */, size_t m,
+                 float *out /* [n] */, aa_error *err);
+
 #endif

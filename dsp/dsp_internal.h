@@ -20,6 +20,9 @@ extern const SF_VIRTUAL_IO dsp_memfile_io;
 /* The slot's buffer of dsp_clip_samples() floats where dsp_windows_logmel assembles a padded window (marked
  * as holding samples until dsp_logmel_wipe); NULL for a bad slot. */
 float *dsp_logmel_slot_window(dsp_logmel *m, int slot);
+/* The lock around FFTW's planner: every plan dsp_ makes or destroys is made or destroyed under it. */
+void dsp_planner_lock(void);
+void dsp_planner_unlock(void);
 
 /* ---- melfilter.c ---- */
 /* The first mel filter whose every float32 weight is zero (no FFT bin lies inside its band), with that band

@@ -25,6 +25,16 @@
  * this lock serialises every plan creation and destruction dsp_ makes. */
 static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void dsp_planner_lock(void)
+{
+    pthread_mutex_lock(&planner_lock);
+}
+
+void dsp_planner_unlock(void)
+{
+    pthread_mutex_unlock(&planner_lock);
+}
+
 /* Frames go through the mel stage BLOCK at a time: with the power spectra of a block stored bin-major, the
  * filterbank is applied to BLOCK frames per weight with contiguous vector loads, and each frame's sum keeps
  * its sequential order (the result does not depend on the vector width). */

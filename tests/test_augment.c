@@ -45,6 +45,18 @@ static ds_cache *make(void)
         fk_features(c, NOISE_B)[i] = urand(&r, -60, -30);
         fk_features(c, NOISE_FLAT)[i] = -50.0f;
     }
+    /* Signals for the waveform steps: the cough windows a 0.3 s burst in a quiet room (so each has an event
+     * and quiet stretches), the background windows steady noise. */
+    c->signal = calloc(N_WIN, sizeof *c->signal);
+    ck_assert_ptr_nonnull(c->signal);
+    for (int w = 0; w < N_WIN; w++) {
+        float *x = c->signal[w] = malloc(64000 * sizeof *x);
+        ck_assert_ptr_nonnull(x);
+        for (int i = 0; i < 64000; i++) {
+            int burst = cls[w] == 0 && i >= 16000 + 4000 * w && i < 20800 + 4000 * w;
+            x[i] = urand(&r, -1, 1) * (cls[w] ? 0.05f : burst ? 0.3f : 0.001f);
+        }
+    }
     return c;
 }
 
@@ -118,6 +130,7 @@ START_TEST(deterministic_whatever_the_threads)
     ds_augment_opts o;
     ds_augment_opts_default(&o);
     o.mixup_p = 0.5;
+    o.mix_p = o.colour_p = o.reverb_p = o.clip_p = 0.3; /* the waveform steps too */
     size_t idx[] = {BUSY, CLICK, NOISE_A, BUSY, SILENT, BUSY, BUSY, CLICK, NOISE_B, BUSY, BUSY, SILENT};
     enum { B = sizeof idx / sizeof *idx };
     float *x1 = malloc(B * PER * sizeof(float)), *x2 = malloc(B * PER * sizeof(float));
@@ -438,6 +451,27 @@ START_TEST(bad_options_refused)
     size_t bad_pool[] = {N_WIN};
     ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, bad_pool, 1, 1, &err), DS_ERR_ARG);
     ck_assert_ptr_null(b);
+    ds_augment_opts_default(&o);
+    o.mix_p = 1.01;
+    ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), DS_ERR_ARG);
+    ds_augment_opts_default(&o);
+    o.reverb_p = 0.3;
+    o.rt60_min_s = 0.9;
+    ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), DS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "RT60"));
+    ds_augment_opts_default(&o);
+    o.mix_p = 0.5;
+    o.mix.events_max = DS_MIX_MAX_EVENTS + 1;
+    ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), DS_ERR_ARG);
+    /* Waveform steps without the signals: refused, naming the file. */
+    ds_augment_opts_default(&o);
+    o.mix_p = o.colour_p = 0.5;
+    float *kept = c->signal[1];
+    c->signal[1] = NULL;
+    ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), DS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "f00001.wav"));
+    ck_assert_ptr_null(b);
+    c->signal[1] = kept;
     b = batcher(c, &o, POOL, N_WIN, mean, sd, 1);
     size_t idx[] = {0, N_WIN};
     float *x = malloc(2 * PER * sizeof *x);

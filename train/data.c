@@ -129,8 +129,10 @@ static int features(tr_data *d, const tr_options *o, aa_error *err)
     unsigned char *release = malloc(n ? n : 1);
     if (!release)
         return nomem(err);
+    /* Waveform augmentation remakes training items from their signals: those stay. */
+    int keep = o->augment && ds_augment_needs_signals(&o->aug);
     for (size_t f = 0; f < n; f++)
-        release[f] = d->split->side[f] == DS_TRAIN;
+        release[f] = d->split->side[f] == DS_TRAIN && !keep;
     double t0 = aa_now();
     int rc = ds_cache_compute_features(d->cache, o->threads, release, err);
     d->features_seconds = aa_now() - t0;
@@ -291,9 +293,9 @@ int tr_data_recording_windows(const tr_data *d, int side, const am_aggregate *a,
 }
 
 /* The validation and test recordings cut once, as aa-infer cuts a file; then their signals are released
- * too (those of the training files went with their features): after this, training reads the windows'
- * features, validation and the test report these windows. (Augmentation in the waveform domain will keep
- * the training files' signals.) */
+ * too (those of the training files went with their features, unless waveform augmentation keeps them):
+ * after this, training reads the windows' features (or remakes them from the signals), validation and the
+ * test report these windows. */
 static int judged_recordings(tr_data *d, const tr_options *o, aa_error *err)
 {
     d->aggregate = o->aggregate;
@@ -307,8 +309,9 @@ static int judged_recordings(tr_data *d, const tr_options *o, aa_error *err)
         if (rc)
             return rc;
     }
+    int keep_train = o->augment && ds_augment_needs_signals(&o->aug);
     for (size_t f = 0; f < d->cache->n_files; f++)
-        if (!(o->aggregate_report && d->split->side[f] == DS_VAL))
+        if (!(o->aggregate_report && d->split->side[f] == DS_VAL) && !(keep_train && d->split->side[f] == DS_TRAIN))
             ds_cache_release_signal(d->cache, f);
     return 0;
 }

@@ -53,6 +53,7 @@ typedef enum {
     K_U64,    /* non-negative whole number */
     K_NUM,    /* finite number in [lo, hi]; lo = hi = 0: any, the front end's rules judge it */
     K_CHOICE, /* one of the words in `choices` */
+    K_RANGE,  /* "LO,HI": two finite numbers in [lo, hi], LO <= HI */
 } kind;
 
 typedef enum {
@@ -62,7 +63,8 @@ typedef enum {
     O_WEIGHT_DECAY, O_CLIP_NORM, O_SCHEDULE, O_WARMUP, O_MIN_LR, O_STEP_EPOCHS, O_STEP_GAMMA,
     O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_EMA, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
     O_NOISE_P, O_SNR_MIN, O_SNR_MAX, O_NOISE_CLASS, O_SPECAUG_P, O_TIME_MASKS, O_TIME_MASK, O_FREQ_MASKS,
-    O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_LOG,
+    O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_MIX_P, O_MIX_CLASSES, O_MIX_EVENTS, O_MIX_SNR, O_MIX_LEVEL, O_COLOUR_P, O_REVERB_P,
+    O_REVERB_RT60, O_CLIP_P, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_LOG,
     O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET, O_AUDIT, O_JSON,
     O_NEGATIVES, O_NEGATIVES_AS, O_VAL_SOURCES, O_TEST_SOURCES, N_OPT_IDS
 } opt_id;
@@ -226,6 +228,27 @@ static const opt_def OPTS[] = {
      "--mixup-p 0.3", NULL},
     {O_MIXUP_ALPHA, "mixup-alpha", 0, K_NUM, "A", 0.001, 100, NULL, NULL,
      "mixup weight ~ Beta(A, A)", "--mixup-alpha 0.4", NULL},
+    {O_MIX_P, "mix-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
+     "probability that a window is remade from audio as a mixture: events of its class (cough bursts, breath "
+     "cycles found in the training recordings) placed in a background (background-class recordings, quiet "
+     "stretches of the others); a background-class window becomes a background at a random level",
+     "--mix-p 0.3", NULL},
+    {O_MIX_CLASSES, "mix-classes", 0, K_STR, "A,B,..", 0, 0, NULL, NULL,
+     "the classes whose events are mixed (default: every class but the background)", "--mix-classes cough", NULL},
+    {O_MIX_EVENTS, "mix-events", 0, K_RANGE, "LO,HI", 0, DS_MIX_MAX_EVENTS, NULL, NULL,
+     "events per mixture, uniform", "--mix-events 1,2", NULL},
+    {O_MIX_SNR, "mix-snr", 0, K_RANGE, "LO,HI", -30, 100, NULL, NULL,
+     "each event's RMS over the background's RMS, dB, uniform", "--mix-snr 5,25", NULL},
+    {O_MIX_LEVEL, "mix-level", 0, K_RANGE, "LO,HI", -100, 0, NULL, NULL,
+     "the mixture's peak, dBFS, uniform", "--mix-level -50,-20", NULL},
+    {O_COLOUR_P, "colour-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
+     "probability of a microphone colour: EQ tilt, high-pass, telephone band or low-pass", "--colour-p 0.5", NULL},
+    {O_REVERB_P, "reverb-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
+     "probability of a synthetic room (exponentially decaying noise, convolved)", "--reverb-p 0.5", NULL},
+    {O_REVERB_RT60, "reverb-rt60", 0, K_RANGE, "LO,HI", 0.05, 2, NULL, NULL,
+     "the room's RT60, seconds, uniform", "--reverb-rt60 0.2,0.6", NULL},
+    {O_CLIP_P, "clip-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
+     "probability of hard clipping 1-12 dB below the peak", "--clip-p 0.2", NULL},
 
     {O_GATE_TARGET, "gate-target", 0, K_NUM, "ACC", 0.001, 1, NULL, "Calibration (on the validation split)",
      "the Unclear gate: highest coverage whose selective accuracy is at least ACC",
@@ -296,6 +319,10 @@ static int default_text(opt_id id, char *buf, size_t n)
     case O_N_MELS: v = d.dsp.n_mels; break;
     case O_FMIN: v = d.dsp.fmin; break;
     case O_NOISE_CLASS: snprintf(buf, n, "%s", a->background_class); return 1;
+    case O_MIX_EVENTS: snprintf(buf, n, "%d,%d", a->mix.events_min, a->mix.events_max); return 1;
+    case O_MIX_SNR: snprintf(buf, n, "%g,%g", a->mix.snr_min_db, a->mix.snr_max_db); return 1;
+    case O_MIX_LEVEL: snprintf(buf, n, "%g,%g", a->mix.level_min_db, a->mix.level_max_db); return 1;
+    case O_REVERB_RT60: snprintf(buf, n, "%g,%g", a->rt60_min_s, a->rt60_max_s); return 1;
     case O_VAL_FRAC: v = d.val_frac; break;
     case O_TEST_FRAC: v = d.test_frac; break;
     case O_MAX_WINDOWS: v = d.max_windows; break;
@@ -323,6 +350,10 @@ static int default_text(opt_id id, char *buf, size_t n)
     case O_FREQ_MASKS: v = a->freq_masks; break;
     case O_MIXUP_P: v = a->mixup_p; break;
     case O_MIXUP_ALPHA: v = a->mixup_alpha; break;
+    case O_MIX_P: v = a->mix_p; break;
+    case O_COLOUR_P: v = a->colour_p; break;
+    case O_REVERB_P: v = a->reverb_p; break;
+    case O_CLIP_P: v = a->clip_p; break;
     case O_GATE_TARGET: v = d.gate_target; break;
     case O_GATE_MIN_COVERED: v = d.gate_min_covered; break;
     default: return 0;
@@ -434,6 +465,21 @@ static int parse_u64(const char *s, uint64_t *v)
     return 0;
 }
 
+/* "LO,HI" into v[0], v[1]. */
+static int parse_range(const char *s, double *v)
+{
+    const char *comma = s ? strchr(s, ',') : NULL;
+    if (!comma || comma == s)
+        return -1;
+    char lo[64];
+    size_t len = (size_t)(comma - s);
+    if (len >= sizeof lo)
+        return -1;
+    memcpy(lo, s, len);
+    lo[len] = '\0';
+    return parse_num(lo, &v[0]) || parse_num(comma + 1, &v[1]) || v[0] > v[1] ? -1 : 0;
+}
+
 /* Which word of "a|b|c" s is, or -1. */
 static int choice_index(const char *choices, const char *s)
 {
@@ -483,6 +529,10 @@ static int bad_value(const opt_def *d, const char *v, aa_error *err)
             snprintf(range, sizeof range, " from %g to %g", d->lo, d->hi);
         break;
     case K_CHOICE: snprintf(range, sizeof range, " (%s)", d->choices); break;
+    case K_RANGE:
+        what = "LO,HI";
+        snprintf(range, sizeof range, " with %g <= LO <= HI <= %g", d->lo, d->hi);
+        break;
     default: what = "a non-empty value"; break;
     }
     return aa_error_set(err, TR_PARSE_USAGE, "--%s needs %s%s, not '%s'", d->name, what, range, v ? v : "");
@@ -491,7 +541,7 @@ static int bad_value(const opt_def *d, const char *v, aa_error *err)
 /* Stores value v of option d; TR_PARSE_USAGE with a message when it does not parse. */
 static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
 {
-    double x = 0;
+    double x = 0, rg[2] = {0, 0};
     long long n = 0;
     uint64_t u = 0;
     int ch = 0;
@@ -516,6 +566,11 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
         break;
     case K_CHOICE:
         if (!v || (ch = choice_index(d->choices, v)) < 0)
+            return bad_value(d, v, err);
+        break;
+    case K_RANGE:
+        if (parse_range(v, rg) || rg[0] < d->lo || rg[1] > d->hi ||
+            (d->id == O_MIX_EVENTS && (rg[0] != floor(rg[0]) || rg[1] != floor(rg[1]))))
             return bad_value(d, v, err);
         break;
     }
@@ -576,6 +631,15 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_FREQ_MASK: a->freq_mask_max = (int)n; break;
     case O_MIXUP_P: a->mixup_p = x; break;
     case O_MIXUP_ALPHA: a->mixup_alpha = x; break;
+    case O_MIX_P: a->mix_p = x; break;
+    case O_MIX_CLASSES: a->mix_classes = v; break;
+    case O_MIX_EVENTS: a->mix.events_min = (int)rg[0], a->mix.events_max = (int)rg[1]; break;
+    case O_MIX_SNR: a->mix.snr_min_db = rg[0], a->mix.snr_max_db = rg[1]; break;
+    case O_MIX_LEVEL: a->mix.level_min_db = rg[0], a->mix.level_max_db = rg[1]; break;
+    case O_COLOUR_P: a->colour_p = x; break;
+    case O_REVERB_P: a->reverb_p = x; break;
+    case O_REVERB_RT60: a->rt60_min_s = rg[0], a->rt60_max_s = rg[1]; break;
+    case O_CLIP_P: a->clip_p = x; break;
     case O_GATE_TARGET: o->gate_target = x; break;
     case O_GATE_MIN_COVERED: o->gate_min_covered = (int)n; break;
     case O_PER_CLASS_GATES: o->per_class_gates = 1; break;
@@ -811,6 +875,12 @@ char *tr_options_fingerprint(const tr_options *o)
                 a->background_class ? a->background_class : "(none)");
         fprintf(f, "specaug=%.17g:%dx%d,%dx%d\nmixup=%.17g@%.17g\n", a->specaug_p, a->time_masks,
                 a->time_mask_max, a->freq_masks, a->freq_mask_max, a->mixup_p, a->mixup_alpha);
+        const ds_mix_opts *m = &a->mix;
+        fprintf(f, "mix=%.17g:%d..%d,snr=%.17g..%.17g,peak=%.17g..%.17g\nmix_classes=%s\n", a->mix_p,
+                m->events_min, m->events_max, m->snr_min_db, m->snr_max_db, m->level_min_db, m->level_max_db,
+                a->mix_classes ? a->mix_classes : "(all but the background)");
+        fprintf(f, "colour=%.17g\nreverb=%.17g:%.17g..%.17g\nclip=%.17g\n", a->colour_p, a->reverb_p, a->rt60_min_s,
+                a->rt60_max_s, a->clip_p);
     }
     if (fclose(f)) {
         free(s);
