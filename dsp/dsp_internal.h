@@ -16,6 +16,15 @@ typedef struct {
 /* The callbacks sf_open_virtual needs, reading from the dsp_memfile passed as user data. */
 extern const SF_VIRTUAL_IO dsp_memfile_io;
 
+/* A regular file through its descriptor, read with pread: libsndfile never holds the descriptor, so it
+ * cannot close it (sf_open_fd closed it on some refusals, which made the reader's own close a second one,
+ * of whatever file another thread had opened under that number meanwhile). */
+typedef struct {
+    int fd;
+    sf_count_t size, pos;
+} dsp_fdfile;
+extern const SF_VIRTUAL_IO dsp_fdfile_io;
+
 /* ---- logmel.c ---- */
 /* The slot's buffer of dsp_clip_samples() floats where dsp_windows_logmel assembles a padded window (marked
  * as holding samples until dsp_logmel_wipe); NULL for a bad slot. */

@@ -22,6 +22,7 @@ struct dsp_reader {
     char *name;             /* for messages */
     int fd;                 /* -1 when reading from memory */
     dsp_memfile mem;
+    dsp_fdfile file;        /* a regular file: read through fd with dsp_fdfile_io */
     SF_VIRTUAL_IO vio;
     SNDFILE *sf;
     SF_INFO info;
@@ -173,9 +174,52 @@ static dsp_reader *reader_alloc(const char *name, aa_error *err)
 
 /* libsndfile keeps the reason an open failed in a process-wide variable; two opens failing at the same
  * moment could swap reasons, which costs a less precise message, never a wrong status. */
+/* The frame count an MP3's Xing or Info header (LAME's, in its first frame) states, or -1 when the bytes
+ * hold none. head: the file's first bytes. */
+static long long mp3_xing_frames(const unsigned char *head, size_t n)
+{
+    size_t at = 0;
+    if (n >= 10 && !memcmp(head, "ID3", 3)) /* ID3v2 tag first: its size is 4 x 7 bits */
+        at = 10 + (((size_t)head[6] & 0x7F) << 21 | ((size_t)head[7] & 0x7F) << 14 | ((size_t)head[8] & 0x7F) << 7 |
+                   ((size_t)head[9] & 0x7F));
+    if (at + 4 > n || head[at] != 0xFF || (head[at + 1] & 0xE0) != 0xE0)
+        return -1;
+    /* the tag sits after the side information, 4..36 bytes into the frame: searched, not computed */
+    for (size_t i = at + 4; i + 12 <= n && i < at + 64; i++)
+        if (!memcmp(head + i, "Xing", 4) || !memcmp(head + i, "Info", 4)) {
+            if (!(head[i + 7] & 1)) /* no frame count given */
+                return -1;
+            return (long long)head[i + 8] << 24 | head[i + 9] << 16 | head[i + 10] << 8 | head[i + 11];
+        }
+    return -1;
+}
+
 static void format_error(dsp_reader *r, aa_error *err)
 {
-    aa_error_set(err, DSP_ERR_FORMAT, "%s: not a readable audio file (%s)", r->name, sf_strerror(NULL));
+    /* libsndfile has one message for several refusals of its MP3 reader, "File does not exist or is not a
+     * regular file (possibly a pipe?)", even for a regular file or bytes in memory; an MP3 whose header
+     * says it holds one frame (nothing left once the encoder's delay is taken off) is refused with it. The
+     * file's own header gives the real reason. */
+    unsigned char head[4096];
+    size_t n = 0;
+    if (r->fd >= 0) {
+        ssize_t got = pread(r->fd, head, sizeof head, 0);
+        n = got > 0 ? (size_t)got : 0;
+    } else if (r->mem.data) {
+        n = r->mem.size < (sf_count_t)sizeof head ? (size_t)r->mem.size : sizeof head;
+        memcpy(head, r->mem.data, n);
+    }
+    long long frames = mp3_xing_frames(head, n);
+    if (frames >= 0 && frames <= 1) {
+        aa_error_set(err, DSP_ERR_FORMAT,
+                     "%s: not a readable audio file (an MP3 whose Xing/Info header says it holds %lld frame%s: "
+                     "no audio to decode)", r->name, frames, frames == 1 ? "" : "s");
+        return;
+    }
+    const char *why = sf_strerror(NULL);
+    if (why && strstr(why, "possibly a pipe"))
+        why = "the decoder refused it; the file may be damaged";
+    aa_error_set(err, DSP_ERR_FORMAT, "%s: not a readable audio file (%s)", r->name, why);
 }
 
 static int check_settings(const char *name, const dsp_settings *s, aa_error *err)
@@ -214,8 +258,16 @@ dsp_reader *dsp_reader_open(const char *path, const dsp_settings *s, aa_error *e
         reader_free(r);
         return NULL;
     }
-    /* We close the descriptor ourselves: libsndfile does not on every failure path. */
-    r->sf = sf_open_fd(r->fd, SFM_READ, &r->info, SF_FALSE);
+    /* A regular file goes through our own reads: libsndfile then never holds the descriptor, which
+     * sf_open_fd closed on some refusals (an MP3 it found empty) although told not to, so that the close
+     * below was a second one. A pipe or device, which cannot seek, still goes through sf_open_fd. */
+    if (S_ISREG(st.st_mode)) {
+        r->file = (dsp_fdfile){.fd = r->fd, .size = (sf_count_t)st.st_size, .pos = 0};
+        r->vio = dsp_fdfile_io;
+        r->sf = sf_open_virtual(&r->vio, SFM_READ, &r->info, &r->file);
+    } else {
+        r->sf = sf_open_fd(r->fd, SFM_READ, &r->info, SF_FALSE);
+    }
     if (!r->sf) {
         format_error(r, err);
         reader_free(r);

@@ -160,6 +160,8 @@ const tu_audio_case TU_BAD_AUDIO[] = {
     {"half.ogg", TU_FAILS, DSP_ERR_FORMAT, "file is malformed", 0},
     {"half.opus", TU_FAILS, DSP_ERR_FORMAT, "file is malformed", 0},
     {"half.mp3", TU_LOADS, 0, NULL, -1},
+    /* LAME's Xing/Info header saying 1 frame: libsndfile refused it as "not a regular file (possibly a pipe?)" */
+    {"xing_one_frame.mp3", TU_FAILS, DSP_ERR_FORMAT, "an MP3 whose Xing/Info header says it holds 1 frame", 0},
     {"last_byte_missing.flac", TU_FAILS, DSP_ERR_DECODE, "decode error", 0},
     /* random bytes and other non-audio with audio names */
     {"random.wav", TU_FAILS, DSP_ERR_FORMAT, "not a readable audio file", 0},
@@ -267,6 +269,18 @@ int tu_make_audio_case(const char *dir, const tu_audio_case *c, char *path, size
                                           : SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
         tu_bad_tone(path, fmt, !strcmp(ext, "opus") ? 48000 : 16000, 1, !strcmp(ext, "opus") ? 48000 : 16000);
         half(path);
+    } else if (!strcmp(f, "xing_one_frame.mp3")) {
+        tu_bad_tone(path, SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 16000, 1, 16000);
+        size_t n = 0;
+        unsigned char *b = tu_read_file(path, &n);
+        ck_assert_ptr_nonnull(b);
+        size_t at = 0;
+        while (at + 12 <= n && memcmp(b + at, "Xing", 4) && memcmp(b + at, "Info", 4))
+            at++;
+        ck_assert_msg(at + 12 <= n && (b[at + 7] & 1), "no Xing/Info frame count in the encoder's MP3");
+        b[at + 8] = b[at + 9] = b[at + 10] = 0, b[at + 11] = 1;
+        put_bytes(path, b, n);
+        free(b);
     } else if (!strcmp(f, "header_only.flac")) {
         tu_bad_tone(path, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 16000, 1, 16000);
         cut(path, 40);
