@@ -9,12 +9,15 @@
 #   make fuzz       libFuzzer targets (fuzz/), each run FUZZ_SECONDS (30); make fuzz-smoke: a few seconds each
 #                   (make fuzz-deps installs clang and its runtimes)
 #   make demo       generate the demo corpus, train, evaluate and classify (the README's first command)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= : binaries, the library, its header and .pc, man pages, Python
+#   make uninstall  the same PREFIX and DESTDIR: removes exactly what install installed
 #   make clean
 #
 # Sources are found by wildcard: a new file in a module directory is built without editing this file.
-# Each module (util, dsp, nn, datasets, model, eval, demo) becomes part of one static library, build/libaudioaudit.a,
-# that both binaries link.
+# Each module (util, dsp, nn, datasets, model, eval, demo) becomes part of one internal static archive,
+# build/libaa-internal.a, that both binaries and the tests link. The public library (include/audioaudit.h,
+# lib/) is built from the same objects into build/lib/: libaudioaudit.so.0 and libaudioaudit.a, which export
+# the audioaudit_ names only.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -57,11 +60,20 @@ endif
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
 TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
 
+# The release, from the one place it is written; the shared library's SONAME carries its major number.
+VERSION  := $(shell sed -n 's/^\#define AA_VERSION "\(.*\)"/\1/p' util/util.h)
+SOMAJOR  := $(firstword $(subst ., ,$(VERSION)))
+
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 # -fno-math-errno only: exactness tests and NaN checks rule out -ffast-math/-Ofast.
+# Every object is compiled once, for the binaries and the shared library alike: position-independent,
+# every symbol hidden unless the public header marks it (AUDIOAUDIT_API), one section per function so that
+# the library's link drops what no public function reaches. Hidden symbols bind inside the module, so the
+# code is what -fPIE would give the binaries (bench/ measured no difference).
 ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(WARN) -fopenmp -fno-math-errno -I. \
+             -fPIC -fvisibility=hidden -ffunction-sections -fdata-sections \
              $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -fopenmp -lm -lpthread
 
@@ -69,22 +81,23 @@ LIB_SRC   := $(sort $(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 # Each binary's main.c is its entry point only; the rest of train/ and infer/ is also linked into the tests.
 TRAIN_SRC := $(filter-out train/main.c,$(sort $(wildcard train/*.c)))
 INFER_SRC := $(filter-out infer/main.c,$(sort $(wildcard infer/*.c)))
+API_SRC   := $(sort $(wildcard lib/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c)) tests/check_main.c $(sort $(wildcard tests/util/*.c))
 WEB_SRC   := $(sort $(wildcard infer/web/*))
 
 OBJ       = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-LIB       := $(BUILD)/libaudioaudit.a
+LIB       := $(BUILD)/libaa-internal.a
 TRAIN_BIN := $(BUILD)/aa-train
 INFER_BIN := $(BUILD)/aa-infer
 TEST_BIN  := $(BUILD)/aa-tests
 WEB_GEN   := $(BUILD)/gen/web_assets.c
 SUITES    := $(BUILD)/gen/suites.inc
 
-.PHONY: all deps check check-asan asan bench bench-bins demo install uninstall clean fuzz fuzz-bins fuzz-smoke \
+.PHONY: FORCE all deps check check-asan asan bench bench-bins demo install uninstall clean fuzz fuzz-bins fuzz-smoke \
         fuzz-deps stub-server browser-test
 .DELETE_ON_ERROR:
 
-all: $(TRAIN_BIN) $(INFER_BIN)
+all: $(TRAIN_BIN) $(INFER_BIN) lib
 
 # The only goals that install packages, and only when asked.
 deps:
@@ -93,11 +106,19 @@ deps:
 fuzz-deps:
 	bash scripts/install-deps.sh fuzz
 
-$(BUILD)/obj/%.o: %.c
+# The compiler's flags as a file that changes when they change, so that a change of flags (or CFLAGS= on
+# the command line) rebuilds every object instead of mixing objects of two kinds.
+FLAGS_STAMP := $(BUILD)/obj/flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/tests/%.o: tests/%.c $(SUITES)
+$(BUILD)/obj/tests/%.o: tests/%.c $(SUITES) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Wno-missing-prototypes -I$(BUILD)/gen -MMD -MP -c $< -o $@
 
@@ -110,7 +131,7 @@ $(WEB_GEN): $(WEB_SRC) scripts/embed.sh
 	@mkdir -p $(@D)
 	bash scripts/embed.sh $@ $(WEB_SRC)
 
-$(BUILD)/obj/gen/web_assets.o: $(WEB_GEN)
+$(BUILD)/obj/gen/web_assets.o: $(WEB_GEN) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -120,13 +141,52 @@ $(TRAIN_BIN): $(call OBJ,train/main.c $(TRAIN_SRC)) $(LIB)
 $(INFER_BIN): $(call OBJ,infer/main.c $(INFER_SRC)) $(BUILD)/obj/gen/web_assets.o $(LIB)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
+# ---- the public library -----------------------------------------------------------------------------------
+# lib/ (the public functions) over the internal archive and infer/'s objects (a timeline is aa-infer
+# --timeline's own code), in an archive of its own so that only the members a public function needs are
+# pulled in. Shared: --gc-sections keeps what the exported functions reach, -z defs refuses an unresolved
+# symbol at link time rather than at a user's run time, the version script (lib/audioaudit.map) exports
+# the audioaudit_ names and nothing else. Static: one relocatable object of the same code
+# whose other symbols are made local (objcopy: the hidden ones, and the resolvers gcc exports), so that a program linking libaudioaudit.a
+# sees only the audioaudit_ names too and cannot clash with the internal ones.
+LIBDIR_B   := $(BUILD)/lib
+SONAME     := libaudioaudit.so.$(SOMAJOR)
+SHLIB      := $(LIBDIR_B)/libaudioaudit.so.$(VERSION)
+STLIB      := $(LIBDIR_B)/libaudioaudit.a
+INFER_AR   := $(BUILD)/libaa-infer.a
+API_OBJ     = $(call OBJ,$(API_SRC))
+# what the library needs at run time, for the .pc's Libs.private (static linking) and the link itself
+LIB_LIBS    = $(PKG_LIBS) -fopenmp -lm -lpthread -ldl
+
+$(INFER_AR): $(call OBJ,$(INFER_SRC)) $(BUILD)/obj/gen/web_assets.o
+	rm -f $@ && ar rcs $@ $^
+
+$(SHLIB): $(API_OBJ) $(INFER_AR) $(LIB) lib/audioaudit.map
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/audioaudit.map -Wl,--gc-sections -Wl,-z,defs \
+	    -Wl,--as-needed -o $@ \
+	    $(API_OBJ) $(INFER_AR) $(LIB) $(LIB_LIBS)
+	ln -sf $(notdir $@) $(LIBDIR_B)/$(SONAME)
+	ln -sf $(SONAME) $(LIBDIR_B)/libaudioaudit.so
+
+$(STLIB): $(API_OBJ) $(INFER_AR) $(LIB)
+	@mkdir -p $(@D)
+	$(LD) -r --gc-sections --gc-keep-exported -o $(LIBDIR_B)/audioaudit.o $(API_OBJ) $(INFER_AR) $(LIB)
+	nm -g --defined-only $(LIBDIR_B)/audioaudit.o | awk '$$3 !~ /^audioaudit_/ {print $$3}' > $(LIBDIR_B)/local.txt
+	objcopy --localize-hidden --localize-symbols=$(LIBDIR_B)/local.txt $(LIBDIR_B)/audioaudit.o
+	rm -f $(LIBDIR_B)/local.txt
+	rm -f $@ && ar rcs $@ $(LIBDIR_B)/audioaudit.o && rm -f $(LIBDIR_B)/audioaudit.o
+
+.PHONY: lib
+lib: $(SHLIB) $(STLIB)
+
 # Test suites register themselves: every `Suite *NAME_suite(void)` in tests/test_*.c is run.
 $(SUITES): $(sort $(wildcard tests/test_*.c))
 	@mkdir -p $(@D)
 	@sed -n 's/^Suite \*\([a-z0-9_]*\)_suite(void).*/AA_SUITE(\1)/p' $(sort $(wildcard tests/test_*.c)) > $@.tmp
 	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
 
-$(TEST_BIN): $(call OBJ,$(TEST_SRC) $(TRAIN_SRC) $(INFER_SRC)) $(BUILD)/obj/gen/web_assets.o $(LIB)
+$(TEST_BIN): $(call OBJ,$(TEST_SRC) $(TRAIN_SRC) $(INFER_SRC) $(API_SRC)) $(BUILD)/obj/gen/web_assets.o $(LIB)
 	$(CC) -o $@ $^ $(TEST_LIBS) $(LDLIBS_ALL)
 
 # The web server with a stand-in classifier, for the real-browser test (tests/browser/); built with the
