@@ -74,10 +74,11 @@ CFLAGS   ?= $(OPT) -g
 # code is what -fPIE would give the binaries: aa-infer --timeline over 600 s (aa-cnn-s, one thread, 30
 # alternating runs against a build without these flags) took 1.320 s of user time at the median against
 # 1.313, and was the slower of a pair 14 times out of 30.
-ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(WARN) -fopenmp -fno-math-errno -I. \
+ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(WARN) -fopenmp -fno-math-errno -I. $(CPPFLAGS) \
              -fPIC -fvisibility=hidden -ffunction-sections -fdata-sections \
              $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -fopenmp -lm -lpthread
+# CPPFLAGS and LDFLAGS from the environment are honoured (a Debian build's hardening: fortify, relro, now).
+LDLIBS_ALL = $(LDFLAGS) $(PKG_LIBS) -fopenmp -lm -lpthread
 
 LIB_SRC   := $(sort $(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 # Each binary's main.c is its entry point only; the rest of train/ and infer/ is also linked into the tests.
@@ -158,7 +159,7 @@ STLIB      := $(LIBDIR_B)/libaudioaudit.a
 INFER_AR   := $(BUILD)/libaa-infer.a
 API_OBJ     = $(call OBJ,$(API_SRC))
 # what the library needs at run time, for the .pc's Libs.private (static linking) and the link itself
-LIB_LIBS    = $(PKG_LIBS) -fopenmp -lm -lpthread -ldl
+LIB_LIBS    = $(LDFLAGS) $(PKG_LIBS) -fopenmp -lm -lpthread -ldl
 
 $(INFER_AR): $(call OBJ,$(INFER_SRC)) $(BUILD)/obj/gen/web_assets.o
 	rm -f $@ && ar rcs $@ $^
@@ -288,8 +289,8 @@ $(BUILD)/man/%.1: $(BUILD)/% scripts/man.sh
 man: $(MAN_PAGES)
 
 # ---- install ------------------------------------------------------------------------------------------------
-# Every directory can be set on its own (a Debian build passes LIBDIR=/usr/lib/<multiarch> and
-# PYTHONDIR=/usr/lib/python3/dist-packages). The binaries stay linked to the internal archive (the same
+# Every directory can be set on its own (debian/rules passes LIBDIR=/usr/lib/<multiarch>,
+# PYTHONDIR=/usr/lib/python3/dist-packages and an empty PYTHON_LIBDIR). The binaries stay linked to the internal archive (the same
 # objects the library is made of): they call much that the library does not export (the trainer, the
 # evaluation, the server), and they run from build/ without an install.
 BINDIR       ?= $(PREFIX)/bin
@@ -301,6 +302,9 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 # /usr/local/lib/python3.N/dist-packages); asked only when installing
 PYTHONDIR    ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/$(shell python3 -c \
                 'import sys; print("python%d.%d" % sys.version_info[:2])' 2>/dev/null || echo python3)/dist-packages)
+# the folder the Python package first looks for the shared library in; empty: by its SONAME only (a
+# distribution's package, whose library is where the dynamic linker looks anyway)
+PYTHON_LIBDIR ?= $(LIBDIR)
 PY_SRC       := python/audioaudit/__init__.py
 
 INSTALLED = $(BINDIR)/aa-train $(BINDIR)/aa-infer \
@@ -323,8 +327,8 @@ install: all man
 	install -m 644 include/audioaudit.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(PY_SRC) $(DESTDIR)$(PYTHONDIR)/audioaudit/
-	printf '# Written by make install.\nLIBDIR = "%s"\nSONAME = "%s"\n' '$(LIBDIR)' '$(SONAME)' \
-	    > $(DESTDIR)$(PYTHONDIR)/audioaudit/_build.py
+	printf '# Written by make install.\nLIBDIR = %s\nSONAME = "%s"\n' \
+	    '$(if $(PYTHON_LIBDIR),"$(PYTHON_LIBDIR)",None)' '$(SONAME)' > $(DESTDIR)$(PYTHONDIR)/audioaudit/_build.py
 	chmod 644 $(DESTDIR)$(PYTHONDIR)/audioaudit/_build.py
 
 # Exactly what install installed (and the bytecode python3 made of the package), then the package's

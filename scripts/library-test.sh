@@ -97,7 +97,8 @@ cc -std=c11 -Wall -Wextra -Werror examples/classify.c -o "$work/classify-static"
   $(pkg-config --static --cflags audioaudit) "$D/usr/lib/libaudioaudit.a" \
   $(pkg-config --static --libs-only-other --libs-only-l audioaudit | sed 's/-laudioaudit//')
 unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
-ldd "$work/classify-static" | grep -q libaudioaudit && fail "the static build still needs libaudioaudit.so"
+needs=$(ldd "$work/classify-static")
+grep -q libaudioaudit <<<"$needs" && fail "the static build still needs libaudioaudit.so"
 i=0
 for c in "${clips[@]}"; do
   i=$((i + 1))
