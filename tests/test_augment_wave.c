@@ -63,7 +63,8 @@ static void fill(const ds_cache *c, const ds_augment_opts *o, int threads, const
     ds_batcher *b = NULL;
     aa_error err;
     ck_assert_msg(ds_batcher_new(&b, c, NULL, NULL, o, POOL, N_WIN, threads, &err) == 0, "%s", err.msg);
-    int labels[N_WIN];
+    int labels[16];
+    ck_assert(n <= 16);
     ck_assert_msg(ds_batch_fill(b, idx, n, 5, epoch, 0, x, labels, NULL, &err) == 0, "%s", err.msg);
     ds_batcher_free(b);
 }
