@@ -66,7 +66,7 @@ START_TEST(silent_recordings)
     int rc = sh("%s/aa-train '%s' -o '%s/m.aam' " ARGS, bin, data, dir);
     ck_assert_msg(rc == 0, "%s", g_err);
     for (int i = 0; i < 3; i++) {
-        char want[64];
+        char want[128];
         snprintf(want, sizeof want, "cough/quiet%02d.wav is nearly silent (RMS below -60 dBFS)", i);
         ck_assert_msg(strstr(g_err, want), "no '%s' in %s", want, g_err);
     }
