@@ -223,6 +223,7 @@ asan:
 	    LDLIBS_EXTRA="-fsanitize=address,undefined" check-asan
 
 check-asan: LDLIBS_ALL += $(LDLIBS_EXTRA)
+check-asan: LIB_LIBS += $(LDLIBS_EXTRA)
 check-asan: all $(TEST_BIN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
