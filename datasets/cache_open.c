@@ -9,16 +9,6 @@
 
 #include "datasets/cache_internal.h"
 
-/* FNV-1a, 64 bits: a stable name for (data folder, settings), not a security measure. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 /* mkdir -p for the cache folder (a missing ~/.cache on a fresh account, say). */
 static int make_dirs(const char *dir, aa_error *err)
@@ -81,10 +71,10 @@ int ds_cache_default_path(char **out, const char *data_dir, const dsp_settings *
     memcpy(&hop_bits, &w->hop_seconds, sizeof hop_bits);
     aa_put_u64(wb, hop_bits);
     aa_put_u32(wb + 8, (uint32_t)w->max_per_file);
-    uint64_t h = 0xcbf29ce484222325ULL;
-    h = fnv1a(h, abs, strlen(abs) + 1);
-    h = fnv1a(h, text, tn < sizeof text ? tn : sizeof text - 1);
-    h = fnv1a(h, wb, sizeof wb);
+    uint64_t h = AA_FNV1A_INIT;
+    h = aa_fnv1a(h, abs, strlen(abs) + 1);
+    h = aa_fnv1a(h, text, tn < sizeof text ? tn : sizeof text - 1);
+    h = aa_fnv1a(h, wb, sizeof wb);
     /* The folder's own name first, so a person looking in the cache folder can tell the files apart; only
      * portable file-name characters are kept. */
     const char *base = strrchr(abs, '/');

@@ -87,4 +87,11 @@ void ev_svg_axes(FILE *out, const ev_svg_frame *f, double xstep, double ystep, c
 void ev_svg_series(FILE *out, const ev_svg_frame *f, const double *x, const double *y, size_t n,
                    const char *colour, const char *dash, int markers);
 
+/* JSON members of the reports (report_json.c, events_json.c): "k": and a value, then a comma when asked. */
+void ev_json_key(FILE *out, const char *k);
+void ev_json_num(FILE *out, const char *k, double v, int comma);
+void ev_json_count(FILE *out, const char *k, size_t v, int comma);
+/* A class's display name as a JSON string. */
+void ev_json_class(FILE *out, const ev_report_info *info, int c);
+
 #endif

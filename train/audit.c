@@ -52,11 +52,7 @@ static int nomem(aa_error *err)
 
 static uint64_t hash_samples(const float *x, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    const unsigned char *p = (const unsigned char *)x;
-    for (size_t i = 0; i < n * sizeof *x; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h ^ n;
+    return aa_fnv1a(AA_FNV1A_INIT, x, n * sizeof *x) ^ n;
 }
 
 /* The fingerprint's front end at the signal's rate. */

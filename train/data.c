@@ -658,15 +658,6 @@ int tr_data_rec_class(const tr_data *d, int side, size_t i)
     return out == d->other ? -1 : out;
 }
 
-/* FNV-1a, 64 bits: equal data gives equal text; not a defence against a crafted collision. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 char *tr_data_fingerprint(const tr_data *d)
 {
     const ds_cache *c = d->cache;
@@ -674,7 +665,7 @@ char *tr_data_fingerprint(const tr_data *d)
     aa_buf_printf(&b, "data_classes=");
     for (int k = 0; k < d->k; k++)
         aa_buf_printf(&b, "%s%s", k ? "," : "", c->classes[k]);
-    uint64_t files = 0xcbf29ce484222325ULL, sides = files;
+    uint64_t files = AA_FNV1A_INIT, sides = files;
     size_t used = 0, per_side[DS_N_SIDES] = {0};
     for (size_t f = 0; f < c->n_files; f++) {
         const ds_cache_file *cf = &c->files[f];
@@ -685,15 +676,15 @@ char *tr_data_fingerprint(const tr_data *d)
         aa_put_u64(num + 8, cf->n_samples);
         aa_put_u64(num + 16, (uint64_t)cf->cls);
         aa_put_u64(num + 24, (uint64_t)cf->group);
-        files = fnv(fnv(files, cf->rel, strlen(cf->rel) + 1), num, sizeof num);
+        files = aa_fnv1a(aa_fnv1a(files, cf->rel, strlen(cf->rel) + 1), num, sizeof num);
         unsigned char side = (unsigned char)d->split->side[f];
-        sides = fnv(sides, &side, 1);
+        sides = aa_fnv1a(sides, &side, 1);
         per_side[d->split->side[f]]++;
         used++;
     }
     char text[DSP_SETTINGS_TEXT_MAX];
     size_t tn = dsp_settings_format(&d->dsp, text, sizeof text);
-    uint64_t dsp = fnv(0xcbf29ce484222325ULL, text, tn < sizeof text ? tn : sizeof text - 1);
+    uint64_t dsp = aa_fnv1a(AA_FNV1A_INIT, text, tn < sizeof text ? tn : sizeof text - 1);
     aa_buf_printf(&b, "\ndata_files=%zu recordings, hash %016llx\n", used, (unsigned long long)files);
     aa_buf_printf(&b, "data_split=%zu train, %zu val, %zu test, hash %016llx\n", per_side[DS_TRAIN], per_side[DS_VAL],
                   per_side[DS_TEST], (unsigned long long)sides);

@@ -143,6 +143,10 @@ void aa_rng_shuffle(aa_rng *r, size_t *idx, size_t n);
 
 /* CRC-32 (IEEE 802.3, as zlib's crc32): start with crc = 0, feed chunks in order. */
 uint32_t aa_crc32(uint32_t crc, const void *data, size_t n);
+/* FNV-1a, 64 bits: start with h = AA_FNV1A_INIT, feed chunks in order. A stable name for equal data (cache
+ * file names, fingerprints), not a defence against a crafted collision. */
+#define AA_FNV1A_INIT 0xcbf29ce484222325ULL
+uint64_t aa_fnv1a(uint64_t h, const void *data, size_t n);
 
 /* ---- outputs: atomic files, devices, pipes, standard output ---------------------------------------- */
 
