@@ -210,29 +210,6 @@ enum {
     DEFAULT_COL = 80,  /* where "[default]" starts: on the text's last line if it fits, else below */
 };
 
-/* Writes text wrapped at word boundaries between HELP_COL and HELP_END, starting at column col; returns the
- * column the last line ends at. */
-static int wrapped(FILE *to, const char *text, int col)
-{
-    for (const char *p = text; *p;) {
-        const char *sp = strchr(p, ' ');
-        int len = sp ? (int)(sp - p) : (int)strlen(p);
-        if (col > HELP_COL && col + 1 + len > HELP_END) {
-            fprintf(to, "\n%*s", HELP_COL, "");
-            col = HELP_COL;
-        } else if (col > HELP_COL) {
-            fputc(' ', to);
-            col++;
-        }
-        fwrite(p, 1, (size_t)len, to);
-        col += len;
-        p += len;
-        while (*p == ' ')
-            p++;
-    }
-    return col;
-}
-
 void inf_usage(FILE *to)
 {
     fprintf(to,
@@ -267,7 +244,7 @@ void inf_usage(FILE *to)
         } else {
             col += fprintf(to, "%*s", HELP_COL - col, "");
         }
-        col = wrapped(to, d->help, col);
+        col = aa_wrap(to, d->help, col, HELP_COL, HELP_END);
         char def[64];
         if (default_text(d, def, sizeof def)) {
             if (col >= DEFAULT_COL - 1 || DEFAULT_COL + (int)strlen(def) + 2 > HELP_END) {

@@ -362,30 +362,6 @@ static int default_text(opt_id id, char *buf, size_t n)
     return 1;
 }
 
-/* Writes text from column `indent`, wrapped at word boundaries so that no line passes column 100. */
-static void wrapped(FILE *to, const char *text, int col, int indent)
-{
-    enum { WIDTH = 100 };
-    const char *p = text;
-    while (*p) {
-        const char *sp = strchr(p, ' ');
-        int len = sp ? (int)(sp - p) : (int)strlen(p);
-        if (col > indent && col + 1 + len > WIDTH) {
-            fprintf(to, "\n%*s", indent, "");
-            col = indent;
-        } else if (col > indent) {
-            fputc(' ', to);
-            col++;
-        }
-        fwrite(p, 1, (size_t)len, to);
-        col += len;
-        p += len;
-        while (*p == ' ')
-            p++;
-    }
-    fputc('\n', to);
-}
-
 void tr_usage(FILE *to)
 {
     /* What a newcomer needs first (usage, exit status, the demo corpus) comes before the long option list. */
@@ -424,7 +400,8 @@ void tr_usage(FILE *to)
             snprintf(text, sizeof text, "%s (default %s)", d->help, def);
         else
             snprintf(text, sizeof text, "%s", d->help);
-        wrapped(to, text, col, 29);
+        aa_wrap(to, text, col, 29, 100);
+        fputc('\n', to);
         if (d->example[0])
             fprintf(to, "%31se.g. %s\n", "", d->example);
     }

@@ -145,6 +145,10 @@ void aa_rng_shuffle(aa_rng *r, size_t *idx, size_t n);
 uint32_t aa_crc32(uint32_t crc, const void *data, size_t n);
 /* FNV-1a, 64 bits: start with h = AA_FNV1A_INIT, feed chunks in order. A stable name for equal data (cache
  * file names, fingerprints), not a defence against a crafted collision. */
+/* Writes text from column col, wrapped at word boundaries so that no line passes column `width` (a word
+ * longer than the room stays whole); continuation lines start at column `indent`. Returns the column the
+ * last line ends at. */
+int aa_wrap(FILE *to, const char *text, int col, int indent, int width);
 #define AA_FNV1A_INIT 0xcbf29ce484222325ULL
 uint64_t aa_fnv1a(uint64_t h, const void *data, size_t n);
 
