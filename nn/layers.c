@@ -20,6 +20,7 @@
     X(relu)       \
     X(pool)       \
     X(gap)        \
+    X(lse)        \
     X(drop)       \
     X(fc)         \
     /* (one line per entry, each ending in a backslash) */

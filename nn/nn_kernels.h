@@ -247,6 +247,10 @@ void nn_mul(float *out, const float *a, const float *b, size_t n);
 /* in [c][hw] -> out [c] (mean); backward spreads dout[c] / hw. */
 void nn_gap_forward(float *out, const float *in, int c, int hw);
 void nn_gap_backward(float *din, const float *dout, int c, int hw);
+/* Log-sum-exp time pooling of [c][h][w] with sharpness r (nn/layer_lse.c); scratch: w doubles, wt: w floats. */
+void nn_lse_forward(float *out, const float *in, int c, int h, int w, float r, double *scratch);
+void nn_lse_backward(float *din, const float *dout, const float *in, int c, int h, int w, float r, double *scratch,
+                     float *wt);
 
 /* out [n_out] = wt [n_out][n_in] in + bias. Backward overwrites dwt, dbias with this sample's gradients and
  * din (may be NULL). */

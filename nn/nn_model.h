@@ -23,7 +23,7 @@ typedef struct {
     int n;    /* conv: output channels; fc: outputs (0: n_classes) */
     int k;    /* conv kernel size */
     int bias; /* conv: has a bias */
-    float p;  /* dropout probability */
+    float p;  /* dropout probability; lse: sharpness */
 } nn_layer_spec;
 
 #define NN_MAX_LAYERS 64
@@ -150,7 +150,7 @@ struct nn_stage {
     float *yarg;               /* block with pool: [max_batch][out_size] conv output at the argmax */
     double *gram;              /* block (nn_stage_gram): [max_batch][NN_GRAM_SIZE] each sample's input sums */
     uint8_t *arg;              /* block with pool, pool: [max_batch][out_size] argmax */
-    float p;                   /* dropout probability */
+    float p;                   /* dropout probability; lse: sharpness */
     int drop_index;            /* which dropout layer (seeds its stream) */
     float *mask;               /* dropout: [max_batch][out_size] */
 };

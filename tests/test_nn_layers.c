@@ -369,6 +369,65 @@ static double pw_loss(const float *x, const float *r, const float *mask, int C, 
     return dot(r, t3, (size_t)C * (H / 2) * (W / 2));
 }
 
+START_TEST(lse_pool_between_mean_and_max_and_its_gradient)
+{
+    /* Forward against the formula in double; small R gives the mean over time of the frequency means (gap's
+     * value), large R their maximum; the backward against central differences (step 1e-3 on values of
+     * order 1: the pool is smooth, so the error is ~1e-6 of curvature plus float rounding of ~1e-4
+     * relative; 2e-3 absolute + 1e-2 relative). */
+    aa_rng r;
+    aa_rng_seed(&r, 9);
+    enum { C = 3, H = 4, W = 7 };
+    float *x = rnd((size_t)C * H * W, &r, 0, 1), *g = rnd(C, &r, 0, 1), out[C], dx[C * H * W], wt[W];
+    double sc[W];
+    const float rs[] = {0.5f, 5.0f};
+    for (int k = 0; k < 2; k++) {
+        nn_lse_forward(out, x, C, H, W, rs[k], sc);
+        for (int c = 0; c < C; c++) {
+            double m[W], s = 0;
+            for (int t = 0; t < W; t++) {
+                m[t] = 0;
+                for (int f = 0; f < H; f++)
+                    m[t] += x[(c * H + f) * W + t] / H;
+                s += exp(rs[k] * m[t]) / W;
+            }
+            ck_assert_msg(fabs(out[c] - log(s) / rs[k]) < 1e-5, "R %g channel %d: %g against %g", (double)rs[k], c,
+                          (double)out[c], log(s) / rs[k]);
+        }
+        nn_lse_backward(dx, g, x, C, H, W, rs[k], sc, wt);
+        for (int i = 0; i < C * H * W; i++) {
+            const float keep = x[i];
+            float up[C], down[C];
+            x[i] = keep + 1e-3f;
+            nn_lse_forward(up, x, C, H, W, rs[k], sc);
+            x[i] = keep - 1e-3f;
+            nn_lse_forward(down, x, C, H, W, rs[k], sc);
+            x[i] = keep;
+            const double fd = (dot(g, up, C) - dot(g, down, C)) / 2e-3;
+            ck_assert_msg(fabs(dx[i] - fd) < 2e-3 + 1e-2 * fabs(fd), "R %g value %d: %g against %g", (double)rs[k],
+                          i, (double)dx[i], fd);
+        }
+    }
+    float mean[C], lo[C], hi[C];
+    nn_gap_forward(mean, x, C, H * W);
+    nn_lse_forward(lo, x, C, H, W, 1e-3f, sc);
+    nn_lse_forward(hi, x, C, H, W, 100.0f, sc);
+    for (int c = 0; c < C; c++) {
+        double top = -1e30;
+        for (int t = 0; t < W; t++) {
+            double m = 0;
+            for (int f = 0; f < H; f++)
+                m += x[(c * H + f) * W + t] / H;
+            top = m > top ? m : top;
+        }
+        ck_assert(fabs(lo[c] - mean[c]) < 1e-3);
+        ck_assert(fabs(hi[c] - top) < log((double)W) / 100 + 1e-5);
+        ck_assert(hi[c] > lo[c] + 0.1); /* random data: the maximum is well above the mean */
+    }
+    free(x), free(g);
+}
+END_TEST
+
 START_TEST(pool_relu_dropout_gradients)
 {
     const int C = 2, H = 5, W = 7, n = C * H * W, on = C * (H / 2) * (W / 2);
@@ -488,6 +547,7 @@ Suite *nn_layers_suite(void)
     tcase_add_test(tc, relu_has_no_gradient_at_zero);
     tcase_add_test(tc, dropout_masks);
     tcase_add_test(tc, gap_and_dense_gradients);
+    tcase_add_test(tc, lse_pool_between_mean_and_max_and_its_gradient);
     tcase_add_test(tc, pool_relu_dropout_gradients);
     tcase_add_test(tc, xent_matches_pytorch);
     tcase_add_test(tc, xent_gradient_and_extremes);
