@@ -399,23 +399,25 @@
   // ---- listening: the microphone in chunks ----------------------------------------------------------------
 
   // Merges the events of one chunk ([chunkStart, chunkEnd) s of the listening) into the running list. An
-  // event of the same class that overlaps one already listed (or starts within a hop of its end) is the same
-  // event. Where the chunk cut the event (it touches the chunk's start or end) the list keeps the wider
-  // estimate; elsewhere the newest chunk's estimate stands, since it saw the sound with both its edges.
+  // event of the same class that overlaps one already listed (or comes within a hop of it) is the same
+  // event, and the list keeps the union of the two. A chunk is only a little longer than the model's window,
+  // so it places a sound only to within the part its windows share (a window's length or so): live events
+  // are approximate, the timeline of the same recording uploaded is the exact one. An event that reaches
+  // the newest chunk's end is still going on.
   function mergeEvents(list, chunkEvents, chunkStart, chunkEnd) {
     for (const ce of chunkEvents) {
       const e = { start: chunkStart + ce.start_s, end: chunkStart + ce.end_s, label: String(ce.label),
         confidence: ce.peak_confidence };
-      const cutStart = ce.start_s <= LISTEN_HOP / 2, cutEnd = chunkStart + ce.end_s >= chunkEnd - LISTEN_HOP / 2;
+      const ongoing = e.end > chunkEnd - LISTEN_HOP - 1e-6;
       const same = list.find((x) => x.label === e.label && e.start <= x.end + LISTEN_HOP && e.end >= x.start - LISTEN_HOP);
       if (!same) {
-        list.push({ ...e, ongoing: cutEnd });
+        list.push({ ...e, ongoing });
         continue;
       }
-      same.start = cutStart ? Math.min(same.start, e.start) : e.start;
-      same.end = cutEnd ? Math.max(same.end, e.end) : e.end;
+      same.start = Math.min(same.start, e.start);
+      same.end = Math.max(same.end, e.end);
       same.confidence = Math.max(same.confidence, e.confidence);
-      same.ongoing = cutEnd;
+      same.ongoing = ongoing;
     }
     // an event the latest chunk no longer reaches has ended
     for (const x of list) if (x.ongoing && x.end < chunkEnd - LISTEN_HOP) x.ongoing = false;
