@@ -142,9 +142,8 @@ static const opt_def OPTS[] = {
      "largest upload accepted. Uploads in progress may hold 8 x --max-upload of memory together; past that "
      "the server answers 503 (try again). A body still arriving after 120 s is cut off", NULL},
     {O_TIMELINE_SECONDS, "timeline-seconds", 0, K_NUM, "S", 1, 1e6, MODE(INF_SERVE), NULL,
-     "longest upload POST /api/timeline follows, in seconds of 48 kHz stereo (more samples a second: fewer "
-     "seconds), and windows: S / 0.5 at most (a hop under 0.5 s: fewer seconds). Half the workers (at least "
-     "one) follow timelines at once; one more is answered 503", NULL},
+     "longest upload POST /api/timeline follows: S s of 48 kHz stereo in samples and S / 0.5 windows (more "
+     "samples a second, or a hop under 0.5 s: fewer seconds). Half the workers follow timelines at once", NULL},
     {O_MAX_CONNECTIONS, "max-connections", 0, K_INT, "N", 1, 100000, MODE(INF_SERVE), NULL,
      "open connections at once; more wait to be accepted", NULL},
     {O_MAX_PER_IP, "max-per-ip", 0, K_INT, "N", 0, 100000, MODE(INF_SERVE), NULL,
