@@ -66,6 +66,7 @@ typedef struct {
     int port;
     int workers; /* 0: the server's default */
     double max_upload_mb;
+    double timeline_seconds; /* POST /api/timeline: longest upload followed (see --help) */
     int max_connections; /* 0: the server's default */
     int max_per_ip;      /* -1: the server's default; 0: no per-address limit */
     int idle_timeout_s;  /* 0: the server's default */
@@ -79,6 +80,11 @@ typedef struct {
 /* Uploads decoded whole are limited to this much audio unless --max-seconds says otherwise: ten minutes
  * of float samples is 38 MB per worker at 16 kHz, while the page sends at most ten seconds. */
 #define INF_SERVE_MAX_SECONDS 600.0
+/* A timeline keeps only a batch of samples, so an upload to POST /api/timeline may be longer: an hour, about
+ * 7200 windows at the default hop (about 8 s of one core with the default network). */
+#define INF_SERVE_TIMELINE_SECONDS 3600.0
+/* The hop the timeline budget's windows are counted at: a finer hop allows proportionally fewer seconds. */
+#define INF_SERVE_TIMELINE_HOP 0.5
 
 void inf_options_default(inf_options *o);
 /* Parses argv (not argv[0]). Returns 0, or INF_ERR_USAGE with err->msg saying what is wrong (one line). */
@@ -93,6 +99,9 @@ typedef struct {
 } inf_option_info;
 /* Fills *info and def with the default as --help shows it in brackets ("" when it has none). */
 int inf_option(int i, inf_option_info *info, char *def, size_t n);
+/* Sets one option that takes a value (name without the dashes) as the command line would, with its checks:
+ * 0, or INF_ERR_USAGE with the command line's message ("--hop: 'x' is not a number in [0.01, 3600]"). */
+int inf_option_set(inf_options *o, const char *name, const char *value, aa_error *err);
 /* Loads o->model for n_slots workers and applies --min-confidence / --threshold. NULL on failure. */
 am_model *inf_open_model(const inf_options *o, int n_slots, aa_error *err);
 /* Threads to use for n independent items: o->threads, or (0) the online CPUs but no more than n. */
@@ -222,7 +231,18 @@ size_t inf_events_from(const am_model *m, const float *probs, size_t n, double h
  * bounded by the batch, whatever the length (plus k floats per window). Free with inf_timeline_free. */
 int inf_timeline_run(am_model *m, const char *path, const void *data, size_t size, double hop_s, int smooth,
                      int background, int threads, inf_timeline *out, aa_error *err);
+/* As inf_timeline_run, for the web server's workers, which call it at once on different slots: the network
+ * of `slot` at the model's own thread count (am_set_threads is not called), the log-mels on the calling
+ * thread, data in memory (name in messages), and at most max_seconds decoded (0: no limit; past it
+ * DSP_ERR_TOO_LONG, with the decoding stopped there). */
+int inf_timeline_run_slot(am_model *m, int slot, double max_seconds, const char *name, const void *data,
+                          size_t size, double hop_s, int smooth, int background, inf_timeline *out, aa_error *err);
 void inf_timeline_free(inf_timeline *t);
+/* One recording's timeline as the one line of JSON `--timeline --json` prints, without the newline:
+ *   {"file", "duration_s", "window_s", "hop_s", "smooth", "windows", "background", "quality",
+ *    "events": [{"start_s", "end_s", "label", "class", "peak_confidence", "windows"}], "disclaimer"}
+ * Malloc'd (caller frees); NULL when out of memory. */
+char *inf_timeline_json(const am_model *m, const char *file, const inf_timeline *t, int smooth, int background);
 
 /* ---- timeline_score.c: --timeline --reference ------------------------------------------------------------- */
 
@@ -255,6 +275,20 @@ typedef struct inf_server inf_server;
 inf_server *inf_server_new(am_model *m, double max_seconds);
 void inf_server_free(inf_server *s);
 aa_serve_handler inf_server_handler(inf_server *s);
+/* The seconds of an upload that may be decoded, from its header (read, then closed): max_seconds of 48 kHz
+ * stereo in samples, fewer for a source with more samples a second. *src gets the header's description.
+ * 0, or the decoder's code with err (a file it refuses is refused here). */
+int inf_upload_seconds(const am_model *m, double max_seconds, const void *audio, size_t n, const char *filename,
+                       double *max_s, dsp_source *src, aa_error *err);
+/* The timeline handler of POST /api/timeline (infer/serve_timeline.c) over m (the server's model, n_slots
+ * slots): at most max_seconds (inf_upload_seconds' budget, and INF_SERVE_TIMELINE_HOP's windows), events
+ * as `--timeline --json`. Query: hop (s) and smooth (windows), checked as --hop and --smooth are; background
+ * is the class that is never an event. NULL when out of memory; free with inf_timeline_server_free. */
+typedef struct inf_timeline_server inf_timeline_server;
+inf_timeline_server *inf_timeline_server_new(am_model *m, double max_seconds, const char *background);
+void inf_timeline_server_free(inf_timeline_server *t);
+/* Sets h's timeline callbacks to t's. */
+void inf_timeline_server_attach(inf_timeline_server *t, aa_serve_handler *h);
 /* The body of GET /api/model: classes, labels, front-end settings, temperature, gate. Malloc'd. */
 char *inf_model_json(const am_model *m);
 

@@ -24,6 +24,7 @@ void inf_options_default(inf_options *o)
     o->host = "127.0.0.1";
     o->port = 8501;
     o->max_upload_mb = 20;
+    o->timeline_seconds = INF_SERVE_TIMELINE_SECONDS;
     o->max_per_ip = -1;
 }
 
@@ -44,7 +45,7 @@ typedef enum {
     O_MODEL, O_JSON, O_CSV, O_MIN_CONFIDENCE, O_THRESHOLD, O_AGGREGATE, O_THREADS, O_MAX_SECONDS,
     O_EVAL, O_SIDE, O_SVG, O_NEGATIVES,
     O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_REFERENCE, O_COLLAR, O_OFFSETS, O_STREAM, O_RATE, O_SAMPLE_FORMAT, O_EVENTS, O_REFRACTORY,
-    O_SERVE, O_HOST, O_PORT, O_WORKERS, O_MAX_UPLOAD, O_MAX_CONNECTIONS, O_MAX_PER_IP, O_IDLE_TIMEOUT,
+    O_SERVE, O_HOST, O_PORT, O_WORKERS, O_MAX_UPLOAD, O_TIMELINE_SECONDS, O_MAX_CONNECTIONS, O_MAX_PER_IP, O_IDLE_TIMEOUT,
     O_ALLOW_HOST, O_ALLOW_ORIGIN,
     O_SELFTEST, O_HELP, O_VERSION,
 } opt_id;
@@ -140,6 +141,9 @@ static const opt_def OPTS[] = {
     {O_MAX_UPLOAD, "max-upload", 0, K_NUM, "MB", 0.001, 4096, MODE(INF_SERVE), NULL,
      "largest upload accepted. Uploads in progress may hold 8 x --max-upload of memory together; past that "
      "the server answers 503 (try again). A body still arriving after 120 s is cut off", NULL},
+    {O_TIMELINE_SECONDS, "timeline-seconds", 0, K_NUM, "S", 1, 1e6, MODE(INF_SERVE), NULL,
+     "longest upload POST /api/timeline follows: S s of 48 kHz stereo in samples and S / 0.5 windows (more "
+     "samples a second, or a hop under 0.5 s: fewer seconds). Half the workers follow timelines at once", NULL},
     {O_MAX_CONNECTIONS, "max-connections", 0, K_INT, "N", 1, 100000, MODE(INF_SERVE), NULL,
      "open connections at once; more wait to be accepted", NULL},
     {O_MAX_PER_IP, "max-per-ip", 0, K_INT, "N", 0, 100000, MODE(INF_SERVE), NULL,
@@ -183,6 +187,7 @@ static int default_text(const opt_def *d, char *buf, size_t n)
     case O_HOST: snprintf(buf, n, "%s", o.host); return 1;
     case O_PORT: snprintf(buf, n, "%d", o.port); return 1;
     case O_MAX_UPLOAD: snprintf(buf, n, "%g", o.max_upload_mb); return 1;
+    case O_TIMELINE_SECONDS: snprintf(buf, n, "%g", o.timeline_seconds); return 1;
     case O_MAX_CONNECTIONS: snprintf(buf, n, "%d", c.max_connections); return 1;
     case O_MAX_PER_IP: snprintf(buf, n, "%d", c.max_per_ip); return 1;
     case O_IDLE_TIMEOUT: snprintf(buf, n, "%d", c.timeout_s); return 1;
@@ -416,6 +421,7 @@ static int apply(inf_options *o, const opt_def *d, const char *v, int *mode_set,
     case O_PORT: o->port = n; break;
     case O_WORKERS: o->workers = n; break;
     case O_MAX_UPLOAD: o->max_upload_mb = x; break;
+    case O_TIMELINE_SECONDS: o->timeline_seconds = x; break;
     case O_MAX_CONNECTIONS: o->max_connections = n; break;
     case O_MAX_PER_IP: o->max_per_ip = n; break;
     case O_IDLE_TIMEOUT: o->idle_timeout_s = n; break;
@@ -559,4 +565,14 @@ int inf_threads_for(const inf_options *o, size_t n)
 int inf_exit_status(const aa_error *err)
 {
     return err->code == INF_ERR_USAGE ? 2 : 1;
+}
+
+int inf_option_set(inf_options *o, const char *name, const char *value, aa_error *err)
+{
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (!strcmp(OPTS[i].name, name) && OPTS[i].k != K_FLAG) {
+            int mode_set = 0;
+            return apply(o, &OPTS[i], value, &mode_set, err) ? USAGE : 0;
+        }
+    return aa_error_set(err, USAGE, "unknown option '--%s'", name);
 }

@@ -1,7 +1,7 @@
 /* The HTTP server: libmicrohttpd underneath, routes, Host and Origin checks, upload limits, classify workers.
  *
  * Every request is first checked for an ambiguous length, a Host that is not this server's and a foreign
- * Origin (infer/http_policy.c). A request to POST /api/classify then goes through the access handler
+ * Origin (infer/http_policy.c). A request to POST /api/classify or /api/timeline then goes through the access handler
  * several times: once with its headers (refused right there when Content-Length is over the limit or the
  * form has no boundary), once per chunk of body (appended to the request's own buffer; past the limit the
  * buffer is dropped and the rest discarded), once when the body is complete (queued for a worker, the
@@ -76,6 +76,7 @@ struct aa_serve {
     pthread_t threads[WORKERS_MAX];
     worker workers[WORKERS_MAX];
     size_t buffered; /* bytes reserved by upload buffers, at most cfg.max_buffered; under mu */
+    int timelines;   /* timeline requests queued or running, at most cfg.max_timelines; under mu */
 };
 
 /* Where an upload is: its body arriving, queued for a worker (its connection suspended), answered by the
@@ -92,6 +93,9 @@ struct request {
     unsigned long long seen; /* bytes of body received once too_large or no_room */
     char boundary[72];
     char filename[AA_HTTP_FILENAME_MAX];
+    int route;                 /* ROUTE_CLASSIFY or ROUTE_TIMELINE */
+    int holds_timeline;        /* counted in s->timelines until freed */
+    aa_serve_query query;      /* a timeline's parameters */
     /* the classify job, once the body is in */
     int state;                 /* Q_*; Q_ANSWERED is written by the worker before it resumes the connection */
     struct MHD_Connection *conn;
@@ -102,7 +106,7 @@ struct request {
     char *answer;
 };
 
-enum { ROUTE_NONE, ROUTE_ASSET, ROUTE_CLASSIFY, ROUTE_MODEL, ROUTE_HEALTH };
+enum { ROUTE_NONE, ROUTE_ASSET, ROUTE_CLASSIFY, ROUTE_TIMELINE, ROUTE_MODEL, ROUTE_HEALTH };
 
 /* ---- configuration -------------------------------------------------------------------------------------- */
 
@@ -236,11 +240,13 @@ static const aa_asset *find_asset(const char *url)
     return NULL;
 }
 
-static int route_of(const char *url, const aa_asset **asset)
+static int route_of(const aa_serve *s, const char *url, const aa_asset **asset)
 {
     *asset = NULL;
     if (!strcmp(url, "/api/classify"))
         return ROUTE_CLASSIFY;
+    if (!strcmp(url, "/api/timeline"))
+        return s->h.timeline ? ROUTE_TIMELINE : ROUTE_NONE;
     if (!strcmp(url, "/api/model"))
         return ROUTE_MODEL;
     if (!strcmp(url, "/healthz"))
@@ -303,7 +309,10 @@ static void run_job(aa_serve *s, int slot, request *q)
 {
     aa_error err = {0};
     char *json = NULL;
-    int rc = s->h.classify(s->h.ctx, slot, q->audio ? q->audio : "", q->audio_n, q->filename, &json, &err);
+    const void *audio = q->audio ? q->audio : "";
+    int rc = q->route == ROUTE_TIMELINE
+                 ? s->h.timeline(s->h.timeline_ctx, slot, audio, q->audio_n, q->filename, &q->query, &json, &err)
+                 : s->h.classify(s->h.ctx, slot, audio, q->audio_n, q->filename, &json, &err);
     if (rc != 0) {
         free(json);
         if (!err.msg[0])
@@ -432,6 +441,11 @@ static void request_free(aa_serve *s, request *q)
     if (!q)
         return;
     request_drop_body(s, q);
+    if (q->holds_timeline) {
+        pthread_mutex_lock(&s->mu);
+        s->timelines--;
+        pthread_mutex_unlock(&s->mu);
+    }
     free(q->answer); /* sent answers were handed to libmicrohttpd; this one never was */
     explicit_bzero(q, sizeof *q);
     free(q);
@@ -450,10 +464,45 @@ static enum MHD_Result too_large(const aa_serve *s, struct MHD_Connection *c, un
     return send_error(s, c, HTTP_TOO_LARGE, NULL, msg);
 }
 
-/* First call of a classify request: check what the headers promise, set up the buffer. */
-static enum MHD_Result classify_begin(aa_serve *s, struct MHD_Connection *c, void **con_cls)
+typedef struct {
+    aa_serve_query *q;
+    const char *fault; /* the first reason the query cannot be passed on, or NULL */
+} query_collect;
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    query_collect *qc = cls;
+    aa_serve_query *q = qc->q;
+    if (qc->fault)
+        return MHD_NO;
+    if (q->n == AA_SERVE_QUERY_MAX)
+        qc->fault = "too many query parameters";
+    else if (!key || strlen(key) >= sizeof q->key[0])
+        qc->fault = "a query parameter's name is too long";
+    else if (value && strlen(value) >= sizeof q->value[0])
+        qc->fault = "a query parameter's value is too long";
+    if (qc->fault)
+        return MHD_NO;
+    snprintf(q->key[q->n], sizeof q->key[0], "%s", key);
+    snprintf(q->value[q->n], sizeof q->value[0], "%s", value ? value : "");
+    q->n++;
+    return MHD_YES;
+}
+
+/* First call of an upload (classify or timeline): check what the headers promise, set up the buffer. */
+static enum MHD_Result classify_begin(aa_serve *s, struct MHD_Connection *c, int route, void **con_cls)
 {
     aa_error err = {0};
+    aa_serve_query query = {0};
+    if (route == ROUTE_TIMELINE) {
+        query_collect qc = {&query, NULL};
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &qc);
+        if (qc.fault)
+            return send_error(s, c, MHD_HTTP_BAD_REQUEST, NULL, qc.fault);
+        if (s->h.timeline_query && s->h.timeline_query(s->h.timeline_ctx, &query, &err) != 0)
+            return send_error(s, c, MHD_HTTP_BAD_REQUEST, NULL, err.msg[0] ? err.msg : "bad query parameters");
+    }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long declared = 0;
     if (cl) {
@@ -473,6 +522,8 @@ static enum MHD_Result classify_begin(aa_serve *s, struct MHD_Connection *c, voi
         return send_error(s, c, MHD_HTTP_BAD_REQUEST, NULL, err.msg);
     }
     q->multipart = mp;
+    q->route = route;
+    q->query = query;
     const char *fn = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Filename");
     aa_http_sanitize_filename(fn ? fn : "", fn ? strlen(fn) : 0, q->filename);
     if (declared > 0) {
@@ -566,6 +617,20 @@ static enum MHD_Result classify_end(aa_serve *s, struct MHD_Connection *c, reque
                           q->multipart ? "the uploaded file is empty" : "empty request body: send the audio file's bytes");
     q->audio = audio;
     q->audio_n = n;
+    if (q->route == ROUTE_TIMELINE) {
+        /* the memory budget bounds what uploads hold; this bounds how long the workers are held */
+        pthread_mutex_lock(&s->mu);
+        int room = s->timelines < s->cfg.max_timelines;
+        s->timelines += room;
+        pthread_mutex_unlock(&s->mu);
+        if (!room) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "server busy: %d timeline%s already in progress; try again later",
+                     s->cfg.max_timelines, s->cfg.max_timelines == 1 ? "" : "s");
+            return send_error(s, c, HTTP_UNAVAILABLE, NULL, msg);
+        }
+        q->holds_timeline = 1;
+    }
     if (job_queue(s, c, q) != 0)
         return send_error(s, c, HTTP_UNAVAILABLE, NULL, "server stopping: try again later");
     return MHD_YES;
@@ -678,7 +743,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (fault) /* and the connection closed: where the next request would start is the question */
         return send_json(s, c, MHD_HTTP_BAD_REQUEST, aa_http_json_error(fault), NULL, R_CLOSE);
     const aa_asset *asset;
-    int route = route_of(url, &asset);
+    int route = route_of(s, url, &asset);
     /* /healthz says nothing a rebinding page could use, and health probes name the server as they like */
     const char *host = header(c, MHD_HTTP_HEADER_HOST), *origin = header(c, "Origin");
     if (route != ROUTE_HEALTH && !aa_http_host_allowed(host, s->bound_host, s->port, s->allow_hosts))
@@ -692,11 +757,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         snprintf(msg, sizeof msg, "no such path: %.100s", url);
         return send_error(s, c, MHD_HTTP_NOT_FOUND, NULL, msg);
     }
-    if (route != ROUTE_CLASSIFY)
+    if (route != ROUTE_CLASSIFY && route != ROUTE_TIMELINE)
         return answer_get(s, c, route, asset, method);
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
         return method_not_allowed(s, c, method, "POST");
-    return classify_begin(s, c, con_cls);
+    return classify_begin(s, c, route, con_cls);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
@@ -724,6 +789,8 @@ static int check_config(const aa_serve_config *c, aa_error *err)
         return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: timeouts must be at least 1 s");
     if (c->max_per_ip < 0)
         return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: max_per_ip %d is negative", c->max_per_ip);
+    if (c->max_timelines < 0)
+        return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: max_timelines %d is negative", c->max_timelines);
     if (c->max_buffered && c->max_buffered < c->max_upload)
         return aa_error_set(err, AA_SERVE_ERR_CONFIG, "serve: upload memory %zu is below the upload limit %zu",
                             c->max_buffered, c->max_upload);
@@ -844,6 +911,8 @@ int aa_serve_start(const aa_serve_config *cfg, const aa_serve_handler *handler, 
     }
     if (!s->cfg.max_buffered)
         s->cfg.max_buffered = cfg->max_upload > SIZE_MAX / 8 ? SIZE_MAX : 8 * cfg->max_upload;
+    if (!s->cfg.max_timelines)
+        s->cfg.max_timelines = cfg->n_workers > 1 ? cfg->n_workers / 2 : 1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work, NULL);
 

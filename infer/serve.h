@@ -6,6 +6,8 @@
  *   GET  /                the page (infer/web/index.html); GET /<asset> the other files of infer/web/
  *   POST /api/classify    body: the audio file's bytes (any Content-Type), or a multipart/form-data form
  *                         with a file field -> the classify callback's JSON object
+ *   POST /api/timeline    the same bodies -> the timeline callback's JSON object; query parameters (at most
+ *                         AA_SERVE_QUERY_MAX, keys under 32 bytes, values under 64) go to the callback
  *   GET  /api/model       the handler's model_json
  *   GET  /healthz         {"status":"ok"}
  *
@@ -14,7 +16,7 @@
  * a POST or CORS preflight from an origin not allowed, 404 unknown path, 405 wrong method (with Allow), 413
  * upload over the limit, 421 a Host header naming another server (DNS rebinding), 422 audio the callback
  * could not use, 500 internal failure, 503 (with Retry-After) when the uploads in progress already hold
- * max_buffered, or the server is stopping.
+ * max_buffered, when max_timelines timelines are already queued or running, or the server is stopping.
  *
  * Host and Origin: only requests whose Host names this server are answered (localhost, 127.0.0.1, [::1],
  * the bound host, each without a port or with the bound one, and allow_hosts); /healthz answers any.
@@ -46,6 +48,14 @@
  * AM_ERR_AUDIO, or a front-end verdict on the bytes: DSP_ERR_EMPTY, _FORMAT, _TOO_SHORT, _NONFINITE, _RATE,
  * _CHANNELS, _DECODE, _TOO_LONG), 400 AA_SERVE_ERR_REQUEST, 503 AA_SERVE_ERR_BUSY, anything else 500. */
 
+/* The query parameters of a request ("?hop=0.5&smooth=3"), decoded, in the order given. */
+#define AA_SERVE_QUERY_MAX 8
+typedef struct {
+    int n;
+    char key[AA_SERVE_QUERY_MAX][32];
+    char value[AA_SERVE_QUERY_MAX][64]; /* "" for a key without '=' */
+} aa_serve_query;
+
 typedef struct {
     /* Body bytes of an uploaded file -> *json_out, a malloc'd JSON object (the server frees it after
      * sending), and 0; or non-zero with err filled (err->code picks the status, err->msg is the reason
@@ -57,6 +67,13 @@ typedef struct {
                     aa_error *err);
     void *ctx;
     const char *model_json; /* body of GET /api/model; NULL -> 404. Must outlive the server. */
+    /* POST /api/timeline (NULL: 404): as classify, with the request's query parameters and its own ctx. */
+    int (*timeline)(void *ctx, int slot, const void *audio, size_t n, const char *filename,
+                    const aa_serve_query *query, char **json_out, aa_error *err);
+    /* Called with the headers of a timeline request, before any of its body is read (may be NULL): non-zero
+     * with err->msg answers 400 at once, so a bad parameter costs no upload. */
+    int (*timeline_query)(void *ctx, const aa_serve_query *query, aa_error *err);
+    void *timeline_ctx;
 } aa_serve_handler;
 
 typedef struct {
@@ -72,6 +89,9 @@ typedef struct {
     int request_timeout_s; /* a body still arriving after this long is cut off; default 120 */
     size_t max_buffered;   /* bytes of uploads held in memory at once, over all connections; an upload that
                             * would pass it is answered 503; default 8 x max_upload (0: that default) */
+    int max_timelines;     /* timelines queued or running at once (each may hold a worker for long); one
+                            * more is answered 503, so clips are not stuck behind them; default (0): half
+                            * the workers, at least 1 */
     /* Host names answered besides localhost, 127.0.0.1, [::1] and host: each entry "name" (any port) or
      * "name:port", or several of them separated by commas. Default none. */
     const char *const *allow_hosts;

@@ -36,16 +36,16 @@ struct inf_server {
 /* The seconds of this upload that may be decoded, from its header (libsndfile reads only that; the
  * resampler is set up and dropped). The same open is the decoder's first step, so a file it refuses is
  * refused here with the decoder's own code and message, and decoded no further. 0 or that code. */
-static int upload_limit(const inf_server *s, const void *audio, size_t n, const char *filename, double *max_s,
-                        dsp_source *src, aa_error *err)
+int inf_upload_seconds(const am_model *m, double max_seconds, const void *audio, size_t n, const char *filename,
+                       double *max_s, dsp_source *src, aa_error *err)
 {
-    dsp_reader *r = dsp_reader_open_memory(audio, n, filename, am_dsp(s->m), err);
+    dsp_reader *r = dsp_reader_open_memory(audio, n, filename, am_dsp(m), err);
     if (!r)
         return err->code;
     *src = *dsp_reader_source(r);
     dsp_reader_close(r);
     double per_s = (double)src->rate * src->channels;
-    *max_s = per_s > UPLOAD_SAMPLES_PER_SECOND ? s->max_seconds * UPLOAD_SAMPLES_PER_SECOND / per_s : s->max_seconds;
+    *max_s = per_s > UPLOAD_SAMPLES_PER_SECOND ? max_seconds * UPLOAD_SAMPLES_PER_SECOND / per_s : max_seconds;
     return 0;
 }
 
@@ -60,7 +60,7 @@ static int classify_cb(void *ctx, int slot, const void *audio, size_t n, const c
         return err->code;
     double max_s = 0;
     dsp_source src = {0};
-    int rc = upload_limit(s, audio, n, filename, &max_s, &src, err);
+    int rc = inf_upload_seconds(s->m, s->max_seconds, audio, n, filename, &max_s, &src, err);
     if (rc)
         return rc;
     am_file_result r;
@@ -285,6 +285,14 @@ int inf_cmd_serve(const inf_options *o)
         sigaction(SIGHUP, &sa, NULL);
 
     aa_serve_handler h = inf_server_handler(srv);
+    inf_timeline_server *tl = inf_timeline_server_new(m, o->timeline_seconds, o->background);
+    if (!tl) {
+        fprintf(stderr, "aa-infer: out of memory\n");
+        inf_server_free(srv);
+        am_free(m);
+        return 1;
+    }
+    inf_timeline_server_attach(tl, &h);
     aa_serve *server = NULL;
     int rc = 0, warned = 0;
     if (aa_serve_start(&cfg, &h, &server, &err) != 0) {
@@ -307,6 +315,7 @@ int inf_cmd_serve(const inf_options *o)
         printf("aa-infer: stopped (%s)\n", signal_name(stop_signal));
         flush_stdout(&warned, "");
     }
+    inf_timeline_server_free(tl);
     inf_server_free(srv);
     am_free(m);
     return rc;

@@ -116,6 +116,9 @@ size_t inf_events_from(const am_model *m, const float *probs, size_t n, double h
 
 typedef struct {
     am_model *m;
+    int slot;           /* the model slot whose network runs the batches */
+    const char *name;   /* the recording, for messages */
+    size_t max_samples; /* decoded samples (model rate) allowed; 0: no limit */
     dsp_logmel *lm;
     int threads, k;
     size_t per;         /* floats per log-mel */
@@ -143,7 +146,7 @@ static int run_batch(runner *r, const float *x, size_t n, const size_t *starts, 
     }
     if (bad)
         return aa_error_set(err, e.code, "%s", e.msg);
-    if (am_logits_batch(r->m, 0, mels, nb, r->logits, err))
+    if (am_logits_batch(r->m, r->slot, mels, nb, r->logits, err))
         return err->code;
     if (r->n_windows + nb > r->cap_windows) {
         size_t cap = r->cap_windows ? 2 * r->cap_windows : 1024;
@@ -192,6 +195,11 @@ static int slide(runner *r, dsp_reader *rd, const dsp_settings *s, size_t hop, a
                 break;
             eof = got == 0;
             have += got;
+            if (r->max_samples && base + have > r->max_samples) {
+                rc = aa_error_set(err, DSP_ERR_TOO_LONG, "%s: longer than %.1f s", r->name,
+                                  (double)r->max_samples / s->sample_rate);
+                break;
+            }
         }
         /* every window now whole joins the batch; a full batch (or the end) runs */
         while (!rc) {
@@ -218,12 +226,16 @@ static int slide(runner *r, dsp_reader *rd, const dsp_settings *s, size_t hop, a
         size_t zero = 0;
         rc = run_batch(r, buf, have, &zero, 1, err);
     }
+    explicit_bzero(buf, cap * sizeof *buf); /* the recording itself: an upload leaves no copy behind */
     free(buf);
     return rc;
 }
 
-int inf_timeline_run(am_model *m, const char *path, const void *data, size_t size, double hop_s, int smooth,
-                     int background, int threads, inf_timeline *out, aa_error *err)
+/* The common part of inf_timeline_run and inf_timeline_run_slot: set_threads says whether the model's
+ * network threads may be set (only when nothing else uses the model at the same time). */
+static int timeline_run(am_model *m, int slot, int set_threads, double max_seconds, const char *path,
+                        const void *data, size_t size, double hop_s, int smooth, int background, int threads,
+                        inf_timeline *out, aa_error *err)
 {
     memset(out, 0, sizeof *out);
     const dsp_settings *s = am_dsp(m);
@@ -233,8 +245,12 @@ int inf_timeline_run(am_model *m, const char *path, const void *data, size_t siz
     dsp_reader *rd = data ? dsp_reader_open_memory(data, size, path, s, err) : dsp_reader_open(path, s, err);
     if (!rd)
         return err->code;
-    runner r = {.m = m, .threads = threads > 0 ? threads : 1, .k = am_n_classes(m), .per = am_mel_size(m)};
-    am_set_threads(m, r.threads);
+    runner r = {.m = m, .slot = slot, .name = path, .threads = threads > 0 ? threads : 1, .k = am_n_classes(m),
+                .per = am_mel_size(m)};
+    if (max_seconds > 0)
+        r.max_samples = (size_t)(max_seconds * s->sample_rate);
+    if (set_threads)
+        am_set_threads(m, r.threads);
     r.lm = dsp_logmel_new(s, r.threads, err);
     r.mels = malloc(BATCH * r.per * sizeof *r.mels);
     r.logits = malloc(BATCH * (size_t)am_n_outputs(m) * sizeof *r.logits);
@@ -268,6 +284,8 @@ int inf_timeline_run(am_model *m, const char *path, const void *data, size_t siz
         }
     }
     dsp_logmel_free(r.lm);
+    if (r.mels)
+        explicit_bzero(r.mels, BATCH * r.per * sizeof *r.mels);
     free(r.mels);
     free(r.logits);
     free(r.raw);
@@ -275,6 +293,18 @@ int inf_timeline_run(am_model *m, const char *path, const void *data, size_t siz
     if (rc)
         inf_timeline_free(out);
     return rc;
+}
+
+int inf_timeline_run(am_model *m, const char *path, const void *data, size_t size, double hop_s, int smooth,
+                     int background, int threads, inf_timeline *out, aa_error *err)
+{
+    return timeline_run(m, 0, 1, 0, path, data, size, hop_s, smooth, background, threads, out, err);
+}
+
+int inf_timeline_run_slot(am_model *m, int slot, double max_seconds, const char *name, const void *data,
+                          size_t size, double hop_s, int smooth, int background, inf_timeline *out, aa_error *err)
+{
+    return timeline_run(m, slot, 0, max_seconds, name, data, size, hop_s, smooth, background, 1, out, err);
 }
 
 void inf_timeline_free(inf_timeline *t)
@@ -307,8 +337,7 @@ static void print_text(const am_model *m, const char *file, const inf_timeline *
     }
 }
 
-static char *timeline_json(const am_model *m, const char *file, const inf_timeline *t, int smooth,
-                           int background)
+char *inf_timeline_json(const am_model *m, const char *file, const inf_timeline *t, int smooth, int background)
 {
     aa_buf b = {0};
     aa_buf_printf(&b, "{\"file\": ");
@@ -397,7 +426,7 @@ int inf_cmd_timeline(const inf_options *o)
             continue;
         }
         if (o->format == INF_JSON) {
-            char *j = timeline_json(m, in[i].path, &t, o->smooth, background);
+            char *j = inf_timeline_json(m, in[i].path, &t, o->smooth, background);
             if (j)
                 printf("%s\n", j);
             else

@@ -13,6 +13,9 @@
 #   AA_STUB=1          the stand-in server instead (build/aa-stub-server: the page and HTTP layer alone)
 #   AA_SERVE_CMD=...   any other server, with {port} where the port goes, e.g.
 #                      AA_SERVE_CMD='build/aa-infer -m model.aam --serve --port {port}' scripts/browser-test.sh
+# The timeline and listening tests need a model whose events are known in advance: aa-infer --serve with the
+# tests' tone model (build/aa-demo-model --tone; AA_TONE_SERVE_CMD to give another, "" to skip them, as the
+# stand-in server does, which has no /api/timeline).
 # Screenshots and generated clips go to build/browser/ (AA_OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +57,10 @@ elif [[ -z "${AA_SERVE_CMD:-}" ]]; then
     fi
   fi
   export AA_SERVE_CMD="build/aa-infer -m '$model' --serve --port {port}"
+  if [[ -z "${AA_TONE_SERVE_CMD+set}" ]]; then
+    build/aa-demo-model --tone build/browser/tone-model.aam >/dev/null
+    export AA_TONE_SERVE_CMD="build/aa-infer -m build/browser/tone-model.aam --serve --port {port}"
+  fi
 fi
 echo "browser-test: server: $AA_SERVE_CMD" >&2
 node tests/browser/browser-test.mjs

@@ -1,4 +1,6 @@
-// Audio Audit page: pick, drop or record a clip, send it to /api/classify, show what comes back.
+// Audio Audit page: pick, drop or record a clip, send it to /api/classify, show what comes back; a long
+// recording goes to /api/timeline and is shown as events over its waveform; "listen" sends the microphone's
+// last few seconds to /api/timeline every half second and shows the events as they happen.
 // Everything runs in this page and talks only to the server that served it; no framework, no other origin.
 'use strict';
 
@@ -13,10 +15,15 @@
     quality: $('quality'), qualityTitle: $('quality-title'), qualityMessage: $('quality-message'),
     verdict: $('verdict'), label: $('label'), confidence: $('confidence'), explain: $('explain'),
     bars: $('bars'), mel: $('mel'), melEnd: $('mel-end'), details: $('details'), modelInfo: $('model-info'),
+    listen: $('listen'), listenStop: $('listen-stop'), listenNote: $('listen-note'),
+    timeline: $('timeline'), tlHeading: $('timeline-heading'), tlDisclaimer: $('disclaimer-timeline'),
+    tlSummary: $('tl-summary'), tlQuality: $('tl-quality'), tlQualityMessage: $('tl-quality-message'),
+    tlCanvas: $('tl-canvas'), tlStart: $('tl-start'), tlEnd: $('tl-end'), tlEvents: $('tl-events'), tlNone: $('tl-none'),
   };
   const model = { gate: null, clipSeconds: 4 };
   let busy = false;
   let rec = null; // the recording in progress, see startRecording
+  let live = null; // the listening in progress, see startListening
 
   // ---- small helpers ------------------------------------------------------------------------------------
 
@@ -34,8 +41,9 @@
 
   function setBusy(on) {
     busy = on;
-    el.choose.disabled = on;
-    el.record.disabled = on || !canRecord();
+    el.choose.disabled = on || Boolean(live);
+    el.record.disabled = on || Boolean(live) || !canRecord();
+    el.listen.disabled = on || Boolean(live) || Boolean(rec) || !canRecord();
   }
 
   function canRecord() {
@@ -183,6 +191,7 @@
     if (r.disclaimer) el.disclaimer.textContent = r.disclaimer;
 
     el.results.hidden = false;
+    el.timeline.hidden = true;
     const said = gated
       ? `Result: Unclear / Unknown${best ? `; best guess ${best[0]} at ${pct(best[1])}` : ''}.`
       : `Result: ${r.label}, ${pct(r.confidence)} confident.`;
@@ -232,12 +241,322 @@
       `Log-mel spectrogram: ${nm} mel bands by ${nf} frames, ${mel.min_db} to ${mel.max_db} dB`);
   }
 
+  // ---- long recordings: the timeline ---------------------------------------------------------------------
+
+  // A file longer than this is shown as a timeline rather than judged as one clip.
+  const LONG_SECONDS = MAX_SECONDS;
+  // Listening: the seconds sent each time (the model's clip and a few hops more), and how often.
+  const LISTEN_EXTRA_SECONDS = 2;
+  const LISTEN_EVERY_MS = 500;
+  const LISTEN_HOP = 0.5;
+  const LISTEN_VIEW_SECONDS = 30; // the waveform shows the last 30 s while listening
+  // Files decoded in the page to draw their waveform, at most this large (a decoded hour is gigabytes).
+  const DECODE_MAX_BYTES = 64 * 1024 * 1024;
+  // colours of the event classes, in the order they first appear; readable on light and dark
+  const EVENT_COLOURS = ['#d1495b', '#2e86ab', '#edae49', '#66a182', '#8d6cab', '#00798c'];
+  const colourOf = (() => {
+    const seen = new Map();
+    return (label) => {
+      if (!seen.has(label)) seen.set(label, EVENT_COLOURS[seen.size % EVENT_COLOURS.length]);
+      return seen.get(label);
+    };
+  })();
+
+  // Duration and samples (channel 0) of a file, or null when the browser cannot decode it.
+  async function decodeFile(file) {
+    if (!file || file.size > DECODE_MAX_BYTES || typeof OfflineAudioContext !== 'function') return null;
+    try {
+      const ctx = new OfflineAudioContext(1, 1, 48000);
+      const buf = await ctx.decodeAudioData(await file.arrayBuffer());
+      return { duration: buf.duration, samples: buf.getChannelData(0), rate: buf.sampleRate };
+    } catch (e) {
+      return null; // the server decides: it reads more formats, and says why it cannot
+    }
+  }
+
+  // A file: judged as a clip, or shown as a timeline when it is longer than LONG_SECONDS.
+  async function analyse(file, name) {
+    if (busy || live) return;
+    setBusy(true);
+    const audio = await decodeFile(file);
+    setBusy(false);
+    if (audio && audio.duration > LONG_SECONDS) return timelineOf(file, name, audio);
+    return classify(file, name);
+  }
+
+  async function postTimeline(blob, name, query) {
+    const form = new FormData();
+    form.append('file', blob, name);
+    const res = await fetch(`api/timeline${query || ''}`, { method: 'POST', body: form, cache: 'no-store' });
+    const text = await res.text();
+    let body = null;
+    try { body = JSON.parse(text); } catch (e) { body = null; }
+    if (!res.ok || !body || body.error) {
+      const reason = body && body.error ? body.error : `the server answered ${res.status}`;
+      const err = new Error(reason);
+      err.status = res.status;
+      throw err;
+    }
+    return body;
+  }
+
+  async function timelineOf(file, name, audio) {
+    if (busy) return;
+    setBusy(true);
+    showError(null);
+    setStatus(`Following ${name} (${audio.duration.toFixed(0)} s)…`);
+    try {
+      const t = await postTimeline(file, name);
+      const events = (Array.isArray(t.events) ? t.events : []).map((e) => ({
+        start: e.start_s, end: e.end_s, label: String(e.label), confidence: e.peak_confidence, ongoing: false,
+      }));
+      renderTimeline({ events, from: 0, to: t.duration_s || audio.duration, audio, t, name });
+      el.timeline.hidden = false;
+      el.results.hidden = true;
+      setStatus(`Timeline: ${events.length} event${events.length === 1 ? '' : 's'} in ${name}.`);
+      el.tlHeading.focus();
+    } catch (e) {
+      setStatus('');
+      if (e.status) showError(e.status === 413 ? `That file is too large: ${e.message}` : `Could not follow ${name}: ${e.message}`);
+      else showError(`Could not reach the server (${e.message}). Is it still running?`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const fmt = (s) => `${Number(s).toFixed(1)} s`;
+
+  // Draws the waveform of [from, to) seconds and the events over it, and lists the events.
+  function renderTimeline({ events, from, to, audio, t, name }) {
+    const c = el.tlCanvas;
+    const ctx = c.getContext('2d');
+    const W = c.width, H = c.height, lane = 22;
+    const span = Math.max(1e-6, to - from);
+    const x = (sec) => ((sec - from) / span) * W;
+    ctx.clearRect(0, 0, W, H);
+    // the waveform: the range of each pixel column's samples
+    const css = getComputedStyle(document.documentElement);
+    ctx.fillStyle = css.getPropertyValue('--muted').trim() || '#5a6474';
+    if (audio && audio.samples && audio.samples.length) {
+      const mid = lane + (H - lane) / 2, half = (H - lane) / 2 - 2, off = audio.offset || 0;
+      for (let px = 0; px < W; px++) {
+        const a = Math.max(0, Math.floor((from + (px / W) * span - off) * audio.rate));
+        const b = Math.min(audio.samples.length, Math.floor((from + ((px + 1) / W) * span - off) * audio.rate));
+        let lo = 0, hi = 0;
+        for (let i = a; i < b; i++) {
+          const v = audio.samples[i];
+          if (v < lo) lo = v; else if (v > hi) hi = v;
+        }
+        ctx.fillRect(px, mid - hi * half, 1, Math.max(1, (hi - lo) * half));
+      }
+    }
+    // the events: a band over the waveform and a labelled bar in the lane above it
+    ctx.font = '12px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    for (const e of events) {
+      if (e.end < from || e.start > to) continue;
+      const x0 = Math.max(0, x(e.start)), x1 = Math.min(W, Math.max(x(e.end), x(e.start) + 2));
+      const col = colourOf(e.label);
+      ctx.globalAlpha = 0.25;
+      ctx.fillStyle = col;
+      ctx.fillRect(x0, lane, x1 - x0, H - lane);
+      ctx.globalAlpha = 1;
+      ctx.fillRect(x0, 2, x1 - x0, lane - 4);
+      ctx.fillStyle = '#fff';
+      const text = `${e.label} ${pct(e.confidence)}`;
+      if (ctx.measureText(text).width < x1 - x0 - 6) ctx.fillText(text, x0 + 3, lane / 2);
+    }
+    el.tlStart.textContent = fmt(from);
+    el.tlEnd.textContent = fmt(to);
+    c.setAttribute('aria-label', `Waveform from ${fmt(from)} to ${fmt(to)} with ${events.length} event${events.length === 1 ? '' : 's'}`);
+    // the list, which says everything the picture does
+    el.tlEvents.replaceChildren(...events.map((e) => {
+      const li = document.createElement('li');
+      li.dataset.label = e.label;
+      li.dataset.start = String(e.start);
+      li.dataset.end = String(e.end);
+      li.dataset.confidence = String(e.confidence);
+      if (e.ongoing) li.className = 'ongoing';
+      const sw = document.createElement('span');
+      sw.className = 'tl-swatch';
+      sw.style.background = colourOf(e.label);
+      sw.setAttribute('aria-hidden', 'true');
+      li.append(sw, `${e.label}: ${fmt(e.start)} to ${e.ongoing ? 'now' : fmt(e.end)}, ${pct(e.confidence)} confident`);
+      return li;
+    }));
+    el.tlNone.hidden = events.length > 0;
+    if (t) {
+      const parts = [`${name}: ${fmt(t.duration_s)}`, `windows of ${t.window_s} s every ${t.hop_s} s`];
+      if (t.smooth > 1) parts.push(`probabilities averaged over ${t.smooth} windows`);
+      el.tlSummary.textContent = `${parts.join(', ')}.`;
+      const bad = t.quality && t.quality !== 'ok';
+      el.tlQuality.hidden = !bad;
+      if (bad) el.tlQualityMessage.textContent = `Recording quality: ${String(t.quality).replace(/_/g, ' ')}.`;
+      if (t.disclaimer) el.tlDisclaimer.textContent = t.disclaimer;
+    }
+  }
+
+  // ---- listening: the microphone in chunks ----------------------------------------------------------------
+
+  // Merges the events of one chunk ([chunkStart, chunkEnd) s of the listening) into the running list. An
+  // event of the same class that overlaps one already listed (or comes within a hop of it) is the same
+  // event, and the list keeps the union of the two. A chunk is only a little longer than the model's window,
+  // so it places a sound only to within the part its windows share (a window's length or so): live events
+  // are approximate, the timeline of the same recording uploaded is the exact one. An event that reaches
+  // the newest chunk's end is still going on.
+  function mergeEvents(list, chunkEvents, chunkStart, chunkEnd) {
+    for (const ce of chunkEvents) {
+      const e = { start: chunkStart + ce.start_s, end: chunkStart + ce.end_s, label: String(ce.label),
+        confidence: ce.peak_confidence };
+      const ongoing = e.end > chunkEnd - LISTEN_HOP - 1e-6;
+      const same = list.find((x) => x.label === e.label && e.start <= x.end + LISTEN_HOP && e.end >= x.start - LISTEN_HOP);
+      if (!same) {
+        list.push({ ...e, ongoing });
+        continue;
+      }
+      same.start = Math.min(same.start, e.start);
+      same.end = Math.max(same.end, e.end);
+      same.confidence = Math.max(same.confidence, e.confidence);
+      same.ongoing = ongoing;
+    }
+    // an event the latest chunk no longer reaches has ended
+    for (const x of list) if (x.ongoing && x.end < chunkEnd - LISTEN_HOP) x.ongoing = false;
+    list.sort((a, b) => a.start - b.start);
+  }
+
+  async function startListening() {
+    if (busy || rec || live) return;
+    showError(null);
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+      });
+    } catch (e) {
+      showError(e && e.name === 'NotAllowedError'
+        ? 'Microphone access was refused. Allow it in the browser\'s site settings, or upload a file instead.'
+        : `The microphone could not be opened (${e && e.message ? e.message : e}).`);
+      return;
+    }
+    const ctx = new AudioContext();
+    const rate = ctx.sampleRate;
+    const L = { stream, ctx, node: null, rate, chunks: [], kept: 0, total: 0, events: [], inflight: false,
+      timer: null, sent: 0, failures: 0, keep: Math.round((LISTEN_VIEW_SECONDS + model.clipSeconds + LISTEN_EXTRA_SECONDS) * rate) };
+    live = L;
+    try {
+      await ctx.audioWorklet.addModule('recorder-worklet.js');
+      const node = new AudioWorkletNode(ctx, 'aa-recorder', { numberOfOutputs: 1, outputChannelCount: [1] });
+      node.port.onmessage = (e) => {
+        L.chunks.push(e.data);
+        L.kept += e.data.length;
+        L.total += e.data.length;
+        while (L.chunks.length > 1 && L.kept - L.chunks[0].length >= L.keep) L.kept -= L.chunks.shift().length;
+      };
+      ctx.createMediaStreamSource(stream).connect(node);
+      node.connect(ctx.destination);
+      L.node = node;
+      await ctx.resume();
+    } catch (e) {
+      await release(L);
+      live = null;
+      showError(`Listening could not start (${e.message}).`);
+      return;
+    }
+    setBusy(false);
+    el.listen.classList.add('recording');
+    el.listen.textContent = 'Listening…';
+    el.listenStop.disabled = false;
+    el.listenStop.focus();
+    el.results.hidden = true;
+    el.timeline.hidden = false;
+    el.tlSummary.textContent = 'Listening: events appear as they happen.';
+    el.tlQuality.hidden = true;
+    renderLive(L);
+    setStatus('Listening. Press Stop listening when done.');
+    L.timer = setInterval(() => sendChunk(L), LISTEN_EVERY_MS);
+  }
+
+  // The last samples heard, at most n, and where they start (s since listening began).
+  function lastSamples(L, n) {
+    const take = Math.min(n, L.kept);
+    const out = new Float32Array(take);
+    let o = take;
+    for (let i = L.chunks.length - 1; i >= 0 && o > 0; i--) {
+      const c = L.chunks[i];
+      const k = Math.min(o, c.length);
+      out.set(c.subarray(c.length - k), o - k);
+      o -= k;
+    }
+    return { samples: out, start: (L.total - take) / L.rate };
+  }
+
+  function renderLive(L) {
+    const now = L.total / L.rate;
+    const from = Math.max(0, now - LISTEN_VIEW_SECONDS);
+    const view = lastSamples(L, Math.round((now - from) * L.rate));
+    renderTimeline({ events: L.events, from, to: Math.max(now, from + 1),
+      audio: { samples: view.samples, rate: L.rate, offset: view.start } });
+  }
+
+  async function sendChunk(L) {
+    if (L.inflight || live !== L) return;
+    const need = Math.round(model.clipSeconds * L.rate);
+    if (L.total < need) { renderLive(L); return; } // a chunk shorter than the clip would be padded
+    const { samples, start } = lastSamples(L, Math.round((model.clipSeconds + LISTEN_EXTRA_SECONDS) * L.rate));
+    const end = start + samples.length / L.rate;
+    L.inflight = true;
+    try {
+      const t = await postTimeline(encodeWav(samples, L.rate), 'listen.wav', `?hop=${LISTEN_HOP}&smooth=1`);
+      if (live !== L) return;
+      L.sent++;
+      L.failures = 0;
+      mergeEvents(L.events, Array.isArray(t.events) ? t.events : [], start, end);
+      if (t.disclaimer) el.tlDisclaimer.textContent = t.disclaimer;
+      const n = L.events.length;
+      el.listenNote.textContent = `${fmt(end)} heard, ${n} event${n === 1 ? '' : 's'} so far.`;
+      renderLive(L);
+    } catch (e) {
+      // one lost answer (a busy server says 503) is skipped; the next chunk covers the same seconds
+      if (live === L && ++L.failures >= 5) {
+        showError(`Listening stopped: ${e.message}`);
+        stopListening();
+      }
+    } finally {
+      L.inflight = false;
+    }
+  }
+
+  async function stopListening() {
+    const L = live;
+    if (!L) return;
+    live = null;
+    clearInterval(L.timer);
+    for (const x of L.events) x.ongoing = false;
+    await release(L);
+    el.listen.classList.remove('recording');
+    el.listen.textContent = 'Start listening';
+    el.listenStop.disabled = true;
+    const n = L.events.length;
+    const now = L.total / L.rate;
+    const from = Math.max(0, now - LISTEN_VIEW_SECONDS);
+    const view = lastSamples(L, Math.round((now - from) * L.rate));
+    renderTimeline({ events: L.events, from, to: Math.max(now, from + 1),
+      audio: { samples: view.samples, rate: L.rate, offset: view.start } });
+    el.tlSummary.textContent = `Listened for ${fmt(now)}: ${n} event${n === 1 ? '' : 's'}.`;
+    setBusy(false);
+    setStatus(`Stopped listening: ${n} event${n === 1 ? '' : 's'} in ${fmt(now)}.`);
+    el.tlHeading.focus();
+  }
+
+  el.listen.addEventListener('click', startListening);
+  el.listenStop.addEventListener('click', stopListening);
+
   // ---- files: choose or drop -----------------------------------------------------------------------------
 
   el.choose.addEventListener('click', () => el.file.click());
   el.file.addEventListener('change', () => {
     const f = el.file.files && el.file.files[0];
-    if (f) classify(f, f.name);
+    if (f) analyse(f, f.name);
     el.file.value = ''; // choosing the same file again still fires
   });
 
@@ -250,7 +569,7 @@
     dragDepth = 0;
     el.drop.classList.remove('dragging');
     const f = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
-    if (f) classify(f, f.name);
+    if (f) analyse(f, f.name);
     else showError('Nothing to analyse: drop an audio file.');
   });
   // a file dropped next to the box must not make the browser navigate away from the page
@@ -388,6 +707,7 @@
 
   if (!canRecord()) {
     el.record.disabled = true;
+    el.listen.disabled = true;
     el.micNote.textContent = window.isSecureContext
       ? 'This browser cannot record audio here. Upload a file instead.'
       : 'Recording needs a secure page (https, or http://localhost). Upload a file instead.';
