@@ -224,12 +224,12 @@ void ds_split_free(ds_split *s);
 char *ds_split_report(const ds_split *s, const ds_list *l);
 
 /* ---- cross-validation folds -------------------------------------------------------------------------------
- * Every item gets one of n folds. With a manifest `fold` column (every item must have a cell) the folds are
- * the column's distinct values in ascending order, honoured as given (n is their count; groups that cross
- * folds are counted, not refused). Otherwise the n folds are made like the split: whole groups, largest
- * first in a seeded order, each placed on the fold that brings every class's count closest to an n-th of
- * its total (squared error relative to the class total, so small classes count as much as large ones),
- * then single moves while they help; the same list, n and seed give the same folds everywhere. */
+ * Every item gets one of n folds: a manifest's `fold` column (every item must have a cell) as given — the
+ * folds are the column's distinct values in ascending order (groups that cross them are counted, not
+ * refused) — or n folds made like the split: whole groups, largest first in a seeded order, each placed on
+ * the fold that brings every class's count closest to an n-th of its total (squared error relative to the
+ * class total, so small classes count as much as large ones), then single moves while they help; the same
+ * list, n and seed give the same folds everywhere. */
 #define DS_MAX_FOLDS 100
 #define DS_MAX_FOLD_LABEL 1000000
 typedef struct {
@@ -239,11 +239,13 @@ typedef struct {
     int from_manifest;     /* 1: the manifest's column */
     size_t groups_crossing; /* groups with items in more than one fold (only a manifest's folds can have them) */
 } ds_folds;
-/* n_folds: folds to make (2..DS_MAX_FOLDS; ignored when the manifest has folds, 0 = the manifest's folds
- * are required). DS_ERR_SPLIT when there are fewer groups than folds or a made fold gets no item, or the
- * manifest's folds are fewer than two; DS_ERR_MANIFEST when only some items have a fold. *out is the
+/* n_folds: folds to make (2..DS_MAX_FOLDS), or 0 for the manifest's (DS_ERR_ARG when it has none).
+ * DS_ERR_SPLIT when there are fewer groups than folds or a made fold gets no item, or the manifest's folds
+ * are fewer than two; DS_ERR_MANIFEST when only some items have a fold. *out is the
  * caller's (ds_folds_free). */
 int ds_folds_make(ds_folds **out, const ds_list *l, int n_folds, uint64_t seed, aa_error *err);
+/* 1 when some item of l has a fold from the manifest. */
+int ds_list_has_folds(const ds_list *l);
 void ds_folds_free(ds_folds *f);
 
 

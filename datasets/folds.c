@@ -198,13 +198,19 @@ out:
     return rc;
 }
 
+int ds_list_has_folds(const ds_list *l)
+{
+    for (size_t i = 0; i < l->n_items; i++)
+        if (l->items[i].fold >= 0)
+            return 1;
+    return 0;
+}
+
 int ds_folds_make(ds_folds **out, const ds_list *l, int n_folds, uint64_t seed, aa_error *err)
 {
     *out = NULL;
-    int manifest = 0;
-    for (size_t i = 0; i < l->n_items && !manifest; i++)
-        manifest = l->items[i].fold >= 0;
-    if (!manifest && n_folds == 0)
+    int manifest = n_folds == 0;
+    if (manifest && !ds_list_has_folds(l))
         return aa_error_set(err, DS_ERR_ARG, "%s: no fold column in a manifest, and no number of folds given",
                             l->root);
     if (!manifest && (n_folds < 2 || n_folds > DS_MAX_FOLDS))

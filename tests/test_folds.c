@@ -176,6 +176,12 @@ START_TEST(folds_from_manifest_column)
         ck_assert_int_eq(f->fold[i], want[i]); /* items are sorted by path, as files[] is */
     ck_assert_uint_eq(f->groups_crossing, 1);
     ds_folds_free(f);
+    /* a number of folds asked for makes its own, whole groups, whatever the column says */
+    ck_assert_int_eq(ds_list_has_folds(l), 1);
+    ck_assert_msg(ds_folds_make(&f, l, 2, 1, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(f->from_manifest, 0);
+    ck_assert_uint_eq(f->groups_crossing, 0);
+    ds_folds_free(f);
     ds_list_free(l);
     /* one file without a fold, then a fold that is not a number */
     m = fopen(tu_path(path, sizeof path, d, "manifest.tsv"), "w");
@@ -183,7 +189,7 @@ START_TEST(folds_from_manifest_column)
                "b/3.wav\tT\t1\n");
     ck_assert_int_eq(fclose(m), 0);
     ck_assert_int_eq(ds_list_load(&l, d, NULL, &err), 0);
-    ck_assert_int_eq(ds_folds_make(&f, l, 5, 1, &err), DS_ERR_MANIFEST);
+    ck_assert_int_eq(ds_folds_make(&f, l, 0, 1, &err), DS_ERR_MANIFEST);
     ck_assert_msg(strstr(err.msg, "a/3.wav") != NULL, "%s", err.msg);
     ds_list_free(l);
     m = fopen(tu_path(path, sizeof path, d, "manifest.tsv"), "w");
