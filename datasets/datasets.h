@@ -61,6 +61,7 @@ typedef struct {
     int group_source; /* enum ds_group_source */
     size_t source;    /* index into ds_list.sources: where the recording comes from (the manifest's `source`
                        * column, else the name of DATA's folder) */
+    int fold;         /* the manifest's `fold` cell (a whole number, 0..DS_MAX_FOLD_LABEL), or -1 */
     int64_t size;     /* bytes */
     int64_t mtime_ns; /* modification time, nanoseconds since the epoch */
 } ds_item;
@@ -128,7 +129,8 @@ typedef struct {
      * header names the columns; `path` (relative to DATA) and `group` are required, others are ignored.
      * Files with a row get that group; files without one fall back to the regex, then to one per file.
      * An optional `source` column names each file's source (an empty cell, or no column: the default
-     * source below). */
+     * source below). An optional `fold` column gives each file's cross-validation fold (a whole number;
+     * an empty cell: none), which ds_folds_make honours. */
     const char *manifest;
     /* 1: a manifest that cannot be used (unreadable, no path or group column) is a warning
      * (DS_WARN_MANIFEST_UNUSABLE) and ignored, for an evaluation that only wants its sources. */
@@ -179,6 +181,10 @@ typedef struct {
      * groups); the split still spreads each class over the sides as the fractions ask where its groups
      * allow. */
     int lenient;
+    /* [n_items] a side the caller has fixed for an item (cross-validation's test fold), or DS_SIDE_NONE;
+     * the rest is split over the allowed sides as above, groups kept whole among them. NULL: none. Not
+     * with an explicit layout. */
+    const int *fixed_side;
 } ds_split_opts;
 
 void ds_split_opts_default(ds_split_opts *o);
@@ -216,6 +222,31 @@ void ds_split_free(ds_split *s);
 /* A text table of files per side x class (target in parentheses) and groups per side, for the trainer to
  * print. Caller frees; NULL if out of memory. */
 char *ds_split_report(const ds_split *s, const ds_list *l);
+
+/* ---- cross-validation folds -------------------------------------------------------------------------------
+ * Every item gets one of n folds: a manifest's `fold` column (every item must have a cell) as given — the
+ * folds are the column's distinct values in ascending order (groups that cross them are counted, not
+ * refused) — or n folds made like the split: whole groups, largest first in a seeded order, each placed on
+ * the fold that brings every class's count closest to an n-th of its total (squared error relative to the
+ * class total, so small classes count as much as large ones), then single moves while they help; the same
+ * list, n and seed give the same folds everywhere. */
+#define DS_MAX_FOLDS 100
+#define DS_MAX_FOLD_LABEL 1000000
+typedef struct {
+    int n;                 /* folds */
+    int *fold;             /* [n_items] 0..n-1 */
+    int *label;            /* [n] the manifest's value of each fold, or 1..n for made folds */
+    int from_manifest;     /* 1: the manifest's column */
+    size_t groups_crossing; /* groups with items in more than one fold (only a manifest's folds can have them) */
+} ds_folds;
+/* n_folds: folds to make (2..DS_MAX_FOLDS), or 0 for the manifest's (DS_ERR_ARG when it has none).
+ * DS_ERR_SPLIT when there are fewer groups than folds or a made fold gets no item, or the manifest's folds
+ * are fewer than two; DS_ERR_MANIFEST when only some items have a fold. *out is the
+ * caller's (ds_folds_free). */
+int ds_folds_make(ds_folds **out, const ds_list *l, int n_folds, uint64_t seed, aa_error *err);
+/* 1 when some item of l has a fold from the manifest. */
+int ds_list_has_folds(const ds_list *l);
+void ds_folds_free(ds_folds *f);
 
 
 /* ---- windows: every file -> one or more clip windows ------------------------------------------------------

@@ -134,7 +134,7 @@ static int apply_manifest(ds_list *l, const char *path, char **item_group, char 
         free(shown);
         return err ? err->code : DS_ERR_IO;
     }
-    int rc = 0, col_path = -1, col_group = -1, col_source = -1, header_seen = 0;
+    int rc = 0, col_path = -1, col_group = -1, col_source = -1, col_fold = -1, header_seen = 0;
     size_t line_no = 0;
     char *p = text;
     if (!strncmp(p, "\xEF\xBB\xBF", 3)) /* a spreadsheet's UTF-8 byte-order mark */
@@ -164,6 +164,8 @@ static int apply_manifest(ds_list *l, const char *path, char **item_group, char 
                     col_group = c;
                 if (!strcasecmp(field[c], "source") && col_source < 0)
                     col_source = c;
+                if (!strcasecmp(field[c], "fold") && col_fold < 0)
+                    col_fold = c;
             }
             if (col_path < 0 || col_group < 0)
                 rc = aa_error_set(err, DS_ERR_MANIFEST,
@@ -203,6 +205,21 @@ static int apply_manifest(ds_list *l, const char *path, char **item_group, char 
         if (source && *source && !item_source[i] && !(item_source[i] = strdup(source))) {
             rc = DS_ERR_NOMEM;
             continue;
+        }
+        char *fold = col_fold >= 0 && nf > col_fold ? field[col_fold] : NULL;
+        if (fold)
+            trim(&fold);
+        if (fold && *fold) {
+            char *end;
+            long v = strtol(fold, &end, 10);
+            if (*end || v < 0 || v > DS_MAX_FOLD_LABEL) {
+                char *fs = ds_printable(fold);
+                rc = aa_error_set(err, DS_ERR_MANIFEST, "%s: line %zu: fold '%s' is not a whole number from 0 to %d",
+                                  shown, line_no, fs ? fs : "?", DS_MAX_FOLD_LABEL);
+                free(fs);
+                continue;
+            }
+            it->fold = (int)v;
         }
         if (!*group)
             continue; /* an empty cell means "no group known": the fallback rules apply */
@@ -318,6 +335,8 @@ static char *folder_source(const char *root)
 int ds_groups_assign(ds_list *l, const ds_list_opts *o, aa_error *err)
 {
     int rc = 0;
+    for (size_t i = 0; i < l->n_items; i++)
+        l->items[i].fold = -1;
     char *manifest = NULL;
     if (!o->manifest) {
         char *def = aa_path_join(l->root, "manifest.tsv");

@@ -406,6 +406,12 @@ int ds_split_make(ds_split **out, const ds_list *l, const ds_split_opts *opts, a
         return aa_error_set(err, DS_ERR_ARG, "split: sources cannot be held out of a DATA/{train,val,test}/ layout, "
                             "whose folders fix the sides");
     }
+    if (o->fixed_side && l->explicit_sides) {
+        free(pool);
+        ds_split_free(sp);
+        return aa_error_set(err, DS_ERR_ARG, "split: a DATA/{train,val,test}/ layout fixes the sides itself; folds "
+                            "need a folder of class folders");
+    }
     if (!l->explicit_sides) {
         int *fixed = malloc((N ? N : 1) * sizeof *fixed);
         if (!fixed)
@@ -414,7 +420,13 @@ int ds_split_make(ds_split **out, const ds_list *l, const ds_split_opts *opts, a
             fixed[i] = DS_SIDE_NONE;
         if (!rc && holding)
             rc = hold_out_sides(l, o, fixed, &sp->groups_crossing, err);
+        int by_caller[DS_N_SIDES] = {0};
         for (size_t i = 0; !rc && i < N; i++) {
+            if (o->fixed_side && o->fixed_side[i] != DS_SIDE_NONE && fixed[i] == DS_SIDE_NONE) {
+                sp->side[i] = o->fixed_side[i];
+                by_caller[o->fixed_side[i]] = 1;
+                continue;
+            }
             pool[i] = fixed[i] == DS_SIDE_NONE;
             if (!pool[i]) {
                 sp->side[i] = fixed[i];
@@ -423,7 +435,7 @@ int ds_split_make(ds_split **out, const ds_list *l, const ds_split_opts *opts, a
         }
         free(fixed);
         for (int s = 0; s < DS_N_SIDES; s++) {
-            int held = s != DS_TRAIN && o->hold_out[s] && *o->hold_out[s];
+            int held = s != DS_TRAIN && ((o->hold_out[s] && *o->hold_out[s]) || by_caller[s]);
             allowed[s] = o->frac[s] > 0 && !held;
             needed[s] = allowed[s] && !o->lenient;
         }
@@ -431,7 +443,7 @@ int ds_split_make(ds_split **out, const ds_list *l, const ds_split_opts *opts, a
             rc = split_pool(sp, l, o, pool, allowed, err);
         /* What the held-out sides hold is what their sources gave them: that is their target. */
         for (int s = 0; !rc && s < DS_N_SIDES; s++)
-            if (!allowed[s] && sp->held_out[s])
+            if (!allowed[s] && (sp->held_out[s] || by_caller[s]))
                 for (size_t i = 0; i < N; i++)
                     if (!pool[i] && sp->side[i] == s)
                         sp->target[s * K + l->items[i].cls] += o->weights ? o->weights[i] : 1.0;

@@ -17,6 +17,7 @@ double am_class_threshold(const am_model *m, int c) { return c >= 0 && c < m->n_
 const char *am_arch(const am_model *m) { return m->arch; }
 const char *am_train_json(const am_model *m) { return m->train_json; }
 int am_n_slots(const am_model *m) { return m->n_slots; }
+int am_n_networks(const am_model *m) { return m->n_nets; }
 size_t am_mel_size(const am_model *m) { return (size_t)m->dsp.n_mels * m->n_frames; }
 
 void am_set_min_confidence(am_model *m, double p)
@@ -39,7 +40,8 @@ int am_set_class_threshold(am_model *m, const char *class_name, double p, aa_err
 void am_set_threads(am_model *m, int n)
 {
     for (int s = 0; s < m->n_slots; s++)
-        nn_set_threads(m->slots[s].net, n);
+        for (int i = 0; i < m->n_nets; i++)
+            nn_set_threads(m->slots[s].nets[i], n);
 }
 
 am_aggregate am_get_aggregate(const am_model *m)

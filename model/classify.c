@@ -66,9 +66,21 @@ int am_logits_batch(am_model *m, int slot, const float *const *mels, size_t n, f
             dsp_normalise(m->norm_mean, m->norm_std, (size_t)m->dsp.n_mels, m->n_frames, x);
         }
         touch(s, b);
-        int rc = nn_forward_eval(s->net, s->norm, (int)b, logits + i * K, err);
+        int rc = nn_forward_eval(s->nets[0], s->norm, (int)b, logits + i * K, err);
         if (rc)
             return rc;
+        if (m->n_nets > 1) {
+            /* An ensemble: the mean of its networks' logits (model.h, "ensembles"), summed in network order. */
+            float part[AM_BATCH * AM_MAX_CLASSES];
+            for (int e = 1; e < m->n_nets; e++) {
+                if ((rc = nn_forward_eval(s->nets[e], s->norm, (int)b, part, err)))
+                    return rc;
+                for (size_t j = 0; j < b * K; j++)
+                    logits[i * K + j] += part[j];
+            }
+            for (size_t j = 0; j < b * K; j++)
+                logits[i * K + j] /= (float)m->n_nets;
+        }
     }
     for (size_t i = 0; i < n * K; i++)
         if (!isfinite(logits[i]))

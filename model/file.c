@@ -15,9 +15,13 @@
  *   aa.norm_mean, aa.norm_std f32 [n_mels]  the feature normalisation
  *   aa.class_threshold       f32 [reported classes], optional: per-class gates
  *   aa.selftest.mel          f32 [n_mels][n_frames]  the self-test signal's log-mel
- *   aa.selftest.logits       f32 [outputs]  its logits
+ *   aa.selftest.logits       f32 [outputs]  its logits (an ensemble's: the mean of its networks')
+ *   aa.networks              number  3      networks in the file, 2..AM_MAX_NETWORKS (absent: 1)
+ *   aa.net.<i>/<tensor>      f32     3      network i's (1..n-1) parameters and statistics, named and
+ *                                           shaped as nn/ names network 0's, which is the container's own
  *
- * Format 1 files (no map) load with every output reported as itself. */
+ * Format 1 files (no map) load with every output reported as itself. A file of one network is written as
+ * format 2 (model_internal.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,11 +133,12 @@ static int check_spec(const char *path, const nn_model *net, const am_spec *sp, 
     return 0;
 }
 
-static int put_meta(nn_meta *meta, const char *path, nn_model *net, const am_spec *sp, aa_error *err)
+static int put_meta(nn_meta *meta, const char *path, nn_model *const *nets, int n_nets, const am_spec *sp,
+                    aa_error *err)
 {
     char fmt[64], dsp_text[DSP_SETTINGS_TEXT_MAX], agg[AM_AGGREGATE_TEXT_MAX];
     am_aggregate_format(&sp->aggregate, agg, sizeof agg);
-    snprintf(fmt, sizeof fmt, "%s %d", AM_FORMAT_NAME, AM_FORMAT_VERSION);
+    snprintf(fmt, sizeof fmt, "%s %d", AM_FORMAT_NAME, n_nets > 1 ? AM_FORMAT_VERSION : AM_FORMAT_ONE_NETWORK);
     dsp_settings_format(&sp->dsp, dsp_text, sizeof dsp_text);
     char *classes = join_lines(sp->classes, sp->n_classes);
     char *reported = sp->output_map ? join_lines(sp->reported, sp->n_reported) : NULL;
@@ -168,9 +173,22 @@ static int put_meta(nn_meta *meta, const char *path, nn_model *net, const am_spe
             return AM_ERR_ARG;
     }
 
+    if (n_nets > 1) {
+        if (nn_meta_set_num(meta, AM_KEY_NETWORKS, n_nets, err))
+            return AM_ERR_ARG;
+        for (int e = 1; e < n_nets; e++)
+            for (int i = 0; i < nn_tensor_count(nets[e]); i++) {
+                const nn_tensor_info *ti = nn_tensor_at(nets[e], i);
+                char name[64];
+                snprintf(name, sizeof name, "%s%d/%s", AM_NET_PREFIX, e, ti->name);
+                if (nn_meta_set_tensor(meta, name, nn_tensor_data(nets[e], i), ti->ndim, ti->dims, err))
+                    return AM_ERR_ARG;
+            }
+    }
+
     /* The self-test: this network's view of a fixed signal, for am_selftest to recompute anywhere. */
     aa_error e;
-    am_model *tmp = am_borrow(net, sp, &e);
+    am_model *tmp = am_borrow_ensemble(nets, n_nets, sp, &e);
     if (!tmp) {
         if (err)
             *err = e;
@@ -191,15 +209,37 @@ static int put_meta(nn_meta *meta, const char *path, nn_model *net, const am_spe
     return rc;
 }
 
+/* The networks of an ensemble must be interchangeable: one architecture, one input and output shape. */
+static int check_nets(const char *path, nn_model *const *nets, int n, aa_error *err)
+{
+    if (n < 1 || n > AM_MAX_NETWORKS)
+        return aa_error_set(err, AM_ERR_ARG, "%s: %d networks (1..%d)", path, n, AM_MAX_NETWORKS);
+    nn_model_info a = nn_model_get_info(nets[0]);
+    for (int e = 1; e < n; e++) {
+        nn_model_info b = nn_model_get_info(nets[e]);
+        if (strcmp(nn_model_arch(nets[e]), nn_model_arch(nets[0])) || a.in_c != b.in_c || a.in_h != b.in_h ||
+            a.in_w != b.in_w || a.n_classes != b.n_classes)
+            return aa_error_set(err, AM_ERR_ARG, "%s: network %d of the ensemble differs from the first in "
+                                "architecture or shape", path, e + 1);
+    }
+    return 0;
+}
+
 int am_save(const char *path, nn_model *net, const am_spec *spec, aa_error *err)
 {
-    int rc = check_spec(path, net, spec, err);
-    if (rc)
+    return am_save_ensemble(path, &net, 1, spec, err);
+}
+
+int am_save_ensemble(const char *path, nn_model *const *nets, int n, const am_spec *spec, aa_error *err)
+{
+    int rc = check_nets(path, nets, n, err);
+    if (rc || (rc = check_spec(path, nets[0], spec, err)))
         return rc;
+    nn_model *net = nets[0];
     nn_meta *meta = nn_meta_new();
     if (!meta)
         return aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
-    rc = put_meta(meta, path, net, spec, err);
+    rc = put_meta(meta, path, nets, n, spec, err);
     if (!rc && nn_model_save(net, meta, path, err))
         rc = AM_ERR_IO;
     nn_meta_free(meta);
@@ -383,6 +423,63 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
     return 0;
 }
 
+/* An empty network shaped as the model's first. */
+static nn_model *like(const am_model *m, const nn_model *first, aa_error *err)
+{
+    return nn_model_new(nn_model_arch(first), 1, m->dsp.n_mels, (int)m->n_frames, m->n_outputs, 1, err);
+}
+
+/* The ensemble's other networks (format 3) into slot 0, each tensor found by name and checked for its
+ * shape, and no tensor of a network the file does not count. */
+static int read_networks(am_model *m, const char *path, const nn_meta *meta, nn_model *first, aa_error *err)
+{
+    m->n_nets = 1;
+    m->slots[0].nets[0] = first;
+    double nd = 1;
+    int version = 0;
+    const char *fmt = nn_meta_get_str(meta, AM_KEY_FORMAT);
+    if (fmt)
+        sscanf(fmt, "%*63s %d", &version);
+    int has = !nn_meta_get_num(meta, AM_KEY_NETWORKS, &nd, NULL);
+    if (has && version < 3)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: model format %d with several networks (an ensemble is format "
+                            "3)", path, version);
+    if (has && !(nd >= 2 && nd <= AM_MAX_NETWORKS && nd == floor(nd)))
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: %g networks (2..%d)", path, nd, AM_MAX_NETWORKS);
+    int n = (int)nd, tc = nn_tensor_count(first);
+    size_t extra = 0, plen = strlen(AM_NET_PREFIX);
+    for (int i = 0; i < nn_meta_tensor_count(meta); i++) {
+        const char *name = NULL;
+        nn_meta_tensor_at(meta, i, &name, NULL, NULL);
+        extra += name && !strncmp(name, AM_NET_PREFIX, plen);
+    }
+    if (extra != (size_t)(n - 1) * (size_t)tc)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: %zu tensors of other networks for an ensemble of %d networks "
+                            "of %d tensors", path, extra, n, tc);
+    for (int e = 1; e < n; e++) {
+        nn_model *net = like(m, first, err);
+        if (!net)
+            return err ? err->code : AM_ERR_NOMEM;
+        m->slots[0].nets[e] = net;
+        m->n_nets = e + 1;
+        for (int i = 0; i < tc; i++) {
+            const nn_tensor_info *ti = nn_tensor_at(net, i);
+            char name[64];
+            snprintf(name, sizeof name, "%s%d/%s", AM_NET_PREFIX, e, ti->name);
+            int ndim = 0, dims[NN_MAX_DIMS];
+            const float *t = nn_meta_get_tensor(meta, name, &ndim, dims);
+            int same = t && ndim == ti->ndim;
+            for (int k = 0; same && k < ndim; k++)
+                same = dims[k] == ti->dims[k];
+            if (!same)
+                return aa_error_set(err, AM_ERR_FORMAT, "%s: network %d of %d: tensor %s %s", path, e + 1, n, ti->name,
+                                    t ? "of the wrong shape" : "missing");
+            memcpy(nn_tensor_data(net, i), t, ti->count * sizeof *t);
+        }
+    }
+    return 0;
+}
+
 am_model *am_load(const char *path, int n_slots, aa_error *err)
 {
     if (n_slots < 1 || n_slots > 1024) {
@@ -404,27 +501,31 @@ am_model *am_load(const char *path, int n_slots, aa_error *err)
         am_free(m);
         return NULL;
     }
+    int rc = read_networks(m, path, meta, first, err); /* slot 0 owns first from here */
     nn_meta_free(meta);
-    m->slots[0].net = first;
+    if (rc) {
+        am_free(m);
+        return NULL;
+    }
     if (!(m->path = strdup(path))) {
         aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", path);
         am_free(m);
         return NULL;
     }
-    /* Each worker gets its own copy of the network: an nn_model serves one thread at a time. Copying the
-     * parameters from the first avoids re-reading and re-checking the file. */
+    /* Each worker gets its own copy of the networks: an nn_model serves one thread at a time. Copying the
+     * parameters from the first slot's avoids re-reading and re-checking the file. */
     int ti_count = nn_tensor_count(first);
-    for (int s = 1; s < n_slots; s++) {
-        nn_model *net = nn_model_new(nn_model_arch(first), 1, m->dsp.n_mels, (int)m->n_frames, m->n_outputs, 1,
-                                     err);
-        if (!net) {
-            am_free(m);
-            return NULL;
+    for (int s = 1; s < n_slots; s++)
+        for (int e = 0; e < m->n_nets; e++) {
+            nn_model *net = like(m, first, err), *from = m->slots[0].nets[e];
+            if (!net) {
+                am_free(m);
+                return NULL;
+            }
+            for (int i = 0; i < ti_count; i++)
+                memcpy(nn_tensor_data(net, i), nn_tensor_data(from, i), nn_tensor_at(from, i)->count * sizeof(float));
+            m->slots[s].nets[e] = net;
         }
-        for (int i = 0; i < ti_count; i++)
-            memcpy(nn_tensor_data(net, i), nn_tensor_data(first, i), nn_tensor_at(first, i)->count * sizeof(float));
-        m->slots[s].net = net;
-    }
     if (am_model_alloc_slots(m, path, err)) {
         am_free(m);
         return NULL;
@@ -452,8 +553,14 @@ int am_model_alloc_slots(am_model *m, const char *what, aa_error *err)
 
 am_model *am_borrow(nn_model *net, const am_spec *sp, aa_error *err)
 {
-    if (check_spec("model in memory", net, sp, err))
+    return am_borrow_ensemble(&net, 1, sp, err);
+}
+
+am_model *am_borrow_ensemble(nn_model *const *nets, int n, const am_spec *sp, aa_error *err)
+{
+    if (check_nets("model in memory", nets, n, err) || check_spec("model in memory", nets[0], sp, err))
         return NULL;
+    nn_model *net = nets[0];
     am_model *m = calloc(1, sizeof *m);
     if (!m || !(m->slots = calloc(1, sizeof *m->slots))) {
         free(m);
@@ -462,7 +569,9 @@ am_model *am_borrow(nn_model *net, const am_spec *sp, aa_error *err)
     }
     m->n_slots = 1;
     m->borrowed = 1;
-    m->slots[0].net = net;
+    m->n_nets = n;
+    for (int e = 0; e < n; e++)
+        m->slots[0].nets[e] = nets[e];
     m->dsp = sp->dsp;
     m->clip_samples = dsp_clip_samples(&sp->dsp);
     m->n_frames = dsp_clip_frames(&sp->dsp);
@@ -507,8 +616,8 @@ void am_free(am_model *m)
     if (!m)
         return;
     for (int s = 0; m->slots && s < m->n_slots; s++) {
-        if (!m->borrowed)
-            nn_model_free(m->slots[s].net);
+        for (int e = 0; !m->borrowed && e < AM_MAX_NETWORKS; e++)
+            nn_model_free(m->slots[s].nets[e]);
         free(m->slots[s].mels);
         free(m->slots[s].norm);
     }

@@ -112,9 +112,22 @@ typedef struct {
 
 typedef struct am_model am_model;
 
+/* ---- ensembles -------------------------------------------------------------------------------------------
+ * A model file may hold several networks of one architecture sharing the front end, classes, output map,
+ * normalisation, aggregation, temperature and gate (aa-train --cv-ensemble: the fold networks; cross-fitted
+ * networks alike). Each window's logits are the mean of the networks' logits, computed in am_logits_batch,
+ * so everything after it — aggregation, temperature, gate — is the one route of a single network, and one
+ * temperature fitted on single networks' out-of-fold logits applies (a mean of logits has their scale; a
+ * mean of probabilities would need each network's own temperature, fitted on fewer recordings). The cost
+ * is the networks' forward passes: n times one network's. */
+#define AM_MAX_NETWORKS 32
+
 /* Saves net with spec into path (as nn_model_save writes: a file atomically, "-" standard output). Computes and stores the self-test (see am_selftest) with net
  * in evaluation mode. net is not changed. */
 int am_save(const char *path, nn_model *net, const am_spec *spec, aa_error *err);
+/* The same for an ensemble of n networks (1..AM_MAX_NETWORKS) of one architecture and shape; n = 1 writes
+ * exactly what am_save writes. */
+int am_save_ensemble(const char *path, nn_model *const *nets, int n, const am_spec *spec, aa_error *err);
 
 /* Loads a model file for n_slots concurrent workers (>= 1). NULL on failure; err names the file and reason
  * (missing, truncated, not a model file, newer version, checksum mismatch, missing metadata). */
@@ -126,6 +139,8 @@ am_model *am_load(const char *path, int n_slots, aa_error *err);
  * as it is (its weights as they are at each call), never copied or freed; the caller keeps it alive, and
  * uses it for nothing else while a call runs. am_free frees the rest. */
 am_model *am_borrow(nn_model *net, const am_spec *spec, aa_error *err);
+/* am_borrow for an ensemble of n networks (the caller's, borrowed alike). */
+am_model *am_borrow_ensemble(nn_model *const *nets, int n, const am_spec *spec, aa_error *err);
 void am_free(am_model *m);
 
 /* ---- what the model knows ------------------------------------------------------------------------------- */
@@ -150,6 +165,7 @@ double am_class_threshold(const am_model *m, int c);  /* 0 when none */
 const char *am_arch(const am_model *m);
 const char *am_train_json(const am_model *m);         /* may be NULL */
 int am_n_slots(const am_model *m);
+int am_n_networks(const am_model *m); /* 1, or the networks of an ensemble */
 /* OpenMP threads each worker's network uses for batches (am_logits_batch); default 1. */
 void am_set_threads(am_model *m, int n);
 

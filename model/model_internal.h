@@ -6,7 +6,11 @@
 /* Metadata keys of the model file (nn_meta; the table in model/file.c). Bump AM_FORMAT_VERSION when
  * their meaning changes. Version 2 added the output map; a version 1 file has none (identity). */
 #define AM_FORMAT_NAME "audio-audit-model"
-#define AM_FORMAT_VERSION 2
+#define AM_FORMAT_VERSION 3
+/* Version 3 added ensembles (several networks); a file of one network is still written as version 2, which
+ * every build since the output map reads, and an ensemble as 3, which older builds refuse instead of
+ * silently judging with its first network alone. */
+#define AM_FORMAT_ONE_NETWORK 2
 #define AM_KEY_FORMAT "aa.format"
 #define AM_KEY_DSP "aa.dsp"
 #define AM_KEY_CLASSES "aa.classes" /* the network outputs' names separated by '\n' */
@@ -16,6 +20,8 @@
 #define AM_KEY_MIN_CONF "aa.min_confidence"
 #define AM_KEY_TRAIN_JSON "aa.train_json"
 #define AM_KEY_AGGREGATE "aa.aggregate" /* am_aggregate_format text; absent in older files = loudest */
+#define AM_KEY_NETWORKS "aa.networks" /* networks in the file (format 3; absent: 1) */
+#define AM_NET_PREFIX "aa.net." /* network i >= 1's tensors: "aa.net.<i>/<tensor name>" (the first is nn/'s own) */
 #define AM_TENSOR_MEAN "aa.norm_mean"
 #define AM_TENSOR_STD "aa.norm_std"
 #define AM_TENSOR_THRESH "aa.class_threshold"
@@ -23,7 +29,7 @@
 #define AM_TENSOR_ST_LOGITS "aa.selftest.logits"
 
 typedef struct {
-    nn_model *net;
+    nn_model *nets[AM_MAX_NETWORKS]; /* [am_model.n_nets] one copy of each network for this worker */
     float *mels;    /* [AM_BATCH][n_mels][n_frames] dB: the part of a recording am_recording_scores judges */
     float *norm;    /* [AM_BATCH][n_mels][n_frames] what am_logits_batch gives the network */
     size_t touched; /* windows of mels and norm written since the last am_wipe_slot */
@@ -52,7 +58,8 @@ struct am_model {
     dsp_logmel *logmel; /* one thread slot per am slot */
     int n_slots;
     am_slot *slots;
-    int borrowed;       /* slots[0].net is the caller's (am_borrow) */
+    int borrowed;       /* slots[0].nets are the caller's (am_borrow) */
+    int n_nets;         /* networks averaged (1, or an ensemble's) */
 };
 
 /* The slots' work buffers and the front end, once the fields above them are filled: 0 or AM_ERR_NOMEM (or

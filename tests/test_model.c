@@ -389,7 +389,7 @@ START_TEST(format1_file_loads_as_identity)
                             {"aa.output_map", "0 1 2 3", "output map"},
                             {"aa.output_map", "0 1 2 3 0 1", "more entries"},
                             {"aa.output_map", "0 1 1 3 1", "has no output"},
-                            {"aa.format", "audio-audit-model 3", "newer"}};
+                            {"aa.format", "audio-audit-model 4", "newer"}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ck_assert_int_eq(am_save(path, net5, &sp, &err), 0);
         rewrite_meta(path, NULL, NULL, bad[i][0], bad[i][1]);
@@ -812,6 +812,113 @@ START_TEST(load_refuses_impossible_front_end)
 }
 END_TEST
 
+/* An ensemble file: several networks, one front end; its logits are the mean of its networks' (model.h,
+ * "ensembles"), checked here against the networks judged one by one; a file of one network stays format 2
+ * and loads as before; damage to the ensemble's parts is refused naming the file. */
+START_TEST(ensemble_file_means_logits_and_is_checked)
+{
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "ens.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    nn_model *nets[3] = {small_net(11), small_net(12), small_net(13)};
+    aa_error err;
+    ck_assert_msg(am_save_ensemble(path, nets, 3, &sp, &err) == 0, "%s", err.msg);
+    am_model *m = am_load(path, 2, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    ck_assert_int_eq(am_n_networks(m), 3);
+    nn_meta *meta = NULL;
+    nn_model *first = nn_model_load(path, 1, 0, &meta, &err);
+    ck_assert_ptr_nonnull(first);
+    ck_assert_str_eq(nn_meta_get_str(meta, "aa.format"), "audio-audit-model 3");
+    nn_meta_free(meta);
+    nn_model_free(first);
+    am_selftest_report st;
+    ck_assert_int_eq(am_selftest(m, &st, &err), 0);
+    ck_assert(st.pass);
+
+    size_t n = 0;
+    float *clip = am_selftest_signal(&sp.dsp, &n);
+    for (size_t i = 0; i < n; i++) /* a louder, busier clip than the test tone: logits far from zero */
+        clip[i] = 0.5f * clip[i] + 0.3f * (float)sin(0.013 * (double)(i * i % 100003));
+    am_result r;
+    ck_assert_int_eq(am_classify_clip(m, 1, clip, &r, NULL, &err), 0); /* slot 1: the copies */
+    /* The other way: each network alone, through its own borrowed model at temperature 1, its logits
+     * averaged in double, then the softmax at the file's temperature. The file's route sums floats in
+     * network order; logits here are O(10), so the two differ by a few float ulps (1e-6): 1e-5 bounds it. */
+    double z[4] = {0};
+    am_spec one = sp;
+    one.temperature = 1;
+    one.min_confidence = 0;
+    for (int e = 0; e < 3; e++) {
+        am_model *single = am_borrow(nets[e], &one, &err);
+        ck_assert_ptr_nonnull(single);
+        float scores[4];
+        size_t windows = 0, offset = 0;
+        ck_assert_int_eq(am_recording_scores(single, 0, clip, n, scores, &windows, &offset, NULL, &err), 0);
+        ck_assert_uint_eq(windows, 1);
+        for (int c = 0; c < 4; c++)
+            z[c] += scores[c] / 3.0;
+        am_free(single);
+    }
+    double mx = z[0], sum = 0, p[4];
+    for (int c = 1; c < 4; c++)
+        mx = z[c] > mx ? z[c] : mx;
+    for (int c = 0; c < 4; c++)
+        sum += (p[c] = exp((z[c] - mx) / sp.temperature));
+    for (int c = 0; c < 4; c++)
+        ck_assert_msg(fabs(p[c] / sum - r.probs[c]) < 1e-5, "class %d: %g by hand, %g by the file", c, p[c] / sum,
+                      r.probs[c]);
+    /* and not the first network alone */
+    am_model *single = am_borrow(nets[0], &sp, &err);
+    am_result r0;
+    ck_assert_int_eq(am_classify_clip(single, 0, clip, &r0, NULL, &err), 0);
+    double diff = 0;
+    for (int c = 0; c < 4; c++)
+        diff += fabs(r0.probs[c] - r.probs[c]);
+    ck_assert_msg(diff > 1e-3, "the ensemble says what its first network says (%g)", diff);
+    am_free(single);
+    am_free(m);
+    free(clip);
+
+    /* One network: format 2, as before */
+    char path1[320];
+    tu_path(path1, sizeof path1, dir, "one.aam");
+    ck_assert_int_eq(am_save(path1, nets[0], &sp, &err), 0);
+    first = nn_model_load(path1, 1, 0, &meta, &err);
+    ck_assert_str_eq(nn_meta_get_str(meta, "aa.format"), "audio-audit-model 2");
+    nn_meta_free(meta);
+    nn_model_free(first);
+    m = am_load(path1, 1, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    ck_assert_int_eq(am_n_networks(m), 1);
+    am_free(m);
+
+    /* Damage */
+    const char *bad[][4] = {{NULL, "aa.format", "audio-audit-model 2", "ensemble is format 3"},
+                            {NULL, "aa.networks", "4", "tensors of other networks"},
+                            {NULL, "aa.networks", "1", "networks (2.."},
+                            {"aa.networks", NULL, NULL, "tensors of other networks"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(am_save_ensemble(path, nets, 3, &sp, &err), 0);
+        rewrite_meta(path, bad[i][0], NULL, bad[i][1], bad[i][2]);
+        ck_assert_ptr_null(am_load(path, 1, &err));
+        ck_assert_int_eq(err.code, AM_ERR_FORMAT);
+        ck_assert_msg(strstr(err.msg, "ens.aam") && strstr(err.msg, bad[i][3]), "%zu: %s", i, err.msg);
+    }
+    /* Networks that do not match cannot make one */
+    nn_model *odd[2] = {nets[0], small_net_k(5, 5)};
+    ck_assert_int_eq(am_save_ensemble(path, odd, 2, &sp, &err), AM_ERR_ARG);
+    ck_assert_msg(strstr(err.msg, "network 2") != NULL, "%s", err.msg);
+    nn_model_free(odd[1]);
+    for (int e = 0; e < 3; e++)
+        nn_model_free(nets[e]);
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -822,6 +929,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, borrowed_network_judges_as_its_file);
     tcase_add_test(tc, output_map_stored_and_merged);
     tcase_add_test(tc, format1_file_loads_as_identity);
+    tcase_add_test(tc, ensemble_file_means_logits_and_is_checked);
     tcase_add_test(tc, selftest_passes_and_detects_drift);
     tcase_add_test(tc, load_errors_name_the_file);
     tcase_add_test(tc, load_refuses_impossible_front_end);

@@ -413,6 +413,14 @@ static int split_one(const ds_list *l, const ds_cache *c, const tr_options *o, i
     so.hold_out[DS_VAL] = o->val_sources;
     so.hold_out[DS_TEST] = o->test_sources;
     so.lenient = lenient;
+    if (o->fixed_side && !lenient) {
+        /* cross-validation: the test fold is fixed; validation is carved from the other folds as the ordinary
+         * split carves it from what is not test */
+        so.fixed_side = o->fixed_side;
+        so.frac[DS_VAL] = o->val_frac / (1 - o->test_frac);
+        so.frac[DS_TRAIN] = 1 - so.frac[DS_VAL];
+        so.frac[DS_TEST] = 0;
+    }
     double *w = malloc((c->n_files ? c->n_files : 1) * sizeof *w);
     if (!w)
         return nomem(err);
@@ -632,7 +640,8 @@ int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
         d->file_kind[f] = d->file_part[f] ? l->classes[it->cls] : NULL;
     }
 
-    const char *held[DS_N_SIDES] = {NULL, o->val_sources, o->test_sources};
+    /* a test fold holds what its folds give it, as a side of held-out sources does */
+    const char *held[DS_N_SIDES] = {NULL, o->val_sources, o->fixed_side ? "its fold" : o->test_sources};
     if ((rc = side_lists(d, err)) || (rc = count_and_check(d, held, err)) || (rc = class_weights(d, o, err)) ||
         (rc = features(d, o, err)))
         goto fail;

@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "nn/nn.h"
 #include "train/calibrate.h"
+#include "train/cv.h"
 #include "train/data.h"
 #include "train/demo_cmd.h"
 #include "train/loop.h"
@@ -529,6 +530,9 @@ int main(int argc, char **argv)
     free(split_out);
     if (bad)
         return fail(&err);
+    if (o.cv) /* with the model or the report on standard output, what people read goes to standard error */
+        return tr_cv_run(&o, (o.model_path && !strcmp(o.model_path, "-")) ||
+                                     (o.report_json && !strcmp(o.report_json, "-")) ? stderr : stdout);
     FILE *log = NULL;
     /* With the model or the report on standard output, what people read goes to standard error. */
     int std_out = (o.model_path && !strcmp(o.model_path, "-")) || (o.report_json && !strcmp(o.report_json, "-"));

@@ -66,7 +66,7 @@ typedef enum {
     O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_MIX_P, O_MIX_CLASSES, O_MIX_EVENTS, O_MIX_SNR, O_MIX_LEVEL, O_COLOUR_P, O_REVERB_P,
     O_REVERB_RT60, O_CLIP_P, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_LOG,
     O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET, O_AUDIT, O_JSON,
-    O_NEGATIVES, O_NEGATIVES_AS, O_VAL_SOURCES, O_TEST_SOURCES, N_OPT_IDS
+    O_NEGATIVES, O_NEGATIVES_AS, O_VAL_SOURCES, O_TEST_SOURCES, O_CV, O_FOLDS, O_CV_ENSEMBLE, N_OPT_IDS
 } opt_id;
 
 typedef struct {
@@ -265,6 +265,18 @@ static const opt_def OPTS[] = {
     {O_AGGREGATE_REPORT, "aggregate-report", 0, K_STR, "P,P,..", 0, 0, NULL, NULL,
      "also print the validation recordings' accuracy and macro-F1 under each of these policies",
      "--aggregate-report loudest,mean@1,top3@1", NULL},
+
+    {O_CV, "cv", 0, K_FLAG, NULL, 0, 0, NULL, "Cross-validation",
+     "train each fold in turn as the test side (validation from the other folds, groups whole) and report per "
+     "fold, mean and sd, the confusion matrix summed over folds, and temperature and gate fitted on the pooled "
+     "validation predictions; -o is not needed. Folds: the manifest's fold column, else --folds",
+     "--cv --folds 5", NULL},
+    {O_FOLDS, "folds", 0, K_INT, "K", 2, 100, NULL, NULL,
+     "with --cv: K folds of whole groups, stratified by class, seeded (default: the manifest's fold column, "
+     "else 5)", "--folds 10", NULL},
+    {O_CV_ENSEMBLE, "cv-ensemble", 0, K_FLAG, NULL, 0, 0, NULL, NULL,
+     "with --cv: write -o MODEL holding every fold's network (inference averages their logits), with the "
+     "pooled temperature and gate", "--cv --cv-ensemble -o ens.aam", NULL},
 
     {O_CHECKPOINT, "checkpoint", 0, K_STR, "FILE", 0, 0, NULL, "Checkpoints",
      "write the whole training state to FILE after every epoch", "--checkpoint run.ckpt", NULL},
@@ -574,6 +586,9 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_SEED: o->seed = u; break;
     case O_VAL_FRAC: o->val_frac = x; break;
     case O_TEST_FRAC: o->test_frac = x; break;
+    case O_CV: o->cv = 1; break;
+    case O_FOLDS: o->folds = (int)n; break;
+    case O_CV_ENSEMBLE: o->cv_ensemble = 1; break;
     case O_HOP: o->hop_s = x; break;
     case O_MAX_WINDOWS: o->max_windows = (int)n; break;
     case O_ARCH: o->arch = v; break;
@@ -736,7 +751,15 @@ static int check_together(const tr_options *o, aa_error *err)
         return aa_error_set(err, TR_PARSE_USAGE, "missing DATA, the folder of class folders");
     if (o->json && !o->audit)
         return aa_error_set(err, TR_PARSE_USAGE, "--json only applies with --audit");
-    if (!o->model_path && !o->stop_after && !o->audit)
+    if ((o->folds || o->cv_ensemble) && !o->cv)
+        return aa_error_set(err, TR_PARSE_USAGE, "%s needs --cv", o->folds ? "--folds" : "--cv-ensemble");
+    if (o->cv && (o->checkpoint || o->resume || o->stop_after || o->n_negatives || o->val_sources ||
+                  o->test_sources || o->aggregate_report || o->svg_dir || o->audit))
+        return aa_error_set(err, TR_PARSE_USAGE, "--cv does not combine with --checkpoint, --resume, --stop-after, "
+                            "--negatives, --val-sources, --test-sources, --aggregate-report, --svg or --audit");
+    if (o->cv && o->model_path && !o->cv_ensemble)
+        return aa_error_set(err, TR_PARSE_USAGE, "--cv writes no model but with --cv-ensemble (-o MODEL)");
+    if (!o->model_path && !o->stop_after && !o->audit && !(o->cv && !o->cv_ensemble))
         return aa_error_set(err, TR_PARSE_USAGE, "missing -o MODEL, the model file to write");
     if (o->val_frac <= 0)
         return aa_error_set(err, TR_PARSE_USAGE,

@@ -67,7 +67,14 @@ typedef struct {
     int quiet;
     int audit;               /* --audit: describe the data, do not train */
     int json;                /* --audit --json */
+    /* cross-validation (train/cv.c) */
+    int cv;                  /* --cv: train each fold in turn as the test side, report per fold and pooled */
+    int folds;               /* --folds K: K folds made by group and class; 0: the manifest's, else 5 */
+    int cv_ensemble;         /* --cv-ensemble: -o MODEL holds the fold networks */
+    /* Not an option: [DATA's files] the sides cross-validation fixes (its test fold), or NULL. */
+    const int *fixed_side;
 } tr_options;
+#define TR_CV_DEFAULT_FOLDS 5
 
 /* The defaults every option's help line quotes. */
 void tr_options_default(tr_options *o);
