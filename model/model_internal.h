@@ -4,9 +4,10 @@
 #include "model/model.h"
 
 /* Metadata keys of the model file (nn_meta; the table in model/file.c). Bump AM_FORMAT_VERSION when
- * their meaning changes. Version 2 added the output map; a version 1 file has none (identity). */
+ * their meaning changes. Version 2 added the output map; a version 1 file has none (identity). Version 3
+ * added the task; older files are judged by the class-name rule. */
 #define AM_FORMAT_NAME "audio-audit-model"
-#define AM_FORMAT_VERSION 2
+#define AM_FORMAT_VERSION 3
 #define AM_KEY_FORMAT "aa.format"
 #define AM_KEY_DSP "aa.dsp"
 #define AM_KEY_CLASSES "aa.classes" /* the network outputs' names separated by '\n' */
@@ -15,6 +16,7 @@
 #define AM_KEY_TEMPERATURE "aa.temperature"
 #define AM_KEY_MIN_CONF "aa.min_confidence"
 #define AM_KEY_TRAIN_JSON "aa.train_json"
+#define AM_KEY_TASK "aa.task" /* "respiratory" or "general" (am_task_name); absent (format < 3): the rule */
 #define AM_KEY_AGGREGATE "aa.aggregate" /* am_aggregate_format text; absent in older files = loudest */
 #define AM_TENSOR_MEAN "aa.norm_mean"
 #define AM_TENSOR_STD "aa.norm_std"
@@ -47,6 +49,7 @@ struct am_model {
     char *train_json;
     char *path;         /* the file it was loaded from, for messages; NULL: am_borrow's model in memory */
     am_aggregate aggregate;
+    am_task task;       /* AM_TASK_GENERAL or AM_TASK_RESPIRATORY */
     float *st_mel;    /* [n_mels][n_frames] stored self-test log-mel, NULL if absent */
     float *st_logits; /* [n_outputs] */
     dsp_logmel *logmel; /* one thread slot per am slot */
