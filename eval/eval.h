@@ -349,6 +349,9 @@ typedef struct {
     const ev_gate_choice *gate_choice; /* how the gate was chosen, or NULL */
     int omit_curve;                  /* JSON: leave out the per-confidence "coverage_curve" array */
     const ev_breakdown *breakdown;   /* per source and the negatives, reported after the rest, or NULL */
+    const char *notice;              /* a line every report and plot carries (the disclaimer of a
+                                        respiratory model), or NULL: text reports end with it, JSON reports
+                                        have it as "disclaimer", SVG plots at the bottom */
 } ev_report_info;
 
 /* Human-readable report: the confusion matrix (rows true class with names, numbered predicted columns and
@@ -389,6 +392,7 @@ int ev_breakdown_text(FILE *out, const ev_breakdown *b, const ev_report_info *in
  *                classes), "coverage", "covered", "selective_accuracy", "covered_correct"}],
  *   "negatives": {"n", "expected": name ("Unclear/Unknown" for withheld), "columns": [names...,
  *                 "Unclear/Unknown"], "all": {row}, "per_kind": [{"kind", row...}]}|null (none)
+ * and with info->notice, last: "disclaimer": string.
  *   where a row is "n", "called": [int per column], "shares": [num per column], "false_alarms",
  *   "false_alarm_share".
  * Strings are JSON-escaped; bytes that are not valid UTF-8 become U+FFFD. Ends with a newline. */

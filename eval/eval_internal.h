@@ -66,6 +66,10 @@ int ev_save_atomic(const char *path, ev_writer writer, const void *ctx, aa_error
 /* Opens a self-contained SVG document of w x h pixels with a white background; title goes in <title>. */
 void ev_svg_begin(FILE *out, int w, int h, const char *title);
 void ev_svg_end(FILE *out);
+/* The height a plot adds at its bottom for info->notice (0 without one), and the notice written there
+ * (the document is w by h, that height included). */
+int ev_svg_notice_height(const ev_report_info *info);
+void ev_svg_notice(FILE *out, int w, int h, const ev_report_info *info);
 /* <text> at (x, y); anchor "start"/"middle"/"end"; extra is raw attributes (may be NULL); s is escaped. */
 void ev_svg_text(FILE *out, double x, double y, const char *anchor, const char *extra, const char *s);
 /* Colour of a share in [0, 1] on a white-to-blue scale, as "#rrggbb" into buf[8]. */

@@ -133,6 +133,12 @@ int ev_events_report_json(FILE *out, const ev_event_eval *s, const ev_report_inf
         ev_json_count(out, "substitutions", f->substitutions, 0);
         fputc('}', out);
     }
-    fputs("]}\n", out);
+    fputc(']', out);
+    if (info && info->notice) {
+        fputc(',', out);
+        ev_json_key(out, "disclaimer");
+        aa_json_fstr(out, info->notice);
+    }
+    fputs("}\n", out);
     return ev_stream_status(out, "event report JSON", err);
 }

@@ -263,6 +263,8 @@ int ev_events_report_text(FILE *out, const ev_event_eval *s, const ev_report_inf
     int oom = put_counts(out, s, info);
     oom |= put_timing(out, s, info);
     oom |= put_files(out, s);
+    if (info && info->notice)
+        fprintf(out, "%s\n", info->notice);
     int rc = ev_stream_status(out, "event report", err);
     if (!rc && oom)
         rc = aa_error_set(err, EV_ERR_NOMEM, "event report: out of memory (%zu recordings)", s->n_files);

@@ -330,6 +330,11 @@ int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
         put_sources(out, info->breakdown);
         put_negatives(out, info->breakdown, info);
     }
+    if (info && info->notice) {
+        fputs(",\n", out);
+        ev_json_key(out, "disclaimer");
+        aa_json_fstr(out, info->notice);
+    }
     fputs("}\n", out);
     return ev_stream_status(out, "JSON report", err);
 }

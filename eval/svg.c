@@ -20,6 +20,18 @@ void ev_svg_end(FILE *out)
     fputs("</svg>\n", out);
 }
 
+int ev_svg_notice_height(const ev_report_info *info)
+{
+    return info && info->notice ? 24 : 0;
+}
+
+void ev_svg_notice(FILE *out, int w, int h, const ev_report_info *info)
+{
+    if (info && info->notice)
+        ev_svg_text(out, w / 2.0, h - 8, "middle", "font-size=\"11\" font-weight=\"bold\" fill=\"#333333\"",
+                    info->notice);
+}
+
 void ev_svg_text(FILE *out, double x, double y, const char *anchor, const char *extra, const char *s)
 {
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"%s%s>", x, y, anchor, extra ? " " : "",

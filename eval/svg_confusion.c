@@ -21,7 +21,7 @@ int ev_svg_confusion(FILE *out, const ev_eval *ev, const ev_report_info *info, a
     double left = 40 + (double)maxw * CHAR_W + 10;
     double top = 70 + (double)maxw * CHAR_W * 0.72; /* column names are turned 45 degrees */
     double grid_w = (double)(K + 1) * CELL_W + GAP, grid_h = (double)K * CELL_H;
-    int width = (int)(left + grid_w + 90), height = (int)(top + grid_h + 100);
+    int width = (int)(left + grid_w + 90), height = (int)(top + grid_h + 100) + ev_svg_notice_height(info);
 
     snprintf(buf, sizeof buf, "Confusion matrix%s%s", info && info->title ? ": " : "",
              info && info->title ? info->title : "");
@@ -78,6 +78,7 @@ int ev_svg_confusion(FILE *out, const ev_eval *ev, const ev_report_info *info, a
     fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"200\" height=\"12\" fill=\"none\" stroke=\"#333333\"/>\n", kx, ky);
     ev_svg_text(out, kx, ky + 26, "start", "font-size=\"10\"", "0%");
     ev_svg_text(out, kx + 200, ky + 26, "end", "font-size=\"10\"", "100% of the row");
+    ev_svg_notice(out, width, height, info);
     ev_svg_end(out);
     return ev_stream_status(out, "confusion-matrix SVG", err);
 }

@@ -31,7 +31,8 @@ int ev_svg_coverage(FILE *out, const ev_eval *ev, const ev_report_info *info, aa
 
     snprintf(buf, sizeof buf, "Coverage and accuracy%s%s", info && info->title ? ": " : "",
              info && info->title ? info->title : "");
-    ev_svg_begin(out, 520, 480, buf);
+    int height = 480 + ev_svg_notice_height(info);
+    ev_svg_begin(out, 520, height, buf);
     ev_svg_text(out, f.x0 + f.w / 2, 22, "middle", "font-size=\"15\" font-weight=\"bold\"", buf);
     snprintf(buf, sizeof buf, "%zu %s, one point per confidence threshold", ev->n, ev_unit(info));
     ev_svg_text(out, f.x0 + f.w / 2, 40, "middle", "font-size=\"11\" fill=\"#555555\"", buf);
@@ -53,6 +54,7 @@ int ev_svg_coverage(FILE *out, const ev_eval *ev, const ev_report_info *info, aa
                  ev->covered, ev->n, ev->selective_accuracy, ev->covered_correct, ev->covered);
         ev_svg_text(out, f.x0 + f.w / 2, f.y0 + f.h + 56, "middle", "font-size=\"11\" fill=\"#d62728\"", buf);
     }
+    ev_svg_notice(out, 520, height, info);
     ev_svg_end(out);
     free(x);
     free(y);

@@ -9,7 +9,8 @@ int ev_svg_reliability(FILE *out, const ev_eval *ev, const ev_report_info *info,
     ev_svg_frame f = {.x0 = 70, .y0 = 60, .w = 420, .h = 360, .xmin = 0, .xmax = 1, .ymin = 0, .ymax = 1};
     snprintf(buf, sizeof buf, "Reliability%s%s", info && info->title ? ": " : "",
              info && info->title ? info->title : "");
-    ev_svg_begin(out, 520, 500, buf);
+    int height = 500 + ev_svg_notice_height(info);
+    ev_svg_begin(out, 520, height, buf);
     ev_svg_text(out, f.x0 + f.w / 2, 22, "middle", "font-size=\"15\" font-weight=\"bold\"", buf);
     snprintf(buf, sizeof buf, "ECE %.3f over %zu %s (%d equal-width bins)", ev->ece, ev->n, ev_unit(info),
              EV_ECE_BINS);
@@ -40,6 +41,7 @@ int ev_svg_reliability(FILE *out, const ev_eval *ev, const ev_report_info *info,
     fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" stroke-width=\"2\"/>\n",
             f.x0 + 10, ly + 12, f.x0 + 24, ly + 12);
     ev_svg_text(out, f.x0 + 30, ly + 16, "start", "font-size=\"11\"", "mean confidence in the bin");
+    ev_svg_notice(out, 520, height, info);
     ev_svg_end(out);
     return ev_stream_status(out, "reliability SVG", err);
 }

@@ -27,7 +27,8 @@
  *     at once, further ones wait for a free worker. A timeline or a self-test uses all workers (it waits for
  *     the others to finish, and they wait for it). Each function below says what it may run beside.
  *
- * Not a medical device: the output is not a diagnosis and not health advice. */
+ * A model file says whether it is a respiratory model (audioaudit_model_is_respiratory); the results of
+ * one must be shown with its disclaimer (audioaudit_model_disclaimer: "Not a medical device: ..."). */
 
 #include <stddef.h>
 
@@ -114,6 +115,14 @@ AUDIOAUDIT_API int audioaudit_model_workers(const audioaudit_model *m);
 AUDIOAUDIT_API const char *audioaudit_model_arch(const audioaudit_model *m);
 AUDIOAUDIT_API const char *audioaudit_model_aggregate(const audioaudit_model *m);
 AUDIOAUDIT_API const char *audioaudit_model_settings(const audioaudit_model *m);
+/* What the model is for, as its file says (aa-train --task): 1 for a respiratory model (coughs,
+ * breathing), 0 for a general sound classifier (and for NULL). A respiratory model's results are to be
+ * shown with audioaudit_model_disclaimer's text, wherever they appear. */
+AUDIOAUDIT_API int audioaudit_model_is_respiratory(const audioaudit_model *m);
+AUDIOAUDIT_API const char *audioaudit_model_task(const audioaudit_model *m);       /* "respiratory", "general" */
+/* "Not a medical device: this is not a diagnosis or health advice." for a respiratory model; NULL for a
+ * general one. The string is static. */
+AUDIOAUDIT_API const char *audioaudit_model_disclaimer(const audioaudit_model *m);
 
 /* Replaces the stored global gate (aa-infer --min-confidence); p in [0, 1], 0 never withholds. Waits for
  * running calls on m to finish; calls made after it returns use the new gate. */

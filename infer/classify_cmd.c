@@ -90,7 +90,7 @@ int inf_cmd_classify(const inf_options *o)
         }
     }
     if (o->format == INF_TEXT)
-        printf("%s\n", AM_DISCLAIMER);
+        inf_text_disclaimer(stdout, m);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "aa-infer: stdout: write error\n");
         failed = 1;

@@ -311,7 +311,6 @@ static int write_reports(const inf_options *o, const ev_eval *ev, const ev_repor
     } else {
         if (ev_report_text(stdout, ev, info, err))
             return 1;
-        printf("%s\n", AM_DISCLAIMER);
     }
     if (o->svg_dir) {
         if (mkdir(o->svg_dir, 0777) != 0 && errno != EEXIST)
@@ -420,7 +419,7 @@ int inf_cmd_eval(const inf_options *o)
     snprintf(title, sizeof title, "%s on %s%s%s", o->model, o->eval_data, o->side ? ", side " : "",
              o->side ? o->side : "");
     ev_report_info info = {.title = title, .class_names = names, .unit = "recordings",
-                           .temperature = am_temperature(m), .breakdown = by};
+                           .temperature = am_temperature(m), .breakdown = by, .notice = am_disclaimer(m)};
     if (write_reports(o, ev, &info, &err)) {
         fflush(stdout);
         inf_print_error(err.msg);

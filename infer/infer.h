@@ -53,7 +53,7 @@ typedef struct {
     /* --timeline, --stream */
     double hop;             /* s; default 0.5 */
     int smooth;             /* windows in the centred moving average; default 3 (1 = none) */
-    const char *background; /* class that is never an event; default "background_noise" */
+    const char *background; /* class that is never an event; NULL (default): the model's background class */
     const char *reference;  /* --timeline --reference REF.tsv: score the events; NULL: do not */
     double collar;          /* s, onset collar of the scoring; default 1 */
     int offsets;            /* 1: offsets must match too (sed_eval's rule) */
@@ -135,6 +135,11 @@ size_t inf_stdin_limit(double max_seconds, size_t cap);
 /* Results are built in an aa_buf (util/util.h) and written with aa_json_str / aa_json_num. */
 /* {"Cough": 0.93, ...}: every class's probability by display label, in the model's class order. */
 void inf_json_probabilities(aa_buf *b, const am_model *m, const float *probs);
+/* `, "disclaimer": "..."` when m is a respiratory model (am_disclaimer), nothing for a general one: the
+ * member every JSON object that carries a result ends with. */
+void inf_json_disclaimer(aa_buf *b, const am_model *m);
+/* The disclaimer's line of a text output (nothing for a general model). */
+void inf_text_disclaimer(FILE *out, const am_model *m);
 /* The label shown for a decision: the class's display label, or AM_UNCLEAR_LABEL when gated. */
 const char *inf_label(const am_model *m, const am_result *r);
 
@@ -142,7 +147,8 @@ const char *inf_label(const am_model *m, const am_result *r);
  * server answers with (the server adds "mel" from the clip's log-mel; mel NULL leaves it out):
  *   {"file", "label", "class" (null when gated), "confidence", "gated", "probabilities": {label: p},
  *    "quality": {"verdict", "ok", "duration_s", "rms_dbfs", "peak_dbfs", "clipped_fraction", "message"},
- *    "duration_s", ["mel": {"n_mels", "n_frames", "min_db", "max_db", "data"},] "disclaimer"}
+ *    "duration_s", ["mel": {"n_mels", "n_frames", "min_db", "max_db", "data"},] ["disclaimer" (a
+ *    respiratory model only)]}
  * mel: [n_mels][n_frames] dB. Malloc'd (caller frees); NULL when out of memory. */
 char *inf_result_json(const am_model *m, const char *file, const am_file_result *r, const float *mel);
 /* The log-mel as the page draws it: uint8 [n_mels][n_frames], 0 = min_db (the clip's floor, max - top_db),
@@ -154,7 +160,9 @@ void inf_print_error(const char *msg);
 void inf_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Human lines for one recording (label or Unclear, confidence, every probability, quality). */
 void inf_result_text(FILE *out, const am_model *m, const char *file, const am_file_result *r);
-/* CSV: a header, then one row per recording (RFC 4180 quoting). */
+/* CSV: a header, then one row per recording (RFC 4180 quoting). A respiratory model's table ends with a
+ * "disclaimer" column holding the disclaimer in every row: a column, not a comment line, so that every
+ * CSV reader keeps it and a row copied elsewhere still says it. */
 void inf_csv_header(FILE *out, const am_model *m);
 void inf_result_csv(FILE *out, const am_model *m, const char *file, const am_file_result *r);
 

@@ -30,8 +30,7 @@ static void mel_usage(FILE *to)
             "                 '-' writes standard output and prints the shape on standard error)\n"
             "  -h, --help     show this help and exit\n"
             "\n"
-            "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
-            "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n",
+            "Exit status: 0 success, 1 runtime error, 2 usage error.\n",
             d.sample_rate, d.clip_seconds, d.n_mels, d.fmax, d.top_db);
 }
 

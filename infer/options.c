@@ -19,7 +19,7 @@ void inf_options_default(inf_options *o)
     o->min_confidence = -1;
     o->hop = 0.5;
     o->smooth = 3;
-    o->background = "background_noise";
+    o->background = NULL; /* the model's background class */
     o->collar = ev_event_opts_default().collar;
     o->host = "127.0.0.1";
     o->port = 8501;
@@ -106,7 +106,8 @@ static const opt_def OPTS[] = {
     {O_SMOOTH, "smooth", 0, K_INT, "N", 1, 101, MODE(INF_TIMELINE), NULL,
      "centred moving average of the probabilities over N windows (odd; 1 = none)", NULL},
     {O_BACKGROUND, "background", 0, K_STR, "CLASS", 0, 0, MODE(INF_TIMELINE) | MODE(INF_STREAM), NULL,
-     "the class that is never an event", NULL},
+     "the class that is never an event (default: the model's class named background_noise or background, "
+     "in any case and with any separator; none when it has no such class)", NULL},
     {O_REFERENCE, "reference", 0, K_STR, "REF.tsv", 0, 0, MODE(INF_TIMELINE), NULL,
      "score the events against the reference events of REF.tsv (columns file, label, start_s, end_s) and "
      "print one report for all the recordings: per class precision, recall, F1, false alarms per hour, onset "
@@ -181,7 +182,6 @@ static int default_text(const opt_def *d, char *buf, size_t n)
     case O_MAX_SECONDS: snprintf(buf, n, "%g; --serve %g", DSP_LOAD_MAX_SECONDS, INF_SERVE_MAX_SECONDS); return 1;
     case O_HOP: snprintf(buf, n, "%g", o.hop); return 1;
     case O_SMOOTH: snprintf(buf, n, "%d", o.smooth); return 1;
-    case O_BACKGROUND: snprintf(buf, n, "%s", o.background); return 1;
     case O_COLLAR: snprintf(buf, n, "%g", o.collar); return 1;
     case O_REFRACTORY: snprintf(buf, n, "%g", o.refractory); return 1;
     case O_HOST: snprintf(buf, n, "%s", o.host); return 1;
@@ -225,10 +225,10 @@ void inf_usage(FILE *to)
         "       aa-infer -m MODEL --selftest                 check this build against the model's self-test\n"
         "       aa-infer -m MODEL --serve [options]          web page and JSON API\n"
         "       aa-infer --mel CLIP -o OUT.f32 [-m MODEL]    the log-mel a model sees (--mel --help)\n"
-        "Classify respiratory sounds (cough, heavy breathing, normal breathing, background noise) with a\n"
-        "model file made by aa-train. A prediction below the model's confidence gate is reported as\n"
-        "\"Unclear/Unknown\"; a recording that is too short, silent or clipped is flagged (and still\n"
-        "classified).\n"
+        "Classify recordings into the classes of a model file made by aa-train (a sound classifier: coughs\n"
+        "and breathing, dog barks, machine faults, spoken words, whatever it was trained on). A prediction\n"
+        "below the model's confidence gate is reported as \"Unclear/Unknown\"; a recording that is too\n"
+        "short, silent or clipped is flagged (and still classified).\n"
         "\n"
         "Inputs: CLIP is any file libsndfile reads (WAV, FLAC, Ogg, Opus, MP3, ...); a folder is searched\n"
         "recursively for .wav .flac .ogg .oga .opus .mp3 files; '-' reads one recording from standard input.\n");
@@ -273,7 +273,8 @@ void inf_usage(FILE *to)
         "\n"
         "Exit status: 0 success, 1 runtime error (a file that cannot be used, a bad model file, a failed\n"
         "self-test; other files are still processed), 2 usage error.\n"
-        "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n");
+        "A respiratory model (its file says so; aa-train --task) adds to every result, in every output:\n"
+        "\"" AM_DISCLAIMER "\"\n");
 }
 
 /* ---- values ------------------------------------------------------------------------------------------- */

@@ -12,6 +12,22 @@
  * come out of the CLI and the server, which share this code. */
 #define PFMT "%.6g"
 
+void inf_json_disclaimer(aa_buf *b, const am_model *m)
+{
+    const char *d = am_disclaimer(m);
+    if (d) {
+        aa_buf_printf(b, ", \"disclaimer\": ");
+        aa_json_str(b, d);
+    }
+}
+
+void inf_text_disclaimer(FILE *out, const am_model *m)
+{
+    const char *d = am_disclaimer(m);
+    if (d)
+        fprintf(out, "%s\n", d);
+}
+
 const char *inf_label(const am_model *m, const am_result *r)
 {
     return r->gated ? AM_UNCLEAR_LABEL : am_class_label(m, r->cls);
@@ -92,8 +108,7 @@ char *inf_result_json(const am_model *m, const char *file, const am_file_result 
         aa_buf_printf(&b, ", \"mel\": ");
         inf_json_mel(&b, m, mel);
     }
-    aa_buf_printf(&b, ", \"disclaimer\": ");
-    aa_json_str(&b, AM_DISCLAIMER);
+    inf_json_disclaimer(&b, m);
     aa_buf_printf(&b, "}");
     return aa_buf_take(&b);
 }
@@ -193,7 +208,7 @@ void inf_csv_header(FILE *out, const am_model *m)
         snprintf(name, sizeof name, "p_%s", am_class_name(m, c));
         csv_field(out, name);
     }
-    fputs(",quality,duration_s\n", out);
+    fputs(am_disclaimer(m) ? ",quality,duration_s,disclaimer\n" : ",quality,duration_s\n", out);
 }
 
 void inf_result_csv(FILE *out, const am_model *m, const char *file, const am_file_result *fr)
@@ -207,5 +222,10 @@ void inf_result_csv(FILE *out, const am_model *m, const char *file, const am_fil
     fprintf(out, "," PFMT ",%d", r->confidence, r->gated);
     for (int c = 0; c < am_n_classes(m); c++)
         fprintf(out, "," PFMT, (double)r->probs[c]);
-    fprintf(out, ",%s,%.3f\n", fr->quality.name, fr->duration);
+    fprintf(out, ",%s,%.3f", fr->quality.name, fr->duration);
+    if (am_disclaimer(m)) {
+        fputc(',', out);
+        csv_field(out, am_disclaimer(m));
+    }
+    fputc('\n', out);
 }

@@ -123,8 +123,9 @@ char *inf_model_json(const am_model *m)
     aa_buf_printf(&b, ", \"unclear_label\": ");
     aa_json_str(&b, AM_UNCLEAR_LABEL);
     aa_buf_printf(&b, ", \"quality\": {\"min_seconds\": %g, \"silent_dbfs\": %g, \"clipped_fraction\": %g}, "
-                   "\"disclaimer\": ", AM_QUALITY_MIN_SECONDS, AM_QUALITY_SILENT_DBFS, AM_QUALITY_CLIP_FRACTION);
-    aa_json_str(&b, AM_DISCLAIMER);
+                   "\"task\": \"%s\", \"disclaimer\": ", AM_QUALITY_MIN_SECONDS, AM_QUALITY_SILENT_DBFS,
+                   AM_QUALITY_CLIP_FRACTION, am_task_name(am_get_task(m)));
+    aa_json_str(&b, am_disclaimer(m)); /* null for a general model */
     aa_buf_printf(&b, "}\n");
     return aa_buf_take(&b);
 }
@@ -300,9 +301,10 @@ int inf_cmd_serve(const inf_options *o)
         rc = 1;
     } else {
         int v6 = strchr(cfg.host, ':') != NULL;
-        printf("aa-infer: serving %s on http://%s%s%s:%d/ with %d worker%s (Ctrl-C stops)\n%s\n", o->model,
+        printf("aa-infer: serving %s on http://%s%s%s:%d/ with %d worker%s (Ctrl-C stops)\n", o->model,
                v6 ? "[" : "", cfg.host, v6 ? "]" : "", aa_serve_port(server), cfg.n_workers,
-               cfg.n_workers == 1 ? "" : "s", AM_DISCLAIMER);
+               cfg.n_workers == 1 ? "" : "s");
+        inf_text_disclaimer(stdout, m);
         flush_stdout(&warned, "; serving anyway");
         if (!aa_serve_is_loopback(server))
             /* one line: the address is wide, nothing stands between the network and the API */

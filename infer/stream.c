@@ -80,8 +80,10 @@ static void print_decision(const streamer *st, const am_result *r, double start,
         aa_buf_printf(&b, ", \"confidence\": %.6g, \"gated\": %s, \"probabilities\": ", r->confidence,
                        r->gated ? "true" : "false");
         inf_json_probabilities(&b, m, r->probs);
-        aa_buf_printf(&b, ", \"quality\": \"%s\", \"rms_dbfs\": %.2f, \"latency_ms\": %.3f}", q.name, stats->rms_dbfs,
+        aa_buf_printf(&b, ", \"quality\": \"%s\", \"rms_dbfs\": %.2f, \"latency_ms\": %.3f", q.name, stats->rms_dbfs,
                       latency_ms(st));
+        inf_json_disclaimer(&b, m);
+        aa_buf_printf(&b, "}");
         char *s = aa_buf_take(&b);
         if (s)
             printf("%s\n", s);
@@ -122,7 +124,9 @@ static void print_onset(const streamer *st, int cls, double start, double end, d
         aa_buf_printf(&b, ", \"class\": ");
         aa_json_str(&b, am_class_name(m, cls));
         aa_buf_printf(&b, ", \"window_start_s\": %.3f, \"window_end_s\": %.3f, \"confidence\": %.6g, "
-                          "\"latency_ms\": %.3f}", start, end, conf, latency_ms(st));
+                          "\"latency_ms\": %.3f", start, end, conf, latency_ms(st));
+        inf_json_disclaimer(&b, m);
+        aa_buf_printf(&b, "}");
         char *s = aa_buf_take(&b);
         if (s)
             printf("%s\n", s);
@@ -143,8 +147,10 @@ static void print_event(const streamer *st, const inf_event *e)
         aa_json_str(&b, am_class_label(m, e->cls));
         aa_buf_printf(&b, ", \"class\": ");
         aa_json_str(&b, am_class_name(m, e->cls));
-        aa_buf_printf(&b, ", \"peak_confidence\": %.6g, \"windows\": %zu, \"latency_ms\": %.3f}", e->peak, e->windows,
+        aa_buf_printf(&b, ", \"peak_confidence\": %.6g, \"windows\": %zu, \"latency_ms\": %.3f", e->peak, e->windows,
                       latency_ms(st));
+        inf_json_disclaimer(&b, m);
+        aa_buf_printf(&b, "}");
         char *s = aa_buf_take(&b);
         if (s)
             printf("%s\n", s);
@@ -458,7 +464,7 @@ int inf_cmd_stream(const inf_options *o)
     const dsp_settings *s = am_dsp(m);
     const char *name = strcmp(o->inputs[0], "-") ? o->inputs[0] : "stdin";
     int background = inf_background_class(m, o->background);
-    if (background < 0 && strcmp(o->background, "background_noise")) {
+    if (background < 0 && o->background) {
         fprintf(stderr, "aa-infer: --background: no class called '%s' in %s\n", o->background, o->model);
         am_free(m);
         return 2;
@@ -497,10 +503,11 @@ int inf_cmd_stream(const inf_options *o)
                           cv_err.code ? cv_err.msg : "out of memory");
     if (!rc && o->format == INF_TEXT) {
         char nb[1024];
-        printf("%s: %d Hz %s %s%s, %s on the last %.2f s every %.2f s\n%s\n", aa_printable_into(name, nb, sizeof nb),
+        printf("%s: %d Hz %s %s%s, %s on the last %.2f s every %.2f s\n", aa_printable_into(name, nb, sizeof nb),
                pf.rate, pf.is_float ? "32-bit float" : "16-bit", pf.channels == 1 ? "mono" : "multichannel",
                pf.wav ? " WAV" : " PCM", o->events ? "events from a decision" : "a decision",
-               (double)st.len / st.rate, (double)st.hop / st.rate, AM_DISCLAIMER);
+               (double)st.len / st.rate, (double)st.hop / st.rate);
+        inf_text_disclaimer(stdout, m);
         fflush(stdout);
     }
     uint64_t frames_in = 0;

@@ -355,14 +355,16 @@ char *inf_timeline_json(const am_model *m, const char *file, const inf_timeline 
         aa_json_str(&b, am_class_name(m, e->cls));
         aa_buf_printf(&b, ", \"peak_confidence\": %.6g, \"windows\": %zu}", e->peak, e->windows);
     }
-    aa_buf_printf(&b, "], \"disclaimer\": ");
-    aa_json_str(&b, AM_DISCLAIMER);
+    aa_buf_printf(&b, "]");
+    inf_json_disclaimer(&b, m);
     aa_buf_printf(&b, "}");
     return aa_buf_take(&b);
 }
 
 int inf_background_class(const am_model *m, const char *name)
 {
+    if (!name)
+        return am_background_class(m);
     for (int c = 0; c < am_n_classes(m); c++)
         if (!strcmp(am_class_name(m, c), name) || !strcmp(am_class_label(m, c), name))
             return c;
@@ -378,7 +380,7 @@ int inf_cmd_timeline(const inf_options *o)
         return inf_exit_status(&err);
     }
     int background = inf_background_class(m, o->background);
-    if (background < 0 && strcmp(o->background, "background_noise")) {
+    if (background < 0 && o->background) {
         inf_errorf("--background: no class called '%s' in %s", o->background, o->model);
         am_free(m);
         return 2;
@@ -453,7 +455,7 @@ int inf_cmd_timeline(const inf_options *o)
         inf_score_free(&score);
     }
     if (o->format == INF_TEXT)
-        printf("%s\n", AM_DISCLAIMER);
+        inf_text_disclaimer(stdout, m);
     if (fflush(stdout) != 0)
         failed = 1;
     inf_inputs_free(in, n);

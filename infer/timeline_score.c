@@ -70,7 +70,8 @@ int inf_score_report(const inf_timeline_score *s, const am_model *m, const inf_o
     const char *names[AM_MAX_CLASSES];
     for (int c = 0; c < s->k; c++)
         names[c] = am_class_label(m, c);
-    ev_report_info info = {.class_names = names};
+    /* The text report is followed by --timeline's own disclaimer line; the JSON one carries it. */
+    ev_report_info info = {.class_names = names, .notice = o->format == INF_JSON ? am_disclaimer(m) : NULL};
     int rc = o->format == INF_JSON ? ev_events_report_json(stdout, ev, &info, err)
                                    : ev_events_report_text(stdout, ev, &info, err);
     ev_event_eval_free(ev);

@@ -209,6 +209,9 @@ int audioaudit_model_workers(const audioaudit_model *m) { return m ? m->workers 
 const char *audioaudit_model_arch(const audioaudit_model *m) { return m ? am_arch(m->am) : NULL; }
 const char *audioaudit_model_aggregate(const audioaudit_model *m) { return m ? m->aggregate : NULL; }
 const char *audioaudit_model_settings(const audioaudit_model *m) { return m ? m->settings : NULL; }
+int audioaudit_model_is_respiratory(const audioaudit_model *m) { return m ? am_is_respiratory(m->am) : 0; }
+const char *audioaudit_model_task(const audioaudit_model *m) { return m ? am_task_name(am_get_task(m->am)) : NULL; }
+const char *audioaudit_model_disclaimer(const audioaudit_model *m) { return m ? am_disclaimer(m->am) : NULL; }
 
 double audioaudit_model_class_threshold(const audioaudit_model *m, int c)
 {

@@ -1,5 +1,4 @@
 #include <string.h>
-#include <strings.h>
 
 #include "model/model_internal.h"
 
@@ -64,8 +63,6 @@ int am_negatives_class(const am_model *m)
     for (int o = 0; o < m->n_outputs; o++)
         if (!strcmp(m->outputs[o], AM_OTHER_OUTPUT) && (m->map[o] < 0 || strcmp(m->classes[m->map[o]], AM_OTHER_OUTPUT)))
             return m->map[o];
-    for (int c = 0; c < m->n_classes; c++)
-        if (!strcasecmp(m->classes[c], "background_noise") || !strcasecmp(m->labels[c], "Background Noise"))
-            return c;
-    return AM_MAP_UNCLEAR;
+    int bg = am_background_class(m);
+    return bg >= 0 ? bg : AM_MAP_UNCLEAR;
 }

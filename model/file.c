@@ -2,7 +2,7 @@
  * whose metadata carries the front end, classes, normalisation, calibration, gate and self-test:
  *
  *   key / tensor             kind    since  value
- *   aa.format                string  1      "audio-audit-model 2" (name, format version)
+ *   aa.format                string  1      "audio-audit-model 2" (name, format version; 3: an ensemble)
  *   aa.dsp                   string  1      the front-end settings (dsp_settings_format)
  *   aa.classes               string  1      the network outputs' names, one per line, in output order
  *   aa.reported_classes      string  2      the classes reported, one per line (absent: the outputs)
@@ -11,6 +11,8 @@
  *   aa.temperature           number  1      softmax temperature, > 0
  *   aa.min_confidence        number  1      the global gate in [0, 1]
  *   aa.aggregate             string  1      the aggregation policy (absent: loudest)
+ *   aa.task                  string  2      "respiratory" or "general", written in every file (required in
+ *                                           format 3; files without it: am_task_of_classes on the classes)
  *   aa.train_json            string  1      the training summary (optional)
  *   aa.norm_mean, aa.norm_std f32 [n_mels]  the feature normalisation
  *   aa.class_threshold       f32 [reported classes], optional: per-class gates
@@ -56,6 +58,13 @@ static int spec_reported(const am_spec *sp)
 static const char *spec_class(const am_spec *sp, int c)
 {
     return sp->output_map ? sp->reported[c] : sp->classes[c];
+}
+
+/* The spec's task, AM_TASK_AUTO resolved by the class-name rule on the reported classes. */
+static am_task spec_task(const am_spec *sp)
+{
+    return sp->task != AM_TASK_AUTO ? sp->task
+                                    : am_task_of_classes(sp->output_map ? sp->reported : sp->classes, spec_reported(sp));
 }
 
 /* '\n'-joined names; NULL when out of memory. Caller frees. */
@@ -130,6 +139,8 @@ static int check_spec(const char *path, const nn_model *net, const am_spec *sp, 
                                     spec_class(sp, c));
     if (am_aggregate_check(&sp->aggregate, err))
         return AM_ERR_ARG;
+    if (sp->task != AM_TASK_AUTO && sp->task != AM_TASK_GENERAL && sp->task != AM_TASK_RESPIRATORY)
+        return aa_error_set(err, AM_ERR_ARG, "%s: task %d is neither general nor respiratory", path, (int)sp->task);
     return 0;
 }
 
@@ -158,6 +169,7 @@ static int put_meta(nn_meta *meta, const char *path, nn_model *const *nets, int 
              nn_meta_set_num(meta, AM_KEY_TEMPERATURE, sp->temperature, err) ||
              nn_meta_set_num(meta, AM_KEY_MIN_CONF, sp->min_confidence, err) ||
              nn_meta_set_str(meta, AM_KEY_AGGREGATE, agg, err) ||
+             nn_meta_set_str(meta, AM_KEY_TASK, am_task_name(spec_task(sp)), err) ||
              nn_meta_set_tensor(meta, AM_TENSOR_MEAN, sp->norm_mean, 1, &n_mels, err) ||
              nn_meta_set_tensor(meta, AM_TENSOR_STD, sp->norm_std, 1, &n_mels, err) ||
              (sp->train_json && nn_meta_set_str(meta, AM_KEY_TRAIN_JSON, sp->train_json, err));
@@ -393,6 +405,14 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
     m->aggregate = am_aggregate_loudest(); /* files from before the policy was stored were judged this way */
     if (agg && am_aggregate_parse(agg, &m->aggregate, NULL))
         return aa_error_set(err, AM_ERR_FORMAT, "%s: aggregation policy \"%.40s\" not understood", path, agg);
+    const char *task = nn_meta_get_str(meta, AM_KEY_TASK);
+    if (!task && version >= 3)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: task (%s) missing", path, AM_KEY_TASK);
+    if (task && am_task_parse(task, &m->task))
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: task \"%.40s\" is neither respiratory nor general", path,
+                            task);
+    if (!task) /* files from before the task was stored: the rule aa-train applies by default */
+        m->task = am_task_of_classes((const char *const *)m->classes, m->n_classes);
 
     int n_mels = m->dsp.n_mels, k = m->n_classes, ko = m->n_outputs, mel_dims[2] = {n_mels, (int)m->n_frames};
     m->norm_mean = copy_tensor(meta, AM_TENSOR_MEAN, 1, &n_mels);
@@ -580,6 +600,7 @@ am_model *am_borrow_ensemble(nn_model *const *nets, int n, const am_spec *sp, aa
     m->temperature = sp->temperature;
     m->min_confidence = sp->min_confidence;
     m->aggregate = sp->aggregate;
+    m->task = spec_task(sp);
     size_t n_mels = (size_t)sp->dsp.n_mels;
     m->norm_mean = malloc(n_mels * sizeof *m->norm_mean);
     m->norm_std = malloc(n_mels * sizeof *m->norm_std);

@@ -30,6 +30,7 @@
 /* Error codes: AM_ERR_* in util/util.h, described by aa_strerror. */
 
 #define AM_UNCLEAR_LABEL "Unclear/Unknown"
+/* The one copy of the disclaimer every result of a respiratory model carries (am_disclaimer). */
 #define AM_DISCLAIMER "Not a medical device: this is not a diagnosis or health advice."
 #define AM_MAX_CLASSES 64
 /* The temperatures a model file may hold. The trainer's fit lies in [EV_TEMP_MIN, EV_TEMP_MAX] (0.05..20);
@@ -91,6 +92,25 @@ int am_aggregate_combine(const am_aggregate *a, int k, size_t n, const float *lo
 #define AM_MAP_UNCLEAR (-1)
 #define AM_OTHER_OUTPUT "other" /* the name of the negatives' output */
 
+/* ---- the task ---------------------------------------------------------------------------------------------
+ * A model is a respiratory model (coughs and breathing: every result it gives, in every output, carries
+ * AM_DISCLAIMER) or a general sound classifier (any other classes: neutral wording, no disclaimer). The
+ * file stores it (aa.task, format 3); aa-train sets it with --task, by default by the class-name rule: a
+ * model is respiratory when every class it reports is one of cough, heavy breathing, normal breathing and
+ * background noise, in any case and with any separator ("heavy_breathing", "Heavy Breathing",
+ * "HEAVY-BREATHING"), and general otherwise. A file of format 1 or 2 has no aa.task and is judged by the
+ * same rule. */
+typedef enum { AM_TASK_AUTO = 0, AM_TASK_GENERAL = 1, AM_TASK_RESPIRATORY = 2 } am_task;
+/* The class-name rule on names[0..n): AM_TASK_RESPIRATORY or AM_TASK_GENERAL. */
+am_task am_task_of_classes(const char *const *names, int n);
+const char *am_task_name(am_task t); /* "general", "respiratory"; "auto" for AM_TASK_AUTO */
+/* "general" or "respiratory" (as am_task_name writes them) into *t; -1 for anything else. */
+int am_task_parse(const char *s, am_task *t);
+/* The background rule: a class is the background (never an event, the noise mixed in training, what
+ * negatives are reported as) when its name is background_noise or background, in any case and with any
+ * separator ("Background Noise", "_background_noise_"). */
+int am_is_background_name(const char *name);
+
 /* What the trainer decides and the model file stores beside the network. */
 typedef struct {
     dsp_settings dsp;
@@ -108,6 +128,7 @@ typedef struct {
     const double *class_threshold;       /* [reported classes] or NULL: per-class gates, 0 = the global one */
     const char *train_json;              /* optional: a JSON summary of the training run (data, metrics) */
     am_aggregate aggregate;              /* recording-level decisions; zero = loudest */
+    am_task task;                        /* AM_TASK_AUTO: by the class-name rule; the file stores the result */
 } am_spec;
 
 typedef struct am_model am_model;
@@ -156,9 +177,19 @@ const char *am_output_name(const am_model *m, int o);
 int am_output_class(const am_model *m, int o);       /* the reported class output o counts for, or AM_MAP_UNCLEAR */
 int am_has_unclear(const am_model *m);               /* 1 when some output is reported as Unclear */
 /* What the model reports recordings of no class (negatives) as: the class its "other" output counts for
- * (or AM_MAP_UNCLEAR); for a model without one, the class named background_noise / Background Noise, else
+ * (or AM_MAP_UNCLEAR); for a model without one, its background class (am_background_class), else
  * AM_MAP_UNCLEAR. */
 int am_negatives_class(const am_model *m);
+/* The first reported class whose name (or label) follows the background rule (am_is_background_name), or
+ * -1 when none does. */
+int am_background_class(const am_model *m);
+/* The model's task (never AM_TASK_AUTO), whether it is respiratory, and the disclaimer its results carry:
+ * AM_DISCLAIMER for a respiratory model, NULL for a general one. */
+am_task am_get_task(const am_model *m);
+int am_is_respiratory(const am_model *m);
+const char *am_disclaimer(const am_model *m);
+/* "respiratory sound classifier" or "sound classifier": what the model is, for titles and summaries. */
+const char *am_task_noun(const am_model *m);
 double am_temperature(const am_model *m);
 double am_min_confidence(const am_model *m);
 double am_class_threshold(const am_model *m, int c);  /* 0 when none */

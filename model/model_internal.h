@@ -4,7 +4,9 @@
 #include "model/model.h"
 
 /* Metadata keys of the model file (nn_meta; the table in model/file.c). Bump AM_FORMAT_VERSION when
- * their meaning changes. Version 2 added the output map; a version 1 file has none (identity). */
+ * their meaning changes. Version 2 added the output map; a version 1 file has none (identity). The task
+ * (aa.task) is written in every file; a file without it (older builds) is judged by the class-name rule, and
+ * a version 3 file must have it. */
 #define AM_FORMAT_NAME "audio-audit-model"
 #define AM_FORMAT_VERSION 3
 /* Version 3 added ensembles (several networks); a file of one network is still written as version 2, which
@@ -19,6 +21,7 @@
 #define AM_KEY_TEMPERATURE "aa.temperature"
 #define AM_KEY_MIN_CONF "aa.min_confidence"
 #define AM_KEY_TRAIN_JSON "aa.train_json"
+#define AM_KEY_TASK "aa.task" /* "respiratory" or "general" (am_task_name); absent (format < 3): the rule */
 #define AM_KEY_AGGREGATE "aa.aggregate" /* am_aggregate_format text; absent in older files = loudest */
 #define AM_KEY_NETWORKS "aa.networks" /* networks in the file (format 3; absent: 1) */
 #define AM_NET_PREFIX "aa.net." /* network i >= 1's tensors: "aa.net.<i>/<tensor name>" (the first is nn/'s own) */
@@ -53,6 +56,7 @@ struct am_model {
     char *train_json;
     char *path;         /* the file it was loaded from, for messages; NULL: am_borrow's model in memory */
     am_aggregate aggregate;
+    am_task task;       /* AM_TASK_GENERAL or AM_TASK_RESPIRATORY */
     float *st_mel;    /* [n_mels][n_frames] stored self-test log-mel, NULL if absent */
     float *st_logits; /* [n_outputs] */
     dsp_logmel *logmel; /* one thread slot per am slot */

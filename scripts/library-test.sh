@@ -152,9 +152,13 @@ def samples(path):
 
 m = audioaudit.Model(model_path, workers=2)
 assert len(m.classes) == len(expect[0]["probabilities"]) and m.sample_rate > 0
+# the task, as aa-infer shows it: the disclaimer in each result of a respiratory model, none otherwise
+assert m.task in ("respiratory", "general") and m.is_respiratory == (m.task == "respiratory")
+assert m.disclaimer == expect[0].get("disclaimer"), (m.disclaimer, expect[0].get("disclaimer"))
 for clip, e in zip(clips, expect):
     r_file = m.classify(clip)
     same(r_file, e, clip)
+    assert r_file.get("disclaimer") == e.get("disclaimer"), clip
     with open(clip, "rb") as f:
         r_bytes = m.classify(f.read())
     assert r_bytes == r_file, clip

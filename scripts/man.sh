@@ -52,7 +52,7 @@ state == "usage" { out(".fi"); out(".SH DESCRIPTION"); state = "text" }
     end_block(); inopt = 0; state = "exit"; out(".SH \"EXIT STATUS\"")
     line = $0; sub(/^Exit status: +/, "", line); add(line); next
 }
-state == "exit" && /not a medical device/ { end_block(); out(".SH NOTES"); add($0); next }
+state == "exit" && /^A respiratory model/ { end_block(); out(".SH NOTES"); add($0); next }
 /^Examples:$/ { end_block(); inopt = 0; state = "examples"; out(".SH EXAMPLES"); next }
 # a section heading: an unindented line that ends in a colon
 /^[A-Z][^ ].*:$/ {

@@ -175,9 +175,25 @@ START_TEST(model_knows_its_classes_and_settings)
     ck_assert_ptr_nonnull(strstr(audioaudit_model_settings(m), "\nn_mels=64\n"));
     ck_assert_int_gt((int)strlen(audioaudit_model_aggregate(m)), 0);
     ck_assert_int_eq(audioaudit_model_selftest(m, NULL), AUDIOAUDIT_OK);
+    /* the demo classes: a respiratory model, whose results go with the disclaimer */
+    ck_assert_int_eq(audioaudit_model_is_respiratory(m), 1);
+    ck_assert_str_eq(audioaudit_model_task(m), "respiratory");
+    ck_assert_str_eq(audioaudit_model_disclaimer(m), "Not a medical device: this is not a diagnosis or health advice.");
     audioaudit_model_free(m);
     audioaudit_model_free(NULL);
     ck_assert_int_eq(audioaudit_model_n_classes(NULL), -1);
+    ck_assert_int_eq(audioaudit_model_is_respiratory(NULL), 0);
+    ck_assert_ptr_null(audioaudit_model_disclaimer(NULL));
+    /* other classes: a general sound classifier, no disclaimer */
+    char path[512], msg[512];
+    snprintf(path, sizeof path, "%s/general.aam", g_dir);
+    ck_assert_msg(tu_make_tone_model_named(path, TU_GENERAL_CLASSES, msg, sizeof msg) == 0, "%s", msg);
+    audioaudit_error err;
+    ck_assert_ptr_nonnull(m = audioaudit_model_load(path, 1, &err));
+    ck_assert_int_eq(audioaudit_model_is_respiratory(m), 0);
+    ck_assert_str_eq(audioaudit_model_task(m), "general");
+    ck_assert_ptr_null(audioaudit_model_disclaimer(m));
+    audioaudit_model_free(m);
 }
 END_TEST
 

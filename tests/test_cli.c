@@ -19,7 +19,13 @@ START_TEST(help_exits_zero_and_disclaims)
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq(run_bin(bins[i], "--help", out, sizeof out, err, sizeof err), 0);
         ck_assert_msg(strstr(out, "Usage:") != NULL, "%s --help: no usage line", bins[i]);
-        ck_assert_msg(strstr(out, "not a medical device") != NULL, "%s --help: no disclaimer", bins[i]);
+        /* the help reads well for any corpus: it speaks of a sound classifier, and quotes the disclaimer only
+         * as what a respiratory model adds to its results */
+        ck_assert_msg(strstr(out, "sound classifier") != NULL, "%s --help: not neutral", bins[i]);
+        ck_assert_msg(strstr(out, "A respiratory model") && strstr(out, "Not a medical device"),
+                      "%s --help: does not say when the disclaimer is shown", bins[i]);
+        ck_assert_msg(!strstr(out, "respiratory-sound") && !strstr(out, "Classify respiratory"),
+                      "%s --help: speaks as if every model were respiratory", bins[i]);
         ck_assert_msg(strstr(out, "Exit status") != NULL, "%s --help: exit codes undocumented", bins[i]);
     }
 }

@@ -91,8 +91,9 @@ START_TEST(usage_errors_exit_2)
     }
     snprintf(cmd, sizeof cmd, "%s/aa-infer --mel --help", tu_build_dir());
     ck_assert_int_eq(tu_run(cmd, so, sizeof so, se, sizeof se), 0);
+    /* the log-mel is no result: nothing of medicine or respiration in its help */
     ck_assert(strstr(so, "Usage: aa-infer --mel CLIP -o OUT.f32") && strstr(so, "Exit status") &&
-              strstr(so, "not a medical device"));
+              !strstr(so, "medical") && !strstr(so, "respirat"));
     /* aa-infer's own help lists the command. */
     snprintf(cmd, sizeof cmd, "%s/aa-infer --help", tu_build_dir());
     ck_assert_int_eq(tu_run(cmd, so, sizeof so, se, sizeof se), 0);

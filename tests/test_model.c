@@ -413,6 +413,91 @@ START_TEST(format1_file_loads_as_identity)
 }
 END_TEST
 
+/* The task: the class-name rule, stored in the file (aa.task), overridden by the spec, verified on load;
+ * files from before it (format 2, no aa.task) are judged by the rule. */
+START_TEST(task_stored_verified_and_by_rule)
+{
+    const char *resp[4] = {"cough", "heavy_breathing", "normal_breathing", "background_noise"};
+    const char *resp_styled[3] = {"Cough", "HEAVY-BREATHING", "Normal Breathing"};
+    const char *mixed[2] = {"cough", "dog_bark"};
+    const char *digits[3] = {"digit_0", "digit_1", "digit_2"};
+    ck_assert_int_eq(am_task_of_classes(resp, 4), AM_TASK_RESPIRATORY);
+    ck_assert_int_eq(am_task_of_classes(resp_styled, 3), AM_TASK_RESPIRATORY);
+    ck_assert_int_eq(am_task_of_classes(mixed, 2), AM_TASK_GENERAL);
+    ck_assert_int_eq(am_task_of_classes(digits, 3), AM_TASK_GENERAL);
+    ck_assert(am_is_background_name("Background Noise") && am_is_background_name("_background_noise_") &&
+              am_is_background_name("BACKGROUND") && !am_is_background_name("noise") &&
+              !am_is_background_name("backgrounds") && !am_is_background_name(NULL));
+    am_task t;
+    ck_assert(am_task_parse("general", &t) == 0 && t == AM_TASK_GENERAL);
+    ck_assert(am_task_parse("respiratory", &t) == 0 && t == AM_TASK_RESPIRATORY);
+    ck_assert_int_eq(am_task_parse("Respiratory", &t), -1);
+
+    char dir[256], path[320];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "task.aam");
+    float mean[64], std[64];
+    am_spec sp;
+    default_spec(&sp, mean, std);
+    nn_model *net = small_net(5);
+    aa_error err;
+    static const char *const general[4] = {"bird", "car", "Background", "dog"};
+    /* {classes, spec task, the task loaded} */
+    struct { const char *const *classes; am_task spec, want; } cases[] = {
+        {CLASSES, AM_TASK_AUTO, AM_TASK_RESPIRATORY}, {CLASSES, AM_TASK_GENERAL, AM_TASK_GENERAL},
+        {general, AM_TASK_AUTO, AM_TASK_GENERAL}, {general, AM_TASK_RESPIRATORY, AM_TASK_RESPIRATORY}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        for (int c = 0; c < 4; c++)
+            sp.classes[c] = cases[i].classes[c];
+        sp.task = cases[i].spec;
+        ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+        nn_meta *meta = NULL;
+        nn_model *back = nn_model_load(path, 1, 0, &meta, &err);
+        ck_assert_ptr_nonnull(back);
+        ck_assert_str_eq(nn_meta_get_str(meta, "aa.task"), am_task_name(cases[i].want));
+        /* one network: format 2 (3 is an ensemble), the task written all the same */
+        ck_assert_str_eq(nn_meta_get_str(meta, "aa.format"), "audio-audit-model 2");
+        nn_meta_free(meta);
+        nn_model_free(back);
+        am_model *m = am_load(path, 1, &err);
+        ck_assert_msg(m != NULL, "%s", err.msg);
+        ck_assert_int_eq(am_get_task(m), cases[i].want);
+        ck_assert_int_eq(am_is_respiratory(m), cases[i].want == AM_TASK_RESPIRATORY);
+        if (cases[i].want == AM_TASK_RESPIRATORY)
+            ck_assert_str_eq(am_disclaimer(m), AM_DISCLAIMER);
+        else
+            ck_assert_ptr_null(am_disclaimer(m));
+        am_free(m);
+        am_model *b = am_borrow(net, &sp, &err);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_int_eq(am_get_task(b), cases[i].want);
+        am_free(b);
+        /* A file without the task (older builds): the class-name rule decides, whatever was meant. */
+        rewrite_meta(path, "aa.task", NULL, "aa.format", "audio-audit-model 2");
+        ck_assert_msg((m = am_load(path, 1, &err)) != NULL, "%s", err.msg);
+        ck_assert_int_eq(am_get_task(m), cases[i].classes == CLASSES ? AM_TASK_RESPIRATORY : AM_TASK_GENERAL);
+        ck_assert_int_eq(am_background_class(m), cases[i].classes == CLASSES ? 0 : 2);
+        am_free(m);
+    }
+    /* A format-3 file must say its task, and any file that says it says it in one of the two words. */
+    const char *bad[][3] = {{"aa.task", NULL, "task (aa.task) missing"}, {"aa.task", "medical", "neither"}};
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+        if (bad[i][1])
+            rewrite_meta(path, NULL, NULL, bad[i][0], bad[i][1]);
+        else
+            rewrite_meta(path, bad[i][0], NULL, "aa.format", "audio-audit-model 3");
+        ck_assert_ptr_null(am_load(path, 1, &err));
+        ck_assert_int_eq(err.code, AM_ERR_FORMAT);
+        ck_assert_msg(strstr(err.msg, "task.aam") && strstr(err.msg, bad[i][2]), "%s", err.msg);
+    }
+    sp.task = (am_task)7;
+    ck_assert_int_eq(am_save(path, net, &sp, &err), AM_ERR_ARG);
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(selftest_passes_and_detects_drift)
 {
     char dir[256], path[320];
@@ -930,6 +1015,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, output_map_stored_and_merged);
     tcase_add_test(tc, format1_file_loads_as_identity);
     tcase_add_test(tc, ensemble_file_means_logits_and_is_checked);
+    tcase_add_test(tc, task_stored_verified_and_by_rule);
     tcase_add_test(tc, selftest_passes_and_detects_drift);
     tcase_add_test(tc, load_errors_name_the_file);
     tcase_add_test(tc, load_refuses_impossible_front_end);

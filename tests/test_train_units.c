@@ -22,6 +22,27 @@ static int parse(tr_options *o, const char *const *args, int n, aa_error *err)
     return tr_options_parse(o, n + 1, argv, err);
 }
 
+/* --task: the choice is stored as given; without it the class-name rule decides (AM_TASK_AUTO); any other
+ * word is a usage error naming the choices. */
+START_TEST(task_option)
+{
+    tr_options o;
+    aa_error err;
+    const char *none[] = {"data", "-o", "m.aam"};
+    ck_assert_int_eq(parse(&o, none, 3, &err), TR_PARSE_OK);
+    ck_assert_int_eq(o.task, AM_TASK_AUTO);
+    const char *gen[] = {"data", "-o", "m.aam", "--task", "general"};
+    ck_assert_int_eq(parse(&o, gen, 5, &err), TR_PARSE_OK);
+    ck_assert_int_eq(o.task, AM_TASK_GENERAL);
+    const char *resp[] = {"data", "-o", "m.aam", "--task=respiratory"};
+    ck_assert_int_eq(parse(&o, resp, 4, &err), TR_PARSE_OK);
+    ck_assert_int_eq(o.task, AM_TASK_RESPIRATORY);
+    const char *bad[] = {"data", "-o", "m.aam", "--task", "medical"};
+    ck_assert_int_eq(parse(&o, bad, 5, &err), TR_PARSE_USAGE);
+    ck_assert_msg(strstr(err.msg, "--task") && strstr(err.msg, "respiratory|general"), "%s", err.msg);
+}
+END_TEST
+
 START_TEST(options_parse_values)
 {
     const char *args[] = {"data", "-o", "m.aam", "--epochs=7", "--batch", "16", "--lr", "0.002", "--seed", "42",
@@ -356,6 +377,7 @@ Suite *train_units_suite(void)
     TCase *tc = tcase_create("units");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, options_parse_values);
+    tcase_add_test(tc, task_option);
     tcase_add_test(tc, augment_options_are_the_batchers);
     tcase_add_test(tc, options_usage_errors);
     tcase_add_test(tc, help_lists_every_option_with_default);

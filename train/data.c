@@ -334,6 +334,7 @@ void tr_data_spec(const tr_data *d, am_spec *sp)
     sp->temperature = 1;
     sp->min_confidence = 0;
     sp->aggregate = d->aggregate;
+    sp->task = d->task;
 }
 
 am_model *tr_data_judge(const tr_data *d, nn_model *net, aa_error *err)
@@ -538,7 +539,7 @@ static int negatives_target(tr_data *d, const tr_options *o, aa_error *err)
         char label[256];
         ev_display_name(d->list->classes[c], label, sizeof label);
         int match = want ? !strcmp(want, d->list->classes[c]) || !strcmp(want, label)
-                         : !strcasecmp(d->list->classes[c], "background_noise") || !strcmp(label, "Background Noise");
+                         : am_is_background_name(d->list->classes[c]);
         if (match) {
             d->negatives_as = c;
             return 0;
@@ -563,6 +564,8 @@ int tr_data_load(tr_data *d, const tr_options *o, tr_progress *p, aa_error *err)
     if ((rc = tr_outputs_vs_recordings(o, d->list, err)))
         goto fail;
     d->k_reported = d->list->n_classes;
+    d->task = o->task != AM_TASK_AUTO ? o->task
+                                      : am_task_of_classes((const char *const *)d->list->classes, d->k_reported);
     if (d->k_reported + (o->n_negatives > 0) > AM_MAX_CLASSES) {
         rc = aa_error_set(err, AA_ERR_ARG, "%s: %d classes, a model holds at most %d outputs", o->data_dir,
                           d->k_reported, AM_MAX_CLASSES - (o->n_negatives > 0));
@@ -765,6 +768,8 @@ void tr_data_print_summary(const tr_data *d, const tr_options *o, FILE *to)
     const ds_list *l = d->list;
     const ds_cache *c = d->cache;
     size_t K = (size_t)d->k;
+    fprintf(to, "Model: a %s (--task %s%s)\n", d->task == AM_TASK_RESPIRATORY ? "respiratory sound classifier" :
+            "sound classifier", am_task_name(d->task), o->task == AM_TASK_AUTO ? ", from the class names" : "");
     fprintf(to, "Data: %s: %zu recordings in %d classes, %zu groups", l->root, l->n_items, d->k_reported,
             l->n_groups);
     fprintf(to, " (groups from %s: %zu files; --group-regex: %zu; one per file: %zu)\n",

@@ -36,6 +36,7 @@ typedef struct {
     int k_reported;            /* DATA's classes: what the model reports */
     int other;                 /* the output of the negatives, or -1 */
     int negatives_as;          /* the reported class "other" counts for, or AM_MAP_UNCLEAR */
+    am_task task;              /* --task, or the class-name rule on DATA's classes: what the model file says */
     int output_map[AM_MAX_CLASSES]; /* [k] each output's reported class */
     size_t *file_part;         /* [cache->n_files] 0 for DATA, 1 + j for the j-th negatives folder */
     const char **file_source;  /* [cache->n_files] each file's source (names owned by the listings) */

@@ -147,12 +147,25 @@ static int buffers_new(buffers *b, const tr_data *d, int batch, aa_error *err)
     return 0;
 }
 
-static void augment_opts(const tr_options *o, ds_augment_opts *a)
+/* The noise class named (--noise-class, default background_noise) when DATA has it; else DATA's background
+ * class by the background rule (am_is_background_name: "Background", "background-noise"); else none, as
+ * for a name DATA does not have. */
+static void augment_opts(const tr_options *o, const tr_data *d, ds_augment_opts *a)
 {
-    if (o->augment)
-        *a = o->aug;
-    else
+    if (!o->augment) {
         ds_augment_opts_off(a);
+        return;
+    }
+    *a = o->aug;
+    const ds_cache *c = d->cache;
+    int exact = 0;
+    for (int k = 0; a->background_class && k < c->n_classes; k++)
+        exact |= !strcmp(c->classes[k], a->background_class);
+    for (int k = 0; a->background_class && !exact && k < d->k_reported; k++)
+        if (am_is_background_name(c->classes[k])) {
+            a->background_class = c->classes[k];
+            break;
+        }
 }
 
 /* ---- the loop --------------------------------------------------------------------------------------------------- */
@@ -256,7 +269,7 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
     }
 
     ds_augment_opts aug;
-    augment_opts(o, &aug);
+    augment_opts(o, d, &aug);
     if ((rc = ds_batcher_new(&bat, d->cache, d->mean, d->std, &aug, d->win[DS_TRAIN], d->n_win[DS_TRAIN],
                              o->threads, err)) ||
         (rc = buffers_new(&bf, d, o->batch, err)))

@@ -66,7 +66,7 @@ typedef enum {
     O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_MIX_P, O_MIX_CLASSES, O_MIX_EVENTS, O_MIX_SNR, O_MIX_LEVEL, O_COLOUR_P, O_REVERB_P,
     O_REVERB_RT60, O_CLIP_P, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_LOG,
     O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET, O_AUDIT, O_JSON,
-    O_NEGATIVES, O_NEGATIVES_AS, O_VAL_SOURCES, O_TEST_SOURCES, O_CV, O_FOLDS, O_CV_ENSEMBLE, N_OPT_IDS
+    O_NEGATIVES, O_NEGATIVES_AS, O_VAL_SOURCES, O_TEST_SOURCES, O_CV, O_FOLDS, O_CV_ENSEMBLE, O_TASK, N_OPT_IDS
 } opt_id;
 
 typedef struct {
@@ -86,6 +86,11 @@ typedef struct {
 static const opt_def OPTS[] = {
     {O_OUTPUT, "output", 'o', K_STR, "MODEL", 0, 0, NULL, "Output",
      "the model file to write (required); the split goes beside it as MODEL.split.tsv", "-o model.aam", NULL},
+    {O_TASK, "task", 0, K_CHOICE, "NAME", 0, 0, "respiratory|general", NULL,
+     "what the model is, stored in it: respiratory (every result aa-infer, its page and API give carries the "
+     "medical disclaimer) or general (a sound classifier, neutral wording). Default: respiratory when every "
+     "class is one of cough, heavy_breathing, normal_breathing, background_noise (in any case, with any "
+     "separator), else general", "--task general", NULL},
     {O_LOG, "log", 0, K_STR, "FILE", 0, 0, NULL, NULL,
      "JSON lines: one per epoch and a summary at the end", "--log train.jsonl", NULL},
     {O_REPORT_JSON, "report-json", 0, K_STR, "FILE", 0, 0, NULL, NULL,
@@ -127,8 +132,9 @@ static const opt_def OPTS[] = {
      "split by group like the rest and reported per folder; a folder named like a class of DATA is skipped. "
      "Repeatable", "--negatives confusers --negatives clicks", NULL},
     {O_NEGATIVES_AS, "negatives-as", 0, K_STR, "CLASS", 0, 0, NULL, NULL,
-     "what the model reports 'other' as: a class of DATA, or unclear (default: background_noise when there is "
-     "one, else unclear)", "--negatives-as unclear", NULL},
+     "what the model reports 'other' as: a class of DATA, or unclear (default: DATA's background class, the "
+     "one named background_noise or background in any case and with any separator, when there is one; else "
+     "unclear)", "--negatives-as unclear", NULL},
     {O_VAL_SOURCES, "val-sources", 0, K_STR, "A,B,..", 0, 0, NULL, NULL,
      "hold these sources out whole as the validation split (the manifest's source column; default: none)",
      "--val-sources studio", NULL},
@@ -214,7 +220,8 @@ static const opt_def OPTS[] = {
     {O_SNR_MAX, "snr-max", 0, K_NUM, "DB", -30, 100, NULL, NULL, "highest mixing SNR",
      "--snr-max 20", NULL},
     {O_NOISE_CLASS, "noise-class", 0, K_STR, "NAME", 0, 0, NULL, NULL,
-     "class whose windows are the noise; absent: no mixing", "--noise-class noise", NULL},
+     "class whose windows are the noise (default: DATA's background class, named background_noise or "
+     "background in any case and with any separator); no such class: no mixing", "--noise-class noise", NULL},
     {O_SPECAUG_P, "specaug-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
      "probability of SpecAugment time and frequency masks", "--specaug-p 0.8", NULL},
     {O_TIME_MASKS, "time-masks", 0, K_INT, "N", 0, 8, NULL, NULL, "time masks", "--time-masks 1", NULL},
@@ -330,7 +337,6 @@ static int default_text(opt_id id, char *buf, size_t n)
     case O_HOP_LENGTH: v = d.dsp.hop_length; break;
     case O_N_MELS: v = d.dsp.n_mels; break;
     case O_FMIN: v = d.dsp.fmin; break;
-    case O_NOISE_CLASS: snprintf(buf, n, "%s", a->background_class); return 1;
     case O_MIX_EVENTS: snprintf(buf, n, "%d,%d", a->mix.events_min, a->mix.events_max); return 1;
     case O_MIX_SNR: snprintf(buf, n, "%g,%g", a->mix.snr_min_db, a->mix.snr_max_db); return 1;
     case O_MIX_LEVEL: snprintf(buf, n, "%g,%g", a->mix.level_min_db, a->mix.level_max_db); return 1;
@@ -379,21 +385,23 @@ void tr_usage(FILE *to)
     /* What a newcomer needs first (usage, exit status, the demo corpus) comes before the long option list. */
     fprintf(to,
             "Usage: aa-train DATA -o MODEL [options]\n"
-            "Train a respiratory-sound classifier on DATA/<class>/ folders of recordings (any format the\n"
-            "front end reads; DATA/{train,val,test}/<class>/ fixes the split). Recordings are cut into clips\n"
+            "Train a sound classifier on DATA/<class>/ folders of recordings, one folder per class (coughs and\n"
+            "breathing, dog barks, machine faults, spoken words: any labelled corpus; any format the front\n"
+            "end reads; DATA/{train,val,test}/<class>/ fixes the split). Recordings are cut into clips\n"
             "(4 s unless --clip-seconds); the split keeps each group (manifest, --group-regex, else each file)\n"
             "on one side.\n"
             "The model is calibrated on the validation split and judged on the test split, recording by\n"
             "recording, exactly as aa-infer classifies a file.\n"
             "  Example: aa-train demo-data -o model.aam --svg plots --log train.jsonl\n"
             "\n"
-            "Writes MODEL (network, front-end settings, classes, normalisation, temperature, gate, a training\n"
-            "summary) and MODEL.split.tsv (path, class, group, side, source, negative), so that\n"
+            "Writes MODEL (network, front-end settings, classes, task, normalisation, temperature, gate, a\n"
+            "training summary) and MODEL.split.tsv (path, class, group, side, source, negative), so that\n"
             "  aa-infer -m MODEL --eval MODEL.split.tsv --side test\n"
             "reproduces the test report. Same data, options and seed give a bit-identical model file.\n"
             "\n"
             "Exit status: 0 success, 1 runtime error, 2 usage error.\n"
-            "Audio Audit is not a medical device; its output is not a diagnosis or health advice.\n"
+            "A respiratory model (--task) carries in every result, in every output:\n"
+            "\"" AM_DISCLAIMER "\"\n"
             "\n");
     aa_cmd_make_demo_usage(to);
     for (size_t i = 0; i < N_OPTS; i++) {
@@ -642,6 +650,7 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
         break;
     }
     case O_AGGREGATE_REPORT: o->aggregate_report = v; break;
+    case O_TASK: o->task = ch ? AM_TASK_GENERAL : AM_TASK_RESPIRATORY; break;
     case O_LOG: o->log_path = v; break;
     case O_REPORT_JSON: o->report_json = v; break;
     case O_SVG: o->svg_dir = v; break;

@@ -58,6 +58,7 @@ typedef struct {
     int gate_min_covered;
     int per_class_gates;
     am_aggregate aggregate;  /* how a recording longer than one clip is judged (stored in the model) */
+    am_task task;            /* --task; AM_TASK_AUTO: by the class-name rule (model/model.h) */
     const char *aggregate_report; /* --aggregate-report a,b,..: validation figures of other policies, or NULL */
     /* outputs and running */
     const char *log_path, *report_json, *svg_dir;

@@ -140,7 +140,8 @@ static ev_report_info info_of(const tr_test *t, const char *title, const char *u
     int rec = !strcmp(unit, "recordings");
     return (ev_report_info){.title = title, .class_names = t->names, .unit = unit, .temperature = t->temperature,
                             .fit = rec ? t->fit : NULL, .gate_choice = rec ? t->gate_choice : NULL,
-                            .omit_curve = 1, .breakdown = rec ? t->rec_by : NULL};
+                            .omit_curve = 1, .breakdown = rec ? t->rec_by : NULL,
+                            .notice = am_disclaimer(t->model)};
 }
 
 /* "Test split, per 4 s window" + more, with the model's clip length. */
@@ -154,6 +155,7 @@ int tr_test_print(FILE *out, const tr_test *t, aa_error *err)
 {
     ev_report_info ri = info_of(t, "Test split, per recording (each file classified as aa-infer classifies it)",
                                 "recordings");
+    ri.notice = NULL; /* once, after the windows' report that follows */
     fputc('\n', out);
     if (ev_report_text(out, t->rec, &ri, err))
         return 1;
@@ -184,7 +186,8 @@ int tr_test_save_json(const char *path, const tr_test *t, aa_error *err)
         /* After the test figures, so that a reader looking for the first "accuracy" finds the test's. */
         ev_report_info vi = {.title = "Validation split, per recording (temperature and gate fitted here)",
                              .class_names = t->names, .unit = "recordings", .temperature = t->temperature,
-                             .fit = t->fit, .gate_choice = t->gate_choice, .breakdown = t->val_by};
+                             .fit = t->fit, .gate_choice = t->gate_choice, .breakdown = t->val_by,
+                             .notice = am_disclaimer(t->model)};
         fputs(",\n\"validation\": ", f);
         if (ev_report_json(f, t->val, &vi, err))
             goto fail;

@@ -113,8 +113,8 @@ char *tr_summary_json(const tr_data *d, const tr_options *o, const tr_run *r, co
         fputs(c ? ", " : "", f);
         aa_json_fstr(f, d->cache->classes[c]);
     }
-    fprintf(f, "], \"recordings\": %zu, \"skipped\": %zu, \"groups\": %zu, \"files\": ", d->list->n_items, d->skipped,
-            d->list->n_groups);
+    fprintf(f, "], \"task\": \"%s\", \"recordings\": %zu, \"skipped\": %zu, \"groups\": %zu, \"files\": ",
+            am_task_name(d->task), d->list->n_items, d->skipped, d->list->n_groups);
     counts(f, d->file_count, d->k);
     fputs(", \"windows\": ", f);
     counts(f, d->win_count, d->k);

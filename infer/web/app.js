@@ -65,6 +65,15 @@
         el.mel.width = m.n_frames;
         el.mel.height = m.n_mels;
       }
+      // Only a respiratory model speaks of medicine: its disclaimers are shown, the page says what it hears.
+      const respiratory = m.task === 'respiratory';
+      document.querySelectorAll('[data-respiratory]').forEach((e) => { e.hidden = !respiratory; });
+      if (respiratory) document.title = 'Audio Audit — respiratory sound check';
+      if (Array.isArray(m.labels) && m.labels.length > 1) {
+        const names = m.labels.map((s) => s.toLowerCase());
+        $('tagline').textContent = 'Listens to a short clip and says whether it sounds like ' +
+          `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}.`;
+      }
       const labels = Array.isArray(m.labels) ? m.labels.join(', ') : '';
       const parts = [];
       if (labels) parts.push(`classes: ${labels}`);
@@ -188,6 +197,7 @@
       return [dt, dd];
     }));
 
+    el.disclaimer.hidden = !r.disclaimer;
     if (r.disclaimer) el.disclaimer.textContent = r.disclaimer;
 
     el.results.hidden = false;

@@ -10,7 +10,8 @@ The answers are those of aa-infer --json (the same C library computes them): the
 
 Pure Python over libaudioaudit.so.0 (ctypes); numpy is optional (arrays are accepted when it is
 installed). Errors raise AudioAuditError (or a subclass) with the library's one-line message.
-Not a medical device: the output is not a diagnosis and not health advice.
+A model says what it is for (Model.task, Model.is_respiratory): the results of a respiratory model carry
+its disclaimer (Model.disclaimer, the "disclaimer" key, as in aa-infer --json); a general one has none.
 """
 
 import array
@@ -120,6 +121,9 @@ _SIGS = {
     "model_workers": (_c.c_int, [_P]),
     "model_arch": (_c.c_char_p, [_P]),
     "model_aggregate": (_c.c_char_p, [_P]),
+    "model_is_respiratory": (_c.c_int, [_P]),
+    "model_task": (_c.c_char_p, [_P]),
+    "model_disclaimer": (_c.c_char_p, [_P]),
     "model_settings": (_c.c_char_p, [_P]),
     "model_set_gate": (_c.c_int, [_P, _c.c_double, _E]),
     "model_selftest": (_c.c_int, [_P, _E]),
@@ -296,6 +300,21 @@ class Model:
         return _s(_f.model_aggregate(self._handle()))
 
     @property
+    def task(self):
+        """"respiratory" or "general", as the model file says (aa-train --task)."""
+        return _s(_f.model_task(self._handle()))
+
+    @property
+    def is_respiratory(self):
+        return bool(_f.model_is_respiratory(self._handle()))
+
+    @property
+    def disclaimer(self):
+        """The text a respiratory model's results are shown with; None for a general model."""
+        d = _f.model_disclaimer(self._handle())
+        return None if d is None else _s(d)
+
+    @property
     def settings(self):
         """The front end as stored in the file: {"sample_rate": "16000", "n_mels": "64", ...}."""
         text = _s(_f.model_settings(self._handle()))
@@ -354,6 +373,7 @@ class Model:
             "duration_s": _f.result_duration(r),
             "windows": _f.result_windows(r),
             "clip_start_s": _f.result_clip_start(r),
+            **({"disclaimer": self.disclaimer} if self.is_respiratory else {}),
         }
 
     def timeline(self, source, rate=None, channels=None, hop=0.5, smooth=3, background=None):

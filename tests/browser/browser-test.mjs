@@ -265,8 +265,8 @@ async function main() {
     check(/default-src 'none'/.test(h['content-security-policy'] || '') && !/http|\*/.test(h['content-security-policy']),
       'CSP allows nothing from elsewhere', h['content-security-policy']);
     check(h['x-content-type-options'] === 'nosniff', 'nosniff header');
-    check(await page.isVisible('#disclaimer-top'), 'disclaimer visible before any result');
     await page.waitForFunction(() => !/loading/.test(document.getElementById('model-info').textContent));
+    check(await page.isVisible('#disclaimer-top'), 'a respiratory model: disclaimer visible before any result');
     check(/^Model: /.test(await page.textContent('#model-info')), 'model information shown', await page.textContent('#model-info'));
 
     // -- keyboard: focus order from the top, visible focus

@@ -22,7 +22,7 @@ static const char MODEL_JSON[] =
     "{\"classes\": [\"cough\", \"heavy_breathing\", \"normal_breathing\", \"background_noise\"], "
     "\"labels\": [\"Cough\", \"Heavy Breathing\", \"Normal Breathing\", \"Background Noise\"], "
     "\"sample_rate\": 16000, \"clip_seconds\": 4.0, \"n_mels\": 64, \"gate\": {\"min_confidence\": 0.62}, "
-    "\"stub\": true}\n";
+    "\"task\": \"respiratory\", \"stub\": true}\n";
 
 #define N_MELS 64
 #define N_FRAMES 401

@@ -300,7 +300,14 @@ static int band_means(dsp_logmel *lm, const dsp_settings *s, const float *clip, 
     return 0;
 }
 
+const char *const TU_GENERAL_CLASSES[4] = {"low_beep", "high_whistle", "mid_hum", "Background"};
+
 int tu_make_tone_model(const char *path, char *msg, size_t cap)
+{
+    return tu_make_tone_model_named(path, NULL, msg, cap);
+}
+
+int tu_make_tone_model_named(const char *path, const char *const *names, char *msg, size_t cap)
 {
     dsp_settings s = dsp_settings_default();
     size_t len = dsp_clip_samples(&s), nf = dsp_clip_frames(&s), in = (size_t)s.n_mels * nf;
@@ -360,6 +367,8 @@ int tu_make_tone_model(const char *path, char *msg, size_t cap)
         std[m] = 1; /* the rule reads dB directly */
     am_spec sp;
     demo_spec(&sp, mean, std, 1.0, 0.5);
+    for (int c = 0; names && c < 4; c++)
+        sp.classes[c] = names[c];
     rc = am_save(path, net, &sp, &err) ? fail(msg, cap, "%s", err.msg) : 0;
     nn_model_free(net);
     return rc;

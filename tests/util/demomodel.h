@@ -46,6 +46,11 @@ typedef struct {
 } tu_tone_event;
 
 int tu_make_tone_model(const char *path, char *msg, size_t cap);
+/* The same rule under other class names (NULL: the demo classes), the task by the class-name rule: with
+ * TU_GENERAL_CLASSES ("low_beep", "high_whistle", "mid_hum", "Background": the last the background by its
+ * name) a general sound classifier that hears exactly as the tone model does. */
+extern const char *const TU_GENERAL_CLASSES[4];
+int tu_make_tone_model_named(const char *path, const char *const *names, char *msg, size_t cap);
 /* The tone recording of n samples at 16 kHz: noise floor (seeded) with the events' tones added (10 ms
  * raised-cosine edges). Caller frees. */
 float *tu_tone_recording(size_t n, const tu_tone_event *ev, size_t n_ev, uint64_t seed);
