@@ -9,7 +9,7 @@
  *       its other files, ds_quiet_find) at an RMS uniform in --level dBFS, with --events events of --class
  *       (ds_events_find on the side's files of that class) at an SNR uniform in --snr dB over it, at least
  *       6 s apart.
- *   mixtures score MODEL REFERENCE.tsv TIMELINE.txt [--collar S]
+ *   mixtures score MODEL REFERENCE.tsv TIMELINE.txt [--collar S] [--overlap]
  *       TIMELINE.txt: aa-infer -m MODEL --timeline's text output for the mixtures; prints the event report
  *       (the background class ignored) and, last, one JSON line: recall, false events per 10 minutes.
  *
@@ -249,14 +249,19 @@ static void read_timeline(const char *path, const am_model *mdl, timeline *t)
 static int cmd_score(int argc, char **argv)
 {
     if (argc < 5)
-        die("usage: mixtures score MODEL REFERENCE.tsv TIMELINE.txt [--collar S]");
+        die("usage: mixtures score MODEL REFERENCE.tsv TIMELINE.txt [--collar S] [--overlap]");
     aa_error err;
     am_model *mdl = am_load(argv[2], 1, &err);
     if (!mdl)
         die(err.msg);
     ev_event_opts o = ev_event_opts_default();
-    if (argc >= 7 && !strcmp(argv[5], "--collar"))
-        o.collar = atof(argv[6]);
+    for (int i = 5; i < argc; i++)
+        if (!strcmp(argv[i], "--collar") && i + 1 < argc)
+            o.collar = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--overlap"))
+            o.overlap = 1;
+        else
+            die("score: unknown option (--collar S, --overlap)");
     int k = am_n_classes(mdl);
     const char *classes[AM_MAX_CLASSES], *labels[AM_MAX_CLASSES];
     int bg = -1, cough = -1;

@@ -450,7 +450,9 @@ int ev_svg_save_all(const char *dir, const ev_eval *ev, const ev_report_info *in
  *   hit           an estimate and a reference event of the same class in the same recording with
  *                 |onset_est - onset_ref| <= collar and, when offsets are evaluated (opts.offset),
  *                 |offset_est - offset_ref| <= max(collar, offset_length * (offset_ref - onset_ref))
- *                 (sed_eval's t_collar and percentage_of_length)
+ *                 (sed_eval's t_collar and percentage_of_length); or, with opts.overlap, the estimate
+ *                 overlaps [onset_ref - collar, offset_ref + collar] (a detector that says "a cough
+ *                 somewhere in these 4 s" is right when the cough is there, wherever its onset estimate)
  *   one to one    every event is in at most one hit: the hits are a maximum bipartite matching, per recording
  *                 and class, between the estimates and the reference events that may pair (Hopcroft-Karp),
  *                 so no greedy order can leave a pairing unfound
@@ -524,6 +526,8 @@ typedef struct {
     double collar;        /* s, the largest onset difference of a hit (and smallest offset allowance); >= 0;
                              default 1 */
     int offset;           /* 0: onsets only (default); 1: offsets must match too, by the rule above */
+    int overlap;          /* 1: a hit is an estimate overlapping the reference event widened by the collar on
+                             each side, instead of the onset rule (offset is then not used) */
     double offset_length; /* offset allowance as a fraction of the reference event's length (with offset);
                              >= 0; default 0.5, as sed_eval's */
     int ignore_class;     /* a class left out of every figure (the background), or -1 (default): none */

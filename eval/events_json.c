@@ -67,6 +67,7 @@ int ev_events_report_json(FILE *out, const ev_event_eval *s, const ev_report_inf
     ev_json_num(out, "collar_s", o->collar, 1);
     fprintf(out, "\"offset\":%s,", o->offset ? "true" : "false");
     ev_json_num(out, "offset_length", o->offset_length, 1);
+    fprintf(out, "\"overlap\":%s,", o->overlap ? "true" : "false");
     fputs("\"method\":\"optimal\",", out);
     ev_json_num(out, "time_allowance_s", EV_EVENT_TIME_EPS, 0);
     fputs("},", out);

@@ -12,6 +12,9 @@
 
 int ev_events_pair(const ev_event *r, const ev_event *e, const ev_event_opts *o)
 {
+    if (o->overlap)
+        return e->onset <= r->offset + o->collar + EV_EVENT_TIME_EPS &&
+               e->offset >= r->onset - o->collar - EV_EVENT_TIME_EPS;
     if (!(fabs(e->onset - r->onset) <= o->collar + EV_EVENT_TIME_EPS))
         return 0;
     if (!o->offset)
@@ -116,8 +119,9 @@ size_t ev_match_max(const ev_side *l, const ev_side *r, const ev_event_opts *o, 
     for (size_t u = 0; u < l->n; u++) {
         double t = l->ev[l->idx[u]].onset;
         match_l[u] = EV_NO_EVENT;
-        w->lo[u] = search(r, t - reach, 0);
-        w->hi[u] = search(r, t + reach, 1);
+        /* overlapping events may start any distance apart: every candidate of the recording */
+        w->lo[u] = o->overlap ? 0 : search(r, t - reach, 0);
+        w->hi[u] = o->overlap ? r->n : search(r, t + reach, 1);
         if (w->hi[u] < w->lo[u])
             w->hi[u] = w->lo[u];
     }

@@ -89,13 +89,18 @@ static void put_header(FILE *out, const ev_event_eval *s, const ev_report_info *
     fprintf(out, "Event-based scores: %zu recording%s, %.1f s of audio (%.3f h)\n", s->n_files,
             s->n_files == 1 ? "" : "s", s->duration_s, s->duration_s / 3600);
     const ev_event_opts *o = &s->opts;
-    fprintf(out, "a hit: an estimate of a reference event's class in its recording, the onsets at most %.3f s apart",
-            o->collar);
-    if (o->offset)
-        fprintf(out, ",\n       the offsets at most max(%.3f s, %g %% of the reference event's length) apart;\n",
-                o->collar, 100 * o->offset_length);
-    else
-        fputs(";\n       offsets not compared (their errors are below);\n", out);
+    if (o->overlap)
+        fprintf(out, "a hit: an estimate of a reference event's class in its recording that overlaps the event\n"
+                     "       widened by %.3f s on each side;\n", o->collar);
+    else {
+        fprintf(out, "a hit: an estimate of a reference event's class in its recording, the onsets at most %.3f s "
+                     "apart", o->collar);
+        if (o->offset)
+            fprintf(out, ",\n       the offsets at most max(%.3f s, %g %% of the reference event's length) apart;\n",
+                    o->collar, 100 * o->offset_length);
+        else
+            fputs(";\n       offsets not compared (their errors are below);\n", out);
+    }
     fputs("       each event in at most one hit (maximum bipartite matching, as sed_eval's 'optimal')\n", out);
     if (s->reference_name) {
         fprintf(out, "reference: %s, %zu event%s from %zu row%s", s->reference_name, s->overall.reference +

@@ -57,6 +57,7 @@ typedef struct {
     const char *reference;  /* --timeline --reference REF.tsv: score the events; NULL: do not */
     double collar;          /* s, onset collar of the scoring; default 1 */
     int offsets;            /* 1: offsets must match too (sed_eval's rule) */
+    int overlap;            /* 1: a hit overlaps the reference event widened by the collar */
     int rate;               /* --stream: Hz of the raw PCM; 0: from a WAV header, which the stream must have */
     int float_pcm;          /* --stream --sample-format f32 */
     int events;             /* --stream --events */

@@ -44,7 +44,7 @@ typedef enum {
 typedef enum {
     O_MODEL, O_JSON, O_CSV, O_MIN_CONFIDENCE, O_THRESHOLD, O_AGGREGATE, O_THREADS, O_MAX_SECONDS,
     O_EVAL, O_SIDE, O_SVG, O_NEGATIVES,
-    O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_REFERENCE, O_COLLAR, O_OFFSETS, O_STREAM, O_RATE, O_SAMPLE_FORMAT, O_EVENTS, O_REFRACTORY,
+    O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_REFERENCE, O_COLLAR, O_OFFSETS, O_OVERLAP, O_STREAM, O_RATE, O_SAMPLE_FORMAT, O_EVENTS, O_REFRACTORY,
     O_SERVE, O_HOST, O_PORT, O_WORKERS, O_MAX_UPLOAD, O_TIMELINE_SECONDS, O_MAX_CONNECTIONS, O_MAX_PER_IP, O_IDLE_TIMEOUT,
     O_ALLOW_HOST, O_ALLOW_ORIGIN,
     O_SELFTEST, O_HELP, O_VERSION,
@@ -118,6 +118,10 @@ static const opt_def OPTS[] = {
      "offsets must match too: within the larger of the collar and half the reference event's length "
      "(sed_eval's rule); by default only onsets are compared, since a window places an end only to within "
      "its length", NULL},
+    {O_OVERLAP, "overlap", 0, K_FLAG, NULL, 0, 0, MODE(INF_TIMELINE), NULL,
+     "a hit is an estimate that overlaps the reference event widened by the collar on each side, wherever "
+     "its onset (a window says a cough is somewhere in its 4 s, not where); instead of the onset rule",
+     NULL},
     {O_STREAM, "stream", 0, K_FLAG, NULL, 0, 0, 0, NULL,
      "raw 16-bit little-endian mono PCM from '-' (or a file): one decision per hop once a clip's worth has "
      "arrived, and one at the end", NULL},
@@ -403,6 +407,7 @@ static int apply(inf_options *o, const opt_def *d, const char *v, int *mode_set,
     case O_REFERENCE: o->reference = v; break;
     case O_COLLAR: o->collar = x; break;
     case O_OFFSETS: o->offsets = 1; break;
+    case O_OVERLAP: o->overlap = 1; break;
     case O_STREAM: return set_mode(o, INF_STREAM, mode_set, opt, err);
     case O_RATE: o->rate = n; break;
     case O_SAMPLE_FORMAT:
@@ -468,8 +473,11 @@ static int check_combination(const inf_options *o, const int *given, aa_error *e
     if (o->format == INF_CSV && o->mode != INF_CLASSIFY)
         return aa_error_set(err, USAGE, "--csv only applies when classifying clips");
     for (size_t j = 0; j < N_OPTS; j++)
-        if (given[j] && (OPTS[j].id == O_COLLAR || OPTS[j].id == O_OFFSETS) && !o->reference)
+        if (given[j] && (OPTS[j].id == O_COLLAR || OPTS[j].id == O_OFFSETS || OPTS[j].id == O_OVERLAP) &&
+            !o->reference)
             return aa_error_set(err, USAGE, "--%s only applies with --reference", OPTS[j].name);
+    if (o->overlap && o->offsets)
+        return aa_error_set(err, USAGE, "--overlap and --offsets are two rules for a hit: give one");
     if (!o->model)
         return aa_error_set(err, USAGE, "no model given (-m MODEL)");
     switch (o->mode) {

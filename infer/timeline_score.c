@@ -27,6 +27,7 @@ int inf_score_open(inf_timeline_score *s, const am_model *m, const inf_options *
     s->opts = ev_event_opts_default();
     s->opts.collar = o->collar;
     s->opts.offset = o->offsets;
+    s->opts.overlap = o->overlap;
     s->opts.ignore_class = background;
     return 0;
 }
