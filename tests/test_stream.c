@@ -23,13 +23,11 @@ static char g_out[OUT_CAP], g_err[OUT_CAP];
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run(const char *fmt, ...)
 {
-    char args[4096], cmd[4600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
+    int rc = tu_vrun_bin("aa-infer", g_out, sizeof g_out, g_err, sizeof g_err, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s/aa-infer %s", tu_build_dir(), args);
-    return tu_run(cmd, g_out, sizeof g_out, g_err, sizeof g_err);
+    return rc;
 }
 
 /* x as 16-bit little-endian PCM into path; x is replaced by what the PCM decodes back to (s / 32768). */

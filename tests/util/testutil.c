@@ -120,6 +120,14 @@ static void slurp_into(const char *path, char *buf, size_t cap)
     fclose(f);
 }
 
+int tu_vrun_bin(const char *bin, char *out, size_t out_cap, char *err, size_t err_cap, const char *fmt, va_list ap)
+{
+    char args[4096], cmd[4600];
+    vsnprintf(args, sizeof args, fmt, ap);
+    snprintf(cmd, sizeof cmd, "%s/%s %s", tu_build_dir(), bin, args);
+    return tu_run(cmd, out, out_cap, err, err_cap);
+}
+
 int tu_run(const char *cmdline, char *out, size_t out_cap, char *err, size_t err_cap)
 {
     char dir[256], o[300], e[300];

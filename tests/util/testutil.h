@@ -3,6 +3,7 @@
 
 /* Helpers shared by the tests: where things are, temporary folders, running the binaries, making audio. */
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -34,6 +35,8 @@ int tu_count_entries(const char *dir, const char *part);
 /* Runs a shell command line, capturing stdout and stderr (each up to cap-1 bytes, NUL-terminated; either
  * may be NULL). Returns the exit status (0..255), 128+signal if killed, or -1 if it could not run. */
 int tu_run(const char *cmdline, char *out, size_t out_cap, char *err, size_t err_cap);
+/* tu_run of "<build dir>/<bin> <arguments formatted from fmt and ap>" (the arguments up to 4 KB). */
+int tu_vrun_bin(const char *bin, char *out, size_t out_cap, char *err, size_t err_cap, const char *fmt, va_list ap);
 
 /* Makes dir/<levels folders of 200-byte names>/deep.wav (a 4-byte file) with *at() calls, so its path can
  * exceed PATH_MAX (21 levels do), which a plain mkdir of the whole path refuses; tu_remove_deep removes that
