@@ -292,7 +292,7 @@ int inf_upload_seconds(const am_model *m, double max_seconds, const void *audio,
 /* The timeline handler of POST /api/timeline (infer/serve_timeline.c) over m (the server's model, n_slots
  * slots): at most max_seconds (inf_upload_seconds' budget, and INF_SERVE_TIMELINE_HOP's windows), events
  * as `--timeline --json`. Query: hop (s) and smooth (windows), checked as --hop and --smooth are; background
- * is the class that is never an event. NULL when out of memory; free with inf_timeline_server_free. */
+ * names the class that is never an event (NULL: the model's, as --timeline's default). NULL when out of memory; free with inf_timeline_server_free. */
 typedef struct inf_timeline_server inf_timeline_server;
 inf_timeline_server *inf_timeline_server_new(am_model *m, double max_seconds, const char *background);
 void inf_timeline_server_free(inf_timeline_server *t);

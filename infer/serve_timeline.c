@@ -118,7 +118,7 @@ inf_timeline_server *inf_timeline_server_new(am_model *m, double max_seconds, co
         return NULL;
     t->m = m;
     t->max_seconds = max_seconds > 0 ? max_seconds : INF_SERVE_TIMELINE_SECONDS;
-    t->background = background ? inf_background_class(m, background) : -1;
+    t->background = inf_background_class(m, background);
     t->n_slots = am_n_slots(m);
     return t;
 }

@@ -41,7 +41,8 @@ static void start(server *s, int workers, double timeline_seconds, size_t max_up
     s->m = am_load(s->model, workers, &err);
     ck_assert_msg(s->m != NULL, "%s", err.msg);
     s->srv = inf_server_new(s->m, INF_SERVE_MAX_SECONDS);
-    s->tl = inf_timeline_server_new(s->m, timeline_seconds, "background_noise");
+    /* NULL as aa-infer --serve passes it: the model's own background class */
+    s->tl = inf_timeline_server_new(s->m, timeline_seconds, NULL);
     ck_assert(s->srv && s->tl);
     aa_serve_config cfg;
     aa_serve_config_default(&cfg);
