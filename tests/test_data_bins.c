@@ -1,6 +1,7 @@
 /* aa-train on data that trains badly: silent recordings (named; a class of nothing but silence refused), a
  * gate that could not be fitted (said at the end and recorded in the model), and --resume with a checkpoint
  * made on other data or options (refused, naming what differs). */
+#include <math.h>
 #include <check.h>
 #include <sndfile.h>
 #include <stdarg.h>
@@ -71,6 +72,25 @@ START_TEST(silent_recordings)
         ck_assert_msg(strstr(g_err, want), "no '%s' in %s", want, g_err);
     }
     ck_assert_msg(strstr(g_out, "Nearly silent: 3 recordings, trained on"), "%s", g_out);
+    /* a silent negative is named under its own folder, not under DATA */
+    char neg[320], hum[400];
+    tu_path(neg, sizeof neg, dir, "neg");
+    mkdir(neg, 0755);
+    tu_path(hum, sizeof hum, neg, "hum");
+    silent_files(hum, "n", 2);
+    static float tone[32000];
+    for (int i = 0; i < 32000; i++)
+        tone[i] = 0.3f * sinf(6.2831853f * 120.0f * (float)i / 16000.0f);
+    for (int i = 0; i < 4; i++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/tone%02d.wav", hum, i);
+        tu_write_wav(p, tone, 32000, 1, 16000, SF_FORMAT_PCM_16);
+    }
+    rc = sh("%s/aa-train '%s' -o '%s/m1.aam' --negatives '%s' " ARGS, bin, data, dir, neg);
+    ck_assert_msg(rc == 0, "%s", g_err);
+    char want[600];
+    snprintf(want, sizeof want, "warning: %s/hum/n00.wav is nearly silent", neg);
+    ck_assert_msg(strstr(g_err, want), "no '%s' in %s", want, g_err);
     /* a class of nothing but silence: refused before training, one line */
     tu_path(cls, sizeof cls, data, "wheeze");
     silent_files(cls, "s", 8);

@@ -742,9 +742,11 @@ void tr_data_print_warnings(const tr_data *d, FILE *to)
     /* a long list of silent files says the same thing over: the first ones, then how many */
     enum { SHOW_SILENT = 20 };
     for (size_t i = 0; i < d->n_silent && i < SHOW_SILENT; i++) {
-        char *shown = ds_printable(d->cache->files[d->silent[i]].rel);
+        size_t f = d->silent[i];
+        const ds_list *l = d->file_part[f] ? d->neg_list[d->file_part[f] - 1] : d->list;
+        char *shown = ds_printable(d->cache->files[f].rel);
         fprintf(to, "aa-train: warning: %s/%s is nearly silent (RMS below %.0f dBFS); trained on as it is\n",
-                d->list->root, shown ? shown : "?", AM_QUALITY_SILENT_DBFS);
+                l->root, shown ? shown : "?", AM_QUALITY_SILENT_DBFS);
         free(shown);
     }
     if (d->n_silent > SHOW_SILENT)
