@@ -58,6 +58,18 @@ awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; print "path\tgroup"
 rm -rf "$corpus"
 mv "$corpus.tmp" "$corpus"
 
+# The network and augmentation were chosen on the validation side (its recordings, negatives and 20
+# validation-side mixtures holding 80 coughs), never on the test split:
+#   lse5      log-sum-exp over time instead of the global average, so a 0.5 s cough is not averaged
+#             away over a 4 s window (validation mixtures, threshold 0.5, overlap rule: 5/80 -> 47/80)
+#   --mix-p 0.5 --mix-classes cough
+#             half the windows remade as coughs cut by energy and placed into backgrounds at 0-30 dB
+#             SNR and -60 to -10 dBFS: single coughs in quiet rooms exist in training
+#   --gain 20 --gain-p 0.7
+#             levels far from the phones' (47/80 -> 51/80 found, and fewer false coughs); validation
+#             macro-F1 fell from 0.781 (defaults) to 0.742, the price of the mixtures' 5 -> 51 of 80
 exec "$train" "$corpus/data" -o "$out" --seed 1 \
   --negatives "$data/confusers" --negatives "$corpus/negatives" --negatives "$data/keyboard_clicks" \
+  --arch "c16 bn relu p2 c32 bn relu p2 c64 bn relu p2 c128 bn relu lse5 drop0.3 fc" \
+  --mix-p 0.5 --mix-classes cough --gain 20 --gain-p 0.7 \
   --cache "$out.aacache" "$@"
