@@ -51,6 +51,13 @@ ifneq ($(filter-out $(NO_DEPS_GOALS),$(GOALS)),)
   # Once per make run, not once per compiled file.
   PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS))
   PKG_LIBS    := $(shell pkg-config --libs $(filter-out libmicrohttpd openblas,$(PKGS)))
+  # Open MPI when it is installed (Debian: libopenmpi-dev), for aa-train and aa-infer --eval under mpirun
+  # (util/dist.c, the only file that calls it); without it, or with AA_MPI=0, the build is one-process.
+  AA_MPI ?= $(shell pkg-config --exists ompi-c && echo 1 || echo 0)
+  ifeq ($(AA_MPI),1)
+    PKG_CFLAGS += $(shell pkg-config --cflags ompi-c) -DAA_HAVE_MPI
+    PKG_LIBS   += $(shell pkg-config --libs ompi-c)
+  endif
 endif
 # libmicrohttpd is not linked: infer/mhd.c loads it when a server starts, so that a run that does not serve
 # does not load it and the GnuTLS stack behind it.
