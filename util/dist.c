@@ -208,10 +208,11 @@ _Noreturn void dist_abort(const char *prog, const char *msg)
 {
     fflush(stdout);
     if (dist_active()) {
-        fprintf(stderr, "%s: rank %d of %d: %s\n", prog, dist_rank(), dist_size(), msg);
+        if (msg)
+            fprintf(stderr, "%s: rank %d of %d: %s\n", prog, dist_rank(), dist_size(), msg);
         fflush(stderr);
         MPI_Abort(MPI_COMM_WORLD, 1);
-    } else {
+    } else if (msg) {
         fprintf(stderr, "%s: %s\n", prog, msg);
     }
     exit(1);
@@ -289,7 +290,8 @@ int dist_barrier(aa_error *err)
 _Noreturn void dist_abort(const char *prog, const char *msg)
 {
     fflush(stdout);
-    fprintf(stderr, "%s: %s\n", prog, msg);
+    if (msg)
+        fprintf(stderr, "%s: %s\n", prog, msg);
     exit(1);
 }
 

@@ -45,8 +45,8 @@ int dist_send_floats(const float *buf, size_t n, int to, aa_error *err);
 int dist_recv_floats(float *buf, size_t n, int from, aa_error *err);
 int dist_barrier(aa_error *err);
 
-/* Prints "PROG: MSG" (with the rank when there are several) on stderr and ends the whole run: every rank
- * exits with status 1 (MPI_Abort). Without MPI, exit(1). */
+/* Prints "PROG: MSG" (with the rank when there are several; nothing when msg is NULL: the caller has said
+ * it) on stderr and ends the whole run: every rank exits with status 1 (MPI_Abort). Without MPI, exit(1). */
 _Noreturn void dist_abort(const char *prog, const char *msg);
 
 #endif
