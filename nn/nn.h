@@ -171,9 +171,12 @@ int nn_set_shard(nn_model *m, int total, aa_error *err);
 /* Process `rank` of `size`: its samples [*first, *first + *n) of a batch of total (n >= 1 when total >= size). */
 void nn_shard_range(int total, int rank, int size, int *first, int *n);
 /* Rows [n][per] of this process into all [total][per] on every process, in sample order (targets, logits). */
-int nn_shard_gather_rows(const nn_model *m, const float *mine, size_t per, float *all, aa_error *err);
+int nn_shard_gather_rows(nn_model *m, const float *mine, size_t per, float *all, aa_error *err);
 int nn_shard_first(const nn_model *m);
 int nn_shard_total(const nn_model *m); /* 0: not shared */
+/* Since the model was made: wall seconds in the processes' exchanges (waiting for the others included) and
+ * the bytes this process handed to them (a gather of c bytes to p processes counts c (p - 1)). */
+void nn_shard_comm(const nn_model *m, double *seconds, double *bytes);
 
 /* ---- inference ---------------------------------------------------------------------------------------------- */
 

@@ -225,6 +225,7 @@ struct nn_model {
     int shard_first, shard_total;
     float *shard_rows;   /* [max_batch][n_classes] every process's logits (or targets) of the step */
     int *shard_labels;   /* [max_batch] every process's labels */
+    double shard_seconds, shard_bytes; /* nn_shard_comm */
     nn_scratch *scratch; /* [n_scratch], one per OpenMP thread */
     int n_scratch;
     size_t scratch_floats[NN_SC_COUNT]; /* each slot's size */

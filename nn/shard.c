@@ -48,6 +48,18 @@ int nn_shard_first(const nn_model *m)
     return m->shard_first;
 }
 
+void nn_shard_comm(const nn_model *m, double *seconds, double *bytes)
+{
+    *seconds = m->shard_seconds;
+    *bytes = m->shard_bytes;
+}
+
+static void account(nn_model *m, double t0, double bytes)
+{
+    m->shard_seconds += aa_now() - t0;
+    m->shard_bytes += bytes;
+}
+
 int nn_shard_total(const nn_model *m)
 {
     return m->shard_total;
@@ -77,12 +89,14 @@ int nn_shard_gather_parts(nn_model *m, double *part, size_t per, int batch, aa_e
     if (!c)
         return aa_error_set(err, NN_ERR_NOMEM, "out of memory");
     memmove(part + (size_t)m->shard_first * per, part, (size_t)batch * per * sizeof *part);
+    double t0 = aa_now();
     int rc = dist_allgather_doubles(part, c, err);
+    account(m, t0, (double)batch * per * sizeof *part * (dist_size() - 1));
     free(c);
     return rc;
 }
 
-int nn_shard_gather_rows(const nn_model *m, const float *mine, size_t per, float *all, aa_error *err)
+int nn_shard_gather_rows(nn_model *m, const float *mine, size_t per, float *all, aa_error *err)
 {
     if (!m->shard_total) {
         memmove(all, mine, (size_t)m->batch * per * sizeof *all);
@@ -92,7 +106,9 @@ int nn_shard_gather_rows(const nn_model *m, const float *mine, size_t per, float
     if (!c)
         return aa_error_set(err, NN_ERR_NOMEM, "out of memory");
     memmove(all + (size_t)m->shard_first * per, mine, (size_t)m->batch * per * sizeof *all);
+    double t0 = aa_now();
     int rc = dist_allgather_floats(all, c, err);
+    account(m, t0, (double)m->batch * per * sizeof *all * (dist_size() - 1));
     free(c);
     return rc;
 }
@@ -103,10 +119,12 @@ int nn_shard_reduce_grads(nn_model *m, aa_error *err)
     const size_t n = m->n_params;
     float *g = m->grads;
     int rc = 0;
+    double t0 = aa_now();
     if (rank > 0)
         rc = dist_recv_floats(g, n, rank - 1, err);
     else
         memcpy(g, m->gsamp, n * sizeof *g);
+    account(m, t0, 0);
     if (rc)
         return rc;
     const int threads = nn_model_threads_eff(m);
@@ -122,7 +140,10 @@ int nn_shard_reduce_grads(nn_model *m, aa_error *err)
                 g[j] += gs[j];
         }
     }
+    t0 = aa_now();
     if (rank < size - 1 && (rc = dist_send_floats(g, n, rank + 1, err)))
         return rc;
-    return dist_bcast(g, n * sizeof *g, size - 1, err);
+    rc = dist_bcast(g, n * sizeof *g, size - 1, err);
+    account(m, t0, (double)n * sizeof *g * (rank < size - 1 ? 1 : size - 1));
+    return rc;
 }

@@ -299,9 +299,13 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
     for (int epoch = st.epochs_done; epoch < o->epochs && !st.finished; epoch++) {
         double te = aa_now();
         tr_epoch e = {.epoch = epoch + 1};
+        double comm_s0, comm_s1, comm_b0, comm_b1;
+        nn_shard_comm(net, &comm_s0, &comm_b0);
         if ((rc = run_epoch(net, opt, bat, d, o, &sc, &rng, &bf, epoch, &st, p, &e, err)))
             goto out;
         e.train_seconds = aa_now() - te;
+        nn_shard_comm(net, &comm_s1, &comm_b1);
+        e.comm_seconds = comm_s1 - comm_s0, e.comm_bytes = comm_b1 - comm_b0;
         /* With --ema the average is what is validated and kept; the weights themselves train on. */
         tr_state_ema_swap(&st, net);
         rc = validate(judge, d, bf.val_mels, bf.val_logits, bf.val_probs, bf.val_labels, &e, err);
