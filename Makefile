@@ -6,6 +6,8 @@
 #   make check      run every test (Check); SUITE=name runs one suite, CASE=name one test case
 #   make asan       the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks, beside the PyTorch/torchaudio peers when they are installed
+#                   (bench/mpi_epoch.sh: one rank against two under mpirun, with Open MPI)
+#   AA_MPI=0        build without Open MPI even when it is installed (docs/DISTRIBUTED.md)
 #   make fuzz       libFuzzer targets (fuzz/), each run FUZZ_SECONDS (30); make fuzz-smoke: a few seconds each
 #                   (make fuzz-deps installs clang and its runtimes)
 #   make demo       generate the demo corpus, train, evaluate and classify (the README's first command)
