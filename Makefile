@@ -6,6 +6,8 @@
 #   make check      run every test (Check); SUITE=name runs one suite, CASE=name one test case
 #   make asan       the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks, beside the PyTorch/torchaudio peers when they are installed
+#                   (bench/mpi_epoch.sh: one rank against two under mpirun, with Open MPI)
+#   AA_MPI=0        build without Open MPI even when it is installed (docs/DISTRIBUTED.md)
 #   make fuzz       libFuzzer targets (fuzz/), each run FUZZ_SECONDS (30); make fuzz-smoke: a few seconds each
 #                   (make fuzz-deps installs clang and its runtimes)
 #   make demo       generate the demo corpus, train, evaluate and classify (the README's first command)
@@ -51,6 +53,13 @@ ifneq ($(filter-out $(NO_DEPS_GOALS),$(GOALS)),)
   # Once per make run, not once per compiled file.
   PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS))
   PKG_LIBS    := $(shell pkg-config --libs $(filter-out libmicrohttpd openblas,$(PKGS)))
+  # Open MPI when it is installed (Debian: libopenmpi-dev), for aa-train and aa-infer --eval under mpirun
+  # (util/dist.c, the only file that calls it); without it, or with AA_MPI=0, the build is one-process.
+  AA_MPI ?= $(shell pkg-config --exists ompi-c && echo 1 || echo 0)
+  ifeq ($(AA_MPI),1)
+    PKG_CFLAGS += $(shell pkg-config --cflags ompi-c) -DAA_HAVE_MPI
+    PKG_LIBS   += $(shell pkg-config --libs ompi-c)
+  endif
 endif
 # libmicrohttpd is not linked: infer/mhd.c loads it when a server starts, so that a run that does not serve
 # does not load it and the GnuTLS stack behind it.

@@ -11,6 +11,7 @@
 #include "datasets/datasets.h"
 #include "eval/eval.h"
 #include "infer/infer.h"
+#include "util/dist.h"
 
 /* The model's class matching a name from the data (folder name, or the display label). */
 static int model_class(const am_model *m, const char *name)
@@ -301,6 +302,26 @@ int inf_eval_items(const char *data, const char *side, const am_model *m, inf_la
     return from_tsv(data, side, m, out, n, err);
 }
 
+/* ---- under mpirun ------------------------------------------------------------------------------------------ */
+
+/* Rank r classifies recordings r, r + size, ... (interleaved, so that a listing ordered by class or length
+ * is shared out evenly); the others' places stay zero. Summing over the ranks is then exact, a value plus
+ * zeros, and every rank has every recording's probabilities in listing order, as one process would. */
+static int mine(size_t i)
+{
+    return (int)(i % (size_t)dist_size()) == dist_rank();
+}
+
+static int gather_results(float *probs, int *ok, size_t n, int k, int *failed, aa_error *err)
+{
+    if (!dist_active())
+        return 0;
+    if (dist_sum_floats(probs, n * (size_t)k, err) || dist_sum_ints(ok, n, err))
+        return 1;
+    *failed = dist_max_int(*failed);
+    return 0;
+}
+
 /* ---- the command ----------------------------------------------------------------------------------------- */
 
 static int write_reports(const inf_options *o, const ev_eval *ev, const ev_report_info *info, aa_error *err)
@@ -358,7 +379,7 @@ int inf_cmd_eval(const inf_options *o)
     if (threads > slots)
         threads = slots;
     int *labels = malloc((n ? n : 1) * sizeof *labels);
-    float *probs = malloc((n ? n : 1) * (size_t)k * sizeof *probs); /* [n][k] */
+    float *probs = calloc((n ? n : 1) * (size_t)k, sizeof *probs); /* [n][k]; zeros: see gather_results */
     int *ok = calloc(n ? n : 1, sizeof *ok);
     const char **sources = malloc((n ? n : 1) * sizeof *sources), **kinds = malloc((n ? n : 1) * sizeof *kinds);
     ev_eval *ev = NULL;
@@ -371,6 +392,8 @@ int inf_cmd_eval(const inf_options *o)
     }
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) ordered reduction(| : failed)
     for (size_t i = 0; i < n; i++) {
+        if (!mine(i))
+            continue;
         am_file_result r;
         aa_error e = {0};
         int bad = am_classify_file(m, omp_get_thread_num(), items[i].path, o->max_seconds, &r, NULL, &e);
@@ -384,6 +407,11 @@ int inf_cmd_eval(const inf_options *o)
             failed = 1;
         }
     }
+    if (gather_results(probs, ok, n, k, &failed, &err))
+        dist_abort("aa-infer", err.msg);
+    /* Only rank 0 reports; the others have done their share. */
+    if (dist_rank() != 0)
+        goto done;
     /* Keep the recordings that could be classified, in listing order. */
     size_t used = 0;
     for (size_t i = 0; i < n; i++)

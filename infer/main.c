@@ -6,6 +6,7 @@
 #include "infer/infer.h"
 #include "infer/mel_cmd.h"
 #include "nn/nn.h"
+#include "util/dist.h"
 
 int main(int argc, char **argv)
 {
@@ -27,6 +28,20 @@ int main(int argc, char **argv)
     } else {
         /* before any thread exists: it may set OpenBLAS's environment (see nn.h) */
         nn_blas_setup();
+        /* under mpirun --eval shares out its recordings among the ranks (eval_cmd.c); MPI starts after the
+         * line above because it starts threads of its own */
+        if (dist_init(&argc, &argv, &err)) {
+            inf_print_error(err.msg);
+            free(o.inputs);
+            return 1;
+        }
+        if (dist_size() > 1 && o.mode != INF_EVAL) {
+            if (dist_rank() == 0)
+                inf_print_error("under mpirun only --eval runs on several ranks; run the other modes as one process");
+            dist_finalize();
+            free(o.inputs);
+            return 2;
+        }
         switch (o.mode) {
         case INF_EVAL: rc = inf_cmd_eval(&o); break;
         case INF_TIMELINE: rc = inf_cmd_timeline(&o); break;
@@ -35,6 +50,7 @@ int main(int argc, char **argv)
         case INF_SERVE: rc = inf_cmd_serve(&o); break;
         default: rc = inf_cmd_classify(&o);
         }
+        dist_finalize();
     }
     free(o.inputs);
     return rc;

@@ -259,7 +259,7 @@ static void block_bwd_post(nn_model *m, nn_stage *st, int s, const float *in, co
         nn_gram_cells_avx512(cell, sc->pad, dout, out, arg, d->c_out, d->h, d->w, pg, sc->y);
         nn_gram_wgrad(g + st->w_off, dbias, st->gram + (size_t)s * NN_GRAM_SIZE, cell, P + st->w_off, bias_of(m, st),
                       st->bn.mean, st->bn.invstd, st->bn.work, st->bn.work + d->c_out, P + st->bn.g_off, d->c_out,
-                      (double)m->batch * hw, (double)hw);
+                      (double)nn_shard_batch(m) * hw, (double)hw);
         return;
     }
     if (st->recompute && nn_stage_direct(m, st)) {

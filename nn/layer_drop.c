@@ -58,7 +58,7 @@ static void drop_fwd(nn_model *m, nn_stage *st, int s, const float *in, nn_scrat
     (void)sc;
     float *mask = st->mask + (size_t)s * st->out_size;
     aa_rng r;
-    aa_rng_seed3(&r, m->seed + (uint64_t)st->drop_index, m->step, (uint64_t)s);
+    aa_rng_seed3(&r, m->seed + (uint64_t)st->drop_index, m->step, (uint64_t)(m->shard_first + s));
     nn_dropout_mask(mask, st->out_size, st->p, &r);
     nn_mul(nn_stage_act(st, s), in, mask, st->out_size);
 }

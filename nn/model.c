@@ -166,6 +166,8 @@ void nn_model_free(nn_model *m)
     if (!m)
         return;
     nn_buffers_free(m);
+    free(m->shard_rows);
+    free(m->shard_labels);
     free(m);
 }
 

@@ -159,6 +159,25 @@ float *nn_logits_grad(nn_model *m);
 /* Backward pass of the last training forward: overwrites nn_grads with the gradient of the loss. */
 int nn_backward(nn_model *m, aa_error *err);
 
+/* Data-parallel training over the processes of util/dist.h. With nn_set_shard(m, total), each training batch
+ * of `total` samples is shared among the processes, this one holding samples [first, first + n) of
+ * nn_shard_range; nn_forward_train and nn_backward are then given those n samples only. Batch-norm
+ * statistics, the loss, its logit gradient and the parameter gradient are those of the whole batch, every
+ * partial sum reduced in the same order as one process reduces it, so the step gives the same bits as
+ * one process training on the whole batch at any thread count. Dropout masks follow each sample's place
+ * in the whole batch. total 0: one process (the default). The model's max_batch must be at least total.
+ * Not for a reference model. */
+int nn_set_shard(nn_model *m, int total, aa_error *err);
+/* Process `rank` of `size`: its samples [*first, *first + *n) of a batch of total (n >= 1 when total >= size). */
+void nn_shard_range(int total, int rank, int size, int *first, int *n);
+/* Rows [n][per] of this process into all [total][per] on every process, in sample order (targets, logits). */
+int nn_shard_gather_rows(nn_model *m, const float *mine, size_t per, float *all, aa_error *err);
+int nn_shard_first(const nn_model *m);
+int nn_shard_total(const nn_model *m); /* 0: not shared */
+/* Since the model was made: wall seconds in the processes' exchanges (waiting for the others included) and
+ * the bytes this process handed to them (a gather of c bytes to p processes counts c (p - 1)). */
+void nn_shard_comm(const nn_model *m, double *seconds, double *bytes);
+
 /* ---- inference ---------------------------------------------------------------------------------------------- */
 
 /* Evaluation-mode forward (running statistics, no dropout) of any number of samples, each independent of the

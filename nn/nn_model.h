@@ -220,12 +220,32 @@ struct nn_model {
     int batch;      /* of the last training forward; 0 before the first */
     int have_grad;  /* dlogits holds the gradient of a loss of that forward */
     uint64_t seed, step; /* dropout stream of the last training forward */
+    /* nn_set_shard (nn/shard.c): the samples of a batch of shard_total shared among processes, this one's
+     * from shard_first; 0, 0 when every sample is here */
+    int shard_first, shard_total;
+    float *shard_rows;   /* [max_batch][n_classes] every process's logits (or targets) of the step */
+    int *shard_labels;   /* [max_batch] every process's labels */
+    double shard_seconds, shard_bytes; /* nn_shard_comm */
     nn_scratch *scratch; /* [n_scratch], one per OpenMP thread */
     int n_scratch;
     size_t scratch_floats[NN_SC_COUNT]; /* each slot's size */
     void **blocks;  /* every buffer allocated, for nn_model_free */
     int n_blocks, cap_blocks;
 };
+
+/* The batch the batch statistics and the loss are over: every process's samples (shard_total) or m->batch. */
+int nn_shard_batch(const nn_model *m);
+/* The same during a forward, before m->batch is set: shard_total, or this process's batch. */
+static inline int nn_shard_batch_of(const nn_model *m, int batch)
+{
+    return m->shard_total ? m->shard_total : batch;
+}
+/* Every process's per-sample rows [batch][per] of a stage's partial sums, gathered in place into
+ * [shard_total][per] (this process's rows moved to shard_first first), so that a reduction over them runs
+ * as it would in one process. */
+int nn_shard_gather_parts(nn_model *m, double *part, size_t per, int batch, aa_error *err);
+/* grads = the sum of every process's per-sample gradients in sample order, on every process. */
+int nn_shard_reduce_grads(nn_model *m, aa_error *err);
 
 /* Builds with options: reference != 0 gives the plain layer-by-layer model the fast one is tested against. */
 nn_model *nn_model_new_ex(const char *arch, int in_c, int in_h, int in_w, int n_classes, int max_batch,

@@ -37,7 +37,10 @@ int nn_forward_train(nn_model *m, const float *x, int batch, uint64_t seed, uint
         }
         pending = NULL;
         if (st->op->fwd_mid) {
-            st->op->fwd_mid(m, st, batch);
+            /* a shared batch: every process's partial sums (the stages that reduce are batch norm's) */
+            if (m->shard_total && nn_shard_gather_parts(m, st->bn.part, 2 * (size_t)st->bn.c, batch, err))
+                return err ? err->code : NN_ERR_IO;
+            st->op->fwd_mid(m, st, nn_shard_batch_of(m, batch));
             pending = st->op->fwd_post ? st : NULL;
         }
     }
@@ -79,8 +82,25 @@ int nn_loss(nn_model *m, const int *labels, const nn_loss_opts *opts, float *los
             if (!(cw[j] >= 0) || !isfinite(cw[j]))
                 return aa_error_set(err, NN_ERR_ARG, "loss: class weight %d is %g (need finite, >= 0)", j,
                                     (double)cw[j]);
-    double l = nn_softmax_xent(m->probs, m->dlogits, nn_logits(m), labels, m->batch, m->n_classes, cw,
-                               smoothing);
+    const float *z = nn_logits(m);
+    int n = m->batch, first = 0;
+    if (m->shard_total) { /* the loss of the whole batch, of every process's logits and labels */
+        const size_t k = (size_t)m->n_classes;
+        float *lab = m->probs; /* free until the loss is taken */
+        for (int s = 0; s < m->batch; s++)
+            lab[s] = (float)labels[s];
+        if (nn_shard_gather_rows(m, z, k, m->shard_rows, err) || nn_shard_gather_rows(m, lab, 1, lab, err))
+            return err ? err->code : NN_ERR_IO;
+        for (int s = 0; s < m->shard_total; s++)
+            m->shard_labels[s] = (int)lab[s];
+        z = m->shard_rows, labels = m->shard_labels, n = m->shard_total, first = m->shard_first;
+    }
+    double l = nn_softmax_xent(m->probs, m->dlogits, z, labels, n, m->n_classes, cw, smoothing);
+    if (first) { /* this process's rows first, where nn_backward and the caller look */
+        const size_t k = (size_t)m->n_classes, rows = (size_t)m->batch * k;
+        memmove(m->probs, m->probs + (size_t)first * k, rows * sizeof *m->probs);
+        memmove(m->dlogits, m->dlogits + (size_t)first * k, rows * sizeof *m->dlogits);
+    }
     if (probs)
         memcpy(probs, m->probs, sizeof *probs * (size_t)m->batch * m->n_classes);
     if (loss)
@@ -134,8 +154,11 @@ int nn_backward(nn_model *m, aa_error *err)
             if (st->op->bwd_pre)
                 st->op->bwd_pre(m, st, s, dout + s * osz);
         }
-        if (st->op->bwd_mid)
-            st->op->bwd_mid(m, st, batch, dout, din);
+        if (st->op->bwd_mid) {
+            if (m->shard_total && nn_shard_gather_parts(m, st->bn.part, 2 * (size_t)st->bn.c, batch, err))
+                return err ? err->code : NN_ERR_IO;
+            st->op->bwd_mid(m, st, nn_shard_batch_of(m, batch), dout, din);
+        }
         pending = st, p_dout = dout, p_din = din;
         dout = din;
         flip ^= 1;
@@ -146,6 +169,8 @@ int nn_backward(nn_model *m, aa_error *err)
     for (int s = 0; s < batch; s++)
         s0->op->bwd_post(m, s0, s, m->input + s * s0->in_size, p_dout + s * s0->out_size, NULL,
                          &m->scratch[omp_get_thread_num()]);
+    if (m->shard_total)
+        return nn_shard_reduce_grads(m, err);
     reduce_grads(m, batch, threads);
     return 0;
 }
@@ -163,6 +188,8 @@ int nn_train_step(nn_model *m, nn_optimizer *o, const float *x, const int *label
     if (res) {
         const float *z = nn_logits(m);
         int correct = 0;
+        if (m->shard_total) /* the whole batch's, as the loss is */
+            z = m->shard_rows, labels = m->shard_labels, batch = m->shard_total;
         for (int s = 0; s < batch; s++) {
             const float *zs = z + (size_t)s * m->n_classes;
             int best = 0;

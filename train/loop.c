@@ -11,6 +11,7 @@
 #include "train/loop.h"
 #include "train/schedule.h"
 #include "train/step.h"
+#include "util/dist.h"
 
 /* Independent seeds of the run's random streams. */
 enum { STREAM_SHUFFLE = 1, STREAM_AUGMENT = 2, STREAM_DROPOUT = 3 };
@@ -188,6 +189,10 @@ static int run_epoch(nn_model *net, nn_optimizer *opt, ds_batcher *bat, const tr
     /* The last, partial batch is left out (it comes out differently in every shuffle): a batch of one or
      * two would give batch-norm statistics of no meaning. */
     size_t steps = n >= B ? n / B : 1, bs = n >= B ? B : n;
+    /* Under mpirun each rank fills and steps on its share of every batch (nn_set_shard): its items are
+     * made exactly as one process makes them, from their places in the epoch. */
+    int first = 0, mine = (int)bs;
+    nn_shard_range((int)bs, dist_rank(), dist_size(), &first, &mine);
     uint64_t aug_seed = stream_seed(o->seed, STREAM_AUGMENT), drop_seed = stream_seed(o->seed, STREAM_DROPOUT);
     int mixup = o->augment && o->aug.mixup_p > 0;
     nn_loss_opts lo = {.class_weights = d->class_weight, .label_smoothing = (float)o->label_smoothing};
@@ -195,17 +200,17 @@ static int run_epoch(nn_model *net, nn_optimizer *opt, ds_batcher *bat, const tr
     size_t correct = 0, seen = 0;
     float lr = 0;
     for (size_t s = 0; s < steps; s++) {
-        int rc = ds_batch_fill(bat, bf->order + s * bs, bs, aug_seed, (uint64_t)epoch, s * bs, bf->x, bf->labels,
-                               mixup ? bf->targets : NULL, err);
+        int rc = ds_batch_fill(bat, bf->order + s * bs + first, (size_t)mine, aug_seed, (uint64_t)epoch,
+                               s * bs + (size_t)first, bf->x, bf->labels, mixup ? bf->targets : NULL, err);
         if (rc)
             return rc;
         lr = tr_schedule_lr(sc, nn_opt_steps(opt));
         nn_step_result res;
         if (mixup)
-            rc = tr_soft_step(net, opt, bf->x, bf->targets, bf->labels, (int)bs, d->class_weight,
+            rc = tr_soft_step(net, opt, bf->x, bf->targets, bf->labels, mine, d->class_weight,
                               (float)o->label_smoothing, drop_seed, lr, &res, err);
         else
-            rc = nn_train_step(net, opt, bf->x, bf->labels, (int)bs, &lo, drop_seed, lr, NULL, &res, err);
+            rc = nn_train_step(net, opt, bf->x, bf->labels, mine, &lo, drop_seed, lr, NULL, &res, err);
         if (rc == NN_ERR_NUMERIC)
             return aa_error_set(err, rc, "training diverged in epoch %d, step %zu (the loss is not finite); "
                                          "try a lower --lr", epoch + 1, s + 1);
@@ -275,6 +280,18 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
         (rc = buffers_new(&bf, d, o->batch, err)))
         goto out;
     size_t steps = d->n_win[DS_TRAIN] >= (size_t)o->batch ? d->n_win[DS_TRAIN] / (size_t)o->batch : 1;
+    /* under mpirun: every batch shared among the ranks (run_epoch), with the statistics, the loss and the
+     * gradient of the whole batch */
+    if (dist_size() > 1) {
+        size_t bs = d->n_win[DS_TRAIN] >= (size_t)o->batch ? (size_t)o->batch : d->n_win[DS_TRAIN];
+        if (bs < (size_t)dist_size()) {
+            rc = aa_error_set(err, AA_ERR_USAGE, "a batch of %zu windows among %d ranks: each rank needs one "
+                              "(--batch, or fewer ranks)", bs, dist_size());
+            goto out;
+        }
+        if ((rc = nn_set_shard(net, (int)bs, err)))
+            goto out;
+    }
     tr_schedule sc = tr_schedule_make(o, steps);
 
     double t0 = aa_now();
@@ -282,9 +299,13 @@ int tr_train(tr_run *r, const tr_data *d, const tr_options *o, tr_progress *p, a
     for (int epoch = st.epochs_done; epoch < o->epochs && !st.finished; epoch++) {
         double te = aa_now();
         tr_epoch e = {.epoch = epoch + 1};
+        double comm_s0, comm_s1, comm_b0, comm_b1;
+        nn_shard_comm(net, &comm_s0, &comm_b0);
         if ((rc = run_epoch(net, opt, bat, d, o, &sc, &rng, &bf, epoch, &st, p, &e, err)))
             goto out;
         e.train_seconds = aa_now() - te;
+        nn_shard_comm(net, &comm_s1, &comm_b1);
+        e.comm_seconds = comm_s1 - comm_s0, e.comm_bytes = comm_b1 - comm_b0;
         /* With --ema the average is what is validated and kept; the weights themselves train on. */
         tr_state_ema_swap(&st, net);
         rc = validate(judge, d, bf.val_mels, bf.val_logits, bf.val_probs, bf.val_labels, &e, err);

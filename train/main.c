@@ -23,6 +23,7 @@
 #include "train/progress.h"
 #include "train/report.h"
 #include "train/summary.h"
+#include "util/dist.h"
 
 /* Prints the error; returns the exit status: 2 for a usage error (colliding outputs included), else 1. */
 static int fail(const aa_error *err)
@@ -349,6 +350,11 @@ static int run(const tr_options *o, FILE *out, FILE **logp)
         tr_progress_break(&p);
         return fail(&err);
     }
+    /* under mpirun the other ranks read the feature cache this rank has just written (run_rank) */
+    if (dist_barrier(&err)) {
+        tr_data_free(&d);
+        return fail(&err);
+    }
     /* The log is written as the run goes (one line per epoch), so it is opened, not replaced: a symlink's
      * target, a device or a FIFO take it as they are. Opened once the listing has shown it is none of the
      * recordings, which opening it would truncate. */
@@ -503,6 +509,35 @@ out:
     return rc;
 }
 
+/* A rank other than 0 under mpirun: the same data (the feature cache rank 0 has built, read once it is
+ * there) and its share of every training step; rank 0 alone prints and writes the model, the split, the
+ * log, the report, the plots and the checkpoints. */
+static int run_rank(const tr_options *opts)
+{
+    tr_options o = *opts;
+    o.quiet = 1;
+    o.log_path = o.report_json = o.svg_dir = o.checkpoint = NULL;
+    aa_error err;
+    aa_error_clear(&err);
+    tr_progress p;
+    tr_progress_init(&p, stdout, 0, 1, NULL);
+    if (dist_barrier(&err))
+        return fail(&err);
+    tr_data d;
+    if (tr_data_load(&d, &o, &p, &err))
+        return fail(&err);
+    tr_run r;
+    int rc = tr_train(&r, &d, &o, &p, &err);
+    if (rc)
+        fail(&err);
+    else
+        tr_run_free(&r);
+    tr_data_free(&d);
+    return rc ? 1 : 0;
+}
+
+static int train_main(const tr_options *opts);
+
 int main(int argc, char **argv)
 {
     nn_blas_setup();
@@ -523,6 +558,28 @@ int main(int argc, char **argv)
         return 2;
     default: break;
     }
+    /* after nn_blas_setup: MPI starts threads of its own */
+    if (dist_init(&argc, &argv, &err))
+        return fail(&err);
+    int rc = train_main(&o);
+    /* A rank that failed ends the whole run: the others may be waiting for it in a collective. */
+    if (rc && dist_active())
+        dist_abort("aa-train", NULL);
+    dist_finalize();
+    return rc;
+}
+
+static int train_main(const tr_options *opts)
+{
+    tr_options o = *opts;
+    aa_error err;
+    aa_error_clear(&err);
+    if (dist_size() > 1 && (o.audit || o.cv)) {
+        aa_error_set(&err, AA_ERR_USAGE, "under mpirun aa-train trains one model; run --audit and --cv as one process");
+        return dist_rank() == 0 ? fail(&err) : 2;
+    }
+    if (dist_rank() > 0)
+        return run_rank(&o);
     if (o.audit)
         return run_audit(&o);
     char *split_out = o.model_path && aa_output_is_file(o.model_path) ? tr_split_path(o.model_path) : NULL;

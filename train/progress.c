@@ -129,6 +129,11 @@ static void log_epoch(FILE *log, const tr_epoch *e)
     fputs(", \"train_seconds\": ", log);
     aa_json_fnum(log, e->train_seconds);
     fprintf(log, ", \"samples\": %zu", e->samples);
+    if (e->comm_bytes > 0) {
+        fputs(", \"comm_seconds\": ", log);
+        aa_json_fnum(log, e->comm_seconds);
+        fprintf(log, ", \"comm_bytes\": %.0f", e->comm_bytes);
+    }
     fprintf(log, ", \"best\": %s}\n", e->best ? "true" : "false");
     fflush(log);
 }

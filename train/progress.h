@@ -24,6 +24,9 @@ typedef struct {
     double seconds;        /* wall time of the epoch (never stored in the model) */
     double train_seconds;  /* of which the training steps (batches, forward, backward, update) */
     size_t samples;        /* training windows seen in the epoch (the last partial batch is left out) */
+    /* under mpirun (the log only, never the model): of train_seconds, the time in MPI calls (waiting for
+     * the other ranks included), and the bytes this rank handed to them (nn_shard_comm) */
+    double comm_seconds, comm_bytes;
     int best;              /* 1 when this epoch became the kept model */
 } tr_epoch;
 

@@ -1,6 +1,7 @@
 /* Soft-target cross-entropy for mixup batches, in double, filling nn/'s logit gradient. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "train/step.h"
 
@@ -16,10 +17,34 @@ int tr_soft_step(nn_model *m, nn_optimizer *o, const float *x, const float *targ
     float *g = nn_logits_grad(m);
     double *p = malloc((size_t)k * sizeof *p);
     double *w = malloc((size_t)k * sizeof *w); /* u_ic of the sample at hand */
-    if (!p || !w) {
+    /* A batch shared among processes (nn_set_shard): the loss is the whole batch's, from every process's
+     * logits and targets; g is large enough for the whole batch's rows, this process's are moved first. */
+    const int total = nn_shard_total(m), first = total ? nn_shard_first(m) : 0, mine = batch;
+    float *all = total ? malloc((size_t)total * (2 * (size_t)k + 1) * sizeof *all) : NULL;
+    int *all_labels = total ? malloc((size_t)total * sizeof *all_labels) : NULL;
+    if (!p || !w || (total && (!all || !all_labels))) {
         free(p);
         free(w);
+        free(all);
+        free(all_labels);
         return aa_error_set(err, NN_ERR_NOMEM, "out of memory");
+    }
+    if (total) {
+        float *lab = all + 2 * (size_t)total * k, *mine_lab = g; /* g is written below */
+        for (int i = 0; i < mine; i++)
+            mine_lab[i] = (float)labels[i];
+        if ((rc = nn_shard_gather_rows(m, z, (size_t)k, all, err)) ||
+            (rc = nn_shard_gather_rows(m, targets, (size_t)k, all + (size_t)total * k, err)) ||
+            (rc = nn_shard_gather_rows(m, mine_lab, 1, lab, err))) {
+            free(p);
+            free(w);
+            free(all);
+            free(all_labels);
+            return rc;
+        }
+        for (int i = 0; i < total; i++)
+            all_labels[i] = (int)lab[i];
+        z = all, targets = all + (size_t)total * k, labels = all_labels, batch = total;
     }
     /* PyTorch's weighted, smoothed cross-entropy, with the one-hot target replaced by t: sample i's term
      * is -sum_c u_ic log p_ic with u_ic = w_c ((1 - s) t_ic + s / k), and the sum over samples is divided
@@ -51,8 +76,12 @@ int tr_soft_step(nn_model *m, nn_optimizer *o, const float *x, const float *targ
         correct += best == labels[i];
     }
     loss /= wsum;
+    if (first)
+        memmove(g, g + (size_t)first * k, (size_t)mine * k * sizeof *g);
     free(p);
     free(w);
+    free(all);
+    free(all_labels);
     if (!isfinite(loss))
         return aa_error_set(err, NN_ERR_NUMERIC, "training loss is not finite");
     if ((rc = nn_backward(m, err)))
