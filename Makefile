@@ -56,9 +56,11 @@ ifneq ($(filter-out $(NO_DEPS_GOALS),$(GOALS)),)
   # Open MPI when it is installed (Debian: libopenmpi-dev), for aa-train and aa-infer --eval under mpirun
   # (util/dist.c, the only file that calls it); without it, or with AA_MPI=0, the build is one-process.
   AA_MPI ?= $(shell pkg-config --exists ompi-c && echo 1 || echo 0)
+  # Only util/dist.c is compiled with it and only the binaries link it: the public library never reaches
+  # dist_'s MPI calls (its link drops them), so it and its users do not load libmpi.
   ifeq ($(AA_MPI),1)
-    PKG_CFLAGS += $(shell pkg-config --cflags ompi-c) -DAA_HAVE_MPI
-    PKG_LIBS   += $(shell pkg-config --libs ompi-c)
+    MPI_CFLAGS := $(shell pkg-config --cflags ompi-c) -DAA_HAVE_MPI
+    MPI_LIBS   := $(shell pkg-config --libs ompi-c)
   endif
 endif
 # libmicrohttpd is not linked: infer/mhd.c loads it when a server starts, so that a run that does not serve
@@ -89,7 +91,7 @@ ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(WARN) -fopenmp -fn
              -fPIC -fvisibility=hidden -ffunction-sections -fdata-sections \
              $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 # CPPFLAGS and LDFLAGS from the environment are honoured (a Debian build's hardening: fortify, relro, now).
-LDLIBS_ALL = $(LDFLAGS) $(PKG_LIBS) -fopenmp -lm -lpthread
+LDLIBS_ALL = $(LDFLAGS) $(PKG_LIBS) $(MPI_LIBS) -fopenmp -lm -lpthread
 
 LIB_SRC   := $(sort $(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
 # Each binary's main.c is its entry point only; the rest of train/ and infer/ is also linked into the tests.
@@ -125,8 +127,10 @@ fuzz-deps:
 FLAGS_STAMP := $(BUILD)/obj/flags
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
-	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' > $@
+	@echo '$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) $(MPI_LIBS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(MPI_CFLAGS) $(MPI_LIBS)' > $@
 FORCE:
+
+$(BUILD)/obj/util/dist.o: ALL_CFLAGS += $(MPI_CFLAGS)
 
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
