@@ -330,6 +330,8 @@ int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
         put_sources(out, info->breakdown);
         put_negatives(out, info->breakdown, info);
     }
+    if (info && info->drift)
+        ev_drift_json(out, info->drift);
     if (info && info->notice) {
         fputs(",\n", out);
         ev_json_key(out, "disclaimer");

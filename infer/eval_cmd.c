@@ -11,6 +11,7 @@
 #include "datasets/datasets.h"
 #include "eval/eval.h"
 #include "infer/infer.h"
+#include "model/drift.h"
 
 /* The model's class matching a name from the data (folder name, or the display label). */
 static int model_class(const am_model *m, const char *name)
@@ -360,11 +361,13 @@ int inf_cmd_eval(const inf_options *o)
     int *labels = malloc((n ? n : 1) * sizeof *labels);
     float *probs = malloc((n ? n : 1) * (size_t)k * sizeof *probs); /* [n][k] */
     int *ok = calloc(n ? n : 1, sizeof *ok);
+    int *drifted = malloc((n ? n : 1) * sizeof *drifted); /* [n] 1, 0, or -1 without a verdict */
     const char **sources = malloc((n ? n : 1) * sizeof *sources), **kinds = malloc((n ? n : 1) * sizeof *kinds);
     ev_eval *ev = NULL;
     ev_breakdown *by = NULL;
+    ev_drift_table *drift = NULL;
     int rc = 0;
-    if (!labels || !probs || !ok || !sources || !kinds) {
+    if (!labels || !probs || !ok || !sources || !kinds || !drifted) {
         fprintf(stderr, "aa-infer: out of memory\n");
         rc = 1;
         goto done;
@@ -377,6 +380,7 @@ int inf_cmd_eval(const inf_options *o)
         if (!bad) {
             memcpy(probs + i * (size_t)k, r.result.probs, (size_t)k * sizeof *probs);
             ok[i] = 1;
+            drifted[i] = r.drift.judged ? r.drift.drifted : -1;
         }
 #pragma omp ordered
         if (bad) {
@@ -391,6 +395,7 @@ int inf_cmd_eval(const inf_options *o)
             memmove(probs + used * (size_t)k, probs + i * (size_t)k, (size_t)k * sizeof *probs);
             sources[used] = items[i].source;
             kinds[used] = items[i].kind ? items[i].kind : "";
+            drifted[used] = drifted[i];
             labels[used++] = items[i].cls;
         }
     if (used == 0) {
@@ -407,7 +412,8 @@ int inf_cmd_eval(const inf_options *o)
     ev_gate gate = {am_min_confidence(m), per_class ? th : NULL, am_has_unclear(m)};
     /* The classes' figures on the recordings of a class; the negatives have a table of their own. */
     if (!(ev = ev_evaluate_labelled(used, k, labels, probs, &gate, &err)) ||
-        !(by = ev_breakdown_make(used, k, labels, probs, &gate, sources, kinds, am_negatives_class(m), &err))) {
+        !(by = ev_breakdown_make(used, k, labels, probs, &gate, sources, kinds, am_negatives_class(m), &err)) ||
+        (am_has_drift(m) && !(drift = ev_drift_table_make(used, sources, drifted, am_drift_threshold(m), &err)))) {
         inf_errorf("%s: %s", o->eval_data, err.msg);
         rc = 1;
         goto done;
@@ -419,7 +425,8 @@ int inf_cmd_eval(const inf_options *o)
     snprintf(title, sizeof title, "%s on %s%s%s", o->model, o->eval_data, o->side ? ", side " : "",
              o->side ? o->side : "");
     ev_report_info info = {.title = title, .class_names = names, .unit = "recordings",
-                           .temperature = am_temperature(m), .breakdown = by, .notice = am_disclaimer(m)};
+                           .temperature = am_temperature(m), .breakdown = by, .drift = drift,
+                           .notice = am_disclaimer(m)};
     if (write_reports(o, ev, &info, &err)) {
         fflush(stdout);
         inf_print_error(err.msg);
@@ -432,6 +439,8 @@ done:
     }
     ev_eval_free(ev);
     ev_breakdown_free(by);
+    ev_drift_table_free(drift);
+    free(drifted);
     free(labels);
     free(probs);
     free(ok);
