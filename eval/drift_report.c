@@ -59,7 +59,7 @@ void ev_drift_text(FILE *out, const ev_drift_table *t, const ev_report_info *inf
 
 void ev_drift_json(FILE *out, const ev_drift_table *t)
 {
-    fputs(",\n\"drift\":{", out);
+    fputs("\"drift\":{", out);
     ev_json_num(out, "threshold", t->threshold, 1);
     ev_json_count(out, "n", t->n, 1);
     ev_json_count(out, "drifted", t->drifted, 1);
@@ -74,5 +74,5 @@ void ev_drift_json(FILE *out, const ev_drift_table *t)
         ev_json_count(out, "drifted", t->rows[r].drifted, 0);
         fputc('}', out);
     }
-    fputs("]}", out);
+    fputs("]},\n", out);
 }

@@ -412,7 +412,8 @@ int ev_breakdown_text(FILE *out, const ev_breakdown *b, const ev_report_info *in
  *                classes), "coverage", "covered", "selective_accuracy", "covered_correct"}],
  *   "negatives": {"n", "expected": name ("Unclear/Unknown" for withheld), "columns": [names...,
  *                 "Unclear/Unknown"], "all": {row}, "per_kind": [{"kind", row...}]}|null (none)
- * and with info->drift: "drift": {"threshold", "n", "drifted", "sources": [{"source", "n", "drifted"}]}
+ * and with info->drift, after "gate_choice" (so that from "accuracy" on a report reads as one without it):
+ *   "drift": {"threshold", "n", "drifted", "sources": [{"source", "n", "drifted"}]}
  * and with info->notice, last: "disclaimer": string.
  *   where a row is "n", "called": [int per column], "shares": [num per column], "false_alarms",
  *   "false_alarm_share".
