@@ -489,6 +489,28 @@ START_TEST(trainer_threshold_is_the_validation_percentile)
     double p99 = am_drift_percentile(scores, n, AM_DRIFT_PERCENTILE);
     /* aa-infer prints 6 significant digits */
     ck_assert_msg(fabs(p99 - th) <= 2e-5 * th, "threshold %.9g, the percentile of aa-infer's scores %.9g", th, p99);
+    size_t above = 0;
+    for (size_t i = 0; i < n; i++)
+        above += scores[i] > th;
+
+    /* --eval: the table of drifted recordings per source, in JSON and text, says the same */
+    snprintf(cmd, sizeof cmd, "%s/aa-infer -m %s/m.aam --eval %s/m.aam.split.tsv --side val --json", tu_build_dir(),
+             dir, dir);
+    ck_assert_msg(tu_run(cmd, inf, sizeof inf, err, sizeof err) == 0, "%s", err);
+    const char *d = strstr(inf, "\n\"drift\":{\"threshold\":");
+    ck_assert_msg(d != NULL, "%.400s", inf);
+    char counts[64];
+    snprintf(counts, sizeof counts, ",\"n\":%zu,\"drifted\":%zu,\"sources\":[", n_val, above);
+    ck_assert_msg(strstr(d, counts) != NULL && strstr(d, counts) < strstr(d, "\"accuracy\":"), "%.300s", d);
+    snprintf(cmd, sizeof cmd, "%s/aa-infer -m %s/m.aam --eval %s/m.aam.split.tsv --side val", tu_build_dir(), dir, dir);
+    ck_assert_msg(tu_run(cmd, inf, sizeof inf, err, sizeof err) == 0, "%s", err);
+    d = strstr(inf, "\nDrift (recordings unlike the training recordings: drift score above the model's ");
+    ck_assert_msg(d != NULL, "%s", inf);
+    const char *all = strstr(d, "\nall ");
+    ck_assert_ptr_nonnull(all);
+    size_t an = 0, ad = 0;
+    ck_assert_int_eq(sscanf(all + 5, "%zu %zu", &an, &ad), 2);
+    ck_assert(an == n_val && ad == above);
     free(split);
     tu_rmtree(dir);
 }
