@@ -25,6 +25,11 @@ void am_drift_acc_free(am_drift_acc *a)
 {
     if (!a)
         return;
+    /* an upload's band levels are the upload's, and do not outlive its request (am_wipe_slot) */
+    if (a->sum)
+        explicit_bzero(a->sum, (size_t)a->n_mels * sizeof *a->sum);
+    if (a->sumsq)
+        explicit_bzero(a->sumsq, (size_t)a->n_mels * sizeof *a->sumsq);
     free(a->sum);
     free(a->sumsq);
     free(a);

@@ -20,7 +20,10 @@ void tr_drift_free(tr_drift *dr)
     memset(dr, 0, sizeof *dr);
 }
 
-/* The features of training recording f from its cached windows. */
+/* The features of training recording f from its cached windows. A long recording's training windows (at
+ * most the cache's cap, evenly spaced) cover it less evenly than the windows aa-infer judges it by, which
+ * overlap; per-band means and spreads over its frames change little with that, and a recording no longer
+ * than a clip is the same one window either way. */
 static int train_features(const tr_data *d, size_t f, am_drift_acc *acc, float *feat)
 {
     const ds_cache *c = d->cache;
