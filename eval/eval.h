@@ -336,6 +336,25 @@ void ev_breakdown_free(ev_breakdown *b);
 ev_eval *ev_evaluate_labelled(size_t n, int k, const int *labels, const float *probs, const ev_gate *gate,
                               aa_error *err);
 
+/* ---- drift per source (eval/drift_report.c) ------------------------------------------------------------- */
+
+/* Recordings per source and how many of them were drifted (unlike the model's training recordings). */
+typedef struct {
+    const char *source; /* borrowed from the caller's array */
+    size_t n, drifted;
+} ev_drift_row;
+typedef struct {
+    double threshold;   /* the model's drift threshold, for the title */
+    size_t n, drifted;  /* over every judged recording */
+    ev_drift_row *rows; /* [n_rows] sources in order of first appearance */
+    size_t n_rows;
+} ev_drift_table;
+/* From each recording's source [n] (names borrowed) and drift verdict [n] (1 drifted, 0 not, -1 no verdict:
+ * left out). NULL when out of memory. */
+ev_drift_table *ev_drift_table_make(size_t n, const char *const *source, const int *drifted, double threshold,
+                                    aa_error *err);
+void ev_drift_table_free(ev_drift_table *t);
+
 /* ---- reports ------------------------------------------------------------------------------------------ */
 
 /* What a report says besides the figures. Every field is optional (zero/NULL). */
@@ -349,6 +368,7 @@ typedef struct {
     const ev_gate_choice *gate_choice; /* how the gate was chosen, or NULL */
     int omit_curve;                  /* JSON: leave out the per-confidence "coverage_curve" array */
     const ev_breakdown *breakdown;   /* per source and the negatives, reported after the rest, or NULL */
+    const ev_drift_table *drift;     /* drifted recordings per source, reported after the breakdown, or NULL */
     const char *notice;              /* a line every report and plot carries (the disclaimer of a
                                         respiratory model), or NULL: text reports end with it, JSON reports
                                         have it as "disclaimer", SVG plots at the bottom */
@@ -392,6 +412,8 @@ int ev_breakdown_text(FILE *out, const ev_breakdown *b, const ev_report_info *in
  *                classes), "coverage", "covered", "selective_accuracy", "covered_correct"}],
  *   "negatives": {"n", "expected": name ("Unclear/Unknown" for withheld), "columns": [names...,
  *                 "Unclear/Unknown"], "all": {row}, "per_kind": [{"kind", row...}]}|null (none)
+ * and with info->drift, after "gate_choice" (so that from "accuracy" on a report reads as one without it):
+ *   "drift": {"threshold", "n", "drifted", "sources": [{"source", "n", "drifted"}]}
  * and with info->notice, last: "disclaimer": string.
  *   where a row is "n", "called": [int per column], "shares": [num per column], "false_alarms",
  *   "false_alarm_share".

@@ -93,6 +93,9 @@ void ev_svg_series(FILE *out, const ev_svg_frame *f, const double *x, const doub
 
 /* JSON members of the reports (report_json.c, events_json.c): "k": and a value, then a comma when asked. */
 void ev_json_key(FILE *out, const char *k);
+/* The drift table as the text report ends with it, and as the JSON report's member ("\"drift\":{...},\n"). */
+void ev_drift_text(FILE *out, const ev_drift_table *t, const ev_report_info *info);
+void ev_drift_json(FILE *out, const ev_drift_table *t);
 void ev_json_num(FILE *out, const char *k, double v, int comma);
 void ev_json_count(FILE *out, const char *k, size_t v, int comma);
 /* A class's display name as a JSON string. */

@@ -253,6 +253,8 @@ int ev_report_json(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
     put_gate(out, ev);
     put_calibration(out, info);
     put_gate_choice(out, info);
+    if (info && info->drift) /* before the figures: from "accuracy" on, a report reads as one without it */
+        ev_drift_json(out, info->drift);
 
     ev_json_num(out, "accuracy", ev->accuracy, 1);
     ev_json_count(out, "correct", ev->correct, 1);

@@ -249,6 +249,8 @@ int ev_report_text(FILE *out, const ev_eval *ev, const ev_report_info *info, aa_
         put_sources(out, info->breakdown, info);
         put_negatives(out, info->breakdown, info);
     }
+    if (info && info->drift)
+        ev_drift_text(out, info->drift, info);
     if (info && info->notice)
         fprintf(out, "%s\n", info->notice);
     return ev_stream_status(out, "text report", err);

@@ -186,6 +186,14 @@ AUDIOAUDIT_API double audioaudit_result_rms_dbfs(const audioaudit_result *r);
 AUDIOAUDIT_API double audioaudit_result_peak_dbfs(const audioaudit_result *r);
 AUDIOAUDIT_API double audioaudit_result_clipped_fraction(const audioaudit_result *r);
 
+/* Drift, judged apart from quality and the gate: whether the recording is unlike the model's training
+ * recordings (its per-mel level and spread far from theirs; the score is the mean clipped squared robust
+ * z-score, about 1 for a recording like them; the threshold was set on the validation recordings so that
+ * about 1 in 100 of them is above it). A model file without drift statistics gives no verdict: drifted -1
+ * and score NAN. */
+AUDIOAUDIT_API double audioaudit_result_drift_score(const audioaudit_result *r);
+AUDIOAUDIT_API int audioaudit_result_drifted(const audioaudit_result *r); /* 1, 0, or -1: no verdict */
+
 /* ---- timelines of long recordings ----------------------------------------------------------------------
  * aa-infer --timeline: the model's window slid over the recording every hop_s seconds (<= 0: 0.5), each
  * window's probabilities averaged with its neighbours over `smooth` windows (odd; <= 0: 3), and events:

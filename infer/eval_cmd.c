@@ -11,6 +11,7 @@
 #include "datasets/datasets.h"
 #include "eval/eval.h"
 #include "infer/infer.h"
+#include "model/drift.h"
 #include "util/dist.h"
 
 /* The model's class matching a name from the data (folder name, or the display label). */
@@ -312,11 +313,12 @@ static int mine(size_t i)
     return (int)(i % (size_t)dist_size()) == dist_rank();
 }
 
-static int gather_results(float *probs, int *ok, size_t n, int k, int *failed, aa_error *err)
+static int gather_results(float *probs, int *ok, int *drift_code, size_t n, int k, int *failed, aa_error *err)
 {
     if (!dist_active())
         return 0;
-    if (dist_sum_floats(probs, n * (size_t)k, err) || dist_sum_ints(ok, n, err))
+    if (dist_sum_floats(probs, n * (size_t)k, err) || dist_sum_ints(ok, n, err) ||
+        dist_sum_ints(drift_code, n, err))
         return 1;
     *failed = dist_max_int(*failed);
     return 0;
@@ -381,11 +383,14 @@ int inf_cmd_eval(const inf_options *o)
     int *labels = malloc((n ? n : 1) * sizeof *labels);
     float *probs = calloc((n ? n : 1) * (size_t)k, sizeof *probs); /* [n][k]; zeros: see gather_results */
     int *ok = calloc(n ? n : 1, sizeof *ok);
+    /* [n] 2 + the verdict (1 drifted, 0 not, -1 none), 0 until classified: zeros as probs' */
+    int *drifted = calloc(n ? n : 1, sizeof *drifted);
     const char **sources = malloc((n ? n : 1) * sizeof *sources), **kinds = malloc((n ? n : 1) * sizeof *kinds);
     ev_eval *ev = NULL;
     ev_breakdown *by = NULL;
+    ev_drift_table *drift = NULL;
     int rc = 0;
-    if (!labels || !probs || !ok || !sources || !kinds) {
+    if (!labels || !probs || !ok || !sources || !kinds || !drifted) {
         fprintf(stderr, "aa-infer: out of memory\n");
         rc = 1;
         goto done;
@@ -400,6 +405,7 @@ int inf_cmd_eval(const inf_options *o)
         if (!bad) {
             memcpy(probs + i * (size_t)k, r.result.probs, (size_t)k * sizeof *probs);
             ok[i] = 1;
+            drifted[i] = 2 + (r.drift.judged ? r.drift.drifted : -1);
         }
 #pragma omp ordered
         if (bad) {
@@ -407,7 +413,7 @@ int inf_cmd_eval(const inf_options *o)
             failed = 1;
         }
     }
-    if (gather_results(probs, ok, n, k, &failed, &err))
+    if (gather_results(probs, ok, drifted, n, k, &failed, &err))
         dist_abort("aa-infer", err.msg);
     /* Only rank 0 reports; the others have done their share. */
     if (dist_rank() != 0)
@@ -419,6 +425,7 @@ int inf_cmd_eval(const inf_options *o)
             memmove(probs + used * (size_t)k, probs + i * (size_t)k, (size_t)k * sizeof *probs);
             sources[used] = items[i].source;
             kinds[used] = items[i].kind ? items[i].kind : "";
+            drifted[used] = drifted[i] - 2;
             labels[used++] = items[i].cls;
         }
     if (used == 0) {
@@ -435,7 +442,8 @@ int inf_cmd_eval(const inf_options *o)
     ev_gate gate = {am_min_confidence(m), per_class ? th : NULL, am_has_unclear(m)};
     /* The classes' figures on the recordings of a class; the negatives have a table of their own. */
     if (!(ev = ev_evaluate_labelled(used, k, labels, probs, &gate, &err)) ||
-        !(by = ev_breakdown_make(used, k, labels, probs, &gate, sources, kinds, am_negatives_class(m), &err))) {
+        !(by = ev_breakdown_make(used, k, labels, probs, &gate, sources, kinds, am_negatives_class(m), &err)) ||
+        (am_has_drift(m) && !(drift = ev_drift_table_make(used, sources, drifted, am_drift_threshold(m), &err)))) {
         inf_errorf("%s: %s", o->eval_data, err.msg);
         rc = 1;
         goto done;
@@ -447,7 +455,8 @@ int inf_cmd_eval(const inf_options *o)
     snprintf(title, sizeof title, "%s on %s%s%s", o->model, o->eval_data, o->side ? ", side " : "",
              o->side ? o->side : "");
     ev_report_info info = {.title = title, .class_names = names, .unit = "recordings",
-                           .temperature = am_temperature(m), .breakdown = by, .notice = am_disclaimer(m)};
+                           .temperature = am_temperature(m), .breakdown = by, .drift = drift,
+                           .notice = am_disclaimer(m)};
     if (write_reports(o, ev, &info, &err)) {
         fflush(stdout);
         inf_print_error(err.msg);
@@ -460,6 +469,8 @@ done:
     }
     ev_eval_free(ev);
     ev_breakdown_free(by);
+    ev_drift_table_free(drift);
+    free(drifted);
     free(labels);
     free(probs);
     free(ok);

@@ -148,10 +148,12 @@ const char *inf_label(const am_model *m, const am_result *r);
  * server answers with (the server adds "mel" from the clip's log-mel; mel NULL leaves it out):
  *   {"file", "label", "class" (null when gated), "confidence", "gated", "probabilities": {label: p},
  *    "quality": {"verdict", "ok", "duration_s", "rms_dbfs", "peak_dbfs", "clipped_fraction", "message"},
- *    "duration_s", ["mel": {"n_mels", "n_frames", "min_db", "max_db", "data"},] ["disclaimer" (a
+ *    "drift_score", "drifted" (both null when the model has no drift statistics), "duration_s", ["mel": {"n_mels", "n_frames", "min_db", "max_db", "data"},] ["disclaimer" (a
  *    respiratory model only)]}
  * mel: [n_mels][n_frames] dB. Malloc'd (caller frees); NULL when out of memory. */
 char *inf_result_json(const am_model *m, const char *file, const am_file_result *r, const float *mel);
+/* `, "drift_score": S, "drifted": B` (both null without a verdict): the drift members of every result. */
+void inf_json_drift(aa_buf *b, const am_drift *d);
 /* The log-mel as the page draws it: uint8 [n_mels][n_frames], 0 = min_db (the clip's floor, max - top_db),
  * 255 = max_db (the clip's loudest cell). Appends the "mel" object's value. */
 void inf_json_mel(aa_buf *b, const am_model *m, const float *mel);
@@ -159,9 +161,11 @@ void inf_json_mel(aa_buf *b, const am_model *m, const float *mel);
  * may carry escaped (aa_printable): a name never moves the cursor or recolours the terminal. */
 void inf_print_error(const char *msg);
 void inf_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Human lines for one recording (label or Unclear, confidence, every probability, quality). */
+/* Human lines for one recording (label or Unclear, confidence, every probability, quality, and drift when
+ * the model judges it). */
 void inf_result_text(FILE *out, const am_model *m, const char *file, const am_file_result *r);
-/* CSV: a header, then one row per recording (RFC 4180 quoting). A respiratory model's table ends with a
+/* CSV: a header, then one row per recording (RFC 4180 quoting); the drift columns are empty without a
+ * verdict. A respiratory model's table ends with a
  * "disclaimer" column holding the disclaimer in every row: a column, not a comment line, so that every
  * CSV reader keeps it and a row copied elsewhere still says it. */
 void inf_csv_header(FILE *out, const am_model *m);

@@ -83,6 +83,14 @@ void inf_json_mel(aa_buf *b, const am_model *m, const float *mel)
     free(b64);
 }
 
+void inf_json_drift(aa_buf *b, const am_drift *d)
+{
+    if (d->judged)
+        aa_buf_printf(b, ", \"drift_score\": " PFMT ", \"drifted\": %s", d->score, d->drifted ? "true" : "false");
+    else
+        aa_buf_printf(b, ", \"drift_score\": null, \"drifted\": null");
+}
+
 char *inf_result_json(const am_model *m, const char *file, const am_file_result *fr, const float *mel)
 {
     const am_result *r = &fr->result;
@@ -102,7 +110,9 @@ char *inf_result_json(const am_model *m, const char *file, const am_file_result 
                    fr->quality.name, fr->quality.verdict == AM_QUALITY_OK ? "true" : "false", fr->stats.duration,
                    fr->stats.rms_dbfs, peak_dbfs(fr->stats.peak), fr->stats.clip_fraction);
     aa_json_str(&b, fr->quality.message);
-    aa_buf_printf(&b, "}, \"duration_s\": %.3f, \"windows\": %zu, \"clip_start_s\": %.3f", fr->duration,
+    aa_buf_printf(&b, "}");
+    inf_json_drift(&b, &fr->drift);
+    aa_buf_printf(&b, ", \"duration_s\": %.3f, \"windows\": %zu, \"clip_start_s\": %.3f", fr->duration,
                    r->windows, (double)r->offset / am_dsp(m)->sample_rate);
     if (mel) {
         aa_buf_printf(&b, ", \"mel\": ");
@@ -171,6 +181,13 @@ void inf_result_text(FILE *out, const am_model *m, const char *file, const am_fi
         fprintf(out, "    quality: ok (%.2f s, %.1f dBFS)\n", fr->duration, fr->stats.rms_dbfs);
     else
         fprintf(out, "    quality: %s! %s\n", fr->quality.name, fr->quality.message);
+    /* a model without drift statistics (files from before them) gives no verdict, and no line */
+    if (fr->drift.judged && fr->drift.drifted)
+        fprintf(out, "    drift: unlike the training recordings! score %.2f, above the model's %.2f: the decision "
+                "may be less reliable than the model's figures say\n", fr->drift.score, fr->drift.threshold);
+    else if (fr->drift.judged)
+        fprintf(out, "    drift: like the training recordings (score %.2f, threshold %.2f)\n", fr->drift.score,
+                fr->drift.threshold);
     free(name);
     for (int c = 0; c < k; c++)
         free(labels[c]);
@@ -208,7 +225,8 @@ void inf_csv_header(FILE *out, const am_model *m)
         snprintf(name, sizeof name, "p_%s", am_class_name(m, c));
         csv_field(out, name);
     }
-    fputs(am_disclaimer(m) ? ",quality,duration_s,disclaimer\n" : ",quality,duration_s\n", out);
+    fputs(am_disclaimer(m) ? ",quality,duration_s,drift_score,drifted,disclaimer\n"
+                           : ",quality,duration_s,drift_score,drifted\n", out);
 }
 
 void inf_result_csv(FILE *out, const am_model *m, const char *file, const am_file_result *fr)
@@ -223,6 +241,10 @@ void inf_result_csv(FILE *out, const am_model *m, const char *file, const am_fil
     for (int c = 0; c < am_n_classes(m); c++)
         fprintf(out, "," PFMT, (double)r->probs[c]);
     fprintf(out, ",%s,%.3f", fr->quality.name, fr->duration);
+    if (fr->drift.judged) /* no verdict: two empty cells, so the columns stay the same for every model */
+        fprintf(out, "," PFMT ",%d", fr->drift.score, fr->drift.drifted);
+    else
+        fputs(",,", out);
     if (am_disclaimer(m)) {
         fputc(',', out);
         csv_field(out, am_disclaimer(m));

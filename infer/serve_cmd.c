@@ -15,6 +15,7 @@
 
 #include "infer/http_internal.h"
 #include "infer/infer.h"
+#include "model/drift.h"
 
 struct inf_server {
     am_model *m;
@@ -122,6 +123,10 @@ char *inf_model_json(const am_model *m)
     aa_json_str(&b, agg);
     aa_buf_printf(&b, ", \"unclear_label\": ");
     aa_json_str(&b, AM_UNCLEAR_LABEL);
+    if (am_has_drift(m)) /* null: the model gives no drift verdict */
+        aa_buf_printf(&b, ", \"drift_threshold\": %.9g", am_drift_threshold(m));
+    else
+        aa_buf_printf(&b, ", \"drift_threshold\": null");
     aa_buf_printf(&b, ", \"quality\": {\"min_seconds\": %g, \"silent_dbfs\": %g, \"clipped_fraction\": %g}, "
                    "\"task\": \"%s\", \"disclaimer\": ", AM_QUALITY_MIN_SECONDS, AM_QUALITY_SILENT_DBFS,
                    AM_QUALITY_CLIP_FRACTION, am_task_name(am_get_task(m)));

@@ -86,6 +86,11 @@ const char *audioaudit_result_quality_name(const audioaudit_result *r) { return 
 const char *audioaudit_result_quality_message(const audioaudit_result *r) { return r ? r->fr.quality.message : NULL; }
 double audioaudit_result_rms_dbfs(const audioaudit_result *r) { return r ? r->fr.stats.rms_dbfs : NAN; }
 double audioaudit_result_clipped_fraction(const audioaudit_result *r) { return r ? r->fr.stats.clip_fraction : NAN; }
+double audioaudit_result_drift_score(const audioaudit_result *r)
+{
+    return r && r->fr.drift.judged ? r->fr.drift.score : NAN;
+}
+int audioaudit_result_drifted(const audioaudit_result *r) { return r && r->fr.drift.judged ? r->fr.drift.drifted : -1; }
 
 double audioaudit_result_probability(const audioaudit_result *r, int c)
 {

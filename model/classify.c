@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "eval/eval.h"
+#include "model/drift.h"
 #include "model/model_internal.h"
 
 void am_decide(const am_model *m, const float *logits, am_result *out)
@@ -154,8 +155,10 @@ out:
     return rc;
 }
 
-int am_recording_scores(am_model *m, int slot, const float *x, size_t n, float *scores, size_t *n_windows,
-                        size_t *offset, float *mel, aa_error *err)
+/* am_recording_scores, the windows' frames added to drift (may be NULL) as their log-mels are made: the
+ * drift verdict rests on the windows the decision rests on, at no second front-end pass. */
+static int recording_scores(am_model *m, int slot, const float *x, size_t n, float *scores, size_t *n_windows,
+                            size_t *offset, float *mel, am_drift_acc *drift, aa_error *err)
 {
     if (check_slot(m, slot, err))
         return AM_ERR_ARG;
@@ -187,6 +190,9 @@ int am_recording_scores(am_model *m, int slot, const float *x, size_t n, float *
             break;
         if (mel && loudest >= i && loudest < i + b)
             memcpy(mel, s->mels + (loudest - i) * per, per * sizeof *mel);
+        for (size_t j = 0; drift && j < b; j++)
+            am_drift_acc_add(drift, s->mels + j * per, m->n_frames,
+                             am_drift_frames_used(&m->dsp, offsets[i + j], n, m->n_frames));
     }
     if (!rc && !(rc = am_aggregate_combine(&m->aggregate, m->n_outputs, count, logits, energy, scores, err))) {
         *n_windows = count;
@@ -199,18 +205,30 @@ out:
     return rc;
 }
 
-int am_classify_samples(am_model *m, int slot, const float *x, size_t n, am_result *out, float *mel,
-                        aa_error *err)
+int am_recording_scores(am_model *m, int slot, const float *x, size_t n, float *scores, size_t *n_windows,
+                        size_t *offset, float *mel, aa_error *err)
+{
+    return recording_scores(m, slot, x, n, scores, n_windows, offset, mel, NULL, err);
+}
+
+static int classify_samples(am_model *m, int slot, const float *x, size_t n, am_result *out, float *mel,
+                            am_drift_acc *drift, aa_error *err)
 {
     float scores[AM_MAX_CLASSES];
     size_t windows = 0, offset = 0;
-    int rc = am_recording_scores(m, slot, x, n, scores, &windows, &offset, mel, err);
+    int rc = recording_scores(m, slot, x, n, scores, &windows, &offset, mel, drift, err);
     if (rc)
         return rc;
     am_decide(m, scores, out);
     out->offset = offset;
     out->windows = windows;
     return 0;
+}
+
+int am_classify_samples(am_model *m, int slot, const float *x, size_t n, am_result *out, float *mel,
+                        aa_error *err)
+{
+    return classify_samples(m, slot, x, n, out, mel, NULL, err);
 }
 
 int am_classify_clip(am_model *m, int slot, const float *clip, am_result *out, float *mel, aa_error *err)
@@ -237,7 +255,12 @@ static int classify_audio(am_model *m, int slot, const char *name, dsp_audio *a,
     out->stats = a->stats;
     out->duration = a->src.duration;
     out->quality = am_quality_of(&a->stats);
-    int rc = am_classify_samples(m, slot, a->samples, a->n, &out->result, mel, err);
+    am_drift_acc *drift = am_has_drift(m) ? am_drift_acc_new(m->dsp.n_mels) : NULL;
+    int rc = am_has_drift(m) && !drift ? aa_error_set(err, AM_ERR_NOMEM, "%s: out of memory", name)
+                                       : classify_samples(m, slot, a->samples, a->n, &out->result, mel, drift, err);
+    if (!rc)
+        out->drift = am_drift_judge(m, drift);
+    am_drift_acc_free(drift);
     if (rc == AM_ERR_NUMERIC && err) { /* which recording, as every other message about one says */
         char what[AA_ERROR_MSG_MAX];
         snprintf(what, sizeof what, "%s", err->msg);

@@ -16,6 +16,10 @@
  *   aa.train_json            string  1      the training summary (optional)
  *   aa.norm_mean, aa.norm_std f32 [n_mels]  the feature normalisation
  *   aa.class_threshold       f32 [reported classes], optional: per-class gates
+ *   aa.drift.centre, aa.drift.scale  f32 [2 n_mels], optional: the drift statistics (model/drift.h)
+ *   aa.drift.threshold       number  2      optional, with them: the drift score above which a recording is
+ *                                           drifted (files without the three give no drift verdict; older
+ *                                           builds ignore them)
  *   aa.selftest.mel          f32 [n_mels][n_frames]  the self-test signal's log-mel
  *   aa.selftest.logits       f32 [outputs]  its logits (an ensemble's: the mean of its networks')
  *   aa.networks              number  3      networks in the file, 2..AM_MAX_NETWORKS (absent: 1)
@@ -85,6 +89,18 @@ static char *join_lines(const char *const *names, int n)
     return s;
 }
 
+/* What is wrong with drift statistics, or NULL: finite centres, finite scales > 0, a finite threshold > 0. */
+static const char *drift_problem(const float *centre, const float *scale, double threshold, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(centre[i]))
+            return "a centre is not finite";
+        if (!(scale[i] > 0) || !isfinite(scale[i]))
+            return "a scale is not a positive number";
+    }
+    return threshold > 0 && isfinite(threshold) ? NULL : "the threshold is not a positive number";
+}
+
 static int check_spec(const char *path, const nn_model *net, const am_spec *sp, aa_error *err)
 {
     nn_model_info info = nn_model_get_info(net);
@@ -139,6 +155,11 @@ static int check_spec(const char *path, const nn_model *net, const am_spec *sp, 
                                     spec_class(sp, c));
     if (am_aggregate_check(&sp->aggregate, err))
         return AM_ERR_ARG;
+    if (!sp->drift_centre != !sp->drift_scale)
+        return aa_error_set(err, AM_ERR_ARG, "%s: drift centre without scale or scale without centre", path);
+    if (sp->drift_centre && drift_problem(sp->drift_centre, sp->drift_scale, sp->drift_threshold, 2 * sp->dsp.n_mels))
+        return aa_error_set(err, AM_ERR_NUMERIC, "%s: drift statistics are not usable: %s", path,
+                            drift_problem(sp->drift_centre, sp->drift_scale, sp->drift_threshold, 2 * sp->dsp.n_mels));
     if (sp->task != AM_TASK_AUTO && sp->task != AM_TASK_GENERAL && sp->task != AM_TASK_RESPIRATORY)
         return aa_error_set(err, AM_ERR_ARG, "%s: task %d is neither general nor respiratory", path, (int)sp->task);
     return 0;
@@ -176,6 +197,11 @@ static int put_meta(nn_meta *meta, const char *path, nn_model *const *nets, int 
     free(classes);
     free(reported);
     if (rc)
+        return AM_ERR_ARG;
+    int nd = 2 * n_mels;
+    if (sp->drift_centre && (nn_meta_set_tensor(meta, AM_TENSOR_DRIFT_CENTRE, sp->drift_centre, 1, &nd, err) ||
+                             nn_meta_set_tensor(meta, AM_TENSOR_DRIFT_SCALE, sp->drift_scale, 1, &nd, err) ||
+                             nn_meta_set_num(meta, AM_KEY_DRIFT_THRESHOLD, sp->drift_threshold, err)))
         return AM_ERR_ARG;
     if (sp->class_threshold) {
         float th[AM_MAX_CLASSES];
@@ -346,6 +372,30 @@ static int read_map(am_model *m, const char *path, const char *reported, const c
     return 0;
 }
 
+/* The drift statistics: all three keys or none (a file from before them: no drift verdict, not an error). */
+static int read_drift(am_model *m, const char *path, const nn_meta *meta, aa_error *err)
+{
+    int nd = 2 * m->dsp.n_mels;
+    int has_c = nn_meta_get_tensor(meta, AM_TENSOR_DRIFT_CENTRE, NULL, NULL) != NULL,
+        has_s = nn_meta_get_tensor(meta, AM_TENSOR_DRIFT_SCALE, NULL, NULL) != NULL;
+    double th = 0;
+    int has_t = !nn_meta_get_num(meta, AM_KEY_DRIFT_THRESHOLD, &th, NULL);
+    if (!has_c && !has_s && !has_t)
+        return 0;
+    if (!has_c || !has_s || !has_t)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: drift statistics incomplete (%s, %s and %s come together)", path,
+                            AM_TENSOR_DRIFT_CENTRE, AM_TENSOR_DRIFT_SCALE, AM_KEY_DRIFT_THRESHOLD);
+    m->drift_centre = copy_tensor(meta, AM_TENSOR_DRIFT_CENTRE, 1, &nd);
+    m->drift_scale = copy_tensor(meta, AM_TENSOR_DRIFT_SCALE, 1, &nd);
+    m->drift_threshold = th;
+    const char *problem = !m->drift_centre || !m->drift_scale
+                              ? "of the wrong size"
+                              : drift_problem(m->drift_centre, m->drift_scale, th, nd);
+    if (problem)
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: drift statistics %s", path, problem);
+    return 0;
+}
+
 /* Reads the Audio Audit metadata into m (everything but the networks). */
 static int read_meta(am_model *m, const char *path, const nn_meta *meta, const nn_model *net, aa_error *err)
 {
@@ -433,6 +483,8 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
             if (!(m->class_threshold[j] >= 0 && m->class_threshold[j] <= 1))
                 return aa_error_set(err, AM_ERR_FORMAT, "%s: per-class threshold outside [0, 1]", path);
     }
+    if (read_drift(m, path, meta, err))
+        return AM_ERR_FORMAT;
     m->st_mel = copy_tensor(meta, AM_TENSOR_ST_MEL, 2, mel_dims);
     m->st_logits = copy_tensor(meta, AM_TENSOR_ST_LOGITS, 1, &ko);
     const char *tj = nn_meta_get_str(meta, AM_KEY_TRAIN_JSON);
@@ -625,6 +677,16 @@ am_model *am_borrow_ensemble(nn_model *const *nets, int n, const am_spec *sp, aa
     }
     memcpy(m->norm_mean, sp->norm_mean, n_mels * sizeof *m->norm_mean);
     memcpy(m->norm_std, sp->norm_std, n_mels * sizeof *m->norm_std);
+    if (sp->drift_centre) {
+        if (!(m->drift_centre = malloc(2 * n_mels * sizeof(float))) || !(m->drift_scale = malloc(2 * n_mels * sizeof(float)))) {
+            aa_error_set(err, AM_ERR_NOMEM, "out of memory");
+            am_free(m);
+            return NULL;
+        }
+        memcpy(m->drift_centre, sp->drift_centre, 2 * n_mels * sizeof(float));
+        memcpy(m->drift_scale, sp->drift_scale, 2 * n_mels * sizeof(float));
+        m->drift_threshold = sp->drift_threshold;
+    }
     if (am_model_alloc_slots(m, "model in memory", err)) {
         am_free(m);
         return NULL;
@@ -651,6 +713,8 @@ void am_free(am_model *m)
     dsp_logmel_free(m->logmel);
     free(m->norm_mean);
     free(m->norm_std);
+    free(m->drift_centre);
+    free(m->drift_scale);
     free(m->st_mel);
     free(m->st_logits);
     free(m->arch);

@@ -129,6 +129,10 @@ typedef struct {
     const char *train_json;              /* optional: a JSON summary of the training run (data, metrics) */
     am_aggregate aggregate;              /* recording-level decisions; zero = loudest */
     am_task task;                        /* AM_TASK_AUTO: by the class-name rule; the file stores the result */
+    /* Drift statistics (model/drift.h), or NULL: a model that gives no drift verdict. */
+    const float *drift_centre;           /* [2 n_mels] per-mel means, then log-spreads: the training median */
+    const float *drift_scale;            /* [2 n_mels] their robust scale, > 0 */
+    double drift_threshold;              /* > 0: a score above it is drifted */
 } am_spec;
 
 typedef struct am_model am_model;
@@ -296,6 +300,15 @@ typedef struct {
 } am_quality;
 am_quality am_quality_of(const dsp_stats *stats);
 
+/* ---- drift: unlike the training recordings (model/drift.h; kept apart from quality and "Unclear") ------ */
+
+typedef struct {
+    int judged;       /* 0: no verdict (a model file without drift statistics, or no frame to judge) */
+    double score;     /* the mean clipped squared robust z of the recording's per-mel statistics */
+    double threshold; /* the model's: above it the recording is drifted */
+    int drifted;
+} am_drift;
+
 /* ---- files -------------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -303,6 +316,7 @@ typedef struct {
     dsp_source source;   /* the file as stored: rate, channels, duration, format */
     dsp_stats stats;
     am_quality quality;
+    am_drift drift;      /* judged on the windows the decision rests on */
     double duration;     /* seconds of audio */
 } am_file_result;
 

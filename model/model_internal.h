@@ -28,6 +28,9 @@
 #define AM_TENSOR_MEAN "aa.norm_mean"
 #define AM_TENSOR_STD "aa.norm_std"
 #define AM_TENSOR_THRESH "aa.class_threshold"
+#define AM_TENSOR_DRIFT_CENTRE "aa.drift.centre" /* f32 [2 n_mels]; the three drift keys come together or not */
+#define AM_TENSOR_DRIFT_SCALE "aa.drift.scale"   /* f32 [2 n_mels] */
+#define AM_KEY_DRIFT_THRESHOLD "aa.drift.threshold"
 #define AM_TENSOR_ST_MEL "aa.selftest.mel"
 #define AM_TENSOR_ST_LOGITS "aa.selftest.logits"
 
@@ -57,6 +60,8 @@ struct am_model {
     char *path;         /* the file it was loaded from, for messages; NULL: am_borrow's model in memory */
     am_aggregate aggregate;
     am_task task;       /* AM_TASK_GENERAL or AM_TASK_RESPIRATORY */
+    float *drift_centre, *drift_scale; /* [2 n_mels] drift statistics, NULL (both) when the file has none */
+    double drift_threshold;
     float *st_mel;    /* [n_mels][n_frames] stored self-test log-mel, NULL if absent */
     float *st_logits; /* [n_outputs] */
     dsp_logmel *logmel; /* one thread slot per am slot */

@@ -146,6 +146,11 @@ def same(r, e, what):
     for k in ("rms_dbfs", "peak_dbfs"):
         assert abs(r["quality"][k] - e["quality"][k]) <= 0.005, "%s %s" % (what, k)
     assert abs(r["duration_s"] - e["duration_s"]) <= 0.0005 and abs(r["clip_start_s"] - e["clip_start_s"]) <= 0.0005
+    assert r["drifted"] == e["drifted"], "%s: drifted %r, aa-infer says %r" % (what, r["drifted"], e["drifted"])
+    if e["drift_score"] is None:
+        assert r["drift_score"] is None, what
+    else:
+        close(r["drift_score"], e["drift_score"], what + " drift_score")
 
 def samples(path):
     with wave.open(path) as w:

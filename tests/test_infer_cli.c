@@ -164,7 +164,7 @@ START_TEST(text_and_csv)
     ck_assert_int_eq(tu_count_lines(f.out), 3);
     ck_assert_str_eq(line_of(f.out, 0, line, sizeof line),
                      "file,label,class,confidence,gated,p_cough,p_heavy_breathing,p_normal_breathing,"
-                     "p_background_noise,quality,duration_s,disclaimer");
+                     "p_background_noise,quality,duration_s,drift_score,drifted,disclaimer");
     char want[600];
     snprintf(want, sizeof want, "%s,Heavy Breathing,heavy_breathing,", a);
     ck_assert_msg(!strncmp(line_of(f.out, 1, line, sizeof line), want, strlen(want)), "%s", line);

@@ -134,7 +134,7 @@ static void every_output(const setup *s)
     check_text(s, g_out, "--csv");
     const char *nl = strchr(g_out, '\n');
     ck_assert_ptr_nonnull(nl);
-    const char *last = s->respiratory ? ",duration_s,disclaimer" : ",duration_s";
+    const char *last = s->respiratory ? ",drift_score,drifted,disclaimer" : ",drift_score,drifted";
     ck_assert_msg(!strncmp(nl - strlen(last), last, strlen(last)), "CSV header: %.*s", (int)(nl - g_out), g_out);
 
     /* --stream, text and JSON with events: the disclaimer in every object */

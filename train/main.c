@@ -17,6 +17,7 @@
 #include "train/cv.h"
 #include "train/data.h"
 #include "train/demo_cmd.h"
+#include "train/drift.h"
 #include "train/loop.h"
 #include "train/options.h"
 #include "train/outputs.h"
@@ -217,10 +218,11 @@ out:
 }
 
 static int save_model(const char *path, const tr_data *d, const tr_run *run, const tr_calibration *cal,
-                      const char *train_json, aa_error *err)
+                      const tr_drift *drift, const char *train_json, aa_error *err)
 {
     am_spec sp;
     final_spec(d, cal, train_json, &sp);
+    tr_drift_spec(drift, &sp);
     return am_save(path, run->net, &sp, err);
 }
 
@@ -398,6 +400,8 @@ static int run(const tr_options *o, FILE *out, FILE **logp)
     memset(&cal, 0, sizeof cal);
     tr_test test;
     memset(&test, 0, sizeof test);
+    tr_drift drift;
+    memset(&drift, 0, sizeof drift);
     int have_test = d.n_rec[DS_TEST] > 0;
     int model_is_file = aa_output_is_file(o->model_path);
     /* MODEL.split.tsv beside a device or a pipe would be a file in /dev or a name nobody asked for */
@@ -411,6 +415,10 @@ static int run(const tr_options *o, FILE *out, FILE **logp)
         goto out;
     if (o->aggregate_report && aggregate_report(&d, &r, o, out, &err))
         goto out;
+    if (tr_drift_fit(&drift, &d, &err))
+        goto out;
+    if (!o->quiet)
+        tr_drift_print(out, &drift);
     /* First without the test figures, then, once the file as written has been judged, with them: the
      * network, settings and gate are the same in both, so the figures describe the final file. */
     summary = tr_summary_json(&d, o, &r, &cal, "recordings", NULL);
@@ -420,7 +428,7 @@ static int run(const tr_options *o, FILE *out, FILE **logp)
     }
     if (have_test && !model_is_file && !(judged = private_model_path(&err)))
         goto out;
-    if (save_model(judged ? judged : o->model_path, &d, &r, &cal, summary, &err))
+    if (save_model(judged ? judged : o->model_path, &d, &r, &cal, &drift, summary, &err))
         goto out;
     if (!judged)
         wrote(&written, o->model_path);
@@ -448,7 +456,7 @@ static int run(const tr_options *o, FILE *out, FILE **logp)
             aa_error_set(&err, AA_ERR_NOMEM, "out of memory");
             goto out;
         }
-        if (save_model(o->model_path, &d, &r, &cal, summary, &err))
+        if (save_model(o->model_path, &d, &r, &cal, &drift, summary, &err))
             goto out;
         wrote(&written, o->model_path);
         if (!o->quiet && tr_test_print(out, &test, &err))
@@ -503,6 +511,7 @@ out:
     free(summary);
     free(split);
     tr_test_free(&test);
+    tr_drift_free(&drift);
     tr_calibration_free(&cal);
     tr_run_free(&r);
     tr_data_free(&d);

@@ -13,6 +13,7 @@
     micNote: $('mic-note'), status: $('status'), error: $('error'),
     results: $('results'), resultHeading: $('result-heading'), disclaimer: $('disclaimer-result'),
     quality: $('quality'), qualityTitle: $('quality-title'), qualityMessage: $('quality-message'),
+    drift: $('drift'),
     verdict: $('verdict'), label: $('label'), confidence: $('confidence'), explain: $('explain'),
     bars: $('bars'), mel: $('mel'), melEnd: $('mel-end'), details: $('details'), modelInfo: $('model-info'),
     listen: $('listen'), listenStop: $('listen-stop'), listenNote: $('listen-note'),
@@ -179,6 +180,10 @@
       el.qualityMessage.textContent = q.message || QUALITY_ADVICE[q.verdict] || '';
     }
 
+    // drift, apart from quality: the recording is unlike the training data (null: the model does not judge it)
+    const drifted = r.drifted === true;
+    el.drift.hidden = !drifted;
+
     drawMel(r.mel);
 
     // details
@@ -189,6 +194,8 @@
     if (typeof q.peak_dbfs === 'number') rows.push(['Peak', `${q.peak_dbfs.toFixed(1)} dBFS`]);
     if (typeof q.clipped_fraction === 'number') rows.push(['Clipped samples', `${(q.clipped_fraction * 100).toFixed(2)}%`]);
     rows.push(['Quality', q.verdict ? String(q.verdict).replace(/_/g, ' ') : 'unknown']);
+    if (typeof r.drift_score === 'number')
+      rows.push(['Drift score', `${r.drift_score.toFixed(2)}${drifted ? ' (unlike the training recordings)' : ''}`]);
     el.details.replaceChildren(...rows.flatMap(([k, v]) => {
       const dt = document.createElement('dt');
       dt.textContent = k;
@@ -205,7 +212,8 @@
     const said = gated
       ? `Result: Unclear / Unknown${best ? `; best guess ${best[0]} at ${pct(best[1])}` : ''}.`
       : `Result: ${r.label}, ${pct(r.confidence)} confident.`;
-    setStatus(said + (qualityBad ? ` ${el.qualityTitle.textContent}.` : ''));
+    setStatus(said + (qualityBad ? ` ${el.qualityTitle.textContent}.` : '') +
+              (drifted ? ' The recording is unlike the training recordings.' : ''));
     el.resultHeading.focus();
   }
 

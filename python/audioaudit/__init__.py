@@ -146,6 +146,8 @@ _SIGS = {
     "result_rms_dbfs": (_c.c_double, [_P]),
     "result_peak_dbfs": (_c.c_double, [_P]),
     "result_clipped_fraction": (_c.c_double, [_P]),
+    "result_drift_score": (_c.c_double, [_P]),
+    "result_drifted": (_c.c_int, [_P]),
     "timeline_file": (_P, [_P, _c.c_char_p, _c.c_double, _c.c_int, _c.c_char_p, _E]),
     "timeline_pcm": (_P, [_P, _P, _c.c_size_t, _c.c_int, _c.c_int, _c.c_double, _c.c_int, _c.c_char_p, _E]),
     "timeline_free": (None, [_P]),
@@ -355,6 +357,7 @@ class Model:
         n = _f.result_n_classes(r)
         gated = bool(_f.result_gated(r))
         verdict = _s(_f.result_quality_name(r))
+        drifted = _f.result_drifted(r)  # -1: the model gives no drift verdict
         return {
             "label": _s(_f.result_label(r)),
             "class": None if gated else self.classes[_f.result_class(r)],
@@ -370,6 +373,8 @@ class Model:
                 "clipped_fraction": _f.result_clipped_fraction(r),
                 "message": _s(_f.result_quality_message(r)),
             },
+            "drift_score": None if drifted < 0 else _f.result_drift_score(r),
+            "drifted": None if drifted < 0 else bool(drifted),
             "duration_s": _f.result_duration(r),
             "windows": _f.result_windows(r),
             "clip_start_s": _f.result_clip_start(r),

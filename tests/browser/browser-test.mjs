@@ -162,6 +162,7 @@ async function checkShown(page, json, what) {
     disclaimer: document.getElementById('disclaimer-result').textContent,
     disclaimerVisible: document.getElementById('disclaimer-result').getBoundingClientRect().height > 0,
     quality: document.getElementById('quality').hidden ? null : document.getElementById('quality-title').textContent,
+    drift: document.getElementById('drift').getBoundingClientRect().height > 0,
     status: document.getElementById('status').textContent,
     melPixels: (() => {
       const c = document.getElementById('mel');
@@ -188,6 +189,8 @@ async function checkShown(page, json, what) {
   check(shown.disclaimerVisible && /not a medical device/i.test(shown.disclaimer), `${what}: disclaimer beside the result`);
   const qBad = json.quality && json.quality.ok === false;
   check(Boolean(shown.quality) === qBad, `${what}: quality warning shown exactly when the clip is not ok`, String(shown.quality));
+  check(shown.drift === (json.drifted === true), `${what}: drift warning shown exactly when the server says drifted`,
+    JSON.stringify({ drifted: json.drifted, drift_score: json.drift_score, shown: shown.drift }));
   if (json.mel) {
     const m = shown.melPixels;
     check(m.w === json.mel.n_frames && m.h === json.mel.n_mels && m.lit === m.w * m.h,
