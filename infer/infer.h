@@ -11,6 +11,7 @@
 #include "eval/eval.h"
 #include "infer/serve.h"
 #include "model/model.h"
+#include "model/timeline.h"
 #include "util/util.h"
 
 /* aa_error code of a command-line mistake, also one found after parsing (an unknown class in --threshold):
@@ -204,12 +205,7 @@ void inf_eval_items_free(inf_labelled *it, size_t n);
 
 /* ---- timeline.c: long recordings --------------------------------------------------------------------------- */
 
-typedef struct {
-    double start, end; /* s */
-    int cls;
-    double peak;       /* highest smoothed confidence over the event's windows */
-    size_t windows;
-} inf_event;
+typedef am_event inf_event; /* model/timeline.h: the event rule is the model's, shared with the trainer */
 
 typedef struct {
     size_t n_windows;
@@ -222,21 +218,22 @@ typedef struct {
     dsp_stats stats;
 } inf_timeline;
 
-/* Centred moving average of width w (odd, >= 1) over n rows of k probabilities; at the edges the average
- * of the rows that exist. in and out: [n][k], distinct. */
+/* am_smooth. */
 void inf_smooth(const float *in, size_t n, int k, int w, float *out);
-/* The class a row of probabilities speaks for as an event, or -1 (withheld by m's gate, or `background`);
- * *conf gets its probability. */
+/* The class a row of probabilities speaks for as an event by the gate's rule, or -1 (withheld by m's gate,
+ * or `background`); *conf gets its probability (am_row_event_class with AM_TIMELINE_GATE). */
 int inf_row_class(const am_model *m, const float *row, int background, double *conf);
 /* Index of the class called `name` (its folder name or label), -1 when the model has none. */
 int inf_background_class(const am_model *m, const char *name);
-/* Events from smoothed rows (window i covers [i hop, i hop + window)): runs of consecutive windows with the
- * same class, not withheld by m's gate and not `background` (-1: none), merged. Timing: see timeline.c.
- * Writes at most cap events and returns how many there are. */
+/* Events from smoothed rows (window i covers [i hop, i hop + window)) by the gate's rule and no minimum
+ * duration: runs of consecutive windows with the same class, not withheld by m's gate and not `background`
+ * (-1: none), merged (am_events_find; timing: model/timeline.c). --stream --events uses it; --timeline
+ * follows the model's rule (am_get_timeline). Writes at most cap events and returns how many there are. */
 size_t inf_events_from(const am_model *m, const float *probs, size_t n, double hop_s, double window_s,
                        int background, inf_event *events, size_t cap);
 /* Decodes path ("-": data/size in memory) with the streaming reader, classifies every window hop_s apart
- * (batches of am_logits_batch on slot 0), smooths over `smooth` windows and extracts events. Memory is
+ * (batches of am_logits_batch on slot 0), smooths over `smooth` windows and extracts events by the model's
+ * threshold and minimum duration (am_get_timeline: stored, or set by --event-threshold, --min-duration). Memory is
  * bounded by the batch, whatever the length (plus k floats per window). Free with inf_timeline_free. */
 int inf_timeline_run(am_model *m, const char *path, const void *data, size_t size, double hop_s, int smooth,
                      int background, int threads, inf_timeline *out, aa_error *err);
