@@ -53,12 +53,16 @@ typedef struct {
     int n_negatives;
     /* --timeline, --stream */
     double hop;             /* s; default 0.5 */
-    int smooth;             /* windows in the centred moving average; default 3 (1 = none) */
+    int smooth;             /* windows in the centred moving average (1 = none); 0 (default): the model's */
     const char *background; /* class that is never an event; NULL (default): the model's background class */
     const char *reference;  /* --timeline --reference REF.tsv: score the events; NULL: do not */
     double collar;          /* s, onset collar of the scoring; default 1 */
     int offsets;            /* 1: offsets must match too (sed_eval's rule) */
     int overlap;            /* 1: a hit overlaps the reference event widened by the collar */
+    const char *tune;       /* --timeline --tune REF.tsv: print the sweep of the event rule; NULL: do not */
+    double fa_budget;       /* --tune: false alarms per 10 min the chosen row may make; default 6 */
+    double event_threshold; /* --event-threshold P; < 0: the model's */
+    double min_duration;    /* --min-duration S; < 0: the model's */
     int rate;               /* --stream: Hz of the raw PCM; 0: from a WAV header, which the stream must have */
     int float_pcm;          /* --stream --sample-format f32 */
     int events;             /* --stream --events */
@@ -271,6 +275,17 @@ int inf_score_add(inf_timeline_score *s, const char *name, const inf_timeline *t
 /* Scores what was added and prints the report on stdout: text, or one JSON line with o->format JSON. */
 int inf_score_report(const inf_timeline_score *s, const am_model *m, const inf_options *o, aa_error *err);
 void inf_score_free(inf_timeline_score *s);
+
+/* ---- timeline_tune.c: --timeline --tune ------------------------------------------------------------------- */
+
+/* The sweep of the event rule (am_tune_run) on the inputs in [n] against o->tune's events, for the model's
+ * cough class (am_tune_target), printed as text or one JSON line; returns the exit status. */
+int inf_cmd_tune(const inf_options *o, am_model *m, int background, const inf_input *in, size_t n, int threads);
+/* The sweep as that JSON line (without the newline): {"recordings", "duration_s", "target", "rule", "collar_s",
+ * "unscored_reference_events", "fa_budget_per_10min", "within_budget", "rows": [{"threshold" ("gate" or a
+ * number), "smooth", "min_duration_s", "reference", "found", "estimated", "false_alarms", "recall",
+ * "precision", "f1", "false_alarms_per_10min"}], "chosen": row, "default": row, ["disclaimer"]}. Malloc'd. */
+char *inf_tune_json(const am_tune_sweep *s, const am_model *m, const ev_event_opts *opts, size_t unscored);
 
 /* ---- serve_cmd.c: the web server's classifier ------------------------------------------------------------- */
 

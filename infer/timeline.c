@@ -332,6 +332,13 @@ int inf_cmd_timeline(const inf_options *o)
         return 1;
     }
     int threads = inf_threads_for(o, (size_t)1 << 20), failed = 0;
+    if (o->tune) {
+        failed = inf_cmd_tune(o, m, background, in, n, threads);
+        inf_inputs_free(in, n);
+        am_free(m);
+        return failed;
+    }
+    int smooth = o->smooth ? o->smooth : am_get_timeline(m).smooth;
     for (size_t i = 0; i < n; i++) {
         inf_timeline t;
         unsigned char *data = NULL;
@@ -346,7 +353,7 @@ int inf_cmd_timeline(const inf_options *o)
                 rc = err.code;
         }
         if (!rc)
-            rc = inf_timeline_run(m, data ? "stdin" : in[i].path, data, size, o->hop, o->smooth, background,
+            rc = inf_timeline_run(m, data ? "stdin" : in[i].path, data, size, o->hop, smooth, background,
                                   threads, &t, &err);
         free(data);
         if (rc) {
@@ -359,14 +366,14 @@ int inf_cmd_timeline(const inf_options *o)
             continue;
         }
         if (o->format == INF_JSON) {
-            char *j = inf_timeline_json(m, in[i].path, &t, o->smooth, background);
+            char *j = inf_timeline_json(m, in[i].path, &t, smooth, background);
             if (j)
                 printf("%s\n", j);
             else
                 inf_errorf("%s: out of memory", in[i].path), failed = 1;
             free(j);
         } else {
-            print_text(m, in[i].path, &t, o->smooth);
+            print_text(m, in[i].path, &t, smooth);
         }
         fflush(stdout);
         if (o->reference && inf_score_add(&score, data ? "stdin" : in[i].path, &t, &err)) {
