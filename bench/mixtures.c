@@ -4,6 +4,7 @@
  * validation side can say how single coughs in quiet rooms fare.
  *
  *   mixtures make SPLIT.tsv OUTDIR [--side val] [--count 20] [--seconds 60] [--events 4] [--seed 1]
+ *                 [--stream 0 (1: the set aa-train tunes its timeline on, for --seed S the same as its own)]
  *                 [--level -50,-30] [--snr 8,25] [--class cough] [--background background_noise]
  *       OUTDIR/mix_NNN.wav (float, the model rate) and OUTDIR/reference.tsv (file, label, start_s, end_s):
  *       each recording a background of the side (its background-class files, and the quiet stretches of
@@ -58,7 +59,7 @@ static int cmd_make(int argc, char **argv)
     const char *split = argv[2], *out = argv[3], *side = "val", *cls = "cough", *bgcls = "background_noise";
     int count = 20, events = 4;
     double seconds = 60, lv_lo = -50, lv_hi = -30, snr_lo = 8, snr_hi = 25;
-    uint64_t seed = 1;
+    uint64_t seed = 1, stream = 0;
     for (int i = 4; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--side"))
@@ -71,6 +72,8 @@ static int cmd_make(int argc, char **argv)
             events = atoi(v);
         else if (!strcmp(k, "--seed"))
             seed = strtoull(v, NULL, 10);
+        else if (!strcmp(k, "--stream"))
+            stream = strtoull(v, NULL, 10);
         else if (!strcmp(k, "--level") && !range(v, &lv_lo, &lv_hi))
             ;
         else if (!strcmp(k, "--snr") && !range(v, &snr_lo, &snr_hi))
@@ -106,7 +109,7 @@ static int cmd_make(int argc, char **argv)
             continue;
         }
         files++;
-        if (ds_mix_material_add(m, a.samples, a.n, s.sample_rate, !strcmp(c, cls), !strcmp(c, bgcls), &err))
+        if (ds_mix_material_add(m, a.samples, a.n, s.sample_rate, strcmp(c, cls) ? -1 : 0, !strcmp(c, bgcls), &err))
             die(err.msg);
         dsp_audio_free(&a);
     }
@@ -128,6 +131,7 @@ static int cmd_make(int argc, char **argv)
     o.count = count;
     o.seconds = seconds;
     o.seed = seed;
+    o.stream = stream;
     o.mix.events_min = o.mix.events_max = events;
     o.mix.snr_min_db = snr_lo;
     o.mix.snr_max_db = snr_hi;

@@ -8,7 +8,8 @@
 
 struct ds_mix_material {
     ds_piece *ev, *bg; /* pieces owning their samples (x malloc'd) */
-    size_t n_ev, n_bg, cap_ev, cap_bg;
+    int *ev_class;     /* [n_ev] each event piece's class */
+    size_t n_ev, n_bg, cap_ev, cap_bg, cap_class;
 };
 
 ds_mix_material *ds_mix_material_new(void)
@@ -25,6 +26,7 @@ void ds_mix_material_free(ds_mix_material *m)
     for (size_t i = 0; i < m->n_bg; i++)
         free((float *)m->bg[i].x);
     free(m->ev);
+    free(m->ev_class);
     free(m->bg);
     free(m);
 }
@@ -47,9 +49,10 @@ static int push(ds_piece **v, size_t *n, size_t *cap, const float *x, size_t len
     return 0;
 }
 
-int ds_mix_material_add(ds_mix_material *m, const float *x, size_t n, int rate, int is_event, int is_background,
+int ds_mix_material_add(ds_mix_material *m, const float *x, size_t n, int rate, int event_class, int is_background,
                         aa_error *err)
 {
+    int is_event = event_class >= 0;
     if (!n)
         return 0;
     if (is_background)
@@ -61,8 +64,20 @@ int ds_mix_material_add(ds_mix_material *m, const float *x, size_t n, int rate, 
         rc = ds_events_find(x, n, rate, NULL, &ev, &ne, err);
     for (size_t j = 0; !rc && j < nq; j++)
         rc = push(&m->bg, &m->n_bg, &m->cap_bg, x + q[j].start, q[j].end - q[j].start, err);
-    for (size_t j = 0; !rc && j < ne; j++)
+    for (size_t j = 0; !rc && j < ne; j++) {
+        if (m->n_ev == m->cap_class) {
+            size_t c = m->cap_class ? 2 * m->cap_class : 64;
+            int *v = realloc(m->ev_class, c * sizeof *v);
+            if (!v) {
+                rc = aa_error_set(err, DS_ERR_NOMEM, "mixtures: out of memory");
+                break;
+            }
+            m->ev_class = v;
+            m->cap_class = c;
+        }
+        m->ev_class[m->n_ev] = event_class;
         rc = push(&m->ev, &m->n_ev, &m->cap_ev, x + ev[j].start, ev[j].end - ev[j].start, err);
+    }
     free(ev);
     free(q);
     return rc;
@@ -71,6 +86,11 @@ int ds_mix_material_add(ds_mix_material *m, const float *x, size_t n, int rate, 
 size_t ds_mix_material_events(const ds_mix_material *m)
 {
     return m->n_ev;
+}
+
+int ds_mix_material_event_class(const ds_mix_material *m, size_t i)
+{
+    return i < m->n_ev ? m->ev_class[i] : -1;
 }
 
 size_t ds_mix_material_backgrounds(const ds_mix_material *m)
@@ -117,7 +137,7 @@ int ds_mixset_one(const ds_mix_material *m, int rate, const ds_mixset_opts *o, i
     if (i < 0 || i >= o->count)
         return aa_error_set(err, DS_ERR_ARG, "mixtures: mixture %d of %d", i, o->count);
     aa_rng r;
-    aa_rng_seed3(&r, o->seed, 0, (uint64_t)i);
+    aa_rng_seed3(&r, o->seed, o->stream, (uint64_t)i);
     const ds_piece *bg = &m->bg[aa_rng_below(&r, m->n_bg)];
     return ds_mixture_make(bg, m->ev, m->n_ev, rate, &o->mix, &r, out, n, info, err);
 }

@@ -15,10 +15,13 @@ typedef struct ds_mix_material ds_mix_material;
 ds_mix_material *ds_mix_material_new(void);
 void ds_mix_material_free(ds_mix_material *m);
 /* Adds one recording x [n] at `rate` Hz (copied): is_background, the whole signal is a background piece;
- * otherwise its quiet stretches of at least 1 s (ds_quiet_find) are; is_event, its events (ds_events_find)
- * are event pieces too. Default ds_event_opts. Errors: out of memory, the finders' own. */
-int ds_mix_material_add(ds_mix_material *m, const float *x, size_t n, int rate, int is_event, int is_background,
+ * otherwise its quiet stretches of at least 1 s (ds_quiet_find) are, and with event_class >= 0 its events
+ * (ds_events_find) are event pieces of that class too. Default ds_event_opts. Errors: out of memory, the
+ * finders' own. */
+int ds_mix_material_add(ds_mix_material *m, const float *x, size_t n, int rate, int event_class, int is_background,
                         aa_error *err);
+/* The class of event piece i (ds_mix_event.source), as it was added. */
+int ds_mix_material_event_class(const ds_mix_material *m, size_t i);
 size_t ds_mix_material_events(const ds_mix_material *m);
 size_t ds_mix_material_backgrounds(const ds_mix_material *m);
 /* The seconds of all event pieces, and of all background pieces. */
@@ -27,7 +30,9 @@ double ds_mix_material_seconds(const ds_mix_material *m, int rate, int events);
 typedef struct {
     int count;        /* [30] mixtures */
     double seconds;   /* [60] each */
-    uint64_t seed;    /* [1] mixture i draws from aa_rng_seed3(seed, 0, i) */
+    uint64_t seed;    /* [1] mixture i draws from aa_rng_seed3(seed, stream, i) */
+    uint64_t stream;  /* [0] another set from the same seed (the trainer tunes on stream 1, so that bench/
+                       * mixtures' default set, stream 0, is not the one tuned on) */
     ds_mix_opts mix;  /* [4 events, 6 s apart, background at -50..-30 dBFS RMS, events 8..25 dB over it] */
 } ds_mixset_opts;
 

@@ -129,7 +129,7 @@ static const opt_def OPTS[] = {
      NULL},
     {O_TUNE, "tune", 0, K_STR, "REF.tsv", 0, 0, MODE(INF_TIMELINE), NULL,
      "instead of events, the sweep of the event rule on the FILEs against REF.tsv's events (as --reference "
-     "reads them): every threshold (the gate's rule, 0.05 to 0.95), smoothing (1, 3, 5, 7 windows) and minimum "
+     "reads them): every threshold (the gate's rule, 19 from 0.01 to 0.95), smoothing (1, 3, 5, 7 windows) and minimum "
      "duration (0, 1, 1.5, 2 s), scored by the overlap rule for the model's cough class (else every class but "
      "the background): found, recall, precision, F1, false alarms per 10 min; then the row chosen for "
      "--fa-budget, as the options that give it", NULL},
@@ -139,10 +139,11 @@ static const opt_def OPTS[] = {
      NULL},
     {O_EVENT_THRESHOLD, "event-threshold", 0, K_NUM, "P", 0, 1, MODE(INF_TIMELINE), NULL,
      "a window is an event of the most probable class other than the background when that class's smoothed "
-     "probability reaches P (the gate plays no part)", "the model's, else the gate's rule"},
+     "probability reaches P (the gate plays no part); a model with none stored uses the gate's rule",
+     "the model's"},
     {O_MIN_DURATION, "min-duration", 0, K_NUM, "S", 0, 3600, MODE(INF_TIMELINE), NULL,
-     "drop events whose run of windows lasts less than S seconds (a window counts for one hop)",
-     "the model's, else 0"},
+     "drop events whose run of windows lasts less than S seconds (a window counts for one hop); a model with "
+     "none stored keeps every event", "the model's"},
     {O_STREAM, "stream", 0, K_FLAG, NULL, 0, 0, 0, NULL,
      "raw 16-bit little-endian mono PCM from '-' (or a file): one decision per hop once a clip's worth has "
      "arrived, and one at the end", NULL},

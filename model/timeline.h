@@ -50,7 +50,7 @@ typedef struct {
     double hop_s, window_s, duration_s;
 } am_tune_recording;
 
-#define AM_TUNE_THRESHOLDS 20 /* the gate's rule, then 0.05, 0.10, ..., 0.95 */
+#define AM_TUNE_THRESHOLDS 20 /* the gate's rule, then 19 from 0.01 to 0.95 (model/tune.c) */
 #define AM_TUNE_SMOOTHS 4     /* 1, 3, 5, 7 */
 #define AM_TUNE_DURATIONS 4   /* 0, 1, 1.5, 2 s */
 #define AM_TUNE_ROWS (AM_TUNE_THRESHOLDS * AM_TUNE_SMOOTHS * AM_TUNE_DURATIONS)
