@@ -3,6 +3,8 @@
  * model keys (a round trip, values refused, an old model's defaults). */
 #include <check.h>
 #include <math.h>
+#include <sndfile.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "model/model_internal.h"
 #include "model/timeline.h"
 #include "tests/util/demomodel.h"
+#include "tests/util/jsonscan.h"
 #include "tests/util/testutil.h"
 
 #define K 4 /* the tone model's classes: cough, heavy, normal, background */
@@ -299,6 +302,79 @@ START_TEST(model_keys_round_trip)
 }
 END_TEST
 
+static char g_out[1 << 17], g_err[1 << 14];
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = tu_vrun_bin("aa-infer", g_out, sizeof g_out, g_err, sizeof g_err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int count(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+/* aa-infer --timeline --tune on a tone recording with three coughs the tone model hears exactly. */
+START_TEST(tune_command_end_to_end)
+{
+    char dir[256], model[512], wav[512], ref[512], msg[512];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(model, sizeof model, dir, "tone.aam");
+    ck_assert_msg(tu_make_tone_model(model, msg, sizeof msg) == 0, "%s", msg);
+    tu_tone_event ev[3] = {{5, TU_TONE_BURST_S, 0}, {15, TU_TONE_BURST_S, 0}, {25, TU_TONE_BURST_S, 0}};
+    float *x = tu_tone_recording(32 * 16000, ev, 3, 7);
+    tu_write_wav(tu_path(wav, sizeof wav, dir, "rec.wav"), x, 32 * 16000, 1, 16000, SF_FORMAT_PCM_16);
+    free(x);
+    const char *tsv = "file\tlabel\tstart_s\tend_s\nrec.wav\tcough\t5\t5.5\nrec.wav\tcough\t15\t15.5\n"
+                      "rec.wav\tcough\t25\t25.5\n";
+    tu_write_file(tu_path(ref, sizeof ref, dir, "ref.tsv"), tsv, strlen(tsv));
+
+    ck_assert_msg(run("-m '%s' --timeline --tune '%s' '%s'", model, ref, wav) == 0, "%s", g_err);
+    ck_assert_msg(strstr(g_out, "Event rule sweep: 1 recordings, 0.5 min, 3 reference events of Cough (overlap "
+                                "rule, collar 1 s)") != NULL, "%s", g_out);
+    /* every row of the grid, the default marked, the choice stated as options */
+    ck_assert_int_eq(count(g_out, "/3 "), AM_TUNE_ROWS);
+    const char *def = strstr(g_out, "(default)");
+    ck_assert_ptr_nonnull(def);
+    while (def > g_out && def[-1] != '\n')
+        def--;
+    ck_assert_msg(strncmp(def, "       gate      3    0.0         3/3", 37) == 0, "%.80s", def);
+    ck_assert_ptr_nonnull(strstr(g_out, "<- chosen"));
+    ck_assert_ptr_nonnull(strstr(g_out, "Chosen for --fa-budget 6 (at most 6 false alarms per 10 min): "));
+    ck_assert_ptr_nonnull(strstr(g_out, "found 3 of 3 (recall 1.000)"));
+
+    ck_assert_msg(run("-m '%s' --timeline --tune '%s' --json --fa-budget 0 '%s'", model, ref, wav) == 0, "%s",
+                  g_err);
+    ck_assert_int_eq(tu_count_lines(g_out), 1);
+    ck_assert_int_eq(count(g_out, "\"threshold\": "), AM_TUNE_ROWS + 2);
+    ck_assert(tu_json_num(g_out, "fa_budget_per_10min") == 0);
+    const char *chosen = strstr(g_out, "\"chosen\": ");
+    ck_assert_ptr_nonnull(chosen);
+    ck_assert(tu_json_num(chosen, "found") == 3 && tu_json_num(chosen, "false_alarms") == 0);
+
+    /* the overrides change what --timeline finds; without them the untuned model's rule */
+    ck_assert_int_eq(run("-m '%s' --timeline '%s'", model, wav), 0);
+    ck_assert_int_eq(count(g_out, "Cough"), 3);
+    ck_assert_ptr_nonnull(strstr(g_out, "averaged over 3 windows"));
+    ck_assert_int_eq(run("-m '%s' --timeline --event-threshold 0.999 '%s'", model, wav), 0);
+    ck_assert_ptr_nonnull(strstr(g_out, "no events"));
+    ck_assert_int_eq(run("-m '%s' --timeline --min-duration 30 '%s'", model, wav), 0);
+    ck_assert_ptr_nonnull(strstr(g_out, "no events"));
+    /* a reference that cannot be used: one line naming it, nothing followed */
+    ck_assert_int_eq(run("-m '%s' --timeline --tune '%s/none.tsv' '%s'", model, dir, wav), 1);
+    ck_assert_ptr_nonnull(strstr(g_err, "none.tsv"));
+    tu_rmtree(dir);
+}
+END_TEST
+
 Suite *timeline_tune_suite(void)
 {
     Suite *s = suite_create("timeline_tune");
@@ -309,5 +385,9 @@ Suite *timeline_tune_suite(void)
     tcase_add_test(tc, tune_options);
     tcase_add_test(tc, model_keys_round_trip);
     suite_add_tcase(s, tc);
+    TCase *tb = tcase_create("aa-infer");
+    tcase_set_timeout(tb, 120);
+    tcase_add_test(tb, tune_command_end_to_end);
+    suite_add_tcase(s, tb);
     return s;
 }
