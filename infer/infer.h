@@ -279,7 +279,7 @@ void inf_score_free(inf_timeline_score *s);
 /* ---- timeline_tune.c: --timeline --tune ------------------------------------------------------------------- */
 
 /* The sweep of the event rule (am_tune_run) on the inputs in [n] against o->tune's events, for the model's
- * cough class (am_tune_target), printed as text or one JSON line; returns the exit status. */
+ * cough class (am_timeline_target), printed as text or one JSON line; returns the exit status. */
 int inf_cmd_tune(const inf_options *o, am_model *m, int background, const inf_input *in, size_t n, int threads);
 /* The sweep as that JSON line (without the newline): {"recordings", "duration_s", "target", "rule", "collar_s",
  * "unscored_reference_events", "fa_budget_per_10min", "within_budget", "rows": [{"threshold" ("gate" or a

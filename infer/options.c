@@ -138,8 +138,9 @@ static const opt_def OPTS[] = {
      "100 s: what a reviewer can dismiss, and enough in 30 minutes of tuning audio to tell settings apart)",
      NULL},
     {O_EVENT_THRESHOLD, "event-threshold", 0, K_NUM, "P", 0, 1, MODE(INF_TIMELINE), NULL,
-     "a window is an event of the most probable class other than the background when that class's smoothed "
-     "probability reaches P (the gate plays no part); a model with none stored uses the gate's rule",
+     "a window the gate does not make an event of is one of the model's cough class (a model without one: "
+     "its most probable class but the background) when that class's smoothed probability reaches P; a model "
+     "with none stored uses the gate's rule alone",
      "the model's"},
     {O_MIN_DURATION, "min-duration", 0, K_NUM, "S", 0, 3600, MODE(INF_TIMELINE), NULL,
      "drop events whose run of windows lasts less than S seconds (a window counts for one hop); a model with "

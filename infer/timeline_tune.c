@@ -227,7 +227,7 @@ int inf_cmd_tune(const inf_options *o, am_model *m, int background, const inf_in
         rc = aa_error_set(&err, AA_ERR_ARG, "%s: no recording could be followed, nothing to tune on", o->tune);
     if (!rc && reference_events(ref, &f, &rev, &n_ref, &unscored, &err))
         rc = 1;
-    if (!rc && am_tune_run(m, f.recs, f.n, rev, n_ref, background, am_tune_target(m), o->fa_budget, &opts, s, &err))
+    if (!rc && am_tune_run(m, f.recs, f.n, rev, n_ref, background, am_timeline_target(m), o->fa_budget, &opts, s, &err))
         rc = 1;
     if (!rc) {
         if (o->format == INF_JSON) {

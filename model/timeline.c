@@ -8,10 +8,13 @@
  *
  * Which class a window speaks for: by default (threshold AM_TIMELINE_GATE) its most probable class, unless
  * that is the background class or the model's gate withholds it: the rule a clip is judged by. With a
- * threshold (stored by the trainer's tuning, or --event-threshold), the most probable class other than the
- * background, when its smoothed probability reaches the threshold: a quiet cough rarely makes Cough the
- * most probable class of a 4 s window that is mostly room, but it raises Cough's probability in every
- * window that holds it.
+ * threshold (stored by the trainer's tuning, or --event-threshold), a window the gate's rule leaves out
+ * speaks for the target class (am_timeline_target: the model's cough class) when its smoothed probability
+ * reaches the threshold: a quiet cough rarely makes Cough the most probable class of a 4 s window that is
+ * mostly room, but it raises Cough's probability in every window that holds it. The other classes keep
+ * the gate's rule, so a low threshold adds coughs and nothing else (the tuning counts only false coughs).
+ * A model without a cough class (a general one) has every class but the background as its targets: the
+ * most probable of them is taken.
  *
  * Events: consecutive windows speaking for the same class make one event; its confidence is the highest
  * smoothed probability of the class among them. A run of r windows lasts r hops (each window stands for
@@ -28,6 +31,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "model/model_internal.h"
 #include "model/timeline.h"
@@ -81,36 +85,56 @@ void am_smooth(const float *in, size_t n, int k, int w, float *out)
     }
 }
 
-int am_row_event_class(const am_model *m, const float *row, int background, double threshold, double *conf)
+int am_timeline_target(const am_model *m)
 {
-    int k = am_n_classes(m);
-    if (threshold != AM_TIMELINE_GATE) {
-        int best = -1;
-        for (int c = 0; c < k; c++)
-            if (c != background && (best < 0 || row[c] > row[best]))
-                best = c;
-        *conf = best >= 0 ? row[best] : 0;
-        return best >= 0 && row[best] >= threshold ? best : -1;
+    for (int c = 0; c < am_n_classes(m); c++) {
+        const char *names[2] = {am_class_name(m, c), am_class_label(m, c)};
+        for (int j = 0; j < 2; j++)
+            for (const char *p = names[j]; p && *p; p++)
+                if (!strncasecmp(p, "cough", 5))
+                    return c;
     }
-    int c = ev_argmax(row, k);
+    return -1;
+}
+
+/* am_row_event_class with the target class found once. */
+static int row_class(const am_model *m, const float *row, int background, double threshold, int target,
+                     double *conf)
+{
+    int k = am_n_classes(m), c = ev_argmax(row, k);
     double th[AM_MAX_CLASSES];
     for (int j = 0; j < k; j++)
         th[j] = am_class_threshold(m, j);
     ev_gate gate = {am_min_confidence(m), th, am_has_unclear(m)};
     *conf = row[c];
-    if (c == background || ev_gate_withholds_row(&gate, row, k))
+    if (c != background && !ev_gate_withholds_row(&gate, row, k))
+        return c;
+    if (threshold == AM_TIMELINE_GATE)
         return -1;
-    return c;
+    int best = target;
+    for (int j = 0; target < 0 && j < k; j++)
+        if (j != background && (best < 0 || row[j] > row[best]))
+            best = j;
+    if (best < 0 || best == background || row[best] < threshold)
+        return -1;
+    *conf = row[best];
+    return best;
+}
+
+int am_row_event_class(const am_model *m, const float *row, int background, double threshold, double *conf)
+{
+    return row_class(m, row, background, threshold,
+                     threshold == AM_TIMELINE_GATE ? -1 : am_timeline_target(m), conf);
 }
 
 size_t am_events_find(const am_model *m, const float *probs, size_t n, double hop_s, double window_s,
                       int background, double threshold, double min_duration_s, am_event *events, size_t cap)
 {
-    int k = am_n_classes(m);
+    int k = am_n_classes(m), target = threshold == AM_TIMELINE_GATE ? -1 : am_timeline_target(m);
     size_t count = 0;
     for (size_t i = 0; i < n;) {
         double conf;
-        int c = am_row_event_class(m, probs + i * (size_t)k, background, threshold, &conf);
+        int c = row_class(m, probs + i * (size_t)k, background, threshold, target, &conf);
         if (c < 0) {
             i++;
             continue;
@@ -119,7 +143,7 @@ size_t am_events_find(const am_model *m, const float *probs, size_t n, double ho
         double peak = conf;
         while (i + 1 < n) {
             double c2;
-            if (am_row_event_class(m, probs + (i + 1) * (size_t)k, background, threshold, &c2) != c)
+            if (row_class(m, probs + (i + 1) * (size_t)k, background, threshold, target, &c2) != c)
                 break;
             peak = c2 > peak ? c2 : peak;
             i++;

@@ -17,11 +17,16 @@ typedef struct {
     size_t windows;
 } am_event;
 
-/* The class row (k probabilities) speaks for as an event, or -1; *conf gets its probability.
- * threshold AM_TIMELINE_GATE: the most probable class, unless it is `background` or m's gate withholds
- * the row (a clip's rule). threshold in [0, 1]: the most probable class other than `background`, when its
- * probability reaches threshold; the gate plays no part (a quiet cough under a louder background is the
- * case the threshold is for). */
+/* The class a threshold is for: the first whose name or label contains "cough" (any case), else -1 (every
+ * class but the background). */
+int am_timeline_target(const am_model *m);
+
+/* The class row (k probabilities) speaks for as an event, or -1; *conf gets its probability. First the
+ * gate's rule: the most probable class, unless it is `background` or m's gate withholds the row (a clip's
+ * rule); that is all with threshold AM_TIMELINE_GATE. With a threshold in [0, 1], a row that rule leaves
+ * out speaks for the target class (am_timeline_target; with none, the most probable class other than
+ * `background`) when its probability reaches the threshold (a quiet cough under a louder background is
+ * the case the threshold is for). */
 int am_row_event_class(const am_model *m, const float *row, int background, double threshold, double *conf);
 
 /* Centred moving average of width w (odd, >= 1) over n rows of k probabilities; at the edges the average
@@ -75,13 +80,10 @@ typedef struct {
     double duration_s;
 } am_tune_sweep;
 
-/* The class the sweep scores for m: the first whose name or label contains "cough" (any case), else -1
- * (every class but background). */
-int am_tune_target(const am_model *m);
-
 /* Every setting of the grid on recs [n_rec] against the reference events ref [n_ref] (file: an index into
  * recs; classes m's): events found by am_events_find with `background` left out, scored by eval/'s event
- * scorer with opts (the caller's rule; overlap for mixtures) for `target` (-1: all classes but background).
+ * scorer with opts (the caller's rule; overlap for mixtures) for `target` (am_timeline_target; -1: all
+ * classes but background).
  * The chosen row: the highest recall among those within fa_budget false alarms per 10 minutes, then the
  * highest F1, then the fewest false alarms, then the first in the grid. */
 int am_tune_run(const am_model *m, const am_tune_recording *recs, size_t n_rec, const ev_event *ref, size_t n_ref,

@@ -20,7 +20,6 @@
  * first). With no row within the budget, the row with the fewest false alarms (then recall, F1). */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "model/timeline.h"
 
@@ -39,18 +38,6 @@ static const double THRESHOLDS[AM_TUNE_THRESHOLDS] = {AM_TIMELINE_GATE, 0.01, 0.
 static double threshold_at(int i)
 {
     return THRESHOLDS[i];
-}
-
-int am_tune_target(const am_model *m)
-{
-    for (int c = 0; c < am_n_classes(m); c++) {
-        const char *names[2] = {am_class_name(m, c), am_class_label(m, c)};
-        for (int j = 0; j < 2; j++)
-            for (const char *p = names[j]; p && *p; p++)
-                if (!strncasecmp(p, "cough", 5))
-                    return c;
-    }
-    return -1;
 }
 
 /* a better than b within the budget (both within it, or both outside it) */

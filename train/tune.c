@@ -46,7 +46,7 @@ int tr_tune_timeline(am_timeline *out, const tr_data *d, nn_model *net, const am
     am_model *m = am_borrow(net, sp, err);
     if (!m)
         return err->code;
-    int target = am_tune_target(m), background = am_background_class(m), rc = 0;
+    int target = am_timeline_target(m), background = am_background_class(m), rc = 0;
     if (target < 0 && am_is_respiratory(m)) {
         if (!o->quiet)
             fprintf(to, "Timeline not tuned: the model has no cough class (aa-infer --timeline keeps the gate's "
