@@ -60,7 +60,7 @@ START_TEST(training_stores_a_tuned_rule)
     ck_assert_int_eq(t.tuned, 1);
     ck_assert(t.smooth == 1 || t.smooth == 3 || t.smooth == 5 || t.smooth == 7);
     ck_assert(t.min_duration_s == 0 || t.min_duration_s == 1 || t.min_duration_s == 1.5 || t.min_duration_s == 2);
-    ck_assert(t.threshold == -1 || (t.threshold >= 0.05 && t.threshold <= 0.95));
+    ck_assert(t.threshold == -1 || (t.threshold >= 0.01 && t.threshold <= 0.95));
     /* the line states the rule the file stores */
     char want[64];
     if (t.threshold < 0)
@@ -90,10 +90,11 @@ START_TEST(turned_off_or_without_a_cough_class)
     ck_assert_msg(strstr(out, "Timeline not tuned: the model has no cough class") != NULL, "%s", out);
     ck_assert_int_eq(t.tuned, 0);
 
-    /* a general model: every class but the background */
-    t = train("general.aam", "--classes heavy_breathing,normal_breathing,background_noise --task general", out,
-              sizeof out);
+    /* a general model: every class but the background; the budget as asked */
+    t = train("general.aam", "--classes heavy_breathing,normal_breathing,background_noise --task general "
+              "--timeline-fa-budget 0.5", out, sizeof out);
     ck_assert_msg(strstr(out, "Timeline tuned on 30 validation mixtures (120 event events") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "(budget 0.5") != NULL, "%s", out);
     ck_assert_int_eq(t.tuned, 1);
 }
 END_TEST

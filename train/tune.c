@@ -99,7 +99,8 @@ int tr_tune_timeline(am_timeline *out, const tr_data *d, nn_model *net, const am
     ev_event_opts eo = ev_event_opts_default();
     eo.overlap = 1;
     if (!rc)
-        rc = am_tune_run(m, recs, (size_t)mo.count, ref, n_ref, background, target, AM_TUNE_FA_BUDGET, &eo, s, err);
+        rc = am_tune_run(m, recs, (size_t)mo.count, ref, n_ref, background, target, o->timeline_fa_budget, &eo, s,
+                         err);
     if (!rc) {
         const am_tune_row *c = &s->rows[s->chosen], *b = &s->rows[s->baseline];
         *out = c->setting;
@@ -114,7 +115,7 @@ int tr_tune_timeline(am_timeline *out, const tr_data *d, nn_model *net, const am
                     "min duration %g s: %zu found, %.1f false alarms per 10 min (budget %g%s; the default rule: %zu "
                     "found, %.1f)\n",
                     mo.count, c->reference, what, s->duration_s / 60, aa_now() - t0, th, c->setting.smooth,
-                    c->setting.min_duration_s, c->hits, c->fa_per_10min, AM_TUNE_FA_BUDGET,
+                    c->setting.min_duration_s, c->hits, c->fa_per_10min, o->timeline_fa_budget,
                     s->within_budget ? "" : ", not met", b->hits, b->fa_per_10min);
         }
     }
