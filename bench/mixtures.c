@@ -1,8 +1,10 @@
 /* Scored event tests made of a split's own recordings: coughs of one side placed into that side's backgrounds
- * at known times (ds_mixture_make), and aa-infer --timeline's output scored against them (eval/'s event
- * scorer), so that the training corpus's validation side can say how single coughs in quiet rooms fare.
+ * at known times (ds_mixset_one, datasets/mixset.c: the mixtures the trainer tunes its timeline on), and
+ * aa-infer --timeline's output scored against them (eval/'s event scorer), so that the training corpus's
+ * validation side can say how single coughs in quiet rooms fare.
  *
  *   mixtures make SPLIT.tsv OUTDIR [--side val] [--count 20] [--seconds 60] [--events 4] [--seed 1]
+ *                 [--stream 0 (1: the set aa-train tunes its timeline on, for --seed S the same as its own)]
  *                 [--level -50,-30] [--snr 8,25] [--class cough] [--background background_noise]
  *       OUTDIR/mix_NNN.wav (float, the model rate) and OUTDIR/reference.tsv (file, label, start_s, end_s):
  *       each recording a background of the side (its background-class files, and the quiet stretches of
@@ -23,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "datasets/datasets.h"
+#include "datasets/mixset.h"
 #include "eval/eval.h"
 #include "model/model.h"
 
@@ -38,24 +41,6 @@ static int range(const char *s, double *lo, double *hi)
 }
 
 /* ---- make ------------------------------------------------------------------------------------------------- */
-
-typedef struct {
-    float **sig;
-    size_t n_sig, cap_sig;
-    ds_piece *ev, *bg;
-    size_t n_ev, n_bg, cap_ev, cap_bg;
-} material;
-
-static void push_piece(ds_piece **v, size_t *n, size_t *cap, ds_piece p)
-{
-    if (*n == *cap) {
-        *cap = *cap ? 2 * *cap : 64;
-        *v = realloc(*v, *cap * sizeof **v);
-        if (!*v)
-            die("out of memory");
-    }
-    (*v)[(*n)++] = p;
-}
 
 static void write_wav(const char *path, const float *x, size_t n, int rate)
 {
@@ -74,7 +59,7 @@ static int cmd_make(int argc, char **argv)
     const char *split = argv[2], *out = argv[3], *side = "val", *cls = "cough", *bgcls = "background_noise";
     int count = 20, events = 4;
     double seconds = 60, lv_lo = -50, lv_hi = -30, snr_lo = 8, snr_hi = 25;
-    uint64_t seed = 1;
+    uint64_t seed = 1, stream = 0;
     for (int i = 4; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--side"))
@@ -87,6 +72,8 @@ static int cmd_make(int argc, char **argv)
             events = atoi(v);
         else if (!strcmp(k, "--seed"))
             seed = strtoull(v, NULL, 10);
+        else if (!strcmp(k, "--stream"))
+            stream = strtoull(v, NULL, 10);
         else if (!strcmp(k, "--level") && !range(v, &lv_lo, &lv_hi))
             ;
         else if (!strcmp(k, "--snr") && !range(v, &snr_lo, &snr_hi))
@@ -104,7 +91,9 @@ static int cmd_make(int argc, char **argv)
     if (!f)
         die("cannot open the split file");
     dsp_settings s = dsp_settings_default();
-    material m = {0};
+    ds_mix_material *m = ds_mix_material_new();
+    if (!m)
+        die("out of memory");
     char line[8192];
     size_t files = 0;
     while (fgets(line, sizeof line, f)) {
@@ -113,7 +102,6 @@ static int cmd_make(int argc, char **argv)
         (void)g;
         if (!path || !c || !sd || strcmp(sd, side) || !strcmp(path, "path"))
             continue;
-        int is_ev = !strcmp(c, cls), is_bg = !strcmp(c, bgcls);
         dsp_audio a;
         aa_error err;
         if (dsp_load(path, &s, 0, &a, &err)) {
@@ -121,26 +109,14 @@ static int cmd_make(int argc, char **argv)
             continue;
         }
         files++;
-        ds_event *ev = NULL, *q = NULL;
-        size_t ne = 0, nq = 0;
-        if (is_bg) {
-            push_piece(&m.bg, &m.n_bg, &m.cap_bg, (ds_piece){a.samples, a.n});
-        } else if (ds_quiet_find(a.samples, a.n, s.sample_rate, NULL, 1.0, &q, &nq, &err) ||
-                   (is_ev && ds_events_find(a.samples, a.n, s.sample_rate, NULL, &ev, &ne, &err))) {
+        if (ds_mix_material_add(m, a.samples, a.n, s.sample_rate, strcmp(c, cls) ? -1 : 0, !strcmp(c, bgcls), &err))
             die(err.msg);
-        }
-        for (size_t j = 0; j < nq; j++)
-            push_piece(&m.bg, &m.n_bg, &m.cap_bg, (ds_piece){a.samples + q[j].start, q[j].end - q[j].start});
-        for (size_t j = 0; j < ne; j++)
-            push_piece(&m.ev, &m.n_ev, &m.cap_ev, (ds_piece){a.samples + ev[j].start, ev[j].end - ev[j].start});
-        free(ev);
-        free(q);
-        /* The samples stay: the pieces point into them until the process ends. */
+        dsp_audio_free(&a);
     }
     fclose(f);
-    fprintf(stderr, "mixtures: %zu %s files read: %zu %s events, %zu backgrounds\n", files, side, m.n_ev, cls,
-            m.n_bg);
-    if (!m.n_ev || !m.n_bg)
+    fprintf(stderr, "mixtures: %zu %s files read: %zu %s events, %zu backgrounds\n", files, side,
+            ds_mix_material_events(m), cls, ds_mix_material_backgrounds(m));
+    if (!ds_mix_material_events(m) || !ds_mix_material_backgrounds(m))
         die("no events or no backgrounds on that side");
     if (mkdir(out, 0777) && errno != EEXIST)
         die("cannot make OUTDIR");
@@ -150,26 +126,25 @@ static int cmd_make(int argc, char **argv)
     if (!ref)
         die("cannot write reference.tsv");
     fprintf(ref, "file\tlabel\tstart_s\tend_s\tsnr_db\tbackground_dbfs\n");
-    size_t n = (size_t)(seconds * s.sample_rate);
+    ds_mixset_opts o;
+    ds_mixset_opts_default(&o);
+    o.count = count;
+    o.seconds = seconds;
+    o.seed = seed;
+    o.stream = stream;
+    o.mix.events_min = o.mix.events_max = events;
+    o.mix.snr_min_db = snr_lo;
+    o.mix.snr_max_db = snr_hi;
+    o.mix.level_min_db = lv_lo;
+    o.mix.level_max_db = lv_hi;
+    size_t n = ds_mixset_samples(&o, s.sample_rate);
     float *x = malloc(n * sizeof *x);
     if (!x)
         die("out of memory");
-    ds_mix_opts o;
-    ds_mix_opts_default(&o);
-    o.events_min = o.events_max = events;
-    o.snr_min_db = snr_lo;
-    o.snr_max_db = snr_hi;
-    o.level_min_db = lv_lo;
-    o.level_max_db = lv_hi;
-    o.level_ref = DS_LEVEL_BACKGROUND_RMS;
-    o.min_gap_s = 6;
     for (int i = 0; i < count; i++) {
-        aa_rng r;
-        aa_rng_seed3(&r, seed, 0, (uint64_t)i);
-        const ds_piece *bg = &m.bg[aa_rng_below(&r, m.n_bg)];
         ds_mixture mx;
         aa_error err;
-        if (ds_mixture_make(bg, m.ev, m.n_ev, s.sample_rate, &o, &r, x, n, &mx, &err))
+        if (ds_mixset_one(m, s.sample_rate, &o, i, x, n, &mx, &err))
             die(err.msg);
         char name[64];
         snprintf(name, sizeof name, "mix_%03d.wav", i);
@@ -179,6 +154,8 @@ static int cmd_make(int argc, char **argv)
             fprintf(ref, "%s\t%s\t%.3f\t%.3f\t%.1f\t%.1f\n", name, cls, (double)mx.events[j].onset / s.sample_rate,
                     (double)mx.events[j].offset / s.sample_rate, mx.events[j].snr_db, mx.bg_rms_db);
     }
+    free(x);
+    ds_mix_material_free(m);
     if (fclose(ref))
         die("cannot write reference.tsv");
     printf("{\"recordings\": %d, \"events\": %d, \"seconds\": %g}\n", count, count * events, seconds);

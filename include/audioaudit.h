@@ -196,8 +196,9 @@ AUDIOAUDIT_API int audioaudit_result_drifted(const audioaudit_result *r); /* 1, 
 
 /* ---- timelines of long recordings ----------------------------------------------------------------------
  * aa-infer --timeline: the model's window slid over the recording every hop_s seconds (<= 0: 0.5), each
- * window's probabilities averaged with its neighbours over `smooth` windows (odd; <= 0: 3), and events:
- * runs of windows with the same class, not withheld by the gate and not the background class. background
+ * window's probabilities averaged with its neighbours over `smooth` windows (odd; <= 0: the number the
+ * model stores, else 3), and events: runs of windows with the same class, not withheld by the gate (or, in a
+ * model whose trainer tuned its timeline, reaching the stored threshold) and not the background class. background
  * names that class (NULL: "background_noise" when the model has it, else none; "" none). The file is
  * decoded as it goes, so memory does not grow with its length. Uses all workers (waits for running calls,
  * and classify calls wait for it). NULL on failure. */

@@ -11,6 +11,7 @@
 #include "eval/eval.h"
 #include "infer/serve.h"
 #include "model/model.h"
+#include "model/timeline.h"
 #include "util/util.h"
 
 /* aa_error code of a command-line mistake, also one found after parsing (an unknown class in --threshold):
@@ -52,12 +53,16 @@ typedef struct {
     int n_negatives;
     /* --timeline, --stream */
     double hop;             /* s; default 0.5 */
-    int smooth;             /* windows in the centred moving average; default 3 (1 = none) */
+    int smooth;             /* windows in the centred moving average (1 = none); 0 (default): the model's */
     const char *background; /* class that is never an event; NULL (default): the model's background class */
     const char *reference;  /* --timeline --reference REF.tsv: score the events; NULL: do not */
     double collar;          /* s, onset collar of the scoring; default 1 */
     int offsets;            /* 1: offsets must match too (sed_eval's rule) */
     int overlap;            /* 1: a hit overlaps the reference event widened by the collar */
+    const char *tune;       /* --timeline --tune REF.tsv: print the sweep of the event rule; NULL: do not */
+    double fa_budget;       /* --tune: false alarms per 10 min the chosen row may make; default 1 */
+    double event_threshold; /* --event-threshold P; < 0: the model's */
+    double min_duration;    /* --min-duration S; < 0: the model's */
     int rate;               /* --stream: Hz of the raw PCM; 0: from a WAV header, which the stream must have */
     int float_pcm;          /* --stream --sample-format f32 */
     int events;             /* --stream --events */
@@ -208,12 +213,7 @@ void inf_eval_items_free(inf_labelled *it, size_t n);
 
 /* ---- timeline.c: long recordings --------------------------------------------------------------------------- */
 
-typedef struct {
-    double start, end; /* s */
-    int cls;
-    double peak;       /* highest smoothed confidence over the event's windows */
-    size_t windows;
-} inf_event;
+typedef am_event inf_event; /* model/timeline.h: the event rule is the model's, shared with the trainer */
 
 typedef struct {
     size_t n_windows;
@@ -226,21 +226,22 @@ typedef struct {
     dsp_stats stats;
 } inf_timeline;
 
-/* Centred moving average of width w (odd, >= 1) over n rows of k probabilities; at the edges the average
- * of the rows that exist. in and out: [n][k], distinct. */
+/* am_smooth. */
 void inf_smooth(const float *in, size_t n, int k, int w, float *out);
-/* The class a row of probabilities speaks for as an event, or -1 (withheld by m's gate, or `background`);
- * *conf gets its probability. */
+/* The class a row of probabilities speaks for as an event by the gate's rule, or -1 (withheld by m's gate,
+ * or `background`); *conf gets its probability (am_row_event_class with AM_TIMELINE_GATE). */
 int inf_row_class(const am_model *m, const float *row, int background, double *conf);
 /* Index of the class called `name` (its folder name or label), -1 when the model has none. */
 int inf_background_class(const am_model *m, const char *name);
-/* Events from smoothed rows (window i covers [i hop, i hop + window)): runs of consecutive windows with the
- * same class, not withheld by m's gate and not `background` (-1: none), merged. Timing: see timeline.c.
- * Writes at most cap events and returns how many there are. */
+/* Events from smoothed rows (window i covers [i hop, i hop + window)) by the gate's rule and no minimum
+ * duration: runs of consecutive windows with the same class, not withheld by m's gate and not `background`
+ * (-1: none), merged (am_events_find; timing: model/timeline.c). --stream --events uses it; --timeline
+ * follows the model's rule (am_get_timeline). Writes at most cap events and returns how many there are. */
 size_t inf_events_from(const am_model *m, const float *probs, size_t n, double hop_s, double window_s,
                        int background, inf_event *events, size_t cap);
 /* Decodes path ("-": data/size in memory) with the streaming reader, classifies every window hop_s apart
- * (batches of am_logits_batch on slot 0), smooths over `smooth` windows and extracts events. Memory is
+ * (batches of am_logits_batch on slot 0), smooths over `smooth` windows and extracts events by the model's
+ * threshold and minimum duration (am_get_timeline: stored, or set by --event-threshold, --min-duration). Memory is
  * bounded by the batch, whatever the length (plus k floats per window). Free with inf_timeline_free. */
 int inf_timeline_run(am_model *m, const char *path, const void *data, size_t size, double hop_s, int smooth,
                      int background, int threads, inf_timeline *out, aa_error *err);
@@ -278,6 +279,17 @@ int inf_score_add(inf_timeline_score *s, const char *name, const inf_timeline *t
 /* Scores what was added and prints the report on stdout: text, or one JSON line with o->format JSON. */
 int inf_score_report(const inf_timeline_score *s, const am_model *m, const inf_options *o, aa_error *err);
 void inf_score_free(inf_timeline_score *s);
+
+/* ---- timeline_tune.c: --timeline --tune ------------------------------------------------------------------- */
+
+/* The sweep of the event rule (am_tune_run) on the inputs in [n] against o->tune's events, for the model's
+ * cough class (am_timeline_target), printed as text or one JSON line; returns the exit status. */
+int inf_cmd_tune(const inf_options *o, am_model *m, int background, const inf_input *in, size_t n, int threads);
+/* The sweep as that JSON line (without the newline): {"recordings", "duration_s", "target", "rule", "collar_s",
+ * "unscored_reference_events", "fa_budget_per_10min", "within_budget", "rows": [{"threshold" ("gate" or a
+ * number), "smooth", "min_duration_s", "reference", "found", "estimated", "false_alarms", "recall",
+ * "precision", "f1", "false_alarms_per_10min"}], "chosen": row, "default": row, ["disclaimer"]}. Malloc'd. */
+char *inf_tune_json(const am_tune_sweep *s, const am_model *m, const ev_event_opts *opts, size_t unscored);
 
 /* ---- serve_cmd.c: the web server's classifier ------------------------------------------------------------- */
 

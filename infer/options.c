@@ -18,7 +18,10 @@ void inf_options_default(inf_options *o)
     o->format = INF_TEXT;
     o->min_confidence = -1;
     o->hop = 0.5;
-    o->smooth = 3;
+    o->smooth = 0; /* the model's stored number, else AM_TIMELINE_SMOOTH */
+    o->fa_budget = AM_TUNE_FA_BUDGET;
+    o->event_threshold = -1;
+    o->min_duration = -1;
     o->background = NULL; /* the model's background class */
     o->collar = ev_event_opts_default().collar;
     o->host = "127.0.0.1";
@@ -44,7 +47,8 @@ typedef enum {
 typedef enum {
     O_MODEL, O_JSON, O_CSV, O_MIN_CONFIDENCE, O_THRESHOLD, O_AGGREGATE, O_THREADS, O_MAX_SECONDS,
     O_EVAL, O_SIDE, O_SVG, O_NEGATIVES,
-    O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_REFERENCE, O_COLLAR, O_OFFSETS, O_OVERLAP, O_STREAM, O_RATE, O_SAMPLE_FORMAT, O_EVENTS, O_REFRACTORY,
+    O_TIMELINE, O_HOP, O_SMOOTH, O_BACKGROUND, O_REFERENCE, O_COLLAR, O_OFFSETS, O_OVERLAP,
+    O_TUNE, O_FA_BUDGET, O_EVENT_THRESHOLD, O_MIN_DURATION, O_STREAM, O_RATE, O_SAMPLE_FORMAT, O_EVENTS, O_REFRACTORY,
     O_SERVE, O_HOST, O_PORT, O_WORKERS, O_MAX_UPLOAD, O_TIMELINE_SECONDS, O_MAX_CONNECTIONS, O_MAX_PER_IP, O_IDLE_TIMEOUT,
     O_ALLOW_HOST, O_ALLOW_ORIGIN,
     O_SELFTEST, O_HELP, O_VERSION,
@@ -104,7 +108,8 @@ static const opt_def OPTS[] = {
     {O_HOP, "hop", 0, K_NUM, "S", 0.01, 3600, MODE(INF_TIMELINE) | MODE(INF_STREAM), NULL,
      "seconds between windows", NULL},
     {O_SMOOTH, "smooth", 0, K_INT, "N", 1, 101, MODE(INF_TIMELINE), NULL,
-     "centred moving average of the probabilities over N windows (odd; 1 = none)", NULL},
+     "centred moving average of the probabilities over N windows (odd; 1 = none); by default the number the "
+     "model stores (aa-train tunes it), else", NULL},
     {O_BACKGROUND, "background", 0, K_STR, "CLASS", 0, 0, MODE(INF_TIMELINE) | MODE(INF_STREAM), NULL,
      "the class that is never an event (default: the model's class named background_noise or background, "
      "in any case and with any separator; none when it has no such class)", NULL},
@@ -122,6 +127,24 @@ static const opt_def OPTS[] = {
      "a hit is an estimate that overlaps the reference event widened by the collar on each side, wherever "
      "its onset (a window says a cough is somewhere in its 4 s, not where); instead of the onset rule",
      NULL},
+    {O_TUNE, "tune", 0, K_STR, "REF.tsv", 0, 0, MODE(INF_TIMELINE), NULL,
+     "instead of events, the sweep of the event rule on the FILEs against REF.tsv's events (as --reference "
+     "reads them): every threshold (the gate's rule, 19 from 0.01 to 0.95), smoothing (1, 3, 5, 7 windows) and minimum "
+     "duration (0, 1, 1.5, 2 s), scored by the overlap rule for the model's cough class (else every class but "
+     "the background): found, recall, precision, F1, false alarms per 10 min; then the row chosen for "
+     "--fa-budget, as the options that give it", NULL},
+    {O_FA_BUDGET, "fa-budget", 0, K_NUM, "N", 0, 1e6, MODE(INF_TIMELINE), NULL,
+     "--tune: choose the row that finds the most events with at most N false alarms per 10 minutes (one every "
+     "100 s: what a reviewer can dismiss, and enough in 30 minutes of tuning audio to tell settings apart)",
+     NULL},
+    {O_EVENT_THRESHOLD, "event-threshold", 0, K_NUM, "P", 0, 1, MODE(INF_TIMELINE), NULL,
+     "a window the gate does not make an event of is one of the model's cough class (a model without one: "
+     "its most probable class but the background) when that class's smoothed probability reaches P; a model "
+     "with none stored uses the gate's rule alone",
+     "the model's"},
+    {O_MIN_DURATION, "min-duration", 0, K_NUM, "S", 0, 3600, MODE(INF_TIMELINE), NULL,
+     "drop events whose run of windows lasts less than S seconds (a window counts for one hop); a model with "
+     "none stored keeps every event", "the model's"},
     {O_STREAM, "stream", 0, K_FLAG, NULL, 0, 0, 0, NULL,
      "raw 16-bit little-endian mono PCM from '-' (or a file): one decision per hop once a clip's worth has "
      "arrived, and one at the end", NULL},
@@ -185,7 +208,8 @@ static int default_text(const opt_def *d, char *buf, size_t n)
     case O_THREADS: snprintf(buf, n, "%d", o.threads); return 1;
     case O_MAX_SECONDS: snprintf(buf, n, "%g; --serve %g", DSP_LOAD_MAX_SECONDS, INF_SERVE_MAX_SECONDS); return 1;
     case O_HOP: snprintf(buf, n, "%g", o.hop); return 1;
-    case O_SMOOTH: snprintf(buf, n, "%d", o.smooth); return 1;
+    case O_SMOOTH: snprintf(buf, n, "%d", AM_TIMELINE_SMOOTH); return 1;
+    case O_FA_BUDGET: snprintf(buf, n, "%g", o.fa_budget); return 1;
     case O_COLLAR: snprintf(buf, n, "%g", o.collar); return 1;
     case O_REFRACTORY: snprintf(buf, n, "%g", o.refractory); return 1;
     case O_HOST: snprintf(buf, n, "%s", o.host); return 1;
@@ -272,6 +296,7 @@ void inf_usage(FILE *to)
         "  aa-infer -m model.aam --eval data/ --svg plots/\n"
         "  aa-infer -m model.aam --eval model.aam.split.tsv --side test --json\n"
         "  aa-infer -m model.aam --timeline --hop 0.25 night.flac\n"
+        "  aa-infer -m model.aam --timeline --tune ref.tsv --fa-budget 2 mixtures/\n"
         "  arecord -f S16_LE -r 16000 -c 1 -t raw | aa-infer -m model.aam --stream -r 16000 -\n"
         "  aa-infer -m model.aam --serve --port 8501      (then open http://127.0.0.1:8501/)\n"
         "\n"
@@ -408,6 +433,10 @@ static int apply(inf_options *o, const opt_def *d, const char *v, int *mode_set,
     case O_COLLAR: o->collar = x; break;
     case O_OFFSETS: o->offsets = 1; break;
     case O_OVERLAP: o->overlap = 1; break;
+    case O_TUNE: o->tune = v; break;
+    case O_FA_BUDGET: o->fa_budget = x; break;
+    case O_EVENT_THRESHOLD: o->event_threshold = x; break;
+    case O_MIN_DURATION: o->min_duration = x; break;
     case O_STREAM: return set_mode(o, INF_STREAM, mode_set, opt, err);
     case O_RATE: o->rate = n; break;
     case O_SAMPLE_FORMAT:
@@ -472,10 +501,21 @@ static int check_combination(const inf_options *o, const int *given, aa_error *e
         }
     if (o->format == INF_CSV && o->mode != INF_CLASSIFY)
         return aa_error_set(err, USAGE, "--csv only applies when classifying clips");
-    for (size_t j = 0; j < N_OPTS; j++)
-        if (given[j] && (OPTS[j].id == O_COLLAR || OPTS[j].id == O_OFFSETS || OPTS[j].id == O_OVERLAP) &&
-            !o->reference)
-            return aa_error_set(err, USAGE, "--%s only applies with --reference", OPTS[j].name);
+    for (size_t j = 0; j < N_OPTS; j++) {
+        opt_id id = OPTS[j].id;
+        if (given[j] && id == O_COLLAR && !o->reference && !o->tune)
+            return aa_error_set(err, USAGE, "--collar only applies with --reference or --tune");
+        if (given[j] && (id == O_OFFSETS || id == O_OVERLAP) && !o->reference)
+            return aa_error_set(err, USAGE, "--%s only applies with --reference%s", OPTS[j].name,
+                                o->tune ? " (--tune scores by the overlap rule)" : "");
+        if (given[j] && id == O_FA_BUDGET && !o->tune)
+            return aa_error_set(err, USAGE, "--fa-budget only applies with --tune");
+        if (given[j] && o->tune && (id == O_SMOOTH || id == O_EVENT_THRESHOLD || id == O_MIN_DURATION))
+            return aa_error_set(err, USAGE, "--%s: --tune sweeps it (the chosen row's value is printed)",
+                                OPTS[j].name);
+    }
+    if (o->tune && o->reference)
+        return aa_error_set(err, USAGE, "--tune and --reference: give one (the sweep, or the events scored)");
     if (o->overlap && o->offsets)
         return aa_error_set(err, USAGE, "--overlap and --offsets are two rules for a hit: give one");
     if (!o->model)
@@ -547,6 +587,14 @@ am_model *inf_open_model(const inf_options *o, int n_slots, aa_error *err)
         err->code = INF_ERR_USAGE;
         am_free(m);
         return NULL;
+    }
+    if (o->event_threshold >= 0 || o->min_duration >= 0) {
+        am_timeline t = am_get_timeline(m);
+        if (o->event_threshold >= 0)
+            t.threshold = o->event_threshold;
+        if (o->min_duration >= 0)
+            t.min_duration_s = o->min_duration;
+        am_set_timeline(m, &t, NULL); /* the parser's ranges are the rule's */
     }
     for (int i = 0; i < o->n_thresholds; i++)
         if (am_set_class_threshold(m, o->thresholds[i].cls, o->thresholds[i].p, err)) {

@@ -72,6 +72,8 @@ static int timeline_cb(void *ctx, int slot, const void *audio, size_t n, const c
     int rc = parse_query(q, &hop, &smooth, err);
     if (rc)
         return rc;
+    if (!smooth) /* not asked: the model's stored number, as --timeline's default */
+        smooth = am_get_timeline(t->m).smooth;
     if (aa_http_ogg_check(audio, n, filename, err) != 0)
         return err->code;
     double max_s = 0;

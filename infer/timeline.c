@@ -7,22 +7,9 @@
  * kept are those of one batch, so memory does not grow with the recording (apart from k floats of
  * probabilities per window).
  *
- * Smoothing: each window's probabilities are replaced by the mean over a centred run of `smooth` windows
- * (3 by default: the window and its two neighbours; at the ends, the mean of those that exist). A
- * one-window blip between two windows of another class no longer makes an event; an edge between two runs
- * of at least two windows stays where it was.
- *
- * Events: consecutive windows whose smoothed prediction is the same class, not withheld by the gate and not
- * the background class, make one event; its confidence is the highest smoothed confidence among them.
- * When does it start and end? A window says something about all of its W seconds at once, so:
- *   - if the event's windows all overlap (they span less than 2 W), the sound lies in their common part
- *     [last start, first end): a window flags a short sound (a cough) as soon as it lies wholly inside;
- *   - otherwise (a long sound: breathing for longer than a window) the windows that flag it are those
- *     mostly covered by it, and the sound runs from the centre of the first to the centre of the last.
- * Each boundary is then moved half a hop towards the neighbouring window that did not flag the event
- * (the true edge lies somewhere in that hop), except at the ends of the recording. On the demo recordings
- * (ds_synth_long: coughs of 0.45-1.7 s, breathing bouts of 4.5-7 s) this places both kinds within half a
- * hop of the truth when the model's windows follow the labelling rule the corpus is made with. */
+ * Smoothing and events: model/timeline.c (am_smooth, am_events_find), the rule the trainer tunes too; a
+ * model's stored rule (am_get_timeline) gives the threshold and minimum duration, and --smooth's default.
+ */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -40,76 +27,18 @@
 
 void inf_smooth(const float *in, size_t n, int k, int w, float *out)
 {
-    size_t half = w > 1 ? (size_t)(w / 2) : 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t lo = i >= half ? i - half : 0, hi = i + half < n ? i + half : n - 1;
-        for (int c = 0; c < k; c++) {
-            double s = 0;
-            for (size_t j = lo; j <= hi; j++)
-                s += in[j * (size_t)k + (size_t)c];
-            out[i * (size_t)k + (size_t)c] = (float)(s / (double)(hi - lo + 1));
-        }
-    }
+    am_smooth(in, n, k, w, out);
 }
 
 int inf_row_class(const am_model *m, const float *row, int background, double *conf)
 {
-    int k = am_n_classes(m), c = ev_argmax(row, k);
-    double th[AM_MAX_CLASSES];
-    for (int j = 0; j < k; j++)
-        th[j] = am_class_threshold(m, j);
-    ev_gate gate = {am_min_confidence(m), th, am_has_unclear(m)};
-    *conf = row[c];
-    if (c == background || ev_gate_withholds_row(&gate, row, k))
-        return -1;
-    return c;
+    return am_row_event_class(m, row, background, AM_TIMELINE_GATE, conf);
 }
 
 size_t inf_events_from(const am_model *m, const float *probs, size_t n, double hop_s, double window_s,
                        int background, inf_event *events, size_t cap)
 {
-    int k = am_n_classes(m);
-    size_t count = 0;
-    for (size_t i = 0; i < n;) {
-        double conf;
-        int c = inf_row_class(m, probs + i * (size_t)k, background, &conf);
-        if (c < 0) {
-            i++;
-            continue;
-        }
-        size_t f = i;
-        double peak = conf;
-        while (i + 1 < n) {
-            double c2;
-            if (inf_row_class(m, probs + (i + 1) * (size_t)k, background, &c2) != c)
-                break;
-            peak = c2 > peak ? c2 : peak;
-            i++;
-        }
-        size_t l = i++;
-        double sf = (double)f * hop_s, sl = (double)l * hop_s, start, end;
-        int first_edge = f > 0, last_edge = l + 1 < n;
-        int overlap = sl < sf + window_s;
-        if (overlap) {
-            start = sl + (last_edge ? hop_s / 2 : 0);
-            end = sf + window_s - (first_edge ? hop_s / 2 : 0);
-            /* A common part shorter than a hop says the windows did not each hold the whole sound: a
-             * sound longer than their overlap (breathing flagged by windows it covers only in part). */
-            overlap = end - start >= hop_s;
-        }
-        if (!overlap) {
-            start = first_edge ? sf + window_s / 2 - hop_s / 2 : 0;
-            end = last_edge ? sl + window_s / 2 + hop_s / 2 : sl + window_s;
-        }
-        if (end < start) { /* a hop longer than the sound: keep the middle of the two estimates */
-            double mid = (start + end) / 2;
-            start = end = mid;
-        }
-        if (count < cap)
-            events[count] = (inf_event){start, end, c, peak, l - f + 1};
-        count++;
-    }
-    return count;
+    return am_events_find(m, probs, n, hop_s, window_s, background, AM_TIMELINE_GATE, 0, events, cap);
 }
 
 /* ---- running the windows --------------------------------------------------------------------------------- */
@@ -273,14 +202,16 @@ static int timeline_run(am_model *m, int slot, int set_threads, double max_secon
         if (!out->probs) {
             rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
         } else {
-            inf_smooth(r.raw, r.n_windows, r.k, smooth, out->probs);
-            size_t ne = inf_events_from(m, out->probs, r.n_windows, out->hop_s, out->window_s, background, NULL, 0);
+            am_smooth(r.raw, r.n_windows, r.k, smooth, out->probs);
+            am_timeline tl = am_get_timeline(m);
+            size_t ne = am_events_find(m, out->probs, r.n_windows, out->hop_s, out->window_s, background,
+                                       tl.threshold, tl.min_duration_s, NULL, 0);
             out->events = malloc((ne ? ne : 1) * sizeof *out->events);
             if (!out->events)
                 rc = aa_error_set(err, AA_ERR_NOMEM, "out of memory");
             else
-                out->n_events = inf_events_from(m, out->probs, r.n_windows, out->hop_s, out->window_s, background,
-                                                out->events, ne);
+                out->n_events = am_events_find(m, out->probs, r.n_windows, out->hop_s, out->window_s, background,
+                                               tl.threshold, tl.min_duration_s, out->events, ne);
         }
     }
     dsp_logmel_free(r.lm);
@@ -401,6 +332,13 @@ int inf_cmd_timeline(const inf_options *o)
         return 1;
     }
     int threads = inf_threads_for(o, (size_t)1 << 20), failed = 0;
+    if (o->tune) {
+        failed = inf_cmd_tune(o, m, background, in, n, threads);
+        inf_inputs_free(in, n);
+        am_free(m);
+        return failed;
+    }
+    int smooth = o->smooth ? o->smooth : am_get_timeline(m).smooth;
     for (size_t i = 0; i < n; i++) {
         inf_timeline t;
         unsigned char *data = NULL;
@@ -415,7 +353,7 @@ int inf_cmd_timeline(const inf_options *o)
                 rc = err.code;
         }
         if (!rc)
-            rc = inf_timeline_run(m, data ? "stdin" : in[i].path, data, size, o->hop, o->smooth, background,
+            rc = inf_timeline_run(m, data ? "stdin" : in[i].path, data, size, o->hop, smooth, background,
                                   threads, &t, &err);
         free(data);
         if (rc) {
@@ -428,14 +366,14 @@ int inf_cmd_timeline(const inf_options *o)
             continue;
         }
         if (o->format == INF_JSON) {
-            char *j = inf_timeline_json(m, in[i].path, &t, o->smooth, background);
+            char *j = inf_timeline_json(m, in[i].path, &t, smooth, background);
             if (j)
                 printf("%s\n", j);
             else
                 inf_errorf("%s: out of memory", in[i].path), failed = 1;
             free(j);
         } else {
-            print_text(m, in[i].path, &t, o->smooth);
+            print_text(m, in[i].path, &t, smooth);
         }
         fflush(stdout);
         if (o->reference && inf_score_add(&score, data ? "stdin" : in[i].path, &t, &err)) {

@@ -9,7 +9,7 @@
 #define HOP_DEFAULT 0.5
 #define HOP_MIN 0.01
 #define HOP_MAX 3600.0
-#define SMOOTH_DEFAULT 3
+#define SMOOTH_DEFAULT AM_TIMELINE_SMOOTH
 #define SMOOTH_MAX 101
 #define BACKGROUND_DEFAULT "background_noise"
 
@@ -38,8 +38,8 @@ static audioaudit_timeline *run(audioaudit_model *m, const char *path, const voi
 {
     if (hop_s <= 0)
         hop_s = HOP_DEFAULT;
-    if (smooth <= 0)
-        smooth = SMOOTH_DEFAULT;
+    if (smooth <= 0) /* the model's stored number (aa-train tunes it), else SMOOTH_DEFAULT */
+        smooth = am_get_timeline(m->am).smooth;
     if (!(hop_s >= HOP_MIN && hop_s <= HOP_MAX))
         return aul_error_set(err, AUDIOAUDIT_ERR_ARG, "hop %g s out of range (%g..%g)", hop_s, HOP_MIN, HOP_MAX),
                NULL;

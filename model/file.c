@@ -23,6 +23,9 @@
  *   aa.selftest.mel          f32 [n_mels][n_frames]  the self-test signal's log-mel
  *   aa.selftest.logits       f32 [outputs]  its logits (an ensemble's: the mean of its networks')
  *   aa.networks              number  3      networks in the file, 2..AM_MAX_NETWORKS (absent: 1)
+ *   aa.timeline.threshold    number  2      the timeline's event rule as the trainer tuned it (am_timeline):
+ *   aa.timeline.smooth       number  2      -1 (the gate) or [0, 1]; odd windows 1..101; seconds 0..3600.
+ *   aa.timeline.min_duration_s number 2     All three or none (absent: am_timeline_default)
  *   aa.net.<i>/<tensor>      f32     3      network i's (1..n-1) parameters and statistics, named and
  *                                           shaped as nn/ names network 0's, which is the container's own
  *
@@ -162,6 +165,9 @@ static int check_spec(const char *path, const nn_model *net, const am_spec *sp, 
                             drift_problem(sp->drift_centre, sp->drift_scale, sp->drift_threshold, 2 * sp->dsp.n_mels));
     if (sp->task != AM_TASK_AUTO && sp->task != AM_TASK_GENERAL && sp->task != AM_TASK_RESPIRATORY)
         return aa_error_set(err, AM_ERR_ARG, "%s: task %d is neither general nor respiratory", path, (int)sp->task);
+    aa_error te;
+    if (sp->timeline.tuned && am_timeline_check(&sp->timeline, &te))
+        return aa_error_set(err, AM_ERR_ARG, "%s: %s", path, te.msg);
     return 0;
 }
 
@@ -193,7 +199,10 @@ static int put_meta(nn_meta *meta, const char *path, nn_model *const *nets, int 
              nn_meta_set_str(meta, AM_KEY_TASK, am_task_name(spec_task(sp)), err) ||
              nn_meta_set_tensor(meta, AM_TENSOR_MEAN, sp->norm_mean, 1, &n_mels, err) ||
              nn_meta_set_tensor(meta, AM_TENSOR_STD, sp->norm_std, 1, &n_mels, err) ||
-             (sp->train_json && nn_meta_set_str(meta, AM_KEY_TRAIN_JSON, sp->train_json, err));
+             (sp->train_json && nn_meta_set_str(meta, AM_KEY_TRAIN_JSON, sp->train_json, err)) ||
+             (sp->timeline.tuned && (nn_meta_set_num(meta, AM_KEY_TL_THRESHOLD, sp->timeline.threshold, err) ||
+                                     nn_meta_set_num(meta, AM_KEY_TL_SMOOTH, sp->timeline.smooth, err) ||
+                                     nn_meta_set_num(meta, AM_KEY_TL_MIN_DURATION, sp->timeline.min_duration_s, err)));
     free(classes);
     free(reported);
     if (rc)
@@ -396,6 +405,28 @@ static int read_drift(am_model *m, const char *path, const nn_meta *meta, aa_err
     return 0;
 }
 
+/* The stored timeline rule: all three keys or none (files from before it was tuned: the defaults). */
+static int read_timeline(am_model *m, const char *path, const nn_meta *meta, aa_error *err)
+{
+    double th = 0, sm = 0, md = 0;
+    int has[3] = {!nn_meta_get_num(meta, AM_KEY_TL_THRESHOLD, &th, NULL),
+                  !nn_meta_get_num(meta, AM_KEY_TL_SMOOTH, &sm, NULL),
+                  !nn_meta_get_num(meta, AM_KEY_TL_MIN_DURATION, &md, NULL)};
+    m->timeline = am_timeline_default();
+    if (!has[0] && !has[1] && !has[2])
+        return 0;
+    if (!has[0] || !has[1] || !has[2])
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: timeline rule incomplete (%s, %s and %s go together)", path,
+                            AM_KEY_TL_THRESHOLD, AM_KEY_TL_SMOOTH, AM_KEY_TL_MIN_DURATION);
+    am_timeline t = {.tuned = 1, .threshold = th, .smooth = sm == floor(sm) && fabs(sm) < 1e6 ? (int)sm : 0,
+                     .min_duration_s = md};
+    aa_error e;
+    if (am_timeline_check(&t, &e))
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: %s", path, e.msg);
+    m->timeline = t;
+    return 0;
+}
+
 /* Reads the Audio Audit metadata into m (everything but the networks). */
 static int read_meta(am_model *m, const char *path, const nn_meta *meta, const nn_model *net, aa_error *err)
 {
@@ -463,6 +494,8 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
                             task);
     if (!task) /* files from before the task was stored: the rule aa-train applies by default */
         m->task = am_task_of_classes((const char *const *)m->classes, m->n_classes);
+    if (read_timeline(m, path, meta, err))
+        return AM_ERR_FORMAT;
 
     int n_mels = m->dsp.n_mels, k = m->n_classes, ko = m->n_outputs, mel_dims[2] = {n_mels, (int)m->n_frames};
     m->norm_mean = copy_tensor(meta, AM_TENSOR_MEAN, 1, &n_mels);
@@ -653,6 +686,7 @@ am_model *am_borrow_ensemble(nn_model *const *nets, int n, const am_spec *sp, aa
     m->min_confidence = sp->min_confidence;
     m->aggregate = sp->aggregate;
     m->task = spec_task(sp);
+    m->timeline = sp->timeline.tuned ? sp->timeline : am_timeline_default();
     size_t n_mels = (size_t)sp->dsp.n_mels;
     m->norm_mean = malloc(n_mels * sizeof *m->norm_mean);
     m->norm_std = malloc(n_mels * sizeof *m->norm_std);

@@ -111,6 +111,22 @@ int am_task_parse(const char *s, am_task *t);
  * separator ("Background Noise", "_background_noise_"). */
 int am_is_background_name(const char *name);
 
+/* The timeline's event rule (am_events_find; model/timeline.c). A model without one stored (tuned 0) uses
+ * the defaults: the gate's rule, AM_TIMELINE_SMOOTH windows averaged, no minimum duration. */
+typedef struct {
+    int tuned;             /* 1: chosen by the trainer's sweep (model/tune.c) and stored in the file */
+    double threshold;      /* AM_TIMELINE_GATE, or [0, 1]: an event where a class's smoothed probability
+                            * reaches it */
+    int smooth;            /* windows in the centred moving average, odd, 1..101 */
+    double min_duration_s; /* [0, 3600]: shorter runs of windows are not events */
+} am_timeline;
+#define AM_TIMELINE_GATE (-1.0) /* threshold: the model's gate decides, as a clip's result is decided */
+#define AM_TIMELINE_SMOOTH 3
+/* The rule of a model with nothing stored. */
+am_timeline am_timeline_default(void);
+/* 0, or AM_ERR_ARG naming what is out of range. */
+int am_timeline_check(const am_timeline *t, aa_error *err);
+
 /* What the trainer decides and the model file stores beside the network. */
 typedef struct {
     dsp_settings dsp;
@@ -133,6 +149,7 @@ typedef struct {
     const float *drift_centre;           /* [2 n_mels] per-mel means, then log-spreads: the training median */
     const float *drift_scale;            /* [2 n_mels] their robust scale, > 0 */
     double drift_threshold;              /* > 0: a score above it is drifted */
+    am_timeline timeline;                /* the timeline's event rule (zero: not tuned, nothing stored) */
 } am_spec;
 
 typedef struct am_model am_model;
@@ -210,6 +227,11 @@ int am_set_class_threshold(am_model *m, const char *class_name, double p, aa_err
 /* The stored aggregation policy, and an override of it (--aggregate). */
 am_aggregate am_get_aggregate(const am_model *m);
 int am_set_aggregate(am_model *m, const am_aggregate *a, aa_error *err);
+
+/* The stored timeline rule (am_timeline_default when none is stored), and an override of it
+ * (--event-threshold, --min-duration, --smooth; checked as am_timeline_check). */
+am_timeline am_get_timeline(const am_model *m);
+int am_set_timeline(am_model *m, const am_timeline *t, aa_error *err);
 
 /* ---- classification ------------------------------------------------------------------------------------ */
 

@@ -24,6 +24,9 @@
 #define AM_KEY_TASK "aa.task" /* "respiratory" or "general" (am_task_name); absent (format < 3): the rule */
 #define AM_KEY_AGGREGATE "aa.aggregate" /* am_aggregate_format text; absent in older files = loudest */
 #define AM_KEY_NETWORKS "aa.networks" /* networks in the file (format 3; absent: 1) */
+#define AM_KEY_TL_THRESHOLD "aa.timeline.threshold" /* am_timeline: the three are written together, */
+#define AM_KEY_TL_SMOOTH "aa.timeline.smooth"       /* when the trainer tuned the timeline; absent: the */
+#define AM_KEY_TL_MIN_DURATION "aa.timeline.min_duration_s" /* defaults (am_timeline_default) */
 #define AM_NET_PREFIX "aa.net." /* network i >= 1's tensors: "aa.net.<i>/<tensor name>" (the first is nn/'s own) */
 #define AM_TENSOR_MEAN "aa.norm_mean"
 #define AM_TENSOR_STD "aa.norm_std"
@@ -62,6 +65,7 @@ struct am_model {
     am_task task;       /* AM_TASK_GENERAL or AM_TASK_RESPIRATORY */
     float *drift_centre, *drift_scale; /* [2 n_mels] drift statistics, NULL (both) when the file has none */
     double drift_threshold;
+    am_timeline timeline; /* the stored event rule; smooth 0: none (am_get_timeline gives the defaults) */
     float *st_mel;    /* [n_mels][n_frames] stored self-test log-mel, NULL if absent */
     float *st_logits; /* [n_outputs] */
     dsp_logmel *logmel; /* one thread slot per am slot */

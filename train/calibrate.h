@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "eval/eval.h"
+#include "model/model.h"
 #include "train/options.h"
 
 typedef struct {
@@ -20,6 +21,7 @@ typedef struct {
      * chosen. Owned (tr_calibration_free frees it); NULL until then. */
     ev_eval *eval;
     ev_breakdown *breakdown; /* the same recordings per source, and the negatives among them; owned */
+    am_timeline timeline;    /* the timeline's event rule (train/tune.c); tuned 0: not tuned */
 } tr_calibration;
 
 /* Fits the temperature on logits [n][k] with labels [n], then chooses the gate with the options'

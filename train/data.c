@@ -311,7 +311,9 @@ static int judged_recordings(tr_data *d, const tr_options *o, aa_error *err)
     }
     int keep_train = o->augment && ds_augment_needs_signals(&o->aug);
     for (size_t f = 0; f < d->cache->n_files; f++)
-        if (!(o->aggregate_report && d->split->side[f] == DS_VAL) && !(keep_train && d->split->side[f] == DS_TRAIN))
+        /* the timeline's tuning (train/tune.c) makes its mixtures of the validation signals too */
+        if (!((o->aggregate_report || o->timeline_tune) && d->split->side[f] == DS_VAL) &&
+            !(keep_train && d->split->side[f] == DS_TRAIN))
             ds_cache_release_signal(d->cache, f);
     return 0;
 }

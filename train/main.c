@@ -25,6 +25,7 @@
 #include "train/report.h"
 #include "train/summary.h"
 #include "util/dist.h"
+#include "train/tune.h"
 
 /* Prints the error; returns the exit status: 2 for a usage error (colliding outputs included), else 1. */
 static int fail(const aa_error *err)
@@ -44,6 +45,7 @@ static void final_spec(const tr_data *d, const tr_calibration *cal, const char *
     sp->min_confidence = cal->gate->gate.min_confidence;
     sp->class_threshold = cal->gate->class_threshold;
     sp->train_json = train_json;
+    sp->timeline = cal->timeline;
 }
 
 /* The reported probabilities [n][K] and classes [n] (-1 for a negative) of the recordings of `side` from
@@ -412,6 +414,10 @@ static int run(const tr_options *o, FILE *out, FILE **logp)
         goto out;
     }
     if (calibrate(&cal, &d, &r, o, out, &err))
+        goto out;
+    am_spec tuned_by; /* the calibrated model, judging the timeline's mixtures */
+    final_spec(&d, &cal, NULL, &tuned_by);
+    if (tr_tune_timeline(&cal.timeline, &d, r.net, &tuned_by, o, out, &err))
         goto out;
     if (o->aggregate_report && aggregate_report(&d, &r, o, out, &err))
         goto out;

@@ -8,6 +8,7 @@
 
 #include "dsp/dsp.h"
 #include "nn/nn.h"
+#include "model/timeline.h"
 #include "train/demo_cmd.h"
 #include "train/options.h"
 
@@ -33,6 +34,8 @@ void tr_options_default(tr_options *o)
     o->step_epochs = 10;
     o->step_gamma = 0.1;
     o->class_weights = 1;
+    o->timeline_tune = 1;
+    o->timeline_fa_budget = AM_TUNE_FA_BUDGET;
     o->label_smoothing = 0.05;
     o->patience = 10;
     o->ema = 0.99;
@@ -64,7 +67,7 @@ typedef enum {
     O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_EMA, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
     O_NOISE_P, O_SNR_MIN, O_SNR_MAX, O_NOISE_CLASS, O_SPECAUG_P, O_TIME_MASKS, O_TIME_MASK, O_FREQ_MASKS,
     O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_MIX_P, O_MIX_CLASSES, O_MIX_EVENTS, O_MIX_SNR, O_MIX_LEVEL, O_COLOUR_P, O_REVERB_P,
-    O_REVERB_RT60, O_CLIP_P, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_LOG,
+    O_REVERB_RT60, O_CLIP_P, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_NO_TIMELINE_TUNE, O_TIMELINE_FA_BUDGET, O_LOG,
     O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET, O_AUDIT, O_JSON,
     O_NEGATIVES, O_NEGATIVES_AS, O_VAL_SOURCES, O_TEST_SOURCES, O_CV, O_FOLDS, O_CV_ENSEMBLE, O_TASK, N_OPT_IDS
 } opt_id;
@@ -272,6 +275,13 @@ static const opt_def OPTS[] = {
     {O_AGGREGATE_REPORT, "aggregate-report", 0, K_STR, "P,P,..", 0, 0, NULL, NULL,
      "also print the validation recordings' accuracy and macro-F1 under each of these policies",
      "--aggregate-report loudest,mean@1,top3@1", NULL},
+    {O_NO_TIMELINE_TUNE, "no-timeline-tune", 0, K_FLAG, NULL, 0, 0, NULL, NULL,
+     "do not fit the timeline's event threshold, smoothing and minimum duration on 30 mixtures of validation "
+     "recordings (coughs, else every class's events, placed into validation backgrounds); the model keeps "
+     "aa-infer's default rule", "", NULL},
+    {O_TIMELINE_FA_BUDGET, "timeline-fa-budget", 0, K_NUM, "N", 0, 1e6, NULL, NULL,
+     "the tuned rule finds the most events with at most N false alarms per 10 minutes of the mixtures",
+     "--timeline-fa-budget 6", NULL},
 
     {O_CV, "cv", 0, K_FLAG, NULL, 0, 0, NULL, "Cross-validation",
      "train each fold in turn as the test side (validation from the other folds, groups whole) and report per "
@@ -374,6 +384,7 @@ static int default_text(opt_id id, char *buf, size_t n)
     case O_CLIP_P: v = a->clip_p; break;
     case O_GATE_TARGET: v = d.gate_target; break;
     case O_GATE_MIN_COVERED: v = d.gate_min_covered; break;
+    case O_TIMELINE_FA_BUDGET: v = d.timeline_fa_budget; break;
     default: return 0;
     }
     snprintf(buf, n, "%g", v);
@@ -650,6 +661,8 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
         break;
     }
     case O_AGGREGATE_REPORT: o->aggregate_report = v; break;
+    case O_NO_TIMELINE_TUNE: o->timeline_tune = 0; break;
+    case O_TIMELINE_FA_BUDGET: o->timeline_fa_budget = x; break;
     case O_TASK: o->task = ch ? AM_TASK_GENERAL : AM_TASK_RESPIRATORY; break;
     case O_LOG: o->log_path = v; break;
     case O_REPORT_JSON: o->report_json = v; break;

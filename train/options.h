@@ -60,6 +60,8 @@ typedef struct {
     am_aggregate aggregate;  /* how a recording longer than one clip is judged (stored in the model) */
     am_task task;            /* --task; AM_TASK_AUTO: by the class-name rule (model/model.h) */
     const char *aggregate_report; /* --aggregate-report a,b,..: validation figures of other policies, or NULL */
+    int timeline_tune;       /* 0: --no-timeline-tune (train/tune.c) */
+    double timeline_fa_budget; /* false alarms per 10 min the tuned rule may make; default AM_TUNE_FA_BUDGET */
     /* outputs and running */
     const char *log_path, *report_json, *svg_dir;
     const char *checkpoint, *resume;
