@@ -112,10 +112,24 @@ if [[ $make_base == 1 ]]; then
   root="$work/rootfs"
   logged "debootstrap from $mirror" "$work/debootstrap.log" \
     debootstrap --variant=minbase bookworm "$root" "$mirror"
-  # What an image does not need: the downloaded packages and package lists (the Dockerfile runs apt-get
-  # update), and the build machine's own name and resolver (Docker provides its own).
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  # What an image does not need: the downloaded packages, package lists and their caches (the Dockerfile
+  # runs apt-get update), the build machine's own name and resolver (Docker provides its own). And, as
+  # in debian:12-slim, manuals, documentation (the copyright files stay) and translations, now and in
+  # the packages installed later.
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin "$root"/var/lib/apt/lists/*
   rm -f "$root"/etc/hostname "$root"/etc/resolv.conf
+  cat >"$root/etc/dpkg/dpkg.cfg.d/slim" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+EOF
+  find "$root/usr/share/doc" ! -type d ! -name copyright -delete
+  rm -rf "$root"/usr/share/{man,groff,info,lintian,linda,locale}/*
   tar --numeric-owner -C "$root" -c . | "$docker" import --change 'CMD ["bash"]' - "$base" >/dev/null \
     || die "docker import of the debootstrapped tree as $base failed"
   rm -rf "$root"
