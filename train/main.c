@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "nn/nn.h"
 #include "train/calibrate.h"
+#include "train/clip.h"
 #include "train/cv.h"
 #include "train/data.h"
 #include "train/demo_cmd.h"
@@ -523,6 +524,18 @@ int main(int argc, char **argv)
         return 2;
     default: break;
     }
+    /* The clip length and front end a corpus asks for, when the command line leaves them open; said
+     * where the data summary will follow (standard error for --audit --json and for outputs on standard
+     * output). */
+    tr_clip_choice clip;
+    if (tr_clip_derive(&o, &clip, &err)) {
+        fprintf(stderr, "aa-train: %s (see --help)\n", err.msg);
+        return 2;
+    }
+    int to_stderr = o.json || (o.model_path && !strcmp(o.model_path, "-")) ||
+                    (o.report_json && !strcmp(o.report_json, "-"));
+    if (!o.quiet)
+        tr_clip_print(&clip, &o, to_stderr ? stderr : stdout);
     if (o.audit)
         return run_audit(&o);
     char *split_out = o.model_path && aa_output_is_file(o.model_path) ? tr_split_path(o.model_path) : NULL;

@@ -846,7 +846,30 @@ int tr_options_parse(tr_options *o, int argc, char **argv, aa_error *err)
             return TR_PARSE_USAGE;
         given[d->id] = 1;
     }
+    o->given.clip_seconds = given[O_CLIP_SECONDS];
+    o->given.front_end = given[O_SAMPLE_RATE] || given[O_N_FFT] || given[O_WIN_LENGTH] || given[O_HOP_LENGTH] ||
+                         given[O_N_MELS] || given[O_FMIN] || given[O_FMAX];
+    o->given.fmax = given[O_FMAX];
+    o->given.win_length = given[O_WIN_LENGTH];
+    o->given.hop = given[O_HOP];
+    o->given.shift = given[O_SHIFT];
+    o->given.time_mask = given[O_TIME_MASK];
+    o->given.freq_mask = given[O_FREQ_MASK];
+    o->given.aggregate = given[O_AGGREGATE];
     return front_end(o, given, err) || check_together(o, err) ? TR_PARSE_USAGE : TR_PARSE_OK;
+}
+
+int tr_options_rederive(tr_options *o, aa_error *err)
+{
+    aa_error_clear(err);
+    unsigned char given[N_OPT_IDS] = {0};
+    given[O_FMAX] = o->given.fmax;
+    given[O_WIN_LENGTH] = o->given.win_length;
+    given[O_HOP] = o->given.hop;
+    given[O_SHIFT] = o->given.shift;
+    given[O_TIME_MASK] = o->given.time_mask;
+    given[O_FREQ_MASK] = o->given.freq_mask;
+    return front_end(o, given, err) || check_together(o, err) ? TR_PARSE_USAGE : 0;
 }
 
 char *tr_options_fingerprint(const tr_options *o)
