@@ -6,6 +6,8 @@
 #   make check      run every test (Check); SUITE=name runs one suite, CASE=name one test case
 #   make asan       the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      benchmarks, beside the PyTorch/torchaudio peers when they are installed
+#   make benchmarks accuracy on public spoken-word corpora (FSDD, Speech Commands sample), cross-validated by
+#                   speaker, beside published figures (scripts/benchmarks.sh; trains 11 networks, needs jq)
 #   make fuzz       libFuzzer targets (fuzz/), each run FUZZ_SECONDS (30); make fuzz-smoke: a few seconds each
 #                   (make fuzz-deps installs clang and its runtimes)
 #   make demo       generate the demo corpus, train, evaluate and classify (the README's first command)
@@ -98,7 +100,7 @@ TEST_BIN  := $(BUILD)/aa-tests
 WEB_GEN   := $(BUILD)/gen/web_assets.c
 SUITES    := $(BUILD)/gen/suites.inc
 
-.PHONY: FORCE all deps check check-asan asan bench bench-bins demo install uninstall clean fuzz fuzz-bins fuzz-smoke \
+.PHONY: FORCE all deps check check-asan asan bench bench-bins benchmarks demo install uninstall clean fuzz fuzz-bins fuzz-smoke \
         fuzz-deps stub-server browser-test
 .DELETE_ON_ERROR:
 
@@ -239,6 +241,9 @@ bench-bins: all $(BENCH_BIN)
 
 bench: bench-bins
 	AA_BUILD=$(BUILD) bash scripts/bench.sh
+
+benchmarks: all
+	AA_BUILD=$(BUILD) bash scripts/benchmarks.sh
 
 demo:
 	bash scripts/demo.sh
