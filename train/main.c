@@ -504,6 +504,25 @@ out:
     return rc;
 }
 
+/* The clip length and front end the corpus asks for, where the command line leaves them open
+ * (train/clip.c), said where the data summary will follow: standard error for --audit --json and when an
+ * output is standard output. Once the outputs are known to be fine: a refused command line does no work.
+ * Non-zero after printing a usage error. */
+static int derive_from_corpus(tr_options *o)
+{
+    tr_clip_choice clip;
+    aa_error err;
+    if (tr_clip_derive(o, &clip, &err)) {
+        fprintf(stderr, "aa-train: %s (see --help)\n", err.msg);
+        return 1;
+    }
+    int to_stderr = o->json || (o->model_path && !strcmp(o->model_path, "-")) ||
+                    (o->report_json && !strcmp(o->report_json, "-"));
+    if (!o->quiet)
+        tr_clip_print(&clip, o, to_stderr ? stderr : stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     nn_blas_setup();
@@ -524,25 +543,15 @@ int main(int argc, char **argv)
         return 2;
     default: break;
     }
-    /* The clip length and front end a corpus asks for, when the command line leaves them open; said
-     * where the data summary will follow (standard error for --audit --json and for outputs on standard
-     * output). */
-    tr_clip_choice clip;
-    if (tr_clip_derive(&o, &clip, &err)) {
-        fprintf(stderr, "aa-train: %s (see --help)\n", err.msg);
-        return 2;
-    }
-    int to_stderr = o.json || (o.model_path && !strcmp(o.model_path, "-")) ||
-                    (o.report_json && !strcmp(o.report_json, "-"));
-    if (!o.quiet)
-        tr_clip_print(&clip, &o, to_stderr ? stderr : stdout);
     if (o.audit)
-        return run_audit(&o);
+        return derive_from_corpus(&o) ? 2 : run_audit(&o);
     char *split_out = o.model_path && aa_output_is_file(o.model_path) ? tr_split_path(o.model_path) : NULL;
     int bad = tr_outputs_collide(&o, &err) || check_outputs(&o, split_out, &err);
     free(split_out);
     if (bad)
         return fail(&err);
+    if (derive_from_corpus(&o))
+        return 2;
     if (o.cv) /* with the model or the report on standard output, what people read goes to standard error */
         return tr_cv_run(&o, (o.model_path && !strcmp(o.model_path, "-")) ||
                                      (o.report_json && !strcmp(o.report_json, "-")) ? stderr : stdout);
