@@ -19,7 +19,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${AA_BUILD:-build}
 [[ $build = /* ]] || build=$here/$build
-data=${AA_DATA:-$here/../shared/data}
+# The shared data sit beside the checkout (../shared/data), or beside the folder of worktrees.
+data=${AA_DATA:-}
+if [[ -z $data ]]; then
+  data=$here/../shared/data
+  [[ -d $data ]] || data=$here/../../shared/data
+fi
 extra=${AA_TRAIN_OPTS:-}
 train=$build/aa-train
 
