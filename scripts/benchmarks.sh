@@ -28,7 +28,7 @@ fi
 extra=${AA_TRAIN_OPTS:-}
 train=$build/aa-train
 
-command -v jq >/dev/null || { echo "benchmarks: jq is missing (apt-get install -y jq)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "benchmarks: jq is missing (bash scripts/install-deps.sh benchmarks, or as root: apt-get install -y jq)" >&2; exit 1; }
 [[ -x $train ]] || { echo "benchmarks: $train is missing (run make first)" >&2; exit 1; }
 
 which=("$@")
