@@ -42,7 +42,7 @@ for a in "$@"; do
   case "$a" in
     --check) mode=check ;;
     --missing) mode=missing ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) [[ -n "${GROUP[$a]+x}" ]] || { echo "install-deps: unknown group '$a' (${!GROUP[*]})" >&2; exit 2; }
        groups+=("$a") ;;
   esac
