@@ -15,6 +15,7 @@
 #   Speech Commands mini: 300 one-second clips of 30 words (10 each, 41 speakers), one class folder per
 #         word made of links; aa-train --cv --folds 5, folds made of whole speakers, stratified by word.
 set -euo pipefail
+export LC_ALL=C # the figures are printed with a decimal point whatever the locale
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${AA_BUILD:-build}
@@ -51,8 +52,10 @@ run_cv() { # name DATA log options...
   nice "$train" "$dir" --cv --report-json "$work/$name.json" "$@" $extra > "$work/$name.log" 2>&1 || {
     echo "benchmarks: $name failed; its log: $work/$name.log" >&2; tail -5 "$work/$name.log" >&2; exit 1; }
   grep -E "^(Clip length|Front end|  mean ± sd)" "$work/$name.log" >&2 || true
-  ACC[$name]=$(jq -r '"\(.mean.accuracy*1000|round/1000) ± \(.sd.accuracy*1000|round/1000)"' "$work/$name.json")
-  MF1[$name]=$(jq -r '"\(.mean.macro_f1*1000|round/1000) ± \(.sd.macro_f1*1000|round/1000)"' "$work/$name.json")
+  local v
+  v=($(jq -r '[.mean.accuracy, .sd.accuracy, .mean.macro_f1, .sd.macro_f1] | @tsv' "$work/$name.json"))
+  ACC[$name]=$(printf '%.3f ± %.3f' "${v[0]}" "${v[1]}")
+  MF1[$name]=$(printf '%.3f ± %.3f' "${v[2]}" "${v[3]}")
   echo "   $name: $((SECONDS - t0)) s" >&2
 }
 
@@ -91,19 +94,19 @@ done
 note=${extra:+ (with $extra)}
 echo
 echo "Benchmarks$note, per recording, mean ± sd over folds; published figures beside them"
-printf '%-22s %-40s %-15s %-15s\n' "corpus" "protocol" "accuracy" "macro-F1"
+printf '%-22s %-44s %-15s %-15s\n' "corpus" "protocol" "accuracy" "macro-F1"
 for w in "${which[@]}"; do
   case $w in
     fsdd)
-      printf '%-22s %-40s %-15s %-15s\n' "FSDD (10 digits)" "aa-train, leave-one-speaker-out (6)" "${ACC[fsdd]}" "${MF1[fsdd]}"
-      printf '%-22s %-40s %-15s %-15s\n' "" "published: CNN on MFCC, random 90/10" "0.97" "-"
+      printf '%-22s %-44s %-15s %-15s\n' "FSDD (10 digits)" "aa-train, leave-one-speaker-out (6)" "${ACC[fsdd]}" "${MF1[fsdd]}"
+      printf '%-22s %-44s %-15s %-15s\n' "" "published: CNN on MFCC, random 90/10" "0.97" "-"
       echo "  Not comparable: most published FSDD figures (the upstream split of recordings 0-4 as test, or a"
       echo "  random split) keep every speaker on both sides, which makes the task speaker-dependent and near"
       echo "  ceiling. Leave-one-speaker-out tests on a voice never heard; few publications report it."
       ;;
     speech_commands)
-      printf '%-22s %-40s %-15s %-15s\n' "Speech Commands mini" "aa-train, 30 words, 5 speaker folds" "${ACC[speech_commands]}" "${MF1[speech_commands]}"
-      printf '%-22s %-40s %-15s %-15s\n' "" "published: Warden 2018, v0.01, 12 classes" "0.854" "-"
+      printf '%-22s %-44s %-15s %-15s\n' "Speech Commands mini" "aa-train, 30 words, 5 speaker folds" "${ACC[speech_commands]}" "${MF1[speech_commands]}"
+      printf '%-22s %-44s %-15s %-15s\n' "" "published: Warden 2018, v0.01, 12 classes" "0.854" "-"
       echo "  Not comparable: the published baseline trains on about 65,000 clips of the full dataset and"
       echo "  scores 10 words plus silence and unknown; this sample has 10 clips of each of 30 words (about 6"
       echo "  per word to train on in a fold). Both hold speakers out."
