@@ -8,6 +8,8 @@
 #   make bench      benchmarks, beside the PyTorch/torchaudio peers when they are installed
 #                   (bench/mpi_epoch.sh: one rank against two under mpirun, with Open MPI)
 #   AA_MPI=0        build without Open MPI even when it is installed (docs/DISTRIBUTED.md)
+#   make benchmarks accuracy on public spoken-word corpora (FSDD, Speech Commands sample), cross-validated by
+#                   speaker, beside published figures (scripts/benchmarks.sh; trains 11 networks, needs jq)
 #   make fuzz       libFuzzer targets (fuzz/), each run FUZZ_SECONDS (30); make fuzz-smoke: a few seconds each
 #                   (make fuzz-deps installs clang and its runtimes)
 #   make demo       generate the demo corpus, train, evaluate and classify (the README's first command)
@@ -109,7 +111,7 @@ TEST_BIN  := $(BUILD)/aa-tests
 WEB_GEN   := $(BUILD)/gen/web_assets.c
 SUITES    := $(BUILD)/gen/suites.inc
 
-.PHONY: FORCE all deps check check-asan asan bench bench-bins demo install uninstall clean fuzz fuzz-bins fuzz-smoke \
+.PHONY: FORCE all deps check check-asan asan bench bench-bins benchmarks demo install uninstall clean fuzz fuzz-bins fuzz-smoke \
         fuzz-deps stub-server browser-test
 .DELETE_ON_ERROR:
 
@@ -252,6 +254,9 @@ bench-bins: all $(BENCH_BIN)
 
 bench: bench-bins
 	AA_BUILD=$(BUILD) bash scripts/bench.sh
+
+benchmarks: all
+	AA_BUILD=$(BUILD) bash scripts/benchmarks.sh
 
 demo:
 	bash scripts/demo.sh

@@ -9,6 +9,7 @@
 #   browser  Chromium and Node.js for the real-browser test of the web page
 #   fuzz     clang with its sanitizer runtimes and OpenMP runtime, for `make fuzz`
 #   peers    PyTorch/torchaudio, the optional peers `make bench` compares against
+#   benchmarks  jq, which `make benchmarks` reads the cross-validation reports with
 #
 # --check only reports what is missing (exit 1 if anything is). --missing prints the missing packages on
 # one line (nothing when all are there) and exits 0: the Makefile runs it before building. Neither asks
@@ -23,6 +24,7 @@ declare -A GROUP=(
   [test]="check"
   [browser]="chromium fonts-dejavu-core nodejs npm"
   [fuzz]="clang libclang-rt-14-dev libomp-dev"
+  [benchmarks]="jq"
   [peers]="python3-torch python3-torchaudio python3-soundfile python3-scipy python3-sklearn python3-threadpoolctl"
 )
 # What shows that a package is there: cmd:NAME (a command on PATH) or pc:MODULE (pkg-config finds it).
@@ -31,7 +33,7 @@ declare -A SIGN=(
   [libsndfile1-dev]=pc:sndfile [libfftw3-dev]=pc:fftw3f [libsoxr-dev]=pc:soxr
   [libmicrohttpd-dev]=pc:libmicrohttpd [check]=pc:check [clang]=cmd:clang [chromium]=cmd:chromium
   # a Node.js installed some other way (it brings its own npm) is kept: Debian's would conflict with it
-  [nodejs]=cmd:node [npm]=cmd:npm
+  [nodejs]=cmd:node [npm]=cmd:npm [jq]=cmd:jq
 )
 
 mode=install
@@ -40,7 +42,7 @@ for a in "$@"; do
   case "$a" in
     --check) mode=check ;;
     --missing) mode=missing ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) [[ -n "${GROUP[$a]+x}" ]] || { echo "install-deps: unknown group '$a' (${!GROUP[*]})" >&2; exit 2; }
        groups+=("$a") ;;
   esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two ranks on loopback (mpirun --oversubscribe -np 2) against one process, on a small generated corpus:
 #   1. aa-infer --eval: the same report bytes (text and --json), also with 3 ranks
-#   2. aa-train: the same model file bytes (cmp), plain and with mixup, dropout and --ema, 2 threads per
+#   2. aa-train: the same model file bytes (cmp), plain, with 0.6 s clips (a derived clip length) and with
+#      mixup, dropout and --ema, 2 threads per
 #      rank; --stop-after then --resume under mpirun gives the uninterrupted run's file
 #   3. a rank killed with SIGKILL mid-run: the run ends (no hang: every run is under `timeout`), non-zero,
 #      and no model file is there
@@ -61,6 +62,23 @@ train_pair() { # name np options...
 train_pair "2 ranks, 1 thread each" 2 --epochs 2 -j 1
 train_pair "2 ranks, 2 threads each, mixup, --ema, batch 7" 2 --epochs 2 -j 2 --batch 7 --mixup-p 0.5 --ema 0.9
 train_pair "3 ranks, batch 10 (shares of 3, 3, 4)" 3 --epochs 1 -j 1 --batch 10
+# clips of 0.6 s: the clip length and front end derived from the files (train/clip.c) on every rank alike
+python3 - "$tmp/short" <<'PY'
+import math, os, random, struct, sys, wave
+random.seed(7)
+for c, f0 in (("low", 300.0), ("high", 2400.0)):
+    os.makedirs(os.path.join(sys.argv[1], c), exist_ok=True)
+    for i in range(8):
+        with wave.open(os.path.join(sys.argv[1], c, "%02d.wav" % i), "wb") as w:
+            w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
+            n = 9600 + 160 * i
+            w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * f0 * (1 + 0.01 * i) * t / 16000)
+                                                        + random.gauss(0, 500))) for t in range(n)))
+PY
+rm -f "$tmp/one.aam" "$tmp/two.aam"
+"$train" "$tmp/short" -o "$tmp/one.aam" "${small[@]}" --no-cache --epochs 2 -j 1 2>/dev/null
+mpi 2 "$train" "$tmp/short" -o "$tmp/two.aam" "${small[@]}" --no-cache --epochs 2 -j 1 2>/dev/null
+same "2 ranks, 0.6 s clips (a derived clip length)" "$tmp/one.aam" "$tmp/two.aam"
 # default network (fused conv blocks) once
 rm -f "$tmp/one.aam" "$tmp/two.aam"
 "$train" "$tmp/data" -o "$tmp/one.aam" --seed 3 --cache "$tmp/cache" -q --epochs 1 -j 1 2>/dev/null

@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "nn/nn.h"
 #include "train/calibrate.h"
+#include "train/clip.h"
 #include "train/cv.h"
 #include "train/data.h"
 #include "train/demo_cmd.h"
@@ -553,6 +554,25 @@ static int run_rank(const tr_options *opts)
 
 static int train_main(const tr_options *opts);
 
+/* The clip length and front end the corpus asks for, where the command line leaves them open
+ * (train/clip.c), said where the data summary will follow: standard error for --audit --json and when an
+ * output is standard output. Once the outputs are known to be fine: a refused command line does no work.
+ * Non-zero after printing a usage error. */
+static int derive_from_corpus(tr_options *o)
+{
+    tr_clip_choice clip;
+    aa_error err;
+    if (tr_clip_derive(o, &clip, &err)) {
+        fprintf(stderr, "aa-train: %s (see --help)\n", err.msg);
+        return 1;
+    }
+    int to_stderr = o->json || (o->model_path && !strcmp(o->model_path, "-")) ||
+                    (o->report_json && !strcmp(o->report_json, "-"));
+    if (!o->quiet)
+        tr_clip_print(&clip, o, to_stderr ? stderr : stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     nn_blas_setup();
@@ -593,15 +613,19 @@ static int train_main(const tr_options *opts)
         aa_error_set(&err, AA_ERR_USAGE, "under mpirun aa-train trains one model; run --audit and --cv as one process");
         return dist_rank() == 0 ? fail(&err) : 2;
     }
-    if (dist_rank() > 0)
-        return run_rank(&o);
+    if (dist_rank() > 0) { /* the same clip and front end as rank 0, derived from the same headers, unsaid */
+        o.quiet = 1;
+        return derive_from_corpus(&o) ? 2 : run_rank(&o);
+    }
     if (o.audit)
-        return run_audit(&o);
+        return derive_from_corpus(&o) ? 2 : run_audit(&o);
     char *split_out = o.model_path && aa_output_is_file(o.model_path) ? tr_split_path(o.model_path) : NULL;
     int bad = tr_outputs_collide(&o, &err) || check_outputs(&o, split_out, &err);
     free(split_out);
     if (bad)
         return fail(&err);
+    if (derive_from_corpus(&o))
+        return 2;
     if (o.cv) /* with the model or the report on standard output, what people read goes to standard error */
         return tr_cv_run(&o, (o.model_path && !strcmp(o.model_path, "-")) ||
                                      (o.report_json && !strcmp(o.report_json, "-")) ? stderr : stdout);

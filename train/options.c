@@ -146,10 +146,13 @@ static const opt_def OPTS[] = {
      "--test-sources hernanmd", NULL},
     {O_SAMPLE_RATE, "sample-rate", 0, K_INT, "HZ", 0, 0, NULL,
      "Front end (stored in the model: aa-infer hears every recording as the model was trained to)",
-     "rate every recording is resampled to, 8000 to 192000", "--sample-rate 8000", "sample_rate"},
+     "rate every recording is resampled to, 8000 to 192000. When every recording of DATA is at 8 kHz or "
+     "less and no front-end option is given: 8000, with --n-fft 256, --hop-length 80, --n-mels 40",
+     "--sample-rate 8000", "sample_rate"},
     {O_CLIP_SECONDS, "clip-seconds", 0, K_NUM, "SEC", 0, 0, NULL, NULL,
-     "length of the window the network hears; longer recordings give several, shorter ones are zero-padded",
-     "--clip-seconds 2", "clip_seconds"},
+     "length of the window the network hears; longer recordings give several, shorter ones are zero-padded "
+     "(default: the 90th percentile of DATA's recordings' durations, rounded up to 10 ms, within 0.25-4 s: "
+     "4 for recordings mostly longer than that)", "--clip-seconds 2", "clip_seconds"},
     /* The choices are in the order of dsp_crop and dsp_resampler: the word's index is the value. */
     {O_CROP, "crop", 0, K_CHOICE, "NAME", 0, 0, "start|center|loudest", NULL,
      "the one clip a longer recording is judged by under --aggregate loudest (and aa-infer --mel shows): "
@@ -342,7 +345,7 @@ static int default_text(opt_id id, char *buf, size_t n)
         return 1;
     }
     case O_SAMPLE_RATE: v = d.dsp.sample_rate; break;
-    case O_CLIP_SECONDS: v = d.dsp.clip_seconds; break;
+    case O_CLIP_SECONDS: return 0; /* from the corpus: the help says how */
     case O_N_FFT: v = d.dsp.n_fft; break;
     case O_HOP_LENGTH: v = d.dsp.hop_length; break;
     case O_N_MELS: v = d.dsp.n_mels; break;
@@ -398,9 +401,9 @@ void tr_usage(FILE *to)
             "Usage: aa-train DATA -o MODEL [options]\n"
             "Train a sound classifier on DATA/<class>/ folders of recordings, one folder per class (coughs and\n"
             "breathing, dog barks, machine faults, spoken words: any labelled corpus; any format the front\n"
-            "end reads; DATA/{train,val,test}/<class>/ fixes the split). Recordings are cut into clips\n"
-            "(4 s unless --clip-seconds); the split keeps each group (manifest, --group-regex, else each file)\n"
-            "on one side.\n"
+            "end reads; DATA/{train,val,test}/<class>/ fixes the split). Recordings are cut into clips (their\n"
+            "length from DATA's durations unless --clip-seconds); the split keeps each group (manifest,\n"
+            "--group-regex, else each file) on one side.\n"
             "The model is calibrated on the validation split and judged on the test split, recording by\n"
             "recording, exactly as aa-infer classifies a file.\n"
             "  Example: aa-train demo-data -o model.aam --svg plots --log train.jsonl\n"
@@ -859,7 +862,30 @@ int tr_options_parse(tr_options *o, int argc, char **argv, aa_error *err)
             return TR_PARSE_USAGE;
         given[d->id] = 1;
     }
+    o->given.clip_seconds = given[O_CLIP_SECONDS];
+    o->given.front_end = given[O_SAMPLE_RATE] || given[O_N_FFT] || given[O_WIN_LENGTH] || given[O_HOP_LENGTH] ||
+                         given[O_N_MELS] || given[O_FMIN] || given[O_FMAX];
+    o->given.fmax = given[O_FMAX];
+    o->given.win_length = given[O_WIN_LENGTH];
+    o->given.hop = given[O_HOP];
+    o->given.shift = given[O_SHIFT];
+    o->given.time_mask = given[O_TIME_MASK];
+    o->given.freq_mask = given[O_FREQ_MASK];
+    o->given.aggregate = given[O_AGGREGATE];
     return front_end(o, given, err) || check_together(o, err) ? TR_PARSE_USAGE : TR_PARSE_OK;
+}
+
+int tr_options_rederive(tr_options *o, aa_error *err)
+{
+    aa_error_clear(err);
+    unsigned char given[N_OPT_IDS] = {0};
+    given[O_FMAX] = o->given.fmax;
+    given[O_WIN_LENGTH] = o->given.win_length;
+    given[O_HOP] = o->given.hop;
+    given[O_SHIFT] = o->given.shift;
+    given[O_TIME_MASK] = o->given.time_mask;
+    given[O_FREQ_MASK] = o->given.freq_mask;
+    return front_end(o, given, err) || check_together(o, err) ? TR_PARSE_USAGE : 0;
 }
 
 char *tr_options_fingerprint(const tr_options *o)

@@ -76,6 +76,14 @@ typedef struct {
     int cv_ensemble;         /* --cv-ensemble: -o MODEL holds the fold networks */
     /* Not an option: [DATA's files] the sides cross-validation fixes (its test fold), or NULL. */
     const int *fixed_side;
+    /* Not options: which ones the command line gave, for the defaults train/clip.c derives from the corpus
+     * (tr_options_parse fills it; tr_options_default leaves it all 0). */
+    struct {
+        unsigned char clip_seconds; /* --clip-seconds */
+        unsigned char front_end;    /* any of --sample-rate, --n-fft, --win-length, --hop-length, --n-mels,
+                                     * --fmin, --fmax */
+        unsigned char fmax, win_length, hop, shift, time_mask, freq_mask, aggregate;
+    } given;
 } tr_options;
 #define TR_CV_DEFAULT_FOLDS 5
 
@@ -92,6 +100,11 @@ enum { TR_PARSE_OK = 0, TR_PARSE_HELP = 1, TR_PARSE_VERSION = 2, TR_PARSE_USAGE 
  * TR_PARSE_HELP or TR_PARSE_VERSION when asked for those, or TR_PARSE_USAGE with err->msg saying what is
  * wrong in one line. Strings in o point into argv. */
 int tr_options_parse(tr_options *o, int argc, char **argv, aa_error *err);
+
+/* After the front end (o->dsp's clip, rate, FFT, hop or mels) has been changed for options not given:
+ * the defaults that follow it derived again for the options not given (o->given), and the front end
+ * and the options it bounds checked as tr_options_parse checks them (a usage error in err). */
+int tr_options_rederive(tr_options *o, aa_error *err);
 
 /* --help: every option with its default and an example. */
 void tr_usage(FILE *to);
