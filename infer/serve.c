@@ -94,7 +94,7 @@ struct request {
     char boundary[72];
     char filename[AA_HTTP_FILENAME_MAX];
     int route;                 /* ROUTE_CLASSIFY or ROUTE_TIMELINE */
-    int holds_timeline;        /* counted in s->timelines until freed */
+    int holds_timeline;        /* counted in s->timelines until its work is done or it is freed */
     aa_serve_query query;      /* a timeline's parameters */
     /* the classify job, once the body is in */
     int state;                 /* Q_*; Q_ANSWERED is written by the worker before it resumes the connection */
@@ -342,6 +342,15 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         struct MHD_Connection *c = q->conn;
         run_job(s, w->slot, q);
+        /* A timeline's share of the workers ends with its work, not when libmicrohttpd has sent the answer
+         * and freed the request: a client that posts its next timeline as soon as it reads the answer
+         * would otherwise find the room still taken and be told 503. */
+        pthread_mutex_lock(&s->mu);
+        if (q->holds_timeline) {
+            s->timelines--;
+            q->holds_timeline = 0;
+        }
+        pthread_mutex_unlock(&s->mu);
         /* q belongs to the connection again from here: it is freed once the answer is sent */
         MHD_resume_connection(c);
         pthread_mutex_lock(&s->mu);

@@ -53,7 +53,7 @@ START_TEST(make_demo_usage_errors)
     char out[4096], err[4096];
     const char *bad[] = {"--make-demo", "--make-demo x --per-class 2", "--make-demo x --per-class 7x",
                          "--make-demo x --seed -1", "--make-demo x --long-seconds 2", "--make-demo x --bogus",
-                         "--make-demo x --long"};
+                         "--make-demo x --long", "--make-demo --seed 3"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ck_assert_msg(run_train(bad[i], out, sizeof out, err, sizeof err) == 2, "'%s' not a usage error", bad[i]);
         ck_assert_msg(tu_count_lines(err) == 1 && strstr(err, "aa-train: ") == err, "'%s': %s", bad[i], err);
@@ -61,6 +61,10 @@ START_TEST(make_demo_usage_errors)
     }
     ck_assert_int_eq(run_train("--make-demo x --help", out, sizeof out, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(out, "--per-class N"));
+    /* --help right after --make-demo is help, not a folder to write */
+    ck_assert_int_eq(run_train("--make-demo --help", out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "--per-class N"));
+    ck_assert(!tu_exists("--help"));
     /* The trainer's own --help lists the command too. */
     ck_assert_int_eq(run_train("--help", out, sizeof out, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(out, "--make-demo DIR"));

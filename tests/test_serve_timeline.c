@@ -192,7 +192,7 @@ START_TEST(timeline_equals_the_cli)
     size_t n;
     void *bytes = tu_read_file(wav, &n);
     ck_assert_int_eq(tu_http_request(s.port, "POST", "/api/timeline", "Content-Type: audio/wav\r\n", bytes, n, &r), 0);
-    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(r.status == 200, "raw body: %d %s", r.status, r.body);
     char file[64];
     ck_assert_str_eq(tu_json_str(r.body, "file", file, sizeof file), "upload");
     free(bytes);

@@ -96,8 +96,16 @@ int aa_cmd_make_demo(int argc, char **argv)
         } else if (!strncmp(a, "--make-demo=", 12)) {
             dir = a + 12;
         } else if (!strcmp(a, "--make-demo")) {
+            /* an option is not a folder: "--make-demo --help" asks for help, not a folder named --help (a
+             * folder whose name starts with '-' is ./-name or --make-demo=-name) */
+            if (val && (!strcmp(val, "-h") || !strcmp(val, "--help"))) {
+                aa_cmd_make_demo_usage(stdout);
+                return 0;
+            }
             if (!val)
                 return usage_error("%s needs a folder", a);
+            if (val[0] == '-')
+                return usage_error("--make-demo needs a folder, not the option '%s'", val);
             dir = val, i++;
         } else if (!strcmp(a, "--per-class")) {
             if (parse_u64(val, &u) || u < 6 || u > 100000)
