@@ -71,7 +71,7 @@ static int server_port(void)
         c.timeout_s = 5;
         c.request_timeout_s = 5;
         c.max_connections = 8;
-        static const aa_serve_handler h = {classify, NULL, "{\"model\": \"fuzz\"}\n"};
+        static const aa_serve_handler h = {.classify = classify, .model_json = "{\"model\": \"fuzz\"}\n"};
         aa_error err;
         REQUIRE(aa_serve_start(&c, &h, &srv, &err) == 0);
     }
