@@ -207,28 +207,37 @@ END_TEST
 
 static char g_dir[256];
 
-/* A random network with the demo classes and, when with_drift, the corpus's drift statistics. */
-static void save_model(const char *path, int with_drift, double threshold)
+/* A random tiny network with the demo classes and a spec to save it with (norm: mean and std, [64] each,
+ * the caller's, as the spec points at them). */
+static nn_model *random_net(am_spec *sp, float *mean, float *std)
 {
     dsp_settings s = dsp_settings_default();
     aa_error err;
     nn_model *net = nn_model_new(TU_TINY_ARCH, 1, s.n_mels, (int)dsp_clip_frames(&s), 4, 1, &err);
     ck_assert_msg(net != NULL, "%s", err.msg);
     nn_init_he(net, 7);
-    float mean[64], std[64];
     for (int i = 0; i < 64; i++) {
         mean[i] = -45;
         std[i] = 15;
     }
-    am_spec sp;
-    memset(&sp, 0, sizeof sp);
-    sp.dsp = s;
-    sp.n_classes = 4;
+    memset(sp, 0, sizeof *sp);
+    sp->dsp = s;
+    sp->n_classes = 4;
     for (int c = 0; c < 4; c++)
-        sp.classes[c] = TU_DEMO_CLASSES[c];
-    sp.norm_mean = mean;
-    sp.norm_std = std;
-    sp.temperature = 1;
+        sp->classes[c] = TU_DEMO_CLASSES[c];
+    sp->norm_mean = mean;
+    sp->norm_std = std;
+    sp->temperature = 1;
+    return net;
+}
+
+/* A random network with the demo classes and, when with_drift, the corpus's drift statistics. */
+static void save_model(const char *path, int with_drift, double threshold)
+{
+    float mean[64], std[64];
+    am_spec sp;
+    nn_model *net = random_net(&sp, mean, std);
+    aa_error err;
     if (with_drift) {
         sp.drift_centre = g_centre;
         sp.drift_scale = g_scale;
@@ -394,24 +403,10 @@ END_TEST
 START_TEST(incomplete_or_bad_statistics_are_refused)
 {
     /* saving: a threshold that is not positive, a centre without a scale */
-    dsp_settings s = dsp_settings_default();
-    aa_error err;
-    nn_model *net = nn_model_new(TU_TINY_ARCH, 1, s.n_mels, (int)dsp_clip_frames(&s), 4, 1, &err);
-    ck_assert_ptr_nonnull(net);
     float mean[64], std[64];
-    for (int i = 0; i < 64; i++) {
-        mean[i] = -45;
-        std[i] = 15;
-    }
     am_spec sp;
-    memset(&sp, 0, sizeof sp);
-    sp.dsp = s;
-    sp.n_classes = 4;
-    for (int c = 0; c < 4; c++)
-        sp.classes[c] = TU_DEMO_CLASSES[c];
-    sp.norm_mean = mean;
-    sp.norm_std = std;
-    sp.temperature = 1;
+    nn_model *net = random_net(&sp, mean, std);
+    aa_error err;
     sp.drift_centre = g_centre;
     sp.drift_scale = g_scale;
     char p[400];
