@@ -18,6 +18,7 @@
     X(conv)       \
     X(bn)         \
     X(relu)       \
+    X(cmn)        \
     X(pool)       \
     X(gap)        \
     X(lse)        \

@@ -247,6 +247,9 @@ void nn_mul(float *out, const float *a, const float *b, size_t n);
 /* in [c][hw] -> out [c] (mean); backward spreads dout[c] / hw. */
 void nn_gap_forward(float *out, const float *in, int c, int hw);
 void nn_gap_backward(float *din, const float *dout, int c, int hw);
+/* Mean removal along rows (cmn): out [rows][w] = in less each row's mean (summed in double; out may be in).
+ * Linear and its own adjoint, so the backward is the same call on the gradient. */
+void nn_rows_less_mean(float *out, const float *in, size_t rows, int w);
 /* Log-sum-exp time pooling of [c][h][w] with sharpness r (nn/layer_lse.c); scratch: w doubles, wt: w floats. */
 void nn_lse_forward(float *out, const float *in, int c, int h, int w, float r, double *scratch);
 void nn_lse_backward(float *din, const float *dout, const float *in, int c, int h, int w, float r, double *scratch,

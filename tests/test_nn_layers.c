@@ -369,6 +369,51 @@ static double pw_loss(const float *x, const float *r, const float *mask, int C, 
     return dot(r, t3, (size_t)C * (H / 2) * (W / 2));
 }
 
+START_TEST(cmn_removes_row_means_and_its_gradient)
+{
+    /* Rows of zero mean, unchanged by a constant added to a row (a band's gain or a microphone's colour on a
+     * log-mel), and the backward against central differences of the linear loss sum r * cmn(x): step 0.5,
+     * exact but for float rounding of 7-term sums; 1e-4 relative + 1e-5 absolute. */
+    aa_rng r;
+    aa_rng_seed(&r, 21);
+    const int ROWS = 5, W = 7, N = ROWS * W;
+    float *x = rnd((size_t)N, &r, 0, 1), *rr = rnd((size_t)N, &r, 0, 1), y[35], y2[35], dx[35], sh[35];
+    nn_rows_less_mean(y, x, ROWS, W);
+    for (int row = 0; row < ROWS; row++) {
+        double s = 0, sx = 0;
+        for (int i = 0; i < W; i++)
+            s += y[row * W + i], sx += x[row * W + i];
+        ck_assert_msg(fabs(s) < 1e-5, "row %d sums to %g", row, s);
+        ck_assert(fabs(y[row * W] - (x[row * W] - sx / W)) < 1e-6);
+    }
+    for (int i = 0; i < N; i++)
+        sh[i] = x[i] + 3.0f * (float)(i / W) - 7.0f;
+    nn_rows_less_mean(y2, sh, ROWS, W);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(fabs(y2[i] - y[i]) < 1e-5, "[%d]: %g vs %g after a per-row offset", i, (double)y2[i],
+                      (double)y[i]);
+    nn_rows_less_mean(dx, rr, ROWS, W);
+    for (int i = 0; i < N; i++) {
+        float keep = x[i];
+        x[i] = keep + 0.5f;
+        nn_rows_less_mean(y, x, ROWS, W);
+        double up = dot(rr, y, (size_t)N);
+        x[i] = keep - 0.5f;
+        nn_rows_less_mean(y, x, ROWS, W);
+        double down = dot(rr, y, (size_t)N);
+        x[i] = keep;
+        double fd = up - down;
+        ck_assert_msg(fabs(fd - dx[i]) <= 1e-4 * fabs(fd) + 1e-5, "cmn [%d]: %g vs %g", i, fd, (double)dx[i]);
+    }
+    /* in place gives the same as out of place */
+    memcpy(y2, x, sizeof y2);
+    nn_rows_less_mean(y, x, ROWS, W);
+    nn_rows_less_mean(y2, y2, ROWS, W);
+    ck_assert(memcmp(y, y2, sizeof y) == 0);
+    free(x), free(rr);
+}
+END_TEST
+
 START_TEST(lse_pool_between_mean_and_max_and_its_gradient)
 {
     /* Forward against the formula in double; small R gives the mean over time of the frequency means (gap's
@@ -547,6 +592,7 @@ Suite *nn_layers_suite(void)
     tcase_add_test(tc, relu_has_no_gradient_at_zero);
     tcase_add_test(tc, dropout_masks);
     tcase_add_test(tc, gap_and_dense_gradients);
+    tcase_add_test(tc, cmn_removes_row_means_and_its_gradient);
     tcase_add_test(tc, lse_pool_between_mean_and_max_and_its_gradient);
     tcase_add_test(tc, pool_relu_dropout_gradients);
     tcase_add_test(tc, xent_matches_pytorch);

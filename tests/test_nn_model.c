@@ -200,10 +200,41 @@ START_TEST(fast_model_matches_reference_model)
     check_fast_vs_reference("c8 bn relu p2 c6b relu bn p2 c5k5 bn relu gap drop0.2 fc12 relu drop0.1 fc", 1, 20, 26, 4,
                             3);
     check_fast_vs_reference("c6b bn relu c4 bn relu p2 drop0.3 c3k1 bn p2 relu fc", 2, 9, 17, 3, 4);
+    /* mean removal first (the one-channel conv after it still takes the direct kernel) and between blocks */
+    check_fast_vs_reference("cmn c8 bn relu p2 cmn c6 bn relu gap fc", 1, 16, 22, 4, 3);
     if (!tu_sanitized())
         check_fast_vs_reference(NN_ARCH_DEFAULT, 1, 64, 101, 4, 4);
     else
         check_fast_vs_reference(NN_ARCH_DEFAULT, 1, 32, 40, 4, 2);
+}
+END_TEST
+
+START_TEST(cmn_network_ignores_band_offsets)
+{
+    /* A network that opens with cmn classifies a log-mel the same after any constant is added to each band
+     * (a recording's level, a microphone's colour): equal logits up to float rounding. Without cmn the same
+     * offsets move them, so the check can tell. */
+    aa_error err;
+    const int H = 12, W = 30, batch = 2;
+    const char *archs[2] = {"cmn c6 bn relu p2 c8 bn relu gap fc", "c6 bn relu p2 c8 bn relu gap fc"};
+    for (int k = 0; k < 2; k++) {
+        nn_model *m = nn_model_new(archs[k], 1, H, W, 3, batch, &err);
+        ck_assert_msg(m != NULL, "%s", err.msg);
+        nn_init_he(m, 9);
+        float *x = rnd((size_t)batch * H * W, 10), *xs = malloc(sizeof *xs * batch * H * W);
+        for (int i = 0; i < batch * H * W; i++)
+            xs[i] = x[i] + 0.4f * (float)((i / W) % H) - 2.0f;
+        float a[6], b[6];
+        ck_assert_int_eq(nn_forward_eval(m, x, batch, a, &err), 0);
+        ck_assert_int_eq(nn_forward_eval(m, xs, batch, b, &err), 0);
+        double e = rel_err(a, b, 6);
+        if (k == 0)
+            ck_assert_msg(e < 1e-4, "%s: logits moved by %.3g", archs[k], e);
+        else
+            ck_assert_msg(e > 1e-2, "%s: logits moved by only %.3g", archs[k], e);
+        free(x), free(xs);
+        nn_model_free(m);
+    }
 }
 END_TEST
 
@@ -288,6 +319,7 @@ Suite *nn_model_suite(void)
     tcase_add_test(tc, arch_errors);
     tcase_add_test(tc, default_model_layout);
     tcase_add_test(tc, fast_model_matches_reference_model);
+    tcase_add_test(tc, cmn_network_ignores_band_offsets);
     tcase_add_test(tc, eval_uses_running_statistics);
     tcase_add_test(tc, eval_batch_independent_and_harmless);
     suite_add_tcase(s, tc);
