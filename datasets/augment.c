@@ -32,6 +32,9 @@ void ds_augment_opts_default(ds_augment_opts *o)
         .rt60_min_s = 0.1,
         .rt60_max_s = 0.8,
         .clip_p = 0,
+        .warp_p = 0,
+        .warp_freq = 0.1,
+        .warp_time = 0.1,
     };
     ds_mix_opts_default(&o->mix);
     ds_event_opts_default(&o->events);
@@ -46,7 +49,7 @@ void ds_augment_opts_off(ds_augment_opts *o)
 {
     ds_augment_opts_default(o);
     o->shift_p = o->gain_p = o->noise_p = o->specaug_p = o->mixup_p = 0;
-    o->mix_p = o->colour_p = o->reverb_p = o->clip_p = 0;
+    o->mix_p = o->colour_p = o->reverb_p = o->clip_p = o->warp_p = 0;
 }
 
 static int prob_ok(double p)
@@ -58,7 +61,7 @@ int ds_aug_validate(const ds_augment_opts *o, size_t n_mels, size_t n_frames, aa
 {
     if (!prob_ok(o->shift_p) || !prob_ok(o->gain_p) || !prob_ok(o->noise_p) || !prob_ok(o->specaug_p) ||
         !prob_ok(o->mixup_p) || !prob_ok(o->mix_p) || !prob_ok(o->colour_p) || !prob_ok(o->reverb_p) ||
-        !prob_ok(o->clip_p))
+        !prob_ok(o->clip_p) || !prob_ok(o->warp_p))
         return aa_error_set(err, DS_ERR_ARG, "augmentation: probabilities must be in [0, 1]");
     if (!(o->shift_max_s >= 0 && o->shift_max_s <= 60))
         return aa_error_set(err, DS_ERR_ARG, "augmentation: shift %g s out of range [0, 60]", o->shift_max_s);
@@ -75,6 +78,10 @@ int ds_aug_validate(const ds_augment_opts *o, size_t n_mels, size_t n_frames, aa
         return aa_error_set(err, DS_ERR_ARG,
                             "augmentation: mask widths %d frames, %d mels exceed the features (%zu x %zu)",
                             o->time_mask_max, o->freq_mask_max, n_frames, n_mels);
+    if (!(o->warp_freq >= 0 && o->warp_freq <= DS_AUG_WARP_MAX && o->warp_time >= 0 &&
+          o->warp_time <= DS_AUG_WARP_MAX))
+        return aa_error_set(err, DS_ERR_ARG, "augmentation: warp %g (frequency), %g (time) out of range [0, %g]",
+                            o->warp_freq, o->warp_time, DS_AUG_WARP_MAX);
     if (!(o->mixup_alpha > 0 && o->mixup_alpha <= 100))
         return aa_error_set(err, DS_ERR_ARG, "augmentation: mixup alpha %g out of range (0, 100]", o->mixup_alpha);
     if (o->mix_p > 0) {
@@ -148,6 +155,33 @@ void ds_aug_mix_noise(float *x, const float *noise, size_t count, double snr_db,
     const float fl = floor_of(x, count, top_db);
     for (size_t i = 0; i < count; i++)
         x[i] = x[i] > fl ? x[i] : fl;
+}
+
+void ds_aug_warp(const float *src, float *out, const dsp_settings *s, size_t n_frames, float freq_warp,
+                 float time_stretch)
+{
+    const size_t M = (size_t)s->n_mels, F = n_frames;
+    const float fl = floor_of(src, M * F, s->top_db);
+    const double mid = 0.5 * (double)(F - 1);
+    for (size_t m = 0; m < M; m++) {
+        double sm = dsp_mel_band_of_hz(s, dsp_mel_centre_hz(s, (double)m) / freq_warp);
+        sm = sm < 0 ? 0 : sm > (double)(M - 1) ? (double)(M - 1) : sm;
+        size_t m0 = (size_t)sm, m1 = m0 + 1 < M ? m0 + 1 : m0;
+        const float fm = (float)(sm - (double)m0);
+        const float *a = src + m0 * F, *b = src + m1 * F;
+        float *o = out + m * F;
+        for (size_t t = 0; t < F; t++) {
+            double st = mid + ((double)t - mid) / time_stretch;
+            if (st < 0 || st > (double)(F - 1)) {
+                o[t] = fl;
+                continue;
+            }
+            size_t t0 = (size_t)st, t1 = t0 + 1 < F ? t0 + 1 : t0;
+            const float ft = (float)(st - (double)t0);
+            float lo = a[t0] + ft * (a[t1] - a[t0]), hi = b[t0] + ft * (b[t1] - b[t0]);
+            o[t] = lo + fm * (hi - lo);
+        }
+    }
 }
 
 void ds_aug_masks(float *x, size_t n_mels, size_t n_frames, const ds_augment_params *p)

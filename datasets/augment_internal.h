@@ -8,6 +8,11 @@
 
 /* out = src moved by shift frames (> 0: later), uncovered frames set to src's floor (max - top_db). */
 void ds_aug_shift(const float *src, float *out, size_t n_mels, size_t n_frames, int shift, double top_db);
+/* out = src warped (datasets.h, step 1b): band m from the content at centre(m) / freq_warp on the mel scale
+ * of s, frame t from mid + (t - mid) / time_stretch; the window's floor beyond its ends. out != src. */
+#define DS_AUG_WARP_MAX 0.5
+void ds_aug_warp(const float *src, float *out, const dsp_settings *s, size_t n_frames, float freq_warp,
+                 float time_stretch);
 /* x += gain_db. */
 void ds_aug_gain(float *x, size_t count, float gain_db);
 /* x = dB(10^(x/10) + k 10^(noise/10)) at the given SNR, re-floored at max - top_db. */

@@ -25,10 +25,12 @@ struct ds_batcher {
     ds_wave_pools pools;
     ds_wave_tools tools;
     float *remade;      /* [n_scratch][n_mels][n_frames] an item's log-mel remade from its waveform */
+    float *warped;      /* [n_scratch][n_mels][n_frames] an item warped, before its shift; NULL without warp */
 };
 
 /* Salt of the waveform steps' stream, so that their draws leave the feature-domain ones where they were. */
 #define WAVE_SALT 0x776176656d6978ULL
+#define WARP_SALT 0x77617270737472ULL
 
 
 int ds_batcher_new(ds_batcher **out, const ds_cache *c, const float *mean, const float *std,
@@ -75,7 +77,10 @@ int ds_batcher_new(ds_batcher **out, const ds_cache *c, const float *mean, const
     b->n_scratch = threads > 0 ? threads : omp_get_max_threads();
     if (a.mixup_p > 0)
         b->scratch = malloc((size_t)b->n_scratch * c->n_mels * c->n_frames * sizeof *b->scratch);
-    if ((mean && (!b->mean || !b->std)) || !b->pool || !b->noise || (a.mixup_p > 0 && !b->scratch)) {
+    if (a.warp_p > 0)
+        b->warped = malloc((size_t)b->n_scratch * c->n_mels * c->n_frames * sizeof *b->warped);
+    if ((mean && (!b->mean || !b->std)) || !b->pool || !b->noise || (a.mixup_p > 0 && !b->scratch) ||
+        (a.warp_p > 0 && !b->warped)) {
         ds_batcher_free(b);
         return aa_error_set(err, DS_ERR_NOMEM, "batches: out of memory");
     }
@@ -119,6 +124,7 @@ void ds_batcher_free(ds_batcher *b)
     ds_wave_pools_free(&b->pools);
     ds_wave_tools_free(&b->tools);
     free(b->remade);
+    free(b->warped);
     free(b);
 }
 
@@ -202,14 +208,31 @@ void ds_batcher_draw(const ds_batcher *b, size_t w, uint64_t seed, uint64_t epoc
         ds_wave_draw(o, o->mix_p > 0 && cls >= 0 ? &b->pools : NULL, cls, b->bg_class, b->c->dsp.sample_rate, &r,
                      p);
     }
+
+    if (o->warp_p > 0) {
+        aa_rng_seed3(&r, seed ^ WARP_SALT, epoch, index);
+        u = aa_rng_uniform_d(&r);
+        double a = exp((2 * aa_rng_uniform_d(&r) - 1) * log1p(o->warp_freq));
+        double t = exp((2 * aa_rng_uniform_d(&r) - 1) * log1p(o->warp_time));
+        if (u < o->warp_p) {
+            p->warp = 1;
+            p->freq_warp = (float)a;
+            p->time_stretch = (float)t;
+        }
+    }
 }
 
-/* Item w with parameters p into x: [n_mels][n_frames]; scratch: [n_mels][n_frames] for a mixup partner;
- * src: the item's feature (the cached one, or the one remade from its waveform). */
-static void make_item(const ds_batcher *b, const float *src, const ds_augment_params *p, float *x, float *scratch)
+/* Item w with parameters p into x: [n_mels][n_frames]; scratch: [n_mels][n_frames] for a mixup partner,
+ * warped for the warp; src: the item's feature (the cached one, or the one remade from its waveform). */
+static void make_item(const ds_batcher *b, const float *src, const ds_augment_params *p, float *x, float *scratch,
+                      float *warped)
 {
     const ds_cache *c = b->c;
     const size_t M = c->n_mels, F = c->n_frames, count = M * F;
+    if (p->warp) {
+        ds_aug_warp(src, warped, &c->dsp, F, p->freq_warp, p->time_stretch);
+        src = warped;
+    }
     ds_aug_shift(src, x, M, F, p->shift, c->dsp.top_db);
     if (p->gain_db != 0)
         ds_aug_gain(x, count, p->gain_db);
@@ -266,7 +289,7 @@ int ds_batch_fill(ds_batcher *b, const size_t *idx, size_t n, uint64_t seed, uin
             }
             src = remade;
         }
-        make_item(b, src, &p, x + i * per, scratch);
+        make_item(b, src, &p, x + i * per, scratch, b->warped ? b->warped + (size_t)t * per : NULL);
         int cls = c->windows[idx[i]].cls;
         if (labels)
             labels[i] = cls;

@@ -541,6 +541,13 @@ int ds_mixture_make(const ds_piece *bg, const ds_piece *events, size_t n_events,
  *      what zero-padded audio gives. Applied to every window, long files included: neighbouring cached
  *      windows are hop (2 s) apart, so a finer crop inside a long file would mean recomputing the log-mel
  *      from audio at training time, which the features computed once at load exist to avoid.
+ *   1b. warp (warp_p; off by default), before the shift: the mel axis stretched by a factor a and time by
+ *      a factor r, each log-uniform in [1/(1+w), 1+w] (w = warp_freq, warp_time). Output band m takes the
+ *      content at frequency centre(m) / a (a > 1 raises every frequency, as a shorter vocal tract or a
+ *      faster machine would), read on the mel scale between band centres and held at the edge bands beyond
+ *      them; output frame t takes the content at c + (t - c) / r, c the window's middle frame, the window's
+ *      floor beyond its ends. Bilinear in dB. Speakers, animals and machines differ in pitch and pace more
+ *      than a recording corpus of a few of them shows.
  *   2. gain: g dB uniform in [-gain_db, gain_db] added to every value (a waveform gain in the dB domain; the
  *      floor moves with it as top_db is relative).
  *   3. background noise: a random window of the background class (from the pool given to the batcher) mixed
@@ -577,7 +584,7 @@ int ds_mixture_make(const ds_piece *bg, const ds_piece *events, size_t n_events,
  *      the rate: what an 8 kHz-sampled recording or a cheap microphone keeps), else no band limit.
  *   d. clipping (clip_p): hard clipping 1-12 dB (uniform) below the item's peak.
  * These draw from a stream of their own (aa_rng_seed3(seed ^ salt, epoch, index)), in a fixed order, so
- * the feature-domain draws above are the same with or without them. */
+ * the feature-domain draws above are the same with or without them; the warp has another such stream. */
 
 #define DS_AUG_MAX_MASKS 8
 
@@ -606,6 +613,10 @@ typedef struct {
     double reverb_p;        /* [0] */
     double rt60_min_s, rt60_max_s; /* [0.1, 0.8] */
     double clip_p;          /* [0] */
+    /* In the feature domain, from a stream of its own (see "warp" above). */
+    double warp_p;          /* [0] */
+    double warp_freq;       /* [0.1] largest frequency stretch: a in [1/(1 + w), 1 + w] */
+    double warp_time;       /* [0.1] largest time stretch */
 } ds_augment_opts;
 
 /* The training defaults above. */
@@ -639,6 +650,8 @@ typedef struct {
     uint64_t reverb_seed;
     int clip;               /* 1: clipped clip_db below the peak */
     float clip_db;
+    int warp;               /* 1: frequencies scaled by freq_warp, time by time_stretch */
+    float freq_warp, time_stretch;
 } ds_augment_params;
 
 enum { DS_BAND_NONE = 0, DS_BAND_TELEPHONE = 1, DS_BAND_LOWPASS = 2 };

@@ -228,6 +228,11 @@ size_t dsp_window_offsets(size_t n, size_t len, size_t hop, int cover_end, size_
 /* librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk, norm) in float32, computed in double the way
  * librosa does (including its float32 rounding before the Slaney normalisation). */
 int dsp_mel_filterbank(const dsp_settings *s, float *out /* [n_mels][n_fft/2+1] */, aa_error *err);
+/* Band m's centre frequency in Hz (0 <= m < n_mels; the filter's peak), and its inverse: the fractional band
+ * whose centre hz would be, on the mel scale (linear between centres; below band 0 or above the last, the
+ * scale's line continued). For warping a log-mel along frequency (datasets' frequency warp). */
+double dsp_mel_centre_hz(const dsp_settings *s, double m);
+double dsp_mel_band_of_hz(const dsp_settings *s, double hz);
 
 /* ---- log-mel ------------------------------------------------------------------------------------------ */
 

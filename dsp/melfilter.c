@@ -37,6 +37,19 @@ static void mel_points(const dsp_settings *s, double *mel_f /* [n_mels + 2] */)
         mel_f[i] = mel_to_hz(i == np_ - 1 ? hi : i * step + lo, s->mel_scale);
 }
 
+/* Band m's centre is point m + 1 of mel_points: lo + (m + 1) step on the mel scale. */
+double dsp_mel_centre_hz(const dsp_settings *s, double m)
+{
+    double lo = hz_to_mel(s->fmin, s->mel_scale), hi = hz_to_mel(s->fmax, s->mel_scale);
+    return mel_to_hz(lo + (m + 1) * (hi - lo) / (s->n_mels + 1), s->mel_scale);
+}
+
+double dsp_mel_band_of_hz(const dsp_settings *s, double hz)
+{
+    double lo = hz_to_mel(s->fmin, s->mel_scale), hi = hz_to_mel(s->fmax, s->mel_scale);
+    return (hz_to_mel(hz > 0 ? hz : 0, s->mel_scale) - lo) * (s->n_mels + 1) / (hi - lo) - 1;
+}
+
 /* np.fft.rfftfreq(n_fft, d=1/sr): k * (1 / (n_fft * d)). */
 static double bin_spacing(const dsp_settings *s)
 {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datasets/augment_internal.h"
 #include "datasets/datasets.h"
 #include "tests/util/dsfake.h"
 #include "tests/util/testutil.h"
@@ -131,6 +132,7 @@ START_TEST(deterministic_whatever_the_threads)
     ds_augment_opts_default(&o);
     o.mixup_p = 0.5;
     o.mix_p = o.colour_p = o.reverb_p = o.clip_p = 0.3; /* the waveform steps too */
+    o.warp_p = 0.5;
     size_t idx[] = {BUSY, CLICK, NOISE_A, BUSY, SILENT, BUSY, BUSY, CLICK, NOISE_B, BUSY, BUSY, SILENT};
     enum { B = sizeof idx / sizeof *idx };
     float *x1 = malloc(B * PER * sizeof(float)), *x2 = malloc(B * PER * sizeof(float));
@@ -168,7 +170,27 @@ START_TEST(deterministic_whatever_the_threads)
         ck_assert_int_eq(memcmp(p.time_start, q.time_start, sizeof p.time_start), 0);
         ck_assert_int_eq(p.mixup, q.mixup);
         ck_assert(p.lambda == q.lambda);
+        ck_assert_int_eq(p.warp, q.warp);
+        ck_assert(p.freq_warp == q.freq_warp && p.time_stretch == q.time_stretch);
     }
+    /* The warp draws from a stream of its own: switching it off leaves every other draw where it was. */
+    ds_augment_opts o3 = o;
+    o3.warp_p = 0;
+    ds_batcher *b4 = batcher(c, &o3, POOL, N_WIN, mean, sd, 2);
+    int warped = 0;
+    for (uint64_t i = 0; i < 50; i++) {
+        ds_augment_params p, q;
+        ds_batcher_draw(b1, BUSY, 42, 5, i, &p);
+        ds_batcher_draw(b4, BUSY, 42, 5, i, &q);
+        warped += p.warp;
+        ck_assert_int_eq(q.warp, 0);
+        ck_assert_int_eq(p.shift, q.shift);
+        ck_assert(p.gain_db == q.gain_db && p.snr_db == q.snr_db && p.lambda == q.lambda);
+        ck_assert_int_eq(memcmp(p.freq_start, q.freq_start, sizeof p.freq_start), 0);
+        ck_assert(p.tilt_db == q.tilt_db && p.mix_seed == q.mix_seed && p.clip_db == q.clip_db);
+    }
+    ck_assert(warped > 10 && warped < 40); /* 50 draws at 0.5: outside 11-39 by a chance of ~1e-5 */
+    ds_batcher_free(b4);
     ds_batcher_free(b1);
     ds_batcher_free(b2);
     ds_batcher_free(b3);
@@ -428,6 +450,69 @@ START_TEST(mixup_blends_and_labels)
 }
 END_TEST
 
+START_TEST(warp_moves_a_tone_burst)
+{
+    /* SILENT becomes a tone burst: band 30 at 0 dB over frames 150-249, -80 dB elsewhere. After a warp of
+     * factors a (frequency) and r (time) its loudest band is the one whose centre is a times band 30's,
+     * it lasts r times 100 frames, and it stays centred on the window's middle (frame 200). */
+    ds_cache *c = make();
+    float *src = fk_features(c, SILENT);
+    for (int i = 0; i < PER; i++)
+        src[i] = i / F == 30 && i % F >= 150 && i % F < 250 ? 0.0f : -80.0f;
+    ds_augment_opts o = only();
+    o.warp_p = 1;
+    o.warp_freq = 0.2;
+    o.warp_time = 0.25;
+    ds_batcher *b = batcher(c, &o, POOL, N_WIN, NULL, NULL, 2);
+    float *x = malloc(PER * sizeof *x);
+    double alo = 2, ahi = 0, rlo = 2, rhi = 0;
+    for (uint64_t i = 0; i < 200; i++) {
+        size_t w = SILENT;
+        fill(b, &w, 1, 3, 1, i, x, NULL, NULL);
+        ds_augment_params p;
+        ds_batcher_draw(b, w, 3, 1, i, &p);
+        ck_assert(p.warp == 1);
+        ck_assert(p.freq_warp >= 1 / 1.2f - 1e-6f && p.freq_warp <= 1.2f + 1e-6f);
+        ck_assert(p.time_stretch >= 1 / 1.25f - 1e-6f && p.time_stretch <= 1.25f + 1e-6f);
+        alo = fmin(alo, p.freq_warp), ahi = fmax(ahi, p.freq_warp);
+        rlo = fmin(rlo, p.time_stretch), rhi = fmax(rhi, p.time_stretch);
+        int best = 0, first = F, last = -1, below = 0;
+        float top = -1e9f;
+        for (int m = 0; m < M; m++)
+            for (int t = 0; t < F; t++) {
+                float v = x[m * F + t];
+                below += v < -80.0f - 1e-4f; /* interpolation never leaves the range of its inputs */
+                if (v > top)
+                    top = v, best = m;
+                if (v > -40.0f) {
+                    first = t < first ? t : first;
+                    last = t > last ? t : last;
+                }
+            }
+        double want = dsp_mel_band_of_hz(&c->dsp, dsp_mel_centre_hz(&c->dsp, 30) * p.freq_warp);
+        ck_assert_msg(fabs(best - want) <= 1.0, "a %g: loudest band %d, expected %.2f", p.freq_warp, best, want);
+        double len = last - first + 1, mid = 0.5 * (first + last);
+        ck_assert_msg(fabs(len - 100 * p.time_stretch) <= 2.0, "r %g: %g frames", p.time_stretch, len);
+        /* frames 150-249 centre on 199.5; stretched about 200 that moves by 0.5 (r - 1) at most 0.13 */
+        ck_assert_msg(fabs(mid - 199.5) <= 1.5, "r %g: centred on %g", p.time_stretch, mid);
+        ck_assert_int_eq(below, 0);
+    }
+    /* 200 log-uniform draws reach the outer tenths of both ranges on both sides. */
+    ck_assert(alo < 1 / 1.18 && ahi > 1.18 && rlo < 1 / 1.22 && rhi > 1.22);
+    /* Factors of 1: the window itself, up to the rounding of the mel-scale round trip. */
+    float *y = malloc(PER * sizeof *y);
+    ds_aug_warp(fk_features(c, BUSY), y, &c->dsp, F, 1.0f, 1.0f);
+    int bad = 0;
+    for (int i = 0; i < PER; i++)
+        bad += !(fabsf(y[i] - fk_features(c, BUSY)[i]) < 1e-3f);
+    ck_assert_int_eq(bad, 0);
+    free(y);
+    ds_batcher_free(b);
+    free(x);
+    ds_cache_free(c);
+}
+END_TEST
+
 START_TEST(bad_options_refused)
 {
     ds_cache *c = make();
@@ -463,6 +548,11 @@ START_TEST(bad_options_refused)
     o.mix_p = 0.5;
     o.mix.events_max = DS_MIX_MAX_EVENTS + 1;
     ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), DS_ERR_ARG);
+    ds_augment_opts_default(&o);
+    o.warp_p = 0.5;
+    o.warp_freq = 0.6;
+    ck_assert_int_eq(ds_batcher_new(&b, c, NULL, NULL, &o, POOL, N_WIN, 1, &err), DS_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "warp"));
     /* Waveform steps without the signals: refused, naming the file. */
     ds_augment_opts_default(&o);
     o.mix_p = o.colour_p = 0.5;
@@ -496,6 +586,7 @@ Suite *augment_suite(void)
     tcase_add_test(tc, masks_hit_their_ranges);
     tcase_add_test(tc, noise_mixing_at_the_snr);
     tcase_add_test(tc, mixup_blends_and_labels);
+    tcase_add_test(tc, warp_moves_a_tone_burst);
     tcase_add_test(tc, bad_options_refused);
     suite_add_tcase(s, tc);
     return s;

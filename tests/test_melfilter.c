@@ -128,6 +128,48 @@ START_TEST(slaney_norm_gives_unit_area)
 }
 END_TEST
 
+START_TEST(band_centres_and_their_inverse)
+{
+    /* Band m's centre is the peak of filter m (its weight there is the filter's largest), the inverse gives m
+     * back, and points -1 and n_mels are fmin and fmax: on both scales, at two settings. */
+    for (int k = 0; k < 4; k++) {
+        dsp_settings s = dsp_settings_default();
+        s.mel_scale = k & 1 ? DSP_MEL_HTK : DSP_MEL_SLANEY;
+        if (k & 2)
+            s.sample_rate = 8000, s.fmax = 4000, s.fmin = 50, s.n_mels = 40, s.n_fft = s.win_length = 256, s.hop_length = 80;
+        ck_assert(fabs(dsp_mel_centre_hz(&s, -1) - s.fmin) < 1e-6);
+        ck_assert(fabs(dsp_mel_centre_hz(&s, s.n_mels) - s.fmax) < 1e-6 * s.fmax);
+        double prev = -1;
+        for (int m = 0; m < s.n_mels; m++) {
+            double c = dsp_mel_centre_hz(&s, m);
+            ck_assert(c > prev);
+            prev = c;
+            ck_assert_msg(fabs(dsp_mel_band_of_hz(&s, c) - m) < 1e-9, "setting %d band %d", k, m);
+            /* halfway between two centres on the mel scale is band m + 0.5 */
+            if (m + 1 < s.n_mels) {
+                double h = dsp_mel_centre_hz(&s, m + 0.5);
+                ck_assert(h > c && h < dsp_mel_centre_hz(&s, m + 1));
+                ck_assert(fabs(dsp_mel_band_of_hz(&s, h) - (m + 0.5)) < 1e-9);
+            }
+        }
+        /* the filter of band m peaks at the FFT bin nearest its centre */
+        const int nb = s.n_fft / 2 + 1;
+        float *fb = malloc(sizeof *fb * s.n_mels * nb);
+        aa_error err;
+        ck_assert_msg(dsp_mel_filterbank(&s, fb, &err) == 0, "setting %d: %s", k, err.msg);
+        for (int m = 0; m < s.n_mels; m++) {
+            int arg = 0;
+            for (int j = 1; j < nb; j++)
+                arg = fb[m * nb + j] > fb[m * nb + arg] ? j : arg;
+            double bin = (double)s.sample_rate / s.n_fft;
+            ck_assert_msg(fabs(arg * bin - dsp_mel_centre_hz(&s, m)) <= bin, "setting %d band %d: peak %g Hz, centre %g",
+                          k, m, arg * bin, dsp_mel_centre_hz(&s, m));
+        }
+        free(fb);
+    }
+}
+END_TEST
+
 START_TEST(bad_settings_are_refused)
 {
     dsp_settings s = dsp_settings_default();
@@ -147,6 +189,7 @@ Suite *melfilter_suite(void)
     tcase_add_test(tc, equals_librosa);
     tcase_add_test(tc, triangles_partition_unity);
     tcase_add_test(tc, slaney_norm_gives_unit_area);
+    tcase_add_test(tc, band_centres_and_their_inverse);
     tcase_add_test(tc, bad_settings_are_refused);
     suite_add_tcase(s, tc);
     return s;

@@ -67,7 +67,7 @@ typedef enum {
     O_NO_CLASS_WEIGHTS, O_LABEL_SMOOTHING, O_PATIENCE, O_EMA, O_NO_AUGMENT, O_SHIFT, O_SHIFT_P, O_GAIN, O_GAIN_P,
     O_NOISE_P, O_SNR_MIN, O_SNR_MAX, O_NOISE_CLASS, O_SPECAUG_P, O_TIME_MASKS, O_TIME_MASK, O_FREQ_MASKS,
     O_FREQ_MASK, O_MIXUP_P, O_MIXUP_ALPHA, O_MIX_P, O_MIX_CLASSES, O_MIX_EVENTS, O_MIX_SNR, O_MIX_LEVEL, O_COLOUR_P, O_REVERB_P,
-    O_REVERB_RT60, O_CLIP_P, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_NO_TIMELINE_TUNE, O_TIMELINE_FA_BUDGET, O_LOG,
+    O_REVERB_RT60, O_CLIP_P, O_WARP_P, O_WARP_FREQ, O_WARP_TIME, O_GATE_TARGET, O_GATE_MIN_COVERED, O_PER_CLASS_GATES, O_AGGREGATE, O_AGGREGATE_REPORT, O_NO_TIMELINE_TUNE, O_TIMELINE_FA_BUDGET, O_LOG,
     O_REPORT_JSON, O_SVG, O_CHECKPOINT, O_RESUME, O_STOP_AFTER, O_THREADS, O_QUIET, O_AUDIT, O_JSON,
     O_NEGATIVES, O_NEGATIVES_AS, O_VAL_SOURCES, O_TEST_SOURCES, O_CV, O_FOLDS, O_CV_ENSEMBLE, O_TASK, N_OPT_IDS
 } opt_id;
@@ -262,6 +262,13 @@ static const opt_def OPTS[] = {
      "the room's RT60, seconds, uniform", "--reverb-rt60 0.2,0.6", NULL},
     {O_CLIP_P, "clip-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
      "probability of hard clipping 1-12 dB below the peak", "--clip-p 0.2", NULL},
+    {O_WARP_P, "warp-p", 0, K_NUM, "P", 0, 1, NULL, NULL,
+     "probability of a warp of the log-mel: frequencies scaled (on the mel scale) and time stretched, each by a "
+     "factor log-uniform within --warp-freq and --warp-time", "--warp-p 0.5", NULL},
+    {O_WARP_FREQ, "warp-freq", 0, K_NUM, "W", 0, 0.5, NULL, NULL,
+     "largest frequency scaling of a warp: a factor within [1/(1+W), 1+W]", "--warp-freq 0.15", NULL},
+    {O_WARP_TIME, "warp-time", 0, K_NUM, "W", 0, 0.5, NULL, NULL,
+     "largest time stretch of a warp: a factor within [1/(1+W), 1+W]", "--warp-time 0.2", NULL},
 
     {O_GATE_TARGET, "gate-target", 0, K_NUM, "ACC", 0.001, 1, NULL, "Calibration (on the validation split)",
      "the Unclear gate: highest coverage whose selective accuracy is at least ACC",
@@ -385,6 +392,9 @@ static int default_text(opt_id id, char *buf, size_t n)
     case O_COLOUR_P: v = a->colour_p; break;
     case O_REVERB_P: v = a->reverb_p; break;
     case O_CLIP_P: v = a->clip_p; break;
+    case O_WARP_P: v = a->warp_p; break;
+    case O_WARP_FREQ: v = a->warp_freq; break;
+    case O_WARP_TIME: v = a->warp_time; break;
     case O_GATE_TARGET: v = d.gate_target; break;
     case O_GATE_MIN_COVERED: v = d.gate_min_covered; break;
     case O_TIMELINE_FA_BUDGET: v = d.timeline_fa_budget; break;
@@ -654,6 +664,9 @@ static int apply(tr_options *o, const opt_def *d, const char *v, aa_error *err)
     case O_REVERB_P: a->reverb_p = x; break;
     case O_REVERB_RT60: a->rt60_min_s = rg[0], a->rt60_max_s = rg[1]; break;
     case O_CLIP_P: a->clip_p = x; break;
+    case O_WARP_P: a->warp_p = x; break;
+    case O_WARP_FREQ: a->warp_freq = x; break;
+    case O_WARP_TIME: a->warp_time = x; break;
     case O_GATE_TARGET: o->gate_target = x; break;
     case O_GATE_MIN_COVERED: o->gate_min_covered = (int)n; break;
     case O_PER_CLASS_GATES: o->per_class_gates = 1; break;
@@ -929,6 +942,8 @@ char *tr_options_fingerprint(const tr_options *o)
                 a->mix_classes ? a->mix_classes : "(all but the background)");
         fprintf(f, "colour=%.17g\nreverb=%.17g:%.17g..%.17g\nclip=%.17g\n", a->colour_p, a->reverb_p, a->rt60_min_s,
                 a->rt60_max_s, a->clip_p);
+        if (a->warp_p > 0) /* only when used: runs without it keep their fingerprint */
+            fprintf(f, "warp=%.17g:%.17g,%.17g\n", a->warp_p, a->warp_freq, a->warp_time);
     }
     if (fclose(f)) {
         free(s);
