@@ -6,7 +6,7 @@
 
 #include "nn/nn_model.h"
 
-static const char *const PRESETS[][2] = {{"aa-cnn-s", NN_ARCH_DEFAULT}};
+static const char *const PRESETS[][2] = {{"aa-cnn-s", NN_ARCH_DEFAULT}, {"aa-cnn-speech", NN_ARCH_SPEECH}};
 
 int nn_arch_int(const char **p, int lo, int hi)
 {

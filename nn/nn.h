@@ -56,6 +56,10 @@ const char *nn_blas_why(void);
 
 /* The default classifier, aa-cnn-s. The name "aa-cnn-s" is accepted wherever an architecture string is. */
 #define NN_ARCH_DEFAULT "c16 bn relu p2 c32 bn relu p2 c64 bn relu p2 c128 bn relu gap drop0.3 fc"
+/* aa-cnn-speech: mean removal along time first, then aa-cnn-s at twice its widths; for words and short events
+ * by many voices or microphones (README, "spoken digits and words": FSDD leave-one-speaker-out 0.856 against
+ * aa-cnn-s's 0.704), not for steady sounds, whose spectrum cmn removes. */
+#define NN_ARCH_SPEECH "cmn c32 bn relu p2 c64 bn relu p2 c128 bn relu p2 c256 bn relu gap drop0.3 fc"
 
 /* ---- model ------------------------------------------------------------------------------------------------ */
 

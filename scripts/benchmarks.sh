@@ -31,8 +31,8 @@ extra=${AA_TRAIN_OPTS:-}
 # FSDD is also trained with the speech recipe (README, "spoken digits and words"): mean removal along time
 # first (cmn: the speaker's and microphone's colour away), twice the default widths. Chosen on validation
 # speakers (three designs of one validation and one test speaker); the defaults' row stays beside it.
-speech_arch="cmn c32 bn relu p2 c64 bn relu p2 c128 bn relu p2 c256 bn relu gap drop0.3 fc"
-speech_opts=(--arch "$speech_arch")
+# aa-cnn-speech is "cmn c32 bn relu p2 c64 bn relu p2 c128 bn relu p2 c256 bn relu gap drop0.3 fc".
+speech_opts=(--arch aa-cnn-speech)
 train=$build/aa-train
 
 command -v jq >/dev/null || { echo "benchmarks: jq is missing (bash scripts/install-deps.sh benchmarks, or as root: apt-get install -y jq)" >&2; exit 1; }

@@ -37,6 +37,7 @@ START_TEST(arch_canonical_form)
         {"c8k3 c8k5b c8bk1 fc", "c8 c8bk5 c8bk1 fc"},
         {"c4 drop0.50 gap drop0 fc16 fc", "c4 drop0.5 gap drop0 fc16 fc"},
         {"aa-cnn-s", NN_ARCH_DEFAULT},
+        {"aa-cnn-speech", NN_ARCH_SPEECH},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         nn_layer_spec l[NN_MAX_LAYERS];

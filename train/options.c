@@ -176,7 +176,8 @@ static const opt_def OPTS[] = {
      "--fmax 4000", "fmax"},
 
     {O_ARCH, "arch", 0, K_STR, "SPEC", 0, 0, NULL, "Network and optimisation",
-     "architecture: aa-cnn-s or layers such as \"c8 bn relu p2 c16 bn relu gap fc\"",
+     "architecture: aa-cnn-s, aa-cnn-speech (cmn first, twice the widths: for words and short events) or layers "
+     "such as \"c8 bn relu p2 c16 bn relu gap fc\"",
      "--arch \"c8 bn relu p2 c16 bn relu gap fc\"", NULL},
     {O_EPOCHS, "epochs", 0, K_INT, "N", 1, 100000, NULL, NULL, "most epochs to train", "--epochs 50", NULL},
     {O_BATCH, "batch", 0, K_INT, "N", 2, 4096, NULL, NULL, "windows per step", "--batch 64", NULL},
