@@ -9,7 +9,7 @@
 #                   (bench/mpi_epoch.sh: one rank against two under mpirun, with Open MPI)
 #   AA_MPI=0        build without Open MPI even when it is installed (docs/DISTRIBUTED.md)
 #   make benchmarks accuracy on public spoken-word corpora (FSDD, Speech Commands sample), cross-validated by
-#                   speaker, beside published figures (scripts/benchmarks.sh; trains 17 networks, needs jq)
+#                   speaker, beside published figures (scripts/benchmarks.sh; trains 23 networks, needs jq)
 #   make fuzz       libFuzzer targets (fuzz/), each run FUZZ_SECONDS (30); make fuzz-smoke: a few seconds each
 #                   (make fuzz-deps installs clang and its runtimes)
 #   make demo       generate the demo corpus, train, evaluate and classify (the README's first command)
