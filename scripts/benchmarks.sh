@@ -113,7 +113,7 @@ for w in "${which[@]}"; do
     fsdd)
       printf '%-22s %-44s %-15s %-15s\n' "FSDD (10 digits)" "aa-train, leave-one-speaker-out (6)" "${ACC[fsdd]}" "${MF1[fsdd]}"
       printf '%-22s %-44s %-15s %-15s\n' "" "the speech recipe, the same folds" "${ACC[fsdd_speech]}" "${MF1[fsdd_speech]}"
-      printf '%-22s %-44s %-15s %-15s\n' "" "the same, validation: training speakers' files" "${ACC[fsdd_speech_rec]}" "${MF1[fsdd_speech_rec]}"
+      printf '%-22s %-44s %-15s %-15s\n' "" "the same, validation from training voices" "${ACC[fsdd_speech_rec]}" "${MF1[fsdd_speech_rec]}"
       printf '%-22s %-44s %-15s %-15s\n' "" "published: CNN on MFCC, random 90/10" "0.97" "-"
       echo "  Not comparable: most published FSDD figures (the upstream split of recordings 0-4 as test, or a"
       echo "  random split) keep every speaker on both sides, which makes the task speaker-dependent and near"
