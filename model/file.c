@@ -330,6 +330,7 @@ static int split_names(const char *text, char **names)
  * itself when it has none (format 1). */
 static int read_map(am_model *m, const char *path, const char *reported, const char *map, aa_error *err)
 {
+    char shown[128]; /* a stored string quoted in a message: escaped, so the message stays one line */
     if (!reported != !map)
         return aa_error_set(err, AM_ERR_FORMAT, "%s: %s without %s", path, reported ? AM_KEY_REPORTED : AM_KEY_OUTPUT_MAP,
                             reported ? AM_KEY_OUTPUT_MAP : AM_KEY_REPORTED);
@@ -353,8 +354,8 @@ static int read_map(am_model *m, const char *path, const char *reported, const c
             char *end;
             long v = strtol(p, &end, 10);
             if (end == p || (*end && *end != ' ') || v < AM_MAP_UNCLEAR || v >= n)
-                return aa_error_set(err, AM_ERR_FORMAT, "%s: output map \"%.40s\" is not one reported class (or "
-                                    "-1) per output", path, map);
+                return aa_error_set(err, AM_ERR_FORMAT, "%s: output map \"%s\" is not one reported class (or "
+                                    "-1) per output", path, aa_printable_into(map, shown, sizeof shown));
             m->map[o] = (int)v;
             if (v >= 0)
                 used[v] = 1;
@@ -365,12 +366,12 @@ static int read_map(am_model *m, const char *path, const char *reported, const c
         while (*p == ' ')
             p++;
         if (*p)
-            return aa_error_set(err, AM_ERR_FORMAT, "%s: output map \"%.40s\" has more entries than the %d outputs",
-                                path, map, m->n_outputs);
+            return aa_error_set(err, AM_ERR_FORMAT, "%s: output map \"%s\" has more entries than the %d outputs",
+                                path, aa_printable_into(map, shown, sizeof shown), m->n_outputs);
         for (int c = 0; c < n; c++)
             if (!used[c] || !*m->classes[c])
-                return aa_error_set(err, AM_ERR_FORMAT, "%s: reported class %d ('%.40s') has no output", path, c,
-                                    m->classes[c]);
+                return aa_error_set(err, AM_ERR_FORMAT, "%s: reported class %d ('%s') has no output", path, c,
+                                    aa_printable_into(m->classes[c], shown, sizeof shown));
     }
     for (int c = 0; c < m->n_classes; c++) {
         char label[256];
@@ -430,6 +431,7 @@ static int read_timeline(am_model *m, const char *path, const nn_meta *meta, aa_
 /* Reads the Audio Audit metadata into m (everything but the networks). */
 static int read_meta(am_model *m, const char *path, const nn_meta *meta, const nn_model *net, aa_error *err)
 {
+    char shown[128]; /* a stored string quoted in a message: escaped, so the message stays one line */
     const char *fmt = nn_meta_get_str(meta, AM_KEY_FORMAT);
     int version = 0;
     char name[64];
@@ -465,11 +467,9 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
         return err ? err->code : AM_ERR_FORMAT;
     for (int j = 0; j < m->n_classes; j++) {
         const char *problem = class_name_problem((const char *const *)m->classes, j);
-        if (problem) {
-            char shown[128];
+        if (problem)
             return aa_error_set(err, AM_ERR_FORMAT, "%s: class %d \"%s\": %s", path, j + 1,
                                 aa_printable_into(m->classes[j], shown, sizeof shown), problem);
-        }
     }
 
     if (nn_meta_get_num(meta, AM_KEY_TEMPERATURE, &m->temperature, NULL))
@@ -485,13 +485,14 @@ static int read_meta(am_model *m, const char *path, const nn_meta *meta, const n
     const char *agg = nn_meta_get_str(meta, AM_KEY_AGGREGATE);
     m->aggregate = am_aggregate_loudest(); /* files from before the policy was stored were judged this way */
     if (agg && am_aggregate_parse(agg, &m->aggregate, NULL))
-        return aa_error_set(err, AM_ERR_FORMAT, "%s: aggregation policy \"%.40s\" not understood", path, agg);
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: aggregation policy \"%s\" not understood", path,
+                            aa_printable_into(agg, shown, sizeof shown));
     const char *task = nn_meta_get_str(meta, AM_KEY_TASK);
     if (!task && version >= 3)
         return aa_error_set(err, AM_ERR_FORMAT, "%s: task (%s) missing", path, AM_KEY_TASK);
     if (task && am_task_parse(task, &m->task))
-        return aa_error_set(err, AM_ERR_FORMAT, "%s: task \"%.40s\" is neither respiratory nor general", path,
-                            task);
+        return aa_error_set(err, AM_ERR_FORMAT, "%s: task \"%s\" is neither respiratory nor general", path,
+                            aa_printable_into(task, shown, sizeof shown));
     if (!task) /* files from before the task was stored: the rule aa-train applies by default */
         m->task = am_task_of_classes((const char *const *)m->classes, m->n_classes);
     if (read_timeline(m, path, meta, err))

@@ -185,7 +185,11 @@ int nn_meta_get_num(const nn_meta *meta, const char *key, double *value, aa_erro
     errno = 0;
     double v = strtod(s, &end);
     if (end == s || *end || errno == ERANGE)
-        return aa_error_set(err, NN_ERR_ARG, "metadata: \"%s\" is not a number (\"%.40s\")", key, s);
+    {
+        char shown[48];
+        return aa_error_set(err, NN_ERR_ARG, "metadata: \"%s\" is not a number (\"%s\")", key,
+                            aa_printable_into(s, shown, sizeof shown));
+    }
     *value = v;
     return 0;
 }

@@ -360,6 +360,52 @@ START_TEST(softmax_small_temperature)
 }
 END_TEST
 
+/* Found by the model target in CI's smoke run: a model file whose stored task (or aggregation policy) held a
+ * CR LF was refused with a message that quoted the value raw, so the one-line message broke in two. Stored
+ * strings quoted in messages are now escaped. */
+START_TEST(file_strings_quoted_escaped)
+{
+    char dir[256], path[512];
+    tu_mkdtemp(dir, sizeof dir);
+    tu_path(path, sizeof path, dir, "q.aam");
+    dsp_settings s = dsp_settings_default();
+    s.sample_rate = 8000, s.clip_seconds = 0.25, s.n_fft = 256, s.win_length = 256, s.hop_length = 128;
+    s.n_mels = 8, s.fmax = 4000;
+    aa_error err;
+    nn_model *net = nn_model_new("c4 bn relu p2 gap fc", 1, 8, (int)dsp_clip_frames(&s), 3, 1, &err);
+    ck_assert_ptr_nonnull(net);
+    float mean[8], sd[8];
+    for (int i = 0; i < 8; i++)
+        mean[i] = -30, sd[i] = 10;
+    am_spec sp = {.dsp = s, .n_classes = 3, .classes = {"a", "b", "c"}, .norm_mean = mean, .norm_std = sd,
+                  .temperature = 1, .min_confidence = 0.5, .task = AM_TASK_GENERAL,
+                  .aggregate = am_aggregate_default()};
+    ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+    size_t size;
+    unsigned char *good = tu_read_file(path, &size);
+    ck_assert_ptr_nonnull(good);
+    char agg[64];
+    am_aggregate_format(&sp.aggregate, agg, sizeof agg);
+    char bad_agg[64];
+    snprintf(bad_agg, sizeof bad_agg, "%s", agg);
+    bad_agg[1] = '\n';
+    const char *const from[2] = {"general", agg}, *const to[2] = {"gen\r\nal", bad_agg};
+    for (int k = 0; k < 2; k++) {
+        unsigned char *buf = malloc(size);
+        memcpy(buf, good, size);
+        patch(buf, size, from[k], to[k]);
+        tu_write_file(path, buf, size);
+        ck_assert_ptr_null(am_load(path, 1, &err));
+        ck_assert_msg(one_line(err.msg) && strncmp(err.msg, path, strlen(path)) == 0, "%s", err.msg);
+        ck_assert_msg(strstr(err.msg, k ? "\\x0A" : "\\x0D\\x0A"), "%s", err.msg);
+        free(buf);
+    }
+    free(good);
+    nn_model_free(net);
+    tu_rmtree(dir);
+}
+END_TEST
+
 /* ---- datasets: the feature cache reader ------------------------------------------------------------------ */
 
 /* Found by the cache target in its first minute: a file record that fails the reader's checks after its
@@ -447,6 +493,7 @@ Suite *fuzzfix_suite(void)
     tcase_add_test(tc, file_entry_count_bounded);
     tcase_add_test(tc, file_tensors_checked_before_allocation);
     tcase_add_test(tc, softmax_small_temperature);
+    tcase_add_test(tc, file_strings_quoted_escaped);
     tcase_add_test(tc, cache_half_read_record_freed);
     suite_add_tcase(s, tc);
     return s;
