@@ -89,9 +89,10 @@ static void check_printable(const char *s)
     REQUIRE(p != NULL && aa_utf8_valid(p));
     for (const unsigned char *q = (const unsigned char *)p; *q; q++)
         REQUIRE(*q >= 0x20 && *q != 0x7f);
+    /* C0 controls, DEL and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F) are escaped by design */
     int has_control = 0;
     for (const unsigned char *q = (const unsigned char *)s; *q; q++)
-        has_control |= *q < 0x20 || *q == 0x7f;
+        has_control |= *q < 0x20 || *q == 0x7f || (q[0] == 0xc2 && q[1] >= 0x80 && q[1] <= 0x9f);
     if (aa_utf8_valid(s) && !has_control)
         REQUIRE(strcmp(p, s) == 0);
     free(p);
