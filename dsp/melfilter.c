@@ -27,27 +27,37 @@ static double mel_to_hz(double m, dsp_mel_scale scale)
     return m >= SL_MIN_LOG_MEL ? SL_MIN_LOG_HZ * exp(logstep * (m - SL_MIN_LOG_MEL)) : SL_F_SP * m;
 }
 
+/* The mel scale's ends, fmin and fmax, and the spacing of the n_mels + 2 points between them. */
+static void mel_range(const dsp_settings *s, double *lo, double *hi, double *step)
+{
+    *lo = hz_to_mel(s->fmin, s->mel_scale);
+    *hi = hz_to_mel(s->fmax, s->mel_scale);
+    *step = (*hi - *lo) / (s->n_mels + 1);
+}
+
 /* np.linspace(min_mel, max_mel, n_mels + 2) in Hz: i * step + start, the last point set to stop exactly. */
 static void mel_points(const dsp_settings *s, double *mel_f /* [n_mels + 2] */)
 {
-    double lo = hz_to_mel(s->fmin, s->mel_scale), hi = hz_to_mel(s->fmax, s->mel_scale);
+    double lo, hi, step;
+    mel_range(s, &lo, &hi, &step);
     int np_ = s->n_mels + 2;
-    double step = (hi - lo) / (np_ - 1);
     for (int i = 0; i < np_; i++)
         mel_f[i] = mel_to_hz(i == np_ - 1 ? hi : i * step + lo, s->mel_scale);
 }
 
-/* Band m's centre is point m + 1 of mel_points: lo + (m + 1) step on the mel scale. */
+/* Band m's centre is point m + 1 of mel_points. */
 double dsp_mel_centre_hz(const dsp_settings *s, double m)
 {
-    double lo = hz_to_mel(s->fmin, s->mel_scale), hi = hz_to_mel(s->fmax, s->mel_scale);
-    return mel_to_hz(lo + (m + 1) * (hi - lo) / (s->n_mels + 1), s->mel_scale);
+    double lo, hi, step;
+    mel_range(s, &lo, &hi, &step);
+    return mel_to_hz(lo + (m + 1) * step, s->mel_scale);
 }
 
 double dsp_mel_band_of_hz(const dsp_settings *s, double hz)
 {
-    double lo = hz_to_mel(s->fmin, s->mel_scale), hi = hz_to_mel(s->fmax, s->mel_scale);
-    return (hz_to_mel(hz > 0 ? hz : 0, s->mel_scale) - lo) * (s->n_mels + 1) / (hi - lo) - 1;
+    double lo, hi, step;
+    mel_range(s, &lo, &hi, &step);
+    return (hz_to_mel(hz > 0 ? hz : 0, s->mel_scale) - lo) / step - 1;
 }
 
 /* np.fft.rfftfreq(n_fft, d=1/sr): k * (1 / (n_fft * d)). */

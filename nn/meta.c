@@ -181,15 +181,12 @@ int nn_meta_get_num(const nn_meta *meta, const char *key, double *value, aa_erro
     const char *s = nn_meta_get_str(meta, key);
     if (!s)
         return aa_error_set(err, NN_ERR_ARG, "metadata: no \"%s\"", key);
-    char *end;
+    char *end, shown[48];
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE)
-    {
-        char shown[48];
+    if (end == s || *end || errno == ERANGE) /* the value is quoted escaped: the message stays one line */
         return aa_error_set(err, NN_ERR_ARG, "metadata: \"%s\" is not a number (\"%s\")", key,
                             aa_printable_into(s, shown, sizeof shown));
-    }
     *value = v;
     return 0;
 }

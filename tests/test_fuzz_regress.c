@@ -317,6 +317,29 @@ START_TEST(file_tensors_checked_before_allocation)
 }
 END_TEST
 
+/* Saves at path a small model of three classes a, b, c (8 kHz, 0.25 s clips, 8 mels, a tiny network) with the
+ * temperature, gate, task and aggregation *sp holds; fills in its front end and classes (its normalisation is
+ * the file's alone). Returns the network (the caller frees it). */
+static nn_model *save_small_am(const char *path, am_spec *sp)
+{
+    float mean[8], sd[8];
+    dsp_settings s = dsp_settings_default();
+    s.sample_rate = 8000, s.clip_seconds = 0.25, s.n_fft = 256, s.win_length = 256, s.hop_length = 128;
+    s.n_mels = 8, s.fmax = 4000;
+    aa_error err;
+    nn_model *net = nn_model_new("c4 bn relu p2 gap fc", 1, 8, (int)dsp_clip_frames(&s), 3, 1, &err);
+    ck_assert_ptr_nonnull(net);
+    for (int i = 0; i < 8; i++)
+        mean[i] = -30, sd[i] = 10;
+    sp->dsp = s;
+    sp->n_classes = 3;
+    sp->classes[0] = "a", sp->classes[1] = "b", sp->classes[2] = "c";
+    sp->norm_mean = mean, sp->norm_std = sd;
+    ck_assert_msg(am_save(path, net, sp, &err) == 0, "%s", err.msg);
+    sp->norm_mean = sp->norm_std = NULL; /* the file holds them now */
+    return net;
+}
+
 /* ---- model: the softmax with a small temperature ------------------------------------------------------- */
 
 /* Found reading the path the model target checks (a loaded model must give a probability distribution):
@@ -329,18 +352,9 @@ START_TEST(softmax_small_temperature)
     char dir[256], path[512];
     tu_mkdtemp(dir, sizeof dir);
     tu_path(path, sizeof path, dir, "t.aam");
-    dsp_settings s = dsp_settings_default();
-    s.sample_rate = 8000, s.clip_seconds = 0.25, s.n_fft = 256, s.win_length = 256, s.hop_length = 128;
-    s.n_mels = 8, s.fmax = 4000;
     aa_error err;
-    nn_model *net = nn_model_new("c4 bn relu p2 gap fc", 1, 8, (int)dsp_clip_frames(&s), 3, 1, &err);
-    ck_assert_ptr_nonnull(net);
-    float mean[8], sd[8];
-    for (int i = 0; i < 8; i++)
-        mean[i] = -30, sd[i] = 10;
-    am_spec sp = {.dsp = s, .n_classes = 3, .classes = {"a", "b", "c"}, .norm_mean = mean, .norm_std = sd,
-                  .temperature = AM_TEMPERATURE_MIN, .min_confidence = 0.9};
-    ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+    am_spec sp = {.temperature = AM_TEMPERATURE_MIN, .min_confidence = 0.9};
+    nn_model *net = save_small_am(path, &sp);
     am_model *m = am_load(path, 1, &err);
     ck_assert_msg(m != NULL, "%s", err.msg);
     const float logits[3] = {1.0f, 3e38f, -3e38f};
@@ -368,19 +382,10 @@ START_TEST(file_strings_quoted_escaped)
     char dir[256], path[512];
     tu_mkdtemp(dir, sizeof dir);
     tu_path(path, sizeof path, dir, "q.aam");
-    dsp_settings s = dsp_settings_default();
-    s.sample_rate = 8000, s.clip_seconds = 0.25, s.n_fft = 256, s.win_length = 256, s.hop_length = 128;
-    s.n_mels = 8, s.fmax = 4000;
     aa_error err;
-    nn_model *net = nn_model_new("c4 bn relu p2 gap fc", 1, 8, (int)dsp_clip_frames(&s), 3, 1, &err);
-    ck_assert_ptr_nonnull(net);
-    float mean[8], sd[8];
-    for (int i = 0; i < 8; i++)
-        mean[i] = -30, sd[i] = 10;
-    am_spec sp = {.dsp = s, .n_classes = 3, .classes = {"a", "b", "c"}, .norm_mean = mean, .norm_std = sd,
-                  .temperature = 1, .min_confidence = 0.5, .task = AM_TASK_GENERAL,
+    am_spec sp = {.temperature = 1, .min_confidence = 0.5, .task = AM_TASK_GENERAL,
                   .aggregate = am_aggregate_default()};
-    ck_assert_int_eq(am_save(path, net, &sp, &err), 0);
+    nn_model *net = save_small_am(path, &sp);
     size_t size;
     unsigned char *good = tu_read_file(path, &size);
     ck_assert_ptr_nonnull(good);
